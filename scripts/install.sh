@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Install exoactor and everything its tests need into ./.venv (Debian/Ubuntu, Python >= 3.11).
+# Idempotent: re-running only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python3}
+VENV=${EXOACTOR_VENV:-.venv}
+
+# 1. System libraries for headless MuJoCo rendering (EGL through Mesa's llvmpipe).
+need=()
+for pkg in libegl1 libegl-mesa0 libgl1-mesa-dri libopengl0 libgl1; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing system packages: ${need[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  else
+    echo "warning: missing system packages for offscreen rendering: ${need[*]} (sudo apt-get install ${need[*]})" >&2
+  fi
+fi
+
+# 2. The virtual environment and the package with its extras.
+[ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+"$VENV/bin/python" -m pip install -q --upgrade pip
+"$VENV/bin/python" -m pip install -q -e ".[retarget,dev]"
+
+# 3. A quick self-check.
+"$VENV/bin/exoactor" --version
+echo "installed: activate with 'source $VENV/bin/activate'"

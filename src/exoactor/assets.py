@@ -1,0 +1,248 @@
+"""Named assets (robot models, policies, reference motions): resolved, fetched and verified.
+
+Resolution order for an asset name:
+
+1. the folder named by ``EXOACTOR_ASSETS`` (a tree laid out like ``<root>/twist2/g1/...``),
+   when it holds every file of the asset;
+2. the user cache (``EXOACTOR_CACHE`` or ``~/.cache/exoactor/assets``), same layout;
+3. a download from the upstream address pinned below into the cache, each file checked against
+   its sha256 (:file:`exoactor/data/twist2.sha256`); a mismatch deletes the file and fails.
+
+``EXOACTOR_ASSET_MIRROR`` replaces the upstream base URL (a local mirror, or the tests' server).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from exoactor.errors import AssetError, UnknownName
+
+logger = logging.getLogger(__name__)
+
+TWIST2_COMMIT = "d5c7108e9ef82d1b8770e5b692f27a1294f3aa8a"
+TWIST2_BASE_URL = f"https://raw.githubusercontent.com/amazon-far/TWIST2/{TWIST2_COMMIT}"
+DOWNLOAD_TIMEOUT_S = 60.0
+
+_NOT_FOUND = (
+    "asset '{name}' is not available: not in EXOACTOR_ASSETS ({env}), not in the cache ({cache}), "
+    "and the download failed: {reason}. Fix: point EXOACTOR_ASSETS at a folder holding "
+    "'{first}', or retry with network access (`exoactor assets fetch {name}`).")
+_HASH_MISMATCH = (
+    "{path}: sha256 {got} does not match the pinned {want}; the file was deleted. "
+    "The download was corrupted or the upstream changed: retry `exoactor assets fetch {name}`.")
+
+
+@dataclass(frozen=True)
+class AssetSpec:
+    """One named asset: a group of files under one upstream collection."""
+
+    name: str
+    description: str
+    collection: str
+    """Folder of the collection under an asset root, e.g. ``"twist2"``."""
+    main: str
+    """The file (or folder, ending in '/') returned by :func:`resolve_asset`, relative to the collection."""
+    prefixes: tuple[str, ...]
+    """Files of the collection that belong to this asset: those starting with one of these."""
+
+
+def _twist2_upstream(rel: str) -> str:
+    """Upstream repository path of a file of the twist2 collection."""
+    if rel.startswith("g1/"):
+        return "assets/" + rel
+    if rel.startswith("policy/"):
+        return "assets/ckpts/" + rel.removeprefix("policy/")
+    if rel.startswith("motions/accad"):
+        return "assets/ref_motions/" + rel.removeprefix("motions/")
+    if rel.startswith("motions/"):
+        return "assets/example_motions/" + rel.removeprefix("motions/")
+    return rel
+
+
+ASSETS: dict[str, AssetSpec] = {a.name: a for a in (
+    AssetSpec("g1_29dof", "Unitree G1 29-DoF MJCF (TWIST2 sim2sim) with meshes", "twist2",
+              "g1/g1_sim2sim_29dof.xml", ("g1/g1_sim2sim_29dof.xml", "g1/meshes/")),
+    AssetSpec("g1_29dof_hands", "Unitree G1 29-DoF + two Dex3-1 hands MJCF with meshes",
+              "twist2", "g1/g1_sim2sim_29dof_with_hands.xml",
+              ("g1/g1_sim2sim_29dof_with_hands.xml", "g1/meshes/")),
+    AssetSpec("twist2_policy", "TWIST2 general motion-tracking policy (ONNX, 50 Hz, 29 DoF)",
+              "twist2", "policy/twist2_1017_20k.onnx", ("policy/twist2_1017_20k.onnx",)),
+    AssetSpec("g1_motions", "11 G1 reference motions (TWIST2/GMR pkl)", "twist2",
+              "motions/", ("motions/",)),
+    AssetSpec("twist2_license", "TWIST2 licence (MIT)", "twist2", "LICENSE", ("LICENSE",)),
+)}
+
+_UPSTREAM = {"twist2": (TWIST2_BASE_URL, _twist2_upstream)}
+
+
+@cache
+def _pinned_hashes(collection: str) -> dict[str, str]:
+    """Relative path -> sha256 of every file of a collection, from the packaged table."""
+    text = resources.files("exoactor.data").joinpath(f"{collection}.sha256").read_text()
+    out = {}
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            digest, rel = line.split(maxsplit=1)
+            out[rel.removeprefix("./")] = digest
+    return out
+
+
+def asset_spec(name: str) -> AssetSpec:
+    try:
+        return ASSETS[name]
+    except KeyError:
+        raise UnknownName(f"unknown asset '{name}'; available: {', '.join(ASSETS)}") from None
+
+
+def asset_files(name: str) -> dict[str, str]:
+    """Relative path (within the collection) -> pinned sha256 of every file of asset ``name``."""
+    spec = asset_spec(name)
+    return {rel: h for rel, h in _pinned_hashes(spec.collection).items()
+            if rel.startswith(spec.prefixes)}
+
+
+def env_root() -> Path | None:
+    """The folder named by ``EXOACTOR_ASSETS``, if set."""
+    value = os.environ.get("EXOACTOR_ASSETS")
+    return Path(value).expanduser() if value else None
+
+
+def cache_root() -> Path:
+    """The user cache of downloaded assets."""
+    value = os.environ.get("EXOACTOR_CACHE")
+    base = Path(value).expanduser() if value else Path.home() / ".cache" / "exoactor"
+    return base / "assets"
+
+
+def _complete(root: Path | None, spec: AssetSpec, files: dict[str, str]) -> bool:
+    return root is not None and all((root / spec.collection / rel).is_file() for rel in files)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _url(collection: str, rel: str) -> str:
+    base, upstream = _UPSTREAM[collection]
+    mirror = os.environ.get("EXOACTOR_ASSET_MIRROR")
+    return f"{(mirror or base).rstrip('/')}/{upstream(rel)}"
+
+
+def _download(name: str, url: str, dest: Path, want: str) -> None:
+    """Download ``url`` to ``dest`` atomically, checking its sha256."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    try:
+        with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as resp, open(part, "wb") as fh:
+            while chunk := resp.read(1 << 20):
+                fh.write(chunk)
+    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+        part.unlink(missing_ok=True)
+        raise AssetError(f"{url}: {exc}") from exc
+    got = sha256_file(part)
+    if got != want:
+        part.unlink(missing_ok=True)
+        raise AssetError(_HASH_MISMATCH.format(path=dest, got=got, want=want, name=name))
+    os.replace(part, dest)
+
+
+def fetch_asset(name: str, force: bool = False) -> Path:
+    """Download every missing (or, with ``force``, every) file of ``name`` into the cache.
+
+    Returns:
+        The cache folder of the asset's collection.
+    """
+    from exoactor.ui import progress
+
+    spec = asset_spec(name)
+    files = asset_files(name)
+    root = cache_root() / spec.collection
+    todo = [rel for rel in files if force or not (root / rel).is_file()]
+    for rel in progress(todo, f"fetch {name}", unit="file"):
+        url = _url(spec.collection, rel)
+        logger.info("downloading %s", url)
+        _download(name, url, root / rel, files[rel])
+    return root
+
+
+def resolve_asset(name: str, download: bool = True) -> Path:
+    """Path of the main file (or folder) of asset ``name``; see the module docstring for order."""
+    spec = asset_spec(name)
+    files = asset_files(name)
+    env = env_root()
+    if _complete(env, spec, files):
+        return env / spec.collection / spec.main  # type: ignore[operator]
+    if _complete(cache_root(), spec, files):
+        return cache_root() / spec.collection / spec.main
+    if not download:
+        raise AssetError(f"asset '{name}' is not in EXOACTOR_ASSETS ({env}) nor the cache "
+                         f"({cache_root()}); run `exoactor assets fetch {name}`")
+    try:
+        root = fetch_asset(name)
+    except AssetError as exc:
+        raise AssetError(_NOT_FOUND.format(name=name, env=env, cache=cache_root(), reason=exc,
+                                           first=f"{spec.collection}/{spec.main}")) from exc
+    return root / spec.main
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """Outcome of checking one asset's files against their pinned sha256."""
+
+    name: str
+    root: Path | None
+    ok: int
+    missing: list[str]
+    mismatched: list[str]
+
+    @property
+    def passed(self) -> bool:
+        return self.root is not None and not self.missing and not self.mismatched
+
+
+def verify_asset(name: str) -> VerifyResult:
+    """Hash every file of ``name`` where it resolves (env folder, else cache); never downloads."""
+    spec = asset_spec(name)
+    files = asset_files(name)
+    env = env_root()
+    root = None
+    for candidate in (env, cache_root()):
+        if candidate is not None and (candidate / spec.collection).is_dir():
+            root = candidate / spec.collection
+            if _complete(candidate, spec, files):
+                break
+    if root is None:
+        return VerifyResult(name, None, 0, sorted(files), [])
+    missing, bad, ok = [], [], 0
+    for rel, want in files.items():
+        path = root / rel
+        if not path.is_file():
+            missing.append(rel)
+        elif sha256_file(path) != want:
+            bad.append(rel)
+        else:
+            ok += 1
+    return VerifyResult(name, root, ok, missing, bad)
+
+
+def list_assets() -> list[tuple[AssetSpec, str]]:
+    """Every asset with where it resolves now: ``"env"``, ``"cache"`` or ``"download"``."""
+    out = []
+    for spec in ASSETS.values():
+        files = asset_files(spec.name)
+        where = ("env" if _complete(env_root(), spec, files)
+                 else "cache" if _complete(cache_root(), spec, files) else "download")
+        out.append((spec, where))
+    return out

@@ -1,0 +1,114 @@
+"""Rotation helpers: a thin wrapper over :class:`scipy.spatial.transform.Rotation`.
+
+Every quaternion here is **wxyz** (scalar first), shape ``(..., 4)``. Conversions to the xyzw
+order of some file formats live in :mod:`exoactor.formats` only, through :func:`wxyz_to_xyzw`
+and :func:`xyzw_to_wxyz`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial.transform import Rotation, Slerp
+
+
+def wxyz_to_xyzw(quat_wxyz: np.ndarray) -> np.ndarray:
+    """Reorder ``(..., 4)`` quaternions from wxyz to xyzw."""
+    return np.roll(np.asarray(quat_wxyz), -1, axis=-1)
+
+
+def xyzw_to_wxyz(quat_xyzw: np.ndarray) -> np.ndarray:
+    """Reorder ``(..., 4)`` quaternions from xyzw to wxyz."""
+    return np.roll(np.asarray(quat_xyzw), 1, axis=-1)
+
+
+def rot(quat_wxyz: np.ndarray) -> Rotation:
+    """A scipy ``Rotation`` from wxyz quaternions of shape ``(4,)`` or ``(N, 4)``."""
+    return Rotation.from_quat(np.asarray(quat_wxyz, dtype=float), scalar_first=True)
+
+
+def as_wxyz(r: Rotation) -> np.ndarray:
+    """wxyz quaternion(s) of a scipy ``Rotation``, with non-negative w."""
+    q = r.as_quat(scalar_first=True, canonical=True)
+    return q
+
+
+def normalize(quat_wxyz: np.ndarray) -> np.ndarray:
+    """Unit-normalise ``(..., 4)`` quaternions."""
+    q = np.asarray(quat_wxyz, dtype=float)
+    return q / np.linalg.norm(q, axis=-1, keepdims=True)
+
+
+def continuous(quat_wxyz: np.ndarray) -> np.ndarray:
+    """Flip signs along time so consecutive ``(T, 4)`` quaternions have a positive dot product."""
+    q = np.array(quat_wxyz, dtype=float)
+    for i in range(1, len(q)):
+        if np.dot(q[i], q[i - 1]) < 0:
+            q[i] = -q[i]
+    return q
+
+
+def quat_apply(quat_wxyz: np.ndarray, vec: np.ndarray) -> np.ndarray:
+    """Rotate vectors ``(N, 3)`` by quaternions ``(N, 4)`` (or one of either)."""
+    return rot(quat_wxyz).apply(vec)
+
+
+def quat_apply_inverse(quat_wxyz: np.ndarray, vec: np.ndarray) -> np.ndarray:
+    """Rotate vectors by the inverse of the quaternions (world -> body frame)."""
+    return rot(quat_wxyz).apply(vec, inverse=True)
+
+
+def yaw(quat_wxyz: np.ndarray) -> np.ndarray:
+    """Heading angle [rad] about world z of ``(..., 4)`` wxyz quaternions (ZYX Euler yaw)."""
+    q = np.asarray(quat_wxyz, dtype=float)
+    w, x, y, z = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
+    return np.arctan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
+
+
+def roll_pitch_yaw(quat_wxyz: np.ndarray) -> np.ndarray:
+    """ZYX Euler angles ``(..., 3)`` as (roll, pitch, yaw) [rad]."""
+    q = np.asarray(quat_wxyz, dtype=float)
+    flat = q.reshape(-1, 4)
+    zyx = rot(flat).as_euler("ZYX")
+    return zyx[:, ::-1].reshape(*q.shape[:-1], 3)
+
+
+def yaw_quat(yaw_rad: np.ndarray) -> np.ndarray:
+    """wxyz quaternions of pure rotations about z by ``yaw_rad``."""
+    h = 0.5 * np.asarray(yaw_rad, dtype=float)
+    zeros = np.zeros_like(h)
+    return np.stack([np.cos(h), zeros, zeros, np.sin(h)], axis=-1)
+
+
+def wrap_angle(angle_rad: np.ndarray) -> np.ndarray:
+    """Wrap angles to ``[-pi, pi)``."""
+    return (np.asarray(angle_rad) + np.pi) % (2.0 * np.pi) - np.pi
+
+
+def slerp(times_s: np.ndarray, quat_wxyz: np.ndarray, query_s: np.ndarray) -> np.ndarray:
+    """Spherical interpolation of ``(T, 4)`` wxyz quaternions sampled at ``times_s``.
+
+    Query times outside the sample range are clamped to the ends.
+    """
+    times_s = np.asarray(times_s, dtype=float)
+    query = np.clip(np.asarray(query_s, dtype=float), times_s[0], times_s[-1])
+    if len(times_s) == 1:
+        return np.repeat(normalize(quat_wxyz)[:1], len(query), axis=0)
+    return as_wxyz(Slerp(times_s, rot(quat_wxyz))(query))
+
+
+def angular_velocity_w(quat_wxyz: np.ndarray, fps: float) -> np.ndarray:
+    """World-frame angular velocity ``(T, 3)`` [rad/s] by central differences.
+
+    Uses ``q[i+1] * q[i-1]^-1`` mapped through the rotation-vector (exp map) over ``2 dt``;
+    one-sided differences at the ends.
+    """
+    r = rot(quat_wxyz)
+    n = len(r)
+    if n < 2:
+        return np.zeros((n, 3))
+    dt = 1.0 / fps
+    nxt = np.r_[np.arange(1, n), n - 1]
+    prv = np.r_[0, np.arange(0, n - 1)]
+    span = (nxt - prv) * dt
+    rv = (r[nxt] * r[prv].inv()).as_rotvec()
+    return rv / span[:, None]
