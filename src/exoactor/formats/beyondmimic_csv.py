@@ -15,8 +15,8 @@ from exoactor.fileio import atomic_path
 from exoactor.formats.motion import RobotMotion
 from exoactor.rotations import wxyz_to_xyzw, xyzw_to_wxyz
 
-MISSING_FPS = ("{src}: a BeyondMimic CSV stores no frame rate; give it with --input-fps "
-               "(BeyondMimic's LAFAN1 CSVs are 30 fps)")
+MISSING_FPS = ("is not stored in a BeyondMimic CSV; give the frame rate with --input-fps "
+               "(python: fps=...); BeyondMimic's LAFAN1 CSVs are 30 fps")
 
 
 def load_beyondmimic_csv(path: str | Path, fps: float | None, robot: str = "g1") -> RobotMotion:
@@ -26,7 +26,7 @@ def load_beyondmimic_csv(path: str | Path, fps: float | None, robot: str = "g1")
     path = Path(path)
     src = str(path)
     if fps is None:
-        raise InvalidMotionFile(src, "fps", MISSING_FPS.format(src=src).split(": ", 1)[1])
+        raise InvalidMotionFile(src, "fps", MISSING_FPS)
     names = get_robot(robot).body_joint_names
     try:
         rows = np.loadtxt(path, delimiter=",", ndmin=2)

@@ -34,10 +34,9 @@ def motion_qpos(robot: Robot, motion: RobotMotion) -> np.ndarray:
     qpos = np.tile(robot.model.qpos0, (T, 1))
     qpos[:, 0:3] = motion.root_pos
     qpos[:, 3:7] = motion.root_quat
-    n = robot.spec.body_joint_count
-    qpos[:, robot.qpos_adr[:n]] = motion.dof_pos
+    qpos[:, robot.qpos_adr[robot.body_idx]] = motion.dof_pos
     if motion.hand_dof is not None and robot.spec.hand_joint_count:
-        qpos[:, robot.qpos_adr[n:]] = motion.hand_dof
+        qpos[:, robot.qpos_adr[robot.hand_idx]] = motion.hand_dof
     return qpos
 
 

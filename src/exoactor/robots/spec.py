@@ -51,6 +51,8 @@ class RobotSpec:
     """Pelvis height of the default standing pose [m]."""
     foot_sole_offset_m: float = 0.0
     """Height of the ankle-roll body above the sole when standing flat [m]."""
+    hand_joint_pattern: str = r".*_hand_.*"
+    """Regex on joint name marking hand joints; every other hinge joint is a body joint."""
     variants: dict[str, str] = field(default_factory=dict)
     """Named variants (e.g. ``"hands"``) -> registry name of the variant spec."""
 
@@ -68,8 +70,9 @@ class RobotSpec:
 class Robot:
     """A :class:`RobotSpec` bound to its compiled MuJoCo model.
 
-    Joint names are the MJCF's hinge joints in model order; the first ``body_joint_count`` are
-    the body joints (``dof_pos``), the next ``hand_joint_count`` the hand joints (``hand_dof``).
+    ``joint_names`` are the MJCF's hinge joints in model order. Body joints (``dof_pos``) and hand
+    joints (``hand_dof``) are told apart by ``spec.hand_joint_pattern``: the hand MJCF interleaves
+    each hand's joints after its arm, so ``body_idx`` / ``hand_idx`` index the hinge arrays.
     """
 
     def __init__(self, spec: RobotSpec, mjcf_path: Path):
@@ -88,6 +91,9 @@ class Robot:
                 f"{expected}; is the asset for another robot?")
         self.joint_names: list[str] = names
         self._hinge_ids = np.array(hinge)
+        if len(self.body_idx) != spec.body_joint_count:
+            raise UnknownName(f"{self.mjcf_path}: {len(self.body_idx)} body joints after removing "
+                              f"hand joints, robot '{spec.name}' expects {spec.body_joint_count}")
         for body in spec.key_bodies.as_dict().values():
             self.body_id(body)
 
@@ -96,12 +102,24 @@ class Robot:
         return self.spec.name
 
     @cached_property
+    def hand_idx(self) -> np.ndarray:
+        """Indices (into the hinge-joint arrays) of the hand joints, in model order."""
+        pat = re.compile(self.spec.hand_joint_pattern)
+        return np.array([i for i, n in enumerate(self.joint_names) if pat.fullmatch(n)], dtype=int)
+
+    @cached_property
+    def body_idx(self) -> np.ndarray:
+        """Indices (into the hinge-joint arrays) of the body joints, in model order."""
+        hand = set(self.hand_idx.tolist())
+        return np.array([i for i in range(len(self.joint_names)) if i not in hand], dtype=int)
+
+    @cached_property
     def body_joint_names(self) -> list[str]:
-        return self.joint_names[: self.spec.body_joint_count]
+        return [self.joint_names[i] for i in self.body_idx]
 
     @cached_property
     def hand_joint_names(self) -> list[str]:
-        return self.joint_names[self.spec.body_joint_count:]
+        return [self.joint_names[i] for i in self.hand_idx]
 
     @cached_property
     def joint_limits(self) -> np.ndarray:

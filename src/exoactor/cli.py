@@ -1,0 +1,211 @@
+"""The ``exoactor`` command line. Thin: parse, build a config, call one library function, print.
+
+Only this module configures logging and the MuJoCo GL backend.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from exoactor import __version__
+from exoactor.errors import ExoActorError
+
+app = typer.Typer(name="exoactor", no_args_is_help=True, add_completion=False,
+                  help="Make a humanoid robot do a task by imagining a person doing it.",
+                  pretty_exceptions_enable=False)
+assets_app = typer.Typer(no_args_is_help=True, help="List, fetch, verify and locate assets.")
+app.add_typer(assets_app, name="assets")
+
+_MISSING_STAGE = "exoactor {command}: the {stage} stage is not built yet (tracked in issue #{issue})."
+
+
+def _console():
+    from exoactor.ui import console
+
+    return console()
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"exoactor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug detail.")] = False,
+    version: Annotated[Optional[bool], typer.Option(  # noqa: UP007 - typer needs Optional
+        "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = None,
+) -> None:
+    os.environ.setdefault("MUJOCO_GL", "egl")
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+def _not_built(command: str, stage: str, issue: int) -> None:
+    typer.echo(_MISSING_STAGE.format(command=command, stage=stage, issue=issue), err=True)
+    raise typer.Exit(code=2)
+
+
+# ----------------------------------------------------------------------------- convert
+@app.command()
+def convert(
+    src: Annotated[Path, typer.Argument(help="Input motion (.npz, .pkl, .gmt.pkl, .csv).")],
+    dst: Annotated[Path, typer.Argument(help="Output motion; format from the extension.")],
+    fps: Annotated[Optional[float], typer.Option(help="Resample to this rate [Hz].")] = None,  # noqa: UP007
+    input_fps: Annotated[Optional[float], typer.Option(  # noqa: UP007
+        help="Frame rate of an input that stores none (BeyondMimic CSV) [Hz].")] = None,
+    robot: Annotated[str, typer.Option(help="Robot the motion is for.")] = "g1",
+) -> None:
+    """Convert a robot motion between formats (GMR/TWIST2 pkl, GMT pkl, BeyondMimic CSV, npz)."""
+    from exoactor.formats import convert_motion
+
+    r = convert_motion(src, dst, fps=fps, input_fps=input_fps, robot=robot)
+    _console().print(f"[green]wrote[/] {r.dst} ({r.dst_format}): {r.frames_out} frames at "
+                     f"{r.fps_out:g} Hz (from {r.src_format}, {r.frames_in} frames at {r.fps_in:g} Hz)")
+
+
+# ----------------------------------------------------------------------------- assets
+@assets_app.command("list")
+def assets_list() -> None:
+    """List the named assets and where each resolves now."""
+    from rich.table import Table
+
+    from exoactor.assets import asset_files, list_assets
+
+    table = Table("name", "files", "resolves from", "description")
+    for spec, where in list_assets():
+        table.add_row(spec.name, str(len(asset_files(spec.name))), where, spec.description)
+    _console().print(table)
+
+
+@assets_app.command("fetch")
+def assets_fetch(
+    names: Annotated[Optional[list[str]], typer.Argument(help="Assets (default: all).")] = None,  # noqa: UP007
+    force: Annotated[bool, typer.Option(help="Download again even if cached.")] = False,
+) -> None:
+    """Download assets into the user cache, checking each file's sha256."""
+    from exoactor.assets import ASSETS, fetch_asset
+
+    for name in names or list(ASSETS):
+        root = fetch_asset(name, force=force)
+        _console().print(f"[green]ok[/] {name} → {root}")
+
+
+@assets_app.command("verify")
+def assets_verify(
+    names: Annotated[Optional[list[str]], typer.Argument(help="Assets (default: all).")] = None,  # noqa: UP007
+) -> None:
+    """Check every file of the assets against its pinned sha256 (never downloads)."""
+    from exoactor.assets import ASSETS, verify_asset
+
+    failed = False
+    for name in names or list(ASSETS):
+        r = verify_asset(name)
+        if r.passed:
+            _console().print(f"[green]ok[/] {name}: {r.ok} files in {r.root}")
+        else:
+            failed = True
+            _console().print(f"[red]FAIL[/] {name} in {r.root}: {len(r.missing)} missing, "
+                             f"{len(r.mismatched)} with a wrong sha256 "
+                             f"{(r.missing + r.mismatched)[:5]}")
+    if failed:
+        raise typer.Exit(code=1)
+
+
+@assets_app.command("path")
+def assets_path(name: Annotated[str, typer.Argument(help="Asset name.")],
+                download: Annotated[bool, typer.Option(help="Download if missing.")] = True) -> None:
+    """Print the path an asset resolves to (downloading it if needed)."""
+    from exoactor.assets import resolve_asset
+
+    typer.echo(str(resolve_asset(name, download=download)))
+
+
+# ----------------------------------------------------------------------------- render
+@app.command()
+def render(
+    motion: Annotated[Path, typer.Argument(help="Robot motion (.npz, .pkl, .gmt.pkl, .csv).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output .mp4.")] = Path("clip.mp4"),
+    robot: Annotated[str, typer.Option(help="Robot model.")] = "g1",
+    fps: Annotated[Optional[float], typer.Option(help="Video rate [Hz] (default: motion's).")] = None,  # noqa: UP007
+    input_fps: Annotated[Optional[float], typer.Option(help="Rate of a CSV input [Hz].")] = None,  # noqa: UP007
+    width: Annotated[int, typer.Option(help="Frame width [px].")] = 640,
+    height: Annotated[int, typer.Option(help="Frame height [px].")] = 480,
+) -> None:
+    """Render a robot motion kinematically to an mp4 with MuJoCo's offscreen renderer."""
+    from exoactor.formats import load_motion
+    from exoactor.report.render import render_motion
+
+    m = load_motion(motion, robot=robot, fps=input_fps)
+    r = render_motion(m, out, width=width, height=height, fps=fps)
+    _console().print(f"[green]wrote[/] {r.path}: {r.num_frames} frames at {r.fps:g} Hz, "
+                     f"{r.width}x{r.height} ({r.ms_per_frame:.0f} ms/frame)")
+
+
+# ----------------------------------------------------------------------------- later stages
+@app.command()
+def demo() -> None:
+    """Run the whole pipeline on the bundled sample clip and open the report."""
+    _not_built("demo", "end-to-end run", 6)
+
+
+@app.command()
+def run() -> None:
+    """Run every stage after the video (perceive → retarget → track → report)."""
+    _not_built("run", "end-to-end run", 6)
+
+
+@app.command()
+def imagine() -> None:
+    """Task + scene image → plan, human scene, generated video."""
+    _not_built("imagine", "imagine", 7)
+
+
+@app.command()
+def perceive() -> None:
+    """Video → world-grounded human motion (body + hands)."""
+    _not_built("perceive", "perceive", 5)
+
+
+@app.command()
+def retarget() -> None:
+    """Human motion → robot motion (IK with contacts and limits)."""
+    _not_built("retarget", "retarget", 4)
+
+
+@app.command()
+def track() -> None:
+    """Execute a robot motion in MuJoCo physics with a general tracking controller."""
+    _not_built("track", "track", 3)
+
+
+@app.command()
+def report() -> None:
+    """Build the side-by-side video and the HTML report of a run directory."""
+    _not_built("report", "report", 6)
+
+
+@app.command()
+def bench() -> None:
+    """Run the benchmarks and print their figures."""
+    _not_built("bench", "benchmark", 3)
+
+
+def main() -> None:
+    """Console entry point: runs the app and turns package errors into one clear line."""
+    try:
+        app()
+    except ExoActorError as exc:
+        _console().print(f"[red]error:[/] {exc}", highlight=False)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""Suite-wide set-up: assets from ../shared, headless GL, and a loopback-only network guard."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_ASSETS = REPO.parent / "shared" / "assets"
+
+if "EXOACTOR_ASSETS" not in os.environ and SHARED_ASSETS.is_dir():
+    os.environ["EXOACTOR_ASSETS"] = str(SHARED_ASSETS)
+os.environ.setdefault("MUJOCO_GL", "egl")
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _check_loopback(address: object) -> None:
+    if isinstance(address, tuple) and address:
+        host = address[0]
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            if host == "localhost":
+                return
+            raise RuntimeError(f"test tried to reach {host!r}: tests touch only 127.0.0.0/8")
+        if not ip.is_loopback:
+            raise RuntimeError(f"test tried to reach {host}: tests touch only 127.0.0.0/8")
+
+
+def _guarded_connect(self: socket.socket, address: object):  # noqa: ANN202
+    _check_loopback(address)
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self: socket.socket, address: object):  # noqa: ANN202
+    _check_loopback(address)
+    return _real_connect_ex(self, address)
+
+
+socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Every test gets an empty asset cache and no download mirror unless it sets one."""
+    monkeypatch.setenv("EXOACTOR_CACHE", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.delenv("EXOACTOR_ASSET_MIRROR", raising=False)
+
+
+@pytest.fixture(scope="session")
+def shared_assets() -> Path:
+    root = Path(os.environ["EXOACTOR_ASSETS"])
+    if not (root / "twist2").is_dir():
+        pytest.fail(f"EXOACTOR_ASSETS={root} holds no twist2/ folder; run the tests from a "
+                    "checkout with ../shared beside it or point EXOACTOR_ASSETS at the assets")
+    return root
+
+
+@pytest.fixture(scope="session")
+def motion_files(shared_assets: Path) -> list[Path]:
+    files = sorted((shared_assets / "twist2" / "motions").glob("*.pkl"))
+    assert len(files) == 11
+    return files

@@ -1,0 +1,54 @@
+"""The CLI: every command has --help, missing stages exit 2, working commands work."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from exoactor.cli import app
+
+runner = CliRunner()
+COMMANDS = ["demo", "run", "imagine", "perceive", "retarget", "track", "render", "report",
+            "convert", "assets", "bench"]
+
+
+def test_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and "exoactor 0.1.0" in result.output
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command: str) -> None:
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
+
+
+def test_convert_and_assets(tmp_path: Path, motion_files: list[Path]) -> None:
+    out = tmp_path / "m.csv"
+    result = runner.invoke(app, ["convert", str(motion_files[0]), str(out), "--fps", "50"])
+    assert result.exit_code == 0, result.output
+    assert len(out.read_text().splitlines()) > 600
+    result = runner.invoke(app, ["assets", "path", "g1_29dof"])
+    assert result.exit_code == 0 and result.output.strip().endswith("g1_sim2sim_29dof.xml")
+    assert runner.invoke(app, ["assets", "verify", "twist2_policy"]).exit_code == 0
+    assert runner.invoke(app, ["assets", "list"]).exit_code == 0
+
+
+def test_bad_input_is_one_clear_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.pkl"
+    bad.write_text("not a pickle")
+    proc = subprocess.run([sys.executable, "-m", "exoactor.cli", "convert", str(bad),
+                           str(tmp_path / "o.npz")], capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert "error:" in proc.stderr and "bad.pkl" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_unbuilt_stage_exits_2_with_one_line() -> None:
+    result = runner.invoke(app, ["imagine"])
+    assert result.exit_code == 2
+    assert "imagine stage is not built yet" in result.output

@@ -1,0 +1,113 @@
+"""Run directory: skip when current, recompute on change or force, keep artefacts on failure."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from exoactor.errors import StageFailed
+from exoactor.pipeline import RunDir
+
+
+def _writer(path: Path, text: str, calls: list[str]):
+    def fn() -> str:
+        calls.append(text)
+        path.write_text(text)
+        return text
+
+    return fn
+
+
+def test_stage_skips_when_current_and_reruns_on_change(tmp_path: Path) -> None:
+    run = RunDir(tmp_path / "run")
+    src = tmp_path / "input.txt"
+    src.write_text("a")
+    calls: list[str] = []
+    out = run.artefact("out.txt")
+    r1 = run.run_stage("s", _writer(out, "1", calls), config={"k": 1}, inputs=[src],
+                       outputs=["out.txt"])
+    r2 = run.run_stage("s", _writer(out, "2", calls), config={"k": 1}, inputs=[src],
+                       outputs=["out.txt"])
+    assert (r1.status, r2.status) == ("ok", "cached") and calls == ["1"]
+    run.run_stage("s", _writer(out, "3", calls), config={"k": 2}, inputs=[src], outputs=["out.txt"])
+    src.write_text("b")
+    run.run_stage("s", _writer(out, "4", calls), config={"k": 2}, inputs=[src], outputs=["out.txt"])
+    run.run_stage("s", _writer(out, "5", calls), config={"k": 2}, inputs=[src], outputs=["out.txt"],
+                  backend="other")
+    run.run_stage("s", _writer(out, "6", calls), config={"k": 2}, inputs=[src], outputs=["out.txt"],
+                  backend="other", force=True)
+    assert calls == ["1", "3", "4", "5", "6"]
+    manifest = json.loads((tmp_path / "run/manifest.json").read_text())
+    entry = manifest["stages"]["s"]
+    assert entry["status"] == "ok" and entry["backend"] == "other"
+    assert entry["config"] == {"k": 2} and "input.txt" in next(iter(entry["inputs"]))
+
+
+def test_missing_output_reruns(tmp_path: Path) -> None:
+    run = RunDir(tmp_path)
+    calls: list[str] = []
+    out = run.artefact("o.txt")
+    run.run_stage("s", _writer(out, "1", calls), outputs=["o.txt"])
+    out.unlink()
+    run.run_stage("s", _writer(out, "2", calls), outputs=["o.txt"])
+    assert calls == ["1", "2"]
+
+
+def test_failure_keeps_earlier_artefacts_and_resumes(tmp_path: Path) -> None:
+    run = RunDir(tmp_path)
+    calls: list[str] = []
+    first = run.artefact("first.txt")
+    run.run_stage("first", _writer(first, "ok", calls), outputs=["first.txt"])
+
+    def boom() -> None:
+        run.artefact("second.txt.partial").write_text("half")
+        raise ValueError("robot fell into a singularity")
+
+    with pytest.raises(StageFailed, match="singularity"):
+        run.run_stage("second", boom, inputs=[first], outputs=["second.txt"])
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["stages"]["second"]["status"] == "failed"
+    assert manifest["stages"]["second"]["error_type"] == "ValueError"
+    assert "singularity" in manifest["stages"]["second"]["error"]
+    assert manifest["stages"]["first"]["status"] == "ok" and first.read_text() == "ok"
+
+    # A new process (new RunDir on the same folder) resumes: first is cached, second reruns.
+    again = RunDir(tmp_path)
+    r1 = again.run_stage("first", _writer(first, "redo", calls), outputs=["first.txt"])
+    second = again.artefact("second.txt")
+    r2 = again.run_stage("second", _writer(second, "done", calls), inputs=[first],
+                         outputs=["second.txt"])
+    assert (r1.status, r2.status) == ("cached", "ok") and calls == ["ok", "done"]
+
+
+def test_stage_that_forgets_its_output_fails(tmp_path: Path) -> None:
+    run = RunDir(tmp_path)
+    with pytest.raises(StageFailed, match="without writing out.npz"):
+        run.run_stage("s", lambda: None, outputs=["out.npz"])
+
+
+def test_interrupt_is_recorded_and_reraised(tmp_path: Path) -> None:
+    run = RunDir(tmp_path)
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run.run_stage("track", interrupted, outputs=["rollout.npz"])
+    assert RunDir(tmp_path).stage("track")["status"] == "failed"
+
+
+def test_missing_input_is_clear(tmp_path: Path) -> None:
+    run = RunDir(tmp_path)
+    with pytest.raises(StageFailed, match="does not exist"):
+        run.run_stage("s", lambda: None, inputs=[tmp_path / "human_motion.npz"])
+
+
+def test_corrupt_manifest_is_clear(tmp_path: Path) -> None:
+    (tmp_path / "manifest.json").write_text("{ not json")
+    from exoactor.errors import ExoActorError
+
+    with pytest.raises(ExoActorError, match="unreadable manifest"):
+        RunDir(tmp_path)
