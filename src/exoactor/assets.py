@@ -9,6 +9,12 @@ Resolution order for an asset name:
    its sha256 (:file:`exoactor/data/twist2.sha256`); a mismatch deletes the file and fails.
 
 ``EXOACTOR_ASSET_MIRROR`` replaces the upstream base URL (a local mirror, or the tests' server).
+
+Collections and their upstreams:
+
+* ``twist2``: files of ``amazon-far/TWIST2`` at a pinned commit, downloaded one by one (MIT).
+* ``sports2d``: the sample clip ``Sports2D/Demo/demo.mp4`` (real footage of people, BSD-3) from
+  the ``sports2d==0.8.34`` wheel on PyPI, fetched with ``pip download --no-deps``.
 """
 
 from __future__ import annotations
@@ -16,7 +22,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import subprocess
+import sys
+import tempfile
 import urllib.error
+import zipfile
 import urllib.request
 from dataclasses import dataclass
 from functools import cache
@@ -78,7 +88,12 @@ ASSETS: dict[str, AssetSpec] = {a.name: a for a in (
     AssetSpec("g1_motions", "11 G1 reference motions (TWIST2/GMR pkl)", "twist2",
               "motions/", ("motions/",)),
     AssetSpec("twist2_license", "TWIST2 licence (MIT)", "twist2", "LICENSE", ("LICENSE",)),
+    AssetSpec("sample_clip", "Sports2D demo clip: 230 frames, 30 fps, real people (BSD-3)",
+              "sports2d", "demo.mp4", ("demo.mp4",)),
 )}
+
+SPORTS2D_WHEEL = "sports2d==0.8.34"
+_WHEEL_MEMBERS = {"sports2d": (SPORTS2D_WHEEL, {"demo.mp4": "Sports2D/Demo/demo.mp4"})}
 
 _UPSTREAM = {"twist2": (TWIST2_BASE_URL, _twist2_upstream)}
 
@@ -170,11 +185,42 @@ def fetch_asset(name: str, force: bool = False) -> Path:
     files = asset_files(name)
     root = cache_root() / spec.collection
     todo = [rel for rel in files if force or not (root / rel).is_file()]
+    if todo and spec.collection in _WHEEL_MEMBERS:
+        _fetch_from_wheel(name, spec.collection, todo, root, files)
+        return root
     for rel in progress(todo, f"fetch {name}", unit="file"):
         url = _url(spec.collection, rel)
         logger.info("downloading %s", url)
         _download(name, url, root / rel, files[rel])
     return root
+
+
+def _fetch_from_wheel(name: str, collection: str, todo: list[str], root: Path,
+                      files: dict[str, str]) -> None:
+    """Extract files of a collection that ships inside a PyPI wheel (``pip download``)."""
+    requirement, members = _WHEEL_MEMBERS[collection]
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--dest", tmp,
+               requirement]
+        logger.info("running %s", " ".join(cmd))
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        wheels = list(Path(tmp).glob("*.whl"))
+        if proc.returncode != 0 or not wheels:
+            raise AssetError(f"pip download {requirement} failed: {proc.stderr.strip()[-400:]}")
+        with zipfile.ZipFile(wheels[0]) as wheel:
+            for rel in todo:
+                dest = root / rel
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                part = dest.with_name(dest.name + ".part")
+                with wheel.open(members[rel]) as src, open(part, "wb") as fh:
+                    while chunk := src.read(1 << 20):
+                        fh.write(chunk)
+                got = sha256_file(part)
+                if got != files[rel]:
+                    part.unlink(missing_ok=True)
+                    raise AssetError(_HASH_MISMATCH.format(path=dest, got=got, want=files[rel],
+                                                           name=name))
+                os.replace(part, dest)
 
 
 def resolve_asset(name: str, download: bool = True) -> Path:
