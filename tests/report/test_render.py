@@ -7,6 +7,7 @@ skipped, with the fix as the reason, when no offscreen OpenGL backend can be cre
 from __future__ import annotations
 
 import copy
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -133,6 +134,39 @@ def test_max_frames_and_caption(gl, robot, qpos, tmp_path):
     assert result.num_frames == 4 == len(read_video(result.path)[0])
 
 
+_BOX_XML = """
+<mujoco>
+  <worldbody>
+    <geom name="floor" type="plane" size="0 0 0.05" rgba="0.3 0.5 0.3 1"/>
+    <light pos="0 0 4" dir="0 0 -1"/>
+    <camera name="side" pos="0 -4 1" xyaxes="1 0 0 0 0.25 1"/>
+    <body name="box" pos="0 0 0.5">
+      <freejoint/>
+      <geom type="box" size="0.2 0.2 0.2" rgba="0.9 0.1 0.1 1"/>
+    </body>
+  </worldbody>
+</mujoco>
+"""
+
+
+@pytest.mark.parametrize("camera", ["side", "track"])
+def test_any_model_with_a_named_or_tracking_camera(gl, camera):
+    """A box sliding along +x: the named camera sees it move, the tracking camera keeps it still."""
+    import mujoco
+
+    model = mujoco.MjModel.from_xml_string(_BOX_XML)
+    qpos = np.tile([0.0, 0.0, 0.5, 1.0, 0.0, 0.0, 0.0], (3, 1))
+    qpos[:, 0] = [-1.0, 0.0, 1.0]
+    frames = list(iter_frames(model, qpos, 1.0, width=W, height=H, camera=camera,
+                              track_body="box"))
+    red = [np.argwhere((f[..., 0] > 150) & (f[..., 1] < 80))[:, 1].mean() for f in frames]
+    if camera == "side":
+        assert red[0] < red[1] < red[2] and red[2] - red[0] > W / 3, red
+    else:  # only the shading under the fixed light changes the red blob a little
+        assert max(red) - min(red) < W / 10, red
+        assert abs(np.mean(red) - W / 2) < W / 10, red
+
+
 def test_callers_model_is_not_modified(gl, robot, qpos):
     groups = robot.model.geom_group.copy()
     samples = robot.model.vis.quality.offsamples
@@ -190,18 +224,33 @@ def test_unknown_body_and_camera_list_the_options(robot, qpos):
         iter_frames(robot.model, qpos, 30.0, camera="no_such_camera")
 
 
-def test_missing_opengl_names_the_fix(robot, qpos, monkeypatch):
+def _assert_names_the_fix(message: str) -> None:
+    assert "apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri libopengl0" in message
+    assert "MUJOCO_GL=egl" in message and "libosmesa6" in message
+
+
+def test_no_opengl_context_names_the_fix(robot, qpos, monkeypatch):
     import mujoco
 
     def no_gl(*args, **kwargs):
         raise mujoco.FatalError("an OpenGL platform library has not been loaded")
 
     monkeypatch.setattr(mujoco, "Renderer", no_gl)
-    with pytest.raises(ExoActorError) as info:
+    with pytest.raises(ExoActorError, match="create an OpenGL context") as info:
         next(iter_frames(robot.model, qpos, 30.0, width=W, height=H))
-    message = str(info.value)
-    assert "apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri libopengl0" in message
-    assert "MUJOCO_GL=egl" in message and "libosmesa6" in message
+    _assert_names_the_fix(str(info.value))
+
+
+def test_mujoco_import_failing_on_the_gl_backend_names_the_fix(robot, motion, qpos, tmp_path,
+                                                                monkeypatch):
+    """With MUJOCO_GL naming a backend whose libraries are missing, ``import mujoco`` fails."""
+    monkeypatch.setitem(sys.modules, "mujoco", None)  # makes `import mujoco` raise ImportError
+    with pytest.raises(ExoActorError, match="import mujoco") as info:
+        iter_frames(robot.model, qpos, 30.0, width=W, height=H)
+    _assert_names_the_fix(str(info.value))
+    with pytest.raises(ExoActorError, match="import mujoco"):
+        render_motion(motion, tmp_path / "x.mp4", width=W, height=H)
+    assert list(tmp_path.iterdir()) == []
 
 
 # --- pure helpers --------------------------------------------------------------------------------

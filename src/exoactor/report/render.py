@@ -25,6 +25,7 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,7 +61,7 @@ _HIDDEN_GROUP = 5
 """Geom group the collision duplicates are moved to (disabled in the scene options)."""
 
 _NO_GL = (
-    "could not create an OpenGL context for offscreen rendering (MUJOCO_GL={backend}): {err}. "
+    "could not {what} for offscreen rendering (MUJOCO_GL={backend}): {err}. "
     "Fix on a headless machine: `apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri "
     "libopengl0` and run with `MUJOCO_GL=egl` (or `apt-get install libosmesa6` and "
     "`MUJOCO_GL=osmesa`); MUJOCO_GL must be set before mujoco is imported.")
@@ -166,10 +167,13 @@ def iter_frames(model: mujoco.MjModel, qpos: np.ndarray, fps: float, *, width: i
         ``(height, width, 3)`` uint8 RGB frames.
 
     Raises:
-        ExoActorError: bad qpos, size or fps, or no OpenGL backend could be created.
+        ExoActorError: bad qpos, size or fps, or no OpenGL backend could be loaded or created
+            (the message names the packages to install and the ``MUJOCO_GL`` to set).
         UnknownName: unknown ``camera`` or ``track_body``.
     """
+    _import_mujoco()
     qpos = _check_inputs(model, qpos, fps, width, height)
+    width, height = int(width), int(height)
     if max_frames is not None:
         qpos = qpos[: max(int(max_frames), 1)]
     vis_model = _visual_model(model, width, height)
@@ -271,6 +275,7 @@ def render_motion(motion: RobotMotion, out_path: str | Path, *, robot: Robot | s
     from exoactor.robots import get_robot
     from exoactor.robots.kinematics import motion_qpos
 
+    _import_mujoco()  # fail with the fix, not inside the robot loader
     if robot is None or isinstance(robot, str):
         robot = get_robot(robot or motion.robot)
     if fps is not None:
@@ -290,14 +295,10 @@ def draw_caption(frame: np.ndarray, text: str) -> np.ndarray:
     Returns:
         A new ``(H, W, 3)`` uint8 RGB image.
     """
-    from PIL import Image, ImageDraw, ImageFont
+    from PIL import Image, ImageDraw
 
-    h = frame.shape[0]
-    size = max(10, h // 24)
-    try:
-        font = ImageFont.load_default(size=size)
-    except TypeError:  # Pillow < 10.1: fixed-size bitmap font
-        font = ImageFont.load_default()
+    size = max(10, frame.shape[0] // 24)
+    font = _font(size)
     image = Image.fromarray(frame)
     draw = ImageDraw.Draw(image)
     margin = max(2, size // 3)
@@ -309,6 +310,17 @@ def draw_caption(frame: np.ndarray, text: str) -> np.ndarray:
 
 
 # --- helpers -----------------------------------------------------------------------------------
+
+
+@cache
+def _font(size: int) -> Any:
+    """Pillow's built-in font at ``size`` px (a fixed-size bitmap font before Pillow 10.1)."""
+    from PIL import ImageFont
+
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:
+        return ImageFont.load_default()
 
 
 @dataclass
@@ -391,14 +403,27 @@ def _make_camera(model: mujoco.MjModel, qpos: np.ndarray, fps: float, camera: st
 
 def _make_renderer(model: mujoco.MjModel, width: int, height: int) -> mujoco.Renderer:
     """A ``mujoco.Renderer``, or an :class:`ExoActorError` naming the fix if GL is missing."""
-    import mujoco
-
+    mujoco = _import_mujoco()
     try:
         return mujoco.Renderer(model, height=height, width=width)
     except Exception as err:  # GL backends fail with many exception types
-        backend = os.environ.get("MUJOCO_GL", "<unset, glfw>")
-        raise ExoActorError(_NO_GL.format(backend=backend, err=f"{type(err).__name__}: {err}")
-                            ) from err
+        raise _no_gl("create an OpenGL context", err) from err
+
+
+def _import_mujoco() -> Any:
+    """``import mujoco``; it fails (with many exception types) when ``MUJOCO_GL`` names a
+    backend whose libraries are missing, which becomes an :class:`ExoActorError` with the fix."""
+    try:
+        import mujoco
+    except Exception as err:  # ImportError, AttributeError (PyOpenGL), RuntimeError
+        raise _no_gl("import mujoco", err) from err
+    return mujoco
+
+
+def _no_gl(what: str, err: BaseException) -> ExoActorError:
+    backend = os.environ.get("MUJOCO_GL", "<unset, glfw>")
+    return ExoActorError(_NO_GL.format(what=what, backend=backend,
+                                       err=f"{type(err).__name__}: {err}"))
 
 
 def _open_writer(path: Path, width: int, height: int, fps: float) -> Any:
