@@ -52,3 +52,16 @@ def test_unbuilt_stage_exits_2_with_one_line() -> None:
     result = runner.invoke(app, ["imagine"])
     assert result.exit_code == 2
     assert "imagine stage is not built yet" in result.output
+
+
+def test_retarget_command(tmp_path: Path, motion_files: list[Path]) -> None:
+    from exoactor.formats import load_motion, save_npz
+    from exoactor.retarget import human_from_robot
+
+    human = human_from_robot(load_motion(motion_files[-1]).slice(0, 40))
+    save_npz(human, tmp_path / "human.npz")
+    result = runner.invoke(app, ["retarget", str(tmp_path / "human.npz"), "--out",
+                                 str(tmp_path / "robot.npz")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "retarget_metrics.json").is_file()
+    assert load_motion(tmp_path / "robot.npz").fps == 50.0

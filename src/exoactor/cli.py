@@ -175,9 +175,28 @@ def perceive() -> None:
 
 
 @app.command()
-def retarget() -> None:
-    """Human motion → robot motion (IK with contacts and limits)."""
-    _not_built("retarget", "retarget", 4)
+def retarget(
+    human: Annotated[Path, typer.Argument(help="Human motion (.npz from `exoactor perceive`).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Robot motion (.npz/.pkl/.csv).")] = Path(
+        "robot_motion.npz"),
+    robot: Annotated[str, typer.Option(help="Robot model.")] = "g1",
+    hands: Annotated[bool, typer.Option(help="Also retarget the Dex3-1 hands (43-DoF).")] = False,
+    fps: Annotated[float, typer.Option(help="Output rate [Hz] (the tracker runs at 50).")] = 50.0,
+    reground: Annotated[bool, typer.Option(
+        help="Shift a person estimated off the ground back onto z = 0.")] = False,
+) -> None:
+    """Human motion → robot motion (IK with contacts and limits); writes retarget_metrics.json."""
+    from exoactor.retarget import RetargetConfig, retarget_file
+
+    res = retarget_file(human, out, RetargetConfig(robot=robot, hands=hands, output_fps=fps,
+                                                   reground=reground))
+    m = res.metrics
+    _console().print(
+        f"[green]wrote[/] {out} ({res.status}): {m.num_frames} frames at {m.fps:g} Hz, "
+        f"{m.frames_per_second:.0f} frames/s\n  limit violations {m.joint_limit_violations}, "
+        f"foot skate {m.foot_skate_mm:.2f} mm/contact frame, penetration "
+        f"{m.foot_penetration_mm:.1f} mm, float {m.foot_float_mm:.1f} mm, self-collisions "
+        f"{m.self_collisions}, keypoint error median {m.keypoint_error_mm['median']:.1f} mm")
 
 
 @app.command()

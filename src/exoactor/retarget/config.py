@@ -1,0 +1,90 @@
+"""Configuration of the retarget stage: one frozen pydantic model, defaults documented per field."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RetargetConfig(BaseModel):
+    """Everything that tunes human → robot retargeting. Variants use ``model_copy(update=...)``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    robot: str = "g1"
+    """Robot registry name whose body the IK solves for (see :mod:`exoactor.robots`)."""
+    hands: bool = False
+    """Also produce Dex3-1 hand joints (``hand_dof``, 7 per hand) from grasp / hand keypoints."""
+    output_fps: float | None = Field(50.0, gt=0.0)
+    """Frame rate of the robot motion [Hz] (the tracker's rate); None keeps the input rate.
+    The human targets are resampled before IK, so contacts hold at the output rate."""
+
+    # ---------------------------------------------------------------- IK solver
+    iterations_per_frame: int = Field(2, ge=1, le=50)
+    """Differential-IK steps per frame, warm-started from the previous frame's solution."""
+    contact_extra_iterations: int = Field(4, ge=0, le=50)
+    """Most extra IK steps of a frame whose soles still break the ground or contact limit by
+    more than 1 mm after ``iterations_per_frame`` (the limits are linearised)."""
+    initial_iterations: int = Field(100, ge=1, le=1000)
+    """Most IK steps on the first frame (starting from the default pose, no velocity limit)."""
+    initial_step_rad: float = Field(0.1, gt=0.0)
+    """Largest joint step [rad] per first-frame iteration (a trust region from the rest pose)."""
+    initial_tolerance_m: float = Field(1e-4, gt=0.0)
+    """First-frame stop: largest joint step [rad] (or root step [m]) below which it has converged."""
+    damping: float = Field(1e-4, ge=0.0)
+    """Levenberg-Marquardt damping of every IK step (unitless, on the tangent step)."""
+    posture_cost: float = Field(0.05, ge=0.0)
+    """Cost [1/rad] pulling joints toward the default pose; resolves arm and waist redundancy."""
+    keypoint_cost: float = Field(10.0, gt=0.0)
+    """Cost [1/m] of a keypoint position error at unit correspondence weight."""
+    orientation_cost: float = Field(1.0, ge=0.0)
+    """Cost [1/rad] of a pelvis/foot/hand orientation error at unit frame weight."""
+    contact_weight: float = Field(5.0, ge=1.0)
+    """Multiplier on a foot's position and orientation costs while it is in contact."""
+    contact_tol_m: float = Field(0.004, gt=0.0)
+    """Hard IK limit on the mean sole height of a contact foot [m] (its lowest point is then at
+    most this far above the ground; penetration is forbidden separately)."""
+    max_joint_vel_rad_s: float = Field(20.0, gt=0.0)
+    """Joint velocity limit of the IK [rad/s] (the G1's fastest motors reach ~30 rad/s)."""
+    self_collision: bool = True
+    """Keep the arms out of the torso, pelvis and legs (MuJoCo collision geoms)."""
+    collision_margin_m: float = Field(0.01, ge=0.0)
+    """Smallest allowed distance between an arm geom and the torso/pelvis/leg geoms [m]."""
+    collision_detection_m: float = Field(0.1, gt=0.0)
+    """Distance under which an arm-body geom pair enters the IK as a constraint [m]; must exceed
+    a hand's travel in one IK step."""
+
+    # ---------------------------------------------------------------- input repair
+    min_confidence: float = Field(0.3, ge=0.0, le=1.0)
+    """Keypoints below this confidence count as missing and are interpolated over."""
+    max_gap_s: float = Field(0.5, gt=0.0)
+    """Longest run of missing frames [s] that is repaired by interpolation. Longer runs of
+    invalid frames are an error; longer low-confidence runs keep the estimator's positions at
+    ``low_confidence_weight``."""
+    low_confidence_weight: float = Field(0.3, ge=0.0, le=1.0)
+    """IK weight multiplier of keypoints kept from the estimator through a low-confidence run
+    longer than ``max_gap_s`` (an occluded limb)."""
+    max_ground_offset_m: float = Field(0.25, gt=0.0)
+    """Largest height of the contact feet above/below z = 0 [m] accepted without ``reground``."""
+    reground: bool = False
+    """Shift a motion whose contact feet are further than ``max_ground_offset_m`` from z = 0 so
+    they rest on it, instead of refusing it."""
+
+    # ---------------------------------------------------------------- targets
+    smoothing_sigma_s: float = Field(0.03, ge=0.0)
+    """Std of the zero-phase Gaussian filter on the scaled keypoint targets [s]; 0 disables.
+    Applied before contacts are pinned, so smoothing never moves a contact foot."""
+    contact_blend_s: float = Field(0.15, ge=0.0)
+    """Time over which a foot's pin correction fades in/out around a contact [s]."""
+    body_shift_sigma_s: float = Field(0.5, ge=0.0)
+    """Std of the Gaussian filter on the upper body's vertical shift [s]. The shift is the mean
+    of the feet's vertical pin corrections; filtering keeps a slowly drifting ground while the
+    legs absorb step-to-step differences. 0 follows the feet frame by frame."""
+    detect_contacts: bool = True
+    """When the human motion marks no contact at all, detect contacts from foot height/speed."""
+    contact_height_m: float = Field(0.06, gt=0.0)
+    """Contact detection: sole height above the lowest sole of the clip under which a foot may
+    be in contact [m]."""
+    contact_speed_m_s: float = Field(0.25, gt=0.0)
+    """Contact detection: horizontal foot speed under which a foot may be in contact [m/s]."""
+    hand_keypoint_confidence: float = Field(0.5, ge=0.0, le=1.0)
+    """Hand detection confidence above which 21 hand keypoints drive wrist and finger curl."""

@@ -1,0 +1,179 @@
+"""Per-frame differential IK with mink, warm-started from the previous frame.
+
+Tasks (costs from :class:`~exoactor.retarget.config.RetargetConfig`):
+
+* :class:`~exoactor.retarget.keypoint_task.KeypointTask`: every correspondence point to its
+  scaled human keypoint (pelvis, torso, feet, knees, hands, elbows, head points);
+* orientation-only ``mink.FrameTask`` per keypoint frame (feet, hands) and for the pelvis;
+* ``mink.PostureTask`` toward the default pose (redundancy of arms and waist).
+
+Limits: ``mink.ConfigurationLimit`` (joint ranges), ``mink.VelocityLimit`` (joint travel per
+step), :class:`~exoactor.retarget.ground_limit.GroundLimit` (soles above z = 0, contact feet
+down on it) and :class:`~exoactor.retarget.collision_limit.GeomGroupsLimit` between the arms
+and the torso/pelvis/legs (mink's collision limit, made to push penetrating pairs apart).
+
+Every step is solved with ``dt = 1`` (a step in configuration space) by daqp. The velocity
+limit's bound is the joint travel allowed in one step, ``max_joint_vel * frame_dt /
+iterations_per_frame`` (on the first frame, which starts from the rest pose,
+``initial_step_rad``); the rare extra steps of a frame whose soles still break their limit
+(``contact_extra_iterations``) may add to that. Collision pairs enter the QP within
+``collision_detection_m``, which must exceed how far a hand travels in one step; the limit is
+active from the rest pose on, and a step that would still end in a collision (mesh distances
+are not smooth) is halved.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from exoactor.retarget.config import RetargetConfig
+from exoactor.retarget.model import RetargetModel
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IKFrameResult:
+    """One frame's IK outcome.
+
+    Attributes:
+        qpos: ``(nq,)`` solution (MuJoCo layout of the robot model).
+        iters: steps taken.
+        step_norm: size of the last step (tangent space, [rad] / [m]).
+        fallback: a QP with all limits was infeasible and a step with the joint limits and the
+            no-penetration rows only was taken instead.
+    """
+
+    qpos: np.ndarray
+    iters: int
+    step_norm: float
+    fallback: bool
+
+
+class BodyIK:
+    """mink IK of one robot model (real state: a mink Configuration and its tasks)."""
+
+    def __init__(self, rmodel: RetargetModel, cfg: RetargetConfig, fps: float):
+        import mink
+
+        from exoactor.retarget.collision_limit import GeomGroupsLimit
+        from exoactor.retarget.ground_limit import GroundLimit
+        from exoactor.retarget.keypoint_task import KeypointTask
+
+        self.rmodel = rmodel
+        self.cfg = cfg
+        m = rmodel.model
+        self.configuration = mink.Configuration(m)
+        self.keypoints = KeypointTask(m, rmodel.site_ids, cost_per_m=cfg.keypoint_cost)
+        self.frames = [mink.FrameTask(f.body, "body", position_cost=0.0,
+                                      orientation_cost=cfg.orientation_cost * f.weight)
+                       for f in rmodel.corr.frames]
+        self.pelvis = mink.FrameTask(rmodel.corr.pelvis_body, "body", position_cost=0.0,
+                                     orientation_cost=cfg.orientation_cost)
+        self.posture = mink.PostureTask(m, cost=cfg.posture_cost)
+        self.posture.set_target(rmodel.rest_qpos)
+        self.tasks = [self.keypoints, *self.frames, self.pelvis, self.posture]
+        joints = rmodel.robot.joint_names
+        step = cfg.max_joint_vel_rad_s / (fps * cfg.iterations_per_frame)
+        self._config_limit = mink.ConfigurationLimit(m)
+        feet = list(rmodel.sole_geom_ids)
+        radii = list(rmodel.sole_radius_m)
+        self._ground = GroundLimit(m, feet, radii, cfg.contact_tol_m)
+        common: list = [self._config_limit, self._ground]
+        self._fallback_limits = [self._config_limit, GroundLimit(m, feet, radii)]
+        self._collision: GeomGroupsLimit | None = None
+        if cfg.self_collision and rmodel.arm_geoms and rmodel.trunk_geoms:
+            self._collision = GeomGroupsLimit(m, rmodel.arm_geoms, rmodel.trunk_geoms,
+                                              cfg.collision_margin_m, cfg.collision_detection_m)
+            common.append(self._collision)
+        self._limits = [*common, mink.VelocityLimit(m, {j: step for j in joints})]
+        # the first frame starts at the rest pose: a trust region keeps each step short enough
+        # for the collision limit (linearised, detection distance) to see what it approaches
+        self._limits_first = [*common, mink.VelocityLimit(
+            m, {j: cfg.initial_step_rad for j in joints})]
+        self._SE3, self._SO3 = mink.SE3, mink.SO3
+        self._solve_ik = mink.solve_ik
+        self._no_solution = mink.NoSolutionFound
+
+    def reset(self, qpos: np.ndarray) -> None:
+        """Start from ``qpos`` (e.g. the rest pose moved under the first frame's pelvis)."""
+        self.configuration.update(np.asarray(qpos, dtype=float).copy())
+
+    def set_targets(self, keypoint_pos_w: np.ndarray, keypoint_weight: np.ndarray,
+                    frame_R_w: np.ndarray, frame_weight: np.ndarray,
+                    pelvis_R_w: np.ndarray, foot_contact: np.ndarray) -> None:
+        """Targets of one frame.
+
+        Args:
+            foot_contact: ``(2,)`` bool, feet that must rest on the ground.
+            keypoint_pos_w: ``(K, 3)`` keypoint targets in world [m].
+            keypoint_weight: ``(K,)`` weights (0 = ignore).
+            frame_R_w: ``(F, 3, 3)`` target body orientations of the keypoint frames.
+            frame_weight: ``(F,)`` weights (0 = ignore).
+            pelvis_R_w: ``(3, 3)`` target pelvis orientation.
+        """
+        self.keypoints.set_target(keypoint_pos_w, keypoint_weight)
+        self._ground.set_contact(foot_contact)
+        zero = np.zeros(3)
+        for task, R, w in zip(self.frames, frame_R_w, frame_weight):
+            ok = bool(w > 0 and np.isfinite(R).all())
+            task.set_orientation_cost(self.cfg.orientation_cost * w if ok else 0.0)
+            task.set_target(self._SE3.from_rotation_and_translation(
+                self._SO3.from_matrix(R if ok else np.eye(3)), zero))
+        self.pelvis.set_target(self._SE3.from_rotation_and_translation(
+            self._SO3.from_matrix(pelvis_R_w), zero))
+
+    def step(self, iterations: int, first: bool = False, tol: float = 0.0) -> IKFrameResult:
+        """Take up to ``iterations`` IK steps toward the current targets.
+
+        Args:
+            iterations: most steps.
+            first: the first frame (it starts from the rest pose: a trust region of
+                ``initial_step_rad`` replaces the velocity limit).
+            tol: stop once a step is smaller than this (tangent-space norm).
+
+        After ``iterations`` steps, up to ``contact_extra_iterations`` more are taken while a
+        sole constraint (linearised in the QP) is still violated by more than 1 mm.
+        """
+        cfgn = self.configuration
+        limits = self._limits_first if first else self._limits
+        norm = np.inf
+        fallback = False
+        it = 0
+        extra = 0 if first else self.cfg.contact_extra_iterations
+        for it in range(1, iterations + extra + 1):
+            if it > iterations and self._ground.violation_m(cfgn.data) < 1e-3:
+                it -= 1
+                break
+            try:
+                v = self._solve_ik(cfgn, self.tasks, 1.0, "daqp", damping=self.cfg.damping,
+                                   limits=limits)
+            except self._no_solution:
+                fallback = True
+                v = self._solve_ik(cfgn, self.tasks, 1.0, "daqp", damping=self.cfg.damping,
+                                   limits=self._fallback_limits)
+            self._integrate(v)
+            norm = float(np.linalg.norm(v))
+            if norm < tol:
+                break
+        return IKFrameResult(cfgn.q.copy(), it, norm, fallback)
+
+    def _integrate(self, v: np.ndarray, halvings: int = 4) -> None:
+        """Take step ``v``, halved while it would carry an arm into the body (the collision
+        limit is linearised; mesh distances are not smooth)."""
+        cfgn = self.configuration
+        if self._collision is None:
+            cfgn.integrate_inplace(v, 1.0)
+            return
+        q0 = cfgn.q.copy()
+        floor = min(self._collision.last_min_distance_m, 0.0)  # from this step's QP
+        for _ in range(halvings):
+            cfgn.integrate_inplace(v, 1.0)
+            if self._collision.min_distance(cfgn.data, floor) >= floor:
+                return
+            cfgn.update(q0)
+            v = 0.5 * v
+        cfgn.integrate_inplace(v, 1.0)
