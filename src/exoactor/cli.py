@@ -44,6 +44,8 @@ def _main(
         "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = None,
 ) -> None:
     os.environ.setdefault("MUJOCO_GL", "egl")
+    os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe / TFLite chatter
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
 
@@ -169,9 +171,31 @@ def imagine() -> None:
 
 
 @app.command()
-def perceive() -> None:
-    """Video → world-grounded human motion (body + hands)."""
-    _not_built("perceive", "perceive", 5)
+def perceive(
+    video: Annotated[Path, typer.Argument(help="Input video (static camera, one actor).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Human motion .npz.")] = Path(
+        "human_motion.npz"),
+    fov: Annotated[Optional[float], typer.Option(  # noqa: UP007
+        help="Camera horizontal field of view [deg] (default: from the image diagonal).")] = None,
+    person: Annotated[Optional[int], typer.Option(  # noqa: UP007
+        help="Which person to follow, 0 = largest in the first frame.")] = None,
+    hands: Annotated[bool, typer.Option(help="Estimate hands and grasp closure.")] = True,
+    overlay: Annotated[bool, typer.Option(help="Write perceive_overlay.mp4.")] = True,
+    body_height: Annotated[Optional[float], typer.Option(  # noqa: UP007
+        help="The actor's stature [m], to fix the metric scale.")] = None,
+) -> None:
+    """Video → world-grounded human motion (body + hands); writes perceive_metrics.json."""
+    from exoactor.perceive import PerceiveConfig, perceive_video
+
+    res = perceive_video(video, out, PerceiveConfig(fov_deg=fov, person=person, hands=hands,
+                                                    overlay=overlay, body_height_m=body_height))
+    m = res.metrics.to_dict()
+    _console().print(
+        f"[green]wrote[/] {res.motion_path}: {res.motion.num_frames} frames at "
+        f"{res.motion.fps:g} Hz\n  detection rate {m.get('detection_rate', float('nan')):.1%}, "
+        f"median reprojection {m.get('reprojection_error_px_median', float('nan')):.1f} px, "
+        f"{m['seconds_per_video_second']['total']:.2f} s of compute per video second"
+        + (f"\n  overlay: {res.overlay_path}" if res.overlay_path else ""))
 
 
 @app.command()

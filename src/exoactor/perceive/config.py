@@ -1,0 +1,170 @@
+"""Configuration of the perceive stage: frozen pydantic models, every field documented.
+
+Variants are made with ``model_copy(update=...)``; the resolved config is written into
+``perceive_metrics.json`` (and the run manifest by the pipeline).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+class TrackingConfig(BaseModel):
+    """How the actor's identity is kept (see :mod:`exoactor.perceive.tracking`).
+
+    Distances are in *body scales*: the longer side of the actor's recent landmark box.
+    """
+
+    model_config = _FROZEN
+
+    max_people: int = Field(4, ge=1, le=10)
+    """Most people enumerated when picking the actor on the first frame with people."""
+    max_jump: float = Field(0.5, gt=0.0)
+    """Largest distance of the hip centre from its prediction at the next frame
+    [body scales]."""
+    max_speed_scales_s: float = Field(2.5, gt=0.0)
+    """Added to ``max_jump`` per second since the last detection [body scales / s]
+    (2.5 scales/s is about 4 m/s for an adult)."""
+    search_margin: float = Field(0.3, ge=0.0)
+    """Extra margin around the allowed region that the detector sees [body scales]."""
+    velocity_horizon_s: float = Field(0.3, ge=0.0)
+    """The predicted hip centre moves at its recent velocity for at most this long into a
+    gap [s], then holds."""
+    max_size_ratio: float = Field(2.5, gt=1.0)
+    """Largest ratio between a candidate's box size and the actor's body scale."""
+    other_mask_s: float = Field(0.3, ge=0.0)
+    """How long a rejected candidate's box is painted out of the search [s]."""
+    confident_gap_s: float = Field(0.2, ge=0.0)
+    """A candidate rejected within this time of the actor's last detection is certainly
+    somebody else and is remembered as an other person [s]."""
+    other_keep_s: float = Field(5.0, ge=0.0)
+    """How long a rejected person is remembered, so that a candidate closer to them than to
+    the actor is refused [s]."""
+
+
+class MediaPipeConfig(BaseModel):
+    """MediaPipe backend settings (legacy ``solutions`` models bundled in mediapipe 0.10.14).
+
+    Only ``model_complexity=1`` ('full') ships in the wheel; the lite/heavy models would be
+    downloaded at run time, which this package never does.
+    """
+
+    model_config = _FROZEN
+
+    min_detection_confidence: float = Field(0.5, ge=0.0, le=1.0)
+    """Person detector score needed to start a track."""
+    min_tracking_confidence: float = Field(0.5, ge=0.0, le=1.0)
+    """Landmark score needed to keep MediaPipe's own frame-to-frame tracking."""
+    smooth_landmarks: bool = True
+    """MediaPipe's own temporal landmark filter in its video mode."""
+    fallback_static: bool = True
+    """When the video-mode result is missing or rejected, run the single-image model on a
+    crop around the predicted actor with other people masked (costs ~20 ms per such frame)."""
+    backfill_frames: int = Field(15, ge=0, le=120)
+    """Frames before the actor is first found that are searched again with crops around
+    it, backwards (they are buffered in memory: ~6 MB per 1080p frame)."""
+    hand_crop_scale: float = Field(0.4, gt=0.0)
+    """Side of the square hand crop as a fraction of the body scale (0.4 found the most
+    hands on the sample clip among 0.2-0.65)."""
+    hand_crop_min_px: int = Field(48, ge=16)
+    """Smallest side of a hand crop [px]."""
+    hand_min_detection_confidence: float = Field(0.3, ge=0.0, le=1.0)
+    """Palm detector score needed to accept a hand in its crop."""
+    hand_max_wrist_offset: float = Field(0.5, gt=0.0)
+    """Largest distance between the hand's wrist and the body's wrist, as a fraction of the
+    crop side; further, the hand found is somebody else's or the other hand."""
+
+
+class PerceiveConfig(BaseModel):
+    """Everything that tunes video -> world-grounded human motion."""
+
+    model_config = _FROZEN
+
+    backend: str = "mediapipe"
+    """Pose backend registry name (see ``exoactor.perceive.pose_backends.names()``)."""
+    fov_deg: float | None = Field(None, gt=5.0, lt=170.0)
+    """Horizontal field of view of the camera [deg]. None: focal length = image diagonal
+    (about 53 deg diagonal, the usual default of monocular human-mesh methods)."""
+    person: int | None = Field(None, ge=0)
+    """Which person visible when the clip starts is the actor, by box area (0 = largest).
+    None picks the largest."""
+    hands: bool = True
+    """Estimate 21 keypoints per hand and a grasp closure."""
+    body_height_m: float | None = Field(None, gt=0.5, lt=2.5)
+    """Known stature of the actor [m]; rescales the skeleton (and so the depth). None keeps
+    the backend's metric estimate."""
+
+    # ---------------------------------------------------------------- clean-up
+    min_visibility: float = Field(0.5, ge=0.0, le=1.0)
+    """Landmarks below this visibility get a low weight in fits and metrics."""
+    max_gap_s: float = Field(1.0, gt=0.0)
+    """Longest run of undetected frames inside the clip that is interpolated [s]; a longer one
+    is an error (trim the clip). Undetected frames at the start or end are held and flagged."""
+    smoothing: Literal["savgol", "one_euro", "none"] = "savgol"
+    """Temporal filter of the landmarks: zero-phase Savitzky-Golay (offline), one-euro
+    (causal, adaptive) or none."""
+    savgol_window_s: float = Field(0.25, gt=0.0)
+    """Savitzky-Golay window [s] (rounded to an odd frame count)."""
+    savgol_order: int = Field(2, ge=1, le=5)
+    """Savitzky-Golay polynomial order."""
+    one_euro_min_cutoff_hz: float = Field(1.5, gt=0.0)
+    """One-euro filter cutoff at rest [Hz]."""
+    one_euro_beta: float = Field(0.3, ge=0.0)
+    """One-euro filter speed coefficient [s/m]."""
+    bone_iterations: int = Field(30, ge=0, le=500)
+    """Projection sweeps that make every bone its clip-median length (0 keeps per-frame
+    lengths)."""
+
+    # ---------------------------------------------------------------- grounding
+    reprojection_sigma_px: float = Field(3.0, gt=0.0)
+    """Expected landmark error in the image [px] (weight of the reprojection term)."""
+    accel_sigma_m_s2: float = Field(15.0, gt=0.0)
+    """Expected root acceleration across the view [m/s^2] (smoothness term of the root fit)."""
+    depth_accel_sigma_m_s2: float = Field(2.0, gt=0.0)
+    """Expected root acceleration along the optical axis [m/s^2]. Depth is only seen through
+    the skeleton's apparent size, whose per-frame errors would otherwise make the actor
+    jitter back and forth by tens of centimetres."""
+    contact_sigma_m: float = Field(0.005, gt=0.0)
+    """Allowed travel of a foot in contact per frame [m] (weight of the no-skate term)."""
+    support_sigma_m: float = Field(0.01, gt=0.0)
+    """Allowed height error of a foot in contact [m] (weight of the on-the-ground term)."""
+    level_gap_m: float = Field(0.2, gt=0.0)
+    """Least height between two support levels (the ground, a platform) [m]."""
+    min_level_s: float = Field(0.3, gt=0.0)
+    """Least time the lowest foot must spend at a height to make it a support level [s]."""
+    camera_motion_warn: float = Field(0.01, gt=0.0)
+    """Warn that the camera moves when the background shifts by more than this fraction of
+    the image diagonal."""
+
+    # ---------------------------------------------------------------- contacts
+    contact_height_m: float = Field(0.06, gt=0.0)
+    """A foot's sole higher than this above its support does not start a contact [m]."""
+    release_height_m: float = Field(0.10, gt=0.0)
+    """A contact ends when the sole rises above this [m] (hysteresis)."""
+    contact_speed_m_s: float = Field(0.6, gt=0.0)
+    """A foot faster than this does not start a contact [m/s] (set for monocular landmark
+    noise; motion capture would use ~0.3)."""
+    release_speed_m_s: float = Field(1.0, gt=0.0)
+    """A contact ends when the foot moves faster than this [m/s] (hysteresis)."""
+    speed_window_s: float = Field(0.35, ge=0.0)
+    """Window of the local quadratic fit whose slope is the foot speed [s] (0: central
+    differences)."""
+    min_contact_s: float = Field(0.1, ge=0.0)
+    """Shorter contacts (and gaps between contacts) are dropped (filled) [s]."""
+    lock_blend_frames: int = Field(3, ge=0, le=30)
+    """Frames over which a foot blends into and out of its locked contact position."""
+
+    # ---------------------------------------------------------------- outputs
+    overlay: bool = True
+    """Write ``perceive_overlay.mp4`` (skeleton drawn on the frames) beside the output."""
+    overlay_width_px: int = Field(960, ge=64)
+    """Width of the overlay video [px] (frames are downscaled to it, never upscaled)."""
+
+    tracking: TrackingConfig = TrackingConfig()
+    """Identity keeping."""
+    mediapipe: MediaPipeConfig = MediaPipeConfig()
+    """Settings of the ``mediapipe`` backend."""

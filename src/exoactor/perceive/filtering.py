@@ -1,0 +1,199 @@
+"""Clean-up of per-frame landmarks: left/right swaps, gaps, temporal filtering, bone lengths.
+
+Pure functions on time-major arrays ``(T, J, D)``; ``valid`` is ``(T,)`` bool.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from exoactor.skeleton import BODY_33, BODY_BONES
+
+MIRROR_33: tuple[int, ...] = tuple(
+    BODY_33.index(n.replace("left_", "right_")) if n.startswith("left_")
+    else BODY_33.index(n.replace("right_", "left_")) if n.startswith("right_")
+    else i for i, n in enumerate(BODY_33))
+"""Index of each landmark's mirror image (left <-> right) in :data:`BODY_33`."""
+
+EXTRA_RIGID: tuple[tuple[str, str], ...] = tuple(
+    (f"{s}_wrist", f"{s}_{p}") for s in ("left", "right") for p in ("pinky", "index", "thumb")
+) + (("left_ear", "right_ear"), ("nose", "left_ear"), ("nose", "right_ear"))
+"""Further segments held at constant length (hand and head landmarks), beyond
+:data:`exoactor.skeleton.BODY_BONES`."""
+
+
+def runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """``[start, stop)`` index ranges where the ``(T,)`` bool ``mask`` is True."""
+    m = np.concatenate([[False], np.asarray(mask, dtype=bool), [False]])
+    d = np.diff(m.astype(int))
+    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()))
+
+
+def torso_yaw_c(rel_c: np.ndarray) -> np.ndarray:
+    """``(T,)`` heading [rad] in the camera's x-z plane of the body's left direction (hips and
+    shoulders, left minus right) from ``(T, 33, 3)`` camera-axes landmarks."""
+    i = BODY_33.index
+    left = (rel_c[:, i("left_hip")] - rel_c[:, i("right_hip")]
+            + rel_c[:, i("left_shoulder")] - rel_c[:, i("right_shoulder")])
+    return np.arctan2(left[:, 2], left[:, 0])
+
+
+def left_right_swaps(kp_px: np.ndarray, rel_c: np.ndarray, valid: np.ndarray,
+                     ratio: float = 0.5, min_turn_rad: float = np.radians(100.0)) -> np.ndarray:
+    """Frames whose left/right labels are swapped relative to the previous valid frame.
+
+    A frame is swapped when mirroring its labels brings its 2D landmarks closer to the
+    previous (already corrected) frame by a factor ``ratio`` or better **and** its torso
+    heading turned by more than ``min_turn_rad`` since that frame (a label flip, not a turn:
+    nobody turns 100 deg in a frame).
+
+    Args:
+        kp_px: ``(T, 33, 2)`` landmarks [px].
+        rel_c: ``(T, 33, 3)`` root-relative landmarks, camera axes [m].
+        valid: ``(T,)`` frames with a detection.
+
+    Returns:
+        ``(T,)`` bool, True where the labels must be mirrored.
+    """
+    mirror = np.array(MIRROR_33)
+    yaw = torso_yaw_c(rel_c)
+    swapped = np.zeros(len(kp_px), dtype=bool)
+    prev = prev_yaw = None
+    for t in np.flatnonzero(valid):
+        cur, cur_yaw = kp_px[t], yaw[t]
+        if prev is not None:
+            keep = np.nansum((cur - prev) ** 2)
+            swap = np.nansum((cur[mirror] - prev) ** 2)
+            turn = abs((cur_yaw - prev_yaw + np.pi) % (2 * np.pi) - np.pi)
+            if swap < ratio * keep and turn > min_turn_rad:
+                swapped[t] = True
+                cur = cur[mirror]
+                cur_yaw = torso_yaw_c(rel_c[t:t + 1][:, mirror])[0]
+        prev, prev_yaw = cur, cur_yaw
+    return swapped
+
+
+def mirror_labels(arr: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """Copy of ``(T, 33, ...)`` ``arr`` with left/right landmarks exchanged at ``frames``."""
+    out = np.array(arr, copy=True)
+    out[frames] = out[frames][:, list(MIRROR_33)]
+    return out
+
+
+def fill_gaps(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Linear interpolation over time of ``(T, ...)`` ``values`` where ``valid`` is False;
+    frames before the first / after the last valid frame hold the nearest valid value."""
+    values = np.asarray(values, dtype=float)
+    idx = np.flatnonzero(valid)
+    if idx.size == 0:
+        raise ValueError("fill_gaps needs at least one valid frame")
+    t = np.arange(len(values))
+    flat = values.reshape(len(values), -1)
+    out = np.empty_like(flat)
+    for k in range(flat.shape[1]):
+        out[:, k] = np.interp(t, idx, flat[idx, k])
+    return out.reshape(values.shape)
+
+
+def savgol(values: np.ndarray, window: int, order: int) -> np.ndarray:
+    """Zero-phase Savitzky-Golay smoothing along time of ``(T, ...)`` ``values``.
+
+    The window shrinks to the clip length (odd); too short a clip is returned unchanged.
+    """
+    from scipy.signal import savgol_filter
+
+    n = len(values)
+    window = min(int(window) | 1, n if n % 2 else n - 1)
+    if window <= order + 1:
+        return np.array(values, dtype=float, copy=True)
+    return savgol_filter(values, window, order, axis=0, mode="interp")
+
+
+def one_euro(values: np.ndarray, fps: float, min_cutoff_hz: float = 1.5,
+             beta: float = 0.3, d_cutoff_hz: float = 1.0) -> np.ndarray:
+    """Causal one-euro filter (Casiez et al. 2012) along time of ``(T, ...)`` ``values``.
+
+    Args:
+        values: samples at ``fps`` [Hz], any trailing shape (filtered elementwise).
+        min_cutoff_hz: cutoff at rest [Hz]; lower is smoother.
+        beta: cutoff increase per unit speed [s/unit]; higher lags less on fast motion.
+        d_cutoff_hz: cutoff of the speed estimate [Hz].
+    """
+    x = np.asarray(values, dtype=float)
+    out = np.empty_like(x)
+    if len(x) == 0:
+        return out
+    dt = 1.0 / fps
+
+    def alpha(cutoff: np.ndarray | float) -> np.ndarray | float:
+        tau = 1.0 / (2 * np.pi * cutoff)
+        return 1.0 / (1.0 + tau / dt)
+
+    out[0] = x[0]
+    dx = np.zeros_like(x[0])
+    a_d = alpha(d_cutoff_hz)
+    for t in range(1, len(x)):
+        dx = a_d * (x[t] - out[t - 1]) / dt + (1 - a_d) * dx
+        a = alpha(min_cutoff_hz + beta * np.abs(dx))
+        out[t] = a * x[t] + (1 - a) * out[t - 1]
+    return out
+
+
+def bone_index_pairs(names: tuple[str, ...] = BODY_33, extra: bool = True
+                     ) -> list[tuple[int, int]]:
+    """Index pairs of the constant-length segments: BODY_BONES (+ EXTRA_RIGID)."""
+    pairs = list(BODY_BONES) + (list(EXTRA_RIGID) if extra else [])
+    return [(names.index(a), names.index(b)) for a, b in pairs]
+
+
+def bone_lengths(points: np.ndarray, pairs: list[tuple[int, int]]) -> np.ndarray:
+    """``(T, B)`` segment lengths of ``(T, J, 3)`` points."""
+    a = np.array([p[0] for p in pairs])
+    b = np.array([p[1] for p in pairs])
+    return np.linalg.norm(points[:, a] - points[:, b], axis=-1)
+
+
+def reference_lengths(points: np.ndarray, valid: np.ndarray, pairs: list[tuple[int, int]],
+                      names: tuple[str, ...] = BODY_33) -> np.ndarray:
+    """``(B,)`` clip-median segment lengths over ``valid`` frames, left and right averaged."""
+    med = np.median(bone_lengths(points[valid], pairs), axis=0)
+    key = []
+    for a, b in pairs:
+        na, nb = names[a].replace("right_", "left_"), names[b].replace("right_", "left_")
+        key.append(tuple(sorted((na, nb))))
+    out = med.copy()
+    for k in set(key):
+        sel = [i for i, kk in enumerate(key) if kk == k]
+        out[sel] = med[sel].mean()
+    return out
+
+
+def enforce_bone_lengths(points: np.ndarray, pairs: list[tuple[int, int]],
+                         lengths: np.ndarray, iterations: int = 30) -> np.ndarray:
+    """Move ``(T, J, 3)`` points so each segment in ``pairs`` has its ``lengths`` [m].
+
+    Position-based projection (Gauss-Seidel sweeps over the segments, both ends moving
+    equally), vectorised over frames; segment directions are kept, loops (the torso) settle
+    at a least-squares compromise.
+    """
+    p = np.array(points, dtype=float, copy=True)
+    for _ in range(iterations):
+        for (a, b), length in zip(pairs, lengths):
+            d = p[:, b] - p[:, a]
+            n = np.linalg.norm(d, axis=-1, keepdims=True)
+            corr = 0.5 * (n - length) * d / np.maximum(n, 1e-9)
+            p[:, a] += corr
+            p[:, b] -= corr
+    return p
+
+
+def stature_m(lengths: np.ndarray, pairs: list[tuple[int, int]],
+              names: tuple[str, ...] = BODY_33) -> float:
+    """Standing height [m] implied by segment lengths, from thigh + shank + torso (hip to
+    shoulder) = 0.779 of stature (Drillis & Contini segment proportions: 0.245, 0.246, 0.288).
+    """
+    want = {("left_hip", "left_knee"), ("left_knee", "left_ankle"),
+            ("left_shoulder", "left_hip")}
+    total = sum(float(lengths[i]) for i, (a, b) in enumerate(pairs)
+                if (names[a], names[b]) in want or (names[b], names[a]) in want)
+    return total / 0.779

@@ -1,0 +1,343 @@
+"""From per-frame observations to a world-grounded :class:`~exoactor.formats.HumanMotion`.
+
+Steps (all on the constant-rate frames of the clip):
+
+1. **Gaps**: undetected frames inside the clip are interpolated (flagged in ``valid``); a gap
+   longer than ``max_gap_s`` is an error. Undetected frames at the start or end hold the
+   nearest detection.
+2. **Left/right** label flips of the backend are undone
+   (:func:`~exoactor.perceive.filtering.left_right_swaps`).
+3. **Filtering** of the 2D landmarks and of the root-relative 3D landmarks (Savitzky-Golay,
+   one-euro or none).
+4. **Perspective**: the 3D landmarks are turned from the crop's view to the true view ray
+   (:func:`~exoactor.perceive.camera.ray_rotations`).
+5. **Bone lengths** are set to their clip medians (left and right averaged), optionally scaled
+   to a known stature.
+6. **Root fit** (:mod:`~exoactor.perceive.root_fit`), then the landmarks are moved onto their
+   view rays at their depth and the bone lengths restored, a few times (the 2D detections fix
+   the directions, the 3D model the depths, the skeleton the lengths).
+7. **Grounding** (:mod:`~exoactor.perceive.grounding`): up direction, support levels, foot
+   contacts (:mod:`~exoactor.perceive.contacts`, from the sole height above the nearest
+   support level and the foot speed).
+8. **Root refit** with the contact feet held still and on their support level.
+9. **World frame**: z up, ground z = 0, origin under the hip centre at the first detection,
+   facing +x; feet locked during contacts (:mod:`~exoactor.perceive.foot_lock`; a contact
+   whose foot the leg cannot reach ends there); pelvis orientation from the hips and the
+   spine (x forward, y left, z up).
+10. **Hands** placed at the body's wrists, grasp closure (:mod:`~exoactor.perceive.hands`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from exoactor.formats.motion import HumanMotion
+from exoactor.perceive.backend import PoseObservations
+from exoactor.perceive.camera import ray_rotations
+from exoactor.perceive.config import PerceiveConfig
+from exoactor.perceive.contacts import SOLE_POINTS, foot_contacts, foot_points, velocity
+from exoactor.perceive.errors import NoPersonFound, TrackingGap
+from exoactor.perceive.filtering import (
+    bone_index_pairs,
+    enforce_bone_lengths,
+    fill_gaps,
+    left_right_swaps,
+    mirror_labels,
+    one_euro,
+    reference_lengths,
+    runs,
+    savgol,
+    stature_m,
+)
+from exoactor.perceive.foot_lock import lock_feet
+from exoactor.perceive.grounding import (
+    SupportLevels,
+    UpEstimate,
+    estimate_up_c,
+    facing_c,
+    nearest_level,
+    support_levels,
+    transform,
+    world_from_camera,
+)
+from exoactor.perceive.hands import fill_hand, grasp_closure, template_hand_w
+from exoactor.perceive.root_fit import fit_root_translation
+from exoactor.rotations import as_wxyz, continuous
+from exoactor.skeleton import BODY_33
+
+logger = logging.getLogger(__name__)
+
+LONG_GAP = ("{source}: the actor is lost for {length:.2f} s (frames {start}-{stop}, "
+            "{t0:.2f}-{t1:.2f} s), longer than max_gap_s={max_gap:g} s. Trim the clip around "
+            "that stretch, or allow longer interpolation with a larger max_gap_s "
+            "(the motion there would be made up).")
+_HIPS = [BODY_33.index("left_hip"), BODY_33.index("right_hip")]
+_SHOULDERS = [BODY_33.index("left_shoulder"), BODY_33.index("right_shoulder")]
+_ELBOWS = [BODY_33.index("left_elbow"), BODY_33.index("right_elbow")]
+_WRISTS = [BODY_33.index("left_wrist"), BODY_33.index("right_wrist")]
+_RAY_ITERATIONS = 4
+_HAND_GAP_S = 0.3
+
+
+@dataclass(frozen=True, eq=False)
+class Reconstruction:
+    """The motion and what the metrics need to judge it.
+
+    Attributes:
+        motion: the world-grounded motion.
+        joints_c: ``(T, 33, 3)`` final landmarks in the camera frame [m].
+        joints_w_unlocked: ``(T, 33, 3)`` world landmarks before foot locking [m].
+        lock_shift_m: ``(T, 2)`` distance foot locking moved each ankle [m].
+        kp_px: ``(T, 33, 2)`` the backend's detections (after left/right repair; NaN where
+            not detected) [px].
+        kp_vis: ``(T, 33)`` their visibility (0 where not detected).
+        detected: ``(T,)`` frames with a detection.
+        up: the gravity estimate.
+        levels: the support levels.
+        support_w: ``(T, 2)`` support height under each foot in the world [m].
+        swapped_frames: frames whose left/right labels were mirrored.
+        stature_m: standing height implied by the bone lengths [m].
+        hands_detected: ``(T, 2)`` frames where each hand was seen (None without hands).
+        step_s: seconds per step (``"cleanup"``, ``"grounding"``, ``"hands"``).
+        fit_converged: both root fits converged.
+    """
+
+    motion: HumanMotion
+    joints_c: np.ndarray
+    joints_w_unlocked: np.ndarray
+    lock_shift_m: np.ndarray
+    kp_px: np.ndarray
+    kp_vis: np.ndarray
+    detected: np.ndarray
+    up: UpEstimate
+    levels: SupportLevels
+    support_w: np.ndarray
+    swapped_frames: np.ndarray
+    stature_m: float
+    hands_detected: np.ndarray | None
+    step_s: dict[str, float] = field(default_factory=dict)
+    fit_converged: bool = True
+
+
+def _smooth(x: np.ndarray, fps: float, cfg: PerceiveConfig, unit_per_m: float = 1.0
+            ) -> np.ndarray:
+    if cfg.smoothing == "savgol":
+        window = max(3, round(cfg.savgol_window_s * fps) | 1)
+        return savgol(x, window, cfg.savgol_order)
+    if cfg.smoothing == "one_euro":
+        return one_euro(x, fps, cfg.one_euro_min_cutoff_hz, cfg.one_euro_beta / unit_per_m)
+    return np.array(x, dtype=float, copy=True)
+
+
+def _to_rays(P: np.ndarray, kp_px: np.ndarray, mask: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """Move ``(T, J, 3)`` camera-frame points onto the view rays of ``kp_px`` at their depth
+    where ``mask``."""
+    z = P[..., 2:3]
+    ray = np.concatenate([(kp_px[..., :1] - K[0, 2]) * z / K[0, 0],
+                          (kp_px[..., 1:2] - K[1, 2]) * z / K[1, 1], z], -1)
+    return np.where(mask[..., None], ray, P)
+
+
+def _sole(joints: np.ndarray, up: np.ndarray, offset: float) -> tuple[np.ndarray, np.ndarray]:
+    """Height along ``up`` minus ``offset`` of each foot's lowest point ``(T, 2)`` [m], and
+    the index (0 heel, 1 toe) of that point."""
+    h = foot_points(joints) @ up - offset  # (T, 2 feet, 2 points)
+    return h.min(-1), h.argmin(-1)
+
+
+def _drop_short_contacts(contact: np.ndarray, fps: float, min_contact_s: float) -> np.ndarray:
+    """Drop contact runs shorter than ``min_contact_s`` from ``(T, 2)`` contacts."""
+    n = round(min_contact_s * fps)
+    out = contact.copy()
+    for f in range(contact.shape[1]):
+        for a, b in runs(contact[:, f]):
+            if b - a < n:
+                out[a:b, f] = False
+    return out
+
+
+def _pelvis_quat(joints_w: np.ndarray) -> np.ndarray:
+    left = joints_w[:, _HIPS[0]] - joints_w[:, _HIPS[1]]
+    spine = joints_w[:, _SHOULDERS].mean(1) - joints_w[:, _HIPS].mean(1)
+    y = left / np.maximum(np.linalg.norm(left, axis=-1, keepdims=True), 1e-9)
+    z = spine - np.sum(spine * y, -1, keepdims=True) * y
+    z = z / np.maximum(np.linalg.norm(z, axis=-1, keepdims=True), 1e-9)
+    x = np.cross(y, z)
+    return continuous(as_wxyz(Rotation.from_matrix(np.stack([x, y, z], -1))))
+
+
+def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveConfig,
+                source: str = "<video>") -> Reconstruction:
+    """World-grounded motion from constant-rate observations (see the module docstring).
+
+    Args:
+        obs: the backend's observations, one per output frame.
+        fps: frame rate [Hz].
+        K: ``(3, 3)`` camera intrinsics [px].
+        cfg: stage configuration.
+        source: the video, for messages.
+
+    Raises:
+        NoPersonFound: no frame has a detection.
+        TrackingGap: the actor is lost for longer than ``cfg.max_gap_s`` inside the clip.
+    """
+    t_start = time.perf_counter()
+    detected = obs.detected.copy()
+    T = len(detected)
+    if not detected.any():
+        raise NoPersonFound(f"{source}: the actor was not detected in any frame.")
+    first, last = np.flatnonzero(detected)[[0, -1]]
+    for a, b in runs(~detected):
+        if a > first and b <= last and (b - a) / fps > cfg.max_gap_s:
+            raise TrackingGap(LONG_GAP.format(source=source, length=(b - a) / fps, start=a,
+                                              stop=b - 1, t0=a / fps, t1=(b - 1) / fps,
+                                              max_gap=cfg.max_gap_s))
+    held = (np.arange(T) < first) | (np.arange(T) > last)
+    if held.sum():
+        logger.warning("%s: actor not detected in the first %d and last %d frames; the "
+                       "nearest pose is held there (valid = False)", source, first, T - 1 - last)
+
+    # 2. left/right repair
+    swapped = left_right_swaps(obs.kp_px, obs.kp_rel_c, detected)
+    kp_raw = mirror_labels(obs.kp_px, swapped)
+    vis = mirror_labels(obs.kp_vis, swapped)
+    rel = mirror_labels(obs.kp_rel_c, swapped)
+    if swapped.any():
+        logger.info("left/right labels mirrored in %d frames", int(swapped.sum()))
+
+    # 1 + 3. gaps and filtering
+    kp = _smooth(fill_gaps(kp_raw, detected), fps, cfg, unit_per_m=K[0, 0] / 5.0)
+    rel = _smooth(fill_gaps(rel, detected), fps, cfg)
+    vis_f = np.where(detected[:, None], vis, 0.0)
+
+    # 4 + 5. perspective and bone lengths
+    rays = ray_rotations(kp[:, _HIPS].mean(1), K)
+    rel = np.einsum("tij,tkj->tki", rays.as_matrix(), rel)
+    pairs = bone_index_pairs()
+    lengths = reference_lengths(rel, detected, pairs)
+    stature = stature_m(lengths, pairs)
+    if cfg.body_height_m is not None:
+        lengths = lengths * (cfg.body_height_m / stature)
+        stature = cfg.body_height_m
+    rel = enforce_bone_lengths(rel, pairs, lengths, cfg.bone_iterations)
+    rel -= rel[:, _HIPS].mean(1, keepdims=True)
+
+    # 6. root fit, then rays <-> bones
+    good = vis_f >= cfg.min_visibility
+    weight = np.where(good, 1.0, 0.1 * vis_f) * np.where(detected, 1.0, 0.3)[:, None]
+    fit_kw = {"reprojection_sigma_px": cfg.reprojection_sigma_px,
+              "accel_sigma_m_s2": cfg.accel_sigma_m_s2,
+              "depth_accel_sigma_m_s2": cfg.depth_accel_sigma_m_s2}
+    fit1 = fit_root_translation(rel, kp, weight, K, fps, **fit_kw)
+    P = rel + fit1.trans_c[:, None]
+    on_ray = good & detected[:, None]
+    for _ in range(_RAY_ITERATIONS if cfg.bone_iterations else 0):
+        P = enforce_bone_lengths(_to_rays(P, kp, on_ray, K), pairs, lengths, 10)
+    t_clean = time.perf_counter()
+
+    # 7. grounding
+    up = estimate_up_c(P, detected)
+    sole_c, _ = _sole(P, up.up_c, 0.0)
+    speed = np.linalg.norm(velocity(foot_points(P).mean(2), fps, cfg.speed_window_s), axis=-1)
+    levels = support_levels(sole_c, detected, fps, level_gap_m=cfg.level_gap_m,
+                            min_level_s=cfg.min_level_s)
+    above = sole_c - levels.ground_c
+    support = nearest_level(above, levels.levels_m)
+    contact_kw = {"contact_height_m": cfg.contact_height_m,
+                  "release_height_m": cfg.release_height_m,
+                  "contact_speed_m_s": cfg.contact_speed_m_s,
+                  "release_speed_m_s": cfg.release_speed_m_s,
+                  "min_contact_s": cfg.min_contact_s}
+    contact = foot_contacts(above - support, speed, fps, **contact_kw)
+
+    # 8. refit with the contacts
+    rel2 = P - P[:, _HIPS].mean(1, keepdims=True)
+    J = rel2.shape[1]
+    stationary = np.zeros((T, J), dtype=bool)
+    height = np.full((T, J), np.nan)
+    _, low = _sole(rel2, up.up_c, 0.0)
+    for f, (heel, toe) in enumerate(SOLE_POINTS):
+        stationary[:, heel] |= contact[:, f]
+        stationary[:, toe] |= contact[:, f]
+        idx = np.where(low[:, f] == 0, heel, toe)
+        tt = np.flatnonzero(contact[:, f])
+        height[tt, idx[tt]] = levels.ground_c + support[tt, f]
+    fit2 = fit_root_translation(rel2, kp, weight, K, fps, stationary=stationary,
+                                contact_sigma_m=cfg.contact_sigma_m, support_height_m=height,
+                                up_c=up.up_c, support_sigma_m=cfg.support_sigma_m, **fit_kw)
+    joints_c = rel2 + fit2.trans_c[:, None]
+
+    # 9. world frame
+    root_c = joints_c[:, _HIPS].mean(1)
+    origin = root_c[first] - (root_c[first] @ up.up_c - levels.ground_c) * up.up_c
+    T_w_c = world_from_camera(up.up_c, facing_c(joints_c, detected, up.up_c, fps), origin)
+    joints_w = transform(T_w_c, joints_c)
+    support_w, contact_w, unlocked_w = support, contact, joints_w
+    locked = lock_feet(joints_w, contact_w, support_w, cfg.lock_blend_frames)
+    if (locked.unreachable & contact_w).any():
+        # A foot the leg cannot reach is lifting off: end its contact there and lock again.
+        contact_w = _drop_short_contacts(contact_w & ~locked.unreachable, fps, cfg.min_contact_s)
+        locked = lock_feet(joints_w, contact_w, support_w, cfg.lock_blend_frames)
+    joints_w = locked.joints_w
+    joints_c = transform(np.linalg.inv(T_w_c), joints_w)
+    root_w = joints_w[:, _HIPS].mean(1)
+    t_ground = time.perf_counter()
+
+    # 10. hands
+    hand_kw: dict[str, np.ndarray] = {}
+    hands_found = None
+    if obs.has_hands:
+        hand_kw, hands_found = _hands(obs, joints_w, T_w_c, rays, fps, cfg)
+    t_hands = time.perf_counter()
+
+    conf = np.where(detected[:, None], vis, 0.0)
+    extras = {
+        "support_height_w": support_w,
+        "support_levels_m": np.asarray(levels.levels_m, dtype=float),
+        "keypoints_px": np.nan_to_num(kp_raw, nan=-1.0),
+    }
+    motion = HumanMotion(
+        fps=fps, joint_names=BODY_33, joints=joints_w, confidence=np.clip(conf, 0, 1),
+        root_pos=root_w, root_quat=_pelvis_quat(joints_w), foot_contact=contact_w,
+        valid=detected, camera_K=K, T_w_c=T_w_c, extras=extras,
+        source=source, **hand_kw)
+    return Reconstruction(
+        motion=motion, joints_c=joints_c, joints_w_unlocked=unlocked_w,
+        lock_shift_m=locked.moved_m, kp_px=kp_raw, kp_vis=vis_f, detected=detected, up=up,
+        levels=levels, support_w=support_w, swapped_frames=np.flatnonzero(swapped),
+        stature_m=float(stature), hands_detected=hands_found,
+        step_s={"cleanup": t_clean - t_start, "grounding": t_ground - t_clean,
+                "hands_world": t_hands - t_ground},
+        fit_converged=fit1.converged and fit2.converged)
+
+
+def _hands(obs: PoseObservations, joints_w: np.ndarray, T_w_c: np.ndarray, rays: Rotation,
+           fps: float, cfg: PerceiveConfig) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """World hand keypoints ``(T, 2, 21, 3)``, confidence, grasp; and ``(T, 2)`` found."""
+    assert obs.hand_rel_c is not None and obs.hand_score is not None
+    T = joints_w.shape[0]
+    R_wc = T_w_c[:3, :3]
+    rel = obs.hand_rel_c
+    found = (obs.hand_score > 0) & np.isfinite(rel).all((-1, -2))
+    out = np.empty((T, 2, 21, 3))
+    grasp = np.zeros((T, 2))
+    conf = np.where(found, obs.hand_score, 0.0)
+    max_gap = round(_HAND_GAP_S * fps)
+    for side in (0, 1):
+        wrist = joints_w[:, _WRISTS[side]]
+        if not found[:, side].any():
+            out[:, side] = template_hand_w(joints_w[:, _ELBOWS[side]], wrist, side)
+            continue
+        filled, _ = fill_hand(rel[:, side], found[:, side], max_gap)
+        filled = _smooth(filled, fps, cfg)
+        cam = np.einsum("tij,tkj->tki", rays.as_matrix(), filled)
+        out[:, side] = wrist[:, None] + cam @ R_wc.T
+        g = grasp_closure(filled)
+        grasp[:, side] = np.clip(_smooth(g, fps, cfg), 0.0, 1.0)
+    return {"hand_keypoints": out, "hand_confidence": np.clip(conf, 0, 1),
+            "grasp": grasp}, found

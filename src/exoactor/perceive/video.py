@@ -1,0 +1,233 @@
+"""Reading the input video: validation, metadata, per-frame timestamps, constant-rate view.
+
+Frames are ``(H, W, 3)`` uint8 **RGB**, row 0 at the top, as displayed (OpenCV applies the
+container's rotation metadata, so a portrait phone video comes out portrait).
+
+The clip is decoded once, in order, by :func:`iter_frames`, which also yields each frame's
+presentation time. Variable frame rate: when the intervals between timestamps vary by more than
+:data:`VFR_TOLERANCE`, :func:`constant_rate_view` maps the clip to a constant rate (the median
+interval) by taking, for each output time, the nearest source frame: frames are repeated or
+dropped, never blended.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from exoactor.perceive.errors import VideoError
+
+logger = logging.getLogger(__name__)
+
+VFR_TOLERANCE = 0.15
+"""Largest relative deviation of a frame interval from the median interval in a clip taken as
+constant-rate (encoders jitter timestamps by a millisecond or so)."""
+MIN_SIDE_PX = 64
+"""Smallest accepted short side of a frame [px]."""
+
+NOT_A_VIDEO = ("{path}: not a readable video ({why}). Give a video file OpenCV/ffmpeg can decode "
+               "(mp4, mov, avi, mkv, webm); to re-encode one: ffmpeg -i {name} -c:v libx264 "
+               "-pix_fmt yuv420p fixed.mp4")
+EMPTY_VIDEO = ("{path}: the video holds no decodable frame. Check the file is complete (a "
+               "truncated download or an audio-only file looks like this) and export it again.")
+MISSING = "{path}: no such file. Give the path of the video to analyse."
+TOO_SMALL = ("{path}: frames are {w}x{h} px; pose estimation needs at least {min_px} px on the "
+             "short side. Use the original, higher-resolution video.")
+DAMAGED = ("{path}: decoding failed after source frame {index}; the file is damaged. "
+           "Re-encode it: ffmpeg -i {name} -c:v libx264 -pix_fmt yuv420p fixed.mp4")
+
+
+@dataclass(frozen=True)
+class VideoSource:
+    """A video file that opened and whose first frame decodes.
+
+    Attributes:
+        path: the video file.
+        width_px: frame width [px] (after rotation metadata).
+        height_px: frame height [px].
+        nominal_fps: frame rate the container declares [Hz] (0 if none).
+        declared_frames: frame count the container declares (may be wrong; 0 if none).
+    """
+
+    path: Path
+    width_px: int
+    height_px: int
+    nominal_fps: float
+    declared_frames: int
+
+    @property
+    def portrait(self) -> bool:
+        return self.height_px > self.width_px
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded source frame.
+
+    Attributes:
+        index: source frame index, from 0.
+        time_s: presentation time relative to the first frame [s].
+        rgb: ``(H, W, 3)`` uint8 RGB image.
+    """
+
+    index: int
+    time_s: float
+    rgb: np.ndarray
+
+
+@dataclass(frozen=True)
+class RateView:
+    """A constant-rate view of a clip (see :func:`constant_rate_view`).
+
+    Attributes:
+        fps: output frame rate [Hz].
+        frame_index: ``(T,)`` source frame shown at output frame ``k`` (time ``k / fps``).
+        variable: the source intervals varied by more than :data:`VFR_TOLERANCE`.
+        interval_range_s: shortest and longest source frame interval [s] (0, 0 for one frame).
+    """
+
+    fps: float
+    frame_index: np.ndarray
+    variable: bool
+    interval_range_s: tuple[float, float]
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.frame_index.shape[0])
+
+
+def _container_opens(path: Path) -> bool:
+    """Whether ffmpeg can open ``path`` as a media container (even one without frames)."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    proc = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)],
+                          capture_output=True, text=True, check=False)
+    return "Error opening input" not in proc.stderr and "Invalid data" not in proc.stderr
+
+
+def _capture(path: Path):
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        if _container_opens(path):
+            raise VideoError(EMPTY_VIDEO.format(path=path))
+        raise VideoError(NOT_A_VIDEO.format(path=path, name=path.name,
+                                            why="no demuxer/decoder accepts it"))
+    return cap
+
+
+def open_video(path: str | Path) -> VideoSource:
+    """Check that ``path`` is a video whose first frame decodes, and read its metadata.
+
+    Raises:
+        VideoError: the file is missing, not a video, holds no frame, or its frames are tiny.
+    """
+    import cv2
+
+    path = Path(path)
+    if not path.is_file():
+        raise VideoError(MISSING.format(path=path))
+    cap = _capture(path)
+    try:
+        ok, bgr = cap.read()
+        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+    finally:
+        cap.release()
+    if not ok or bgr is None:
+        raise VideoError(EMPTY_VIDEO.format(path=path))
+    h, w = int(bgr.shape[0]), int(bgr.shape[1])
+    if min(h, w) < MIN_SIDE_PX:
+        raise VideoError(TOO_SMALL.format(path=path, w=w, h=h, min_px=MIN_SIDE_PX))
+    if not np.isfinite(fps) or fps < 0:
+        fps = 0.0
+    return VideoSource(path=path, width_px=w, height_px=h, nominal_fps=fps,
+                       declared_frames=max(count, 0))
+
+
+def iter_frames(video: VideoSource) -> Iterator[Frame]:
+    """Decode every source frame in order (RGB) with its presentation time."""
+    import cv2
+
+    cap = _capture(video.path)
+    t0 = None
+    index = 0
+    last_t = -np.inf
+    try:
+        while True:
+            ok, bgr = cap.read()
+            if not ok or bgr is None:
+                return
+            t_ms = float(cap.get(cv2.CAP_PROP_POS_MSEC))
+            if t0 is None:
+                t0 = t_ms
+            t = (t_ms - t0) / 1000.0
+            if not np.isfinite(t) or t <= last_t:  # missing/duplicate pts: fall back to rate
+                t = index / (video.nominal_fps or 30.0) if index else 0.0
+                t = max(t, last_t + 1e-6)
+            last_t = t
+            yield Frame(index=index, time_s=t, rgb=cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+            index += 1
+    finally:
+        cap.release()
+
+
+def constant_rate_view(times_s: np.ndarray, nominal_fps: float = 0.0) -> RateView:
+    """Constant frame-rate view of frames shown at ``times_s``.
+
+    Args:
+        times_s: ``(S,)`` increasing presentation times [s].
+        nominal_fps: the container's declared rate [Hz]; used when the timestamps cannot
+            tell (a single frame) and preferred when within 1 % of the measured rate. 0 if none.
+
+    Returns:
+        The view. A constant-rate clip maps one to one; a variable-rate one is sampled at the
+        median interval, each output time taking its nearest source frame.
+    """
+    times_s = np.asarray(times_s, dtype=float)
+    n = len(times_s)
+    if n < 2:
+        fps = nominal_fps if nominal_fps > 0 else 30.0
+        return RateView(fps, np.zeros(n, dtype=int), False, (0.0, 0.0))
+    d = np.diff(times_s)
+    med = float(np.median(d))
+    span = (float(d.min()), float(d.max()))
+    if not np.isfinite(med) or med <= 0:
+        fps = nominal_fps if nominal_fps > 0 else 30.0
+        return RateView(fps, np.arange(n), False, span)
+    variable = bool(np.max(np.abs(d - med)) > VFR_TOLERANCE * med)
+    fps = 1.0 / med
+    if nominal_fps > 0 and abs(nominal_fps - fps) < 0.01 * fps:
+        fps = nominal_fps
+    if not variable:
+        return RateView(fps, np.arange(n), False, span)
+    count = int(np.floor(times_s[-1] * fps + 0.5)) + 1
+    grid = np.arange(count) / fps
+    right = np.clip(np.searchsorted(times_s, grid), 1, n - 1)
+    left = right - 1
+    pick = np.where(np.abs(times_s[left] - grid) <= np.abs(times_s[right] - grid), left, right)
+    return RateView(fps, pick.astype(int), True, span)
+
+
+def read_frames(video: VideoSource, indices: list[int] | np.ndarray) -> dict[int, np.ndarray]:
+    """A few source frames by index, as RGB, for checks that need only a sample (seeks)."""
+    import cv2
+
+    out: dict[int, np.ndarray] = {}
+    cap = _capture(video.path)
+    try:
+        for k in sorted({int(i) for i in indices}):
+            cap.set(cv2.CAP_PROP_POS_FRAMES, k)
+            ok, bgr = cap.read()
+            if ok and bgr is not None:
+                out[k] = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    finally:
+        cap.release()
+    return out

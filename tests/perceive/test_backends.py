@@ -1,0 +1,41 @@
+"""Every registered pose backend runs on a tiny real clip; the package imports light."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from exoactor.perceive import PoseBackend, PoseObservations, pose_backends
+from exoactor.perceive.config import PerceiveConfig
+from exoactor.perceive.video import open_video
+
+
+def test_registry_lists_mediapipe() -> None:
+    assert "mediapipe" in pose_backends.names()
+
+
+@pytest.mark.parametrize("name", pose_backends.names())
+def test_backend_runs_on_tiny_clip(name: str, clips: dict[str, Path]) -> None:
+    backend = pose_backends.get(name)(PerceiveConfig())
+    assert isinstance(backend, PoseBackend)
+    obs = backend.estimate(open_video(clips["short"]), hands=True)
+    assert isinstance(obs, PoseObservations)
+    assert obs.num_frames == 20 and obs.detected.mean() > 0.9
+    d = obs.detected
+    assert np.isfinite(obs.kp_px[d]).all() and np.isfinite(obs.kp_rel_c[d]).all()
+    assert obs.hand_rel_c is not None and obs.hand_rel_c.shape == (20, 2, 21, 3)
+    # the hip-centred 3D is metric: hips about 20-40 cm apart
+    hips = np.linalg.norm(obs.kp_rel_c[d, 23] - obs.kp_rel_c[d, 24], axis=-1)
+    assert 0.1 < np.median(hips) < 0.5
+
+
+def test_importing_the_stage_loads_no_heavy_dependency() -> None:
+    code = ("import sys, exoactor, exoactor.perceive, exoactor.perceive.run, "
+            "exoactor.perceive.importers.gvhmr\n"
+            "heavy = [m for m in ('mediapipe', 'torch', 'cv2') if m in sys.modules]\n"
+            "assert not heavy, heavy")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,82 @@
+"""Gravity, support levels and the world frame, on synthetic skeletons with known truth."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from exoactor.perceive.grounding import (
+    estimate_up_c,
+    facing_c,
+    nearest_level,
+    support_levels,
+    transform,
+    world_from_camera,
+)
+from exoactor.skeleton import BODY_33
+
+
+def standing_skeleton(facing: tuple[float, float, float] = (1.0, 0.0, 0.0)) -> np.ndarray:
+    """A straight standing body in a z-up frame, feet on z = 0, facing ``facing``."""
+    f = np.asarray(facing) / np.linalg.norm(facing)
+    left = np.cross([0.0, 0.0, 1.0], f)
+    p = np.zeros((33, 3))
+    for side, s in (("left", 1.0), ("right", -1.0)):
+        o = s * left
+        p[BODY_33.index(f"{side}_hip")] = 0.1 * o + [0, 0, 0.9]
+        p[BODY_33.index(f"{side}_knee")] = 0.1 * o + [0, 0, 0.5]
+        p[BODY_33.index(f"{side}_ankle")] = 0.1 * o + [0, 0, 0.08]
+        p[BODY_33.index(f"{side}_heel")] = 0.1 * o - 0.05 * f + [0, 0, 0.0]
+        p[BODY_33.index(f"{side}_foot_index")] = 0.1 * o + 0.15 * f + [0, 0, 0.0]
+        p[BODY_33.index(f"{side}_shoulder")] = 0.18 * o + [0, 0, 1.45]
+    return p
+
+
+def test_up_from_standing_frames_under_camera_tilt() -> None:
+    body_w = np.repeat(standing_skeleton()[None], 20, 0)
+    # camera: x right, y down, z forward, tilted 20 deg down and rolled 5 deg
+    R_c_w = (Rotation.from_euler("z", 5, degrees=True) * Rotation.from_euler("x", -20, degrees=True)
+             * Rotation.from_matrix([[0, -1, 0], [0, 0, -1], [1, 0, 0]])).as_matrix()
+    body_c = body_w @ R_c_w.T + [0.0, 0.5, 5.0]
+    up = estimate_up_c(body_c, np.ones(20, bool))
+    assert up.source == "body"
+    assert np.allclose(up.up_c, R_c_w @ [0, 0, 1], atol=1e-6)
+
+
+def test_level_camera_fallback_without_standing_frames() -> None:
+    body = np.zeros((3, 33, 3))
+    up = estimate_up_c(body, np.ones(3, bool))
+    assert up.source == "level-camera" and np.allclose(up.up_c, [0, -1, 0])
+
+
+def test_support_levels_find_ground_and_platform() -> None:
+    rng = np.random.default_rng(0)
+    fps = 30.0
+    box = 1.3 + rng.normal(0, 0.01, (90, 2))
+    air = np.linspace(1.3, 0.0, 20)[:, None] + np.array([0.3, 0.35])
+    ground = rng.normal(0, 0.01, (40, 2))
+    sole = np.concatenate([box, air, ground]) - 2.0  # arbitrary camera offset
+    lv = support_levels(sole, np.ones(len(sole), bool), fps)
+    assert lv.ground_c == pytest.approx(-2.0, abs=0.02)
+    assert lv.levels_m == pytest.approx([0.0, 1.3], abs=0.02)
+    assert nearest_level(np.array([1.2, 0.1]), lv.levels_m) == pytest.approx([1.3, 0.0], abs=0.02)
+
+
+def test_world_frame_is_z_up_facing_x() -> None:
+    up_c = np.array([0.0, -np.cos(0.3), np.sin(0.3)])
+    fwd = np.cross(up_c, [1.0, 0.0, 0.0])
+    origin = np.array([0.2, 1.5, 4.0])
+    T = world_from_camera(up_c, fwd, origin)
+    assert np.allclose(T[:3, :3] @ T[:3, :3].T, np.eye(3))
+    assert np.linalg.det(T[:3, :3]) == pytest.approx(1.0)
+    assert np.allclose(T[:3, :3] @ up_c, [0, 0, 1])
+    assert np.allclose(transform(T, origin), 0.0)
+    back = transform(np.linalg.inv(T), transform(T, np.eye(3)))
+    assert np.allclose(back, np.eye(3))
+
+
+def test_facing_is_horizontal_forward() -> None:
+    body = np.repeat(standing_skeleton((0.0, 1.0, 0.0))[None], 5, 0)
+    f = facing_c(body, np.ones(5, bool), np.array([0.0, 0.0, 1.0]), 30.0)
+    assert np.allclose(f, [0.0, 1.0, 0.0])
