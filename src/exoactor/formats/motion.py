@@ -173,6 +173,9 @@ class Rollout:
         ref_dof_pos: optional ``(T, n)`` reference joint angles the controller tracked [rad].
         ref_root_pos: optional ``(T, 3)`` reference root position [m].
         ref_root_quat: optional ``(T, 4)`` reference root orientation, wxyz.
+        ref_time_s: optional ``(T,)`` time in the reference motion of each sample [s]: negative
+            while blending in, past the motion's end while holding/blending out, and advancing
+            at another rate than ``time_s`` when the tracker re-times the reference.
     """
 
     robot: str
@@ -185,6 +188,7 @@ class Rollout:
     ref_dof_pos: np.ndarray | None = None
     ref_root_pos: np.ndarray | None = None
     ref_root_quat: np.ndarray | None = None
+    ref_time_s: np.ndarray | None = None
     source: str = field(default="<memory>", compare=False)
 
     def __post_init__(self) -> None:
@@ -200,6 +204,8 @@ class Rollout:
             value = getattr(self, name)
             if value is not None:
                 set_(self, name, check_array(src, name, value, (T, width)))
+        if self.ref_time_s is not None:
+            set_(self, "ref_time_s", check_array(src, "ref_time_s", self.ref_time_s, (T,)))
 
     @property
     def num_frames(self) -> int:
