@@ -7,9 +7,10 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 VENV=${EXOACTOR_VENV:-.venv}
 
-# 1. System libraries for headless MuJoCo rendering (EGL through Mesa's llvmpipe).
+# 1. System libraries for headless MuJoCo rendering (EGL through Mesa's llvmpipe) and a browser.
 need=()
-for pkg in libegl1 libegl-mesa0 libgl1-mesa-dri libopengl0 libgl1; do
+# Chromium checks the HTML reports in the tests (headless, network-guarded).
+for pkg in libegl1 libegl-mesa0 libgl1-mesa-dri libopengl0 libgl1 chromium; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -152,16 +152,100 @@ def render(
 
 
 # ----------------------------------------------------------------------------- later stages
-@app.command()
-def demo() -> None:
-    """Run the whole pipeline on the bundled sample clip and open the report."""
-    _not_built("demo", "end-to-end run", 6)
+def _print_summary(summary) -> None:  # noqa: ANN001
+    from rich.table import Table
+
+    table = Table("stage", "status", "seconds", "outputs", title=f"run {summary.run_dir}")
+    for name, res in summary.stages.items():
+        table.add_row(name, res.status, f"{res.seconds:.1f}",
+                      ", ".join(p.name for p in res.outputs))
+    _console().print(table)
+    metrics_file = summary.run_dir / "metrics.json"
+    if metrics_file.is_file():
+        import json
+
+        m = json.loads(metrics_file.read_text())
+        _console().print(
+            f"tracking: fell={m.get('fell')}  mean joint error {m.get('mean_joint_error_rad', 0):.3f}"
+            f" rad  key-body error {m.get('key_body_error_mm', 0):.0f} mm  end drift "
+            f"{m.get('root_xy_error_end_m', 0):.2f} m  yaw {m.get('yaw_error_end_deg', 0):.1f}°")
+    if summary.verdict:
+        color = {"executable": "green", "marginal": "yellow"}.get(summary.verdict["verdict"], "red")
+        _console().print(f"physics verdict: [bold {color}]{summary.verdict['verdict']}[/] — "
+                         + "; ".join(summary.verdict["reasons"]))
+    if summary.failed_stage:
+        _console().print(f"[red]stage {summary.failed_stage} failed:[/] {summary.error}")
+    if summary.report:
+        _console().print(f"report: {summary.report}")
+        typer.echo(str(summary.report))
+
+
+def _run_config(config: Path | None, start: float | None, end: float | None, hands: bool,
+                fov: float | None, reground: bool | None):  # noqa: ANN202
+    import json
+
+    from exoactor.runner import RunConfig
+
+    base = RunConfig()
+    if config is not None:
+        text = config.read_text()
+        data = json.loads(text) if config.suffix == ".json" else __import__("tomllib").loads(text)
+        base = RunConfig.model_validate({**base.model_dump(), **data})
+    update: dict = {"hands": hands or base.hands}
+    if start is not None:
+        update["start_s"] = start
+    if end is not None:
+        update["end_s"] = end
+    if fov is not None:
+        update["perceive"] = base.perceive.model_copy(update={"fov_deg": fov})
+    if reground is not None:
+        update["retarget"] = base.retarget.model_copy(update={"reground": reground})
+    return base.model_copy(update=update)
 
 
 @app.command()
-def run() -> None:
-    """Run every stage after the video (perceive → retarget → track → report)."""
-    _not_built("run", "end-to-end run", 6)
+def demo(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Run directory.")] = Path("runs/demo"),
+    force: Annotated[Optional[list[str]], typer.Option(help="Recompute a stage.")] = None,  # noqa: UP007
+) -> None:
+    """Run the whole pipeline on the real sample clip (fetched on first use); print the report."""
+    from exoactor.assets import resolve_asset
+    from exoactor.runner import DEMO_WINDOW_S, demo_config, run_video
+
+    clip = resolve_asset("sample_clip")
+    _console().print(f"demo: {clip.name}, window {DEMO_WINDOW_S[0]:g}-{DEMO_WINDOW_S[1]:g} s")
+    summary = run_video(clip, out, demo_config(), force=set(force or ()))
+    _print_summary(summary)
+    if not summary.ok:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def run(
+    video: Annotated[Path, typer.Option("--video", help="Input clip of a person.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Run directory.")] = Path("runs/run"),
+    robot: Annotated[str, typer.Option(help="Robot (g1).")] = "g1",
+    hands: Annotated[bool, typer.Option(help="Retarget and drive the Dex3-1 hands.")] = False,
+    config: Annotated[Optional[Path], typer.Option(  # noqa: UP007
+        help="Run config (.json or .toml) with RunConfig fields.")] = None,
+    start: Annotated[Optional[float], typer.Option(help="Window start [s].")] = None,  # noqa: UP007
+    end: Annotated[Optional[float], typer.Option(help="Window end [s].")] = None,  # noqa: UP007
+    fov: Annotated[Optional[float], typer.Option(help="Camera FOV [deg].")] = None,  # noqa: UP007
+    reground: Annotated[Optional[bool], typer.Option(  # noqa: UP007
+        help="Put a person standing on a raised surface onto z = 0.")] = None,
+    force: Annotated[Optional[list[str]], typer.Option(  # noqa: UP007
+        help="Recompute a stage (clip, perceive, retarget, track, report, all).")] = None,
+) -> None:
+    """Run every stage after the video (perceive → retarget → track → report), resumably."""
+    from exoactor.runner import run_video
+
+    if robot != "g1":
+        raise ExoActorError(f"robot '{robot}' is not supported by the end-to-end run; use g1")
+    summary = run_video(video, out, _run_config(config, start, end, hands, fov, reground),
+                        force=set(force or ()))
+    _print_summary(summary)
+    if not summary.ok:
+        raise typer.Exit(code=1)
 
 
 @app.command()
@@ -230,9 +314,24 @@ def track() -> None:
 
 
 @app.command()
-def report() -> None:
-    """Build the side-by-side video and the HTML report of a run directory."""
-    _not_built("report", "report", 6)
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
+    fps: Annotated[float, typer.Option(help="Frame rate of the report videos [Hz].")] = 25.0,
+    screenshot: Annotated[Optional[Path], typer.Option(  # noqa: UP007
+        help="Also save a PNG screenshot of the page (headless Chromium).")] = None,
+) -> None:
+    """Build the side-by-side video, plots, verdict and HTML report of a run directory."""
+    from exoactor.report.build import build_report
+
+    res = build_report(run_dir, fps=fps)
+    if res.verdict:
+        _console().print(f"physics verdict: {res.verdict.verdict} — {'; '.join(res.verdict.reasons)}")
+    if screenshot is not None:
+        from exoactor.report.browser import screenshot as shoot
+
+        shoot(res.html, screenshot)
+        _console().print(f"screenshot: {screenshot}")
+    typer.echo(str(res.html))
 
 
 @app.command()

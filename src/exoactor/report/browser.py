@@ -1,0 +1,104 @@
+"""Headless Chromium: screenshot a report and probe that its videos play and plots draw.
+
+Network-guarded per the project's infra notes: no background networking, no component updates,
+and every host name except localhost resolves to nothing. Uses Debian's ``chromium``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from exoactor.errors import ExoActorError
+
+CHROMIUM_FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
+    "--autoplay-policy=no-user-gesture-required", "--hide-scrollbars",
+)
+_PROBE_SCRIPT = """<script>
+window.addEventListener('load', () => { setTimeout(() => {
+  const videos = [...document.querySelectorAll('video')].map(v => ({
+    width: v.videoWidth, height: v.videoHeight, ready_state: v.readyState,
+    current_time_s: v.currentTime, duration_s: v.duration, error: v.error && v.error.code,
+    paused: v.paused}));
+  const plots = [...document.querySelectorAll('figure.plot svg')].map(s => {
+    const r = s.getBoundingClientRect(); return {width: r.width, height: r.height,
+    elements: s.querySelectorAll('path,line,polyline,rect').length}; });
+  const out = document.createElement('pre'); out.id = '__probe__';
+  out.textContent = JSON.stringify({videos, plots, title: document.title});
+  document.body.appendChild(out);
+}, %d); });
+</script>"""
+
+
+def chromium_path() -> str:
+    """Path of the Chromium binary; a clear error names the package when it is missing."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    raise ExoActorError("no Chromium found: apt-get install chromium (Debian) to check reports "
+                        "in a headless browser")
+
+
+def _run(args: list[str], timeout_s: float) -> str:
+    with tempfile.TemporaryDirectory(prefix="exoactor-chromium-") as profile:
+        cmd = [chromium_path(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False)
+    if proc.returncode != 0:
+        raise ExoActorError(f"chromium exited {proc.returncode}: {proc.stderr.strip()[-500:]}")
+    return proc.stdout
+
+
+def screenshot(page: Path, png: Path, width: int = 1400, height: int = 2400,
+               budget_ms: int = 5000, timeout_s: float = 120.0) -> Path:
+    """Render ``page`` headless and save a PNG screenshot of its first ``height`` pixels."""
+    _run([f"--window-size={width},{height}", f"--virtual-time-budget={budget_ms}",
+          f"--screenshot={Path(png).resolve()}", Path(page).resolve().as_uri()], timeout_s)
+    if not Path(png).is_file():
+        raise ExoActorError(f"chromium wrote no screenshot for {page}")
+    return Path(png)
+
+
+@dataclass(frozen=True)
+class PageProbe:
+    """What the browser saw: per video its size, state and play position; per plot its size."""
+
+    videos: list[dict]
+    plots: list[dict]
+    title: str
+
+    @property
+    def videos_playing(self) -> bool:
+        return bool(self.videos) and all(
+            v["width"] > 0 and v["ready_state"] >= 2 and v["current_time_s"] > 0
+            and not v["error"] for v in self.videos)
+
+    @property
+    def plots_drawn(self) -> bool:
+        return bool(self.plots) and all(p["width"] > 50 and p["elements"] > 5 for p in self.plots)
+
+
+def probe_page(page: Path, wait_ms: int = 2500, timeout_s: float = 120.0) -> PageProbe:
+    """Load a copy of ``page`` with a probe script, let virtual time run, read the results."""
+    text = Path(page).read_text()
+    probed = text.replace("</body>", (_PROBE_SCRIPT % wait_ms) + "</body>")
+    with tempfile.TemporaryDirectory(prefix="exoactor-probe-", dir=Path(page).parent) as tmp:
+        copy = Path(tmp) / Path(page).name
+        copy.write_text(probed)
+        dom = _run([f"--virtual-time-budget={wait_ms + 3000}", "--dump-dom", copy.as_uri()],
+                   timeout_s)
+    match = re.search(r'<pre id="__probe__">(.*?)</pre>', dom, re.S)
+    if not match:
+        raise ExoActorError(f"{page}: the page did not finish loading in the browser")
+    import html
+
+    data = json.loads(html.unescape(match.group(1)))
+    return PageProbe(data["videos"], data["plots"], data["title"])
