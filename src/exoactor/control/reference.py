@@ -165,7 +165,7 @@ class ReferenceStreamer:
         self.start = start
         self.blend_in_s = self.config.blend_in_s if start is not None else 0.0
         last = self.frame_at_index(motion.num_frames - 1)
-        end_yaw = float(yaw(last.root_pos_w * 0 + last.root_quat_w))
+        end_yaw = float(yaw(last.root_quat_w))
         stand_pos = np.array([last.root_pos_w[0], last.root_pos_w[1], stand.root_pos_w[2]])
         self._last = last
         self._stand = Pose(stand_pos, yaw_quat(end_yaw), stand.joint_pos,

@@ -57,7 +57,7 @@ class JointGroup:
     torque_limit_nm: np.ndarray
 
 
-def build_pd_model(mjcf_path: Path, groups: list[JointGroup]):  # noqa: ANN201 - mujoco lazily
+def build_pd_model(mjcf_path: Path, groups: list[JointGroup]):
     """Compile ``mjcf_path`` with its actuators replaced by one PD actuator per joint of ``groups``.
 
     Returns:

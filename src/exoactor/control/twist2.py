@@ -26,8 +26,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from exoactor.control.controller import (Controller, PDGains, ReferenceFrame, RobotState,
-                                         controllers)
+from exoactor.control.controller import Controller, PDGains, ReferenceFrame, RobotState, controllers
 from exoactor.errors import ExoActorError
 from exoactor.rotations import roll_pitch_yaw
 

@@ -1,0 +1,282 @@
+"""Global drift correction: re-plan what the controller is asked from where the robot is.
+
+The policy observes only root velocity, height, roll/pitch and yaw rate, so the robot's global
+heading and position drift. The corrector edits the reference the controller sees (never the
+one the metrics use), with the robot's true pelvis pose (simulator; a state estimator on the
+real robot). Five parts, each switchable (``DriftConfig``):
+
+1. **Heading loop** on the yaw-rate input: ``omega_z + clip(Ky wrap(psi_plan - psi_robot), +-max)``
+   toward a planned heading ``psi_plan = psi_ref + offsets``. Alone it fixes heading.
+2. **Velocity loop**: the along- and cross-track position errors, in the planned heading frame,
+   add ``sat(K e)`` per axis to the velocity input, expressed in the robot's own frame.
+3. **Heading re-plan** (computed once from the reference): where the reference travels far off
+   its facing direction (a side-step at walking speed, which the robot does not reproduce: it
+   walks forward instead), the planned heading turns toward the direction of travel, so the
+   robot's forward gait covers the reference path. Smoothed over ``smooth_s``.
+4. **Steering**: the cross-track error turns the planned heading toward the path
+   (pure pursuit, ``atan(e_cross / lookahead)``, capped, low-passed over ``steer_tau_s``)
+   while the reference moves.
+5. **Time re-plan**: the reference clock slows where the reference is faster than the robot can
+   go (``max_speed_m_s``; the velocity input follows the slowed clock) and while the robot lags
+   along the path by more than ``lag_start_m`` (the reference waits for it; the velocity input
+   keeps the reference's speed so the robot catches up).
+
+Heading offsets (3, 4) fade out before the clip ends (``end_fade_s`` ending ``end_settle_s``
+before the last frame) so the robot ends facing the reference heading; corrections that need
+motion (4 steering, the lag part of 5) fade out where the reference moves slower than
+``slow_speed_m_s``. After the clip only the heading loop stays on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from exoactor.control.controller import ReferenceFrame, RobotState
+from exoactor.formats.motion import RobotMotion
+from exoactor.rotations import quat_apply, wrap_angle, yaw
+
+
+class DriftConfig(BaseModel):
+    """Global drift correction (on by default; ``enabled=False`` is ``--no-drift-correction``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True
+    """Master switch."""
+    heading: bool = True
+    """Part 1: heading loop on the yaw-rate input."""
+    heading_gain_per_s: float = Field(2.0, ge=0.0, le=20.0)
+    """Ky: yaw-rate command per radian of heading error [1/s]."""
+    heading_max_rad_s: float = Field(1.0, ge=0.0, le=5.0)
+    """Clip of the heading correction [rad/s]."""
+    velocity: bool = True
+    """Part 2: position feedback on the velocity input."""
+    velocity_gain_per_s: float = Field(1.0, ge=0.0, le=10.0)
+    """K: velocity command per metre of position error [1/s]."""
+    velocity_max_m_s: float = Field(0.5, ge=0.0, le=2.0)
+    """Cap of the feedback on each axis (along and across the path) [m/s]."""
+    replan_heading: bool = True
+    """Part 3: face the direction of travel where the reference side-steps."""
+    crab_start_deg: float = Field(40.0, ge=0.0, le=180.0)
+    """Travel direction off the facing direction where the heading re-plan starts [deg]."""
+    crab_full_deg: float = Field(60.0, ge=0.0, le=180.0)
+    """...and where it turns all the way to the travel direction [deg]."""
+    crab_speed_start_m_s: float = Field(0.2, ge=0.0)
+    """Smoothed reference speed where the heading re-plan starts [m/s]."""
+    crab_speed_full_m_s: float = Field(0.4, ge=0.0)
+    """...and where it acts fully [m/s]."""
+    crab_max_deg: float = Field(90.0, ge=0.0, le=180.0)
+    """Largest heading re-plan [deg] (never turn a backward walk around)."""
+    smooth_s: float = Field(0.5, gt=0.0, le=5.0)
+    """Gaussian smoothing (sigma) of the reference velocity and of the re-plan [s]."""
+    steer: bool = True
+    """Part 4: steer the heading toward the path on cross-track error."""
+    steer_lookahead_m: float = Field(1.0, gt=0.0)
+    """Pure-pursuit look-ahead distance [m]."""
+    steer_max_deg: float = Field(30.0, ge=0.0, le=90.0)
+    """Largest steering offset [deg]."""
+    steer_tau_s: float = Field(0.3, gt=0.0)
+    """Low-pass time constant of the steering offset [s]."""
+    replan_time: bool = True
+    """Part 5: slow the reference clock to what the robot achieves."""
+    max_speed_m_s: float = Field(1.0, gt=0.0)
+    """Reference speed above which the clock slows (the robot's top speed) [m/s]."""
+    lag_start_m: float = Field(0.3, ge=0.0)
+    """Along-path lag where the clock starts to slow [m]."""
+    lag_gain_per_m: float = Field(1.0, ge=0.0)
+    """Clock slow-down per metre of lag beyond ``lag_start_m`` [1/m]."""
+    min_rate: float = Field(0.5, gt=0.0, le=1.0)
+    """Slowest clock rate (reference seconds per second)."""
+    slow_speed_m_s: float = Field(0.15, ge=0.0)
+    """Reference speed below which steering and the lag clock fade out (over as much again) [m/s]."""
+    end_fade_s: float = Field(2.0, ge=0.0)
+    """Heading offsets fade to zero over this time before the clip's end [s]..."""
+    end_settle_s: float = Field(0.5, ge=0.0)
+    """...reaching zero this long before the last frame [s]."""
+
+
+@dataclass(frozen=True)
+class ReferencePlan:
+    """Quantities of the reference computed once for the corrector.
+
+    Attributes:
+        time_s: ``(T,)`` clip time of each frame [s].
+        heading_offset_rad: ``(T,)`` planned heading minus reference heading (part 3) [rad].
+        speed_m_s: ``(T,)`` smoothed horizontal reference speed [m/s].
+        duration_s: clip duration [s].
+    """
+
+    time_s: np.ndarray
+    heading_offset_rad: np.ndarray
+    speed_m_s: np.ndarray
+    duration_s: float
+
+
+def ramp(x: float | np.ndarray, start: float, full: float) -> np.ndarray:
+    """0 below ``start``, 1 above ``full``, linear between."""
+    if full <= start:
+        return np.asarray(np.asarray(x) >= start, dtype=float)
+    return np.clip((np.asarray(x, dtype=float) - start) / (full - start), 0.0, 1.0)
+
+
+def plan_reference(motion: RobotMotion, config: DriftConfig) -> ReferencePlan:
+    """The heading re-plan (part 3) and smoothed speed of a motion.
+
+    The reference's horizontal velocity is smoothed (Gaussian, ``smooth_s``); its direction in
+    the reference heading frame is the crab angle. Where the crab angle and the speed exceed
+    their thresholds, the planned heading offset is the crab angle (capped), smoothed again.
+    """
+    from scipy.ndimage import gaussian_filter1d
+
+    fps = motion.fps
+    sigma = config.smooth_s * fps
+    vel_w = np.gradient(motion.root_pos[:, :2], 1.0 / fps, axis=0) if motion.num_frames > 1 \
+        else np.zeros((1, 2))
+    vel_w = gaussian_filter1d(vel_w, sigma, axis=0, mode="nearest")
+    psi = yaw(motion.root_quat)
+    c, s = np.cos(psi), np.sin(psi)
+    vel_h = np.stack([c * vel_w[:, 0] + s * vel_w[:, 1], -s * vel_w[:, 0] + c * vel_w[:, 1]], 1)
+    crab = np.arctan2(vel_h[:, 1], vel_h[:, 0])
+    speed = np.linalg.norm(vel_w, axis=1)
+    weight = (ramp(speed, config.crab_speed_start_m_s, config.crab_speed_full_m_s)
+              * ramp(np.abs(crab), np.radians(config.crab_start_deg),
+                     np.radians(config.crab_full_deg)))
+    limit = np.radians(config.crab_max_deg)
+    offset = gaussian_filter1d(np.clip(crab, -limit, limit) * weight, sigma, mode="nearest")
+    return ReferencePlan(np.arange(motion.num_frames) / fps, offset, speed, motion.duration_s)
+
+
+def heading_correction(yaw_target_rad: float, yaw_robot_rad: float, gain_per_s: float,
+                       max_rad_s: float) -> float:
+    """Yaw-rate correction [rad/s] that turns the robot toward ``yaw_target_rad``."""
+    return float(np.clip(gain_per_s * wrap_angle(yaw_target_rad - yaw_robot_rad), -max_rad_s,
+                         max_rad_s))
+
+
+def steer_angle(cross_track_m: float, lookahead_m: float, max_rad: float) -> float:
+    """Pure-pursuit heading offset [rad] toward a path ``cross_track_m`` to the left (+)."""
+    return float(np.clip(np.arctan2(cross_track_m, lookahead_m), -max_rad, max_rad))
+
+
+def speed_rate(ref_speed_m_s: float, max_speed_m_s: float) -> float:
+    """Clock rate that caps the reference speed at ``max_speed_m_s``."""
+    return float(min(1.0, max_speed_m_s / max(ref_speed_m_s, 1e-9)))
+
+
+def lag_rate(lag_m: float, start_m: float, gain_per_m: float) -> float:
+    """Clock rate that lets the reference wait for a robot lagging ``lag_m`` along the path."""
+    return float(1.0 - gain_per_m * max(0.0, lag_m - start_m))
+
+
+def heading_frame(yaw_rad: float) -> np.ndarray:
+    """``(2, 2)`` rotation from a heading frame to world (xy)."""
+    c, s = np.cos(yaw_rad), np.sin(yaw_rad)
+    return np.array([[c, -s], [s, c]])
+
+
+@dataclass
+class DriftCorrector:
+    """Stateful drift correction of one run (see the module docstring).
+
+    Args:
+        config: which parts run, and their gains.
+        dt_s: control period [s].
+        plan: the reference plan (:func:`plan_reference`), needed by parts 3 and 5.
+
+    After each :meth:`correct`, :attr:`rate` is the clock rate for the next control step.
+    """
+
+    config: DriftConfig
+    dt_s: float
+    plan: ReferencePlan | None = None
+    rate: float = 1.0
+    _steer: float = 0.0
+    _log: dict[str, list[float]] = field(default_factory=lambda: {
+        "offset": [], "rate": [], "steer": []})
+
+    def _plan_at(self, arr: np.ndarray, t: float) -> float:
+        assert self.plan is not None
+        return float(np.interp(t, self.plan.time_s, arr))
+
+    def _end_taper(self, t: float) -> float:
+        c = self.config
+        if self.plan is None or c.end_fade_s <= 0:
+            return 1.0
+        end = self.plan.duration_s - c.end_settle_s
+        return float(np.clip((end - t) / c.end_fade_s, 0.0, 1.0))
+
+    def correct(self, seen: ReferenceFrame, now: ReferenceFrame, state: RobotState,
+                clip_time_s: float, lookahead_s: float = 0.0) -> ReferenceFrame:
+        """The reference the controller should see.
+
+        Args:
+            seen: the reference at the controller's look-ahead (what it would see uncorrected).
+            now: the reference at the clip time now (where the robot should be).
+            state: the robot's measured state.
+            clip_time_s: the streamer's clip time now [s].
+            lookahead_s: the controller's look-ahead [s] (``seen`` is at ``clip_time_s`` + it).
+        """
+        c = self.config
+        self.rate = 1.0
+        if not c.enabled:
+            return seen
+        in_clip = self.plan is not None and 0.0 <= clip_time_s <= self.plan.duration_s
+        yaw_robot = float(yaw(state.root_quat_w))
+        taper = self._end_taper(clip_time_s) if in_clip else 0.0
+        offset_now = offset_seen = 0.0
+        if c.replan_heading and in_clip:
+            offset_now = self._plan_at(self.plan.heading_offset_rad, clip_time_s) * taper
+            t_seen = clip_time_s + lookahead_s
+            offset_seen = (self._plan_at(self.plan.heading_offset_rad, t_seen)
+                           * self._end_taper(t_seen))
+        yaw_plan = float(yaw(now.root_quat_w)) + offset_now
+        v_ref_w = seen.root_lin_vel_w[:2]
+        speed = float(np.linalg.norm(v_ref_w))
+        moving = float(ramp(speed, c.slow_speed_m_s, 2 * c.slow_speed_m_s)) if in_clip else 0.0
+        e_w = now.root_pos_w[:2] - state.root_pos_w[:2]
+        e_p = heading_frame(yaw_plan).T @ e_w           # along (x) and cross (y) track error
+        steer = 0.0
+        if c.steer and in_clip:
+            steer = steer_angle(float(e_p[1]), c.steer_lookahead_m,
+                                np.radians(c.steer_max_deg)) * min(moving, taper)
+        self._steer += min(1.0, self.dt_s / c.steer_tau_s) * (steer - self._steer)
+        steer = self._steer
+        ang_vel_w = seen.root_ang_vel_w.copy()
+        lin_vel_w = seen.root_lin_vel_w.copy()
+        up_w = quat_apply(seen.root_quat_w, np.array([0.0, 0.0, 1.0]))
+        if c.heading:
+            # feed-forward of the planned offset's rate, plus the loop toward the planned heading
+            offset_rate = (offset_seen - offset_now) / lookahead_s if lookahead_s > 0 else 0.0
+            ang_vel_w += up_w * (offset_rate + heading_correction(
+                yaw_plan + steer, yaw_robot, c.heading_gain_per_s, c.heading_max_rad_s))
+        # velocity input in the planned heading frame (the policy reads it relative to itself)
+        yaw_seen = float(yaw(seen.root_quat_w))
+        cmd_h = heading_frame(yaw_seen + offset_seen).T @ v_ref_w
+        if c.replan_time and in_clip:
+            fast = speed_rate(self._plan_at(self.plan.speed_m_s, clip_time_s), c.max_speed_m_s)
+            lag = float(e_w @ v_ref_w) / speed if speed > 0.2 else 0.0
+            wait = lag_rate(lag, c.lag_start_m, c.lag_gain_per_m)
+            self.rate = float(np.clip(min(fast, wait), c.min_rate, 1.0))
+            cmd_h = cmd_h * fast
+        if c.velocity and in_clip:
+            fb_p = np.clip(c.velocity_gain_per_s * e_p, -c.velocity_max_m_s, c.velocity_max_m_s)
+            cmd_h = cmd_h + heading_frame(yaw_robot).T @ (heading_frame(yaw_plan) @ fb_p)
+        lin_vel_w[:2] = heading_frame(yaw_seen) @ cmd_h
+        self._log["offset"].append(abs(offset_now))
+        self._log["steer"].append(abs(steer))
+        self._log["rate"].append(self.rate)
+        return ReferenceFrame(seen.root_pos_w, seen.root_quat_w, lin_vel_w, ang_vel_w,
+                              seen.joint_pos, seen.hand_pos)
+
+    def summary(self) -> dict[str, float]:
+        """What the corrector did over the run (for ``metrics.json``)."""
+        if not self._log["rate"]:
+            return {}
+        rate = np.array(self._log["rate"])
+        return {"drift_max_heading_replan_deg": float(np.degrees(max(self._log["offset"]))),
+                "drift_max_steer_deg": float(np.degrees(max(self._log["steer"]))),
+                "drift_min_clock_rate": float(rate.min()),
+                "drift_slowed_steps_fraction": float(np.mean(rate < 0.999))}

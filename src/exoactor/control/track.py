@@ -1,0 +1,336 @@
+"""Track a robot motion in MuJoCo physics: the library entry point of the ``track`` stage.
+
+One run: clean the motion's glitched leading frames, stream it (start, clip, hold, return to
+standing), feed a registered controller through drift correction and the safety layer into the
+PD-actuated simulator, record a :class:`~exoactor.formats.Rollout` at the control rate and
+summarise it into :class:`~exoactor.metrics.TrackingMetrics` (``metrics.json``).
+
+Metrics compare, after every control step, the robot with the *clean* reference (no test
+noise, no drift correction) at the streamer's clip time, over the clip only (not the blend-in,
+hold or return), and stop at a fall.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from exoactor.control.controller import ReferenceFrame, make_controller
+from exoactor.control.drift import DriftConfig, DriftCorrector, plan_reference
+from exoactor.control.hands import HandConfig, grasp_to_hand_pos, hand_joint_names
+from exoactor.control.reference import (
+    GlitchReport,
+    Pose,
+    ReferenceStreamer,
+    StreamerConfig,
+    drop_glitched_leading_frames,
+)
+from exoactor.control.safety import FallSignals, JointLimits, SafetyConfig, SafetyEvent, SafetyLayer
+from exoactor.control.sim import JointGroup, Simulation
+from exoactor.errors import ExoActorError, InvalidMotionFile
+from exoactor.formats.motion import RobotMotion, Rollout
+from exoactor.metrics import TrackingMetrics, real_time_factor, tracking_metrics
+from exoactor.rotations import yaw, yaw_quat
+
+logger = logging.getLogger(__name__)
+
+KEY_BODIES = ("left_hand", "right_hand", "left_foot", "right_foot", "left_elbow", "right_elbow",
+              "left_knee", "right_knee")
+"""Key bodies (names of :class:`~exoactor.robots.KeyBodies` fields) of the body-error metrics."""
+
+
+class TrackConfig(BaseModel):
+    """Everything that shapes one tracking run (written into ``metrics.json``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    controller: str = "twist2"
+    """Registered controller name (``exoactor.control.controllers``)."""
+    controller_options: dict[str, Any] = Field(default_factory=dict)
+    """Options of the controller's own config (e.g. ``{"intra_op_threads": 2}``)."""
+    robot: Literal["g1", "g1_hands"] | None = None
+    """Robot model; ``None`` picks ``g1_hands`` when the motion has ``hand_dof`` or a grasp
+    is given, else ``g1``."""
+    start: Literal["reference", "blend"] = "reference"
+    """``reference``: the robot starts in the first frame's pose (feet on the floor), as the
+    validated TWIST2 harness did. ``blend``: it starts standing in the default pose at the first
+    frame's xy and heading and the reference blends into the first frame over
+    ``reference.blend_in_s`` (what a real robot needs)."""
+    reference: StreamerConfig = Field(default_factory=StreamerConfig)
+    """Streaming, start/end timing, glitch thresholds, test noise."""
+    drift: DriftConfig = Field(default_factory=DriftConfig)
+    """Global drift correction (on by default)."""
+    safety: SafetyConfig = Field(default_factory=SafetyConfig)
+    """Safety layer limits and fall thresholds."""
+    hands: HandConfig = Field(default_factory=HandConfig)
+    """Hand PD gains (43-DoF model only)."""
+    post_fall_s: float = Field(1.0, ge=0.0, le=10.0)
+    """Time simulated in damping mode after a fall before the run stops [s]."""
+    success_body_error_m: float = Field(0.5, gt=0.0)
+    """A run succeeds without a fall and with the mean world key-body error below this [m]."""
+    max_duration_s: float = Field(600.0, gt=0.0)
+    """Longest motion accepted [s]."""
+
+
+@dataclass(frozen=True)
+class TrackResult:
+    """What :func:`track_motion` produced.
+
+    Attributes:
+        metrics: the summary written to ``metrics.json``.
+        rollout: the recorded run at the control rate.
+        glitches: leading frames the streamer dropped.
+        safety_events: stops and falls the safety layer recorded.
+        files: files written (``rollout.npz``, ``metrics.json``, ``rollout.mp4``), by name.
+    """
+
+    metrics: TrackingMetrics
+    rollout: Rollout
+    glitches: GlitchReport
+    safety_events: tuple[SafetyEvent, ...]
+    files: dict[str, Path]
+
+
+def track_motion(motion: RobotMotion, config: TrackConfig | None = None, render: bool = False,
+                 out_dir: Path | None = None, grasp: np.ndarray | None = None) -> TrackResult:
+    """Execute ``motion`` in MuJoCo physics with a tracking controller.
+
+    Args:
+        motion: the robot motion (G1 29-DoF body joints, optional ``hand_dof``).
+        config: run configuration (defaults: TWIST2, drift correction on).
+        render: also write ``rollout.mp4`` (needs ``out_dir`` and ``exoactor.report.render``).
+        out_dir: folder for ``rollout.npz`` and ``metrics.json``; ``None`` writes nothing.
+        grasp: optional ``(T, 2)`` grasp closure per hand in [0, 1] at the motion's frames,
+            used for the hands when the motion has no ``hand_dof``.
+
+    Returns:
+        The metrics, the rollout and what the streamer and safety layer reported.
+
+    Raises:
+        InvalidMotionFile: the motion does not fit the robot or is too short/long.
+        PhysicsDiverged: the simulation produced NaN/inf (state dump in ``out_dir``).
+    """
+    from exoactor.robots import get_robot
+
+    config = config or TrackConfig()
+    _check_motion(motion, config, grasp)
+    use_hands = motion.hand_dof is not None or grasp is not None
+    robot = get_robot(config.robot or ("g1_hands" if use_hands else "g1"))
+    controller = make_controller(config.controller, motion.joint_names, config.controller_options)
+    if not set(controller.joint_names) <= set(robot.joint_names):
+        raise ExoActorError(f"controller '{config.controller}' drives joints the robot "
+                            f"'{robot.name}' lacks")
+    rc = config.reference
+    clean, glitches = (drop_glitched_leading_frames(motion, rc.glitch_pos_m, rc.glitch_rot_deg,
+                                                    rc.glitch_joint_rad)
+                       if rc.drop_glitches else (motion, GlitchReport(0, ())))
+    if glitches.dropped_frames:
+        logger.info("%s: dropped %d glitched leading frame(s): %s", motion.source,
+                    glitches.dropped_frames, "; ".join(glitches.reasons))
+    grasp = None if grasp is None else np.asarray(grasp, float)[glitches.dropped_frames:]
+
+    # ---- simulator with PD actuators on the controller's joints (+ hands) -------------
+    jidx = {n: i for i, n in enumerate(robot.joint_names)}
+    body_idx = np.array([jidx[n] for n in controller.joint_names])
+    gains = controller.gains
+    body = JointGroup(controller.joint_names, gains.kp, gains.kd,
+                      np.minimum(gains.torque_limit_nm, robot.torque_limits[body_idx]))
+    hand_names = hand_joint_names(robot.joint_names) if robot.spec.hand_joint_count else ()
+    hand_idx = np.array([jidx[n] for n in hand_names], dtype=int)
+    hands = None
+    if hand_names:
+        n_h = len(hand_names)
+        hands = JointGroup(hand_names, np.full(n_h, config.hands.kp), np.full(n_h, config.hands.kd),
+                           robot.torque_limits[hand_idx])
+    sim = Simulation(robot, body, hands, dump_dir=out_dir)
+    all_idx = np.concatenate([body_idx, hand_idx])
+    safety = SafetyLayer(
+        JointLimits(robot.joint_limits[all_idx, 0], robot.joint_limits[all_idx, 1],
+                    robot.torque_limits[all_idx]),
+        kp=np.concatenate([body.kp, hands.kp if hands else []]),
+        kd=np.concatenate([body.kd, hands.kd if hands else []]),
+        torque_limit_nm=np.concatenate([body.torque_limit_nm,
+                                        hands.torque_limit_nm if hands else []]),
+        config=config.safety)
+    hand_limits = robot.joint_limits[hand_idx]
+    hand_open = np.zeros(len(hand_names))
+
+    # ---- streamers: clean (metrics) and as controlled (optional test noise) ------------
+    hand_motion = clean
+    if hand_names and clean.hand_dof is None and grasp is not None:
+        hand_motion = clean.replace(hand_dof=grasp_to_hand_pos(grasp, hand_names, hand_limits))
+    first = hand_motion.slice(0, 1)
+    stand = Pose(np.array([0.0, 0.0, robot.spec.root_height_m]), np.array([1.0, 0, 0, 0]),
+                 controller.default_joint_pos, hand_open if hand_names else None)
+    if config.start == "reference":
+        qpos0 = sim.compose_qpos(first.root_pos[0], first.root_quat[0], first.dof_pos[0],
+                                 None if first.hand_dof is None else first.hand_dof[0])
+        sim.reset(qpos0)
+        start_pose = None
+    else:
+        heading = yaw_quat(float(yaw(first.root_quat[0])))
+        qpos0 = sim.compose_qpos(np.r_[first.root_pos[0, :2], robot.spec.root_height_m], heading,
+                                 controller.default_joint_pos, hand_open if hand_names else None)
+        sim.reset(qpos0)
+        start_pose = Pose(sim.data.qpos[0:3].copy(), heading, controller.default_joint_pos,
+                          hand_open if hand_names else None)
+    metric_stream = ReferenceStreamer(hand_motion, stand, start_pose, rc)
+    control_stream = metric_stream
+    if rc.joint_noise_rad > 0:
+        rng = np.random.default_rng(rc.noise_seed)
+        noisy = hand_motion.replace(
+            dof_pos=hand_motion.dof_pos + rng.normal(0.0, rc.joint_noise_rad,
+                                                     hand_motion.dof_pos.shape))
+        control_stream = ReferenceStreamer(noisy, stand, start_pose, rc)
+
+    # ---- the loop ----------------------------------------------------------------------
+    dt = controller.control_dt_s
+    decimation = max(1, round(dt / sim.physics_dt_s))
+    key = robot.spec.key_bodies.as_dict()
+    body_ids = np.array([robot.body_id(key[k]) for k in KEY_BODIES])
+    clip_time = -metric_stream.blend_in_s
+    end_time = metric_stream.end_s
+    max_steps = int(np.ceil((end_time - clip_time) / dt / config.drift.min_rate)) + 1
+    rec: dict[str, list] = {k: [] for k in ("t", "clip_t", "qpos", "qvel", "torque", "target",
+                                            "ref_dof", "ref_pos", "ref_quat", "body", "ref_body")}
+    fall_time = None
+    stop_after = None
+    drift = DriftCorrector(config.drift, dt, plan_reference(hand_motion, config.drift))
+    state = sim.state()
+    safety.reset(np.concatenate([state.joint_pos, sim.hand_pos()]))
+    controller.reset(state, control_stream.sample(clip_time + rc.lookahead_s))
+    wall0 = time.perf_counter()
+    counters = {"safety_clipped_joint_steps": 0, "safety_rate_limited_joint_steps": 0}
+    for _ in range(max_steps):
+        if clip_time >= end_time - 1e-9:
+            break
+        state = sim.state()
+        now = metric_stream.sample(clip_time)
+        seen = control_stream.sample(clip_time + rc.lookahead_s)
+        seen = drift.correct(seen, now, state, clip_time, rc.lookahead_s)
+        target = controller.act(state, seen) if not safety.stopped else state.joint_pos
+        hand_target = (seen.hand_pos if seen.hand_pos is not None else hand_open) \
+            if hand_names else np.zeros(0)
+        q_all = np.concatenate([state.joint_pos, sim.hand_pos()])
+        dq_all = np.concatenate([state.joint_vel, sim.data.qvel[sim.hand_dof]])
+        cmd = safety.filter(np.concatenate([target, hand_target]), q_all, dq_all, dt,
+                            clip_time)
+        counters["safety_clipped_joint_steps"] += cmd.n_clipped
+        counters["safety_rate_limited_joint_steps"] += cmd.n_rate_limited
+        sim.set_gains(cmd.kp, cmd.kd)
+        torque = sim.step(cmd.target, decimation)
+        clip_time += dt * drift.rate
+        ref = metric_stream.sample(clip_time)
+        ref_qpos = sim.compose_qpos(ref.root_pos_w, ref.root_quat_w, ref.joint_pos, ref.hand_pos)
+        ref_body = sim.reference_kinematics(ref_qpos, body_ids)
+        if fall_time is None and safety.check_fall(
+                FallSignals(float(sim.data.qpos[2]), sim.torso_tilt_rad(), float(ref.root_pos_w[2]),
+                            sim.reference_torso_tilt_rad()), clip_time):
+            fall_time = clip_time
+            stop_after = clip_time + config.post_fall_s
+        _record(rec, sim, clip_time, torque, cmd.target, ref, ref_body, body_ids)
+        if stop_after is not None and clip_time >= stop_after - 1e-9:
+            break
+    wall = time.perf_counter() - wall0
+    sim_time = sim.time_s
+
+    rollout = _rollout(rec, robot.name, 1.0 / dt, sim, motion.source)
+    extras = {**drift.summary(), **{k: float(v) for k, v in counters.items()},
+              "simulated_s": sim_time}
+    metrics = _metrics(rec, sim, metric_stream.duration_s, fall_time, glitches,
+                       real_time_factor(sim_time, wall), config, extras)
+    files = _write(out_dir, rollout, metrics, config, motion, render, sim)
+    return TrackResult(metrics, rollout, glitches, tuple(safety.events), files)
+
+
+def _check_motion(motion: RobotMotion, config: TrackConfig, grasp: np.ndarray | None) -> None:
+    if not isinstance(motion, RobotMotion):
+        raise InvalidMotionFile(str(motion), "<motion>", f"is a {type(motion).__name__}, expected "
+                                "a RobotMotion (load files with exoactor.formats.load_motion)")
+    if motion.duration_s > config.max_duration_s:
+        raise InvalidMotionFile(motion.source, "root_pos",
+                                f"lasts {motion.duration_s:.0f} s, more than max_duration_s = "
+                                f"{config.max_duration_s:.0f} s; split it or raise the limit")
+    if grasp is not None:
+        g = np.asarray(grasp, dtype=float)
+        if g.shape != (motion.num_frames, 2):
+            raise InvalidMotionFile(motion.source, "grasp", f"has shape {g.shape}, expected "
+                                    f"({motion.num_frames}, 2): one closure per hand per frame")
+
+
+def _record(rec: dict[str, list], sim: Simulation, clip_time: float, torque: np.ndarray,
+            target: np.ndarray, ref: ReferenceFrame, ref_body: np.ndarray,
+            body_ids: np.ndarray) -> None:
+    rec["t"].append(sim.time_s)
+    rec["clip_t"].append(clip_time)
+    rec["qpos"].append(sim.data.qpos.copy())
+    rec["qvel"].append(sim.data.qvel.copy())
+    rec["torque"].append(torque)
+    rec["target"].append(target)
+    rec["ref_dof"].append(ref.joint_pos)
+    rec["ref_pos"].append(ref.root_pos_w)
+    rec["ref_quat"].append(ref.root_quat_w)
+    rec["body"].append(sim.body_pos_w(body_ids))
+    rec["ref_body"].append(ref_body)
+
+
+def _rollout(rec: dict[str, list], robot: str, fps: float, sim: Simulation,
+             source: str) -> Rollout:
+    return Rollout(robot=robot, fps=fps, time_s=np.array(rec["t"]), qpos=np.array(rec["qpos"]),
+                   qvel=np.array(rec["qvel"]), torque=np.array(rec["torque"]),
+                   target=np.array(rec["target"]), ref_dof_pos=np.array(rec["ref_dof"]),
+                   ref_root_pos=np.array(rec["ref_pos"]), ref_root_quat=np.array(rec["ref_quat"]),
+                   source=source)
+
+
+def _metrics(rec: dict[str, list], sim: Simulation, duration_s: float, fall_time: float | None,
+             glitches: GlitchReport, rtf: float, config: TrackConfig,
+             extras: dict[str, float]) -> TrackingMetrics:
+    clip_t = np.array(rec["clip_t"])
+    in_clip = (clip_t >= -1e-9) & (clip_t <= duration_s + 1e-9)
+    if fall_time is not None:
+        in_clip &= clip_t <= fall_time + 1e-9
+    sel = np.flatnonzero(in_clip)
+    qpos = np.array(rec["qpos"])[sel]
+    qvel = np.array(rec["qvel"])[sel]
+    return tracking_metrics(
+        joint_pos=qpos[:, sim.body_qpos], ref_joint_pos=np.array(rec["ref_dof"])[sel],
+        joint_vel=qvel[:, sim.body_dof], root_pos_w=qpos[:, 0:3], root_quat_w=qpos[:, 3:7],
+        ref_root_pos_w=np.array(rec["ref_pos"])[sel], ref_root_quat_w=np.array(rec["ref_quat"])[sel],
+        body_pos_w=np.array(rec["body"])[sel], ref_body_pos_w=np.array(rec["ref_body"])[sel],
+        fell=fall_time is not None, fall_time_s=fall_time, real_time_factor=rtf,
+        clip_duration_s=duration_s,
+        evaluated_s=float(clip_t[sel[-1]] - max(clip_t[sel[0]], 0.0)) if len(sel) else 0.0,
+        success_body_error_m=config.success_body_error_m,
+        dropped_frames=glitches.dropped_frames, dropped_reasons=glitches.reasons, extras=extras)
+
+
+def _write(out_dir: Path | None, rollout: Rollout, metrics: TrackingMetrics,
+           config: TrackConfig, motion: RobotMotion, render: bool,
+           sim: Simulation) -> dict[str, Path]:
+    if out_dir is None:
+        if render:
+            logger.warning("render=True needs out_dir; no video written")
+        return {}
+    from exoactor.fileio import write_json
+    from exoactor.formats.npz import save_npz
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = {"rollout": save_npz(rollout, out_dir / "rollout.npz")}
+    payload = {**metrics.to_dict(), "motion": motion.source, "controller": config.controller,
+               "config": config.model_dump(mode="json")}
+    write_json(out_dir / "metrics.json", payload)
+    files["metrics"] = out_dir / "metrics.json"
+    if render:
+        from exoactor.report.render import render_qpos
+
+        files["video"] = render_qpos(sim.model, rollout.qpos, rollout.fps,
+                                     out_dir / "rollout.mp4", caption=Path(motion.source).name).path
+    return files

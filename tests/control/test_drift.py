@@ -1,0 +1,121 @@
+"""Drift correction: the pure pieces and the corrector's effect on the reference it edits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from exoactor.control.controller import ReferenceFrame, RobotState
+from exoactor.control.drift import (
+    DriftConfig,
+    DriftCorrector,
+    heading_correction,
+    lag_rate,
+    plan_reference,
+    ramp,
+    speed_rate,
+    steer_angle,
+)
+from exoactor.formats import RobotMotion
+from exoactor.rotations import yaw_quat
+
+JOINTS = tuple(f"j{i}" for i in range(29))
+
+
+def walk(heading_rad: float = 0.0, travel_rad: float = 0.0, speed: float = 0.8,
+         seconds: float = 6.0, fps: float = 30.0) -> RobotMotion:
+    n = int(seconds * fps) + 1
+    t = np.arange(n) / fps
+    d = np.array([np.cos(travel_rad), np.sin(travel_rad), 0.0])
+    pos = np.outer(speed * t, d) + np.array([0.0, 0.0, 0.78])
+    return RobotMotion("g1", fps, JOINTS, pos, np.tile(yaw_quat(heading_rad), (n, 1)),
+                       np.zeros((n, 29)))
+
+
+def frame(pos, heading=0.0, vel=(0.8, 0.0, 0.0)) -> ReferenceFrame:
+    return ReferenceFrame(np.asarray(pos, float), yaw_quat(heading), np.asarray(vel, float),
+                          np.zeros(3), np.zeros(29))
+
+
+def state(pos, heading=0.0) -> RobotState:
+    return RobotState(0.0, np.asarray(pos, float), yaw_quat(heading), np.zeros(3), np.zeros(3),
+                      np.zeros(29), np.zeros(29))
+
+
+def test_heading_correction_turns_toward_the_target_and_saturates():
+    assert heading_correction(0.1, 0.0, 2.0, 1.0) == pytest.approx(0.2)
+    assert heading_correction(0.0, 0.1, 2.0, 1.0) == pytest.approx(-0.2)
+    assert heading_correction(3.0, 0.0, 2.0, 1.0) == 1.0
+    # wraps: from 179 deg to -179 deg is +2 deg, not -358
+    assert heading_correction(np.radians(-179), np.radians(179), 2.0, 1.0) == pytest.approx(
+        2.0 * np.radians(2.0))
+
+
+def test_steer_and_rates():
+    assert steer_angle(1.0, 1.0, 1.0) == pytest.approx(np.pi / 4)
+    assert steer_angle(-5.0, 1.0, 0.5) == -0.5
+    assert speed_rate(2.0, 1.0) == 0.5 and speed_rate(0.5, 1.0) == 1.0
+    assert lag_rate(0.2, 0.3, 1.0) == 1.0 and lag_rate(0.8, 0.3, 1.0) == pytest.approx(0.5)
+    np.testing.assert_allclose(ramp(np.array([0.0, 0.3, 1.0]), 0.2, 0.4), [0.0, 0.5, 1.0])
+
+
+def test_plan_leaves_forward_walks_alone_and_faces_sidesteps():
+    cfg = DriftConfig()
+    forward = plan_reference(walk(0.0, 0.0), cfg)
+    np.testing.assert_allclose(forward.heading_offset_rad, 0.0, atol=1e-9)
+    np.testing.assert_allclose(forward.speed_m_s[30:-30], 0.8, atol=1e-6)
+    side = plan_reference(walk(0.0, np.radians(70)), cfg)     # side-step to the left
+    assert np.degrees(side.heading_offset_rad[len(side.time_s) // 2]) == pytest.approx(70, abs=1)
+
+
+def test_disabled_corrector_returns_the_reference_unchanged():
+    c = DriftCorrector(DriftConfig(enabled=False), 0.02, plan_reference(walk(), DriftConfig()))
+    seen = frame([0, 0, 0.78])
+    assert c.correct(seen, seen, state([1.0, 1.0, 0.78], 0.5), 1.0, 0.02) is seen
+    assert c.rate == 1.0
+
+
+def test_heading_loop_adds_yaw_rate_toward_the_reference_heading():
+    cfg = DriftConfig(velocity=False, replan_heading=False, steer=False, replan_time=False)
+    c = DriftCorrector(cfg, 0.02, plan_reference(walk(), cfg))
+    seen = frame([0, 0, 0.78])
+    out = c.correct(seen, seen, state([0, 0, 0.78], heading=-0.2), 1.0, 0.02)
+    assert out.root_ang_vel_b[2] == pytest.approx(0.4)   # Ky 2 x 0.2 rad
+    np.testing.assert_allclose(out.root_lin_vel_w, seen.root_lin_vel_w)
+
+
+def test_velocity_loop_pushes_toward_the_reference_in_the_robot_frame():
+    cfg = DriftConfig(heading=False, replan_heading=False, steer=False, replan_time=False)
+    c = DriftCorrector(cfg, 0.02, plan_reference(walk(), cfg))
+    seen = frame([1.0, 0.0, 0.78])
+    # robot 0.3 m behind, facing the same way: +0.3 m/s forward on top of 0.8
+    out = c.correct(seen, seen, state([0.7, 0.0, 0.78]), 1.0, 0.02)
+    assert out.root_lin_vel_b[0] == pytest.approx(1.1)
+    # robot 2 m to the right of the path: capped lateral push to the left
+    out = c.correct(seen, seen, state([1.0, -2.0, 0.78]), 1.0, 0.02)
+    assert out.root_lin_vel_b[1] == pytest.approx(0.5)
+
+
+def test_time_replan_slows_the_clock_for_a_lagging_robot_and_a_fast_reference():
+    cfg = DriftConfig()
+    c = DriftCorrector(cfg, 0.02, plan_reference(walk(), cfg))
+    seen = frame([1.0, 0.0, 0.78])
+    c.correct(seen, seen, state([0.9, 0.0, 0.78]), 1.0, 0.02)
+    assert c.rate == 1.0                                     # 0.1 m behind: keep time
+    c.correct(seen, seen, state([0.2, 0.0, 0.78]), 1.0, 0.02)
+    assert c.rate == pytest.approx(0.5)                      # 0.8 m behind: wait
+    fast = DriftCorrector(cfg, 0.02, plan_reference(walk(speed=2.0), cfg))
+    f = frame([2.0, 0.0, 0.78], vel=(2.0, 0.0, 0.0))
+    out = fast.correct(f, f, state([2.0, 0.0, 0.78]), 1.0, 0.02)
+    assert fast.rate == pytest.approx(0.5)                   # 2 m/s reference, robot tops at 1
+    assert out.root_lin_vel_b[0] == pytest.approx(1.0, abs=0.05)
+
+
+def test_corrections_stop_after_the_clip():
+    cfg = DriftConfig()
+    m = walk()
+    c = DriftCorrector(cfg, 0.02, plan_reference(m, cfg))
+    seen = frame([5.0, 0.0, 0.78], vel=(0.0, 0.0, 0.0))
+    out = c.correct(seen, seen, state([4.0, 0.0, 0.78]), m.duration_s + 0.5, 0.02)
+    np.testing.assert_allclose(out.root_lin_vel_w, 0.0)     # no position push in the hold
+    assert c.rate == 1.0

@@ -1,0 +1,107 @@
+"""End-to-end tracking on short clips (the full reference set runs in benchmarks/track.py)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from exoactor.control import TrackConfig, controllers, track_motion
+from exoactor.control.drift import DriftConfig
+from exoactor.errors import ExoActorError, InvalidMotionFile, UnknownName
+from exoactor.formats import load_motion, load_npz
+from exoactor.formats.motion import Rollout
+
+REQUIRED = ("fell", "fall_time_s", "success", "mean_joint_error_rad", "max_joint_error_rad",
+            "key_body_error_mm", "root_xy_error_end_m", "root_xy_error_mean_m",
+            "yaw_error_end_deg", "mean_abs_joint_vel_rad_s", "real_time_factor",
+            "dropped_frames", "dropped_reasons")
+
+
+def test_ten_second_standing_reference_stays_up(standing):
+    result = track_motion(standing(10.0))
+    m = result.metrics
+    assert not m.fell and m.success
+    assert m.evaluated_s == pytest.approx(10.0, abs=0.05)
+    assert m.mean_joint_error_rad < 0.06
+    assert m.root_xy_error_end_m < 0.1 and m.yaw_error_end_deg < 3.0
+    assert result.rollout.qpos[:, 2].min() > 0.7
+    assert not result.safety_events
+
+
+def test_short_walk_writes_rollout_and_metrics(walk_motion, tmp_path):
+    result = track_motion(walk_motion, out_dir=tmp_path)
+    assert set(result.files) == {"rollout", "metrics"}
+    data = json.loads((tmp_path / "metrics.json").read_text())
+    for key in REQUIRED:
+        assert key in data, key
+    assert data["fell"] is False
+    assert data["dropped_frames"] == 1 and data["dropped_reasons"]
+    assert data["mean_joint_error_rad"] < 0.12
+    assert data["config"]["drift"]["enabled"] is True
+    rollout = load_npz(tmp_path / "rollout.npz", expect=Rollout)
+    assert rollout.fps == 50.0
+    assert rollout.qpos.shape[1] == 36 and rollout.target.shape[1] == 29
+    assert rollout.ref_dof_pos.shape == (rollout.num_frames, 29)
+    np.testing.assert_allclose(np.diff(rollout.time_s), 0.02, atol=1e-9)
+
+
+def test_blend_start_from_standing(walk_motion):
+    cfg = TrackConfig(start="blend", drift=DriftConfig(enabled=False))
+    result = track_motion(walk_motion, cfg)
+    assert not result.metrics.fell
+    # the rollout covers the 1 s blend-in before the clip
+    assert result.rollout.time_s[-1] > walk_motion.duration_s + 1.0
+
+
+def test_twist2_is_registered():
+    assert "twist2" in controllers.names()
+
+
+def test_unknown_controller_lists_the_registered_ones(walk_motion):
+    with pytest.raises(UnknownName, match="twist2"):
+        track_motion(walk_motion, TrackConfig(controller="nope"))
+
+
+def test_bad_controller_option_fails_at_construction(walk_motion):
+    with pytest.raises(ValueError):
+        track_motion(walk_motion, TrackConfig(controller_options={"intra_op_threads": 0}))
+
+
+def test_bad_config_values_fail_at_construction():
+    with pytest.raises(ValueError):
+        TrackConfig(start="sideways")
+    with pytest.raises(ValueError):
+        TrackConfig(post_fall_s=-1.0)
+
+
+def test_one_frame_motion_is_an_error(walk_motion):
+    with pytest.raises(InvalidMotionFile, match="at least 2"):
+        track_motion(walk_motion.slice(5, 6))
+
+
+def test_wrong_joint_layout_is_an_error(walk_motion):
+    names = list(walk_motion.joint_names)
+    names[3], names[4] = names[4], names[3]
+    with pytest.raises(ExoActorError, match="entry 3"):
+        track_motion(walk_motion.replace(joint_names=tuple(names)))
+
+
+def test_bad_grasp_shape_is_an_error(walk_motion):
+    with pytest.raises(InvalidMotionFile, match="grasp"):
+        track_motion(walk_motion, grasp=np.zeros((3, 2)))
+
+
+def test_unreadable_motion_file_is_an_error(tmp_path):
+    bad = tmp_path / "motion.npz"
+    bad.write_text("not a zip")
+    with pytest.raises(InvalidMotionFile, match="motion.npz"):
+        load_motion(bad)
+
+
+def test_render_writes_a_physics_video(standing, tmp_path):
+    cfg = TrackConfig(reference={"hold_s": 0.0, "return_s": 0.0})
+    result = track_motion(standing(0.3), cfg, render=True, out_dir=tmp_path)
+    assert result.files["video"] == tmp_path / "rollout.mp4"
+    assert (tmp_path / "rollout.mp4").stat().st_size > 0
