@@ -65,3 +65,23 @@ def test_retarget_command(tmp_path: Path, motion_files: list[Path]) -> None:
     assert result.exit_code == 0, result.output
     assert (tmp_path / "retarget_metrics.json").is_file()
     assert load_motion(tmp_path / "robot.npz").fps == 50.0
+
+
+def test_track_command(tmp_path: Path, motion_files: list[Path]) -> None:
+    from exoactor.formats import load_motion, save_motion
+
+    short = load_motion(motion_files[-1]).slice(0, 45)
+    save_motion(short, tmp_path / "short.npz")
+    result = runner.invoke(app, ["track", str(tmp_path / "short.npz"), "--out",
+                                 str(tmp_path / "t"), "--no-drift-correction"])
+    assert result.exit_code == 0, result.output
+    assert "no fall" in result.output
+    assert (tmp_path / "t" / "rollout.npz").is_file() and (tmp_path / "t" / "metrics.json").is_file()
+
+
+def test_track_bad_file_is_clear(tmp_path: Path) -> None:
+    bad = tmp_path / "m.csv"
+    bad.write_text("1,2\n")
+    proc = subprocess.run([sys.executable, "-m", "exoactor.cli", "track", str(bad), "--input-fps",
+                           "30", "--out", str(tmp_path / "o")], capture_output=True, text=True)
+    assert proc.returncode == 1 and "m.csv" in proc.stderr and "Traceback" not in proc.stderr

@@ -308,9 +308,37 @@ def retarget(
 
 
 @app.command()
-def track() -> None:
+def track(
+    motion: Annotated[Path, typer.Argument(help="Robot motion (.npz, .pkl, .gmt.pkl, .csv).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("track_out"),
+    controller: Annotated[str, typer.Option(help="Tracking controller.")] = "twist2",
+    drift_correction: Annotated[bool, typer.Option(
+        help="Steer global position and heading back to the reference.")] = True,
+    start: Annotated[str, typer.Option(
+        help="'reference': start in the first frame's pose; 'blend': stand, then blend in.")
+    ] = "reference",
+    render: Annotated[bool, typer.Option(help="Also write rollout.mp4.")] = False,
+    input_fps: Annotated[Optional[float], typer.Option(help="Rate of a CSV input [Hz].")] = None,  # noqa: UP007
+) -> None:
     """Execute a robot motion in MuJoCo physics with a general tracking controller."""
-    _not_built("track", "track", 3)
+    from exoactor.control import DriftConfig, TrackConfig, track_motion
+    from exoactor.formats import load_motion
+
+    m = load_motion(motion, fps=input_fps)
+    cfg = TrackConfig(controller=controller, start=start,
+                      drift=DriftConfig(enabled=drift_correction))
+    res = track_motion(m, cfg, render=render, out_dir=out)
+    d = res.metrics.to_dict()
+    color = "red" if d["fell"] else "green"
+    _console().print(
+        f"[{color}]{'FELL at %.2f s' % d['fall_time_s'] if d['fell'] else 'no fall'}[/]  "
+        f"mean joint error {d['mean_joint_error_rad']:.3f} rad, key bodies "
+        f"{d['key_body_error_mm']:.0f} mm, end drift {d['root_xy_error_end_m']:.2f} m, "
+        f"yaw {d['yaw_error_end_deg']:.1f}°, {d['real_time_factor']:.1f}× real time"
+        + (f"\n  dropped {d['dropped_frames']} glitched leading frame(s)"
+           if d["dropped_frames"] else ""))
+    for name, path in res.files.items():
+        _console().print(f"  {name}: {path}")
 
 
 @app.command()
@@ -334,10 +362,24 @@ def report(
     typer.echo(str(res.html))
 
 
+BENCHMARKS = ("track", "retarget", "perceive")
+
+
 @app.command()
-def bench() -> None:
-    """Run the benchmarks and print their figures."""
-    _not_built("bench", "benchmark", 3)
+def bench(
+    name: Annotated[str, typer.Argument(help=f"One of: {', '.join(BENCHMARKS)}.")],
+    args: Annotated[Optional[list[str]], typer.Argument(help="Arguments for the benchmark.")] = None,  # noqa: UP007
+) -> None:
+    """Run a benchmark script from benchmarks/ (a source checkout) and print its figures."""
+    import runpy
+
+    if name not in BENCHMARKS:
+        raise ExoActorError(f"unknown benchmark '{name}'; available: {', '.join(BENCHMARKS)}")
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / f"{name}.py"
+    if not script.is_file():
+        raise ExoActorError(f"{script} not found: benchmarks ship with the source checkout")
+    sys.argv = [str(script), *(args or [])]
+    runpy.run_path(str(script), run_name="__main__")
 
 
 def main() -> None:

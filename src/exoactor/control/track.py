@@ -286,7 +286,7 @@ def _rollout(rec: dict[str, list], robot: str, fps: float, sim: Simulation,
                    qvel=np.array(rec["qvel"]), torque=np.array(rec["torque"]),
                    target=np.array(rec["target"]), ref_dof_pos=np.array(rec["ref_dof"]),
                    ref_root_pos=np.array(rec["ref_pos"]), ref_root_quat=np.array(rec["ref_quat"]),
-                   source=source)
+                   ref_time_s=np.array(rec["clip_t"]), source=source)
 
 
 def _metrics(rec: dict[str, list], sim: Simulation, duration_s: float, fall_time: float | None,
