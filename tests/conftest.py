@@ -28,7 +28,7 @@ def _check_loopback(address: object) -> None:
         except ValueError:
             if host == "localhost":
                 return
-            raise RuntimeError(f"test tried to reach {host!r}: tests touch only 127.0.0.0/8")
+            raise RuntimeError(f"test tried to reach {host!r}: tests touch only 127.0.0.0/8") from None
         if not ip.is_loopback:
             raise RuntimeError(f"test tried to reach {host}: tests touch only 127.0.0.0/8")
 

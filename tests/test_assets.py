@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from exoactor.assets import (_pinned_hashes, asset_files, fetch_asset, resolve_asset,
-                             verify_asset)
+from exoactor.assets import _pinned_hashes, asset_files, fetch_asset, resolve_asset, verify_asset
 from exoactor.errors import AssetError
 
 

@@ -26,8 +26,8 @@ import subprocess
 import sys
 import tempfile
 import urllib.error
-import zipfile
 import urllib.request
+import zipfile
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources

@@ -330,8 +330,9 @@ def track(
     res = track_motion(m, cfg, render=render, out_dir=out)
     d = res.metrics.to_dict()
     color = "red" if d["fell"] else "green"
+    state = f"FELL at {d['fall_time_s']:.2f} s" if d["fell"] else "no fall"
     _console().print(
-        f"[{color}]{'FELL at %.2f s' % d['fall_time_s'] if d['fell'] else 'no fall'}[/]  "
+        f"[{color}]{state}[/]  "
         f"mean joint error {d['mean_joint_error_rad']:.3f} rad, key bodies "
         f"{d['key_body_error_mm']:.0f} mm, end drift {d['root_xy_error_end_m']:.2f} m, "
         f"yaw {d['yaw_error_end_deg']:.1f}°, {d['real_time_factor']:.1f}× real time"

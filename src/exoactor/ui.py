@@ -20,8 +20,14 @@ def console():  # noqa: ANN201 - rich imported lazily
 def progress(items: Iterable[T], description: str, total: int | None = None,
              unit: str = "item") -> Iterator[T]:
     """Iterate with a rich progress bar on the shared console (quiet when not a terminal)."""
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     if total is None:
         try:

@@ -120,7 +120,9 @@ def test_pose_keeps_bone_lengths_and_zero_pose_is_rest(smpl_arrays: dict) -> Non
     assert np.allclose(zero[0], rest)
     posed, _ = model.forward(np.random.default_rng(1).normal(0, 0.5, (4, 24, 3)), betas,
                              np.zeros((4, 3)))
-    bone = lambda j: np.linalg.norm(j[..., 1:, :] - j[..., model.parents[1:], :], axis=-1)
+    def bone(j: np.ndarray) -> np.ndarray:
+        return np.linalg.norm(j[..., 1:, :] - j[..., model.parents[1:], :], axis=-1)
+
     assert np.allclose(bone(posed), bone(rest)[None])
 
 

@@ -70,7 +70,7 @@ def test_world_frame(run) -> None:
 def test_hands_and_grasp(run) -> None:
     m = run.motion
     assert m.hand_keypoints.shape == (230, 2, 21, 3) and np.isfinite(m.hand_keypoints).all()
-    assert ((0 <= m.grasp) & (m.grasp <= 1)).all()
+    assert ((m.grasp >= 0) & (m.grasp <= 1)).all()
     wrist = m.joints[:, [BODY_33.index("left_wrist"), BODY_33.index("right_wrist")]]
     assert np.allclose(m.hand_keypoints[:, :, 0], wrist)
     assert run.metrics.hands["detection_rate"][1] > 0.2

@@ -29,9 +29,8 @@ def save_npz(obj: RobotMotion | HumanMotion | Rollout, path: str | Path) -> Path
                 data[f"extras.{key}"] = np.asarray(arr)
             continue
         data[name] = np.asarray(value) if name not in _STRING_FIELDS else np.array(value, dtype=str)
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **data)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, **data)
     return path
 
 
