@@ -96,6 +96,9 @@ class DriftConfig(BaseModel):
     """Heading offsets fade to zero over this time before the clip's end [s]..."""
     end_settle_s: float = Field(0.5, ge=0.0)
     """...reaching zero this long before the last frame [s]."""
+    x_budget: bool = False
+    x_rate_slew: float = 0.0
+    x_ratio_max: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -261,9 +264,25 @@ class DriftCorrector:
             wait = lag_rate(lag, c.lag_start_m, c.lag_gain_per_m)
             self.rate = float(np.clip(min(fast, wait), c.min_rate, 1.0))
             cmd_h = cmd_h * fast
+        if c.replan_time and in_clip and c.x_rate_slew > 0:
+            prev = getattr(self, "_prev_rate", 1.0)
+            self.rate = float(np.clip(self.rate, prev - c.x_rate_slew * self.dt_s, prev + c.x_rate_slew * self.dt_s))
+        self._prev_rate = self.rate
+        if c.x_budget and c.replan_time and in_clip:
+            base = cmd_h / max(fast, 1e-9) * self.rate
+        else:
+            base = cmd_h
         if c.velocity and in_clip:
             fb_p = np.clip(c.velocity_gain_per_s * e_p, -c.velocity_max_m_s, c.velocity_max_m_s)
             cmd_h = cmd_h + heading_frame(yaw_robot).T @ (heading_frame(yaw_plan) @ fb_p)
+        if c.x_budget and in_clip:
+            ex = cmd_h - base
+            cap = c.velocity_max_m_s
+            if c.x_ratio_max > 0:
+                cap = min(cap, c.x_ratio_max * float(np.linalg.norm(base)) + 0.1)
+            n = float(np.linalg.norm(ex))
+            if n > cap:
+                cmd_h = base + ex * cap / n
         lin_vel_w[:2] = heading_frame(yaw_seen) @ cmd_h
         self._log["offset"].append(abs(offset_now))
         self._log["steer"].append(abs(steer))
