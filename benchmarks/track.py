@@ -30,12 +30,14 @@ from exoactor.formats import load_motion
 
 ABLATION = [
     ("off", {"enabled": False}),
-    ("heading loop",
-     {"velocity": False, "replan_heading": False, "steer": False, "replan_time": False}),
-    ("+ velocity loop", {"replan_heading": False, "steer": False, "replan_time": False}),
-    ("+ heading re-plan", {"steer": False, "replan_time": False}),
-    ("+ steering", {"replan_time": False}),
-    ("+ time re-plan (default)", {}),
+    ("heading loop", {"velocity": False, "replan_heading": False, "steer": False,
+                      "replan_time": False, "crab_wait": False}),
+    ("+ velocity loop", {"replan_heading": False, "steer": False, "replan_time": False,
+                         "crab_wait": False}),
+    ("+ heading re-plan", {"steer": False, "replan_time": False, "crab_wait": False}),
+    ("+ steering", {"replan_time": False, "crab_wait": False}),
+    ("+ time re-plan: speed", {"crab_wait": False}),
+    ("+ time re-plan: crab wait", {}),
 ]
 
 

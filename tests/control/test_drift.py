@@ -15,6 +15,7 @@ from exoactor.control.drift import (
     ramp,
     speed_rate,
     steer_angle,
+    velocity_budget,
 )
 from exoactor.formats import RobotMotion
 from exoactor.rotations import yaw_quat
@@ -55,6 +56,10 @@ def test_steer_and_rates():
     assert steer_angle(1.0, 1.0, 1.0) == pytest.approx(np.pi / 4)
     assert steer_angle(-5.0, 1.0, 0.5) == -0.5
     assert speed_rate(2.0, 1.0) == 0.5 and speed_rate(0.5, 1.0) == 1.0
+    # with a knee: untouched below 0.9 m/s, fully slowed to 0.8 m/s from 1.1 m/s, blended between
+    assert speed_rate(0.85, 0.8, 0.9, 1.1) == 1.0
+    assert speed_rate(1.6, 0.8, 0.9, 1.1) == pytest.approx(0.5)
+    assert speed_rate(1.0, 0.8, 0.9, 1.1) == pytest.approx(0.9)
     assert lag_rate(0.2, 0.3, 1.0) == 1.0 and lag_rate(0.8, 0.3, 1.0) == pytest.approx(0.5)
     np.testing.assert_allclose(ramp(np.array([0.0, 0.3, 1.0]), 0.2, 0.4), [0.0, 0.5, 1.0])
 
@@ -96,19 +101,54 @@ def test_velocity_loop_pushes_toward_the_reference_in_the_robot_frame():
     assert out.root_lin_vel_b[1] == pytest.approx(0.5)
 
 
-def test_time_replan_slows_the_clock_for_a_lagging_robot_and_a_fast_reference():
+def test_forward_walk_never_waits_for_a_lagging_robot():
+    # the regression of the perceived walk that fell: in forward walking the clock keeps time
     cfg = DriftConfig()
     c = DriftCorrector(cfg, 0.02, plan_reference(walk(), cfg))
     seen = frame([1.0, 0.0, 0.78])
-    c.correct(seen, seen, state([0.9, 0.0, 0.78]), 1.0, 0.02)
-    assert c.rate == 1.0                                     # 0.1 m behind: keep time
-    c.correct(seen, seen, state([0.2, 0.0, 0.78]), 1.0, 0.02)
+    out = c.correct(seen, seen, state([0.2, 0.0, 0.78]), 3.0, 0.02)    # 0.8 m behind
+    assert c.rate == pytest.approx(1.0)
+    assert out.root_lin_vel_b[0] == pytest.approx(0.8 + cfg.velocity_max_m_s)
+
+
+def test_sidestep_waits_for_a_lagging_robot_within_the_velocity_budget():
+    cfg = DriftConfig()
+    travel = np.radians(70)
+    c = DriftCorrector(cfg, 0.02, plan_reference(walk(0.0, travel), cfg))
+    d = np.array([np.cos(travel), np.sin(travel), 0.0])
+    seen = frame(2.4 * d + [0, 0, 0.78], vel=0.8 * d)
+    c.correct(seen, seen, state(2.3 * d + [0, 0, 0.78], heading=travel), 3.0, 0.02)
+    assert c.rate == pytest.approx(1.0)                      # 0.1 m behind: keep time
+    out = c.correct(seen, seen, state(1.6 * d + [0, 0, 0.78], heading=travel), 3.0, 0.02)
     assert c.rate == pytest.approx(0.5)                      # 0.8 m behind: wait
-    fast = DriftCorrector(cfg, 0.02, plan_reference(walk(speed=2.0), cfg))
-    f = frame([2.0, 0.0, 0.78], vel=(2.0, 0.0, 0.0))
+    # the heading re-plan faces the robot along the travel, so the policy (which reads the
+    # velocity input in its own frame) is asked to walk forward: at the gait-consistent
+    # 0.8 m/s x rate, plus the feedback within the budget
+    assert out.root_lin_vel_b[0] == pytest.approx(0.8 * c.rate + cfg.velocity_max_m_s, abs=0.02)
+    assert abs(out.root_lin_vel_b[1]) < 0.02
+
+
+def test_fast_reference_slows_the_clock_with_a_consistent_velocity():
+    cfg = DriftConfig()
+    walking = DriftCorrector(cfg, 0.02, plan_reference(walk(speed=0.85), cfg))
+    f = frame([2.0, 0.0, 0.78], vel=(0.85, 0.0, 0.0))
+    walking.correct(f, f, state([2.0, 0.0, 0.78]), 3.0, 0.02)
+    assert walking.rate == pytest.approx(1.0)                # walks keep their pace
+    fast = DriftCorrector(cfg, 0.02, plan_reference(walk(speed=1.6), cfg))
+    f = frame([2.0, 0.0, 0.78], vel=(1.6, 0.0, 0.0))
     out = fast.correct(f, f, state([2.0, 0.0, 0.78]), 1.0, 0.02)
-    assert fast.rate == pytest.approx(0.5)                   # 2 m/s reference, robot tops at 1
-    assert out.root_lin_vel_b[0] == pytest.approx(1.0, abs=0.05)
+    assert fast.rate == pytest.approx(0.5)                   # a 1.6 m/s run plays at 0.8 m/s
+    assert out.root_lin_vel_b[0] == pytest.approx(0.8, abs=0.05)
+
+
+def test_velocity_budget_caps_the_departure_norm():
+    consistent = np.array([0.5, 0.0])
+    np.testing.assert_allclose(velocity_budget(np.array([0.7, 0.1]), consistent, 0.5), [0.7, 0.1])
+    out = velocity_budget(np.array([1.5, 0.0]), consistent, 0.5)
+    np.testing.assert_allclose(out, [1.0, 0.0])
+    out = velocity_budget(np.array([0.5 + 0.6, 0.8]), consistent, 0.5)
+    assert np.linalg.norm(out - consistent) == pytest.approx(0.5)
+    np.testing.assert_allclose((out - consistent) / 0.5, [0.6, 0.8])   # direction kept
 
 
 def test_corrections_stop_after_the_clip():
