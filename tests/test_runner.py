@@ -134,3 +134,13 @@ def test_video_without_person_fails_at_perceive(tmp_path: Path) -> None:
     assert "id='failure'" in page and "perceive" in page and "person" in page.lower()
     assert not (tmp_path / "run" / "robot_motion.npz").exists()
     assert (tmp_path / "run" / "video.mp4").is_file()  # the finished stage's artefact stays
+
+
+def test_run_config_file_overrides_nested_stage_settings(tmp_path: Path) -> None:
+    from exoactor.cli import _run_config
+
+    cfg_file = tmp_path / "run.json"
+    cfg_file.write_text(json.dumps({"perceive": {"hands": False}, "track": {"start": "blend"}}))
+    cfg = _run_config(cfg_file, 1.0, None, False, 55.0, True)
+    assert cfg.perceive.hands is False and cfg.perceive.fov_deg == 55.0
+    assert cfg.track.start == "blend" and cfg.retarget.reground is True and cfg.start_s == 1.0

@@ -21,9 +21,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from exoactor.control.track import TrackConfig
 from exoactor.errors import ExoActorError, StageFailed
 from exoactor.fileio import atomic_path
+from exoactor.perceive.config import PerceiveConfig
 from exoactor.pipeline import RunDir, StageResult
+from exoactor.retarget.config import RetargetConfig
 
 logger = logging.getLogger(__name__)
 
@@ -31,28 +34,10 @@ STAGES = ("clip", "perceive", "retarget", "track", "report")
 """Stage names in order (``--force`` takes these)."""
 
 
-def _perceive_config():  # noqa: ANN202
-    from exoactor.perceive import PerceiveConfig
-
-    return PerceiveConfig()
-
-
-def _retarget_config():  # noqa: ANN202
-    from exoactor.retarget import RetargetConfig
-
-    return RetargetConfig()
-
-
-def _track_config():  # noqa: ANN202
-    from exoactor.control.track import TrackConfig
-
-    return TrackConfig()
-
-
 class RunConfig(BaseModel):
     """One end-to-end run from a video. Written into the manifest stage by stage."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     start_s: float | None = Field(None, ge=0.0)
     """Start of the window of the input video to use [s] (default: its start)."""
@@ -60,12 +45,12 @@ class RunConfig(BaseModel):
     """End of the window [s] (default: its end)."""
     hands: bool = False
     """Retarget and track the Dex3-1 hands (43-DoF model)."""
-    perceive: object = Field(default_factory=_perceive_config)
-    """:class:`exoactor.perceive.PerceiveConfig`."""
-    retarget: object = Field(default_factory=_retarget_config)
-    """:class:`exoactor.retarget.RetargetConfig`."""
-    track: object = Field(default_factory=_track_config)
-    """:class:`exoactor.control.track.TrackConfig`."""
+    perceive: PerceiveConfig = Field(default_factory=PerceiveConfig)
+    """Perception stage settings."""
+    retarget: RetargetConfig = Field(default_factory=RetargetConfig)
+    """Retargeting stage settings."""
+    track: TrackConfig = Field(default_factory=TrackConfig)
+    """Tracking stage settings."""
     report_fps: float = Field(25.0, gt=0.0, le=60.0)
     """Frame rate of the report's videos [Hz]."""
 
