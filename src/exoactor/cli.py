@@ -465,6 +465,84 @@ def batch(
         raise typer.Exit(code=1)
 
 
+@app.command("sim-robot")
+def sim_robot(
+    hands: Annotated[bool, typer.Option(help="The 43-DoF model with two Dex3-1 hands.")] = False,
+    domain_id: Annotated[int, typer.Option(help="DDS domain (a real G1 uses 0).")] = 1,
+    interface: Annotated[str, typer.Option(help="Network interface of the DDS participant.")
+                         ] = "lo",
+    gantry: Annotated[bool, typer.Option(
+        help="Start held by an elastic band until `deploy --sim` releases it.")] = True,
+    duration: Annotated[Optional[float], typer.Option(  # noqa: UP007
+        help="Stop after this many seconds (default: until Ctrl-C).")] = None,
+    out: Annotated[Optional[Path], typer.Option(  # noqa: UP007
+        "--out", "-o", help="Folder for sim_robot.json and sim_rollout.npz.")] = None,
+) -> None:
+    """A MuJoCo G1 on DDS that behaves like the robot: rt/lowcmd in, rt/lowstate out at 500 Hz."""
+    from exoactor.deploy.sim_robot import SimRobot, SimRobotConfig
+
+    logging.getLogger("exoactor.deploy").setLevel(logging.INFO)
+    cfg = SimRobotConfig(hands=hands, domain_id=domain_id, interface=interface, gantry=gantry,
+                         duration_s=duration)
+    summary = SimRobot(cfg, out_dir=out).run()
+    loop = summary["loop"]
+    _console().print(
+        f"sim-robot stopped after {summary['wall_s']:.1f} s: {summary['commands']} commands "
+        f"({summary['crc_rejected']} rejected), state loop {loop['achieved_hz']:.1f} Hz "
+        f"(p99 jitter {loop['jitter_p99_ms']:.2f} ms, {loop['overruns']} overruns), "
+        f"{summary['real_time_factor']:.2f}x real time", highlight=False)
+
+
+@app.command()
+def deploy(
+    motion: Annotated[Path, typer.Argument(help="Robot motion (.npz, .pkl, .gmt.pkl, .csv).")],
+    sim: Annotated[bool, typer.Option(
+        "--sim", help="Drive `exoactor sim-robot` (loopback, domain 1) instead of a G1.")] = False,
+    interface: Annotated[Optional[str], typer.Option(  # noqa: UP007
+        help="Network interface wired to the G1 (e.g. enp3s0); domain 0.")] = None,
+    domain_id: Annotated[Optional[int], typer.Option(  # noqa: UP007
+        help="DDS domain (default: 1 with --sim, else 0).")] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Compute and log every command, publish nothing.")] = False,
+    start: Annotated[Optional[str], typer.Option(  # noqa: UP007
+        help="'operator' (Enter or START on the remote) or 'auto' (default with --sim).")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("deploy_out"),
+    controller: Annotated[str, typer.Option(help="Tracking controller.")] = "twist2",
+    stale_ms: Annotated[float, typer.Option(help="Stale-state limit before damping [ms].")] = 100.0,
+    ramp: Annotated[float, typer.Option(help="Ramp to the default pose [s].")] = 3.0,
+    input_fps: Annotated[Optional[float], typer.Option(help="Rate of a CSV input [Hz].")] = None,  # noqa: UP007
+) -> None:
+    """Run a robot motion on a G1 over DDS (or the simulated one), behind the safety layer."""
+    from exoactor.deploy.runtime import DeployConfig, Deployment
+    from exoactor.formats import load_motion
+
+    if sim == (interface is not None):
+        raise ExoActorError("give exactly one of --sim (the simulated robot on loopback) or "
+                            "--interface IFACE (the NIC wired to the G1)")
+    logging.getLogger("exoactor.deploy").setLevel(logging.INFO)
+    m = load_motion(motion, fps=input_fps)
+    cfg = DeployConfig(domain_id=domain_id if domain_id is not None else (1 if sim else 0),
+                       interface=interface or "lo", sim=sim, dry_run=dry_run,
+                       start=start or ("auto" if sim else "operator"), controller=controller,
+                       stale_state_ms=stale_ms, ramp_s=ramp)
+    res = Deployment(m, cfg, out_dir=out).run()
+    d = res.metrics
+    low = d["low_level_loop"]
+    color = {"completed": "green", "interrupted": "yellow"}.get(res.status, "red")
+    line = f"[{color}]{res.status}[/]" + (f" ({res.reason})" if res.reason else "")
+    if "mean_joint_error_rad" in d:
+        line += (f"  mean joint error {d['mean_joint_error_rad']:.3f} rad, key bodies "
+                 f"{d['key_body_error_mm']:.0f} mm")
+    line += (f"\n  command loop {low['achieved_hz']:.1f} Hz of {low['target_hz']:.0f} "
+             f"(p99 jitter {low['jitter_p99_ms']:.2f} ms, {low['overruns']} overruns); "
+             f"{d['commands_published']} commands published")
+    _console().print(line, highlight=False)
+    for name, path in res.files.items():
+        _console().print(f"  {name}: {path}")
+    if res.exit_code:
+        raise typer.Exit(code=res.exit_code)
+
+
 def main() -> None:
     """Console entry point: runs the app and turns package errors into one clear line."""
     try:

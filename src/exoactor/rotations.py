@@ -112,3 +112,8 @@ def angular_velocity_w(quat_wxyz: np.ndarray, fps: float) -> np.ndarray:
     span = (nxt - prv) * dt
     rv = (r[nxt] * r[prv].inv()).as_rotvec()
     return rv / span[:, None]
+
+
+def rotvec(quat_wxyz: np.ndarray) -> np.ndarray:
+    """``(..., 3)`` rotation vectors (axis times angle [rad]) of wxyz quaternions."""
+    return rot(quat_wxyz).as_rotvec()

@@ -1,0 +1,324 @@
+"""A MuJoCo G1 that behaves like the real robot on DDS: ``exoactor sim-robot``.
+
+It subscribes ``rt/lowcmd`` (unitree_hg ``LowCmd_``), rejects commands whose CRC is wrong,
+applies the motor PD law of the latest accepted command at every physics step (1 kHz)::
+
+    tau = clip(kp (q_cmd - q) + kd (dq_cmd - dq) + tau_ff, +-motor torque limit)
+
+and publishes ``rt/lowstate`` (``LowState_``: IMU at the pelvis, motor states, the remote's
+buttons, tick in ms of simulated time, CRC set) at 500 Hz, paced to the wall clock. Before the
+first command the motors are limp (zero torque), as on a G1 in debug mode.
+
+Like a robot on its gantry, the pelvis starts held by an elastic band (a spring-damper on its
+position and orientation) until ``release`` arrives on the sim-only control topic
+(``rt/exoactor/sim_control``, std_msgs ``String_``), which also takes ``hold`` (band back),
+``press BUTTON [MS]`` (a remote button, default 300 ms), ``stall MS`` (publish no state for MS:
+fault injection) and ``quit``. It reports itself as JSON on ``rt/exoactor/sim_status`` at 10 Hz
+and, with ``out_dir``, writes ``sim_robot.json`` (counters, loop timing) and ``sim_rollout.npz``
+(ground-truth ``qpos`` at 50 Hz, with ``fps``) when it stops.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from exoactor.deploy import messages, sdk
+from exoactor.deploy.timing import RateLoop
+
+logger = logging.getLogger(__name__)
+
+RECORD_HZ = 50.0
+"""Rate of the ground-truth rollout the simulated robot records [Hz]."""
+
+
+class SimRobotConfig(BaseModel):
+    """How the simulated robot runs."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    domain_id: int = Field(1, ge=0, le=232)
+    """DDS domain (keep it apart from a real robot's domain 0)."""
+    interface: str = sdk.LOOPBACK
+    """Network interface of the DDS participant."""
+    hands: bool = False
+    """Simulate the 43-DoF model with two Dex3-1 hands (fingers held open)."""
+    state_hz: float = Field(500.0, gt=0.0, le=2000.0)
+    """Rate of ``rt/lowstate`` [Hz]."""
+    gantry: bool = True
+    """Start held by the elastic band (released by ``release``)."""
+    band_kp: float = Field(2000.0, ge=0.0)
+    """Band stiffness on the pelvis position [N/m] (the robot's weight is carried besides)."""
+    band_kd: float = Field(300.0, ge=0.0)
+    """Band damping on the pelvis velocity [N s/m]."""
+    band_rot_kp: float = Field(400.0, ge=0.0)
+    """Band stiffness on the pelvis orientation [N m/rad]."""
+    band_rot_kd: float = Field(40.0, ge=0.0)
+    """Band damping on the pelvis angular velocity [N m s/rad]."""
+    duration_s: float | None = Field(None, gt=0.0)
+    """Stop after this much wall time [s] (``None``: until ``quit`` or Ctrl-C)."""
+    mode_machine: int = 5
+    """The machine mode the robot reports (the G1 29-DoF reports 5)."""
+
+
+@dataclass
+class _Inbox:
+    """What the DDS listener threads hand to the physics loop (guarded by ``lock``)."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    command: messages.MotorCommand | None = None
+    commands: int = 0
+    crc_rejected: int = 0
+    last_command_s: float | None = None
+    controls: list[str] = field(default_factory=list)
+
+
+class SimRobot:
+    """The simulated G1 (see the module docstring)."""
+
+    def __init__(self, config: SimRobotConfig | None = None, out_dir: Path | None = None):
+        import mujoco
+
+        from exoactor.control.sim import JointGroup, build_pd_model
+        from exoactor.robots import get_robot
+
+        self.config = config or SimRobotConfig()
+        self.out_dir = None if out_dir is None else Path(out_dir)
+        self.robot = get_robot("g1_hands" if self.config.hands else "g1")
+        names = tuple(self.robot.body_joint_names)
+        hand_names = tuple(self.robot.hand_joint_names) if self.config.hands else ()
+        all_names = names + hand_names
+        idx = [self.robot.joint_names.index(n) for n in all_names]
+        limits = self.robot.torque_limits[idx]
+        # Unit gain: ctrl carries kp q + kd dq + tau, the bias -kp q - kd dq (set per command).
+        group = JointGroup(all_names, np.ones(len(all_names)), np.zeros(len(all_names)), limits)
+        self.model = build_pd_model(self.robot.mjcf_path, [group])
+        self.model.actuator_biasprm[:, 1:3] = 0.0
+        self.data = mujoco.MjData(self.model)
+        m = self.model
+        self.n_body = len(names)
+        self.qadr = np.array([m.jnt_qposadr[m.joint(n).id] for n in all_names])
+        self.dadr = np.array([m.jnt_dofadr[m.joint(n).id] for n in all_names])
+        self.imu_site = m.site("imu_in_pelvis").id
+        self.pelvis = m.body(self.robot.spec.key_bodies.pelvis).id
+        self.hand_kp, self.hand_kd = 2.0, 0.1
+        self._weight = np.array([0.0, 0.0, -float(m.body_subtreemass[0]) * m.opt.gravity[2]])
+        self._inbox = _Inbox()
+        self._buttons_until: dict[str, float] = {}
+        self._stall_until = 0.0
+        self.released = not self.config.gantry
+        self._anchor_pos = np.zeros(3)
+        self._stop = threading.Event()
+        self.published = 0
+        self._reset_pose()
+
+    # ---- physics ------------------------------------------------------------------------
+    def _reset_pose(self) -> None:
+        import mujoco
+
+        d = self.data
+        mujoco.mj_resetData(self.model, d)
+        d.qpos[0:3] = (0.0, 0.0, self.robot.spec.root_height_m + 0.02)
+        d.qpos[3:7] = (1.0, 0.0, 0.0, 0.0)
+        d.qpos[self.qadr[:self.n_body]] = self.robot.spec.default_joint_pos(
+            list(self.robot.body_joint_names))
+        mujoco.mj_forward(self.model, d)
+        self._anchor_pos = d.qpos[0:3].copy()
+
+    def _apply(self, command: messages.MotorCommand | None) -> None:
+        m, d = self.model, self.data
+        n = self.n_body
+        kp = np.zeros(m.nu)
+        kd = np.zeros(m.nu)
+        ctrl = np.zeros(m.nu)
+        if command is not None:
+            kp[:n], kd[:n] = command.kp, command.kd
+            ctrl[:n] = command.kp * command.q + command.kd * command.dq + command.tau
+        if m.nu > n:  # hands: fingers held open
+            kp[n:], kd[n:] = self.hand_kp, self.hand_kd
+        m.actuator_biasprm[:, 1] = -kp
+        m.actuator_biasprm[:, 2] = -kd
+        d.ctrl[:] = ctrl
+
+    def _band(self) -> None:
+        from exoactor.rotations import rotvec
+
+        d = self.data
+        d.xfrc_applied[self.pelvis] = 0.0
+        if self.released:
+            return
+        c = self.config
+        d.xfrc_applied[self.pelvis, 0:3] = c.band_kp * (self._anchor_pos - d.qpos[0:3]) \
+            - c.band_kd * d.qvel[0:3] + self._weight
+        rot_err_w = -rotvec(d.qpos[3:7])
+        ang_vel_w = d.xmat[self.pelvis].reshape(3, 3) @ d.qvel[3:6]
+        d.xfrc_applied[self.pelvis, 3:6] = c.band_rot_kp * rot_err_w - c.band_rot_kd * ang_vel_w
+
+    def _imu(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        import mujoco
+
+        m, d = self.model, self.data
+        quat = d.qpos[3:7].copy()
+        gyro = d.qvel[3:6].copy()  # free-joint angular velocity: pelvis frame
+        mujoco.mj_rnePostConstraint(m, d)
+        acc = np.zeros(6)
+        mujoco.mj_objectAcceleration(m, d, mujoco.mjtObj.mjOBJ_SITE, self.imu_site, acc, 1)
+        return quat, gyro, acc[3:6]
+
+    # ---- DDS handlers (listener threads) --------------------------------------------------
+    def _on_lowcmd(self, msg) -> None:
+        command, crc_ok = messages.read_lowcmd(msg)
+        with self._inbox.lock:
+            if not crc_ok:
+                self._inbox.crc_rejected += 1
+                if self._inbox.crc_rejected in (1, 10, 100) or self._inbox.crc_rejected % 1000 == 0:
+                    logger.warning("rejected LowCmd_ with a wrong CRC (%d so far)",
+                                   self._inbox.crc_rejected)
+                return
+            if not (np.all(np.isfinite(command.q)) and np.all(np.isfinite(command.kp))
+                    and np.all(np.isfinite(command.kd))):
+                self._inbox.crc_rejected += 1
+                return
+            self._inbox.command = command
+            self._inbox.commands += 1
+            self._inbox.last_command_s = time.monotonic()
+
+    def _on_control(self, msg) -> None:
+        with self._inbox.lock:
+            self._inbox.controls.append(str(msg.data))
+
+    def _handle_controls(self, now: float) -> None:
+        with self._inbox.lock:
+            controls, self._inbox.controls = self._inbox.controls, []
+        for text in controls:
+            words = text.split()
+            if not words:
+                continue
+            verb = words[0]
+            if verb == "release":
+                self.released = True
+                logger.info("gantry released")
+            elif verb == "hold":
+                self.released = False
+                self._anchor_pos = self.data.qpos[0:3].copy()
+            elif verb == "press" and len(words) >= 2 and words[1] in messages.REMOTE_BUTTONS:
+                ms = float(words[2]) if len(words) > 2 else 300.0
+                self._buttons_until[words[1]] = now + ms / 1e3
+            elif verb == "stall" and len(words) == 2:
+                self._stall_until = now + float(words[1]) / 1e3
+                logger.info("stalling the state stream for %s ms", words[1])
+            elif verb == "quit":
+                self._stop.set()
+            else:
+                logger.warning("unknown sim control %r", text)
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to return (thread-safe)."""
+        self._stop.set()
+
+    # ---- the loop -----------------------------------------------------------------------
+    def run(self) -> dict:
+        """Run until ``duration_s``, ``quit`` or :meth:`stop`; returns the summary."""
+        import mujoco
+
+        c = self.config
+        sdk.init_dds(c.domain_id, c.interface)
+        LowCmd_, LowState_, String_ = sdk.hg_types()
+        from unitree_sdk2py.idl.default import unitree_hg_msg_dds__LowState_
+
+        state_pub = sdk.publisher(sdk.LOWSTATE_TOPIC, LowState_)
+        status_pub = sdk.publisher(sdk.SIM_STATUS_TOPIC, String_)
+        subs = [sdk.subscriber(sdk.LOWCMD_TOPIC, LowCmd_, self._on_lowcmd, 1),
+                sdk.subscriber(sdk.SIM_CONTROL_TOPIC, String_, self._on_control, 10)]
+        msg = unitree_hg_msg_dds__LowState_()
+        physics_dt = float(self.model.opt.timestep)
+        substeps = max(1, round(1.0 / c.state_hz / physics_dt))
+        loop = RateLoop(c.state_hz)
+        record_every = max(1, round(c.state_hz / RECORD_HZ))
+        rec_t, rec_q = [], []
+        wall0 = time.monotonic()
+        tick = 0
+        logger.info("sim-robot up: domain %d on '%s', %s, state at %.0f Hz, gantry %s",
+                    c.domain_id, c.interface, self.robot.name, c.state_hz,
+                    "holding" if not self.released else "off")
+        try:
+            while not self._stop.is_set():
+                now = loop.wait()
+                if c.duration_s is not None and now - wall0 >= c.duration_s:
+                    break
+                self._handle_controls(now)
+                with self._inbox.lock:
+                    command = self._inbox.command
+                self._apply(command)
+                for _ in range(substeps):
+                    self._band()
+                    mujoco.mj_step(self.model, self.data)
+                if not np.all(np.isfinite(self.data.qpos)):
+                    logger.error("physics diverged at t = %.3f s; resetting the pose",
+                                 self.data.time)
+                    self._reset_pose()
+                if tick % record_every == 0:
+                    rec_t.append(float(self.data.time))
+                    rec_q.append(self.data.qpos.copy())
+                if now >= self._stall_until:
+                    self._publish_state(msg, state_pub, now)
+                if tick % max(1, round(c.state_hz / 10)) == 0:
+                    status_pub.Write(String_(json.dumps(self.status(now - wall0))))
+                tick += 1
+        except KeyboardInterrupt:
+            logger.info("sim-robot interrupted")
+        finally:
+            for sub in subs:
+                sub.Close()
+        summary = {**self.status(time.monotonic() - wall0), "loop": loop.stats().as_dict()}
+        if summary["loop"]["ticks"] > 1 and not summary["loop"]["held"]:
+            logger.warning("the %.0f Hz state loop was not held: %.1f Hz achieved, %d overruns",
+                           c.state_hz, summary["loop"]["achieved_hz"], summary["loop"]["overruns"])
+        self._write(summary, np.array(rec_t), np.array(rec_q))
+        return summary
+
+    def _publish_state(self, msg, pub, now: float) -> None:
+        d = self.data
+        quat, gyro, acc = self._imu()
+        pressed = [b for b, until in self._buttons_until.items() if now < until]
+        messages.fill_lowstate(
+            msg, tick_ms=round(d.time * 1e3), mode_machine=self.config.mode_machine,
+            quat_wxyz=quat, gyro_b=gyro, acc_b=acc, joint_pos=d.qpos[self.qadr[:self.n_body]],
+            joint_vel=d.qvel[self.dadr[:self.n_body]],
+            joint_tau=d.actuator_force[:self.n_body], buttons=messages.button_bits(*pressed))
+        pub.Write(msg)
+        self.published += 1
+
+    def status(self, wall_s: float) -> dict:
+        """Counters and the robot's true state, as published on the status topic."""
+        d = self.data
+        with self._inbox.lock:
+            cmd = self._inbox.command
+            inbox = (self._inbox.commands, self._inbox.crc_rejected, self._inbox.last_command_s)
+        return {"time_s": float(d.time), "wall_s": float(wall_s),
+                "real_time_factor": float(d.time / wall_s) if wall_s > 0 else 0.0,
+                "commands": inbox[0], "crc_rejected": inbox[1], "states_published": self.published,
+                "released": self.released, "stalled": time.monotonic() < self._stall_until,
+                "pelvis_z_m": float(d.qpos[2]),
+                "damping": bool(cmd is not None and cmd.damping),
+                "limp": cmd is None,
+                "max_abs_target_rad": (float(np.max(np.abs(cmd.q))) if cmd is not None else 0.0),
+                "last_command_age_ms": (None if inbox[2] is None
+                                        else 1e3 * (time.monotonic() - inbox[2]))}
+
+    def _write(self, summary: dict, rec_t: np.ndarray, rec_q: np.ndarray) -> None:
+        if self.out_dir is None:
+            return
+        from exoactor.fileio import atomic_path, write_json
+
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        write_json(self.out_dir / "sim_robot.json", summary)
+        with atomic_path(self.out_dir / "sim_rollout.npz") as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, time_s=rec_t, qpos=rec_q, fps=RECORD_HZ, robot=self.robot.name)
