@@ -15,6 +15,11 @@ SHARED_ASSETS = REPO.parent / "shared" / "assets"
 if "EXOACTOR_ASSETS" not in os.environ and SHARED_ASSETS.is_dir():
     os.environ["EXOACTOR_ASSETS"] = str(SHARED_ASSETS)
 os.environ.setdefault("MUJOCO_GL", "egl")
+# DDS (exoactor.deploy): loopback only, multicast off, for this process and its children.
+os.environ["EXOACTOR_DDS_LOOPBACK_ONLY"] = "1"
+os.environ["CYCLONEDDS_URI"] = (
+    '<CycloneDDS><Domain id="any"><General><Interfaces><NetworkInterface name="lo"/></Interfaces>'
+    '<AllowMulticast>false</AllowMulticast></General></Domain></CycloneDDS>')
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex

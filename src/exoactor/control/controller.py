@@ -140,6 +140,7 @@ def make_controller(name: str, joint_names: Sequence[str],
 
 
 controllers: Registry[type[Controller]] = Registry(
-    "controller", builtin={"twist2": "exoactor.control.twist2"},
+    "controller", builtin={"twist2": "exoactor.control.twist2",
+                                   "replay": "exoactor.control.replay"},
     hints={"twist2": "pip install onnxruntime"})
 """Controller classes by name; ``controllers.get("twist2")(joint_names, options)``."""

@@ -191,7 +191,8 @@ class Deployment:
                 return
             s.stop_reason, s.stop_kind = reason, kind
             s.stopped.set()
-        self.safety.stop(reason, time.monotonic() - self._t0)
+        if kind != "done":
+            self.safety.stop(reason, time.monotonic() - self._t0)
         self._event(kind, f"{reason} -> damping")
 
     # ---- DDS side ------------------------------------------------------------------------

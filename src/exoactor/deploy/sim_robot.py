@@ -13,8 +13,9 @@ Like a robot on its gantry, the pelvis starts held by an elastic band (a spring-
 position and orientation) until ``release`` arrives on the sim-only control topic
 (``rt/exoactor/sim_control``, std_msgs ``String_``), which also takes ``hold`` (band back),
 ``press BUTTON [MS]`` (a remote button, default 300 ms), ``stall MS`` (publish no state for MS:
-fault injection) and ``quit``. It reports itself as JSON on ``rt/exoactor/sim_status`` at 10 Hz
-and, with ``out_dir``, writes ``sim_robot.json`` (counters, loop timing) and ``sim_rollout.npz``
+fault injection), ``reset`` (limp, back on the gantry in the default pose) and ``quit``.
+It reports itself as JSON on ``rt/exoactor/sim_status`` at 10 Hz and, with ``out_dir``,
+writes ``sim_robot.json`` (counters, loop timing) and ``sim_rollout.npz``
 (ground-truth ``qpos`` at 50 Hz, with ``fps``) when it stops.
 """
 
@@ -205,6 +206,14 @@ class SimRobot:
             if verb == "release":
                 self.released = True
                 logger.info("gantry released")
+            elif verb == "reset":
+                with self._inbox.lock:
+                    self._inbox.command = None
+                self._stall_until = 0.0
+                self._buttons_until.clear()
+                self.released = not self.config.gantry
+                self._reset_pose()
+                logger.info("reset: limp, on the gantry, default pose")
             elif verb == "hold":
                 self.released = False
                 self._anchor_pos = self.data.qpos[0:3].copy()
