@@ -27,7 +27,8 @@ fi
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --upgrade pip
 # torch==2.13.0 (the imagine extra) resolves to the CPU wheel these machines carry, never a CUDA build.
-"$VENV/bin/python" -m pip install -q -e ".[retarget,perceive,imagine,batch,dev]"
+# anny (truth extra) builds its body-model cache (~800 MB, about a minute) on first use.
+"$VENV/bin/python" -m pip install -q -e ".[retarget,perceive,imagine,batch,truth,dev]"
 
 # 3. DDS for `exoactor deploy` / `sim-robot`: the cyclonedds==0.10.2 Python binding, built against
 #    Debian's libddsc through a prefix of symlinks (CYCLONEDDS_HOME=/usr does not work: Debian keeps
