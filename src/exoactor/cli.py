@@ -422,7 +422,7 @@ def report(
     typer.echo(str(res.html))
 
 
-BENCHMARKS = ("track", "retarget", "perceive", "batch")
+BENCHMARKS = ("track", "retarget", "perceive", "batch", "deploy")
 
 
 @app.command()
