@@ -55,11 +55,15 @@ class Link:
         self.status: dict | None = None
         self.status_at = 0.0
         self.commands: list[tuple[float, np.ndarray, np.ndarray]] = []
+        self.hand_commands: list[tuple[float, np.ndarray, np.ndarray]] = []
         self.record_commands = False
         self.control = sdk.publisher(sdk.SIM_CONTROL_TOPIC, String_)
         self.cmd_pub = sdk.publisher(sdk.LOWCMD_TOPIC, LowCmd_)
+        HandCmd_, _ = sdk.hand_types()
         self._subs = [sdk.subscriber(sdk.SIM_STATUS_TOPIC, String_, self._on_status, 10),
-                      sdk.subscriber(sdk.LOWCMD_TOPIC, LowCmd_, self._on_cmd, 1)]
+                      sdk.subscriber(sdk.LOWCMD_TOPIC, LowCmd_, self._on_cmd, 1),
+                      sdk.subscriber(sdk.DEX3_CMD_TOPIC.format(side="left"), HandCmd_,
+                                     self._on_hand_cmd, 1)]
 
     def _on_status(self, msg) -> None:
         with self.lock:
@@ -73,6 +77,15 @@ class Link:
         cmd, _ = read_lowcmd(msg)
         with self.lock:
             self.commands.append((time.monotonic(), cmd.q, cmd.kp))
+
+    def _on_hand_cmd(self, msg) -> None:
+        if not self.record_commands:
+            return
+        from exoactor.deploy.messages import read_handcmd
+
+        cmd = read_handcmd(msg)
+        with self.lock:
+            self.hand_commands.append((time.monotonic(), cmd.q, cmd.kp))
 
     def send(self, text: str) -> None:
         self.control.Write(self.String_(text))
@@ -99,6 +112,7 @@ class Link:
                       10.0, "the sim-robot to reset")
         with self.lock:
             self.commands.clear()
+            self.hand_commands.clear()
 
 
 @pytest.fixture(scope="session")
@@ -149,3 +163,9 @@ def run_deploy():
 def read_events():
     """:func:`events`, for the tests."""
     return events
+
+
+@pytest.fixture(autouse=True)
+def _require_sdk():
+    """Every test here needs Unitree's SDK (imported through exoactor's shim first)."""
+    _sdk_or_skip()

@@ -174,3 +174,31 @@ def test_dry_run_publishes_nothing(link, short_motion, tmp_path, run_deploy):
     assert st["limp"] and not st["released"]
     m = _metrics(out)
     assert m["dry_run"] and m["commands_published"] == 0 and m["commands_computed"] > 500
+
+
+def test_hands_follow_the_motion_on_the_wire(link, short_motion, tmp_path, run_deploy):
+    from exoactor.control.hands import closed_pose
+    from exoactor.formats import load_motion, save_motion
+    from exoactor.robots import get_robot
+
+    robot = get_robot("g1_hands")
+    names = tuple(robot.hand_joint_names)
+    closed = closed_pose(names, robot.joint_limits[robot.hand_idx])
+    m = load_motion(short_motion)
+    grip = np.tile(closed, (m.num_frames, 1))
+    path = tmp_path / "grip.npz"
+    save_motion(m.replace(hand_dof=grip), path)
+    link.fresh_robot()
+    link.record_commands = True
+    out = tmp_path / "hands"
+    try:
+        proc = run_deploy(path, out, "--controller", "replay", "--hands", gantry_only=True)
+        assert _finish(proc) == 0, out.with_suffix(".log").read_text()[-3000:]
+    finally:
+        link.record_commands = False
+    q = np.array([c[1] for c in link.hand_commands])
+    kp = np.array([c[2] for c in link.hand_commands])
+    assert len(q) > 100  # 100 Hz
+    np.testing.assert_allclose(q[0], 0.0)  # open while ramping
+    assert np.abs(q - closed[:7]).max(axis=1).min() < 1e-5  # closed during the motion
+    assert np.all(kp[-1] == 0.0)  # damping at the end

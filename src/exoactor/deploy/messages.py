@@ -7,6 +7,10 @@ angular velocity in the pelvis frame [rad/s], its accelerometer the specific for
 frame [m/s²]. ``mode_machine`` must be copied from the robot's state into every command; each
 motor's ``mode`` is 1 (enabled) and ``mode_pr`` 0 (ankles in pitch/roll).
 
+A Dex3-1 hand (``HandCmd_`` / ``HandState_``, no CRC) has 7 motors in the MuJoCo order of its
+joints: thumb 0-2, middle 0-1, index 0-1; each command motor's ``mode`` packs its id (bits 0-3)
+and status 1 (enabled, bits 4-6).
+
 The wireless remote's 40 bytes carry the buttons as a little-endian bit field in bytes 2–3
 (:data:`REMOTE_BUTTONS`).
 """
@@ -22,6 +26,7 @@ from exoactor.rotations import roll_pitch_yaw
 
 NUM_MOTOR_SLOTS = 35
 NUM_BODY_MOTORS = 29
+NUM_HAND_MOTORS = 7
 MOTOR_ENABLE = 1
 REMOTE_BUTTONS = ("R1", "L1", "start", "select", "R2", "L2", "F1", "F2", "A", "B", "X", "Y",
                   "up", "right", "down", "left")
@@ -147,3 +152,35 @@ def read_lowstate(msg, n: int = NUM_BODY_MOTORS) -> StateSample:
 def button_bits(*names: str) -> int:
     """The remote's 16-bit field with ``names`` pressed."""
     return sum(1 << REMOTE_BUTTONS.index(n) for n in names)
+
+
+def fill_handcmd(msg, command: MotorCommand) -> None:
+    """Write one hand's 7-motor ``command`` into a ``HandCmd_`` in place."""
+    dq = np.zeros(NUM_HAND_MOTORS) if command.dq is None else command.dq
+    tau = np.zeros(NUM_HAND_MOTORS) if command.tau is None else command.tau
+    for i, m in enumerate(msg.motor_cmd[:NUM_HAND_MOTORS]):
+        m.mode = (i & 0x0F) | (1 << 4)
+        m.q, m.dq, m.tau = float(command.q[i]), float(dq[i]), float(tau[i])
+        m.kp, m.kd = float(command.kp[i]), float(command.kd[i])
+
+
+def read_handcmd(msg) -> MotorCommand:
+    """A ``HandCmd_`` as a 7-motor :class:`MotorCommand`."""
+    arr = np.array([(m.q, m.dq, m.kp, m.kd, m.tau) for m in msg.motor_cmd[:NUM_HAND_MOTORS]],
+                   dtype=float)
+    if arr.shape != (NUM_HAND_MOTORS, 5):
+        raise ValueError(f"HandCmd_ has {len(msg.motor_cmd)} motors, expected {NUM_HAND_MOTORS}")
+    return MotorCommand(q=arr[:, 0], kp=arr[:, 2], kd=arr[:, 3], dq=arr[:, 1], tau=arr[:, 4])
+
+
+def fill_handstate(msg, joint_pos: np.ndarray, joint_vel: np.ndarray,
+                   joint_tau: np.ndarray) -> None:
+    """Write one hand's motor states into a ``HandState_`` in place."""
+    for i, m in enumerate(msg.motor_state[:NUM_HAND_MOTORS]):
+        m.mode, m.q, m.dq, m.tau_est = MOTOR_ENABLE, float(joint_pos[i]), float(joint_vel[i]), \
+            float(joint_tau[i])
+
+
+def read_handstate(msg) -> np.ndarray:
+    """``(7,)`` motor angles [rad] of a ``HandState_``."""
+    return np.array([m.q for m in msg.motor_state[:NUM_HAND_MOTORS]], dtype=float)

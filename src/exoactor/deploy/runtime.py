@@ -74,6 +74,13 @@ class DeployConfig(BaseModel):
     """Compute and log every command, publish nothing."""
     controller: str = "twist2"
     controller_options: dict[str, Any] = Field(default_factory=dict)
+    hands: bool = False
+    """Drive the Dex3-1 hands (``rt/dex3/*/cmd``, 100 Hz) from the motion's ``hand_dof``;
+    open before and after the motion."""
+    hand_kp: float = Field(1.0, gt=0.0, le=20.0)
+    """Hand motor stiffness [N m / rad]."""
+    hand_kd: float = Field(0.01, ge=0.0, le=1.0)
+    """Hand motor damping [N m s / rad] (also their damping in a stop)."""
     start: Literal["operator", "auto"] = "operator"
     """``operator``: Enter on the terminal or START on the remote; ``auto``: after
     ``auto_start_s`` (simulated robot, tests)."""
@@ -127,6 +134,8 @@ class _Shared:
     states: int = 0
     state_crc_bad: int = 0
     command: messages.MotorCommand | None = None
+    hand_target: np.ndarray | None = None
+    hand_q: dict[str, np.ndarray] = field(default_factory=dict)
     heartbeat_s: float = 0.0
     watch_heartbeat: bool = False
     stop_reason: str | None = None
@@ -156,6 +165,13 @@ class Deployment:
                                          rc.glitch_joint_rad) if rc.drop_glitches else (motion, None))
         limits = self.robot.joint_limits[self.robot.body_idx]
         gains = self.controller.gains
+        self.hand_limits = np.zeros((0, 2))
+        if self.config.hands:
+            if self.motion.hand_dof is None:
+                raise DeployError(f"{motion.source}: --hands needs a motion with hand_dof (14 "
+                                  "Dex3-1 joints); retarget with --hands")
+            hands_robot = get_robot("g1_hands")
+            self.hand_limits = hands_robot.joint_limits[hands_robot.hand_idx]
         self.lower, self.upper = limits[:, 0], limits[:, 1]
         self.safety = SafetyLayer(
             JointLimits(self.lower, self.upper, self.robot.torque_limits[self.robot.body_idx]),
@@ -174,7 +190,7 @@ class Deployment:
         self._phase = "init"
         self._rows: dict[str, list] = {k: [] for k in (
             "clip_t", "tick_ms", "wall_s", "q", "dq", "quat", "gyro", "target", "ref_q",
-            "ref_height", "height", "tilt", "ref_tilt")}
+            "ref_height", "height", "tilt", "ref_tilt", "hand_q", "ref_hand_q")}
 
     # ---- events and faults ---------------------------------------------------------------
     def _event(self, kind: str, detail: str) -> None:
@@ -206,6 +222,11 @@ class Deployment:
             s.state, s.state_rx_s = sample, time.monotonic()
             s.states += 1
 
+    def _on_hand_state(self, side: str, msg) -> None:
+        q = messages.read_handstate(msg)
+        with self._shared.lock:
+            self._shared.hand_q[side] = q
+
     def _latest(self) -> tuple[messages.StateSample | None, float]:
         with self._shared.lock:
             return self._shared.state, self._shared.state_rx_s
@@ -220,16 +241,33 @@ class Deployment:
         hold = np.zeros(n) if joint_pos is None else np.where(np.isfinite(joint_pos), joint_pos, 0.0)
         return messages.MotorCommand(hold, np.zeros(n), np.full(n, self.config.safety.damping_kd))
 
-    def _low_loop(self, publisher, msg) -> None:
+    def _hand_commands(self, target: np.ndarray | None) -> list[messages.MotorCommand]:
+        """Per hand (left, right): PD to ``target`` (``(14,)``), or damping when ``None``."""
+        c = self.config
+        n = messages.NUM_HAND_MOTORS
+        out = []
+        for k in range(2):
+            if target is None:
+                out.append(messages.MotorCommand(np.zeros(n), np.zeros(n), np.full(n, c.hand_kd)))
+            else:
+                out.append(messages.MotorCommand(target[n * k:n * (k + 1)], np.full(n, c.hand_kp),
+                                                 np.full(n, c.hand_kd)))
+        return out
+
+    def _low_loop(self, publisher, msg, hand_pubs, hand_msg) -> None:
         """The 500 Hz loop: fault checks, then publish the held (or damping) command."""
         c = self.config
         s = self._shared
         loop = RateLoop(c.low_rate_hz)
+        hand_every = max(1, round(c.low_rate_hz / 100.0))
         damping_until = None
+        tick = 0
         while True:
             now = loop.wait()
+            tick += 1
             with s.lock:
                 state, rx, command = s.state, s.state_rx_s, s.command
+                hand_target = s.hand_target
                 heartbeat, watch = s.heartbeat_s, s.watch_heartbeat
             if not s.stopped.is_set():
                 if now - rx > c.stale_state_ms / 1e3:
@@ -255,6 +293,12 @@ class Deployment:
                 messages.fill_lowcmd(msg, command, state.mode_machine)
                 publisher.Write(msg)
                 self._published += 1
+            if hand_pubs and tick % hand_every == 0 and (hand_target is not None
+                                                         or s.stopped.is_set()):
+                hands = self._hand_commands(None if s.stopped.is_set() else hand_target)
+                for side, hand in zip(sdk.HAND_SIDES, hands):
+                    messages.fill_handcmd(hand_msg, hand)
+                    hand_pubs[side].Write(hand_msg)
         self._low_stats = loop.stats()
 
     # ---- operator flow -------------------------------------------------------------------
@@ -271,6 +315,18 @@ class Deployment:
         self._sim_control = (sdk.publisher(sdk.SIM_CONTROL_TOPIC, String_)
                              if c.sim and not c.dry_run else None)
         self._string = String_
+        hand_pubs, hand_msg, hand_subs = {}, None, []
+        if c.hands:
+            from unitree_sdk2py.idl.default import unitree_hg_msg_dds__HandCmd_
+
+            HandCmd_, HandState_ = sdk.hand_types()
+            hand_msg = unitree_hg_msg_dds__HandCmd_()
+            for side in sdk.HAND_SIDES:
+                if not c.dry_run:
+                    hand_pubs[side] = sdk.publisher(sdk.DEX3_CMD_TOPIC.format(side=side), HandCmd_)
+                hand_subs.append(sdk.subscriber(sdk.DEX3_STATE_TOPIC.format(side=side), HandState_,
+                                                lambda m, side=side: self._on_hand_state(side, m),
+                                                1))
         self._event("info", f"domain {c.domain_id} on '{c.interface}'"
                     + (" (dry run: nothing is published)" if c.dry_run else ""))
         low = None
@@ -281,7 +337,8 @@ class Deployment:
             state = self._connect()
             self._preflight(state)
             low = threading.Thread(target=self._low_loop, name="lowcmd-500hz", daemon=True,
-                                   args=(publisher, unitree_hg_msg_dds__LowCmd_()))
+                                   args=(publisher, unitree_hg_msg_dds__LowCmd_(), hand_pubs,
+                                         hand_msg))
             low.start()
             self._ramp(state)
             self._control()
@@ -305,6 +362,8 @@ class Deployment:
                 except KeyboardInterrupt:
                     low.join()
             sub.Close()
+            for hsub in hand_subs:
+                hsub.Close()
         reason = self._shared.stop_reason if status != "not_started" else reason
         metrics = self._metrics(status, reason)
         files = self._write(metrics)
@@ -355,6 +414,8 @@ class Deployment:
         self._event("info", f"ramping to the default pose over {c.ramp_s:.1f} s")
         with self._shared.lock:
             self._shared.watch_heartbeat = True
+            if c.hands:
+                self._shared.hand_target = np.zeros(2 * messages.NUM_HAND_MOTORS)
         t0 = time.monotonic()
         while True:
             self._check_stopped()
@@ -393,8 +454,9 @@ class Deployment:
         heading = yaw_quat(float(yaw(first.root_quat[0])))
         default = self.controller.default_joint_pos
         h0 = self.robot.spec.root_height_m
-        start = Pose(np.r_[first.root_pos[0, :2], h0], heading, default)
-        stand = Pose(np.array([0.0, 0.0, h0]), np.array([1.0, 0, 0, 0]), default)
+        hand_open = np.zeros(2 * messages.NUM_HAND_MOTORS) if c.hands else None
+        start = Pose(np.r_[first.root_pos[0, :2], h0], heading, default, hand_open)
+        stand = Pose(np.array([0.0, 0.0, h0]), np.array([1.0, 0, 0, 0]), default, hand_open)
         streamer = ReferenceStreamer(self.motion, stand, start, rc)
         dt = self.controller.control_dt_s
         dt_ms = dt * 1e3
@@ -439,6 +501,15 @@ class Deployment:
             self._clipped += cmd.n_clipped
             self._check_stopped()
             self._set_command(messages.MotorCommand(cmd.target, cmd.kp, cmd.kd))
+            if c.hands and seen.hand_pos is not None:
+                hand = seen.hand_pos
+                if not np.all(np.isfinite(hand)):
+                    self._stop("non-finite hand target")
+                    raise _Stopped
+                clipped = np.clip(hand, self.hand_limits[:, 0], self.hand_limits[:, 1])
+                self._clipped += int(np.count_nonzero(clipped != hand))
+                with self._shared.lock:
+                    self._shared.hand_target = clipped
             ref = streamer.sample(clip_time)
             height, tilt = self.estimator.height_and_tilt(state.quat_wxyz, state.joint_pos)
             _, ref_tilt = self.ref_estimator.height_and_tilt(ref.root_quat_w, ref.joint_pos)
@@ -448,13 +519,20 @@ class Deployment:
                 raise _Stopped
             if streaming:
                 self._record(clip_time, state, cmd.target, ref.joint_pos, float(ref.root_pos_w[2]),
-                             height, tilt, ref_tilt)
+                             height, tilt, ref_tilt, ref.hand_pos)
                 clip_time += dt
             else:
                 standby_s += dt
 
-    def _record(self, clip_t, state, target, ref_q, ref_height, height, tilt, ref_tilt) -> None:
+    def _record(self, clip_t, state, target, ref_q, ref_height, height, tilt, ref_tilt,
+                ref_hand) -> None:
         r = self._rows
+        if self.config.hands:
+            with self._shared.lock:
+                hq = [self._shared.hand_q.get(side) for side in sdk.HAND_SIDES]
+            n = messages.NUM_HAND_MOTORS
+            r["hand_q"].append(np.concatenate([np.full(n, np.nan) if q is None else q for q in hq]))
+            r["ref_hand_q"].append(ref_hand)
         for k, v in (("clip_t", clip_t), ("tick_ms", state.tick_ms),
                      ("wall_s", time.monotonic() - self._t0), ("q", state.joint_pos),
                      ("dq", state.joint_vel), ("quat", state.quat_wxyz), ("gyro", state.gyro_b),
@@ -478,6 +556,10 @@ class Deployment:
             jerr = joint_error_rad(r["q"][sel], r["ref_q"][sel])
             body = np.array([self.estimator.key_bodies_b(q) for q in r["q"][sel]])
             ref_body = np.array([self.estimator.key_bodies_b(q) for q in r["ref_q"][sel]])
+            if self.config.hands and len(r["hand_q"]):
+                herr = np.abs(r["hand_q"][sel] - r["ref_hand_q"][sel])
+                out["mean_hand_joint_error_rad"] = (float(np.nanmean(herr))
+                                                    if np.isfinite(herr).any() else None)
             out.update(mean_joint_error_rad=float(jerr.mean()), max_joint_error_rad=float(jerr.max()),
                        key_body_error_mm=float(body_error_mm(body, ref_body).mean()),
                        evaluated_s=float(r["clip_t"][sel[-1]] - r["clip_t"][sel[0]]),

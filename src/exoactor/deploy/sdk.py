@@ -12,7 +12,8 @@ The only module of exoactor that imports the SDK. Two repairs and one guard:
 - ``EXOACTOR_DDS_LOOPBACK_ONLY=1`` (set by the test suite) refuses any interface but ``lo``.
 
 Topics of the G1 (unitree_hg messages): ``rt/lowcmd`` (:data:`LOWCMD_TOPIC`, operator to
-robot) and ``rt/lowstate`` (:data:`LOWSTATE_TOPIC`, robot to operator, 500 Hz).
+robot), ``rt/lowstate`` (:data:`LOWSTATE_TOPIC`, robot to operator, 500 Hz) and, for the Dex3-1
+hands, ``rt/dex3/{left,right}/cmd`` and ``.../state``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ from exoactor.errors import ExoActorError
 
 LOWCMD_TOPIC = "rt/lowcmd"
 LOWSTATE_TOPIC = "rt/lowstate"
+DEX3_CMD_TOPIC = "rt/dex3/{side}/cmd"
+"""Dex3-1 hand commands (unitree_hg ``HandCmd_``), ``side`` in {left, right}."""
+DEX3_STATE_TOPIC = "rt/dex3/{side}/state"
+"""Dex3-1 hand states (unitree_hg ``HandState_``)."""
+HAND_SIDES = ("left", "right")
 SIM_CONTROL_TOPIC = "rt/exoactor/sim_control"
 """Commands to the simulated robot only (``release``, ``press start``…; std_msgs String_)."""
 SIM_STATUS_TOPIC = "rt/exoactor/sim_status"
@@ -117,3 +123,11 @@ def hg_types() -> tuple[type, type, type]:
     from unitree_sdk2py.idl.unitree_hg.msg.dds_ import LowCmd_, LowState_
 
     return LowCmd_, LowState_, String_
+
+
+def hand_types() -> tuple[type, type]:
+    """``(HandCmd_, HandState_)`` message classes of the Dex3-1 hands (unitree_hg)."""
+    import_sdk()
+    from unitree_sdk2py.idl.unitree_hg.msg.dds_ import HandCmd_, HandState_
+
+    return HandCmd_, HandState_

@@ -50,7 +50,8 @@ class SimRobotConfig(BaseModel):
     interface: str = sdk.LOOPBACK
     """Network interface of the DDS participant."""
     hands: bool = False
-    """Simulate the 43-DoF model with two Dex3-1 hands (fingers held open)."""
+    """Simulate the 43-DoF model with two Dex3-1 hands (``rt/dex3/*/cmd`` in, ``.../state`` out
+    at 100 Hz; fingers held open until their first command)."""
     state_hz: float = Field(500.0, gt=0.0, le=2000.0)
     """Rate of ``rt/lowstate`` [Hz]."""
     gantry: bool = True
@@ -78,6 +79,7 @@ class _Inbox:
     commands: int = 0
     crc_rejected: int = 0
     last_command_s: float | None = None
+    hand_commands: dict[str, messages.MotorCommand] = field(default_factory=dict)
     controls: list[str] = field(default_factory=list)
 
 
@@ -109,7 +111,7 @@ class SimRobot:
         self.dadr = np.array([m.jnt_dofadr[m.joint(n).id] for n in all_names])
         self.imu_site = m.site("imu_in_pelvis").id
         self.pelvis = m.body(self.robot.spec.key_bodies.pelvis).id
-        self.hand_kp, self.hand_kd = 2.0, 0.1
+        self.hand_kp, self.hand_kd = 1.0, 0.01  # exoactor.control.hands.HandConfig defaults
         self._weight = np.array([0.0, 0.0, -float(m.body_subtreemass[0]) * m.opt.gravity[2]])
         self._inbox = _Inbox()
         self._buttons_until: dict[str, float] = {}
@@ -133,7 +135,8 @@ class SimRobot:
         mujoco.mj_forward(self.model, d)
         self._anchor_pos = d.qpos[0:3].copy()
 
-    def _apply(self, command: messages.MotorCommand | None) -> None:
+    def _apply(self, command: messages.MotorCommand | None,
+               hands: dict[str, messages.MotorCommand]) -> None:
         m, d = self.model, self.data
         n = self.n_body
         kp = np.zeros(m.nu)
@@ -142,8 +145,15 @@ class SimRobot:
         if command is not None:
             kp[:n], kd[:n] = command.kp, command.kd
             ctrl[:n] = command.kp * command.q + command.kd * command.dq + command.tau
-        if m.nu > n:  # hands: fingers held open
-            kp[n:], kd[n:] = self.hand_kp, self.hand_kd
+        if m.nu > n:  # hands: their commands, or held open
+            for k, side in enumerate(sdk.HAND_SIDES):
+                sl = slice(n + 7 * k, n + 7 * (k + 1))
+                hand = hands.get(side)
+                if hand is None:
+                    kp[sl], kd[sl] = self.hand_kp, self.hand_kd
+                else:
+                    kp[sl], kd[sl] = hand.kp, hand.kd
+                    ctrl[sl] = hand.kp * hand.q + hand.kd * hand.dq + hand.tau
         m.actuator_biasprm[:, 1] = -kp
         m.actuator_biasprm[:, 2] = -kd
         d.ctrl[:] = ctrl
@@ -191,6 +201,16 @@ class SimRobot:
             self._inbox.commands += 1
             self._inbox.last_command_s = time.monotonic()
 
+    def _on_handcmd(self, side: str, msg) -> None:
+        try:
+            command = messages.read_handcmd(msg)
+        except ValueError as exc:
+            logger.warning("rejected HandCmd_ (%s): %s", side, exc)
+            return
+        if np.all(np.isfinite(command.q)) and np.all(np.isfinite(command.kp)):
+            with self._inbox.lock:
+                self._inbox.hand_commands[side] = command
+
     def _on_control(self, msg) -> None:
         with self._inbox.lock:
             self._inbox.controls.append(str(msg.data))
@@ -209,6 +229,7 @@ class SimRobot:
             elif verb == "reset":
                 with self._inbox.lock:
                     self._inbox.command = None
+                    self._inbox.hand_commands = {}
                 self._stall_until = 0.0
                 self._buttons_until.clear()
                 self.released = not self.config.gantry
@@ -232,10 +253,27 @@ class SimRobot:
         """Ask :meth:`run` to return (thread-safe)."""
         self._stop.set()
 
+    def advance(self, seconds: float) -> None:
+        """Step the physics ``seconds`` under the latest accepted commands (no DDS, no pacing)."""
+        import mujoco
+
+        with self._inbox.lock:
+            command, hands = self._inbox.command, dict(self._inbox.hand_commands)
+        self._apply(command, hands)
+        for _ in range(max(1, round(seconds / float(self.model.opt.timestep)))):
+            self._band()
+            mujoco.mj_step(self.model, self.data)
+        if not np.all(np.isfinite(self.data.qpos)):
+            logger.error("physics diverged at t = %.3f s; resetting the pose", self.data.time)
+            self._reset_pose()
+
+    def hand_pos(self) -> np.ndarray:
+        """``(14,)`` hand joint angles (left 7, right 7) [rad]; empty without hands."""
+        return self.data.qpos[self.qadr[self.n_body:]].copy()
+
     # ---- the loop -----------------------------------------------------------------------
     def run(self) -> dict:
         """Run until ``duration_s``, ``quit`` or :meth:`stop`; returns the summary."""
-        import mujoco
 
         c = self.config
         sdk.init_dds(c.domain_id, c.interface)
@@ -247,6 +285,17 @@ class SimRobot:
         subs = [sdk.subscriber(sdk.LOWCMD_TOPIC, LowCmd_, self._on_lowcmd, 1),
                 sdk.subscriber(sdk.SIM_CONTROL_TOPIC, String_, self._on_control, 10)]
         msg = unitree_hg_msg_dds__LowState_()
+        hand_pubs, hand_msg = {}, None
+        if self.config.hands:
+            from unitree_sdk2py.idl.default import unitree_hg_msg_dds__HandState_
+
+            HandCmd_, HandState_ = sdk.hand_types()
+            hand_msg = unitree_hg_msg_dds__HandState_()
+            for side in sdk.HAND_SIDES:
+                hand_pubs[side] = sdk.publisher(sdk.DEX3_STATE_TOPIC.format(side=side), HandState_)
+                subs.append(sdk.subscriber(sdk.DEX3_CMD_TOPIC.format(side=side), HandCmd_,
+                                           lambda m, side=side: self._on_handcmd(side, m), 1))
+        hand_every = max(1, round(c.state_hz / 100.0))
         physics_dt = float(self.model.opt.timestep)
         substeps = max(1, round(1.0 / c.state_hz / physics_dt))
         loop = RateLoop(c.state_hz)
@@ -263,21 +312,14 @@ class SimRobot:
                 if c.duration_s is not None and now - wall0 >= c.duration_s:
                     break
                 self._handle_controls(now)
-                with self._inbox.lock:
-                    command = self._inbox.command
-                self._apply(command)
-                for _ in range(substeps):
-                    self._band()
-                    mujoco.mj_step(self.model, self.data)
-                if not np.all(np.isfinite(self.data.qpos)):
-                    logger.error("physics diverged at t = %.3f s; resetting the pose",
-                                 self.data.time)
-                    self._reset_pose()
+                self.advance(substeps * physics_dt)
                 if tick % record_every == 0:
                     rec_t.append(float(self.data.time))
                     rec_q.append(self.data.qpos.copy())
                 if now >= self._stall_until:
                     self._publish_state(msg, state_pub, now)
+                    if hand_pubs and tick % hand_every == 0:
+                        self._publish_hands(hand_msg, hand_pubs)
                 if tick % max(1, round(c.state_hz / 10)) == 0:
                     status_pub.Write(String_(json.dumps(self.status(now - wall0))))
                 tick += 1
@@ -305,6 +347,14 @@ class SimRobot:
         pub.Write(msg)
         self.published += 1
 
+    def _publish_hands(self, msg, pubs: dict) -> None:
+        d = self.data
+        for k, side in enumerate(sdk.HAND_SIDES):
+            sl = slice(self.n_body + 7 * k, self.n_body + 7 * (k + 1))
+            messages.fill_handstate(msg, d.qpos[self.qadr[sl]], d.qvel[self.dadr[sl]],
+                                    d.actuator_force[sl])
+            pubs[side].Write(msg)
+
     def status(self, wall_s: float) -> dict:
         """Counters and the robot's true state, as published on the status topic."""
         d = self.data
@@ -319,6 +369,7 @@ class SimRobot:
                 "damping": bool(cmd is not None and cmd.damping),
                 "limp": cmd is None,
                 "max_abs_target_rad": (float(np.max(np.abs(cmd.q))) if cmd is not None else 0.0),
+                "hand_pos_rad": [round(float(v), 4) for v in self.hand_pos()],
                 "last_command_age_ms": (None if inbox[2] is None
                                         else 1e3 * (time.monotonic() - inbox[2]))}
 
