@@ -10,12 +10,15 @@ Two threads in one process (the documented split):
   ends;
 - the **operator flow and controller** (main thread): connect (first ``LowState_`` within
   ``connect_timeout_s``) → pre-flight checks (CRC, IMU quaternion, every joint inside its range)
-  → soft ramp from the measured pose to the default pose over ``ramp_s`` → (simulated robot:
-  release its gantry, settle) → wait for an explicit start (Enter, or START on the remote; or
-  ``auto``) → stream the motion through the controller at 50 Hz *of the robot's clock* (its
-  ``tick``), every target through :class:`~exoactor.control.safety.SafetyLayer` (limits, rate,
-  NaN, fall) → the streamer's hold and return to standing → damping. Ctrl-C at any point →
-  damping.
+  → soft ramp from the measured pose to the default pose over ``ramp_s`` (PD only) →
+  **standby**: the controller runs and holds the standing pose (the operator lowers the robot
+  from its gantry; the simulated robot's gantry is released after 0.5 s) → an explicit start
+  (Enter, or START on the remote; or ``auto``) → the motion streamed through the controller at
+  50 Hz *of the robot's clock* (its ``tick``), every target through
+  :class:`~exoactor.control.safety.SafetyLayer` (limits, rate, NaN, fall) → the streamer's
+  hold and return to standing → damping. Ctrl-C at any point →
+  damping. With ``hands``, Dex3-1 targets (the motion's ``hand_dof``, clipped to the joint
+  ranges) go out at 100 Hz from the low-level loop, open outside the motion.
 
 ``dry_run`` computes and logs every command and publishes nothing (no ``DataWriter`` is made).
 Outputs in ``out_dir``: ``deploy_log.jsonl`` (events), ``deploy_rollout.npz`` (50 Hz: robot
