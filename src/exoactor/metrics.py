@@ -85,6 +85,10 @@ class TrackingMetrics:
         dropped_frames: glitched leading frames the streamer dropped.
         dropped_reasons: why each was dropped.
         extras: further named figures (drift-correction internals, safety counters).
+        root_xy_error_settled_m: pelvis xy error at the end of the run, after the reference
+            has held its end position for the streamer's hold and return time (1.5 s by
+            default), NaN after a fall or a run cut short [m]. Where the robot *ends up*;
+            ``root_xy_error_end_m`` stays the clip-end figure.
     """
 
     fell: bool
@@ -106,6 +110,7 @@ class TrackingMetrics:
     dropped_frames: int = 0
     dropped_reasons: tuple[str, ...] = ()
     extras: dict[str, float] = field(default_factory=dict)
+    root_xy_error_settled_m: float = float("nan")
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -120,7 +125,8 @@ def tracking_metrics(*, joint_pos: np.ndarray, ref_joint_pos: np.ndarray, joint_
                      real_time_factor: float, clip_duration_s: float, evaluated_s: float,
                      success_body_error_m: float = 0.5, dropped_frames: int = 0,
                      dropped_reasons: tuple[str, ...] = (),
-                     extras: dict[str, float] | None = None) -> TrackingMetrics:
+                     extras: dict[str, float] | None = None,
+                     root_xy_error_settled_m: float = float("nan")) -> TrackingMetrics:
     """Summarise the clip steps of a run into :class:`TrackingMetrics`.
 
     Args:
@@ -130,13 +136,16 @@ def tracking_metrics(*, joint_pos: np.ndarray, ref_joint_pos: np.ndarray, joint_
         root_quat_w, ref_root_quat_w: ``(T, 4)`` pelvis orientations, wxyz.
         body_pos_w, ref_body_pos_w: ``(T, B, 3)`` key-body positions in world [m].
         success_body_error_m: largest mean global key-body error a success allows [m].
+        root_xy_error_settled_m: the settled xy error, measured by the caller after the clip
+            (see :class:`TrackingMetrics`) [m].
         (the rest as in :class:`TrackingMetrics`.)
     """
     if len(joint_pos) == 0:
         nan = float("nan")
         return TrackingMetrics(fell, fall_time_s, False, nan, nan, nan, nan, nan, nan, nan, nan,
                                nan, nan, real_time_factor, clip_duration_s, 0.0, dropped_frames,
-                               tuple(dropped_reasons), dict(extras or {}))
+                               tuple(dropped_reasons), dict(extras or {}),
+                               float(root_xy_error_settled_m))
     jerr = joint_error_rad(joint_pos, ref_joint_pos)
     b_robot = body_pos_b(body_pos_w, root_pos_w, root_quat_w)
     b_ref = body_pos_b(ref_body_pos_w, ref_root_pos_w, ref_root_quat_w)
@@ -155,4 +164,5 @@ def tracking_metrics(*, joint_pos: np.ndarray, ref_joint_pos: np.ndarray, joint_
         mean_abs_joint_vel_rad_s=float(np.abs(joint_vel).mean()),
         real_time_factor=float(real_time_factor), clip_duration_s=float(clip_duration_s),
         evaluated_s=float(evaluated_s), dropped_frames=int(dropped_frames),
-        dropped_reasons=tuple(dropped_reasons), extras=dict(extras or {}))
+        dropped_reasons=tuple(dropped_reasons), extras=dict(extras or {}),
+        root_xy_error_settled_m=float(root_xy_error_settled_m))

@@ -9,10 +9,12 @@ from exoactor.control.controller import ReferenceFrame, RobotState
 from exoactor.control.drift import (
     DriftConfig,
     DriftCorrector,
+    arrival_time_s,
     heading_correction,
     lag_rate,
     plan_reference,
     ramp,
+    scale_swing,
     speed_rate,
     steer_angle,
     velocity_budget,
@@ -151,11 +153,89 @@ def test_velocity_budget_caps_the_departure_norm():
     np.testing.assert_allclose((out - consistent) / 0.5, [0.6, 0.8])   # direction kept
 
 
-def test_corrections_stop_after_the_clip():
-    cfg = DriftConfig()
+def test_after_the_clip_only_the_settle_loop_pushes():
     m = walk()
-    c = DriftCorrector(cfg, 0.02, plan_reference(m, cfg))
     seen = frame([5.0, 0.0, 0.78], vel=(0.0, 0.0, 0.0))
-    out = c.correct(seen, seen, state([4.0, 0.0, 0.78]), m.duration_s + 0.5, 0.02)
+    robot = state([4.0, 0.0, 0.78])                         # 1 m short of the end position
+    quiet = DriftCorrector(DriftConfig(settle=False), 0.02, plan_reference(m, DriftConfig()))
+    out = quiet.correct(seen, seen, robot, m.duration_s + 0.5, 0.02)
     np.testing.assert_allclose(out.root_lin_vel_w, 0.0)     # no position push in the hold
-    assert c.rate == 1.0
+    assert quiet.rate == 1.0
+    cfg = DriftConfig()
+    settle = DriftCorrector(cfg, 0.02, plan_reference(m, cfg))
+    out = settle.correct(seen, seen, robot, m.duration_s + 0.5, 0.02)
+    np.testing.assert_allclose(out.root_lin_vel_w, [cfg.velocity_max_m_s, 0.0, 0.0], atol=1e-9)
+    assert settle.rate == 1.0
+
+
+def stop_and_rest(walk_s: float = 3.0, rest_s: float = 2.0, fps: float = 30.0) -> RobotMotion:
+    """0.8 m/s forward for ``walk_s``, then still for ``rest_s``; hip pitches swing +-0.3 rad."""
+    n = int((walk_s + rest_s) * fps) + 1
+    t = np.arange(n) / fps
+    x = 0.8 * np.minimum(t, walk_s)
+    pos = np.stack([x, np.zeros(n), np.full(n, 0.78)], axis=1)
+    dof = np.zeros((n, 29))
+    dof[:, 0] = 0.3 * np.sin(2 * np.pi * t) * (t < walk_s)
+    return RobotMotion("g1", fps, JOINTS, pos, np.tile(yaw_quat(0.0), (n, 1)), dof)
+
+
+def test_arrival_time_is_where_the_root_stays_near_its_end():
+    m = stop_and_rest()
+    # reaches 0.1 m short of the end 0.125 s before it stops
+    assert arrival_time_s(m.root_pos, m.fps, 0.1) == pytest.approx(3.0 - 0.1 / 0.8, abs=0.04)
+    assert arrival_time_s(m.root_pos[-10:], m.fps, 0.1) == 0.0     # never leaves the radius
+
+
+def test_stance_starts_before_a_stop_inside_the_clip_and_at_the_end_otherwise():
+    cfg = DriftConfig()
+    stop = plan_reference(stop_and_rest(), cfg)
+    assert stop.stance_from_s == pytest.approx(3.0 - 0.1 / 0.8 - cfg.stance_lead_s, abs=0.04)
+    moving = plan_reference(walk(), cfg)
+    assert moving.stance_from_s == pytest.approx(moving.duration_s)
+    late = plan_reference(stop_and_rest(rest_s=0.3), cfg)          # stops too late to count
+    assert late.stance_from_s == pytest.approx(late.duration_s)
+
+
+def test_stance_replaces_only_the_legs_with_the_standing_pose():
+    cfg = DriftConfig(stride=False)
+    m = stop_and_rest()
+    stand = np.full(29, 0.5)
+    legs = np.arange(12)
+    c = DriftCorrector(cfg, 0.02, plan_reference(m, cfg), stand, legs)
+    f = ReferenceFrame(np.array([2.4, 0, 0.78]), yaw_quat(0.0), np.zeros(3), np.zeros(3),
+                       np.full(29, -0.2))
+    robot = state([2.4, 0.0, 0.78])
+    early = c.correct(f, f, robot, 1.0, 0.02)
+    np.testing.assert_allclose(early.joint_pos, -0.2)               # walking: untouched
+    late = c.correct(f, f, robot, 3.5, 0.02)                        # at rest, blend done
+    np.testing.assert_allclose(late.joint_pos[legs], 0.5)
+    np.testing.assert_allclose(late.joint_pos[12:], -0.2)
+
+
+def test_scale_swing_scales_about_the_center():
+    center = np.array([0.1, -0.2])
+    q = np.array([0.3, -0.1])
+    np.testing.assert_allclose(scale_swing(q, center, 1.0), q)
+    np.testing.assert_allclose(scale_swing(q, center, 1.5), [0.4, -0.05])
+
+
+@pytest.mark.parametrize(("robot_x", "longer"), [(0.6, True), (1.4, False)])
+def test_stride_lengthens_the_swing_of_a_lagging_robot_and_shortens_it_ahead(robot_x, longer):
+    cfg = DriftConfig(stance=False, stride_tau_s=0.02)             # no low-pass lag in the test
+    m = walk()
+    m = m.replace(dof_pos=np.tile(0.3 * np.sin(np.arange(m.num_frames) / 5.0)[:, None], (1, 29)))
+    plan = plan_reference(m, cfg)
+    c = DriftCorrector(cfg, 0.02, plan, np.zeros(29), np.arange(12))
+    t = 2.0
+    q_ref = np.array([np.interp(t + 0.02, plan.time_s, m.dof_pos[:, j]) for j in range(29)])
+    center = np.array([np.interp(t + 0.02, plan.time_s, plan.joint_center[:, j])
+                       for j in range(29)])
+    seen = ReferenceFrame(np.array([1.0, 0, 0.78]), yaw_quat(0.0), np.array([0.8, 0, 0]),
+                          np.zeros(3), q_ref)
+    out = c.correct(seen, seen, state([robot_x, 0.0, 0.78]), t, 0.02)
+    scale = 1.0 + cfg.stride_gain_per_m * (1.0 - robot_x)          # 1.2 behind, 0.8 ahead
+    np.testing.assert_allclose(out.joint_pos[:12], scale_swing(q_ref[:12], center[:12], scale))
+    np.testing.assert_allclose(out.joint_pos[12:], q_ref[12:])      # arms untouched
+    swing_in = np.abs(q_ref[:12] - center[:12]).sum()
+    swing_out = np.abs(out.joint_pos[:12] - center[:12]).sum()
+    assert (swing_out > swing_in) == longer

@@ -3,7 +3,7 @@
 The policy observes only root velocity, height, roll/pitch and yaw rate, so the robot's global
 heading and position drift. The corrector edits the reference the controller sees (never the
 one the metrics use), with the robot's true pelvis pose (simulator; a state estimator on the
-real robot). Six parts, each switchable (``DriftConfig``):
+real robot). Nine parts, each switchable (``DriftConfig``):
 
 1. **Heading loop** on the yaw-rate input: ``omega_z + clip(Ky wrap(psi_plan - psi_robot), +-max)``
    toward a planned heading ``psi_plan = psi_ref + offsets``. Alone it fixes heading.
@@ -22,6 +22,23 @@ real robot). Six parts, each switchable (``DriftConfig``):
 6. **Time re-plan (crab wait)**, closed loop: where the heading re-plan turns the robot away
    from the reference's facing direction, the clock also slows while the robot lags along the
    path by more than ``lag_start_m`` (the reference waits for it).
+7. **Stop-aware end (stance)**: the retargeted human's final stance (hips extended, knees
+   locked, feet behind the pelvis) is one the robot cannot hold: on a held last frame it walks
+   on, up to 2 m/s, until it falls. Where the reference stops inside the clip (it arrives
+   within ``arrive_radius_m`` of its end position at least ``rest_min_s`` before the end)
+   the legs the controller sees blend to the standing pose from ``stance_lead_s`` before the
+   arrival; after every clip they blend at the clip end. The robot then stops within a step.
+8. **Settle**: after the clip, while the reference holds its end position, the position
+   loop stays on. It closes only small gaps (a standing policy barely steps on a velocity
+   input); what it changes is the settled error, not the clip-end error.
+9. **Stride adaptation**: the robot strides short (60-90 % of the reference path). The leg
+   joints' swing about their running mean is scaled by ``1 + K lag`` (clipped to
+   ``[stride_min, stride_max]``, low-passed), so a lagging robot takes longer steps and one
+   ahead shorter ones. Tried and dropped: an integral term (2 falls in 33), scaling only the
+   pitch joints and knees (no better than all leg joints).
+
+Parts 7 and 9 edit the joint angles the controller sees (the metrics still compare with the
+clean reference, so they cost some joint error); the others edit only the root entries.
 
 Velocity budget: whatever parts 2, 5 and 6 do, the velocity input departs from the
 *gait-consistent* velocity (the reference velocity times the clock rate, i.e. what the joint
@@ -41,7 +58,8 @@ does), so the reference can wait without stalling it.
 Heading offsets (3, 4) fade out before the clip ends (``end_fade_s`` ending ``end_settle_s``
 before the last frame) so the robot ends facing the reference heading; corrections that need
 motion (4 steering, 6 the wait) fade out where the reference moves slower than
-``slow_speed_m_s``. After the clip only the heading loop stays on.
+``slow_speed_m_s``. After the clip the heading loop, the stance (7) and the settle loop (8)
+stay on.
 """
 
 from __future__ import annotations
@@ -125,6 +143,36 @@ class DriftConfig(BaseModel):
     """Heading offsets fade to zero over this time before the clip's end [s]..."""
     end_settle_s: float = Field(0.5, ge=0.0)
     """...reaching zero this long before the last frame [s]."""
+    stance: bool = True
+    """Part 7: stop-aware end. Where the reference stops inside the clip (and after every
+    clip), the leg joints the controller sees blend to the standing pose, feet under the
+    pelvis. The retargeted human stance (hips extended, knees locked) cannot be held: the
+    robot walks on after the reference stops."""
+    arrive_radius_m: float = Field(0.1, gt=0.0)
+    """The reference has arrived once it stays this close to its end position [m]."""
+    rest_min_s: float = Field(0.6, ge=0.0)
+    """A stop inside the clip counts when the reference arrives at least this long before
+    the clip ends [s]; otherwise the stance starts at the clip end."""
+    stance_lead_s: float = Field(0.6, ge=0.0)
+    """The blend starts this long before the reference arrives (the robot needs about a
+    step to stop) [s]."""
+    stance_blend_s: float = Field(0.5, gt=0.0)
+    """Duration of the blend into the standing legs [s]."""
+    settle: bool = True
+    """Part 8: after the clip, while the reference holds its end position, the position loop
+    stays on (it only closes small gaps: the policy barely steps on a velocity input alone)."""
+    stride: bool = True
+    """Part 9: stride adaptation. The leg joints' swing about their running mean (Gaussian,
+    ``smooth_s``) is scaled by ``1 + K lag`` (along-path lag, negative when ahead), low-passed,
+    so a robot striding short takes longer steps and one ahead shorter ones."""
+    stride_gain_per_m: float = Field(0.5, ge=0.0, le=5.0)
+    """K: swing scale per metre of along-path lag [1/m]."""
+    stride_max: float = Field(1.3, ge=1.0, le=2.0)
+    """Largest swing scale."""
+    stride_min: float = Field(0.7, gt=0.0, le=1.0)
+    """Smallest swing scale (robot ahead of the reference)."""
+    stride_tau_s: float = Field(0.5, gt=0.0)
+    """Low-pass time constant of the swing scale [s]."""
 
 
 @dataclass(frozen=True)
@@ -136,12 +184,18 @@ class ReferencePlan:
         heading_offset_rad: ``(T,)`` planned heading minus reference heading (part 3) [rad].
         speed_m_s: ``(T,)`` smoothed horizontal reference speed [m/s].
         duration_s: clip duration [s].
+        stance_from_s: clip time where the blend into the standing legs starts (part 7):
+            ``stance_lead_s`` before the reference arrives at its end position, or the
+            duration when it does not stop inside the clip [s].
+        joint_center: ``(T, n)`` running mean of the reference joint angles (part 9) [rad].
     """
 
     time_s: np.ndarray
     heading_offset_rad: np.ndarray
     speed_m_s: np.ndarray
     duration_s: float
+    stance_from_s: float = float("inf")
+    joint_center: np.ndarray | None = None
 
 
 def ramp(x: float | np.ndarray, start: float, full: float) -> np.ndarray:
@@ -178,7 +232,41 @@ def plan_reference(motion: RobotMotion, config: DriftConfig) -> ReferencePlan:
                      np.radians(config.crab_full_deg)))
     limit = np.radians(config.crab_max_deg)
     offset = gaussian_filter1d(np.clip(crab, -limit, limit) * weight, sigma, mode="nearest")
-    return ReferencePlan(np.arange(motion.num_frames) / fps, offset, speed, motion.duration_s)
+    time_s = np.arange(motion.num_frames) / fps
+    arrive = arrival_time_s(motion.root_pos, fps, config.arrive_radius_m)
+    stance_from = motion.duration_s         # no stop inside the clip: stand after it
+    if 0.0 < arrive <= motion.duration_s - config.rest_min_s:
+        stance_from = max(0.0, arrive - config.stance_lead_s)
+    center = gaussian_filter1d(motion.dof_pos, sigma, axis=0, mode="reflect")
+    return ReferencePlan(time_s, offset, speed, motion.duration_s, stance_from, center)
+
+
+def arrival_time_s(root_pos_w: np.ndarray, fps: float, radius_m: float) -> float:
+    """Time from which the root stays within ``radius_m`` of its last position [s].
+
+    Args:
+        root_pos_w: ``(T, 3)`` root positions in world [m].
+        fps: frame rate [Hz].
+        radius_m: horizontal radius [m].
+
+    Returns:
+        The time of the first frame of the final stretch inside the radius; 0 when the root
+        never leaves it.
+    """
+    away = np.linalg.norm(root_pos_w[:, :2] - root_pos_w[-1, :2], axis=1)
+    far = np.flatnonzero(away > radius_m)
+    return float((far[-1] + 1) / fps) if len(far) else 0.0
+
+
+def scale_swing(joint_pos: np.ndarray, center: np.ndarray, scale: float) -> np.ndarray:
+    """``center + scale (joint_pos - center)``: a gait's swing about its running mean, scaled.
+
+    Args:
+        joint_pos: ``(k,)`` joint angles [rad].
+        center: ``(k,)`` their running mean [rad].
+        scale: swing scale (1 leaves the joints unchanged).
+    """
+    return center + scale * (np.asarray(joint_pos) - center)
 
 
 def heading_correction(yaw_target_rad: float, yaw_robot_rad: float, gain_per_s: float,
@@ -238,7 +326,9 @@ class DriftCorrector:
     Args:
         config: which parts run, and their gains.
         dt_s: control period [s].
-        plan: the reference plan (:func:`plan_reference`), needed by parts 3 and 5.
+        plan: the reference plan (:func:`plan_reference`), needed by parts 3, 5, 7 and 9.
+        stand_joint_pos: ``(n,)`` the controller's standing pose [rad] (part 7).
+        leg_joints: indices of the leg joints in the joint order (parts 7 and 9).
 
     After each :meth:`correct`, :attr:`rate` is the clock rate for the next control step.
     """
@@ -246,10 +336,13 @@ class DriftCorrector:
     config: DriftConfig
     dt_s: float
     plan: ReferencePlan | None = None
+    stand_joint_pos: np.ndarray | None = None
+    leg_joints: np.ndarray | None = None
     rate: float = 1.0
     _steer: float = 0.0
+    _stride: float = 1.0
     _log: dict[str, list[float]] = field(default_factory=lambda: {
-        "offset": [], "rate": [], "steer": [], "wait": []})
+        "offset": [], "rate": [], "steer": [], "wait": [], "stride": []})
 
     def _plan_at(self, arr: np.ndarray, t: float) -> float:
         assert self.plan is not None
@@ -325,13 +418,41 @@ class DriftCorrector:
             cmd_h = cmd_h + heading_frame(yaw_robot).T @ (heading_frame(yaw_plan) @ fb_p)
         if in_clip:
             cmd_h = velocity_budget(cmd_h, ref_h * self.rate, c.velocity_max_m_s)
+        after = self.plan is not None and clip_time_s > self.plan.duration_s
+        if c.settle and after:
+            # the reference holds its end position: same loop, in world axes, norm-capped
+            fb_w = c.velocity_gain_per_s * e_w
+            norm = float(np.linalg.norm(fb_w))
+            if norm > c.velocity_max_m_s:
+                fb_w *= c.velocity_max_m_s / norm
+            cmd_h = cmd_h + heading_frame(yaw_robot).T @ fb_w
         lin_vel_w[:2] = heading_frame(yaw_seen) @ cmd_h
+        joints = seen.joint_pos
+        legs = self.leg_joints
+        t_seen = clip_time_s + lookahead_s
+        if c.stride and in_clip and legs is not None and self.plan.joint_center is not None:
+            lag = float(e_w @ v_ref_w) / speed if speed > 0.2 else 0.0
+            target = float(np.clip(1.0 + min(moving, taper) * c.stride_gain_per_m * lag,
+                                   c.stride_min, c.stride_max))
+            self._stride += min(1.0, self.dt_s / c.stride_tau_s) * (target - self._stride)
+            center = np.array([np.interp(t_seen, self.plan.time_s, self.plan.joint_center[:, j])
+                               for j in legs])
+            joints = joints.copy()
+            joints[legs] = scale_swing(joints[legs], center, self._stride)
+        if c.stance and legs is not None and self.stand_joint_pos is not None \
+                and self.plan is not None:
+            w = float(ramp(t_seen, self.plan.stance_from_s,
+                           self.plan.stance_from_s + c.stance_blend_s))
+            if w > 0:
+                joints = joints.copy()
+                joints[legs] = (1 - w) * joints[legs] + w * self.stand_joint_pos[legs]
         self._log["offset"].append(abs(offset_now))
         self._log["wait"].append(wait)
         self._log["steer"].append(abs(steer))
         self._log["rate"].append(self.rate)
+        self._log["stride"].append(self._stride)
         return ReferenceFrame(seen.root_pos_w, seen.root_quat_w, lin_vel_w, ang_vel_w,
-                              seen.joint_pos, seen.hand_pos)
+                              joints, seen.hand_pos)
 
     def summary(self) -> dict[str, float]:
         """What the corrector did over the run (for ``metrics.json``)."""
@@ -342,4 +463,6 @@ class DriftCorrector:
                 "drift_max_steer_deg": float(np.degrees(max(self._log["steer"]))),
                 "drift_min_clock_rate": float(rate.min()),
                 "drift_slowed_steps_fraction": float(np.mean(rate < 0.999)),
-                "drift_wait_steps_fraction": float(np.mean(np.array(self._log["wait"]) < 0.999))}
+                "drift_wait_steps_fraction": float(np.mean(np.array(self._log["wait"]) < 0.999)),
+                "drift_min_stride_scale": float(min(self._log["stride"])),
+                "drift_max_stride_scale": float(max(self._log["stride"]))}

@@ -7,7 +7,8 @@ summarise it into :class:`~exoactor.metrics.TrackingMetrics` (``metrics.json``).
 
 Metrics compare, after every control step, the robot with the *clean* reference (no test
 noise, no drift correction) at the streamer's clip time, over the clip only (not the blend-in,
-hold or return), and stop at a fall.
+hold or return), and stop at a fall. One figure looks past the clip: the settled xy error, at
+the end of the run, after the reference has held its end position for ``hold_s + return_s``.
 """
 
 from __future__ import annotations
@@ -35,7 +36,12 @@ from exoactor.control.safety import FallSignals, JointLimits, SafetyConfig, Safe
 from exoactor.control.sim import JointGroup, Simulation
 from exoactor.errors import ExoActorError, InvalidMotionFile
 from exoactor.formats.motion import RobotMotion, Rollout
-from exoactor.metrics import TrackingMetrics, real_time_factor, tracking_metrics
+from exoactor.metrics import (
+    TrackingMetrics,
+    real_time_factor,
+    root_xy_error_m,
+    tracking_metrics,
+)
 from exoactor.rotations import yaw, yaw_quat
 
 logger = logging.getLogger(__name__)
@@ -201,7 +207,10 @@ def track_motion(motion: RobotMotion, config: TrackConfig | None = None, render:
                                             "ref_dof", "ref_pos", "ref_quat", "body", "ref_body")}
     fall_time = None
     stop_after = None
-    drift = DriftCorrector(config.drift, dt, plan_reference(hand_motion, config.drift))
+    legs = np.array([i for i, n in enumerate(controller.joint_names)
+                     if any(k in n for k in ("hip", "knee", "ankle"))], dtype=int)
+    drift = DriftCorrector(config.drift, dt, plan_reference(hand_motion, config.drift),
+                           controller.default_joint_pos, legs)
     state = sim.state()
     safety.reset(np.concatenate([state.joint_pos, sim.hand_pos()]))
     controller.reset(state, control_stream.sample(clip_time + rc.lookahead_s))
@@ -243,8 +252,11 @@ def track_motion(motion: RobotMotion, config: TrackConfig | None = None, render:
     rollout = _rollout(rec, robot.name, 1.0 / dt, sim, motion.source)
     extras = {**drift.summary(), **{k: float(v) for k, v in counters.items()},
               "simulated_s": sim_time}
+    settled = float("nan")
+    if fall_time is None and rec["clip_t"] and rec["clip_t"][-1] >= end_time - 1e-9:
+        settled = float(root_xy_error_m(rec["qpos"][-1][:3], rec["ref_pos"][-1]))
     metrics = _metrics(rec, sim, metric_stream.duration_s, fall_time, glitches,
-                       real_time_factor(sim_time, wall), config, extras)
+                       real_time_factor(sim_time, wall), config, extras, settled)
     files = _write(out_dir, rollout, metrics, config, motion, render, sim)
     return TrackResult(metrics, rollout, glitches, tuple(safety.events), files)
 
@@ -291,7 +303,7 @@ def _rollout(rec: dict[str, list], robot: str, fps: float, sim: Simulation,
 
 def _metrics(rec: dict[str, list], sim: Simulation, duration_s: float, fall_time: float | None,
              glitches: GlitchReport, rtf: float, config: TrackConfig,
-             extras: dict[str, float]) -> TrackingMetrics:
+             extras: dict[str, float], settled_xy_m: float) -> TrackingMetrics:
     clip_t = np.array(rec["clip_t"])
     in_clip = (clip_t >= -1e-9) & (clip_t <= duration_s + 1e-9)
     if fall_time is not None:
@@ -308,7 +320,8 @@ def _metrics(rec: dict[str, list], sim: Simulation, duration_s: float, fall_time
         clip_duration_s=duration_s,
         evaluated_s=float(clip_t[sel[-1]] - max(clip_t[sel[0]], 0.0)) if len(sel) else 0.0,
         success_body_error_m=config.success_body_error_m,
-        dropped_frames=glitches.dropped_frames, dropped_reasons=glitches.reasons, extras=extras)
+        dropped_frames=glitches.dropped_frames, dropped_reasons=glitches.reasons, extras=extras,
+        root_xy_error_settled_m=settled_xy_m)
 
 
 def _write(out_dir: Path | None, rollout: Rollout, metrics: TrackingMetrics,
