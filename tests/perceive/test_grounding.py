@@ -7,9 +7,11 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from exoactor.perceive.grounding import (
+    UpEstimate,
     estimate_up_c,
     facing_c,
     nearest_level,
+    refine_up_c,
     support_levels,
     transform,
     world_from_camera,
@@ -80,3 +82,46 @@ def test_facing_is_horizontal_forward() -> None:
     body = np.repeat(standing_skeleton((0.0, 1.0, 0.0))[None], 5, 0)
     f = facing_c(body, np.ones(5, bool), np.array([0.0, 0.0, 1.0]), 30.0)
     assert np.allclose(f, [0.0, 1.0, 0.0])
+
+
+def _walk_soles_c(up_c: np.ndarray, rng: np.random.Generator, noise_m: float = 0.01
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Soles of a straight 3 m walk on the ground (and 10 on a 0.4 m box) seen by a camera
+    looking down: ``(N, 3)`` camera-frame points [m] and ``(N,)`` level index."""
+    fwd = np.cross(up_c, [1.0, 0.0, 0.0])
+    fwd /= np.linalg.norm(fwd)
+    side = np.cross(up_c, fwd)
+    s = rng.uniform(0.0, 3.0, 60)
+    foot = np.where(np.arange(60) % 2, 0.1, -0.1)
+    ground = np.array([0.0, 1.5, 4.0]) - 1.5 * up_c
+    pts = ground + s[:, None] * fwd + foot[:, None] * side
+    box = ground + 0.4 * up_c + rng.uniform(-0.2, 0.2, (10, 1)) * side + 3.5 * fwd
+    pts = np.concatenate([pts, box]) + rng.normal(scale=noise_m, size=(70, 3))
+    return pts, np.r_[np.zeros(60, int), np.ones(10, int)]
+
+
+def test_refine_up_levels_the_soles_along_the_walk() -> None:
+    rng = np.random.default_rng(0)
+    true_up = Rotation.from_euler("x", -10, degrees=True).apply([0.0, -1.0, 0.0])
+    pts, lev = _walk_soles_c(true_up, rng)
+    fwd = pts[59] - pts[0]
+    fwd -= (fwd @ true_up) * true_up
+    fwd /= np.linalg.norm(fwd)
+    side = np.cross(true_up, fwd)
+    body = Rotation.from_rotvec(np.radians(3.0) * side).apply(true_up)  # tilted along the walk
+    out = refine_up_c(UpEstimate(body, "body", 20, 2.0), pts, lev)
+    assert out.source == "body+soles"
+    assert np.degrees(np.arccos(np.clip(out.up_c @ true_up, -1, 1))) < 0.7
+    # across the walk the soles say little: a tilt about the walk direction stays
+    rolled = Rotation.from_rotvec(np.radians(3.0) * fwd).apply(true_up)
+    kept = refine_up_c(UpEstimate(rolled, "body", 20, 2.0), pts, lev)
+    assert np.degrees(np.arccos(np.clip(kept.up_c @ rolled, -1, 1))) < 0.5
+
+
+def test_refine_up_keeps_the_body_estimate_without_spread_soles() -> None:
+    up = UpEstimate(np.array([0.0, -1.0, 0.0]), "body", 20, 2.0)
+    rng = np.random.default_rng(1)
+    few = rng.normal(size=(5, 3))
+    assert refine_up_c(up, few, np.zeros(5, int)) is up
+    still = np.array([0.0, 1.5, 4.0]) + rng.normal(scale=0.05, size=(40, 3))  # jumping on a spot
+    assert refine_up_c(up, still, np.zeros(40, int)) is up

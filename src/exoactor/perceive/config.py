@@ -132,6 +132,9 @@ class PerceiveConfig(BaseModel):
     """Allowed travel of a foot in contact per frame [m] (weight of the no-skate term)."""
     support_sigma_m: float = Field(0.01, gt=0.0)
     """Allowed height error of a foot in contact [m] (weight of the on-the-ground term)."""
+    up_from_soles: bool = True
+    """Refine the gravity direction (from the body's axis) so that the feet in contact on
+    each support level lie on one plane (:func:`~exoactor.perceive.grounding.refine_up_c`)."""
     level_gap_m: float = Field(0.2, gt=0.0)
     """Least height between two support levels (the ground, a platform) [m]."""
     min_level_s: float = Field(0.3, gt=0.0)

@@ -7,7 +7,9 @@ the first valid frame, x along the actor's facing direction there.
 * **Up** comes from the body: the median direction from the ankles to the shoulders over the
   frames where the actor stands straight (torso and legs aligned, knees extended). People
   stand within a few degrees of vertical; the camera's pitch and roll follow. Without such
-  frames the camera is assumed level (up = -y of the camera).
+  frames the camera is assumed level (up = -y of the camera). The feet in contact then level
+  it along the directions they span (:func:`refine_up_c`): soles on one support have one
+  height, however far the actor walked.
 * **Support levels** are the heights where the lowest foot of each frame piles up (see
   :func:`support_levels`): the lowest one is the ground (z = 0), higher ones are platforms
   (a box, a step). Without a clear level, the lowest foot points of the clip define the
@@ -36,7 +38,8 @@ class UpEstimate:
 
     Attributes:
         up_c: ``(3,)`` unit vector against gravity, camera frame.
-        source: ``"body"`` (standing frames) or ``"level-camera"`` (assumed).
+        source: ``"body"`` (standing frames), ``"body+soles"`` (then levelled by the feet in
+            contact, :func:`refine_up_c`) or ``"level-camera"`` (assumed).
         frames: standing frames used.
         spread_deg: median angle between the frames' body axes and ``up_c`` [deg].
     """
@@ -48,7 +51,8 @@ class UpEstimate:
 
     @property
     def camera_pitch_deg(self) -> float:
-        """Downward tilt of the optical axis [deg] (positive looks down)."""
+        """Elevation of the optical axis above the horizon [deg] (negative: the camera looks
+        down; a camera tilted 8 deg down reads -8)."""
         return float(np.degrees(np.arcsin(np.clip(self.up_c[2], -1, 1))))
 
     @property
@@ -205,3 +209,68 @@ def world_from_camera(up_c: np.ndarray, forward_c: np.ndarray, origin_c: np.ndar
 def transform(T_a_b: np.ndarray, points_b: np.ndarray) -> np.ndarray:
     """Apply a ``(4, 4)`` transform to ``(..., 3)`` points."""
     return np.asarray(points_b) @ T_a_b[:3, :3].T + T_a_b[:3, 3]
+
+
+def refine_up_c(up: UpEstimate, sole_c: np.ndarray, level_index: np.ndarray, *,
+                prior_deg: float = 3.0, height_sigma_m: float = 0.02,
+                outlier_m: float = 0.06, min_spread_m: float = 0.5) -> UpEstimate:
+    """Tilt ``up.up_c`` so that the feet in contact on each support level lie on one plane.
+
+    The body's axis gives gravity to a few degrees; the contact soles add what they measure:
+    along a walk they span metres, and their heights along up must not change with the
+    distance travelled. Least squares over a small tilt ``d`` (perpendicular to ``up_c``, along
+    the axes where the soles spread by at least ``min_spread_m``, standard deviation)
+    and one height per level: ``(up_c + d) . p - g_level`` over ``height_sigma_m``, plus
+    ``|d|`` over ``prior_deg``; the soles farther than ``outlier_m`` from their plane are
+    dropped and the fit repeated once. Directions the soles barely span (across a straight
+    walk, where the feet are a hand apart and their height difference is mostly landmark
+    error) keep the body's estimate. A uniform error of the scene's depth scale keeps the plane's
+    normal, so the skeleton's size does not bias the tilt.
+
+    Args:
+        up: the body's estimate.
+        sole_c: ``(N, 3)`` sole points in contact, camera frame [m].
+        level_index: ``(N,)`` int, the support level each point stands on.
+        prior_deg: trust in the body's estimate [deg].
+        height_sigma_m: expected error of a sole's height [m].
+        outlier_m: residual beyond which a sole is dropped before the second solve [m].
+        min_spread_m: least spread of the soles along an axis to tilt about it [m].
+
+    Returns:
+        The refined estimate (source ``"body+soles"``), or ``up`` when fewer than 10 soles
+        or they spread along no axis.
+    """
+    p = np.asarray(sole_c, dtype=float)
+    lev = np.asarray(level_index)
+    keep = np.isfinite(p).all(-1)
+    if keep.sum() < 10:
+        return up
+    u0 = up.up_c
+    e1 = _unit(np.cross(u0, [1.0, 0.0, 0.0] if abs(u0[0]) < 0.9 else [0.0, 0.0, 1.0]))
+    e2 = np.cross(u0, e1)
+    # Tilt only about axes along which the soles spread (a straight walk: the walk direction).
+    tang = np.stack([p[keep] @ e1, p[keep] @ e2], 1)
+    evals, evecs = np.linalg.eigh(np.cov(tang.T))
+    spans = evecs[:, np.sqrt(np.maximum(evals, 0.0)) >= min_spread_m]
+    if spans.shape[1] == 0:
+        return up
+    axes = [a[0] * e1 + a[1] * e2 for a in spans.T]
+    n_ax = len(axes)
+    levels = np.unique(lev[keep])
+    u = u0
+    for _ in range(2):
+        sel = np.flatnonzero(keep)
+        A = np.zeros((len(sel) + n_ax, n_ax + len(levels)))
+        b = np.zeros(len(sel) + n_ax)
+        for k, ax in enumerate(axes):
+            A[:len(sel), k] = p[sel] @ ax / height_sigma_m
+        A[np.arange(len(sel)), n_ax + np.searchsorted(levels, lev[sel])] = -1.0 / height_sigma_m
+        b[:len(sel)] = -(p[sel] @ u0) / height_sigma_m
+        A[len(sel):, :n_ax] = np.eye(n_ax) / np.radians(prior_deg)
+        x = np.linalg.lstsq(A, b, rcond=None)[0]
+        u = _unit(u0 + sum(x[k] * ax for k, ax in enumerate(axes)))
+        g = x[n_ax + np.searchsorted(levels, lev)]
+        keep = np.isfinite(p).all(-1) & (np.abs(np.nan_to_num(p) @ u - g) < outlier_m)
+        if keep.sum() < 10:
+            return up
+    return UpEstimate(u, "body+soles", up.frames, up.spread_deg)

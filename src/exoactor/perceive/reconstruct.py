@@ -18,7 +18,9 @@ Steps (all on the constant-rate frames of the clip):
    the directions, the 3D model the depths, the skeleton the lengths).
 7. **Grounding** (:mod:`~exoactor.perceive.grounding`): up direction, support levels, foot
    contacts (:mod:`~exoactor.perceive.contacts`, from the sole height above the nearest
-   support level and the foot speed).
+   support level and the foot speed); then the up direction is levelled by the contact
+   soles (:func:`~exoactor.perceive.grounding.refine_up_c`) and levels and contacts found
+   again with it.
 8. **Root refit** with the contact feet held still and on their support level.
 9. **World frame**: z up, ground z = 0, origin under the hip centre at the first detection,
    facing +x; feet locked during contacts (:mod:`~exoactor.perceive.foot_lock`; a contact
@@ -61,6 +63,7 @@ from exoactor.perceive.grounding import (
     estimate_up_c,
     facing_c,
     nearest_level,
+    refine_up_c,
     support_levels,
     transform,
     world_from_camera,
@@ -171,6 +174,26 @@ def _pelvis_quat(joints_w: np.ndarray) -> np.ndarray:
     return continuous(as_wxyz(Rotation.from_matrix(np.stack([x, y, z], -1))))
 
 
+def _regrounded(P: np.ndarray, up: UpEstimate, levels: SupportLevels, support: np.ndarray,
+                contact: np.ndarray, detected: np.ndarray, speed: np.ndarray, fps: float,
+                cfg: PerceiveConfig, contact_kw: dict) -> tuple[UpEstimate, SupportLevels,
+                                                             np.ndarray, np.ndarray]:
+    """Up refined by the contact soles (:func:`refine_up_c`), then the support levels and
+    contacts again with it."""
+    sole_h, low = _sole(P, up.up_c, 0.0)
+    tt, ff = np.nonzero(contact & detected[:, None])
+    pts = foot_points(P)[tt, ff, low[tt, ff]]
+    lev = np.argmin(np.abs(support[tt, ff, None] - np.asarray(levels.levels_m)), axis=-1)
+    up = refine_up_c(up, pts, lev)
+    sole_c, _ = _sole(P, up.up_c, 0.0)
+    levels = support_levels(sole_c, detected, fps, level_gap_m=cfg.level_gap_m,
+                            min_level_s=cfg.min_level_s)
+    above = sole_c - levels.ground_c
+    support = nearest_level(above, levels.levels_m)
+    contact = foot_contacts(above - support, speed, fps, **contact_kw)
+    return up, levels, support, contact
+
+
 def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveConfig,
                 source: str = "<video>") -> Reconstruction:
     """World-grounded motion from constant-rate observations (see the module docstring).
@@ -254,6 +277,9 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
                   "release_speed_m_s": cfg.release_speed_m_s,
                   "min_contact_s": cfg.min_contact_s}
     contact = foot_contacts(above - support, speed, fps, **contact_kw)
+    if cfg.up_from_soles:
+        up, levels, support, contact = _regrounded(P, up, levels, support, contact, detected,
+                                                   speed, fps, cfg, contact_kw)
 
     # 8. refit with the contacts
     rel2 = P - P[:, _HIPS].mean(1, keepdims=True)
