@@ -122,7 +122,7 @@ def test_planning_fails_early(tmp_path: Path) -> None:
         plan_runs(few, tmp_path)
     unknown = validate_suite({"root": str(tmp_path), "backends": {"controller": "nope"},
                               "tasks": [{"name": "t", "motion": "a.npz"}]})
-    with pytest.raises(ExoActorError, match=r"unknown controller 'nope'; available: twist2"):
+    with pytest.raises(ExoActorError, match=r"unknown controller 'nope'; available: replay, twist2"):
         plan_runs(unknown, tmp_path)
     bad = validate_suite({"root": str(tmp_path), "config": {"track": {"post_fall_s": -1}},
                           "tasks": [{"name": "t", "motion": "a.npz"}]})
