@@ -48,6 +48,7 @@ class Link:
 
     def __init__(self, sdk):
         self.sdk = sdk
+        self.domain = DOMAIN
         sdk.init_dds(DOMAIN, "lo")
         LowCmd_, _, String_ = sdk.hg_types()
         self.String_ = String_

@@ -21,8 +21,9 @@ Two threads in one process (the documented split):
   ranges) go out at 100 Hz from the low-level loop, open outside the motion.
 
 ``dry_run`` computes and logs every command and publishes nothing (no ``DataWriter`` is made).
-Outputs in ``out_dir``: ``deploy_log.jsonl`` (events), ``deploy_rollout.npz`` (50 Hz: robot
-tick, measured joints and IMU, targets, reference; with ``fps``) and ``deploy_metrics.json``
+Outputs in ``out_dir``: ``deploy_log.jsonl`` (events, written as they happen),
+``deploy_rollout.npz`` (50 Hz: robot tick, measured joints and IMU, targets, reference; with
+``fps``) and ``deploy_metrics.json``
 (tracking errors as ``exoactor track`` defines them, loop rates and jitter, counters).
 
 Global drift correction is off here: it needs the pelvis position, which the G1 does not
@@ -53,6 +54,12 @@ from exoactor.formats.motion import RobotMotion
 
 logger = logging.getLogger(__name__)
 
+TICK_CHECK_S = 0.3
+"""Wall time over which the robot's tick rate is checked at connect [s]."""
+TICK_RATIO_RANGE = (0.3, 3.0)
+"""Accepted robot-tick milliseconds per wall millisecond (a simulator may run slow)."""
+MAX_LOOP_ERRORS = 50
+"""Failing command-loop ticks (0.1 s at 500 Hz) after which the loop gives up."""
 RELEASE_AFTER_S = 0.5
 """Simulated robot: controller time on the gantry before it is released [s]."""
 EXIT_COMPLETED, EXIT_ERROR, EXIT_SAFETY_STOP, EXIT_INTERRUPTED = 0, 1, 3, 130
@@ -185,6 +192,8 @@ class Deployment:
         self.estimator = BodyEstimator(self.robot, tuple(kb[k] for k in KEY_BODIES))
         self.ref_estimator = BodyEstimator(self.robot)
         self._shared = _Shared()
+        self._low: threading.Thread | None = None
+        self._log_fh = None
         self.events: list[dict[str, Any]] = []
         self._t0 = time.monotonic()
         self._published = 0
@@ -202,6 +211,9 @@ class Deployment:
         self.events.append(entry)
         log = logger.warning if kind in ("fault", "stop", "interrupt") else logger.info
         log("[%s] %s: %s", self._phase, kind, detail)
+        if self._log_fh is not None:  # live, one JSON line per event
+            self._log_fh.write(json.dumps(entry) + "\n")
+            self._log_fh.flush()
 
     def _stop(self, reason: str, kind: str = "fault") -> None:
         s = self._shared
@@ -258,51 +270,71 @@ class Deployment:
         return out
 
     def _low_loop(self, publisher, msg, hand_pubs, hand_msg) -> None:
-        """The 500 Hz loop: fault checks, then publish the held (or damping) command."""
+        """The 500 Hz loop: fault checks, then publish the held (or damping) command.
+
+        An exception inside a tick stops the run into damping and the loop goes on publishing
+        damping; after :data:`MAX_LOOP_ERRORS` failing ticks it gives up (the main thread sees
+        the thread gone and stops too).
+        """
         c = self.config
-        s = self._shared
         loop = RateLoop(c.low_rate_hz)
         hand_every = max(1, round(c.low_rate_hz / 100.0))
-        damping_until = None
+        self._damping_until: float | None = None
+        errors = 0
         tick = 0
         while True:
             now = loop.wait()
             tick += 1
-            with s.lock:
-                state, rx, command = s.state, s.state_rx_s, s.command
-                hand_target = s.hand_target
-                heartbeat, watch = s.heartbeat_s, s.watch_heartbeat
-            if not s.stopped.is_set():
-                if now - rx > c.stale_state_ms / 1e3:
-                    self._stop(f"stale state: no LowState_ for {1e3 * (now - rx):.0f} ms "
-                               f"(limit {c.stale_state_ms:.0f} ms)")
-                elif watch and now - heartbeat > c.heartbeat_ms / 1e3:
-                    self._stop(f"controller heartbeat lost: no new targets for "
-                               f"{1e3 * (now - heartbeat):.0f} ms (limit {c.heartbeat_ms:.0f} ms)")
-                elif state is not None and not (np.all(np.isfinite(state.joint_pos))
-                                                and np.all(np.isfinite(state.quat_wxyz))):
-                    self._stop("non-finite joint or IMU state")
-                elif state is not None and state.pressed("select"):
-                    self._stop("SELECT pressed on the remote", kind="stop")
-            if s.stopped.is_set():
-                damping_until = damping_until or now + c.damping_s
-                command = self._damping(None if state is None else state.joint_pos)
-                if now >= damping_until:
+            try:
+                if self._low_tick(now, tick, hand_every, publisher, msg, hand_pubs, hand_msg):
                     break
-            if command is None or state is None:
-                continue
+            except Exception as exc:  # noqa: BLE001 - any failure here must end in damping
+                errors += 1
+                logger.exception("command loop error")
+                self._stop(f"command loop error: {exc!r}")
+                if errors >= MAX_LOOP_ERRORS:
+                    logger.error("command loop failed %d times; it stops publishing", errors)
+                    break
+        self._low_stats = loop.stats()
+
+    def _low_tick(self, now: float, tick: int, hand_every: int, publisher, msg, hand_pubs,
+                  hand_msg) -> bool:
+        """One tick of the command loop; ``True`` when the damping period is over."""
+        c = self.config
+        s = self._shared
+        with s.lock:
+            state, rx, command = s.state, s.state_rx_s, s.command
+            hand_target = s.hand_target
+            heartbeat, watch = s.heartbeat_s, s.watch_heartbeat
+        if not s.stopped.is_set():
+            if now - rx > c.stale_state_ms / 1e3:
+                self._stop(f"stale state: no LowState_ for {1e3 * (now - rx):.0f} ms "
+                           f"(limit {c.stale_state_ms:.0f} ms)")
+            elif watch and now - heartbeat > c.heartbeat_ms / 1e3:
+                self._stop(f"controller heartbeat lost: no new targets for "
+                           f"{1e3 * (now - heartbeat):.0f} ms (limit {c.heartbeat_ms:.0f} ms)")
+            elif state is not None and not (np.all(np.isfinite(state.joint_pos))
+                                            and np.all(np.isfinite(state.joint_vel))
+                                            and np.all(np.isfinite(state.quat_wxyz))):
+                self._stop("non-finite joint or IMU state")
+            elif state is not None and state.pressed("select"):
+                self._stop("SELECT pressed on the remote", kind="stop")
+        stopped = s.stopped.is_set()
+        if stopped:
+            self._damping_until = self._damping_until or now + c.damping_s
+            command = self._damping(None if state is None else state.joint_pos)
+        if command is not None and state is not None:
             self._computed += 1
             if publisher is not None:
                 messages.fill_lowcmd(msg, command, state.mode_machine)
                 publisher.Write(msg)
                 self._published += 1
-            if hand_pubs and tick % hand_every == 0 and (hand_target is not None
-                                                         or s.stopped.is_set()):
-                hands = self._hand_commands(None if s.stopped.is_set() else hand_target)
+            if hand_pubs and tick % hand_every == 0 and (hand_target is not None or stopped):
+                hands = self._hand_commands(None if stopped else hand_target)
                 for side, hand in zip(sdk.HAND_SIDES, hands):
                     messages.fill_handcmd(hand_msg, hand)
                     hand_pubs[side].Write(hand_msg)
-        self._low_stats = loop.stats()
+        return stopped and now >= self._damping_until
 
     # ---- operator flow -------------------------------------------------------------------
     def run(self) -> DeployResult:
@@ -313,6 +345,9 @@ class Deployment:
         from unitree_sdk2py.idl.default import unitree_hg_msg_dds__LowCmd_
 
         self._phase = "connect"
+        if self.out_dir is not None:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            self._log_fh = open(self.out_dir / "deploy_log.jsonl", "w")  # noqa: SIM115
         sub = sdk.subscriber(sdk.LOWSTATE_TOPIC, LowState_, self._on_state, 1)
         publisher = None if c.dry_run else sdk.publisher(sdk.LOWCMD_TOPIC, LowCmd_)
         self._sim_control = (sdk.publisher(sdk.SIM_CONTROL_TOPIC, String_)
@@ -339,7 +374,8 @@ class Deployment:
         try:
             state = self._connect()
             self._preflight(state)
-            low = threading.Thread(target=self._low_loop, name="lowcmd-500hz", daemon=True,
+            low = self._low = threading.Thread(target=self._low_loop, name="lowcmd-500hz",
+                                               daemon=True,
                                    args=(publisher, unitree_hg_msg_dds__LowCmd_(), hand_pubs,
                                          hand_msg))
             low.start()
@@ -357,6 +393,10 @@ class Deployment:
             self._event("error", str(exc))
             self._shared.stopped.set()
             status, exit_code, reason = "not_started", EXIT_ERROR, str(exc)
+        except Exception as exc:  # noqa: BLE001 - end in damping, keep the record, then report
+            logger.exception("deploy failed")
+            self._stop(f"error: {exc!r}")
+            status, exit_code = "error", EXIT_ERROR
         finally:
             self._shared.stopped.set()
             if low is not None:
@@ -380,7 +420,8 @@ class Deployment:
             if state is not None:
                 self._event("info", f"robot connected: tick {state.tick_ms} ms, mode_machine "
                             f"{state.mode_machine}")
-                return state
+                self._check_tick_rate(state)
+                return self._latest()[0]
             time.sleep(0.01)
         bad = self._shared.state_crc_bad
         hint = (f"{bad} LowState_ arrived with a wrong CRC" if bad else
@@ -389,11 +430,23 @@ class Deployment:
         raise DeployError(f"no LowState_ on '{sdk.LOWSTATE_TOPIC}' within {c.connect_timeout_s:.0f}"
                           f" s on interface '{c.interface}', domain {c.domain_id}: {hint}")
 
+    def _check_tick_rate(self, first: messages.StateSample) -> None:
+        """The controller runs on the robot's ``tick``: check it counts milliseconds."""
+        t0 = time.monotonic()
+        time.sleep(TICK_CHECK_S)
+        state, _ = self._latest()
+        wall_ms = 1e3 * (time.monotonic() - t0)
+        ratio = (state.tick_ms - first.tick_ms) / wall_ms
+        if not TICK_RATIO_RANGE[0] <= ratio <= TICK_RATIO_RANGE[1]:
+            raise DeployError(f"the robot's tick advanced {state.tick_ms - first.tick_ms} in "
+                              f"{wall_ms:.0f} ms of wall time (x{ratio:.2f}); the controller is "
+                              "clocked by a tick in milliseconds, so it refuses to run")
+
     def _preflight(self, state: messages.StateSample) -> None:
         self._phase = "check"
         c = self.config
         norm = float(np.linalg.norm(state.quat_wxyz))
-        if abs(norm - 1.0) > 0.05:
+        if not abs(norm - 1.0) <= 0.05:  # also refuses NaN
             raise DeployError(f"IMU quaternion has norm {norm:.3f}; the IMU is not ready")
         tol = c.start_limit_tolerance_rad
         names = self.robot.body_joint_names
@@ -405,6 +458,8 @@ class Deployment:
         self._event("info", "pre-flight checks passed (CRC, IMU, joint ranges)")
 
     def _check_stopped(self) -> None:
+        if self._low is not None and not self._low.is_alive() and not self._shared.stopped.is_set():
+            self._stop("the command loop ended unexpectedly")
         if self._shared.stopped.is_set():
             raise _Stopped
 
@@ -474,11 +529,19 @@ class Deployment:
                        "stream the motion, SELECT or Ctrl-C stops into damping"))
         t_wait = time.monotonic()
         while clip_time < streamer.end_s - 1e-9:
+            last_tick, waited_from = state.tick_ms, time.monotonic()
             while True:  # 50 Hz of the robot's clock
                 self._check_stopped()
                 state, _ = self._latest()
+                if state.tick_ms < last_tick:
+                    self._stop(f"robot tick went backwards ({last_tick} -> {state.tick_ms} ms)")
+                    raise _Stopped
                 if state.tick_ms >= next_tick:
                     break
+                if time.monotonic() - waited_from > (dt + c.heartbeat_ms / 1e3):
+                    self._stop(f"robot tick stalled at {state.tick_ms} ms for more than "
+                               f"{1e3 * dt + c.heartbeat_ms:.0f} ms while its state arrives")
+                    raise _Stopped
                 with self._shared.lock:  # keep the heartbeat while waiting for the robot
                     self._shared.heartbeat_s = time.monotonic()
                 time.sleep(0.0005)
@@ -502,6 +565,9 @@ class Deployment:
             target = self.controller.act(_robot_state(state, clip_time), seen)
             cmd = self.safety.filter(target, state.joint_pos, state.joint_vel, dt, clip_time)
             self._clipped += cmd.n_clipped
+            if cmd.mode == "damping":
+                self._stop(self.safety.stop_reason or "safety layer stop")
+                raise _Stopped
             self._check_stopped()
             self._set_command(messages.MotorCommand(cmd.target, cmd.kp, cmd.kd))
             if c.hands and seen.hand_pos is not None:
@@ -588,10 +654,10 @@ class Deployment:
 
         self.out_dir.mkdir(parents=True, exist_ok=True)
         files = {}
-        log = self.out_dir / "deploy_log.jsonl"
-        with atomic_path(log) as tmp:
-            Path(tmp).write_text("".join(json.dumps(e) + "\n" for e in self.events))
-        files["log"] = log
+        if self._log_fh is not None:
+            self._log_fh.close()
+            self._log_fh = None
+        files["log"] = self.out_dir / "deploy_log.jsonl"
         rollout = self.out_dir / "deploy_rollout.npz"
         with atomic_path(rollout) as tmp, open(tmp, "wb") as fh:
             np.savez(fh, fps=1.0 / self.controller.control_dt_s,

@@ -1,6 +1,7 @@
 """A MuJoCo G1 that behaves like the real robot on DDS: ``exoactor sim-robot``.
 
-It subscribes ``rt/lowcmd`` (unitree_hg ``LowCmd_``), rejects commands whose CRC is wrong,
+It subscribes ``rt/lowcmd`` (unitree_hg ``LowCmd_``), rejects commands whose CRC is wrong or
+whose ``mode_machine`` is not its own (a motor whose ``mode`` is not 1 gives no torque), and
 applies the motor PD law of the latest accepted command at every physics step (1 kHz)::
 
     tau = clip(kp (q_cmd - q) + kd (dq_cmd - dq) + tau_ff, +-motor torque limit)
@@ -78,6 +79,7 @@ class _Inbox:
     command: messages.MotorCommand | None = None
     commands: int = 0
     crc_rejected: int = 0
+    mode_rejected: int = 0
     last_command_s: float | None = None
     hand_commands: dict[str, messages.MotorCommand] = field(default_factory=dict)
     controls: list[str] = field(default_factory=list)
@@ -89,6 +91,7 @@ class SimRobot:
     def __init__(self, config: SimRobotConfig | None = None, out_dir: Path | None = None):
         import mujoco
 
+        from exoactor.control.hands import HandConfig
         from exoactor.control.sim import JointGroup, build_pd_model
         from exoactor.robots import get_robot
 
@@ -111,7 +114,8 @@ class SimRobot:
         self.dadr = np.array([m.jnt_dofadr[m.joint(n).id] for n in all_names])
         self.imu_site = m.site("imu_in_pelvis").id
         self.pelvis = m.body(self.robot.spec.key_bodies.pelvis).id
-        self.hand_kp, self.hand_kd = 1.0, 0.01  # exoactor.control.hands.HandConfig defaults
+        hand = HandConfig()
+        self.hand_kp, self.hand_kd = hand.kp, hand.kd  # fingers held open until commanded
         self._weight = np.array([0.0, 0.0, -float(m.body_subtreemass[0]) * m.opt.gravity[2]])
         self._inbox = _Inbox()
         self._buttons_until: dict[str, float] = {}
@@ -186,7 +190,20 @@ class SimRobot:
     # ---- DDS handlers (listener threads) --------------------------------------------------
     def _on_lowcmd(self, msg) -> None:
         command, crc_ok = messages.read_lowcmd(msg)
+        enabled = np.array([m.mode == messages.MOTOR_ENABLE for m in msg.motor_cmd[:self.n_body]])
+        if not enabled.all():  # a disabled motor produces no torque, as on the robot
+            off = ~enabled
+            command = messages.MotorCommand(
+                np.where(off, 0.0, command.q), np.where(off, 0.0, command.kp),
+                np.where(off, 0.0, command.kd), np.where(off, 0.0, command.dq),
+                np.where(off, 0.0, command.tau))
         with self._inbox.lock:
+            if crc_ok and msg.mode_machine != self.config.mode_machine:
+                self._inbox.mode_rejected += 1
+                if self._inbox.mode_rejected in (1, 10, 100):
+                    logger.warning("rejected LowCmd_ with mode_machine %d (robot: %d; copy it from "
+                                   "LowState_)", msg.mode_machine, self.config.mode_machine)
+                return
             if not crc_ok:
                 self._inbox.crc_rejected += 1
                 if self._inbox.crc_rejected in (1, 10, 100) or self._inbox.crc_rejected % 1000 == 0:
@@ -264,8 +281,10 @@ class SimRobot:
             self._band()
             mujoco.mj_step(self.model, self.data)
         if not np.all(np.isfinite(self.data.qpos)):
-            logger.error("physics diverged at t = %.3f s; resetting the pose", self.data.time)
-            self._reset_pose()
+            from exoactor.errors import PhysicsDiverged
+
+            raise PhysicsDiverged(f"the simulated robot diverged at t = {self.data.time:.3f} s "
+                                  "(NaN/inf state); it stops publishing, as a robot that lost power")
 
     def hand_pos(self) -> np.ndarray:
         """``(14,)`` hand joint angles (left 7, right 7) [rad]; empty without hands."""
@@ -360,10 +379,12 @@ class SimRobot:
         d = self.data
         with self._inbox.lock:
             cmd = self._inbox.command
-            inbox = (self._inbox.commands, self._inbox.crc_rejected, self._inbox.last_command_s)
+            inbox = (self._inbox.commands, self._inbox.crc_rejected, self._inbox.last_command_s,
+                     self._inbox.mode_rejected)
         return {"time_s": float(d.time), "wall_s": float(wall_s),
                 "real_time_factor": float(d.time / wall_s) if wall_s > 0 else 0.0,
-                "commands": inbox[0], "crc_rejected": inbox[1], "states_published": self.published,
+                "commands": inbox[0], "crc_rejected": inbox[1], "mode_rejected": inbox[3],
+                "states_published": self.published,
                 "released": self.released, "stalled": time.monotonic() < self._stall_until,
                 "pelvis_z_m": float(d.qpos[2]),
                 "damping": bool(cmd is not None and cmd.damping),
