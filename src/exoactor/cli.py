@@ -504,7 +504,7 @@ def deploy(
         help="DDS domain (default: 1 with --sim, else 0).")] = None,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Compute and log every command, publish nothing.")] = False,
-    start: Annotated[Optional[str], typer.Option(  # noqa: UP007
+    start: Annotated[Optional[Literal["operator", "auto"]], typer.Option(  # noqa: UP007
         help="'operator' (Enter or START on the remote) or 'auto' (default with --sim).")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("deploy_out"),
     controller: Annotated[str, typer.Option(help="Tracking controller.")] = "twist2",

@@ -95,10 +95,13 @@ class DeployConfig(BaseModel):
     """``operator``: Enter on the terminal or START on the remote; ``auto``: after
     ``auto_start_s`` (simulated robot, tests)."""
     auto_start_s: float = Field(0.5, ge=0.0)
+    """``auto`` start: delay after the settle time [s]."""
     max_wait_start_s: float = Field(120.0, gt=0.0)
     """Damping and exit if nobody starts within this [s]."""
     low_rate_hz: float = Field(500.0, gt=0.0, le=2000.0)
+    """Rate of the command loop (the G1 expects 500 Hz) [Hz]."""
     connect_timeout_s: float = Field(5.0, gt=0.0)
+    """The first ``LowState_`` must arrive within this [s]."""
     stale_state_ms: float = Field(100.0, gt=0.0)
     """No ``LowState_`` for this long → damping [ms]."""
     heartbeat_ms: float = Field(100.0, gt=0.0)
