@@ -178,6 +178,18 @@ def test_dry_run_publishes_nothing(link, short_motion, tmp_path, run_deploy):
     finally:
         link.record_commands = False
     assert link.commands == []
+    # Positive control: this subscriber does see a LowCmd_ when one is published.
+    from unitree_sdk2py.idl.default import unitree_hg_msg_dds__LowCmd_
+
+    link.record_commands = True
+    try:
+        link.cmd_pub.Write(unitree_hg_msg_dds__LowCmd_())
+        deadline = time.monotonic() + 5.0
+        while not link.commands and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        link.record_commands = False
+    assert len(link.commands) == 1
     st = link.latest()
     assert st["limp"] and not st["released"]
     m = _metrics(out)

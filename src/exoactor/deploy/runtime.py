@@ -45,6 +45,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from exoactor.control.controller import RobotState
 from exoactor.control.reference import Pose, StreamerConfig, smoothstep
 from exoactor.control.safety import SafetyConfig
 from exoactor.deploy import messages, sdk
@@ -643,6 +644,7 @@ class Deployment:
                    commands_computed=self._computed, commands_published=self._published,
                    states_received=s.states, states_crc_rejected=s.state_crc_bad,
                    safety_clipped_joint_steps=self._clipped,
+                   dropped_frames=self.glitches.dropped_frames if self.glitches else 0,
                    events=self.events, config=self.config.model_dump(mode="json"))
         if self._low_stats.ticks > 1 and not self._low_stats.held:
             logger.warning("the %.0f Hz command loop was not held: %.1f Hz, %d overruns, p99 "
@@ -676,9 +678,7 @@ class _Stopped(Exception):
     """The run was stopped into damping (the reason is in the shared state)."""
 
 
-def _robot_state(state: messages.StateSample, time_s: float):
-    from exoactor.control.controller import RobotState
-
+def _robot_state(state: messages.StateSample, time_s: float) -> RobotState:
     zeros = np.zeros(3)
     return RobotState(time_s=time_s, root_pos_w=zeros, root_quat_w=state.quat_wxyz,
                       root_lin_vel_w=zeros, root_ang_vel_b=state.gyro_b,
