@@ -1,8 +1,11 @@
 """The ``track`` stage: tracking controllers, reference streaming, drift correction, safety
 layer and the MuJoCo simulation they run in.
 
-Public entry point: :func:`track_motion` (``exoactor track``). Controllers are registered by
-name in :data:`controllers` (``"twist2"``); a new backend is one new file.
+Public entry point: :func:`track_motion` (``exoactor track``), a thin driver of the one
+:class:`TrackingLoop` (``control/loop.py``) that ``exoactor deploy`` also runs;
+:func:`build_simulation_loop` gives that loop on MuJoCo, ready to step, save and restore.
+Controllers are registered by name in :data:`controllers` (``"twist2"``); a new backend is
+one new file.
 """
 
 from exoactor.control.controller import (
@@ -15,11 +18,19 @@ from exoactor.control.controller import (
 )
 from exoactor.control.drift import DriftConfig
 from exoactor.control.hands import HandConfig
+from exoactor.control.loop import LoopState, Plant, ReferenceMod, TrackingLoop
 from exoactor.control.reference import GlitchReport, ReferenceStreamer, StreamerConfig
 from exoactor.control.safety import SafetyConfig, SafetyLayer
-from exoactor.control.track import TrackConfig, TrackResult, track_motion
+from exoactor.control.track import (
+                                    SimulationRun,
+                                    TrackConfig,
+                                    TrackResult,
+                                    build_simulation_loop,
+                                    track_motion,
+)
 
-__all__ = ["Controller", "DriftConfig", "GlitchReport", "HandConfig", "PDGains",
-           "ReferenceFrame", "ReferenceStreamer", "RobotState", "SafetyConfig", "SafetyLayer",
-           "StreamerConfig", "TrackConfig", "TrackResult", "controllers", "make_controller",
-           "track_motion"]
+__all__ = ["Controller", "DriftConfig", "GlitchReport", "HandConfig", "LoopState", "PDGains",
+           "Plant", "ReferenceFrame", "ReferenceMod", "ReferenceStreamer", "RobotState",
+           "SafetyConfig", "SafetyLayer", "SimulationRun", "StreamerConfig", "TrackConfig",
+           "TrackResult", "TrackingLoop", "build_simulation_loop", "controllers",
+           "make_controller", "track_motion"]

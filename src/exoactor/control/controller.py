@@ -126,6 +126,18 @@ class Controller(abc.ABC):
                 controller's look-ahead and corrected for drift by the caller.
         """
 
+    def get_state(self) -> Any:
+        """The controller's internal state (history, last action), to :meth:`set_state` later.
+
+        Stateless controllers keep the default (``None``); stateful ones must override both.
+        """
+        return None
+
+    def set_state(self, state: Any) -> None:
+        """Put back a :meth:`get_state` value exactly."""
+        if state is not None:
+            raise NotImplementedError(f"{type(self).__name__} does not restore its state")
+
 
 def make_controller(name: str, joint_names: Sequence[str],
                     options: Mapping[str, Any] | None = None) -> Controller:

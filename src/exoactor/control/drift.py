@@ -344,6 +344,16 @@ class DriftCorrector:
     _log: dict[str, list[float]] = field(default_factory=lambda: {
         "offset": [], "rate": [], "steer": [], "wait": [], "stride": []})
 
+    def get_state(self) -> tuple[float, float, float, dict[str, int]]:
+        """``(rate, steer filter, stride filter, log lengths)``, to :meth:`set_state` later."""
+        return self.rate, self._steer, self._stride, {k: len(v) for k, v in self._log.items()}
+
+    def set_state(self, state: tuple[float, float, float, dict[str, int]]) -> None:
+        """Put back a :meth:`get_state` value (the log is cut back to its length then)."""
+        self.rate, self._steer, self._stride, lengths = state
+        for key, n in lengths.items():
+            del self._log[key][n:]
+
     def _plan_at(self, arr: np.ndarray, t: float) -> float:
         assert self.plan is not None
         return float(np.interp(t, self.plan.time_s, arr))

@@ -147,6 +147,22 @@ def is_fallen(signals: FallSignals, config: SafetyConfig) -> bool:
     return bool(low or tilted)
 
 
+@dataclass(frozen=True)
+class SafetyState:
+    """A :class:`SafetyLayer`'s state, to restore it exactly.
+
+    Attributes:
+        mode: ``"track"`` or ``"damping"``.
+        events: the events recorded so far.
+        previous: ``(n,)`` the rate limiter's previous target [rad], or ``None`` before the
+            first step.
+    """
+
+    mode: Literal["track", "damping"]
+    events: tuple[SafetyEvent, ...]
+    previous: np.ndarray | None
+
+
 @dataclass
 class SafetyLayer:
     """Stateful guard of one robot's joints (rate limit memory, latched stop).
@@ -190,6 +206,17 @@ class SafetyLayer:
         self.mode = "track"
         self.events = []
         self._previous = np.asarray(joint_pos, dtype=float).copy()
+
+    def get_state(self) -> SafetyState:
+        """Mode, events and rate-limiter memory now."""
+        return SafetyState(self.mode, tuple(self.events),
+                           None if self._previous is None else self._previous.copy())
+
+    def set_state(self, state: SafetyState) -> None:
+        """Put back a :meth:`get_state` value."""
+        self.mode = state.mode
+        self.events = list(state.events)
+        self._previous = None if state.previous is None else state.previous.copy()
 
     def stop(self, reason: str, time_s: float) -> None:
         """Latch damping mode."""

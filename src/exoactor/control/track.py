@@ -2,8 +2,10 @@
 
 One run: clean the motion's glitched leading frames, stream it (start, clip, hold, return to
 standing), feed a registered controller through drift correction and the safety layer into the
-PD-actuated simulator, record a :class:`~exoactor.formats.Rollout` at the control rate and
-summarise it into :class:`~exoactor.metrics.TrackingMetrics` (``metrics.json``).
+PD-actuated simulator (one :class:`~exoactor.control.loop.TrackingLoop` on a
+:class:`~exoactor.control.mujoco_plant.MujocoPlant`), record a
+:class:`~exoactor.formats.Rollout` at the control rate and summarise it into
+:class:`~exoactor.metrics.TrackingMetrics` (``metrics.json``).
 
 Metrics compare, after every control step, the robot with the *clean* reference (no test
 noise, no drift correction) at the streamer's clip time, over the clip only (not the blend-in,
@@ -22,9 +24,11 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from exoactor.control.controller import ReferenceFrame, make_controller
+from exoactor.control.controller import make_controller
 from exoactor.control.drift import DriftConfig, DriftCorrector, plan_reference
 from exoactor.control.hands import HandConfig, grasp_to_hand_pos, hand_joint_names
+from exoactor.control.loop import TrackingLoop
+from exoactor.control.mujoco_plant import MujocoPlant
 from exoactor.control.reference import (
     GlitchReport,
     Pose,
@@ -32,7 +36,7 @@ from exoactor.control.reference import (
     StreamerConfig,
     drop_glitched_leading_frames,
 )
-from exoactor.control.safety import FallSignals, JointLimits, SafetyConfig, SafetyEvent, SafetyLayer
+from exoactor.control.safety import JointLimits, SafetyConfig, SafetyEvent, SafetyLayer
 from exoactor.control.sim import JointGroup, Simulation
 from exoactor.errors import ExoActorError, InvalidMotionFile
 from exoactor.formats.motion import RobotMotion, Rollout
@@ -103,6 +107,27 @@ class TrackResult:
     files: dict[str, Path]
 
 
+@dataclass
+class SimulationRun:
+    """A tracking loop on a MuJoCo plant, ready to step (:func:`build_simulation_loop`).
+
+    Attributes:
+        loop: the loop (reset: its first :meth:`~TrackingLoop.step` is the run's first).
+        sim: the simulation it drives.
+        robot: the robot model.
+        motion: the motion as streamed (glitched leading frames dropped, grasp as ``hand_dof``).
+        glitches: the leading frames dropped.
+        max_steps: an upper bound on the run's control steps (clock at its slowest rate).
+    """
+
+    loop: TrackingLoop
+    sim: Simulation
+    robot: Any
+    motion: RobotMotion
+    glitches: GlitchReport
+    max_steps: int
+
+
 def track_motion(motion: RobotMotion, config: TrackConfig | None = None, render: bool = False,
                  out_dir: Path | None = None, grasp: np.ndarray | None = None) -> TrackResult:
     """Execute ``motion`` in MuJoCo physics with a tracking controller.
@@ -121,6 +146,44 @@ def track_motion(motion: RobotMotion, config: TrackConfig | None = None, render:
     Raises:
         InvalidMotionFile: the motion does not fit the robot or is too short/long.
         PhysicsDiverged: the simulation produced NaN/inf (state dump in ``out_dir``).
+    """
+    config = config or TrackConfig()
+    run = build_simulation_loop(motion, config, grasp, dump_dir=out_dir)
+    loop, sim, robot, glitches = run.loop, run.sim, run.robot, run.glitches
+    wall0 = time.perf_counter()
+    for _ in range(run.max_steps):
+        if loop.done:
+            break
+        loop.step()
+    wall = time.perf_counter() - wall0
+    sim_time = sim.time_s
+    rec = loop.rec
+    fall_time = loop.fall_time_s
+    end_time = loop.end_s
+    rollout = _rollout(rec, robot.name, 1.0 / loop.dt_s, sim, motion.source)
+    extras = {**loop.drift.summary(), **{k: float(v) for k, v in loop.counters.items()},
+              "simulated_s": sim_time}
+    settled = float("nan")
+    if fall_time is None and rec.get("clip_t") and rec["clip_t"][-1] >= end_time - 1e-9:
+        settled = float(root_xy_error_m(rec["qpos"][-1][:3], rec["ref_pos"][-1]))
+    metrics = _metrics(rec, sim, loop.reference.duration_s, fall_time, glitches,
+                       real_time_factor(sim_time, wall), config, extras, settled)
+    files = _write(out_dir, rollout, metrics, config, motion, render, sim)
+    return TrackResult(metrics, rollout, glitches, tuple(loop.safety.events), files)
+
+
+def build_simulation_loop(motion: RobotMotion, config: TrackConfig | None = None,
+                          grasp: np.ndarray | None = None,
+                          dump_dir: Path | None = None) -> SimulationRun:
+    """The simulator, controller, safety layer, streamers and drift corrector of one
+    ``track`` run, wired into a :class:`TrackingLoop` and reset (nothing stepped yet).
+
+    Args:
+        motion, config, grasp: as :func:`track_motion`.
+        dump_dir: folder for the divergence dump; ``None`` keeps it in memory.
+
+    Raises:
+        InvalidMotionFile, ExoActorError: as :func:`track_motion`.
     """
     from exoactor.robots import get_robot
 
@@ -154,7 +217,7 @@ def track_motion(motion: RobotMotion, config: TrackConfig | None = None, render:
         n_h = len(hand_names)
         hands = JointGroup(hand_names, np.full(n_h, config.hands.kp), np.full(n_h, config.hands.kd),
                            robot.torque_limits[hand_idx])
-    sim = Simulation(robot, body, hands, dump_dir=out_dir)
+    sim = Simulation(robot, body, hands, dump_dir=dump_dir)
     all_idx = np.concatenate([body_idx, hand_idx])
     safety = SafetyLayer(
         JointLimits(robot.joint_limits[all_idx, 0], robot.joint_limits[all_idx, 1],
@@ -197,68 +260,19 @@ def track_motion(motion: RobotMotion, config: TrackConfig | None = None, render:
 
     # ---- the loop ----------------------------------------------------------------------
     dt = controller.control_dt_s
-    decimation = max(1, round(dt / sim.physics_dt_s))
     key = robot.spec.key_bodies.as_dict()
     body_ids = np.array([robot.body_id(key[k]) for k in KEY_BODIES])
-    clip_time = -metric_stream.blend_in_s
-    end_time = metric_stream.end_s
-    max_steps = int(np.ceil((end_time - clip_time) / dt / config.drift.min_rate)) + 1
-    rec: dict[str, list] = {k: [] for k in ("t", "clip_t", "qpos", "qvel", "torque", "target",
-                                            "ref_dof", "ref_pos", "ref_quat", "body", "ref_body")}
-    fall_time = None
-    stop_after = None
-    legs = np.array([i for i, n in enumerate(controller.joint_names)
-                     if any(k in n for k in ("hip", "knee", "ankle"))], dtype=int)
-    drift = DriftCorrector(config.drift, dt, plan_reference(hand_motion, config.drift),
-                           controller.default_joint_pos, legs)
-    state = sim.state()
-    safety.reset(np.concatenate([state.joint_pos, sim.hand_pos()]))
-    controller.reset(state, control_stream.sample(clip_time + rc.lookahead_s))
-    wall0 = time.perf_counter()
-    counters = {"safety_clipped_joint_steps": 0, "safety_rate_limited_joint_steps": 0}
-    for _ in range(max_steps):
-        if clip_time >= end_time - 1e-9:
-            break
-        state = sim.state()
-        now = metric_stream.sample(clip_time)
-        seen = control_stream.sample(clip_time + rc.lookahead_s)
-        seen = drift.correct(seen, now, state, clip_time, rc.lookahead_s)
-        target = controller.act(state, seen) if not safety.stopped else state.joint_pos
-        hand_target = (seen.hand_pos if seen.hand_pos is not None else hand_open) \
-            if hand_names else np.zeros(0)
-        q_all = np.concatenate([state.joint_pos, sim.hand_pos()])
-        dq_all = np.concatenate([state.joint_vel, sim.data.qvel[sim.hand_dof]])
-        cmd = safety.filter(np.concatenate([target, hand_target]), q_all, dq_all, dt,
-                            clip_time)
-        counters["safety_clipped_joint_steps"] += cmd.n_clipped
-        counters["safety_rate_limited_joint_steps"] += cmd.n_rate_limited
-        sim.set_gains(cmd.kp, cmd.kd)
-        torque = sim.step(cmd.target, decimation)
-        clip_time += dt * drift.rate
-        ref = metric_stream.sample(clip_time)
-        ref_qpos = sim.compose_qpos(ref.root_pos_w, ref.root_quat_w, ref.joint_pos, ref.hand_pos)
-        ref_body = sim.reference_kinematics(ref_qpos, body_ids)
-        if fall_time is None and safety.check_fall(
-                FallSignals(float(sim.data.qpos[2]), sim.torso_tilt_rad(), float(ref.root_pos_w[2]),
-                            sim.reference_torso_tilt_rad()), clip_time):
-            fall_time = clip_time
-            stop_after = clip_time + config.post_fall_s
-        _record(rec, sim, clip_time, torque, cmd.target, ref, ref_body, body_ids)
-        if stop_after is not None and clip_time >= stop_after - 1e-9:
-            break
-    wall = time.perf_counter() - wall0
-    sim_time = sim.time_s
-
-    rollout = _rollout(rec, robot.name, 1.0 / dt, sim, motion.source)
-    extras = {**drift.summary(), **{k: float(v) for k, v in counters.items()},
-              "simulated_s": sim_time}
-    settled = float("nan")
-    if fall_time is None and rec["clip_t"] and rec["clip_t"][-1] >= end_time - 1e-9:
-        settled = float(root_xy_error_m(rec["qpos"][-1][:3], rec["ref_pos"][-1]))
-    metrics = _metrics(rec, sim, metric_stream.duration_s, fall_time, glitches,
-                       real_time_factor(sim_time, wall), config, extras, settled)
-    files = _write(out_dir, rollout, metrics, config, motion, render, sim)
-    return TrackResult(metrics, rollout, glitches, tuple(safety.events), files)
+    plan = plan_reference(hand_motion, config.drift)
+    loop = TrackingLoop(
+        MujocoPlant(sim, body_ids), controller, safety, metric_stream,
+        clip_time_s=-metric_stream.blend_in_s, lookahead_s=rc.lookahead_s,
+        control_reference=control_stream, plan=plan, hand_open=hand_open,
+        post_fall_s=config.post_fall_s)
+    loop.drift = DriftCorrector(config.drift, dt, plan, controller.default_joint_pos, loop.legs)
+    max_steps = int(np.ceil((metric_stream.end_s - loop.clip_time_s) / dt
+                            / config.drift.min_rate)) + 1
+    loop.reset()
+    return SimulationRun(loop, sim, robot, hand_motion, glitches, max_steps)
 
 
 def _check_motion(motion: RobotMotion, config: TrackConfig, grasp: np.ndarray | None) -> None:
@@ -274,22 +288,6 @@ def _check_motion(motion: RobotMotion, config: TrackConfig, grasp: np.ndarray | 
         if g.shape != (motion.num_frames, 2):
             raise InvalidMotionFile(motion.source, "grasp", f"has shape {g.shape}, expected "
                                     f"({motion.num_frames}, 2): one closure per hand per frame")
-
-
-def _record(rec: dict[str, list], sim: Simulation, clip_time: float, torque: np.ndarray,
-            target: np.ndarray, ref: ReferenceFrame, ref_body: np.ndarray,
-            body_ids: np.ndarray) -> None:
-    rec["t"].append(sim.time_s)
-    rec["clip_t"].append(clip_time)
-    rec["qpos"].append(sim.data.qpos.copy())
-    rec["qvel"].append(sim.data.qvel.copy())
-    rec["torque"].append(torque)
-    rec["target"].append(target)
-    rec["ref_dof"].append(ref.joint_pos)
-    rec["ref_pos"].append(ref.root_pos_w)
-    rec["ref_quat"].append(ref.root_quat_w)
-    rec["body"].append(sim.body_pos_w(body_ids))
-    rec["ref_body"].append(ref_body)
 
 
 def _rollout(rec: dict[str, list], robot: str, fps: float, sim: Simulation,

@@ -195,6 +195,16 @@ class Twist2Controller(Controller):
         self._last_action = np.zeros(NUM_JOINTS)
         self._fresh = True
 
+    def get_state(self) -> tuple[np.ndarray, np.ndarray, bool]:
+        """``(history (10, 127), last action (29,), fresh)``: copies."""
+        return self._history.copy(), self._last_action.copy(), self._fresh
+
+    def set_state(self, state: tuple[np.ndarray, np.ndarray, bool]) -> None:
+        history, last_action, fresh = state
+        self._history[:] = history
+        self._last_action = np.array(last_action, dtype=np.float64)
+        self._fresh = bool(fresh)
+
     def observation(self, state: RobotState, reference: ReferenceFrame) -> np.ndarray:
         """The ``(1432,)`` input for this step (does not advance the history)."""
         mimic = mimic_obs(reference)
