@@ -64,12 +64,30 @@ from exoactor.formats.motion import RobotMotion
 logger = logging.getLogger(__name__)
 
 __all__ = ["EXIT_COMPLETED", "EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_SAFETY_STOP",
-           "MAX_LOOP_ERRORS", "DeployConfig", "DeployError", "DeployResult", "Deployment"]
+           "MAX_LOOP_ERRORS", "DeployConfig", "DeployError", "DeployResult", "Deployment",
+           "verified_motion"]
 
 RELEASE_AFTER_S = 0.5
 """Simulated robot: controller time on the gantry before it is released [s]."""
 BAND_KEY = {"unitree_mujoco": "9"}
 """The viewer key that drops the band in each foreign simulator."""
+VERIFIED_MOTIONS = ("executable_motion.npz", "robot_motion.npz")
+"""A run folder's motions, in order of preference: the physics filter's output (what the
+simulation verified as executable), else the retargeted motion the run tracked."""
+
+
+def verified_motion(run_dir: Path) -> Path:
+    """The motion a run folder verified in simulation (:data:`VERIFIED_MOTIONS`).
+
+    Raises:
+        DeployError: the folder holds none of them.
+    """
+    run_dir = Path(run_dir)
+    for name in VERIFIED_MOTIONS:
+        if (run_dir / name).is_file():
+            return run_dir / name
+    raise DeployError(f"{run_dir}: no {' or '.join(VERIFIED_MOTIONS)} in this folder; give a "
+                      "run folder of `exoactor run` (or a motion file)")
 
 
 class Deployment:
