@@ -6,6 +6,10 @@ test shows what ``deploy`` would send, step by step, next to what ``track`` exec
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import time
+
 import numpy as np
 import pytest
 
@@ -33,14 +37,31 @@ def _beyond_limit_hands(motion):
     return motion.replace(hand_dof=np.tile(upper + 0.5, (motion.num_frames, 1))), upper
 
 
-def _still_robot(deployment):
-    """A robot standing still in the default pose, as the link would hold it."""
+@contextlib.contextmanager
+def _still_robot(deployment, rate_hz: float = 200.0):
+    """A robot standing still in the default pose, its state arriving at ``rate_hz``."""
     n = messages.NUM_BODY_MOTORS
-    deployment.link.state = messages.StateSample(
+    link = deployment.link
+    link.state = messages.StateSample(
         tick_ms=0, mode_machine=5, quat_wxyz=np.array([1.0, 0, 0, 0]), gyro_b=np.zeros(3),
         acc_b=np.array([0, 0, 9.81]), joint_pos=deployment.controller.default_joint_pos.copy(),
         joint_vel=np.zeros(n), joint_tau=np.zeros(n), buttons=np.zeros(16, dtype=bool),
         crc_ok=True)
+    done = threading.Event()
+
+    def arrive():
+        while not done.wait(1.0 / rate_hz):
+            with link.lock:
+                link.state_rx_s = time.monotonic()
+
+    link.state_rx_s = time.monotonic()
+    thread = threading.Thread(target=arrive, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 def test_hand_target_beyond_its_limit_is_clipped_on_the_robot_exactly_as_in_simulation(
@@ -51,19 +72,19 @@ def test_hand_target_beyond_its_limit_is_clipped_on_the_robot_exactly_as_in_simu
     sim = build_simulation_loop(motion, TrackConfig(start="blend", drift=DriftConfig(
         enabled=False))).loop
     dep = Deployment(motion, DeployConfig(hands=True, simulator="unitree_mujoco"))
-    _still_robot(dep)
     robot = dep.loop
     n = sim.safety.kp.shape[0] - 14
     np.testing.assert_array_equal(robot.safety.limits.upper[n:], sim.safety.limits.upper[n:])
     np.testing.assert_array_equal(robot.safety.limits.lower[n:], sim.safety.limits.lower[n:])
-    robot.reset()
-    dep.plant.start(robot.dt_s)
     sent, executed = [], []
-    for _ in range(70):   # the 1 s blend-in, then into the clip
-        executed.append(sim.step().command.target[n:])
-        robot.step()
-        with dep.link.lock:
-            sent.append(dep.link.hand_target.copy())
+    with _still_robot(dep):
+        robot.reset()
+        dep.plant.start(robot.dt_s)
+        for _ in range(70):   # the 1 s blend-in, then into the clip
+            executed.append(sim.step().command.target[n:])
+            robot.step()
+            with dep.link.lock:
+                sent.append(dep.link.hand_target.copy())
     sent, executed = np.array(sent), np.array(executed)
     np.testing.assert_array_equal(sent, executed)           # the same command, bit for bit
     assert np.all(sent <= upper + 1e-12)
@@ -85,12 +106,12 @@ def test_a_damping_command_stops_the_robot_path(walk_motion):
     from exoactor.deploy.runtime import Deployment
 
     dep = Deployment(walk_motion, DeployConfig(simulator="unitree_mujoco"))
-    _still_robot(dep)
-    dep.loop.reset()
-    dep.plant.start(dep.loop.dt_s)
-    dep.safety.stop("test", 0.0)
-    with pytest.raises(Stopped):
-        dep.loop.step()
+    with _still_robot(dep):
+        dep.loop.reset()
+        dep.plant.start(dep.loop.dt_s)
+        dep.safety.stop("test", 0.0)
+        with pytest.raises(Stopped):
+            dep.loop.step()
     assert dep.link.command is None                          # nothing was sent as targets
 
 

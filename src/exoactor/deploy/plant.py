@@ -9,8 +9,10 @@ stops the run (:class:`Stopped`) instead of being sent as targets.
 
 The clock: :meth:`RobotPlant.apply` returns when one control period has passed on the robot's
 own ``tick`` (milliseconds; a tick that goes backwards or stalls while states arrive stops the
-run), or, with ``clock="host"`` (a simulator that leaves the tick at 0), on host time. While it
-waits it keeps the controller's heartbeat.
+run), or, with ``clock="host"`` (a simulator that leaves the tick at 0), on host time at the
+state's rate: the host arrival time of the latest state, so that a control step starts as a
+fresh state arrives (no state: no step; the command loop's stale-state check stops the run).
+While it waits it keeps the controller's heartbeat.
 
 :meth:`RobotPlant.assess` estimates the pelvis height and torso tilt from the IMU and joints
 (:class:`~exoactor.deploy.estimate.BodyEstimator`) for the fall check, and gives the row of
@@ -78,7 +80,8 @@ class RobotPlant:
     def _clock_ms(self, state: messages.StateSample) -> float:
         if self.clock == "tick":
             return float(state.tick_ms)
-        return 1e3 * (time.monotonic() - self.t0_s)
+        _, received_s = self.link.latest()  # host time at the state's rate: a control step
+        return 1e3 * (received_s - self.t0_s)  # starts on the state that crosses its period
 
     def start(self, dt_s: float) -> None:
         """Begin the control periods now (the first step runs at once)."""
