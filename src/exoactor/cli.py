@@ -523,6 +523,8 @@ def deploy(
     hands: Annotated[bool, typer.Option(
         help="Drive the Dex3-1 hands from the motion's hand_dof (rt/dex3/*/cmd).")] = False,
     stale_ms: Annotated[float, typer.Option(help="Stale-state limit before damping [ms].")] = 100.0,
+    heartbeat_ms: Annotated[float, typer.Option(
+        help="Controller-heartbeat limit before damping [ms].")] = 100.0,
     ramp: Annotated[float, typer.Option(help="Ramp to the default pose [s].")] = 3.0,
     input_fps: Annotated[Optional[float], typer.Option(help="Rate of a CSV input [Hz].")] = None,  # noqa: UP007
 ) -> None:
@@ -545,7 +547,8 @@ def deploy(
     cfg = DeployConfig(domain_id=domain_id if domain_id is not None else (1 if sim else 0),
                        interface=interface or "lo", sim=sim, simulator=simulator,
                        dry_run=dry_run, start=start or ("auto" if sim else "operator"),
-                       controller=controller, hands=hands, stale_state_ms=stale_ms, ramp_s=ramp)
+                       controller=controller, hands=hands, stale_state_ms=stale_ms,
+                       heartbeat_ms=heartbeat_ms, ramp_s=ramp)
     res = Deployment(m, cfg, out_dir=out or Path("deploy_out")).run()
     d = res.metrics
     low = d["low_level_loop"]
