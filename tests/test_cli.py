@@ -92,8 +92,6 @@ KIMODO = ("dance", "high5", "jumpjack", "walk", "wave")
 
 def test_kimodo_csvs_convert_upright_and_need_the_flag(tmp_path: Path, shared_assets: Path
                                                        ) -> None:
-    import numpy as np
-
     from exoactor.formats import load_motion
 
     for name in KIMODO:

@@ -174,7 +174,7 @@ def record_asset_root(folder: str | Path) -> Path:
                          "give the folder that contains them (e.g. ../shared/assets)")
     path = user_config_path()
     lines = path.read_text().splitlines() if path.is_file() else []
-    lines = [ln for ln in lines if not ln.split("=", 1)[0].strip() == "assets"]
+    lines = [ln for ln in lines if ln.split("=", 1)[0].strip() != "assets"]
     # a TOML basic string: JSON's escaping is valid TOML for paths
     lines.insert(0, f"assets = {json.dumps(str(root))}")
     with atomic_path(path) as tmp:

@@ -52,8 +52,9 @@ def _main(
         "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = None,
 ) -> None:
     os.environ.setdefault("MUJOCO_GL", "egl")
-    os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe / TFLite chatter
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if not verbose:  # MediaPipe / TFLite chatter (what ignores these is filtered below)
+        os.environ.setdefault("GLOG_minloglevel", "2")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     if not verbose and ctx.invoked_subcommand in QUIET_NATIVE_LOGS:
@@ -186,7 +187,8 @@ def assets_path(name: Annotated[Optional[str], typer.Argument(  # noqa: UP007
 
 @assets_app.command("use")
 def assets_use(folder: Annotated[Path, typer.Argument(
-        callback=_asset_folder, help="Folder holding the asset collections (twist2/, sports2d/, ...).")]) -> None:
+        callback=_asset_folder,
+        help="Folder holding the asset collections (twist2/, sports2d/, ...).")]) -> None:
     """Record an asset folder in the user config, so every shell finds the assets there."""
     from exoactor.assets import record_asset_root, user_config_path
 

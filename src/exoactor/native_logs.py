@@ -10,6 +10,7 @@ exoactor changes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -57,10 +58,8 @@ class NativeLogFilter:
     def stop(self) -> None:
         if self._saved is None:
             return
-        try:
+        with contextlib.suppress(OSError, ValueError):
             sys.stderr.flush()
-        except (OSError, ValueError):
-            pass
         saved, self._saved = self._saved, None
         os.dup2(saved, 2)  # closes the pipe's last write end here: the pump sees EOF
         if self._thread is not None:

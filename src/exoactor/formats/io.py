@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from exoactor.errors import InvalidMotionFile, UnknownFormat
-from exoactor.formats.robot_csv import check_csv_format, load_robot_csv, save_robot_csv
 from exoactor.formats.gmr_pkl import GMT_WRIST_INDICES, load_gmr_pkl, save_gmr_pkl
 from exoactor.formats.motion import RobotMotion
 from exoactor.formats.npz import load_npz, save_npz
 from exoactor.formats.resample import resample_robot_motion
+from exoactor.formats.robot_csv import check_csv_format, load_robot_csv, save_robot_csv
 from exoactor.formats.sonic import SONIC_FPS, load_sonic, save_sonic
 
 logger = logging.getLogger(__name__)

@@ -40,7 +40,8 @@ MISSING_FPS = ("is not stored in a robot-motion CSV; give the frame rate with --
                "(python: fps=...): BeyondMimic's LAFAN1 CSVs and Kimodo's are 30 fps, ARDY's 25")
 _QUAT_FIELD = "columns 4-7 ({cols})"
 _IMPLAUSIBLE = "gives an implausible robot read as a {fmt} CSV ({why}){fix}"
-_FITS = "; the rows fit the {other} convention ({desc}): pass --csv-format {other} (python: csv_format='{other}')"
+_FITS = ("; the rows fit the {other} convention ({desc}): pass --csv-format {other} "
+         "(python: csv_format='{other}')")
 _NONE_FITS = ("; no supported convention ({names}) fits: check the columns are root x y z, a "
               "quaternion, then the joints in the robot's MuJoCo order")
 
@@ -122,7 +123,8 @@ def load_robot_csv(path: str | Path, fps: float | None, robot: str = "g1",
                 if f != csv_format and implausible_root(rows[:, :3], _quat_wxyz(rows, f)) is None]
         fix = (_FITS.format(other=fits[0], desc=CSV_SOURCES[fits[0]]) if fits
                else _NONE_FITS.format(names=", ".join(CSV_QUAT_ORDER)))
-        raise InvalidMotionFile(src, "root (columns 1-7)", _IMPLAUSIBLE.format(fmt=csv_format, why=why, fix=fix))
+        raise InvalidMotionFile(src, "root (columns 1-7)",
+                                _IMPLAUSIBLE.format(fmt=csv_format, why=why, fix=fix))
     field = _QUAT_FIELD.format(cols=" ".join(f"q{c}" for c in order))
     quat = check_unit_quat(src, field, rows[:, 3:7], order=order)
     quat = xyzw_to_wxyz(quat) if order == "xyzw" else quat

@@ -14,13 +14,13 @@ and the torso/pelvis/legs (mink's collision limit, made to push penetrating pair
 
 Every step is solved with ``dt = 1`` (a step in configuration space) by daqp. The velocity
 limit's bound is the joint travel allowed in one step, ``max_joint_vel * frame_dt /
-iterations_per_frame`` (on the first frame, which starts from the rest pose,
-a trust region of ``initial_step_rad``, halved whenever a step reverses the previous one, so
-that the first frame converges instead of cycling between two poses); the rare extra steps of a frame whose soles still break their limit
-(``contact_extra_iterations``) may add to that. Collision pairs enter the QP within
-``collision_detection_m``, which must exceed how far a hand travels in one step; the limit is
-active from the rest pose on, and a step that would still end in a collision (mesh distances
-are not smooth) is halved.
+iterations_per_frame`` (on the first frame, which starts from the rest pose, a trust region
+of ``initial_step_rad``, halved whenever a step reverses the previous one, so that the first
+frame converges instead of cycling between two poses); the rare extra steps of a frame whose
+soles still break their limit (``contact_extra_iterations``) may add to that. Collision pairs
+enter the QP within ``collision_detection_m``, which must exceed how far a hand travels in one
+step; the limit is active from the rest pose on, and a step that would still end in a
+collision (mesh distances are not smooth) is halved.
 """
 
 from __future__ import annotations
