@@ -47,16 +47,25 @@ else
   echo "warning: cyclonedds-dev is missing: 'exoactor deploy' and 'sim-robot' will not work (sudo apt-get install cyclonedds-dev, then re-run)" >&2
 fi
 
-# 4. The sample clip (from a PyPI wheel, into the user cache) and a quick self-check.
+# 4. The asset folder: recorded in the user config (~/.config/exoactor/config.toml), so that every
+#    new shell finds it without EXOACTOR_ASSETS (`exoactor assets path` says where assets come
+#    from). EXOACTOR_ASSETS if set, else ../shared/assets beside the checkout; without either,
+#    assets download into the user cache on first use.
+if [ -z "${EXOACTOR_ASSETS:-}" ] && [ -d ../shared/assets ]; then
+  EXOACTOR_ASSETS="$(cd ../shared/assets && pwd)"
+fi
+if [ -n "${EXOACTOR_ASSETS:-}" ]; then
+  "$VENV/bin/exoactor" assets use "$EXOACTOR_ASSETS"
+fi
+
+# 5. The sample clip (from a PyPI wheel, into the user cache) and a quick self-check.
 "$VENV/bin/exoactor" assets fetch sample_clip
 "$VENV/bin/exoactor" --version
 
-# 5. The demo: the real sample clip through perceive -> retarget -> track -> report
-#    (about a minute on 2 cores). EXOACTOR_SKIP_DEMO=1 skips it.
+# 6. The demo: the real sample clip through perceive -> retarget -> track -> report
+#    (about a minute on 2 cores), with the assets as a new shell resolves them (no
+#    EXOACTOR_ASSETS). EXOACTOR_SKIP_DEMO=1 skips it.
 if [ "${EXOACTOR_SKIP_DEMO:-0}" != 1 ]; then
-  if [ -z "${EXOACTOR_ASSETS:-}" ] && [ -d ../shared/assets ]; then
-    export EXOACTOR_ASSETS="$(cd ../shared/assets && pwd)"
-  fi
-  "$VENV/bin/exoactor" demo --out runs/demo
+  env -u EXOACTOR_ASSETS "$VENV/bin/exoactor" demo --out runs/demo
 fi
 echo "installed: activate with 'source $VENV/bin/activate'"

@@ -54,8 +54,10 @@ socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
-    """Every test gets an empty asset cache and no download mirror unless it sets one."""
+    """Every test gets an empty asset cache, an empty user config and no download mirror unless
+    it sets one."""
     monkeypatch.setenv("EXOACTOR_CACHE", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv("EXOACTOR_CONFIG", str(tmp_path_factory.mktemp("config") / "config.toml"))
     monkeypatch.delenv("EXOACTOR_ASSET_MIRROR", raising=False)
 
 

@@ -165,3 +165,36 @@ def test_sample_clip_from_wheel_offline(sample_clip: Path, tmp_path: Path, monke
     with pytest.raises(AssetError, match="sha256"):
         resolve_asset("sample_clip")
     assert not path.exists() and not list(path.parent.glob("*.part"))
+
+
+def test_recorded_folder_serves_a_new_shell(tmp_path: Path, shared_assets: Path,
+                                            no_env: None) -> None:
+    """`exoactor assets use` (run by install.sh) records the folder; a new shell without
+    EXOACTOR_ASSETS then resolves from it, and `assets path` says so."""
+    import os
+    import subprocess
+    import sys
+
+    from typer.testing import CliRunner
+
+    from exoactor.assets import asset_source, recorded_root
+    from exoactor.cli import app
+
+    with pytest.raises(AssetError):
+        resolve_asset("g1_29dof", download=False)
+    runner = CliRunner()
+    assert runner.invoke(app, ["assets", "use", str(tmp_path)]).exit_code == 2  # no collections
+    result = runner.invoke(app, ["assets", "use", str(shared_assets)])
+    assert result.exit_code == 0, result.output
+    assert recorded_root() == shared_assets.resolve()
+    assert asset_source("g1_29dof") == "config"
+    env = {k: v for k, v in os.environ.items() if k != "EXOACTOR_ASSETS"}
+    proc = subprocess.run([sys.executable, "-m", "exoactor.cli", "assets", "path", "g1_29dof",
+                           "--no-download"], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == str(shared_assets.resolve() / "twist2/g1/g1_sim2sim_29dof.xml")
+    proc = subprocess.run([sys.executable, "-m", "exoactor.cli", "assets", "path"],
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode == 0 and "user config" in proc.stdout
+    assert str(shared_assets.resolve()) in proc.stdout
+    assert "g1_29dof: user config" in proc.stdout

@@ -85,3 +85,43 @@ def test_track_bad_file_is_clear(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "exoactor.cli", "track", str(bad), "--input-fps",
                            "30", "--out", str(tmp_path / "o")], capture_output=True, text=True)
     assert proc.returncode == 1 and "m.csv" in proc.stderr and "Traceback" not in proc.stderr
+
+
+KIMODO = ("dance", "high5", "jumpjack", "walk", "wave")
+
+
+def test_kimodo_csvs_convert_upright_and_need_the_flag(tmp_path: Path, shared_assets: Path
+                                                       ) -> None:
+    from exoactor.formats import load_motion
+
+    for name in KIMODO:
+        src = shared_assets / "kimodo" / f"kimodo_{name}.csv"
+        out = tmp_path / f"{name}.npz"
+        result = runner.invoke(app, ["convert", str(src), str(out), "--csv-format", "kimodo",
+                                     "--input-fps", "30"])
+        assert result.exit_code == 0, result.output
+        m = load_motion(out)
+        q = m.root_quat
+        up_z = 1.0 - 2.0 * (q[:, 1] ** 2 + q[:, 2] ** 2)  # world z of the pelvis z axis
+        assert up_z.min() > 0.8 and m.root_pos[:, 2].min() > 0.4, name
+        bad = runner.invoke(app, ["convert", str(src), str(tmp_path / "x.npz"),
+                                  "--input-fps", "30"])
+        assert bad.exit_code == 1 and "--csv-format kimodo" in str(bad.exception), name
+    proc = subprocess.run([sys.executable, "-m", "exoactor.cli", "convert",
+                           str(shared_assets / "kimodo" / "kimodo_walk.csv"),
+                           str(tmp_path / "w.npz"), "--input-fps", "30"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1 and "kimodo" in proc.stderr and "Traceback" not in proc.stderr
+    assert len([ln for ln in proc.stderr.splitlines() if ln.strip()]) == 1, proc.stderr
+
+
+def test_kimodo_csv_tracks(tmp_path: Path, shared_assets: Path) -> None:
+    from exoactor.formats import load_motion, save_motion
+
+    src = shared_assets / "kimodo" / "kimodo_walk.csv"
+    short = load_motion(src, fps=30, csv_format="kimodo").slice(0, 45)
+    save_motion(short, tmp_path / "walk.csv", csv_format="kimodo")
+    result = runner.invoke(app, ["track", str(tmp_path / "walk.csv"), "--csv-format", "kimodo",
+                                 "--input-fps", "30", "--out", str(tmp_path / "t")])
+    assert result.exit_code == 0, result.output
+    assert "no fall" in result.output

@@ -144,3 +144,4 @@ def test_run_config_file_overrides_nested_stage_settings(tmp_path: Path) -> None
     cfg = _run_config(cfg_file, 1.0, None, False, 55.0, True)
     assert cfg.perceive.hands is False and cfg.perceive.fov_deg == 55.0
     assert cfg.track.start == "blend" and cfg.retarget.reground is True and cfg.start_s == 1.0
+

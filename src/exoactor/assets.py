@@ -4,8 +4,12 @@ Resolution order for an asset name:
 
 1. the folder named by ``EXOACTOR_ASSETS`` (a tree laid out like ``<root>/twist2/g1/...``),
    when it holds every file of the asset;
-2. the user cache (``EXOACTOR_CACHE`` or ``~/.cache/exoactor/assets``), same layout;
-3. a download from the upstream address pinned below into the cache, each file checked against
+2. the folder recorded in the user config (``assets = "..."`` in
+   ``$XDG_CONFIG_HOME/exoactor/config.toml``, default ``~/.config/exoactor/config.toml``, or the
+   file ``EXOACTOR_CONFIG`` names), same layout: ``exoactor assets use FOLDER`` (run by
+   ``scripts/install.sh``) records it, so commands find the assets in a new shell;
+3. the user cache (``EXOACTOR_CACHE`` or ``~/.cache/exoactor/assets``), same layout;
+4. a download from the upstream address pinned below into the cache, each file checked against
    its sha256 (:file:`exoactor/data/twist2.sha256`); a mismatch deletes the file and fails.
 
 ``EXOACTOR_ASSET_MIRROR`` replaces the upstream base URL (a local mirror, or the tests' server).
@@ -20,6 +24,7 @@ Collections and their upstreams:
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import subprocess
@@ -42,9 +47,10 @@ TWIST2_BASE_URL = f"https://raw.githubusercontent.com/amazon-far/TWIST2/{TWIST2_
 DOWNLOAD_TIMEOUT_S = 60.0
 
 _NOT_FOUND = (
-    "asset '{name}' is not available: not in EXOACTOR_ASSETS ({env}), not in the cache ({cache}), "
-    "and the download failed: {reason}. Fix: point EXOACTOR_ASSETS at a folder holding "
-    "'{first}', or retry with network access (`exoactor assets fetch {name}`).")
+    "asset '{name}' is not available: not in EXOACTOR_ASSETS ({env}), not in the user config's "
+    "folder ({recorded}), not in the cache ({cache}), and the download failed: {reason}. Fix: "
+    "record a folder holding '{first}' with `exoactor assets use FOLDER` (or point "
+    "EXOACTOR_ASSETS at it), or retry with network access (`exoactor assets fetch {name}`).")
 _HASH_MISMATCH = (
     "{path}: sha256 {got} does not match the pinned {want}; the file was deleted. "
     "The download was corrupted or the upstream changed: retry `exoactor assets fetch {name}`.")
@@ -128,6 +134,57 @@ def env_root() -> Path | None:
     """The folder named by ``EXOACTOR_ASSETS``, if set."""
     value = os.environ.get("EXOACTOR_ASSETS")
     return Path(value).expanduser() if value else None
+
+
+def user_config_path() -> Path:
+    """The user config file (``EXOACTOR_CONFIG``, else ``$XDG_CONFIG_HOME/exoactor/config.toml``)."""
+    value = os.environ.get("EXOACTOR_CONFIG")
+    if value:
+        return Path(value).expanduser()
+    base = os.environ.get("XDG_CONFIG_HOME")
+    return (Path(base).expanduser() if base else Path.home() / ".config") / "exoactor/config.toml"
+
+
+def recorded_root() -> Path | None:
+    """The asset folder recorded in the user config (``assets = "..."``), if any."""
+    import tomllib
+
+    path = user_config_path()
+    if not path.is_file():
+        return None
+    try:
+        value = tomllib.loads(path.read_text()).get("assets")
+    except (tomllib.TOMLDecodeError, OSError) as exc:
+        raise AssetError(f"{path}: not a readable TOML user config ({exc}); fix or delete it, "
+                         "then run `exoactor assets use FOLDER`") from None
+    return Path(value).expanduser() if isinstance(value, str) and value else None
+
+
+def record_asset_root(folder: str | Path) -> Path:
+    """Record ``folder`` (laid out as ``<folder>/twist2/...``) in the user config; returns it.
+
+    Other lines of the config are kept; the write is atomic.
+    """
+    from exoactor.fileio import atomic_path
+
+    root = Path(folder).expanduser().resolve()
+    known = sorted({spec.collection for spec in ASSETS.values()})
+    if not any((root / c).is_dir() for c in known):
+        raise AssetError(f"{root} holds none of the asset collections ({', '.join(c + '/' for c in known)}); "
+                         "give the folder that contains them (e.g. ../shared/assets)")
+    path = user_config_path()
+    lines = path.read_text().splitlines() if path.is_file() else []
+    lines = [ln for ln in lines if ln.split("=", 1)[0].strip() != "assets"]
+    # a TOML basic string: JSON's escaping is valid TOML for paths
+    lines.insert(0, f"assets = {json.dumps(str(root))}")
+    with atomic_path(path) as tmp:
+        tmp.write_text("\n".join(lines) + "\n")
+    return root
+
+
+def asset_roots() -> list[tuple[str, Path | None]]:
+    """Where assets are looked for, in order: (source, folder or None when unset)."""
+    return [("env", env_root()), ("config", recorded_root()), ("cache", cache_root())]
 
 
 def cache_root() -> Path:
@@ -228,17 +285,19 @@ def resolve_asset(name: str, download: bool = True) -> Path:
     spec = asset_spec(name)
     files = asset_files(name)
     env = env_root()
-    if _complete(env, spec, files):
-        return env / spec.collection / spec.main  # type: ignore[operator]
-    if _complete(cache_root(), spec, files):
-        return cache_root() / spec.collection / spec.main
+    for _, root in asset_roots():
+        if _complete(root, spec, files):
+            return root / spec.collection / spec.main  # type: ignore[operator]
     if not download:
-        raise AssetError(f"asset '{name}' is not in EXOACTOR_ASSETS ({env}) nor the cache "
-                         f"({cache_root()}); run `exoactor assets fetch {name}`")
+        raise AssetError(f"asset '{name}' is not in EXOACTOR_ASSETS ({env}), the user config's "
+                         f"folder ({recorded_root()}, {user_config_path()}) nor the cache "
+                         f"({cache_root()}); run `exoactor assets fetch {name}` or "
+                         "`exoactor assets use FOLDER`")
     try:
         root = fetch_asset(name)
     except AssetError as exc:
-        raise AssetError(_NOT_FOUND.format(name=name, env=env, cache=cache_root(), reason=exc,
+        raise AssetError(_NOT_FOUND.format(name=name, env=env, recorded=recorded_root(),
+                                           cache=cache_root(), reason=exc,
                                            first=f"{spec.collection}/{spec.main}")) from exc
     return root / spec.main
 
@@ -262,9 +321,8 @@ def verify_asset(name: str) -> VerifyResult:
     """Hash every file of ``name`` where it resolves (env folder, else cache); never downloads."""
     spec = asset_spec(name)
     files = asset_files(name)
-    env = env_root()
     root = None
-    for candidate in (env, cache_root()):
+    for _, candidate in asset_roots():
         if candidate is not None and (candidate / spec.collection).is_dir():
             root = candidate / spec.collection
             if _complete(candidate, spec, files):
@@ -283,12 +341,14 @@ def verify_asset(name: str) -> VerifyResult:
     return VerifyResult(name, root, ok, missing, bad)
 
 
+def asset_source(name: str) -> str:
+    """Where asset ``name`` resolves now: ``"env"``, ``"config"``, ``"cache"`` or ``"download"``."""
+    spec = asset_spec(name)
+    files = asset_files(name)
+    return next((label for label, root in asset_roots() if _complete(root, spec, files)),
+                "download")
+
+
 def list_assets() -> list[tuple[AssetSpec, str]]:
-    """Every asset with where it resolves now: ``"env"``, ``"cache"`` or ``"download"``."""
-    out = []
-    for spec in ASSETS.values():
-        files = asset_files(spec.name)
-        where = ("env" if _complete(env_root(), spec, files)
-                 else "cache" if _complete(cache_root(), spec, files) else "download")
-        out.append((spec, where))
-    return out
+    """Every asset with where it resolves now (see :func:`asset_source`)."""
+    return [(spec, asset_source(spec.name)) for spec in ASSETS.values()]

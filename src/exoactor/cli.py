@@ -22,6 +22,10 @@ app = typer.Typer(name="exoactor", no_args_is_help=True, add_completion=False,
 assets_app = typer.Typer(no_args_is_help=True, help="List, fetch, verify and locate assets.")
 app.add_typer(assets_app, name="assets")
 
+CsvFormat = Annotated[Literal["beyondmimic", "kimodo"], typer.Option(
+    help="Convention of a headerless CSV: beyondmimic (quaternion x y z w) or kimodo (w x y z: "
+         "Kimodo, ProtoMotions, ARDY).")]
+
 
 def _console():
     from exoactor.ui import console
@@ -35,33 +39,52 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+QUIET_NATIVE_LOGS = ("perceive", "run", "demo", "batch")
+"""Commands that run MediaPipe: its TFLite/absl chatter on stderr is dropped unless --verbose."""
+
+
 @app.callback()
 def _main(
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug detail.")] = False,
+    ctx: typer.Context,
+    verbose: Annotated[bool, typer.Option(
+        "--verbose", "-v", help="Log debug detail (and the TFLite/absl logs of perceive).")] = False,
     version: Annotated[Optional[bool], typer.Option(  # noqa: UP007 - typer needs Optional
         "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = None,
 ) -> None:
     os.environ.setdefault("MUJOCO_GL", "egl")
-    os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe / TFLite chatter
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if not verbose:  # MediaPipe / TFLite chatter (what ignores these is filtered below)
+        os.environ.setdefault("GLOG_minloglevel", "2")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    if not verbose and ctx.invoked_subcommand in QUIET_NATIVE_LOGS:
+        from exoactor.native_logs import NativeLogFilter
+
+        ctx.call_on_close(NativeLogFilter().start().stop)
 
 
 # ----------------------------------------------------------------------------- convert
 @app.command()
 def convert(
-    src: Annotated[Path, typer.Argument(help="Input motion (.npz, .pkl, .gmt.pkl, .csv).")],
-    dst: Annotated[Path, typer.Argument(help="Output motion; format from the extension.")],
-    fps: Annotated[Optional[float], typer.Option(help="Resample to this rate [Hz].")] = None,  # noqa: UP007
+    src: Annotated[Path, typer.Argument(
+        help="Input motion (.npz, .pkl, .gmt.pkl, .csv, .sonic folder).")],
+    dst: Annotated[Path, typer.Argument(
+        help="Output motion; format from the extension (.sonic: a SONIC reference folder).")],
+    fps: Annotated[Optional[float], typer.Option(  # noqa: UP007
+        min=0.1, help="Resample to this rate [Hz].")] = None,
     input_fps: Annotated[Optional[float], typer.Option(  # noqa: UP007
-        help="Frame rate of an input that stores none (BeyondMimic CSV) [Hz].")] = None,
+        min=0.1, help="Frame rate of an input that stores none (CSV) [Hz].")] = None,
     robot: Annotated[str, typer.Option(help="Robot the motion is for.")] = "g1",
+    csv_format: CsvFormat = "beyondmimic",
+    out_csv_format: Annotated[Optional[Literal["beyondmimic", "kimodo"]], typer.Option(  # noqa: UP007
+        help="Convention of a CSV output (default: --csv-format).")] = None,
 ) -> None:
-    """Convert a robot motion between formats (GMR/TWIST2 pkl, GMT pkl, BeyondMimic CSV, npz)."""
+    """Convert a robot motion between formats (GMR/TWIST2 pkl, GMT pkl, BeyondMimic or Kimodo
+    CSV, npz, SONIC reference folder: OUT.sonic)."""
     from exoactor.formats import convert_motion
 
-    r = convert_motion(src, dst, fps=fps, input_fps=input_fps, robot=robot)
+    r = convert_motion(src, dst, fps=fps, input_fps=input_fps, robot=robot,
+                       csv_format=csv_format, out_csv_format=out_csv_format)
     _console().print(f"[green]wrote[/] {r.dst} ({r.dst_format}): {r.frames_out} frames at "
                      f"{r.fps_out:g} Hz (from {r.src_format}, {r.frames_in} frames at {r.fps_in:g} Hz)")
 
@@ -82,7 +105,8 @@ def assets_list() -> None:
 
 @assets_app.command("fetch")
 def assets_fetch(
-    names: Annotated[Optional[list[str]], typer.Argument(help="Assets (default: all).")] = None,  # noqa: UP007
+    names: Annotated[Optional[list[str]], typer.Argument(  # noqa: UP007
+        callback=_asset_names, help="Assets (default: all).")] = None,
     force: Annotated[bool, typer.Option(help="Download again even if cached.")] = False,
 ) -> None:
     """Download assets into the user cache, checking each file's sha256."""
@@ -95,7 +119,8 @@ def assets_fetch(
 
 @assets_app.command("verify")
 def assets_verify(
-    names: Annotated[Optional[list[str]], typer.Argument(help="Assets (default: all).")] = None,  # noqa: UP007
+    names: Annotated[Optional[list[str]], typer.Argument(  # noqa: UP007
+        callback=_asset_names, help="Assets (default: all).")] = None,
 ) -> None:
     """Check every file of the assets against its pinned sha256 (never downloads)."""
     from exoactor.assets import ASSETS, verify_asset
@@ -114,13 +139,61 @@ def assets_verify(
         raise typer.Exit(code=1)
 
 
-@assets_app.command("path")
-def assets_path(name: Annotated[str, typer.Argument(help="Asset name.")],
-                download: Annotated[bool, typer.Option(help="Download if missing.")] = True) -> None:
-    """Print the path an asset resolves to (downloading it if needed)."""
-    from exoactor.assets import resolve_asset
+def _asset_name(name: str | None) -> str | None:
+    """Check an asset name on the command line (a usage error lists the names)."""
+    from exoactor.assets import ASSETS
 
-    typer.echo(str(resolve_asset(name, download=download)))
+    if name is not None and name not in ASSETS:
+        raise typer.BadParameter(f"{name!r} is not an asset; available: {', '.join(ASSETS)}")
+    return name
+
+
+def _asset_names(names: list[str] | None) -> list[str] | None:
+    for name in names or ():
+        _asset_name(name)
+    return names
+
+
+def _asset_folder(folder: Path) -> Path:
+    """Check that ``folder`` holds an asset collection (a usage error says what it must hold)."""
+    from exoactor.assets import ASSETS
+
+    known = sorted({spec.collection for spec in ASSETS.values()})
+    if not any((folder / c).is_dir() for c in known):
+        raise typer.BadParameter(f"{str(folder)!r} holds none of the asset collections "
+                                 f"({', '.join(c + '/' for c in known)})")
+    return folder
+
+
+@assets_app.command("path")
+def assets_path(name: Annotated[Optional[str], typer.Argument(  # noqa: UP007
+                    callback=_asset_name,
+                    help="Asset name (default: say where assets are looked for).")] = None,
+                download: Annotated[bool, typer.Option(help="Download if missing.")] = True) -> None:
+    """Print the path an asset resolves to (downloading it if needed), or where assets come from."""
+    from exoactor.assets import ASSETS, asset_roots, asset_source, resolve_asset, user_config_path
+
+    if name is not None:
+        typer.echo(str(resolve_asset(name, download=download)))
+        return
+    labels = {"env": "EXOACTOR_ASSETS", "config": f"user config ({user_config_path()})",
+              "cache": "cache"}
+    for i, (label, root) in enumerate(asset_roots(), 1):
+        typer.echo(f"{i}. {labels[label]}: {root if root is not None else '(not set)'}")
+    typer.echo("then: download into the cache")
+    for spec in ASSETS.values():
+        typer.echo(f"  {spec.name}: {labels.get(asset_source(spec.name), 'download')}")
+
+
+@assets_app.command("use")
+def assets_use(folder: Annotated[Path, typer.Argument(
+        callback=_asset_folder,
+        help="Folder holding the asset collections (twist2/, sports2d/, ...).")]) -> None:
+    """Record an asset folder in the user config, so every shell finds the assets there."""
+    from exoactor.assets import record_asset_root, user_config_path
+
+    root = record_asset_root(folder)
+    _console().print(f"[green]recorded[/] {root} in {user_config_path()}")
 
 
 # ----------------------------------------------------------------------------- render
@@ -129,16 +202,19 @@ def render(
     motion: Annotated[Path, typer.Argument(help="Robot motion (.npz, .pkl, .gmt.pkl, .csv).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output .mp4.")] = Path("clip.mp4"),
     robot: Annotated[str, typer.Option(help="Robot model.")] = "g1",
-    fps: Annotated[Optional[float], typer.Option(help="Video rate [Hz] (default: motion's).")] = None,  # noqa: UP007
-    input_fps: Annotated[Optional[float], typer.Option(help="Rate of a CSV input [Hz].")] = None,  # noqa: UP007
-    width: Annotated[int, typer.Option(help="Frame width [px].")] = 640,
-    height: Annotated[int, typer.Option(help="Frame height [px].")] = 480,
+    fps: Annotated[Optional[float], typer.Option(  # noqa: UP007
+        min=1.0, max=240.0, help="Video rate [Hz] (default: motion's).")] = None,
+    input_fps: Annotated[Optional[float], typer.Option(  # noqa: UP007
+        min=0.1, help="Rate of a CSV input [Hz].")] = None,
+    csv_format: CsvFormat = "beyondmimic",
+    width: Annotated[int, typer.Option(min=16, max=7680, help="Frame width [px].")] = 640,
+    height: Annotated[int, typer.Option(min=16, max=4320, help="Frame height [px].")] = 480,
 ) -> None:
     """Render a robot motion kinematically to an mp4 with MuJoCo's offscreen renderer."""
     from exoactor.formats import load_motion
     from exoactor.report.render import render_motion
 
-    m = load_motion(motion, robot=robot, fps=input_fps)
+    m = load_motion(motion, robot=robot, fps=input_fps, csv_format=csv_format)
     r = render_motion(m, out, width=width, height=height, fps=fps)
     _console().print(f"[green]wrote[/] {r.path}: {r.num_frames} frames at {r.fps:g} Hz, "
                      f"{r.width}x{r.height} ({r.ms_per_frame:.0f} ms/frame)")
@@ -184,22 +260,34 @@ def _run_config(config: Path | None, start: float | None, end: float | None, han
         text = config.read_text()
         data = json.loads(text) if config.suffix == ".json" else __import__("tomllib").loads(text)
         base = RunConfig.model_validate({**base.model_dump(), **data})
-    update: dict = {"hands": hands or base.hands}
+    data = base.model_dump()
+    data["hands"] = hands or base.hands
     if start is not None:
-        update["start_s"] = start
+        data["start_s"] = start
     if end is not None:
-        update["end_s"] = end
+        data["end_s"] = end
     if fov is not None:
-        update["perceive"] = base.perceive.model_copy(update={"fov_deg": fov})
+        data["perceive"]["fov_deg"] = fov
     if reground is not None:
-        update["retarget"] = base.retarget.model_copy(update={"reground": reground})
-    return base.model_copy(update=update)
+        data["retarget"]["reground"] = reground
+    return RunConfig.model_validate(data)  # validated: a bad option is reported, not copied in
+
+
+def _stages(force: list[str] | None) -> list[str] | None:
+    """Check ``--force`` names against the run's stages (a usage error lists them)."""
+    from exoactor.runner import STAGES
+
+    bad = [f for f in force or () if f not in (*STAGES, "all")]
+    if bad:
+        raise typer.BadParameter(f"{bad[0]!r} is not a stage; stages: {', '.join(STAGES)}, all")
+    return force
 
 
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Run directory.")] = Path("runs/demo"),
-    force: Annotated[Optional[list[str]], typer.Option(help="Recompute a stage.")] = None,  # noqa: UP007
+    force: Annotated[Optional[list[str]], typer.Option(  # noqa: UP007
+        callback=_stages, help="Recompute a stage.")] = None,
 ) -> None:
     """Run the whole pipeline on the real sample clip (fetched on first use); print the report."""
     from exoactor.assets import resolve_asset
@@ -239,7 +327,8 @@ def run(
     reground: Annotated[Optional[bool], typer.Option(  # noqa: UP007
         help="Put a person standing on a raised surface onto z = 0.")] = None,
     force: Annotated[Optional[list[str]], typer.Option(  # noqa: UP007
-        help="Recompute a stage (clip, perceive, retarget, track, report, all).")] = None,
+        callback=_stages, help="Recompute a stage (clip, perceive, retarget, track, report, all).")
+    ] = None,
 ) -> None:
     """Run every stage after the video (perceive → retarget → track → report), resumably."""
     from exoactor.runner import run_video
@@ -377,15 +466,17 @@ def track(
         help="'reference': start in the first frame's pose; 'blend': stand, then blend in.")
     ] = "reference",
     render: Annotated[bool, typer.Option(help="Also write rollout.mp4.")] = False,
-    input_fps: Annotated[Optional[float], typer.Option(help="Rate of a CSV input [Hz].")] = None,  # noqa: UP007
+    input_fps: Annotated[Optional[float], typer.Option(  # noqa: UP007
+        min=0.1, help="Rate of a CSV input [Hz].")] = None,
+    csv_format: CsvFormat = "beyondmimic",
 ) -> None:
     """Execute a robot motion in MuJoCo physics with a general tracking controller."""
     from exoactor.control import DriftConfig, TrackConfig, track_motion
     from exoactor.formats import load_motion
 
-    m = load_motion(motion, fps=input_fps)
     cfg = TrackConfig(controller=controller, start=start,
                       drift=DriftConfig(enabled=drift_correction))
+    m = load_motion(motion, fps=input_fps, csv_format=csv_format)
     res = track_motion(m, cfg, render=render, out_dir=out)
     d = res.metrics.to_dict()
     color = "red" if d["fell"] else "green"
@@ -404,7 +495,8 @@ def track(
 @app.command()
 def report(
     run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
-    fps: Annotated[float, typer.Option(help="Frame rate of the report videos [Hz].")] = 25.0,
+    fps: Annotated[float, typer.Option(
+        min=1.0, max=240.0, help="Frame rate of the report videos [Hz].")] = 25.0,
     screenshot: Annotated[Optional[Path], typer.Option(  # noqa: UP007
         help="Also save a PNG screenshot of the page (headless Chromium).")] = None,
 ) -> None:
@@ -427,7 +519,8 @@ BENCHMARKS = ("track", "retarget", "perceive", "perceive_truth", "batch", "deplo
 
 @app.command()
 def bench(
-    name: Annotated[str, typer.Argument(help=f"One of: {', '.join(BENCHMARKS)}.")],
+    name: Annotated[Literal["track", "retarget", "perceive", "perceive_truth", "batch", "deploy"],
+                    typer.Argument(help=f"One of: {', '.join(BENCHMARKS)}.")],
     args: Annotated[Optional[list[str]], typer.Argument(help="Arguments for the benchmark.")] = None,  # noqa: UP007
 ) -> None:
     """Run a benchmark script from benchmarks/ (a source checkout) and print its figures."""
@@ -526,7 +619,9 @@ def deploy(
     heartbeat_ms: Annotated[float, typer.Option(
         help="Controller-heartbeat limit before damping, in ms.")] = 100.0,
     ramp: Annotated[float, typer.Option(help="Ramp to the default pose [s].")] = 3.0,
-    input_fps: Annotated[Optional[float], typer.Option(help="Rate of a CSV input [Hz].")] = None,  # noqa: UP007
+    input_fps: Annotated[Optional[float], typer.Option(  # noqa: UP007
+        min=0.1, help="Rate of a CSV input [Hz].")] = None,
+    csv_format: CsvFormat = "beyondmimic",
 ) -> None:
     """Run a robot motion on a G1 over DDS (or the simulated one), behind the safety layer."""
     from exoactor.deploy.runtime import DeployConfig, Deployment, verified_motion
@@ -538,17 +633,17 @@ def deploy(
     if simulator is not None and interface != "lo":
         raise ExoActorError(f"--simulator {simulator} runs on the loopback interface only: add "
                             "--interface lo (unsigned state is never accepted from a network)")
-    logging.getLogger("exoactor.deploy").setLevel(logging.INFO)
-    if motion.is_dir():
-        motion = verified_motion(motion)
-        out = out or motion.parent
-        _console().print(f"deploying {motion} (the motion this run verified)")
-    m = load_motion(motion, fps=input_fps)
     cfg = DeployConfig(domain_id=domain_id if domain_id is not None else (1 if sim else 0),
                        interface=interface or "lo", sim=sim, simulator=simulator,
                        dry_run=dry_run, start=start or ("auto" if sim else "operator"),
                        controller=controller, hands=hands, stale_state_ms=stale_ms,
                        heartbeat_ms=heartbeat_ms, ramp_s=ramp)
+    logging.getLogger("exoactor.deploy").setLevel(logging.INFO)
+    if motion.is_dir():
+        motion = verified_motion(motion)
+        out = out or motion.parent
+        _console().print(f"deploying {motion} (the motion this run verified)")
+    m = load_motion(motion, fps=input_fps, csv_format=csv_format)
     res = Deployment(m, cfg, out_dir=out or Path("deploy_out")).run()
     d = res.metrics
     low = d["low_level_loop"]
@@ -567,13 +662,140 @@ def deploy(
         raise typer.Exit(code=res.exit_code)
 
 
-def main() -> None:
-    """Console entry point: runs the app and turns package errors into one clear line."""
+# ----------------------------------------------------------------------------- option checks
+def _click():  # noqa: ANN202
+    """The click that typer runs on (typer >= 0.2x vendors its own as ``typer._click``)."""
     try:
-        app()
+        from typer import _click as click
+    except ImportError:  # pragma: no cover - older typer on plain click
+        import click
+    return click
+
+
+def _model_class(name: str):  # noqa: ANN202
+    """The pydantic model class called ``name`` (a ValidationError carries only its title)."""
+    from pydantic import BaseModel
+
+    todo = list(BaseModel.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        if cls.__name__ == name:
+            return cls
+        todo.extend(cls.__subclasses__())
+    return None
+
+
+def _allowed(model_name: str, loc: tuple) -> str:
+    """The bounds of field ``loc`` of model ``model_name`` as text, e.g. '> 5 and < 170'."""
+    import typing
+
+    from pydantic import BaseModel
+
+    cls = _model_class(model_name)
+    info = None
+    for part in loc:
+        if cls is None or not isinstance(part, str) or part not in cls.model_fields:
+            return ""
+        info = cls.model_fields[part]
+        nested = [a for a in (info.annotation, *typing.get_args(info.annotation))
+                  if isinstance(a, type) and issubclass(a, BaseModel)]
+        cls = nested[0] if nested else None
+    ops = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+    bounds = [f"{ops[k]} {getattr(m, k):g}" for m in (info.metadata if info else ())
+              for k in ops if getattr(m, k, None) is not None]
+    return " and ".join(bounds)
+
+
+def _option_for(field: str, value: object) -> str:
+    """The CLI option of the running command that set config field ``field`` to ``value``."""
+    from importlib import import_module
+
+    ctx = import_module(f"{_click().__name__}.globals").get_current_context(silent=True)
+    if ctx is None:
+        return field
+    opts = [p for p in ctx.command.params if getattr(p, "param_type_name", "") == "option"]
+    named = [p for p in opts if field == p.name or field.startswith(f"{p.name}_")
+             or field.endswith(f"_{p.name}")]
+    valued = [p for p in opts if value is not None and ctx.params.get(p.name) == value
+              and isinstance(ctx.params.get(p.name), bool) == isinstance(value, bool)]
+    pick = [p for p in named if p in valued] or valued or named
+    return max(pick[0].opts, key=len) if pick else field
+
+
+def _bad_option(exc) -> Exception:  # noqa: ANN001
+    """A pydantic ValidationError of a command's config as a click usage error (exit 2)."""
+    err = exc.errors()[0]
+    loc = tuple(err.get("loc", ()))
+    field = next((p for p in reversed(loc) if isinstance(p, str)), "?")
+    value = err.get("input")
+    opt = _option_for(field, value)
+    allowed = _allowed(exc.title, loc)
+    msg = f"{value!r} is invalid: {err.get('msg', 'bad value').lower()}"
+    if allowed:
+        msg += f" (allowed: {allowed})"
+    return typer.BadParameter(msg, param_hint=f"'{opt}'")
+
+
+def _checked(fn):  # noqa: ANN001, ANN202
+    """Wrap a command so that its config's validation errors are usage errors naming the option."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):  # noqa: ANN202
+        from pydantic import ValidationError
+
+        try:
+            return fn(*args, **kwargs)
+        except ValidationError as exc:
+            raise _bad_option(exc) from None
+
+    return wrapper
+
+
+for _info in (*app.registered_commands, *assets_app.registered_commands):
+    _info.callback = _checked(_info.callback)
+
+
+def _name_the_value(exc, argv: list[str]) -> None:  # noqa: ANN001
+    """Put the offending value into a bad-option message that lacks it (click's range and type
+    checks say only what was expected)."""
+    param = getattr(exc, "param", None)
+    if param is None or not getattr(param, "opts", None) or " is invalid: " in exc.message:
+        return
+    for i, arg in enumerate(argv):
+        for opt in param.opts:
+            if arg.startswith(f"{opt}=") or (arg == opt and i + 1 < len(argv)):
+                value = arg.split("=", 1)[1] if "=" in arg else argv[i + 1]
+                exc.message = f"{value} is invalid: {exc.message[:1].lower()}{exc.message[1:]}"
+                return
+
+
+def main() -> None:
+    """Console entry point: runs the app and turns package errors and bad options into one
+    clear line (exit 1 for a failure, 2 for a bad command line), never a traceback."""
+    exc_ = _click().exceptions
+    try:
+        code = app(standalone_mode=False)
     except ExoActorError as exc:
-        _console().print(f"[red]error:[/] {exc}", highlight=False)
+        _console().print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
+    except exc_.NoArgsIsHelpError as exc:
+        typer.echo(exc.format_message())
+        sys.exit(0)
+    except exc_.UsageError as exc:
+        _name_the_value(exc, sys.argv[1:])
+        cmd = exc.ctx.command_path if exc.ctx is not None else "exoactor"
+        _console().print(f"[red]error:[/] {exc.format_message()} (see `{cmd} --help`)",
+                         highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except exc_.ClickException as exc:
+        _console().print(f"[red]error:[/] {exc.format_message()}", highlight=False,
+                         soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except (exc_.Abort, KeyboardInterrupt):
+        _console().print("[yellow]aborted[/]")
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -66,7 +66,7 @@ def test_pkl_inf_root(tmp_path: Path) -> None:
 def test_pkl_non_unit_quaternion(tmp_path: Path) -> None:
     rot = np.tile([0, 0, 0, 1.0], (4, 1))
     rot[1] = 0.0
-    err = _raises(_write_pkl(tmp_path / "a.pkl", root_rot=rot), "root_quat", "unit")
+    err = _raises(_write_pkl(tmp_path / "a.pkl", root_rot=rot), "root_rot", "xyzw")
     assert err.frame == 1
 
 

@@ -1,6 +1,7 @@
 """GMR / TWIST2 motion ``.pkl`` files (and 23-DoF GMT-style files).
 
-Fields: ``fps`` (float), ``root_pos`` (T, 3) [m], ``root_rot`` (T, 4) **xyzw**, ``dof_pos``
+Fields: ``fps`` (float), ``root_pos`` (T, 3) [m], ``root_rot`` (T, 4) **xyzw** (norms that drift
+from 1, as GMT's files do, are renormalised with a warning naming ``root_rot``), ``dof_pos``
 (T, 29) [rad] in the G1's MJCF joint order, ``local_body_pos`` (T, B, 3) body positions in the
 root frame [m], ``link_body_list`` (B,) body names. GMT files carry 23 joints (no wrists); on
 import zero wrists are inserted at indices 19-21 and 26-28.
@@ -20,6 +21,7 @@ import numpy as np
 from exoactor.errors import InvalidMotionFile
 from exoactor.fileio import atomic_path
 from exoactor.formats.motion import RobotMotion
+from exoactor.formats.validate import check_array, check_unit_quat
 from exoactor.rotations import wxyz_to_xyzw, xyzw_to_wxyz
 
 GMT_WRIST_INDICES = (19, 20, 21, 26, 27, 28)
@@ -87,9 +89,8 @@ def load_gmr_pkl(path: str | Path, robot: str = "g1") -> RobotMotion:
     elif dof.ndim != 2 or dof.shape[1] != len(names):
         raise InvalidMotionFile(src, "dof_pos", f"has shape {dof.shape}; robot '{robot}' has "
                                 f"{len(names)} joints (23-DoF GMT files are also accepted)")
-    rot = np.asarray(data["root_rot"], dtype=np.float64)
-    if rot.ndim != 2 or rot.shape[1] != 4:
-        raise InvalidMotionFile(src, "root_rot", f"has shape {rot.shape}, expected (T, 4) xyzw")
+    rot = check_array(src, "root_rot", data["root_rot"], (None, 4))  # messages: the file's name
+    rot = check_unit_quat(src, "root_rot", rot, order="xyzw")
     return RobotMotion(robot=robot, fps=data["fps"], joint_names=tuple(names),
                        root_pos=data["root_pos"], root_quat=xyzw_to_wxyz(rot), dof_pos=dof,
                        source=src)

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from exoactor.errors import InvalidMotionFile
 
-QUAT_NORM_TOL = 0.05
-"""Largest accepted deviation of a stored quaternion's norm from 1. Smaller deviations are
-renormalised: real files of the field drift (TWIST2's ``accad_A3___Swing_t2.pkl`` stores norms of
-0.981-0.984); a zero, garbage or mis-ordered quaternion is far outside it."""
+logger = logging.getLogger(__name__)
+
+QUAT_NORM_RANGE = (0.5, 1.5)
+"""Stored quaternion norms accepted and renormalised (with one warning). Real files of the field
+drift far from 1: a GMT motion stores 0.947-0.987, TWIST2's ``accad_A3___Swing_t2.pkl``
+0.981-0.984. A zero or garbage quaternion falls outside this band and stays an error."""
+
+QUAT_WARN_TOL = 1e-3
+"""Deviation of a norm from 1 above which the renormalisation is logged (float32 rounding stays
+silent)."""
 
 
 def check_array(source: str, field: str, value: object, shape: tuple[int | None, ...],
@@ -32,13 +40,34 @@ def check_array(source: str, field: str, value: object, shape: tuple[int | None,
 
 
 def check_unit_quat(source: str, field: str, quat: np.ndarray, order: str = "wxyz") -> np.ndarray:
-    """Check ``(T, 4)`` quaternions have unit norm; return them renormalised."""
+    """Return ``(T, 4)`` quaternions renormalised to unit norm.
+
+    Norms inside :data:`QUAT_NORM_RANGE` are renormalised, with one warning naming the file,
+    ``field`` (as the file calls it), the worst frame and its norm when any deviates from 1 by
+    more than :data:`QUAT_WARN_TOL`. Norms outside it (zero, garbage) raise.
+
+    Args:
+        source: the file, for messages.
+        field: the quaternions' name in that file (e.g. ``"root_rot"``, ``"columns 4-7"``).
+        quat: ``(T, 4)`` finite quaternions, in the file's component order.
+        order: that order (``"wxyz"`` or ``"xyzw"``), for messages.
+    """
     norm = np.linalg.norm(quat, axis=-1)
-    bad = np.flatnonzero(np.abs(norm - 1.0) > QUAT_NORM_TOL)
+    lo, hi = QUAT_NORM_RANGE
+    bad = np.flatnonzero((norm < lo) | (norm > hi))
     if bad.size:
+        i = int(bad[0])
         raise InvalidMotionFile(
-            source, field, f"has norm {norm[bad[0]]:.4g}; quaternions must be unit {order}",
-            frame=int(bad[0]))
+            source, field, f"has norm {norm[i]:.4g} ({order} {np.round(quat[i], 4).tolist()}); "
+            f"a rotation quaternion ({order}) needs a norm near 1 ({lo}-{hi} is renormalised)",
+            frame=i)
+    if norm.size:
+        dev = np.abs(norm - 1.0)
+        worst = int(np.argmax(dev))
+        if dev[worst] > QUAT_WARN_TOL:
+            logger.warning("%s: field '%s' (%s) holds non-unit quaternions, norms %.4g-%.4g "
+                           "(worst frame %d, norm %.4g); normalised them", source, field, order,
+                           norm.min(), norm.max(), worst, norm[worst])
     return quat / norm[:, None]
 
 

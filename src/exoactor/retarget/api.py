@@ -126,6 +126,11 @@ def retarget(human: HumanMotion, config: RetargetConfig | None = None) -> Retarg
                        tg.frame_weight[t], tg.pelvis_R_w[t], tg.foot_contact[t])
         if t == 0:  # from the rest pose; then settle with every limit active
             first = ik.step(cfg.initial_iterations, first=True, tol=cfg.initial_tolerance_m)
+            if not first.converged:
+                logger.warning("%s: the first frame's IK did not converge in %d steps (last step "
+                               "%.2g > %.2g); the robot catches up over the next frames",
+                               human.source, first.iters, first.step_norm,
+                               cfg.initial_tolerance_m)
             res = ik.step(cfg.iterations_per_frame)
             res = replace(res, iters=first.iters + res.iters,
                           fallback=first.fallback or res.fallback)

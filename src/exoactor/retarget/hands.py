@@ -181,3 +181,46 @@ def hand_curl(grasp: np.ndarray | None, hand_keypoints_w: np.ndarray | None,
         if from_kp.any():
             curl[from_kp] = finger_curl(np.asarray(hand_keypoints_w)[from_kp])
     return curl, from_kp
+
+
+def fill_hand_gaps(hand_keypoints_w: np.ndarray, hand_confidence: np.ndarray | None,
+                   min_confidence: float, max_gap_frames: int
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Bridge short dropouts of a hand's detection, as body keypoint gaps are.
+
+    A hand that drops out for a few frames (or is found only from the second frame on) would
+    switch its orientation target between the 21 hand keypoints and the body set's knuckles and
+    back: a jump of the wrist the robot must follow under its velocity limit. Runs of frames
+    where a hand is not confidently detected, at most ``max_gap_frames`` long, get its keypoints
+    interpolated linearly between the detections around them (held at the clip's ends) and a
+    confidence of ``min_confidence``. Longer runs, and hands never detected, are left as they are.
+
+    Args:
+        hand_keypoints_w: ``(T, 2, 21, 3)`` hand keypoints [m] (left, right); NaN where absent.
+        hand_confidence: optional ``(T, 2)`` detection confidence (None: all 1).
+        min_confidence: confidence from which a hand counts as detected.
+        max_gap_frames: longest run of frames bridged.
+
+    Returns:
+        The ``(T, 2, 21, 3)`` keypoints and ``(T, 2)`` confidence, with the gaps filled.
+    """
+    from exoactor.retarget.contacts import contact_segments
+    from exoactor.retarget.repair import fill_gaps
+
+    kp = np.array(hand_keypoints_w, dtype=float)
+    T = kp.shape[0]
+    conf = np.ones((T, 2)) if hand_confidence is None else np.array(hand_confidence, dtype=float)
+    detected = (conf >= min_confidence) & np.isfinite(kp).all(axis=(-1, -2))
+    for side in range(2):
+        seen = detected[:, side]
+        if not seen.any():
+            continue
+        short = np.zeros(T, dtype=bool)
+        for a, b in contact_segments(~seen):
+            if b - a <= max_gap_frames:
+                short[a:b] = True
+        if short.any():
+            filled = fill_gaps(kp[:, side], seen)
+            kp[short, side] = filled[short]
+            conf[short, side] = min_confidence
+    return kp, conf

@@ -14,12 +14,13 @@ and the torso/pelvis/legs (mink's collision limit, made to push penetrating pair
 
 Every step is solved with ``dt = 1`` (a step in configuration space) by daqp. The velocity
 limit's bound is the joint travel allowed in one step, ``max_joint_vel * frame_dt /
-iterations_per_frame`` (on the first frame, which starts from the rest pose,
-``initial_step_rad``); the rare extra steps of a frame whose soles still break their limit
-(``contact_extra_iterations``) may add to that. Collision pairs enter the QP within
-``collision_detection_m``, which must exceed how far a hand travels in one step; the limit is
-active from the rest pose on, and a step that would still end in a collision (mesh distances
-are not smooth) is halved.
+iterations_per_frame`` (on the first frame, which starts from the rest pose, a trust region
+of ``initial_step_rad``, halved whenever a step reverses the previous one, so that the first
+frame converges instead of cycling between two poses); the rare extra steps of a frame whose
+soles still break their limit (``contact_extra_iterations``) may add to that. Collision pairs
+enter the QP within ``collision_detection_m``, which must exceed how far a hand travels in one
+step; the limit is active from the rest pose on, and a step that would still end in a
+collision (mesh distances are not smooth) is halved.
 """
 
 from __future__ import annotations
@@ -45,12 +46,30 @@ class IKFrameResult:
         step_norm: size of the last step (tangent space, [rad] / [m]).
         fallback: a QP with all limits was infeasible and a step with the joint limits and the
             no-penetration rows only was taken instead.
+        converged: the last step was shorter than the tolerance asked for.
     """
 
     qpos: np.ndarray
     iters: int
     step_norm: float
     fallback: bool
+    converged: bool = False
+
+
+class TrustRegion:
+    """A mink limit bounding each joint's step to ``scale`` times a velocity limit's bound.
+
+    Attributes:
+        inner: the ``mink.VelocityLimit`` whose bound (at ``dt = 1``) is the full radius [rad].
+        scale: fraction of that radius in force, in (0, 1].
+    """
+
+    def __init__(self, inner: object):
+        self.inner = inner
+        self.scale = 1.0
+
+    def compute_qp_inequalities(self, configuration: object, dt: float) -> object:
+        return self.inner.compute_qp_inequalities(configuration, dt * self.scale)
 
 
 class BodyIK:
@@ -92,8 +111,8 @@ class BodyIK:
         self._limits = [*common, mink.VelocityLimit(m, {j: step for j in joints})]
         # the first frame starts at the rest pose: a trust region keeps each step short enough
         # for the collision limit (linearised, detection distance) to see what it approaches
-        self._limits_first = [*common, mink.VelocityLimit(
-            m, {j: cfg.initial_step_rad for j in joints})]
+        self._trust = TrustRegion(mink.VelocityLimit(m, {j: cfg.initial_step_rad for j in joints}))
+        self._limits_first = [*common, self._trust]
         self._SE3, self._SO3 = mink.SE3, mink.SO3
         self._solve_ik = mink.solve_ik
         self._no_solution = mink.NoSolutionFound
@@ -131,8 +150,10 @@ class BodyIK:
 
         Args:
             iterations: most steps.
-            first: the first frame (it starts from the rest pose: a trust region of
-                ``initial_step_rad`` replaces the velocity limit).
+            first: the first frame (it starts from the rest pose): a trust region of
+                ``initial_step_rad`` replaces the velocity limit, and is halved each time a step
+                points against the previous one (the linearised problem overshoots: without
+                this, the solve can cycle between two poses and never meet ``tol``).
             tol: stop once a step is smaller than this (tangent-space norm).
 
         After ``iterations`` steps, up to ``contact_extra_iterations`` more are taken while a
@@ -140,9 +161,11 @@ class BodyIK:
         """
         cfgn = self.configuration
         limits = self._limits_first if first else self._limits
+        self._trust.scale = 1.0
         norm = np.inf
         fallback = False
         it = 0
+        prev_v: np.ndarray | None = None
         extra = 0 if first else self.cfg.contact_extra_iterations
         for it in range(1, iterations + extra + 1):
             if it > iterations and self._ground.violation_m(cfgn.data) < 1e-3:
@@ -155,11 +178,14 @@ class BodyIK:
                 fallback = True
                 v = self._solve_ik(cfgn, self.tasks, 1.0, "daqp", damping=self.cfg.damping,
                                    limits=self._fallback_limits)
+            if first and prev_v is not None and float(v @ prev_v) < 0.0:
+                self._trust.scale *= 0.5  # overshot: the next steps stay within half the radius
+            prev_v = v
             self._integrate(v)
             norm = float(np.linalg.norm(v))
             if norm < tol:
                 break
-        return IKFrameResult(cfgn.q.copy(), it, norm, fallback)
+        return IKFrameResult(cfgn.q.copy(), it, norm, fallback, converged=norm < tol)
 
     def _integrate(self, v: np.ndarray, halvings: int = 4) -> None:
         """Take step ``v``, halved while it would carry an arm into the body (the collision

@@ -16,7 +16,8 @@ Order of operations (each step is a pure function from its own module):
    on the ground rather than from the human's raw height (the shift is low-pass filtered with
    ``body_shift_sigma_s``: a drifting ground moves the body, single steps are left to the legs);
 7. orientation targets: feet (pinned), hands (palm frame from 21 hand keypoints where
-   confident, else from the body set's wrist/index/pinky), pelvis (``root_quat``).
+   confident, short detection dropouts bridged like keypoint gaps, else from the body set's
+   wrist/index/pinky), pelvis (``root_quat``).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from exoactor.formats.resample import interp_linear, sample_times
 from exoactor.retarget.config import RetargetConfig
 from exoactor.retarget.contacts import detect_foot_contact, lowest_sole_height, pin_foot
 from exoactor.retarget.frames import heading, palm_frame, yaw_rotation
-from exoactor.retarget.hands import hand_curl
+from exoactor.retarget.hands import fill_hand_gaps, hand_curl
 from exoactor.retarget.model import RetargetModel
 from exoactor.retarget.repair import RepairReport, repair_keypoints
 from exoactor.retarget.scaling import SegmentScales, bone_lengths, scale_keypoints, segment_scales
@@ -219,8 +220,13 @@ def build_targets(human: HumanMotion, rmodel: RetargetModel, cfg: RetargetConfig
         fi = [f.name for f in corr.frames].index(foot.frame)
         frame_R[:, fi] = pinned[i].R_w
         frame_w[contact[:, i], fi] *= cfg.contact_weight
-    hand_kp = resampled(human.hand_keypoints)
-    curl, from_kp = hand_curl(resampled(human.grasp), hand_kp, resampled(human.hand_confidence),
+    hand_kp, hand_conf = human.hand_keypoints, human.hand_confidence
+    if hand_kp is not None:
+        hand_kp, hand_conf = fill_hand_gaps(
+            hand_kp, hand_conf, cfg.hand_keypoint_confidence,
+            max(1, int(np.floor(cfg.max_gap_s * human.fps + 1e-9))))
+    hand_kp = resampled(hand_kp)
+    curl, from_kp = hand_curl(resampled(human.grasp), hand_kp, resampled(hand_conf),
                               T, cfg.hand_keypoint_confidence)
     if hand_kp is not None and from_kp.any():
         for i, side in enumerate(("left", "right")):

@@ -1,0 +1,78 @@
+"""Clean first frames on the demo clip: the first frame is solved to convergence and the robot
+does not spend its first frames chasing it (the tracker dropped six such frames)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from exoactor.formats import HumanMotion
+from exoactor.retarget import RetargetConfig, retarget
+from exoactor.retarget import ik as ik_module
+from exoactor.retarget import targets as targets_module
+from exoactor.retarget.hands import fill_hand_gaps
+
+
+@pytest.fixture(scope="module")
+def demo_human(sample_clip: Path, tmp_path_factory: pytest.TempPathFactory) -> HumanMotion:
+    """The demo's window of the sample clip, perceived (as `exoactor demo` does)."""
+    from exoactor.perceive import perceive_video
+    from exoactor.runner import demo_config, trim_video
+
+    cfg = demo_config()
+    out = tmp_path_factory.mktemp("demo")
+    clip = trim_video(sample_clip, out / "video.mp4", cfg.start_s, cfg.end_s)
+    return perceive_video(clip, out / "human_motion.npz", cfg.perceive).motion
+
+
+TRUST_REGION = ik_module.TrustRegion
+
+
+class _FixedRadius(TRUST_REGION):
+    """The first frame's trust region as it was: it never shrinks."""
+
+    scale = property(lambda self: 1.0, lambda self, value: None)
+
+
+def _leading(res, cfg: RetargetConfig) -> tuple[int, np.ndarray]:  # noqa: ANN001
+    """First-frame IK steps and the largest joint jump of each of the first 7 frame pairs."""
+    jumps = np.abs(np.diff(res.motion.dof_pos[:8], axis=0)).max(axis=1)
+    return int(res.iters[0]), jumps
+
+
+def test_demo_first_frames(demo_human: HumanMotion, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = RetargetConfig()
+    cap = cfg.max_joint_vel_rad_s / cfg.output_fps  # the IK's joint travel per frame [rad]
+    iters, jumps = _leading(retarget(demo_human, cfg), cfg)
+    assert iters < cfg.initial_iterations, iters  # converged
+    assert (jumps > 0.95 * cap).sum() <= 1, jumps  # not chasing the first pose (was: 6 frames)
+
+    # positive controls: as it was (the radius never shrinks, the left hand's late first
+    # detection switches its target at frame 1), the first frame cycles to the step limit and
+    # the robot chases it at the velocity limit
+    monkeypatch.setattr(ik_module, "TrustRegion", _FixedRadius)
+    monkeypatch.setattr(targets_module, "fill_hand_gaps", lambda kp, conf, *a: (kp, conf))
+    iters, jumps = _leading(retarget(demo_human, cfg), cfg)
+    assert iters >= cfg.initial_iterations and (jumps > 0.99 * cap).sum() >= 3, (iters, jumps)
+    # the shrinking trust region alone makes that first frame converge
+    monkeypatch.setattr(ik_module, "TrustRegion", TRUST_REGION)
+    iters, _ = _leading(retarget(demo_human, cfg), cfg)
+    assert iters < cfg.initial_iterations, iters
+
+
+def test_hand_dropouts_are_bridged() -> None:
+    T = 40
+    kp = np.zeros((T, 2, 21, 3)) + np.arange(T, dtype=float)[:, None, None, None]
+    conf = np.ones((T, 2))
+    conf[0, 0] = 0.0  # left hand found from the second frame on
+    conf[10:12, 0] = 0.2  # a short dropout
+    conf[20:38, 1] = 0.0  # a long one (18 frames)
+    kp[10:12, 0] = np.nan
+    out, c = fill_hand_gaps(kp, conf, min_confidence=0.5, max_gap_frames=15)
+    assert np.allclose(out[0, 0], 1.0) and c[0, 0] == 0.5  # held from the first detection
+    assert np.allclose(out[10:12, 0, 0, 0], [10.0, 11.0]) and (c[10:12, 0] == 0.5).all()
+    assert (c[20:38, 1] == 0.0).all()  # longer than max_gap_frames: left as it was
+    none, c2 = fill_hand_gaps(kp, np.zeros((T, 2)), 0.5, 15)  # never detected: unchanged
+    assert (c2 == 0).all()
