@@ -145,6 +145,7 @@ class ViewRenderer:
         self._robot_opt.geomgroup[_WORLD_GROUP] = 0
         self._world_opt = mujoco.MjvOption()
         self._world_opt.geomgroup[_HIDDEN_GROUP] = 0
+        self._world_opt.geomgroup[_WORLD_GROUP] = 1
         self._cam = mujoco.MjvCamera()
         self.data = mujoco.MjData(vis)
         """Pose of the drawn robot (set ``qpos`` and call :meth:`pose`)."""
