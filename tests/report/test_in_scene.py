@@ -11,8 +11,7 @@ import pytest
 
 from exoactor.errors import ExoActorError
 from exoactor.report.in_scene import Layers, composite, shadow_map
-from exoactor.report.scene_camera import (PersonToRobot, gl_frustum, project_w, robot_camera,
-                                          scale_intrinsics)
+from exoactor.report.scene_camera import PersonToRobot, gl_frustum, project_w, robot_camera, scale_intrinsics
 
 
 def _look_at(eye: np.ndarray, target: np.ndarray) -> np.ndarray:

@@ -137,8 +137,8 @@ def test_robot_feet_land_on_the_persons_feet(truth_run: Path, truth_clip, tmp_pa
         (run / name).unlink()
     build_report(run)
     errors, masks = _foot_errors(run, truth_clip)
-    print("foot errors [px]: median %.1f, p90 %.1f, max %.1f" % (
-        np.median(errors), np.percentile(errors, 90), errors.max()))
+    print(f"foot errors [px]: median {np.median(errors):.1f}, "
+          f"p90 {np.percentile(errors, 90):.1f}, max {errors.max():.1f}")
     assert np.median(errors) < MAX_FOOT_ERROR_PX, np.round(errors, 1)
     assert np.percentile(errors, 90) < 1.5 * MAX_FOOT_ERROR_PX, np.round(errors, 1)
     # those foot pixels are drawn in the composited video
@@ -156,6 +156,6 @@ def test_robot_feet_land_on_the_persons_feet(truth_run: Path, truth_clip, tmp_pa
     right = person_to_robot(human.joints, human.joint_names, human.root_pos,
                             load_retarget_metrics(run))
     wrong, _ = _foot_errors(run, truth_clip, PersonToRobot(1.0, right.origin_xy_m))
-    print("unscaled map: median %.1f, p90 %.1f, max %.1f" % (
-        np.median(wrong), np.percentile(wrong, 90), wrong.max()))
+    print(f"unscaled map: median {np.median(wrong):.1f}, "
+          f"p90 {np.percentile(wrong, 90):.1f}, max {wrong.max():.1f}")
     assert wrong.max() > 1.5 * MAX_FOOT_ERROR_PX > errors.max() - 5, np.round(wrong, 1)

@@ -1,10 +1,11 @@
 """The batch report: one HTML page showing, per task, the candidates side by side with their
 scores, their rank and the winner.
 
-Each candidate card links its run's own report and shows a thumbnail of the robot drawn into
-the input video (a frame of ``robot_in_scene.mp4``, linked to it) when the run made one, else
-its world-view video (``rollout.mp4``). Videos are linked by relative path (not embedded), so the page stays small for
-large suites; open it from the batch folder (or serve the folder).
+Each candidate card links its run's own report and shows a thumbnail of the robot drawn
+into the input video (a frame of ``robot_in_scene.mp4``, linked to it) when the run made one,
+else its world-view video (``rollout.mp4``). Images and videos are linked by relative path (not
+embedded), so the page stays small for large suites; open it from the batch folder (or serve
+the folder).
 """
 
 from __future__ import annotations

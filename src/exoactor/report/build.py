@@ -151,8 +151,7 @@ def _videos(run: Path, page, human, robot_motion, rollout, track_metrics: dict |
     """Render the report's videos into ``run`` and list them on ``page``; the side-by-side's
     path (None when there is no input video)."""
     from exoactor.report.in_scene import person_to_robot
-    from exoactor.report.scene_video import (SceneCamera, write_scene_videos,
-                                             write_world_video)
+    from exoactor.report.scene_video import SceneCamera, write_scene_videos, write_world_video
     from exoactor.robots import get_robot
 
     motion = rollout if rollout is not None else robot_motion

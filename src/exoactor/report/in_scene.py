@@ -204,12 +204,9 @@ def upscale(rgb: np.ndarray, alpha: np.ndarray, width: int, height: int
             ) -> tuple[np.ndarray, np.ndarray]:
     """Bilinear upscale of a rendered view (drawn on black, so premultiplied by its coverage)
     and its coverage to ``width`` x ``height``: premultiplied uint8 RGB and float coverage."""
-    from PIL import Image
+    from exoactor.report.scene_video import _resize
 
-    a8 = alpha.astype(np.uint8) * 255 if alpha.dtype == bool else alpha
-    if rgb.shape[1] == width and rgb.shape[0] == height:
-        return rgb, a8.astype(np.float32) / 255.0
-    big = np.asarray(Image.fromarray(rgb).resize((width, height), Image.BILINEAR))
-    a = np.asarray(Image.fromarray(a8, "L").resize((width, height), Image.BILINEAR),
-                   dtype=np.float32) / 255.0
-    return big, a
+    a = alpha.astype(np.float32)
+    if alpha.dtype == np.uint8:
+        a /= 255.0
+    return _resize(rgb, width, height), _resize(a, width, height)

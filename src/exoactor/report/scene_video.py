@@ -11,6 +11,7 @@ its own ffmpeg process, so decoding and encoding run beside the rendering.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Callable, Iterator, Sequence
@@ -20,9 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from exoactor.fileio import atomic_path
-from exoactor.report.in_scene import (Layers, composite, shadow_map, skeleton_mask, upscale)
-from exoactor.report.scene_camera import (PersonToRobot, gl_frustum, robot_camera,
-                                          scale_intrinsics)
+from exoactor.report.in_scene import Layers, composite, shadow_map, skeleton_mask, upscale
+from exoactor.report.scene_camera import PersonToRobot, gl_frustum, robot_camera, scale_intrinsics
 from exoactor.report.views import FreeCamera, Polyline, ViewRenderer
 from exoactor.ui import progress
 
@@ -33,13 +33,18 @@ SCENE_MAX_WIDTH_PX = 960
 RENDER_SCALE = 1.0
 """Resolution of the robot render relative to ``robot_in_scene.mp4`` (upscaled when < 1). With
 the simplified meshes, llvmpipe renders 960x540 faster than Pillow upscales 480x270 to it."""
+SHADOW_SCALE = 0.5
+"""Resolution of the (blurry by nature) shadow map relative to ``robot_in_scene.mp4``."""
 PANEL_HEIGHT_PX = 360
 """Height of the side-by-side panels [px]."""
 WORLD_WIDTH_PX = 480
 """Width of the world view [px]."""
+WORLD_VIEW_FPS = 15.0
+"""Update rate of the side-by-side's world view [Hz] (frames in between repeat the last one):
+the world view costs three times the scene view to draw."""
 CAPTION_STRIP_PX = 36
 """Height of the caption strip under the side-by-side panels [px]."""
-ENCODER_PRESET = "veryfast"
+ENCODER_PRESET = "superfast"
 """x264 preset of the report's videos."""
 REF_PATH_RGBA = (0.2, 0.5, 1.0, 0.9)
 """Colour of the reference root path (and the reference robot's tint)."""
@@ -134,13 +139,14 @@ def fixed_world_camera(paths_w: Sequence[np.ndarray], aspect: float,
 
 
 def _decode(path: Path, width: int, height: int) -> tuple[Iterator[np.ndarray], float, int]:
-    """Frames of ``path`` scaled by ffmpeg to ``width`` x ``height``, its fps and frame count."""
+    """Frames of ``path`` scaled by ffmpeg to ``width`` x ``height``, its fps and its frame
+    count as the container declares it (for progress only: counting would decode twice)."""
     import imageio_ffmpeg
 
-    n_frames, _ = imageio_ffmpeg.count_frames_and_secs(str(path))
     gen = imageio_ffmpeg.read_frames(str(path), output_params=[
         "-vf", f"scale={width}:{height}:flags=bilinear"])
     meta = next(gen)
+    n_frames = max(1, int(round(float(meta.get("duration") or 0.0) * float(meta["fps"]))))
 
     def frames() -> Iterator[np.ndarray]:
         try:
@@ -178,27 +184,45 @@ def caption_strip(text: str, width: int, height: int = CAPTION_STRIP_PX) -> np.n
     return np.asarray(image)
 
 
-def _label(frame: np.ndarray, text: str) -> np.ndarray:
+@functools.cache
+def _label_patch(text: str, height: int) -> np.ndarray:
+    """The top-left corner :func:`~exoactor.report.render.draw_caption` draws on a frame of
+    ``height`` rows, as a patch (drawn once per text and size)."""
     from exoactor.report.render import draw_caption
 
-    return draw_caption(frame, text)
+    blank = np.zeros((height, 2000, 3), np.uint8)
+    drawn = draw_caption(blank, text)
+    rows = np.flatnonzero(drawn.any(axis=(1, 2)))
+    cols = np.flatnonzero(drawn.any(axis=(0, 2)))
+    return drawn[: rows[-1] + 1, : cols[-1] + 1].copy()
 
 
-def _resize_float(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    from PIL import Image
+def _label(frame: np.ndarray, text: str) -> np.ndarray:
+    """``frame`` with ``text`` in a dark box in its top-left corner (a copy)."""
+    patch = _label_patch(text, frame.shape[0])
+    out = frame.copy()
+    h, w = min(patch.shape[0], out.shape[0]), min(patch.shape[1], out.shape[1])
+    box = patch[:h, :w]
+    # the patch's black margin is transparent
+    keep = ~box.any(axis=-1)
+    out[:h, :w] = np.where(keep[..., None], out[:h, :w], box)
+    return out
 
+
+def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Bilinear resize of a uint8 or float32 image (OpenCV when installed, else Pillow)."""
     if image.shape[1] == width and image.shape[0] == height:
         return image
-    return np.asarray(Image.fromarray(image.astype(np.float32), "F").resize(
-        (width, height), Image.BILINEAR))
+    try:
+        import cv2
+    except ImportError:
+        from PIL import Image
 
-
-def _resize(frame: np.ndarray, width: int, height: int) -> np.ndarray:
-    from PIL import Image
-
-    if frame.shape[1] == width and frame.shape[0] == height:
-        return frame
-    return np.asarray(Image.fromarray(frame).resize((width, height), Image.BILINEAR))
+        if image.dtype == np.uint8:
+            return np.asarray(Image.fromarray(image).resize((width, height), Image.BILINEAR))
+        return np.asarray(Image.fromarray(image.astype(np.float32), "F").resize(
+            (width, height), Image.BILINEAR))
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 @dataclass
@@ -252,6 +276,8 @@ def write_scene_videos(model, video: Path, camera: SceneCamera | None, poses: Po
         T_r_c = robot_camera(camera.T_w_c, camera.person_to_robot)
         frustum = gl_frustum(K_r, T_r_c, rw, rh,
                              near=0.05 * camera.person_to_robot.scale)
+        sw, sh = _even(out_w * SHADOW_SCALE), _even(out_h * SHADOW_SCALE)
+        K_sh = scale_intrinsics(camera.K, sw / src_w, sh / src_h)
     paths_all = [p for p in (poses.ref_path_w, poses.robot_path_w) if p is not None and len(p)]
     world_cam = fixed_world_camera(paths_all or [np.zeros((1, 3))],
                                    WORLD_WIDTH_PX / PANEL_HEIGHT_PX)
@@ -261,6 +287,7 @@ def write_scene_videos(model, video: Path, camera: SceneCamera | None, poses: Po
     written = 0
     mid = n_frames // 2
     thumb = None
+    world_tick, world = -1, None
     with ViewRenderer(model, max_w, max_h) as views:
         body_ids = np.arange(1, views.model.nbody)
         with _outputs(scene_out if do_scene else None, side_out) as (scene_tmp, side_tmp):
@@ -278,15 +305,19 @@ def write_scene_videos(model, video: Path, camera: SceneCamera | None, poses: Po
                     views.pose(poses.qpos_at(t), ref)
                     if camera is not None:
                         rgb, cover = views.scene_view(frustum, rw, rh)
-                    world = views.world_view(world_cam, WORLD_WIDTH_PX, PANEL_HEIGHT_PX,
-                                             reference=ref is not None, paths=poses.paths(t))
+                    tick = int(math.floor(t * WORLD_VIEW_FPS + 1e-6))
+                    if side_w is not None and tick != world_tick:
+                        world = views.world_view(world_cam, WORLD_WIDTH_PX, PANEL_HEIGHT_PX,
+                                                 reference=ref is not None,
+                                                 paths=poses.paths(t))
+                        world_tick = tick
                     t1 = time.perf_counter()
                     if camera is not None:
                         big, alpha = upscale(rgb, cover, out_w, out_h)
                         xpos = views.data.xpos[body_ids]
                         ground = xpos.copy()
                         ground[:, 2] = 0.0
-                        shadow = _resize_float(shadow_map(ground, xpos[:, 2], K_r, T_r_c, rw, rh),
+                        shadow = _resize(shadow_map(ground, xpos[:, 2], K_sh, T_r_c, sw, sh),
                                                out_w, out_h)
                         skel = None
                         if poses.skeleton and poses.human_joints_at is not None:
@@ -296,7 +327,7 @@ def write_scene_videos(model, video: Path, camera: SceneCamera | None, poses: Po
                         scene = composite(frame, Layers(big, alpha, shadow, skel))
                     else:
                         scene = frame
-                    if i == mid and thumbnail_out is not None:
+                    if i <= mid and thumbnail_out is not None:  # the middle, or the last
                         thumb = scene
                     side = None
                     if side_w is not None:

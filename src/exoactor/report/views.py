@@ -64,8 +64,11 @@ def simplify_meshes(model: mujoco.MjModel, cell_m: float = MESH_CELL_M) -> mujoc
         verts = m.mesh_vert[va:va + vn]
         faces = m.mesh_face[fa:fa + fn]
         normals = m.mesh_facenormal[fa:fa + fn].copy()
-        _, cluster, counts = np.unique(np.floor(verts / cell_m).astype(np.int64), axis=0,
-                                       return_inverse=True, return_counts=True)
+        cell = np.floor(verts / cell_m).astype(np.int64)
+        cell -= cell.min(axis=0)
+        span = cell.max(axis=0) + 1
+        key = (cell[:, 0] * span[1] + cell[:, 1]) * span[2] + cell[:, 2]
+        _, cluster, counts = np.unique(key, return_inverse=True, return_counts=True)
         cluster = cluster.ravel()
         order = np.argsort(cluster, kind="stable")
         first = order[np.r_[0, np.flatnonzero(np.diff(cluster[order])) + 1]]
