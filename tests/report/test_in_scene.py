@@ -210,3 +210,18 @@ def test_caption_font_has_every_glyph_of_the_captions():
     assert missing_glyphs("ok \ue000") == ["\ue000"]  # a private-use code point: no glyph
     # a character without a glyph is drawn as '?', never as a box
     np.testing.assert_array_equal(caption_strip("a \ue000", 200), caption_strip("a ?", 200))
+
+
+def test_scene_shapes_are_drawn_through_the_same_camera(ball_views):
+    from exoactor.report.views import SceneGeom
+
+    frustum = gl_frustum(K, T_W_C, 320, 240)
+    ball_views.pose(np.array([0.0, 0.0, -5.0, 1.0, 0.0, 0.0, 0.0]))  # the ball out of view
+    box = SceneGeom("box", (0.1, 0.1, 0.1), (1.0, 0.0, 0.5), rgba=(0.1, 0.1, 0.9, 1.0))
+    rgb, cover = ball_views.scene_view(frustum, 320, 240, objects=[box])
+    ys, xs = np.nonzero(cover)
+    expect, _ = project_w(np.array([1.0, 0.0, 0.5]), K, T_W_C)
+    assert np.hypot(xs.mean() + 0.5 - expect[0], ys.mean() + 0.5 - expect[1]) < 2.0
+    assert rgb[cover][:, 2].mean() > rgb[cover][:, 0].mean() + 50  # blue
+    with pytest.raises(ValueError, match="box"):
+        SceneGeom("cone", (1, 1, 1), (0, 0, 0)).mj_type()

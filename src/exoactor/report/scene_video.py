@@ -23,7 +23,7 @@ import numpy as np
 from exoactor.fileio import atomic_path
 from exoactor.report.in_scene import Layers, composite, shadow_map, skeleton_mask, upscale
 from exoactor.report.scene_camera import PersonToRobot, gl_frustum, robot_camera, scale_intrinsics
-from exoactor.report.views import FreeCamera, Polyline, ViewRenderer
+from exoactor.report.views import FreeCamera, Polyline, SceneGeom, ViewRenderer
 from exoactor.ui import progress
 
 logger = logging.getLogger(__name__)
@@ -85,6 +85,7 @@ class Poses:
         robot_path_w: ``(M, 3)`` robot root path [m] and ``robot_path_t`` its ``(M,)`` times
             [s]; the part up to the current time is drawn.
         human_joints_at: time [s] -> ``(33, 3)`` person joints, perceive world [m], or None.
+        skeleton: draw the person's skeleton faintly in the scene view.
     """
 
     qpos_at: Callable[[float], np.ndarray]
@@ -94,6 +95,9 @@ class Poses:
     robot_path_t: np.ndarray | None = None
     human_joints_at: Callable[[float], np.ndarray | None] | None = None
     skeleton: bool = True
+    objects: Sequence[SceneGeom] = ()
+    """Static shapes of the scene, robot world (drawn in both views; see :class:`SceneGeom`:
+    the hook for a ``scene.json`` scene description)."""
 
     def paths(self, t_s: float) -> list[Polyline]:
         out = []
@@ -304,12 +308,13 @@ def write_scene_videos(model, video: Path, camera: SceneCamera | None, poses: Po
                     ref = poses.ref_qpos_at(t) if poses.ref_qpos_at else None
                     views.pose(poses.qpos_at(t), ref)
                     if camera is not None:
-                        rgb, cover = views.scene_view(frustum, rw, rh)
+                        rgb, cover = views.scene_view(frustum, rw, rh, poses.objects)
                     tick = int(math.floor(t * WORLD_VIEW_FPS + 1e-6))
                     if side_w is not None and tick != world_tick:
                         world = views.world_view(world_cam, WORLD_WIDTH_PX, PANEL_HEIGHT_PX,
                                                  reference=ref is not None,
-                                                 paths=poses.paths(t))
+                                                 paths=poses.paths(t),
+                                                 objects=poses.objects)
                         world_tick = tick
                     t1 = time.perf_counter()
                     if camera is not None:

@@ -111,6 +111,37 @@ class Polyline:
     width_px: float = 3.0
 
 
+@dataclass(frozen=True)
+class SceneGeom:
+    """A shape drawn into both views with the robot: the hook for the objects of a scene
+    description (``scene.json``), mapped into the robot world like the camera.
+
+    Attributes:
+        kind: ``"box"``, ``"sphere"``, ``"cylinder"`` or ``"capsule"``.
+        size: MuJoCo geom size (half-extents for a box; radius [, half-length]) [m].
+        pos_r: ``(3,)`` centre, robot world [m].
+        rot_r: ``(3, 3)`` orientation, robot world.
+        rgba: colour and opacity in [0, 1].
+    """
+
+    kind: str
+    size: tuple[float, float, float]
+    pos_r: tuple[float, float, float]
+    rot_r: tuple[tuple[float, float, float], ...] = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0),
+                                                     (0.0, 0.0, 1.0))
+    rgba: tuple[float, float, float, float] = (0.8, 0.6, 0.3, 1.0)
+
+    def mj_type(self) -> int:
+        import mujoco
+
+        kinds = {"box": mujoco.mjtGeom.mjGEOM_BOX, "sphere": mujoco.mjtGeom.mjGEOM_SPHERE,
+                 "cylinder": mujoco.mjtGeom.mjGEOM_CYLINDER,
+                 "capsule": mujoco.mjtGeom.mjGEOM_CAPSULE}
+        if self.kind not in kinds:
+            raise ValueError(f"unknown scene shape '{self.kind}'; one of {', '.join(kinds)}")
+        return int(kinds[self.kind])
+
+
 class ViewRenderer:
     """Draws the scene and world views of one robot model with one GL context.
 
@@ -183,15 +214,22 @@ class ViewRenderer:
         if width > self.max_size[0] or height > self.max_size[1]:
             raise ValueError(f"view {width}x{height} exceeds the context's {self.max_size}")
         rect = mj.MjrRect(0, 0, int(width), int(height))
+        self._gl.make_current()  # another renderer may have made its own context current
         mj.mjr_render(rect, self._scene, self._con)
         rgb = np.empty((height, width, 3), dtype=np.uint8)
         z = np.empty((height, width), dtype=np.float32) if depth else None
         mj.mjr_readPixels(rgb, z, rect, self._con)
         return rgb[::-1], (z[::-1] if z is not None else None)
 
-    def scene_view(self, frustum: GLFrustum, width: int, height: int
-                   ) -> tuple[np.ndarray, np.ndarray]:
+    def scene_view(self, frustum: GLFrustum, width: int, height: int,
+                   objects: Sequence[SceneGeom] = ()) -> tuple[np.ndarray, np.ndarray]:
         """The posed robot alone through ``frustum``.
+
+        Args:
+            frustum: the camera (robot world).
+            width, height: image size [px].
+            objects: further shapes to draw with the robot (robot world), e.g. the objects of a
+                scene the person acts on.
 
         Returns:
             ``(height, width, 3)`` uint8 RGB and ``(height, width)`` bool coverage (True where
@@ -212,13 +250,27 @@ class ViewRenderer:
             cam.frustum_near = frustum.near
             cam.frustum_far = frustum.far
             cam.orthographic = 0
+        self._add_objects(objects)
         rgb, z = self._read(width, height, depth=True)
         return rgb, z < 1.0 - 1e-6
+
+    def _add_objects(self, objects: Sequence[SceneGeom]) -> None:
+        mj = self._mj
+        scn = self._scene
+        for ob in objects:
+            if scn.ngeom >= scn.maxgeom:
+                break
+            mj.mjv_initGeom(scn.geoms[scn.ngeom], ob.mj_type(), np.asarray(ob.size, float),
+                            np.asarray(ob.pos_r, float),
+                            np.asarray(ob.rot_r, float).reshape(9),
+                            np.asarray(ob.rgba, np.float32))
+            scn.ngeom += 1
 
     def world_view(self, camera: FreeCamera, width: int, height: int, *,
                    reference: bool = False, ref_alpha: float = 0.35,
                    ref_rgb: Sequence[float] = (0.2, 0.5, 1.0),
-                   paths: Sequence[Polyline] = ()) -> np.ndarray:
+                   paths: Sequence[Polyline] = (), objects: Sequence[SceneGeom] = ()
+                   ) -> np.ndarray:
         """The posed robot on the floor from a fixed free camera.
 
         Args:
@@ -227,6 +279,7 @@ class ViewRenderer:
             reference: also draw the reference robot (:attr:`ref_data`), tinted and translucent.
             ref_alpha, ref_rgb: its opacity and tint.
             paths: polylines to draw (e.g. the reference and robot root paths).
+            objects: further shapes to draw (robot world), as in :meth:`scene_view`.
 
         Returns:
             ``(height, width, 3)`` uint8 RGB.
@@ -248,6 +301,7 @@ class ViewRenderer:
             rgba = np.array([*ref_rgb, ref_alpha], dtype=np.float32)
             for k in range(start, scn.ngeom):
                 scn.geoms[k].rgba[:] = rgba
+        self._add_objects(objects)
         eye = np.eye(3).ravel()
         for path in paths:
             pts = np.asarray(path.points, dtype=float)
