@@ -159,3 +159,22 @@ def test_robot_feet_land_on_the_persons_feet(truth_run: Path, truth_clip, tmp_pa
     print(f"unscaled map: median {np.median(wrong):.1f}, "
           f"p90 {np.percentile(wrong, 90):.1f}, max {wrong.max():.1f}")
     assert wrong.max() > 1.5 * MAX_FOOT_ERROR_PX > errors.max() - 5, np.round(wrong, 1)
+
+
+def test_a_run_without_video_gets_the_world_view(truth_run: Path, tmp_path: Path) -> None:
+    """Motion runs (no input video, no camera): the fixed-camera world view alone."""
+    import imageio_ffmpeg
+
+    from exoactor.report.build import build_report
+
+    run = tmp_path / "motion_run"
+    run.mkdir()
+    for name in ("rollout.npz", "robot_motion.npz", "metrics.json", "manifest.json"):
+        shutil.copy(truth_run / name, run / name)
+    res = build_report(run, fps=10.0)
+    assert res.side_by_side is None and res.verdict is not None
+    assert not (run / "robot_in_scene.mp4").exists()
+    frames, seconds = imageio_ffmpeg.count_frames_and_secs(str(run / "rollout.mp4"))
+    assert frames >= 10 and seconds == pytest.approx(frames / 10.0, abs=0.01)
+    assert "rollout.mp4" not in (run / "report.html").read_text()  # embedded, not linked
+    assert (run / "report.html").read_text().count("<video") == 1
