@@ -32,7 +32,7 @@ def finished_run(sample_clip: Path, tmp_path_factory: pytest.TempPathFactory) ->
 def test_run_directory_has_every_artefact(finished_run: Path) -> None:
     for name in ("manifest.json", "video.mp4", "human_motion.npz", "perceive_overlay.mp4",
                  "perceive_metrics.json", "robot_motion.npz", "retarget_metrics.json",
-                 "rollout.npz", "metrics.json", "robot_motion.mp4", "rollout.mp4",
+                 "rollout.npz", "metrics.json", "robot_in_scene.mp4", "robot_in_scene.jpg",
                  "side_by_side.mp4", "report.html", "verdict.json"):
         assert (finished_run / name).is_file(), name
     manifest = json.loads((finished_run / "manifest.json").read_text())
@@ -52,7 +52,7 @@ def test_side_by_side_is_time_aligned(finished_run: Path) -> None:
     gen = imageio_ffmpeg.read_frames(str(finished_run / "side_by_side.mp4"))
     meta = next(gen)
     w, h = meta["size"]
-    assert w > 2.5 * h  # three panels side by side (plus a caption strip)
+    assert w > 2.5 * h  # robot in the scene (16:9) | world view (4:3), plus a caption strip
 
 
 def test_rerun_is_cached(finished_run: Path, sample_clip: Path) -> None:
@@ -68,7 +68,7 @@ def test_report_in_chromium(finished_run: Path) -> None:
     from exoactor.report.browser import probe_page, screenshot
 
     probe = probe_page(finished_run / "report.html")
-    assert len(probe.videos) == 4, probe.videos  # side by side + the three videos
+    assert len(probe.videos) == 3, probe.videos  # robot in scene, side by side, input overlay
     assert probe.videos_playing, probe.videos
     assert len(probe.plots) >= 3 and probe.plots_drawn, probe.plots
     png = screenshot(finished_run / "report.html", finished_run / "report.png", height=1600)

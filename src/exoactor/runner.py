@@ -8,7 +8,8 @@ says which stage failed and why.
 Artefacts (see the design notes): ``video.mp4`` (the input clip, trimmed to the window),
 ``human_motion.npz`` + ``perceive_overlay.mp4`` + ``perceive_metrics.json``,
 ``robot_motion.npz`` + ``retarget_metrics.json``, ``rollout.npz`` + ``metrics.json``,
-``robot_motion.mp4`` + ``rollout.mp4`` + ``side_by_side.mp4`` + ``report.html`` + ``verdict.json``.
+``robot_in_scene.mp4`` + ``robot_in_scene.jpg`` + ``side_by_side.mp4`` + ``report.html`` +
+``verdict.json``.
 """
 
 from __future__ import annotations

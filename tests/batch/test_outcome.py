@@ -84,6 +84,8 @@ class _Cards(HTMLParser):
         super().__init__()
         self.cards: list[tuple[str, str]] = []
         self.videos: list[str] = []
+        self.thumbs: list[str] = []
+        self.links: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
         a = dict(attrs)
@@ -91,6 +93,10 @@ class _Cards(HTMLParser):
             self.cards.append((a["data-run"], a["class"]))
         if tag == "video":
             self.videos.append(a["src"])
+        if tag == "img":
+            self.thumbs.append(a["src"])
+        if tag == "a":
+            self.links.append(a["href"])
 
 
 def test_tables_and_report(tmp_path: Path) -> None:
@@ -103,6 +109,8 @@ def test_tables_and_report(tmp_path: Path) -> None:
             make_run(tmp_path, "jump/c01", {"motion": "failed"}, error="bad window",
                      candidate=1)]
     (jobs[1].run_dir / "rollout.mp4").write_bytes(b"\0")
+    for name in ("robot_in_scene.jpg", "robot_in_scene.mp4", "rollout.mp4"):
+        (jobs[0].run_dir / name).write_bytes(b"\0")  # a video run: the thumbnail wins
     ends = [JobEnd(j, WorkerReport(j.run_id)) for j in jobs]
     ends[2] = JobEnd(jobs[2], None, "killed by SIGKILL")
     runs = [read_outcome(j.model_copy(update={"config": j.config.model_copy(
@@ -129,4 +137,6 @@ def test_tables_and_report(tmp_path: Path) -> None:
     assert parser.cards == [("walk/c01", "cand is-winner"), ("walk/c00", "cand"),
                             ("walk/c02", "cand"), ("jump/c00", "cand"), ("jump/c01", "cand")]
     assert parser.videos == ["runs/walk/c01/rollout.mp4"]
+    assert parser.thumbs == ["runs/walk/c00/robot_in_scene.jpg"]
+    assert "runs/walk/c00/robot_in_scene.mp4" in parser.links
     assert "WINNER" in page.read_text() and "killed by SIGKILL" in page.read_text()

@@ -16,7 +16,7 @@ font-size:13px}
 .cands{display:flex;flex-wrap:wrap;gap:14px;align-items:flex-start}
 .cand{border:1px solid #ccc;border-radius:8px;padding:10px;width:360px}
 .cand.is-winner{border:3px solid #1565c0}
-.cand video{width:100%;background:#000}
+.cand video,.cand img.thumb{width:100%;background:#000}
 table{border-collapse:collapse;margin:6px 0 14px}td,th{border:1px solid #ddd;padding:3px 8px;
 font-size:13px;text-align:left}th{background:#f5f5f5}
 .error{background:#ffebee;border-left:4px solid #c62828;padding:6px 10px;white-space:pre-wrap;

@@ -1,9 +1,11 @@
 """The batch report: one HTML page showing, per task, the candidates side by side with their
 scores, their rank and the winner.
 
-Each candidate card links its run's own report and shows its physics rollout video when the
-run wrote one. Videos are linked by relative path (not embedded), so the page stays small for
-large suites; open it from the batch folder (or serve the folder).
+Each candidate card links its run's own report and shows a thumbnail of the robot drawn
+into the input video (a frame of ``robot_in_scene.mp4``, linked to it) when the run made one,
+else its world-view video (``rollout.mp4``). Images and videos are linked by relative path (not
+embedded), so the page stays small for large suites; open it from the batch folder (or serve
+the folder).
 """
 
 from __future__ import annotations
@@ -45,8 +47,14 @@ def _card(o: RunOutcome, ranking: TaskRanking, out_dir: Path) -> str:
     if o.input:
         rows.append({"score": "input", "value": Path(o.input).name})
     parts = [" · ".join(head), "<div>" + " ".join(badges) + "</div>", table(rows)]
+    thumb, scene = o.run_dir / "robot_in_scene.jpg", o.run_dir / "robot_in_scene.mp4"
     video = o.run_dir / "rollout.mp4"
-    if video.is_file():
+    if thumb.is_file():
+        img = (f'<img class="thumb" alt="robot in the scene" '
+               f'src="{esc(_rel(thumb, out_dir))}">')
+        parts.append(f'<a href="{esc(_rel(scene, out_dir))}">{img}</a>' if scene.is_file()
+                     else img)
+    elif video.is_file():
         parts.append(f'<video controls muted loop preload="metadata" '
                      f'src="{esc(_rel(video, out_dir))}"></video>')
     if o.error:

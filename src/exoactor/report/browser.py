@@ -14,6 +14,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from exoactor.errors import ExoActorError
 
 CHROMIUM_FLAGS = (
@@ -23,16 +25,34 @@ CHROMIUM_FLAGS = (
     "--autoplay-policy=no-user-gesture-required", "--hide-scrollbars",
 )
 _PROBE_SCRIPT = """<script>
-window.addEventListener('load', () => { setTimeout(() => {
-  const videos = [...document.querySelectorAll('video')].map(v => ({
+async function __strip(v) {
+  // the caption strip (bottom rows) of the video's first frame, as the browser draws it
+  const h = 36;
+  v.pause(); v.currentTime = 0;
+  await new Promise(r => { v.addEventListener('seeked', r, {once: true}); setTimeout(r, 1500); });
+  const c = document.createElement('canvas'); c.width = v.videoWidth; c.height = h;
+  const ctx = c.getContext('2d');
+  ctx.drawImage(v, 0, v.videoHeight - h, v.videoWidth, h, 0, 0, v.videoWidth, h);
+  try {
+    const d = ctx.getImageData(0, 0, c.width, h).data; let s = '';
+    for (let i = 0; i < d.length; i += 4)
+      s += String.fromCharCode(Math.round((d[i] + d[i + 1] + d[i + 2]) / 3));
+    return {width: c.width, height: h, gray: btoa(s), caption: v.dataset.caption0};
+  } catch (e) { return {error: String(e), caption: v.dataset.caption0}; }
+}
+window.addEventListener('load', () => { setTimeout(async () => {
+  const all = [...document.querySelectorAll('video')];
+  const videos = all.map(v => ({
     width: v.videoWidth, height: v.videoHeight, ready_state: v.readyState,
     current_time_s: v.currentTime, duration_s: v.duration, error: v.error && v.error.code,
     paused: v.paused}));
   const plots = [...document.querySelectorAll('figure.plot svg')].map(s => {
     const r = s.getBoundingClientRect(); return {width: r.width, height: r.height,
     elements: s.querySelectorAll('path,line,polyline,rect').length}; });
+  const strips = [];
+  for (const v of all.filter(v => v.dataset.caption0)) strips.push(await __strip(v));
   const out = document.createElement('pre'); out.id = '__probe__';
-  out.textContent = JSON.stringify({videos, plots, title: document.title});
+  out.textContent = JSON.stringify({videos, plots, strips, title: document.title});
   document.body.appendChild(out);
 }, %d); });
 </script>"""
@@ -69,11 +89,25 @@ def screenshot(page: Path, png: Path, width: int = 1400, height: int = 2400,
 
 @dataclass(frozen=True)
 class PageProbe:
-    """What the browser saw: per video its size, state and play position; per plot its size."""
+    """What the browser saw: per video its size, state and play position; per plot its size;
+    per video with a ``data-caption0`` attribute, the grey levels of the caption strip (its
+    bottom 36 rows) of its first frame as drawn by the browser (``gray``: base64 bytes, row
+    major, ``width`` x ``height``) and that caption's text."""
 
     videos: list[dict]
     plots: list[dict]
     title: str
+    strips: list[dict] = ()  # type: ignore[assignment]
+
+    def strip_pixels(self, k: int = 0) -> np.ndarray:
+        """``(height, width)`` uint8 grey caption strip ``k``."""
+        import base64
+
+        s = self.strips[k]
+        if "error" in s:
+            raise ExoActorError(f"the browser could not read the video pixels: {s['error']}")
+        raw = base64.b64decode(s["gray"])
+        return np.frombuffer(raw, dtype=np.uint8).reshape(s["height"], s["width"])
 
     @property
     def videos_playing(self) -> bool:
@@ -101,4 +135,4 @@ def probe_page(page: Path, wait_ms: int = 2500, timeout_s: float = 120.0) -> Pag
     import html
 
     data = json.loads(html.unescape(match.group(1)))
-    return PageProbe(data["videos"], data["plots"], data["title"])
+    return PageProbe(data["videos"], data["plots"], data["title"], data.get("strips", []))

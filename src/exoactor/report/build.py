@@ -14,9 +14,6 @@ from exoactor.report.verdict import PhysicsVerdict, physics_verdict
 
 logger = logging.getLogger(__name__)
 
-VIDEO_HEIGHT_PX = 360
-"""Height of each rendered robot video and side-by-side panel [px]."""
-
 
 @dataclass(frozen=True)
 class ReportResult:
@@ -35,12 +32,6 @@ def _load_json(path: Path) -> dict | None:
         return None
 
 
-def _fresh(out: Path, *sources: Path) -> bool:
-    """True when ``out`` exists and is newer than every existing source."""
-    return out.is_file() and all(out.stat().st_mtime >= s.stat().st_mtime
-                                 for s in sources if s.is_file())
-
-
 def rollout_frame_index(timeline_s: np.ndarray, sample_time_s: np.ndarray) -> np.ndarray:
     """Index of the rollout sample nearest each timeline time (clamped to the ends).
 
@@ -53,16 +44,21 @@ def rollout_frame_index(timeline_s: np.ndarray, sample_time_s: np.ndarray) -> np
 
 
 def build_report(run_dir: str | Path, fps: float = 25.0) -> ReportResult:
-    """Write ``robot_motion.mp4``, ``rollout.mp4``, ``side_by_side.mp4``, ``verdict.json`` and
-    ``report.html`` for whatever stages of ``run_dir`` finished."""
+    """Write the report's videos, ``verdict.json`` and ``report.html`` for whatever stages of
+    ``run_dir`` finished.
+
+    With an input video (``video.mp4``): ``robot_in_scene.mp4`` (the robot drawn through the
+    estimated camera over every input frame, at the video's rate, when ``human_motion.npz``
+    holds the camera), its thumbnail ``robot_in_scene.jpg``, and ``side_by_side.mp4`` (the
+    robot in the scene | the world from a fixed camera with the reference robot, the reference
+    path and the robot's path). Without one: ``rollout.mp4`` (or ``robot_motion.mp4`` when
+    tracking did not finish), the world view alone at ``fps``.
+    """
     from exoactor.formats import load_npz
     from exoactor.formats.motion import HumanMotion, RobotMotion, Rollout
     from exoactor.report import plots
     from exoactor.report.html import ReportPage, render_html
-    from exoactor.report.render import iter_frames, render_motion
-    from exoactor.report.side_by_side import Panel, compose_side_by_side, video_frames
     from exoactor.robots import get_robot
-    from exoactor.robots.kinematics import motion_qpos
 
     run = Path(run_dir)
     manifest = _load_json(run / "manifest.json") or {}
@@ -94,66 +90,7 @@ def build_report(run_dir: str | Path, fps: float = 25.0) -> ReportResult:
     page.verdict = verdict
 
     # ---- videos -------------------------------------------------------------------------
-    source_video = run / "perceive_overlay.mp4"
-    if not source_video.is_file():
-        source_video = run / "video.mp4"
-    if source_video.is_file():
-        page.videos.append(("input video with the estimated skeleton"
-                            if source_video.name.startswith("perceive") else "input video",
-                            source_video))
-    if robot_motion is not None:
-        out = run / "robot_motion.mp4"
-        if not _fresh(out, run / "robot_motion.npz"):
-            render_motion(robot_motion, out, height=VIDEO_HEIGHT_PX,
-                          width=VIDEO_HEIGHT_PX * 4 // 3, fps=fps, caption="retargeted (kinematic)")
-        page.videos.append(("retargeted robot motion (kinematic)", out))
-    rollout_idx = None
-    if rollout is not None:
-        robot = get_robot(rollout.robot)
-        ref_t = rollout.ref_time_s if rollout.ref_time_s is not None else rollout.time_s
-        t_end = float(ref_t[-1])
-        timeline = np.arange(0.0, max(t_end, 0.0) + 1e-9, 1.0 / fps)
-        rollout_idx = rollout_frame_index(timeline, ref_t) if len(timeline) else None
-        out = run / "rollout.mp4"
-        if not _fresh(out, run / "rollout.npz") and rollout_idx is not None:
-            from exoactor.report.render import render_qpos
-
-            render_qpos(robot.model, rollout.qpos[rollout_idx], fps, out,
-                        height=VIDEO_HEIGHT_PX, width=VIDEO_HEIGHT_PX * 4 // 3,
-                        caption="physics (MuJoCo + tracker)")
-        if out.is_file():
-            page.videos.append(("physics rollout (MuJoCo, tracking controller)", out))
-
-    side = None
-    if source_video.is_file() and (robot_motion is not None or rollout is not None):
-        side = run / "side_by_side.mp4"
-        panels = []
-        frames, vfps = video_frames(source_video)
-        panels.append(Panel("input + skeleton", frames, vfps))
-        durations = [_video_duration(source_video)]
-        if robot_motion is not None:
-            robot = get_robot(robot_motion.robot)
-            panels.append(Panel("retargeted (kinematic)", iter_frames(
-                robot.model, motion_qpos(robot, robot_motion), robot_motion.fps,
-                width=VIDEO_HEIGHT_PX * 4 // 3, height=VIDEO_HEIGHT_PX), robot_motion.fps))
-            durations.append(robot_motion.duration_s)
-        if rollout is not None and rollout_idx is not None:
-            robot = get_robot(rollout.robot)
-            durations.append((len(rollout_idx) - 1) / fps)
-            panels.append(Panel("physics rollout", iter_frames(
-                robot.model, rollout.qpos[rollout_idx], fps, width=VIDEO_HEIGHT_PX * 4 // 3,
-                height=VIDEO_HEIGHT_PX), fps))
-        fall_t = (track_metrics or {}).get("fall_time_s") if track_metrics else None
-        status = _stage_status(manifest)
-
-        def caption(t: float) -> str:
-            fell = fall_t is not None and t >= fall_t
-            state = "FELL" if fell else ("ok" if rollout is not None else "no physics")
-            return f"t = {t:5.2f} s   |   {status}   |   robot: {state}"
-
-        compose_side_by_side(panels, side, max(durations), fps=fps, height=VIDEO_HEIGHT_PX,
-                             caption=caption)
-        page.videos.insert(0, ("side by side: input | retargeted | physics", side))
+    side = _videos(run, page, human, robot_motion, rollout, track_metrics, manifest, fps)
 
     # ---- plots --------------------------------------------------------------------------
     if rollout is not None:
@@ -175,13 +112,104 @@ def build_report(run_dir: str | Path, fps: float = 25.0) -> ReportResult:
 
 
 def _stage_status(manifest: dict) -> str:
-    marks = {"ok": "✓", "failed": "✗", "running": "…"}
-    return "  ".join(f"{s} {marks.get(e.get('status'), '?')}"
+    """Plain-text stage states for the caption strip (no symbols a font could lack)."""
+    words = {"ok": "ok", "failed": "FAILED", "running": "running"}
+    return "  ".join(f"{s} {words.get(e.get('status'), 'n/a')}"
                      for s, e in manifest.get("stages", {}).items() if s not in ("clip", "report"))
 
 
-def _video_duration(path: Path) -> float:
-    import imageio_ffmpeg
+def _poses(robot, robot_motion, rollout, human):  # noqa: ANN001, ANN202
+    """What the report videos draw at each time (see :class:`~exoactor.report.scene_video.Poses`)."""
+    from exoactor.report.scene_video import Poses
+    from exoactor.robots.kinematics import motion_qpos
 
-    n_frames, seconds = imageio_ffmpeg.count_frames_and_secs(str(path))
-    return float(seconds)
+    ref_q = ref_fps = None
+    if robot_motion is not None and robot_motion.robot == robot.spec.name:
+        ref_q = motion_qpos(robot, robot_motion)
+        ref_fps = robot_motion.fps
+
+    def nearest(arr: np.ndarray, rate: float):  # noqa: ANN202
+        return lambda t: arr[min(max(int(round(t * rate)), 0), len(arr) - 1)]
+
+    ref_at = nearest(ref_q, ref_fps) if ref_q is not None else None
+    human_at = None
+    if human is not None:
+        human_at = nearest(human.joints, human.fps)
+    if rollout is not None:
+        ref_t = rollout.ref_time_s if rollout.ref_time_s is not None else rollout.time_s
+
+        def qpos_at(t: float) -> np.ndarray:
+            return rollout.qpos[int(rollout_frame_index(np.array([t]), ref_t)[0])]
+
+        ref_path = ref_q[:, :3] if ref_q is not None else rollout.ref_root_pos
+        return Poses(qpos_at, ref_at, ref_path, rollout.qpos[:, :3], ref_t, human_at)
+    return Poses(ref_at, None, ref_q[:, :3], None, None, human_at)
+
+
+def _videos(run: Path, page, human, robot_motion, rollout, track_metrics: dict | None,  # noqa: ANN001
+            manifest: dict, fps: float) -> Path | None:
+    """Render the report's videos into ``run`` and list them on ``page``; the side-by-side's
+    path (None when there is no input video)."""
+    from exoactor.report.in_scene import person_to_robot
+    from exoactor.report.scene_video import SceneCamera, write_scene_videos, write_world_video
+    from exoactor.robots import get_robot
+
+    motion = rollout if rollout is not None else robot_motion
+    source = run / "video.mp4"
+    overlay = run / "perceive_overlay.mp4"
+    if motion is None:
+        for path, label in ((overlay, "input video with the estimated skeleton"),
+                            (source, "input video")):
+            if path.is_file():
+                page.videos.append((label, path))
+                break
+        return None
+    robot = get_robot(motion.robot)
+    poses = _poses(robot, robot_motion, rollout, human)
+    if (run / "scene.json").is_file():
+        # the views draw SceneGeom shapes (Poses.objects); reading scene.json into them
+        # belongs with the scene description's format (issue "scene objects")
+        logger.info("%s: scene.json is not drawn yet (no reader for its format)", run)
+    kind = "physics" if rollout is not None else "kinematic, tracking did not finish"
+    if not source.is_file():
+        name = "rollout.mp4" if rollout is not None else "robot_motion.mp4"
+        duration = (float(poses.robot_path_t[-1]) if rollout is not None
+                    else robot_motion.duration_s)
+        out = write_world_video(robot.model, poses, max(duration, 0.0), fps, run / name,
+                                f"robot ({kind}) | blue: reference")
+        page.videos.append((f"robot ({kind}) and the reference (blue), fixed camera", out))
+        return None
+    camera = None
+    if human is not None and human.camera_K is not None and human.T_w_c is not None:
+        p2r = person_to_robot(human.joints, human.joint_names, human.root_pos,
+                              _load_json(run / "retarget_metrics.json"))
+        camera = SceneCamera(human.camera_K, human.T_w_c, p2r)
+    else:
+        logger.warning("%s: no estimated camera in human_motion.npz; no robot_in_scene.mp4",
+                       run)
+    fall_t = (track_metrics or {}).get("fall_time_s")
+    status = _stage_status(manifest)
+
+    def caption(t: float) -> str:
+        fell = fall_t is not None and t >= fall_t
+        state = "FELL" if fell else ("ok" if rollout is not None else "no physics")
+        return f"t = {t:5.2f} s   |   {status}   |   robot: {state}"
+
+    scene_out, side, thumb = (run / "robot_in_scene.mp4", run / "side_by_side.mp4",
+                              run / "robot_in_scene.jpg")
+    res = write_scene_videos(robot.model, source, camera, poses, scene_out=scene_out,
+                             side_out=side, thumbnail_out=thumb, caption=caption,
+                             scene_label=f"robot ({kind}) in the scene",
+                             world_label="world, fixed camera | blue: reference")
+    if res.robot_in_scene is not None:
+        page.videos.append((f"robot in the scene: the robot ({kind}) through the estimated "
+                            "camera, over the input video", res.robot_in_scene))
+    page.videos.append(("side by side: robot in the scene | world from a fixed camera "
+                        "(blue: reference robot and path; orange: robot path)", side))
+    page.first_captions[side] = caption(0.0)
+    for path, label in ((overlay, "input video with the estimated skeleton"),
+                        (source, "input video")):
+        if path.is_file():
+            page.videos.append((label, path))
+            break
+    return side

@@ -14,6 +14,9 @@ from exoactor.report.verdict import PhysicsVerdict
 EMBED_LIMIT_BYTES = 40 * 1024 * 1024
 """Videos up to this size are embedded as data URIs; larger ones are linked relatively."""
 
+WIDE_VIDEOS = ("robot in the scene", "side by side")
+"""Captions (prefixes) of the videos shown wide."""
+
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#222;
 max-width:1400px}
@@ -23,7 +26,7 @@ h1{margin-bottom:4px}h2{border-bottom:1px solid #ddd;padding-bottom:4px;margin-t
 .v-not-executable{background:#c62828}.v-none{background:#757575}
 .videos{display:flex;flex-wrap:wrap;gap:12px}.videos figure{margin:0}
 video{max-width:440px;border:1px solid #ccc;background:#000}
-.wide video{max-width:1340px}
+.wide video{max-width:1340px;width:100%}
 .plots{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start}
 .plots svg{max-width:620px;height:auto}
 table{border-collapse:collapse;margin:6px 0 14px}td,th{border:1px solid #ddd;padding:3px 8px;
@@ -43,7 +46,10 @@ class ReportPage:
     title: str
     verdict: PhysicsVerdict | None = None
     videos: list[tuple[str, Path]] = field(default_factory=list)
-    """(caption, mp4 path) pairs; the first one labelled 'side by side' is shown wide."""
+    """(caption, mp4 path) pairs in page order; those whose caption starts with one of
+    :data:`WIDE_VIDEOS` are shown wide."""
+    first_captions: dict[Path, str] = field(default_factory=dict)
+    """mp4 path -> the caption strip text burned into its first frame (``data-caption0``)."""
     plots: list[tuple[str, str]] = field(default_factory=list)
     """(title, inline SVG) pairs."""
     metrics: dict[str, dict] = field(default_factory=dict)
@@ -129,9 +135,11 @@ def render_html(page: ReportPage, page_dir: Path) -> str:
     if page.videos:
         parts.append("<h2>Videos</h2>")
         for caption, path in page.videos:
-            wide = " wide" if caption.startswith("side by side") else ""
+            wide = " wide" if caption.startswith(WIDE_VIDEOS) else ""
+            first = page.first_captions.get(path)
+            data = f" data-caption0='{html.escape(first)}'" if first else ""
             parts.append(f"<div class='videos{wide}'><figure><video controls muted loop "
-                         f"autoplay playsinline src='{_video_src(path, page_dir)}'></video>"
+                         f"autoplay playsinline{data} src='{_video_src(path, page_dir)}'></video>"
                          f"<figcaption>{html.escape(caption)}</figcaption></figure></div>")
     if page.plots:
         parts.append("<h2>Plots</h2><div class='plots'>")

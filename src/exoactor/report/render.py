@@ -313,10 +313,52 @@ def draw_caption(frame: np.ndarray, text: str) -> np.ndarray:
 
 
 @cache
+def font_path() -> Path | None:
+    """The TrueType font captions are drawn with: DejaVu Sans as shipped with matplotlib (a
+    dependency; Bitstream Vera / DejaVu licence), or None when it cannot be found."""
+    try:
+        import matplotlib
+    except ImportError:
+        return None
+    path = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+    return path if path.is_file() else None
+
+
+@cache
+def _font_codepoints() -> frozenset[int] | None:
+    path = font_path()
+    if path is None:
+        return None
+    from fontTools.ttLib import TTFont
+
+    return frozenset(TTFont(str(path), lazy=True).getBestCmap())
+
+
+def missing_glyphs(text: str) -> list[str]:
+    """Characters of ``text`` (other than line breaks) the caption font has no glyph for.
+
+    Without the TrueType font, Pillow's built-in font is used, which is trusted only for
+    printable ASCII.
+    """
+    points = _font_codepoints()
+    out = []
+    for ch in dict.fromkeys(text):
+        if ch in "\n\r":
+            continue
+        known = (ord(ch) in points) if points is not None else (" " <= ch <= "~")
+        if not known:
+            out.append(ch)
+    return out
+
+
+@cache
 def _font(size: int) -> Any:
-    """Pillow's built-in font at ``size`` px (a fixed-size bitmap font before Pillow 10.1)."""
+    """The caption font at ``size`` px: :func:`font_path`, else Pillow's built-in font."""
     from PIL import ImageFont
 
+    path = font_path()
+    if path is not None:
+        return ImageFont.truetype(str(path), size)
     try:
         return ImageFont.load_default(size=size)
     except TypeError:
@@ -426,13 +468,16 @@ def _no_gl(what: str, err: BaseException) -> ExoActorError:
                                        err=f"{type(err).__name__}: {err}"))
 
 
-def _open_writer(path: Path, width: int, height: int, fps: float) -> Any:
-    """An imageio-ffmpeg frame writer (a primed generator: ``send`` frames, then ``close``)."""
+def _open_writer(path: Path, width: int, height: int, fps: float,
+                 preset: str | None = None) -> Any:
+    """An imageio-ffmpeg frame writer (a primed generator: ``send`` frames, then ``close``);
+    ``preset`` is x264's speed preset (None: its default, ``medium``)."""
     import imageio_ffmpeg
 
+    extra = ["-preset", preset] if preset else []
     writer = imageio_ffmpeg.write_frames(
         str(path), (width, height), pix_fmt_in="rgb24", pix_fmt_out="yuv420p", fps=fps,
         codec="libx264", quality=VIDEO_QUALITY, macro_block_size=1,
-        output_params=["-movflags", "+faststart"])
+        output_params=["-movflags", "+faststart", *extra])
     writer.send(None)
     return writer

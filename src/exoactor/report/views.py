@@ -1,0 +1,320 @@
+"""One offscreen OpenGL context that draws every view of a report frame.
+
+:class:`ViewRenderer` holds a single GL context and MuJoCo render context for the report's
+robot model and draws, per frame:
+
+* the **scene view**: the robot alone (no floor, no sky) through a pinhole camera given as an
+  :class:`~exoactor.report.scene_camera.GLFrustum`, with its coverage (alpha) read from the
+  depth buffer of the same render, for compositing over the input video;
+* the **world view**: the robot on the floor from a fixed free camera, with a translucent
+  reference robot and polylines (paths) added to the same scene.
+
+Speed (Mesa llvmpipe, no GPU): the G1's visual meshes hold ~390 000 triangles, which makes
+rendering geometry-bound (~45 ms a frame at any size). The model is drawn from a private copy
+whose meshes are simplified by vertex clustering (:func:`simplify_meshes`; 1 cm cells keep the
+silhouette and shading at report sizes and cut the triangles ~20x), without multisampling,
+shadows or reflections, with the collision duplicates hidden (see
+:func:`exoactor.report.render._visual_model`). The caller's model is never modified.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from exoactor.report.render import _HIDDEN_GROUP, _import_mujoco, _no_gl, _visual_model
+
+if TYPE_CHECKING:
+    import mujoco
+
+    from exoactor.report.scene_camera import GLFrustum
+
+MESH_CELL_M = 0.015
+"""Vertex-clustering cell of the simplified robot meshes [m]."""
+HEADLIGHT_AMBIENT = 0.45
+"""Ambient light of the camera's headlight [0-1] (MuJoCo's default 0.1 leaves the dark G1 black
+against outdoor footage)."""
+HEADLIGHT_DIFFUSE = 0.55
+"""Diffuse light of the headlight [0-1] (MuJoCo's default 0.4)."""
+_WORLD_GROUP = 4
+"""Geom group the world body's geoms (floor) are moved to: hidden in the scene view."""
+
+
+def simplify_meshes(model: mujoco.MjModel, cell_m: float = MESH_CELL_M) -> mujoco.MjModel:
+    """A copy of ``model`` whose meshes are simplified by vertex clustering.
+
+    The vertices of each mesh falling into one ``cell_m`` cube are merged at their mean; faces
+    that collapse (two corners in one cell) or repeat are dropped. The compiled mesh arrays are
+    rewritten in place in the copy (face and normal counts shrink, vertex arrays keep their
+    size), so the copy only serves rendering: the GL buffers are built from it when a render
+    context is made.
+    """
+    m = copy.copy(model)
+    if cell_m <= 0:
+        return m
+    for i in range(m.nmesh):
+        va, vn = int(m.mesh_vertadr[i]), int(m.mesh_vertnum[i])
+        fa, fn = int(m.mesh_faceadr[i]), int(m.mesh_facenum[i])
+        if vn < 64 or fn < 64:
+            continue
+        verts = m.mesh_vert[va:va + vn]
+        faces = m.mesh_face[fa:fa + fn]
+        normals = m.mesh_facenormal[fa:fa + fn].copy()
+        cell = np.floor(verts / cell_m).astype(np.int64)
+        cell -= cell.min(axis=0)
+        span = cell.max(axis=0) + 1
+        key = (cell[:, 0] * span[1] + cell[:, 1]) * span[2] + cell[:, 2]
+        _, cluster, counts = np.unique(key, return_inverse=True, return_counts=True)
+        cluster = cluster.ravel()
+        order = np.argsort(cluster, kind="stable")
+        first = order[np.r_[0, np.flatnonzero(np.diff(cluster[order])) + 1]]
+        rep = np.empty(counts.size, dtype=np.int64)
+        rep[cluster[first]] = first
+        mean = np.zeros((counts.size, 3))
+        np.add.at(mean, cluster, verts)
+        verts[first] = mean[cluster[first]] / counts[cluster[first], None]
+        new = rep[cluster[faces]]
+        keep = (new[:, 0] != new[:, 1]) & (new[:, 1] != new[:, 2]) & (new[:, 0] != new[:, 2])
+        new, normals = new[keep], normals[keep]
+        _, unique = np.unique(np.sort(new, axis=1), axis=0, return_index=True)
+        unique.sort()
+        n = len(unique)
+        if n == 0:
+            continue
+        m.mesh_face[fa:fa + n] = new[unique]
+        m.mesh_facenormal[fa:fa + n] = normals[unique]
+        m.mesh_facenum[i] = n
+    return m
+
+
+@dataclass(frozen=True)
+class FreeCamera:
+    """A fixed MuJoCo free camera: look-at point [m], distance [m], azimuth and elevation [deg]
+    (azimuth 0 looks along +x; negative elevation looks down)."""
+
+    lookat: tuple[float, float, float]
+    distance: float
+    azimuth: float
+    elevation: float
+
+
+@dataclass(frozen=True)
+class Polyline:
+    """A path drawn in the world view: ``(N, 3)`` points [m], RGBA colour, line width [px]."""
+
+    points: np.ndarray
+    rgba: tuple[float, float, float, float]
+    width_px: float = 3.0
+
+
+@dataclass(frozen=True)
+class SceneGeom:
+    """A shape drawn into both views with the robot: the hook for the objects of a scene
+    description (``scene.json``), mapped into the robot world like the camera.
+
+    Attributes:
+        kind: ``"box"``, ``"sphere"``, ``"cylinder"`` or ``"capsule"``.
+        size: MuJoCo geom size (half-extents for a box; radius [, half-length]) [m].
+        pos_r: ``(3,)`` centre, robot world [m].
+        rot_r: ``(3, 3)`` orientation, robot world.
+        rgba: colour and opacity in [0, 1].
+    """
+
+    kind: str
+    size: tuple[float, float, float]
+    pos_r: tuple[float, float, float]
+    rot_r: tuple[tuple[float, float, float], ...] = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0),
+                                                     (0.0, 0.0, 1.0))
+    rgba: tuple[float, float, float, float] = (0.8, 0.6, 0.3, 1.0)
+
+    def mj_type(self) -> int:
+        import mujoco
+
+        kinds = {"box": mujoco.mjtGeom.mjGEOM_BOX, "sphere": mujoco.mjtGeom.mjGEOM_SPHERE,
+                 "cylinder": mujoco.mjtGeom.mjGEOM_CYLINDER,
+                 "capsule": mujoco.mjtGeom.mjGEOM_CAPSULE}
+        if self.kind not in kinds:
+            raise ValueError(f"unknown scene shape '{self.kind}'; one of {', '.join(kinds)}")
+        return int(kinds[self.kind])
+
+
+class ViewRenderer:
+    """Draws the scene and world views of one robot model with one GL context.
+
+    Args:
+        model: the robot's MuJoCo model (not modified).
+        max_width, max_height: the largest view size that will be asked for [px].
+        mesh_cell_m: vertex-clustering cell of the simplified meshes [m] (0 keeps them).
+
+    Use as a context manager, or call :meth:`close`.
+    """
+
+    def __init__(self, model: mujoco.MjModel, max_width: int, max_height: int,
+                 mesh_cell_m: float = MESH_CELL_M, max_geom: int = 4000):
+        mujoco = _import_mujoco()
+        self._mj = mujoco
+        vis = _visual_model(simplify_meshes(model, mesh_cell_m), max_width, max_height)
+        vis.geom_group[vis.geom_bodyid == 0] = _WORLD_GROUP
+        vis.vis.headlight.ambient[:] = HEADLIGHT_AMBIENT
+        vis.vis.headlight.diffuse[:] = HEADLIGHT_DIFFUSE
+        self.model = vis
+        self.max_size = (int(max_width), int(max_height))
+        try:
+            self._gl = mujoco.GLContext(int(max_width), int(max_height))
+            self._gl.make_current()
+            self._con = mujoco.MjrContext(vis, mujoco.mjtFontScale.mjFONTSCALE_100)
+            mujoco.mjr_setBuffer(mujoco.mjtFramebuffer.mjFB_OFFSCREEN, self._con)
+        except Exception as err:  # GL backends fail with many exception types
+            raise _no_gl("create an OpenGL context", err) from err
+        self._scene = mujoco.MjvScene(vis, maxgeom=max_geom)
+        for flag in (mujoco.mjtRndFlag.mjRND_SHADOW, mujoco.mjtRndFlag.mjRND_REFLECTION):
+            self._scene.flags[flag] = 0
+        self._pert = mujoco.MjvPerturb()
+        self._robot_opt = mujoco.MjvOption()
+        self._robot_opt.geomgroup[_HIDDEN_GROUP] = 0
+        self._robot_opt.geomgroup[_WORLD_GROUP] = 0
+        self._world_opt = mujoco.MjvOption()
+        self._world_opt.geomgroup[_HIDDEN_GROUP] = 0
+        self._world_opt.geomgroup[_WORLD_GROUP] = 1
+        self._cam = mujoco.MjvCamera()
+        self.data = mujoco.MjData(vis)
+        """Pose of the drawn robot (set ``qpos`` and call :meth:`pose`)."""
+        self.ref_data = mujoco.MjData(vis)
+        """Pose of the translucent reference robot of the world view."""
+
+    def __enter__(self) -> ViewRenderer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Free the GL context (idempotent)."""
+        if getattr(self, "_gl", None) is not None:
+            self._con.free()
+            self._gl.free()
+            self._gl = None
+
+    def pose(self, qpos: np.ndarray, ref_qpos: np.ndarray | None = None) -> None:
+        """Set the robot (and reference robot) configuration: kinematics only, no physics."""
+        mj = self._mj
+        self.data.qpos[:] = qpos
+        mj.mj_kinematics(self.model, self.data)
+        mj.mj_camlight(self.model, self.data)
+        if ref_qpos is not None:
+            self.ref_data.qpos[:] = ref_qpos
+            mj.mj_kinematics(self.model, self.ref_data)
+
+    def _read(self, width: int, height: int, depth: bool) -> tuple[np.ndarray, Any]:
+        mj = self._mj
+        if width > self.max_size[0] or height > self.max_size[1]:
+            raise ValueError(f"view {width}x{height} exceeds the context's {self.max_size}")
+        rect = mj.MjrRect(0, 0, int(width), int(height))
+        self._gl.make_current()  # another renderer may have made its own context current
+        mj.mjr_render(rect, self._scene, self._con)
+        rgb = np.empty((height, width, 3), dtype=np.uint8)
+        z = np.empty((height, width), dtype=np.float32) if depth else None
+        mj.mjr_readPixels(rgb, z, rect, self._con)
+        return rgb[::-1], (z[::-1] if z is not None else None)
+
+    def scene_view(self, frustum: GLFrustum, width: int, height: int,
+                   objects: Sequence[SceneGeom] = ()) -> tuple[np.ndarray, np.ndarray]:
+        """The posed robot alone through ``frustum``.
+
+        Args:
+            frustum: the camera (robot world).
+            width, height: image size [px].
+            objects: further shapes to draw with the robot (robot world), e.g. the objects of a
+                scene the person acts on.
+
+        Returns:
+            ``(height, width, 3)`` uint8 RGB and ``(height, width)`` bool coverage (True where
+            the robot was drawn).
+        """
+        mj = self._mj
+        self._scene.flags[mj.mjtRndFlag.mjRND_SKYBOX] = 0
+        mj.mjv_updateScene(self.model, self.data, self._robot_opt, self._pert, self._cam,
+                           mj.mjtCatBit.mjCAT_ALL, self._scene)
+        for cam in self._scene.camera:
+            cam.pos[:] = frustum.pos
+            cam.forward[:] = frustum.forward
+            cam.up[:] = frustum.up
+            cam.frustum_center = frustum.center
+            cam.frustum_width = frustum.half_width
+            cam.frustum_bottom = frustum.bottom
+            cam.frustum_top = frustum.top
+            cam.frustum_near = frustum.near
+            cam.frustum_far = frustum.far
+            cam.orthographic = 0
+        self._add_objects(objects)
+        rgb, z = self._read(width, height, depth=True)
+        return rgb, z < 1.0 - 1e-6
+
+    def _add_objects(self, objects: Sequence[SceneGeom]) -> None:
+        mj = self._mj
+        scn = self._scene
+        for ob in objects:
+            if scn.ngeom >= scn.maxgeom:
+                break
+            mj.mjv_initGeom(scn.geoms[scn.ngeom], ob.mj_type(), np.asarray(ob.size, float),
+                            np.asarray(ob.pos_r, float),
+                            np.asarray(ob.rot_r, float).reshape(9),
+                            np.asarray(ob.rgba, np.float32))
+            scn.ngeom += 1
+
+    def world_view(self, camera: FreeCamera, width: int, height: int, *,
+                   reference: bool = False, ref_alpha: float = 0.35,
+                   ref_rgb: Sequence[float] = (0.2, 0.5, 1.0),
+                   paths: Sequence[Polyline] = (), objects: Sequence[SceneGeom] = ()
+                   ) -> np.ndarray:
+        """The posed robot on the floor from a fixed free camera.
+
+        Args:
+            camera: the camera.
+            width, height: image size [px].
+            reference: also draw the reference robot (:attr:`ref_data`), tinted and translucent.
+            ref_alpha, ref_rgb: its opacity and tint.
+            paths: polylines to draw (e.g. the reference and robot root paths).
+            objects: further shapes to draw (robot world), as in :meth:`scene_view`.
+
+        Returns:
+            ``(height, width, 3)`` uint8 RGB.
+        """
+        mj = self._mj
+        scn = self._scene
+        scn.flags[mj.mjtRndFlag.mjRND_SKYBOX] = 0
+        self._cam.type = mj.mjtCamera.mjCAMERA_FREE
+        self._cam.lookat[:] = camera.lookat
+        self._cam.distance = camera.distance
+        self._cam.azimuth = camera.azimuth
+        self._cam.elevation = camera.elevation
+        mj.mjv_updateScene(self.model, self.data, self._world_opt, self._pert, self._cam,
+                           mj.mjtCatBit.mjCAT_ALL, scn)
+        if reference:
+            start = scn.ngeom
+            mj.mjv_addGeoms(self.model, self.ref_data, self._robot_opt, self._pert,
+                            mj.mjtCatBit.mjCAT_DYNAMIC, scn)
+            rgba = np.array([*ref_rgb, ref_alpha], dtype=np.float32)
+            for k in range(start, scn.ngeom):
+                scn.geoms[k].rgba[:] = rgba
+        self._add_objects(objects)
+        eye = np.eye(3).ravel()
+        for path in paths:
+            pts = np.asarray(path.points, dtype=float)
+            rgba = np.asarray(path.rgba, dtype=np.float32)
+            for a, b in zip(pts[:-1], pts[1:]):
+                if scn.ngeom >= scn.maxgeom:
+                    break
+                if np.linalg.norm(b - a) < 1e-4:
+                    continue
+                g = scn.geoms[scn.ngeom]
+                mj.mjv_initGeom(g, mj.mjtGeom.mjGEOM_LINE, np.zeros(3), np.zeros(3), eye,
+                                rgba)
+                mj.mjv_connector(g, mj.mjtGeom.mjGEOM_LINE, path.width_px, a, b)
+                scn.ngeom += 1
+        rgb, _ = self._read(width, height, depth=False)
+        return rgb

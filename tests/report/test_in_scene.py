@@ -1,0 +1,227 @@
+"""The robot drawn into the input video: camera math, rendering, compositing, captions.
+
+Pure functions on small inputs, the renderer on a tiny model (a ball seen by a known pinhole
+camera), and the G1 through the simplified meshes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from exoactor.errors import ExoActorError
+from exoactor.report.in_scene import Layers, composite, shadow_map
+from exoactor.report.scene_camera import PersonToRobot, gl_frustum, project_w, robot_camera, scale_intrinsics
+
+
+def _look_at(eye: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """``T_w_c`` (OpenCV camera) at ``eye`` looking at ``target``, no roll."""
+    z = (target - eye) / np.linalg.norm(target - eye)
+    x = np.cross(z, [0.0, 0.0, 1.0])
+    x /= np.linalg.norm(x)
+    y = np.cross(z, x)
+    T = np.eye(4)
+    T[:3, :3] = np.stack([x, y, z], axis=1)
+    T[:3, 3] = eye
+    return T
+
+
+K = np.array([[300.0, 0.0, 150.0], [0.0, 300.0, 110.0], [0.0, 0.0, 1.0]])
+"""Intrinsics of a 320x240 image with the principal point off the centre."""
+T_W_C = _look_at(np.array([4.0, -3.0, 1.6]), np.array([0.5, 0.2, 0.8]))
+
+
+def test_the_robot_camera_sees_the_mapped_scene_as_the_person_camera_sees_the_person():
+    rng = np.random.default_rng(0)
+    points_w = rng.uniform([-1, -1, 0], [2, 1, 1.8], size=(50, 3))
+    p2r = PersonToRobot(0.8, (0.3, -0.2), 0.05)
+    px_w, z_w = project_w(points_w, K, T_W_C)
+    px_r, z_r = project_w(p2r.to_robot(points_w), K, robot_camera(T_W_C, p2r))
+    np.testing.assert_allclose(px_r, px_w, atol=1e-9)
+    np.testing.assert_allclose(z_r, 0.8 * z_w, rtol=1e-12)
+    # a camera left where it was would not: the robot would stand elsewhere in the image
+    px_bad, _ = project_w(p2r.to_robot(points_w), K, T_W_C)
+    assert np.abs(px_bad - px_w).max() > 10
+
+
+def test_the_map_is_the_retargeters_root_scaling():
+    """With every segment scaled like the root, the retargeter's scaled skeleton is the map of
+    the person's (so the map is the retargeter's, fixed point and all)."""
+    from exoactor.retarget.scaling import BONES, SegmentScales, scale_keypoints
+    from exoactor.skeleton import BODY_33
+
+    rng = np.random.default_rng(1)
+    pts = rng.normal(scale=0.3, size=(5, 33, 3)) + np.array([1.0, 2.0, 0.9])
+    s = 0.83
+    scales = SegmentScales({b.segment: s for b in BONES}, s, {}, {})
+    scaled = scale_keypoints(pts, BODY_33, scales)
+    hips = pts[0, [BODY_33.index("left_hip"), BODY_33.index("right_hip")]].mean(0)
+    p2r = PersonToRobot(s, (hips[0], hips[1]))
+    ok = np.isfinite(scaled).all(-1)
+    assert ok.mean() > 0.9
+    np.testing.assert_allclose(p2r.to_robot(pts)[ok], scaled[ok], atol=1e-9)
+
+
+def test_person_to_robot_refuses_a_bad_scale():
+    with pytest.raises(ValueError, match="positive"):
+        PersonToRobot(0.0, (0.0, 0.0))
+
+
+def test_person_to_robot_reads_the_retarget_metrics():
+    from exoactor.report.in_scene import person_to_robot
+    from exoactor.skeleton import BODY_33
+
+    joints = np.zeros((3, 33, 3))
+    joints[0, BODY_33.index("left_hip")] = [1.0, 0.2, 0.9]
+    joints[0, BODY_33.index("right_hip")] = [1.0, -0.4, 0.9]
+    root = np.zeros((3, 3))
+    m = person_to_robot(joints, BODY_33, root, {"extras": {
+        "root_scale": 0.8, "ground_offset_m": 0.04, "regrounded": True}})
+    assert m == PersonToRobot(0.8, (1.0, -0.1), 0.04)
+    assert person_to_robot(joints, BODY_33, root, None).scale == 1.0
+
+
+_BALL_XML = """
+<mujoco>
+  <worldbody>
+    <geom name="floor" type="plane" size="5 5 0.05" rgba="0.3 0.5 0.3 1"/>
+    <light pos="0 0 4" dir="0 0 -1"/>
+    <body name="ball" pos="0 0 1"><freejoint/><geom type="sphere" size="0.08"
+      rgba="0.9 0.1 0.1 1"/></body>
+  </worldbody>
+</mujoco>
+"""
+
+
+@pytest.fixture(scope="module")
+def ball_views():
+    import mujoco
+
+    from exoactor.report.views import ViewRenderer
+
+    model = mujoco.MjModel.from_xml_string(_BALL_XML)
+    try:
+        views = ViewRenderer(model, 320, 240)
+    except ExoActorError as err:
+        pytest.skip(str(err))
+    yield views
+    views.close()
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.5])
+def test_the_gl_frustum_renders_where_the_pinhole_projects(ball_views, scale):
+    w, h = int(320 * scale), int(240 * scale)
+    Ks = scale_intrinsics(K, scale)
+    frustum = gl_frustum(Ks, T_W_C, w, h)
+    for pos in ([0.5, 0.2, 0.8], [1.5, -0.5, 0.3], [-0.5, 0.8, 1.5]):
+        ball_views.pose(np.array([*pos, 1.0, 0.0, 0.0, 0.0]))
+        rgb, cover = ball_views.scene_view(frustum, w, h)
+        assert cover.sum() > 10
+        ys, xs = np.nonzero(cover)
+        expect, _ = project_w(np.array(pos), Ks, T_W_C)
+        assert np.hypot(xs.mean() + 0.5 - expect[0], ys.mean() + 0.5 - expect[1]) < 1.0
+        assert not rgb[~cover].any()  # drawn on black: premultiplied; floor hidden
+        assert rgb[cover][:, 0].mean() > 100  # the red ball
+
+
+def test_the_world_view_shows_floor_reference_and_paths(ball_views):
+    from exoactor.report.views import FreeCamera, Polyline
+
+    ball_views.pose(np.array([0.0, 0.0, 0.5, 1, 0, 0, 0]), np.array([0.6, 0.0, 0.5, 1, 0, 0, 0]))
+    cam = FreeCamera((0.3, 0.0, 0.4), 2.5, 90.0, -20.0)
+    plain = ball_views.world_view(cam, 320, 240)
+    full = ball_views.world_view(cam, 320, 240, reference=True, paths=[
+        Polyline(np.array([[-1.0, 0.5, 0.01], [1.0, 0.5, 0.01]]), (0.0, 0.0, 1.0, 1.0), 4.0)])
+    diff = np.abs(full.astype(int) - plain.astype(int)).sum(-1) > 30
+    assert plain[-40:].mean() > 20  # the floor, in the lower part of the view
+    assert diff.sum() > 50  # the ghost ball and the path
+
+
+def test_simplified_g1_keeps_its_silhouette():
+    from exoactor.report.views import ViewRenderer, simplify_meshes
+    from exoactor.robots import get_robot
+
+    robot = get_robot("g1")
+    simple = simplify_meshes(robot.model)
+    assert simple.mesh_facenum.sum() < robot.model.mesh_facenum.sum() / 8
+    assert robot.model.mesh_facenum.sum() > 300_000  # the caller's model is untouched
+    T = _look_at(np.array([2.5, -1.5, 1.2]), np.array([0.0, 0.0, 0.7]))
+    frustum = gl_frustum(K, T, 320, 240)
+    q = robot.model.qpos0.copy()
+    q[2] = 0.793
+    covers = []
+    for cell in (0.0, 0.015):
+        try:
+            views = ViewRenderer(robot.model, 320, 240, mesh_cell_m=cell)
+        except ExoActorError as err:
+            pytest.skip(str(err))
+        with views:
+            views.pose(q)
+            covers.append(views.scene_view(frustum, 320, 240)[1])
+    iou = (covers[0] & covers[1]).sum() / (covers[0] | covers[1]).sum()
+    assert covers[0].sum() > 2000 and iou > 0.93, iou
+
+
+def test_shadows_lie_under_the_bodies_and_fade_with_height():
+    ground = np.array([[0.5, 0.2, 0.0], [1.5, -0.5, 0.0]])
+    low = shadow_map(ground, np.array([0.05, 0.05]), K, T_W_C, 320, 240)
+    high = shadow_map(ground, np.array([1.0, 1.0]), K, T_W_C, 320, 240)
+    px, _ = project_w(ground, K, T_W_C)
+    for (x, y) in px:
+        x, y = int(round(x)), int(round(y))
+        assert low[y, x] > 0.7
+        patch = low[max(y - 15, 0):y + 16, max(x - 15, 0):x + 16]
+        assert patch.max() == pytest.approx(low[y, x], abs=0.05)
+    assert high.max() < 0.5 * low.max()
+    assert low[0:20].max() < 1e-3  # nothing in the sky
+
+
+def test_composite_draws_robot_over_skeleton_over_shadow_only_where_they_are():
+    frame = np.full((40, 60, 3), 200, np.uint8)
+    alpha = np.zeros((40, 60), np.float32)
+    alpha[10:20, 10:20] = 1.0
+    rgb = np.zeros((40, 60, 3), np.uint8)
+    rgb[10:20, 10:20] = (255, 0, 0)
+    shadow = np.zeros((40, 60), np.float32)
+    shadow[25:30, 30:40] = 1.0
+    skel = np.zeros((40, 60), bool)
+    skel[5, 40:50] = True
+    out = composite(frame, Layers(rgb, alpha, shadow, skel))
+    assert (out[12, 12] == (255, 0, 0)).all()
+    assert out[27, 35, 0] < 120  # darkened
+    assert out[5, 45, 2] < 200 and out[5, 45, 0] > 200  # a faint yellow line
+    untouched = np.ones((40, 60), bool)
+    untouched[10:20, 10:20] = untouched[25:30, 30:40] = untouched[5, 40:50] = False
+    assert (out[untouched] == 200).all()
+
+
+def test_caption_font_has_every_glyph_of_the_captions():
+    from exoactor.report.build import _stage_status
+    from exoactor.report.render import font_path, missing_glyphs
+    from exoactor.report.scene_video import caption_strip
+
+    assert font_path() is not None and font_path().name == "DejaVuSans.ttf"
+    manifest = {"stages": {s: {"status": st} for s, st in (
+        ("clip", "ok"), ("perceive", "ok"), ("retarget", "failed"), ("track", "running"),
+        ("report", "running"))}}
+    text = f"t =  1.23 s   |   {_stage_status(manifest)}   |   robot: FELL"
+    assert "retarget FAILED" in text and "track running" in text
+    assert missing_glyphs(text) == []
+    assert missing_glyphs("ok \ue000") == ["\ue000"]  # a private-use code point: no glyph
+    # a character without a glyph is drawn as '?', never as a box
+    np.testing.assert_array_equal(caption_strip("a \ue000", 200), caption_strip("a ?", 200))
+
+
+def test_scene_shapes_are_drawn_through_the_same_camera(ball_views):
+    from exoactor.report.views import SceneGeom
+
+    frustum = gl_frustum(K, T_W_C, 320, 240)
+    ball_views.pose(np.array([0.0, 0.0, -5.0, 1.0, 0.0, 0.0, 0.0]))  # the ball out of view
+    box = SceneGeom("box", (0.1, 0.1, 0.1), (1.0, 0.0, 0.5), rgba=(0.1, 0.1, 0.9, 1.0))
+    rgb, cover = ball_views.scene_view(frustum, 320, 240, objects=[box])
+    ys, xs = np.nonzero(cover)
+    expect, _ = project_w(np.array([1.0, 0.0, 0.5]), K, T_W_C)
+    assert np.hypot(xs.mean() + 0.5 - expect[0], ys.mean() + 0.5 - expect[1]) < 2.0
+    assert rgb[cover][:, 2].mean() > rgb[cover][:, 0].mean() + 50  # blue
+    with pytest.raises(ValueError, match="box"):
+        SceneGeom("cone", (1, 1, 1), (0, 0, 0)).mj_type()
