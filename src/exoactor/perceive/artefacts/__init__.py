@@ -1,0 +1,16 @@
+"""Clip artefacts of generated video: a scene cut at the start (:mod:`.cuts`), repeated frames
+(:mod:`.duplicates`), a low or irregular sample rate (:mod:`.resample`) and slight camera
+rotation (:mod:`.camera_motion`); one decoding pass measures them (:mod:`.scan`) and
+:mod:`.handle` applies them around pose estimation."""
+
+from exoactor.perceive.artefacts.handle import (
+    FramePlan,
+    Prepared,
+    camera_poses_w,
+    plan_frames,
+    prepare_observations,
+)
+from exoactor.perceive.artefacts.scan import ClipScan, scan_clip
+
+__all__ = ["ClipScan", "FramePlan", "Prepared", "camera_poses_w", "plan_frames",
+           "prepare_observations", "scan_clip"]
