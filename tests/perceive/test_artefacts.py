@@ -188,13 +188,19 @@ def test_selected_frames_are_read_renumbered(clips: dict[str, Path]) -> None:
 
 
 def test_a_turning_camera_is_measured_compensated_or_refused(tmp_path: Path) -> None:
-    """A clip of a real frame turned 0.25 deg per frame: scanned, planned, compensated; with a
-    limit below its rotation the stage refuses it with a clear message."""
+    """A clip of a real frame turned 0.25 deg per frame: scanned (no cut, no repeat, only its
+    start decoded twice), its corners tracked as the frames are read, the rotation compensated;
+    with a limit below it the stage refuses the clip with a clear message."""
     import cv2
 
-    from exoactor.perceive.artefacts import plan_frames, prepare_observations, scan_clip
+    from exoactor.perceive.artefacts import (
+        CornerTracker,
+        plan_frames,
+        prepare_observations,
+        scan_clip,
+    )
     from exoactor.perceive.errors import CameraMoves
-    from exoactor.perceive.video import open_video
+    from exoactor.perceive.video import iter_frames, open_video
 
     from .conftest import write_clip
 
@@ -205,20 +211,36 @@ def test_a_turning_camera_is_measured_compensated_or_refused(tmp_path: Path) -> 
     frames = [cv2.warpPerspective(rgb, K @ _rotation(0.25 * k, 0.0) @ np.linalg.inv(K), (w, h))
               for k in range(8)]
     video = open_video(write_clip(tmp_path / "turn.mp4", frames))
-    scan = scan_clip(video, CFG)
+    scan = scan_clip(video, CFG, probe_s=0.1)
+    assert not scan.complete and len(scan.times_s) == 4  # no repeat in the first 0.1 s
     plan = plan_frames(scan, CFG, video.nominal_fps)
-    assert not plan.changed and len(plan.keep) == 8
+    assert not plan.changed and plan.keep is None
+    tracker = CornerTracker(w, CFG.camera_thumb_width_px, step_s=0.06)  # every other frame
+    for frame in iter_frames(video):
+        tracker(frame)
     kp = np.zeros((8, 33, 2))
     kp[:, :, 0] = np.linspace(540, 560, 33)  # the man's column (the warp moves him < 20 px)
     kp[:, :, 1] = np.linspace(60, 600, 33)
-    obs = _obs(plan.times_s, kp, np.ones(8, dtype=bool))
-    prep = prepare_observations(obs, scan, plan, K, CFG, video.nominal_fps, "turn.mp4")
-    info = prep.metrics["camera_rotation"]
-    assert info["compensated"] and info["max_rotation_deg"] == pytest.approx(1.75, abs=0.1)
-    assert rotation_angle_deg(prep.R_0k[-1].T @ _rotation(1.75, 0.0)) < 0.1
-    with pytest.raises(CameraMoves, match="turn.mp4: the camera turns by up to 1.7"):
-        prepare_observations(obs, scan, plan, K, CFG.model_copy(
+    obs = _obs(np.arange(8) / 30.0, kp, np.ones(8, dtype=bool))
+    assert tracker.keys == [0, 2, 4, 6]
+    prep = prepare_observations(obs, tracker, plan, K, CFG, video.nominal_fps, "turn.mp4")
+    info = prep.metrics["camera_rotation"]  # key frame 6 is the last measured: 1.5 deg
+    assert info["compensated"] and info["max_rotation_deg"] == pytest.approx(1.5, abs=0.1)
+    assert rotation_angle_deg(prep.R_0k[3].T @ _rotation(0.75, 0.0)) < 0.05  # interpolated
+    with pytest.raises(CameraMoves, match="turn.mp4: the camera turns by up to 1.5"):
+        prepare_observations(obs, tracker, plan, K, CFG.model_copy(
             update={"camera_max_rotation_deg": 1.0}), video.nominal_fps, "turn.mp4")
+
+
+def test_trimmed_start_is_read_renumbered(clips: dict[str, Path]) -> None:
+    from exoactor.perceive.video import iter_frames, open_video, trim_start
+
+    video = open_video(clips["short"])
+    all_frames = list(iter_frames(video))
+    got = list(iter_frames(trim_start(video, 5)))
+    assert len(got) == len(all_frames) - 5 and got[0].index == 0 and got[0].time_s == 0.0
+    assert got[3].time_s == pytest.approx(all_frames[8].time_s - all_frames[5].time_s)
+    np.testing.assert_array_equal(got[3].rgb, all_frames[8].rgb)
 
 
 # ----------------------------------------------------------------------------- rendered truth
@@ -258,7 +280,7 @@ def test_rendered_cut_and_repeats_are_trimmed_and_retimed(rendered, tmp_path: Pa
     res = _perceive(clip.video_path, rendered.fov_deg)
     a = res.metrics.artefacts
     assert a["cut"]["found"] and a["cut"]["first_frame"] == 4
-    assert a["repeats"]["dropped"] == clip.repeats
+    assert a["repeats"]["dropped"] == clip.repeats and a["scan"]["complete"]
     assert a["repeats"]["uniform_retiming"]
     assert a["repeats"]["distinct_rate_hz"] == pytest.approx(15.0, rel=0.02)
     assert not a["camera_rotation"]["compensated"]
@@ -279,8 +301,17 @@ def test_rendered_10fps_clip_is_upsampled(rendered, tmp_path: Path) -> None:
     res = _perceive(clip.video_path, rendered.fov_deg)
     a = res.metrics.artefacts
     assert a["resampled"]["from_hz"] == pytest.approx(10.0) and a["resampled"]["to_hz"] == 30.0
-    assert not a["cut"]["found"] and a["repeats"]["dropped"] == 0
+    assert not a["cut"]["found"] and a["repeats"]["dropped"] == 0 and a["scan"]["complete"]
     m = res.motion
     assert m.fps == 30.0 and m.num_frames == 3 * (len(clip.source) - 1) + 1
     n = m.num_frames
     assert _mpjpe_mm(m.joints, rendered.joints_w[:n]) < 100.0
+
+
+def test_artefacts_are_rows_of_the_report() -> None:
+    from exoactor.report.html import _metrics_table
+
+    table = _metrics_table("perceive", {"artefacts": {"cut": {"found": True, "first_frame": 5},
+                                                      "repeats": {"dropped": 3}}})
+    assert "artefacts.cut.first_frame</code></td><td>5" in table
+    assert "artefacts.repeats.dropped</code></td><td>3" in table

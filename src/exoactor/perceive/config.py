@@ -91,6 +91,10 @@ class ArtefactConfig(BaseModel):
     """A frame whose 99.9th-percentile absolute grey difference to the previous frame (full
     resolution) is at most this repeats it and is dropped [grey levels, 0-255]. Repeats of
     H.264 clips stay at <= 6-8, distinct frames of a moving person reach >= 10."""
+    repeat_probe_s: float = Field(1.5, gt=0.0)
+    """A clip whose first seconds hold no repeated frame is taken to have none and is not
+    scanned further (generators that repeat frames do so throughout) [s]; the scan always
+    covers the cut search and its reference window."""
     cut_search_s: float = Field(0.35, ge=0.0)
     """A scene cut is looked for among the frames within this time of the start [s]."""
     cut_min_change: float = Field(0.015, gt=0.0, le=2.0)
@@ -109,7 +113,11 @@ class ArtefactConfig(BaseModel):
     """Estimate the camera's rotation from background corners (the person masked) and bring
     every frame's observations into the first frame's camera."""
     camera_thumb_width_px: int = Field(320, ge=64)
-    """Width of the grey thumbnails the corners are tracked on [px]."""
+    """Width of the grey thumbnails the corners are tracked on, as the pose backend decodes
+    the frames [px]."""
+    camera_step_s: float = Field(0.1, ge=0.0)
+    """Corners are tracked between key frames at least this far apart; the rotation of the
+    frames between them is interpolated [s]."""
     camera_min_rotation_deg: float = Field(0.3, ge=0.0)
     """The rotation is compensated only when it reaches this angle somewhere in the clip [deg]
     (below it, chained estimation noise would add more than it removes)."""

@@ -16,7 +16,7 @@ from exoactor.fileio import write_json
 from exoactor.formats.motion import HumanMotion
 from exoactor.formats.npz import save_npz
 from exoactor.perceive.artefacts import (
-    ClipScan,
+    CornerTracker,
     FramePlan,
     camera_poses_w,
     plan_frames,
@@ -36,7 +36,14 @@ from exoactor.perceive.metrics import (
 )
 from exoactor.perceive.reconstruct import Reconstruction, reconstruct
 from exoactor.perceive.tracking import landmark_box_px
-from exoactor.perceive.video import Frame, RateView, VideoSource, open_video, select_frames
+from exoactor.perceive.video import (
+    Frame,
+    RateView,
+    VideoSource,
+    open_video,
+    select_frames,
+    trim_start,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -92,13 +99,22 @@ def perceive_video(video_path: str | Path, out_path: str | Path,
     video = open_video(video_path)
     backend = pose_backends.get(cfg.backend)(cfg)
     t_open = time.perf_counter()
-    video, scan, plan = _artefact_plan(video, cfg)
+    video, plan = _artefact_plan(video, cfg)
     t_scan = time.perf_counter()
     thumbs = _Thumbnails(video)
-    obs = backend.estimate(video, person=cfg.person, hands=cfg.hands, frame_sink=thumbs)
+    corners = (CornerTracker(video.width_px, cfg.artefacts.camera_thumb_width_px,
+                             cfg.artefacts.camera_step_s)
+               if cfg.artefacts.enabled and cfg.artefacts.camera_rotation else None)
+
+    def sink(frame: Frame) -> None:
+        thumbs(frame)
+        if corners is not None:
+            corners(frame)
+
+    obs = backend.estimate(video, person=cfg.person, hands=cfg.hands, frame_sink=sink)
     K = intrinsics(video.width_px, video.height_px, cfg.fov_deg)
-    prep = prepare_observations(obs, scan, plan, K, cfg.artefacts, video.nominal_fps,
-                                str(video.path))
+    prep = prepare_observations(obs, corners, plan, K,
+                                cfg.artefacts, video.nominal_fps, str(video.path))
     view = prep.view
     rec = reconstruct(prep.obs, view.fps, K, cfg, source=str(video.path))
     if prep.R_0k is not None and rec.motion.T_w_c is not None:
@@ -117,7 +133,8 @@ def perceive_video(video_path: str | Path, out_path: str | Path,
         overlay_path = write_overlay(video, view.frame_index, rec.motion,
                                      out_path.parent / OVERLAY_NAME, cfg.overlay_width_px)
     t_overlay = time.perf_counter()
-    steps = {"open": t_open - t0, "artefacts": t_scan - t_open + prep.seconds, **obs.step_s,
+    steps = {"open": t_open - t0, "artefacts": t_scan - t_open + prep.seconds
+             + (corners.seconds if corners else 0.0), **obs.step_s,
              **rec.step_s, "camera_check": t_cam - t_rec,
              "write": t_save - t_cam, "overlay": t_overlay - t_save}
     metrics = summarize(video, view, obs, rec, camera, steps, cfg, prep.metrics or None)
@@ -177,18 +194,21 @@ def _camera_check(video: VideoSource, obs: PoseObservations, thumbs: _Thumbnails
 
 
 def _artefact_plan(video: VideoSource, cfg: PerceiveConfig
-                   ) -> tuple[VideoSource, ClipScan | None, FramePlan | None]:
-    """Scan the clip for artefacts; the view of it to observe (after a start cut, without
-    repeats) with the scan and plan (None, None when the artefacts are off)."""
-    if not cfg.artefacts.enabled:
-        return video, None, None
-    scan = scan_clip(video, cfg.artefacts)
+                   ) -> tuple[VideoSource, FramePlan | None]:
+    """Scan the clip for a start cut and repeated frames; the view of it to observe (after
+    the cut, without repeats) and the plan (None when the artefacts are off)."""
+    a = cfg.artefacts
+    if not a.enabled:
+        return video, None
+    scan = scan_clip(video, a, max(a.repeat_probe_s, a.cut_search_s + a.cut_reference_s + 0.1))
     if len(scan.times_s) == 0:
-        return video, None, None
-    plan = plan_frames(scan, cfg.artefacts, video.nominal_fps)
-    if plan.changed:
+        return video, None
+    plan = plan_frames(scan, a, video.nominal_fps)
+    if plan.keep is not None:
         video = select_frames(video, plan.keep, plan.times_s)
-    return video, scan, plan
+    elif plan.cut.found:
+        video = trim_start(video, plan.cut_source_frame)
+    return video, plan
 
 
 def summarize(video: VideoSource, view: RateView, obs: PoseObservations, rec: Reconstruction,

@@ -55,6 +55,8 @@ class VideoSource:
         frame_selection: source frames this clip is read as (a trimmed, de-duplicated view,
             see :func:`select_frames`); None: every frame.
         frame_times_s: presentation time of each selected frame [s]; None: the container's.
+        start_frame: source frames before this one are left out (a trimmed start, see
+            :func:`trim_start`); frames and times then count from it.
     """
 
     path: Path
@@ -64,6 +66,7 @@ class VideoSource:
     declared_frames: int
     frame_selection: tuple[int, ...] | None = None
     frame_times_s: tuple[float, ...] | None = None
+    start_frame: int = 0
 
     @property
     def portrait(self) -> bool:
@@ -172,12 +175,23 @@ def select_frames(video: VideoSource, source_index: np.ndarray | list[int],
     """
     idx = tuple(int(i) for i in source_index)
     times = tuple(float(t) for t in times_s)
-    if video.frame_selection is not None:
-        raise ValueError(f"{video.path}: select_frames needs the full clip, not a selection")
+    if video.frame_selection is not None or video.start_frame:
+        raise ValueError(f"{video.path}: select_frames needs the full clip, not a view of it")
     if len(idx) != len(times) or not idx or any(b <= a for a, b in zip(idx, idx[1:])):
         raise ValueError(f"{video.path}: a selection needs as many increasing frame indices "
                          f"as times, at least one (got {len(idx)} and {len(times)})")
     return replace(video, frame_selection=idx, frame_times_s=times, declared_frames=len(idx))
+
+
+def trim_start(video: VideoSource, first_frame: int) -> VideoSource:
+    """A view of ``video`` from source frame ``first_frame`` on: :func:`iter_frames` numbers
+    its frames from 0 and times them from 0 at that frame."""
+    if video.frame_selection is not None or video.start_frame:
+        raise ValueError(f"{video.path}: trim_start needs the full clip, not a view of it")
+    if first_frame < 0:
+        raise ValueError(f"{video.path}: first_frame must be >= 0 (got {first_frame})")
+    return replace(video, start_frame=int(first_frame),
+                   declared_frames=max(video.declared_frames - int(first_frame), 0))
 
 
 def iter_frames(video: VideoSource) -> Iterator[Frame]:
@@ -188,8 +202,12 @@ def iter_frames(video: VideoSource) -> Iterator[Frame]:
     if video.frame_selection is not None:
         yield from _iter_selected(video)
         return
-    for index, t, bgr in _iter_bgr(video):
-        yield Frame(index=index, time_s=t, rgb=cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    skip, t_start = video.start_frame, 0.0
+    for index, t, bgr in _iter_bgr(video, skip):
+        if index == skip:
+            t_start = t
+        yield Frame(index=index - skip, time_s=t - t_start,
+                    rgb=cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
 
 
 def iter_grey(video: VideoSource) -> Iterator[tuple[int, float, np.ndarray]]:
@@ -197,13 +215,15 @@ def iter_grey(video: VideoSource) -> Iterator[tuple[int, float, np.ndarray]]:
     grey)``: cheaper than :func:`iter_frames` for checks that need no colour."""
     import cv2
 
-    if video.frame_selection is not None:
-        raise ValueError(f"{video.path}: iter_grey reads the full clip, not a selection")
+    if video.frame_selection is not None or video.start_frame:
+        raise ValueError(f"{video.path}: iter_grey reads the full clip, not a view of it")
     for index, t, bgr in _iter_bgr(video):
         yield index, t, cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
 
 
-def _iter_bgr(video: VideoSource) -> Iterator[tuple[int, float, np.ndarray]]:
+def _iter_bgr(video: VideoSource, skip: int = 0) -> Iterator[tuple[int, float, np.ndarray]]:
+    """Source frames as ``(index, time_s, bgr)``; the first ``skip`` are decoded for their
+    times only."""
     import cv2
 
     cap = _capture(video.path)
@@ -212,8 +232,11 @@ def _iter_bgr(video: VideoSource) -> Iterator[tuple[int, float, np.ndarray]]:
     last_t = -np.inf
     try:
         while True:
-            ok, bgr = cap.read()
-            if not ok or bgr is None:
+            if index < skip:
+                ok, bgr = cap.grab(), None
+            else:
+                ok, bgr = cap.read()
+            if not ok or (bgr is None and index >= skip):
                 return
             t_ms = float(cap.get(cv2.CAP_PROP_POS_MSEC))
             if t0 is None:
@@ -223,7 +246,8 @@ def _iter_bgr(video: VideoSource) -> Iterator[tuple[int, float, np.ndarray]]:
                 t = index / (video.nominal_fps or 30.0) if index else 0.0
                 t = max(t, last_t + 1e-6)
             last_t = t
-            yield index, t, bgr
+            if index >= skip:
+                yield index, t, bgr
             index += 1
     finally:
         cap.release()

@@ -57,6 +57,45 @@ def track_corners(grey_prev: np.ndarray, grey_next: np.ndarray, scale: float,
     return PointMatches(p0.reshape(-1, 2)[ok] / scale, p1.reshape(-1, 2)[ok] / scale)
 
 
+class CornerTracker:
+    """A frame sink: tracks background corners between key frames at least ``step_s`` apart as
+    the pose backend decodes them (no second decode; the rotation between key frames is
+    larger than the tracking noise, and fewer links chain less noise).
+
+    ``keys[i]`` is the index of the ``i``-th key frame; ``matches[i]`` goes from key ``i - 1``
+    to key ``i`` (entry 0 empty).
+    """
+
+    def __init__(self, width_px: int, thumb_width_px: int, step_s: float = 0.1):
+        self.scale = min(1.0, thumb_width_px / width_px)
+        self.step_s = step_s
+        self.keys: list[int] = []
+        self.key_times_s: list[float] = []
+        self.matches: list[PointMatches] = []
+        self.seconds = 0.0
+        self._last: np.ndarray | None = None
+
+    def __call__(self, frame) -> None:  # noqa: ANN001 - a perceive.video.Frame
+        import time
+
+        import cv2
+
+        if self.key_times_s and frame.time_s - self.key_times_s[-1] < self.step_s - 1e-6:
+            return
+        t0 = time.perf_counter()
+        grey = cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2GRAY)
+        if self.scale < 1.0:
+            grey = cv2.resize(grey, None, fx=self.scale, fy=self.scale,
+                              interpolation=cv2.INTER_AREA)
+        empty = np.zeros((0, 2))
+        self.matches.append(track_corners(self._last, grey, self.scale)
+                            if self._last is not None else PointMatches(empty, empty))
+        self.keys.append(frame.index)
+        self.key_times_s.append(frame.time_s)
+        self._last = grey
+        self.seconds += time.perf_counter() - t0
+
+
 def outside_boxes(points_px: np.ndarray, boxes_px: list[np.ndarray]) -> np.ndarray:
     """``(M,)`` bool: the point lies outside every ``(x0, y0, x1, y1)`` box."""
     keep = np.ones(len(points_px), dtype=bool)

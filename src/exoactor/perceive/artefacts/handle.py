@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from exoactor.perceive.artefacts.camera_motion import (
+    CornerTracker,
     chain_rotations,
     compensate_px,
     compensate_vectors,
@@ -51,23 +52,27 @@ class FramePlan:
     """The frames to observe.
 
     Attributes:
-        keep: ``(N,)`` source indices of the frames to observe.
-        times_s: ``(N,)`` their sample times, from 0 at the first kept frame [s].
+        keep: ``(N,)`` source indices of the frames to observe, or None: every frame from
+            ``cut_source_frame`` on, at the container's times (the scan found no repeat).
+        times_s: ``(N,)`` their sample times, from 0 at the first kept frame [s] (None with
+            ``keep`` None).
         cut: the start cut (positions count distinct frames).
         cut_source_frame: source index of the first frame after the cut (0: no cut).
         repeats_dropped: repeated frames dropped after the cut.
         retiming: the distinct frames' retiming (None when no repeat was dropped).
-        source_frames: frames in the clip.
+        scanned_frames: frames the scan decoded.
+        complete_scan: the scan covered the whole clip.
         trimmed_s: time cut from the start [s].
     """
 
-    keep: np.ndarray
-    times_s: np.ndarray
+    keep: np.ndarray | None
+    times_s: np.ndarray | None
     cut: StartCut
     cut_source_frame: int
     repeats_dropped: int
     retiming: Retiming | None
-    source_frames: int
+    scanned_frames: int
+    complete_scan: bool
     trimmed_s: float
 
     @property
@@ -82,20 +87,20 @@ def plan_frames(scan: ClipScan, cfg: ArtefactConfig, nominal_fps: float) -> Fram
     cut = find_start_cut(scan.structure_change, first_shown, search_s=cfg.cut_search_s,
                          reference_s=cfg.cut_reference_s, min_change=cfg.cut_min_change,
                          ratio=cfg.cut_ratio)
+    start = int(scan.distinct[cut.frame])
+    dropped = int(scan.repeat[start:].sum()) if scan.complete else 0
+    common = {"cut": cut, "cut_source_frame": start, "repeats_dropped": dropped,
+              "scanned_frames": len(scan.times_s), "complete_scan": scan.complete,
+              "trimmed_s": float(scan.times_s[start])}
+    if not dropped:
+        return FramePlan(keep=None, times_s=None, retiming=None, **common)
     keep = scan.distinct[cut.frame:]
-    start = int(keep[0])
-    dropped = int(scan.repeat[start:].sum())
-    times = first_shown[cut.frame:]
-    retiming = None
-    if dropped:
-        d = np.diff(scan.times_s)
-        interval = (1.0 / nominal_fps if nominal_fps > 0
-                    else float(np.median(d)) if len(d) else 1.0 / 30.0)
-        retiming = retime_distinct(times, interval)
-        times = retiming.times_s
-    return FramePlan(keep=keep, times_s=times - times[0], cut=cut, cut_source_frame=start,
-                     repeats_dropped=dropped, retiming=retiming,
-                     source_frames=len(scan.times_s), trimmed_s=float(scan.times_s[start]))
+    d = np.diff(scan.times_s)
+    interval = (1.0 / nominal_fps if nominal_fps > 0
+                else float(np.median(d)) if len(d) else 1.0 / 30.0)
+    retiming = retime_distinct(first_shown[cut.frame:], interval)
+    times = retiming.times_s
+    return FramePlan(keep=keep, times_s=times - times[0], retiming=retiming, **common)
 
 
 @dataclass(frozen=True, eq=False)
@@ -127,24 +132,33 @@ def _person_boxes(obs: PoseObservations, k: int) -> list[np.ndarray]:
     return [b + np.array([-pad, -pad, pad, pad])]
 
 
-def camera_rotations(scan: ClipScan, plan: FramePlan, obs: PoseObservations,
+def camera_rotations(tracker: CornerTracker, obs: PoseObservations,
                      K: np.ndarray) -> tuple[np.ndarray, dict]:
-    """``(N, 3, 3)`` ``R_0k`` of the observed frames, and its figures."""
-    n = obs.num_frames
+    """``(S, 3, 3)`` ``R_0k`` of the observed frames (chained over the tracker's key frames,
+    interpolated between them), and its figures.
+
+    Args:
+        tracker: background corners tracked between key frames of the observed frames.
+        obs: the observations (the person's boxes are masked out).
+        K: ``(3, 3)`` intrinsics [px].
+    """
+    keys = [k for k in tracker.keys if k < obs.num_frames]
     pairs, points, resid, reliable = [], [], [], 0
-    for i in range(1, n):
-        m = scan.matches[plan.cut.frame + i]
-        r = pair_rotation(m, K, _person_boxes(obs, i - 1) + _person_boxes(obs, i))
+    for i in range(1, len(keys)):
+        a, b = keys[i - 1], keys[i]
+        r = pair_rotation(tracker.matches[i], K, _person_boxes(obs, a) + _person_boxes(obs, b))
         pairs.append(r.R_ab)
         points.append(r.points)
         if r.reliable:
             reliable += 1
             resid.append(r.residual_px)
-    R = chain_rotations(pairs)
-    angle = rotation_angle_deg(R)
+    R_keys = chain_rotations(pairs)
+    key_t = np.asarray(obs.times_s, dtype=float)[keys]
+    R = _slerp(R_keys, key_t, np.asarray(obs.times_s, dtype=float))
+    angle = rotation_angle_deg(R_keys)
     info = {"max_rotation_deg": round(float(angle.max()), 3),
             "end_rotation_deg": round(float(angle[-1]), 3),
-            "reliable_pairs": reliable, "pairs": n - 1,
+            "reliable_pairs": reliable, "pairs": len(pairs),
             "background_points_median": int(np.median(points)) if points else 0,
             "residual_px_median": round(float(np.median(resid)), 3) if resid else None}
     return R, info
@@ -159,15 +173,17 @@ def _slerp(R: np.ndarray, times_s: np.ndarray, grid_s: np.ndarray) -> np.ndarray
                                                            times_s[-1])).as_matrix()
 
 
-def prepare_observations(obs: PoseObservations, scan: ClipScan | None, plan: FramePlan | None,
-                         K: np.ndarray, cfg: ArtefactConfig, nominal_fps: float,
-                         video_name: str = "video") -> Prepared:
+def prepare_observations(obs: PoseObservations, tracker: CornerTracker | None,
+                         plan: FramePlan | None, K: np.ndarray, cfg: ArtefactConfig,
+                         nominal_fps: float, video_name: str = "video") -> Prepared:
     """Camera-rotation compensation and constant-rate resampling (see the module docstring).
 
     Args:
         obs: the backend's observations of the planned frames (or of every frame when
-            ``plan`` is None), their ``times_s`` the planned sample times.
-        scan: the clip scan (None: artefacts off, only the low-rate resampling applies).
+            ``plan`` is None), their ``times_s`` the planned sample times. With
+            ``cfg.enabled`` False they only go through the container-rate view.
+        tracker: background corners tracked between key frames of the observed frames
+            (None: no camera-rotation estimate).
         plan: the frame plan.
         K: ``(3, 3)`` intrinsics [px].
         cfg: settings.
@@ -180,10 +196,10 @@ def prepare_observations(obs: PoseObservations, scan: ClipScan | None, plan: Fra
     t0 = time.perf_counter()
     metrics: dict = {}
     if plan is not None:
-        metrics["source_frames"] = plan.source_frames
-        metrics["observed_frames"] = int(len(plan.keep))
+        metrics["scan"] = {"frames": plan.scanned_frames, "complete": plan.complete_scan}
+        metrics["observed_frames"] = obs.num_frames
         metrics["repeats"] = {"dropped": plan.repeats_dropped,
-                              "fraction": round(plan.repeats_dropped / max(plan.source_frames, 1),
+                              "fraction": round(plan.repeats_dropped / max(plan.scanned_frames, 1),
                                                 4),
                               "max_grey": cfg.repeat_max_grey}
         if plan.retiming is not None:
@@ -198,8 +214,8 @@ def prepare_observations(obs: PoseObservations, scan: ClipScan | None, plan: Fra
             logger.warning("%s: a scene cut at frame %d (%.2f s); the frames before it are "
                            "left out", video_name, plan.cut_source_frame, plan.trimmed_s)
     R = None
-    if scan is not None and plan is not None and scan.matches and obs.num_frames > 1:
-        R_obs, info = camera_rotations(scan, plan, obs, K)
+    if tracker is not None and len(tracker.keys) > 1 and obs.num_frames > 1:
+        R_obs, info = camera_rotations(tracker, obs, K)
         info["compensated"] = bool(info["max_rotation_deg"] >= cfg.camera_min_rotation_deg)
         metrics["camera_rotation"] = info
         limit = cfg.camera_max_rotation_deg
@@ -221,8 +237,8 @@ def prepare_observations(obs: PoseObservations, scan: ClipScan | None, plan: Fra
     med = float(np.median(d)) if len(d) else 0.0
     rate = 1.0 / med if med > 0 else 0.0
     irregular = bool(len(d) and np.max(np.abs(d - med)) > VFR_TOLERANCE * med)
-    if len(d) and med > 0 and (rate < cfg.min_fps or (plan is not None and plan.changed
-                                                      and irregular)):
+    slow = cfg.enabled and rate < cfg.min_fps
+    if len(d) and med > 0 and (slow or (plan is not None and plan.changed and irregular)):
         fps = nominal_fps if nominal_fps >= cfg.min_fps else cfg.resample_fps
         grid = constant_grid_s(t, fps)
         out = resample_observations(obs, grid)
