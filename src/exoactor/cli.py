@@ -422,7 +422,8 @@ def report(
     typer.echo(str(res.html))
 
 
-BENCHMARKS = ("track", "retarget", "perceive", "perceive_truth", "batch", "deploy", "task_video")
+BENCHMARKS = ("track", "retarget", "perceive", "perceive_truth", "batch", "deploy", "task_video",
+              "perceive_artefacts")
 
 
 @app.command()
