@@ -514,7 +514,8 @@ def report(
     typer.echo(str(res.html))
 
 
-BENCHMARKS = ("track", "retarget", "perceive", "perceive_truth", "batch", "deploy")
+BENCHMARKS = ("track", "retarget", "perceive", "perceive_truth", "batch", "deploy", "task_video",
+              "perceive_artefacts")
 
 
 @app.command()

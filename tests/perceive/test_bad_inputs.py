@@ -50,9 +50,19 @@ def test_portrait_video(clips: dict[str, Path], fast_config, tmp_path: Path) -> 
 
 def test_variable_frame_rate_is_resampled(clips: dict[str, Path], fast_config,
                                           tmp_path: Path) -> None:
-    r = perceive_video(clips["vfr"], tmp_path / "h.npz", fast_config)
+    from exoactor.perceive.config import ArtefactConfig
+
+    plain = fast_config.model_copy(update={"artefacts": ArtefactConfig(enabled=False)})
+    r = perceive_video(clips["vfr"], tmp_path / "h.npz", plain)
     assert r.metrics.variable_frame_rate
     assert r.motion.fps == pytest.approx(1 / 0.045, rel=0.01)
     # 20 source frames over 0.645 s at ~22 fps -> 15 output frames
     assert r.motion.num_frames == 15
+    assert np.isfinite(r.motion.joints).all()
+    # with the artefact handling (default), the ~22 Hz samples are resampled in motion space
+    # to the container's 28 Hz (>= 25): every source frame is used, none is repeated
+    r = perceive_video(clips["vfr"], tmp_path / "h2.npz", fast_config)
+    assert r.metrics.variable_frame_rate
+    assert r.metrics.artefacts["resampled"]["to_hz"] == pytest.approx(r.motion.fps)
+    assert r.motion.fps >= 25.0 and r.motion.num_frames == int(0.645 * r.motion.fps) + 1
     assert np.isfinite(r.motion.joints).all()

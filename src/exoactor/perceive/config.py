@@ -79,6 +79,53 @@ class MediaPipeConfig(BaseModel):
     crop side; further, the hand found is somebody else's or the other hand."""
 
 
+class ArtefactConfig(BaseModel):
+    """Clip artefacts of generated video (see :mod:`exoactor.perceive.artefacts`): a scene cut
+    at the start, repeated frames, a low frame rate, slight camera rotation."""
+
+    model_config = _FROZEN
+
+    enabled: bool = True
+    """Scan the clip for these artefacts and handle them (one extra decode of the clip)."""
+    repeat_max_grey: float = Field(9.5, ge=0.0, le=255.0)
+    """A frame whose 99.9th-percentile absolute grey difference to the previous frame (full
+    resolution) is at most this repeats it and is dropped [grey levels, 0-255]. Repeats of
+    H.264 clips stay at <= 6-8, distinct frames of a moving person reach >= 10."""
+    repeat_probe_s: float = Field(1.5, gt=0.0)
+    """A clip whose first seconds hold no repeated frame is taken to have none and is not
+    scanned further (generators that repeat frames do so throughout) [s]; the scan always
+    covers the cut search and its reference window."""
+    cut_search_s: float = Field(0.35, ge=0.0)
+    """A scene cut is looked for among the frames within this time of the start [s]."""
+    cut_min_change: float = Field(0.015, gt=0.0, le=2.0)
+    """Least whole-frame structure change (1 - NCC of 64-px thumbnails) of a cut."""
+    cut_ratio: float = Field(2.5, gt=1.0)
+    """Least ratio of a cut's structure change to the 75th percentile of the changes over the
+    next ``cut_reference_s``."""
+    cut_reference_s: float = Field(1.0, gt=0.0)
+    """Window after a candidate cut giving the clip's normal frame-to-frame change [s]."""
+    min_fps: float = Field(25.0, gt=0.0)
+    """Observations sampled below this rate (a 10 fps clip, or the distinct frames of a
+    clip with repeats) are resampled in motion space before filtering [Hz]."""
+    resample_fps: float = Field(30.0, gt=0.0, le=240.0)
+    """Rate they are resampled to, when the container's own rate is below ``min_fps`` [Hz]."""
+    camera_rotation: bool = True
+    """Estimate the camera's rotation from background corners (the person masked) and bring
+    every frame's observations into the first frame's camera."""
+    camera_thumb_width_px: int = Field(320, ge=64)
+    """Width of the grey thumbnails the corners are tracked on, as the pose backend decodes
+    the frames [px]."""
+    camera_step_s: float = Field(0.1, ge=0.0)
+    """Corners are tracked between key frames at least this far apart; the rotation of the
+    frames between them is interpolated [s]."""
+    camera_min_rotation_deg: float = Field(0.3, ge=0.0)
+    """The rotation is compensated only when it reaches this angle somewhere in the clip [deg]
+    (below it, chained estimation noise would add more than it removes)."""
+    camera_max_rotation_deg: float | None = Field(None, gt=0.0)
+    """Refuse a clip whose camera turns by more than this from the first frame [deg]; None
+    compensates any rotation."""
+
+
 class PerceiveConfig(BaseModel):
     """Everything that tunes video -> world-grounded human motion."""
 
@@ -169,5 +216,7 @@ class PerceiveConfig(BaseModel):
 
     tracking: TrackingConfig = TrackingConfig()
     """Identity keeping."""
+    artefacts: ArtefactConfig = ArtefactConfig()
+    """Clip artefacts of generated video (scene cut, repeats, low rate, camera rotation)."""
     mediapipe: MediaPipeConfig = MediaPipeConfig()
     """Settings of the ``mediapipe`` backend."""

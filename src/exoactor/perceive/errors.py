@@ -23,3 +23,7 @@ class BodyModelError(ExoActorError):
 
 class ImportFailed(ExoActorError):
     """A GPU estimator's output file (GVHMR results, SMPL parameters) cannot be imported."""
+
+
+class CameraMoves(ExoActorError):
+    """The camera turns more than the stage compensates."""

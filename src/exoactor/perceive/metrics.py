@@ -96,6 +96,8 @@ class PerceiveMetrics:
         ms_per_frame: compute per output frame by step [ms].
         seconds_per_video_second: compute per second of video, by step group.
         config: the resolved stage configuration.
+        artefacts: clip artefacts found and handled (start cut, repeated frames, resampling,
+            camera rotation; :mod:`exoactor.perceive.artefacts`), None when the scan is off.
     """
 
     video: str
@@ -128,6 +130,7 @@ class PerceiveMetrics:
     ms_per_frame: dict[str, float]
     seconds_per_video_second: dict[str, float]
     config: dict[str, Any] = field(default_factory=dict)
+    artefacts: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

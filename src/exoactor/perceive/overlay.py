@@ -32,7 +32,9 @@ def write_overlay(video: VideoSource, frame_index: np.ndarray, motion: HumanMoti
     Args:
         video: the input video.
         frame_index: ``(T,)`` source frame of each motion frame (constant-rate view).
-        motion: the perceived motion (needs ``camera_K`` and ``T_w_c``).
+        motion: the perceived motion (needs ``camera_K`` and ``T_w_c``; per-frame camera
+            poses ``extras["T_w_c_frames"]`` are used when the camera's rotation was
+            compensated).
         out_path: the mp4 to write.
         width_px: output width [px] (never upscaled).
     """
@@ -40,11 +42,20 @@ def write_overlay(video: VideoSource, frame_index: np.ndarray, motion: HumanMoti
     import imageio_ffmpeg
 
     assert motion.camera_K is not None and motion.T_w_c is not None
-    T_c_w = np.linalg.inv(motion.T_w_c)
-    pts = project(transform(T_c_w, motion.joints), motion.camera_K)
-    hands = None
-    if motion.hand_keypoints is not None:
-        hands = project(transform(T_c_w, motion.hand_keypoints), motion.camera_K)
+    frames_T = motion.extras.get("T_w_c_frames")  # a turning camera, compensated
+    if frames_T is not None and len(frames_T) == motion.num_frames:
+        T_c_w = np.linalg.inv(frames_T)
+        pts = np.stack([project(transform(T_c_w[k], motion.joints[k]), motion.camera_K)
+                        for k in range(motion.num_frames)])
+        hands = None if motion.hand_keypoints is None else np.stack([
+            project(transform(T_c_w[k], motion.hand_keypoints[k]), motion.camera_K)
+            for k in range(motion.num_frames)])
+    else:
+        T_c_w = np.linalg.inv(motion.T_w_c)
+        pts = project(transform(T_c_w, motion.joints), motion.camera_K)
+        hands = None
+        if motion.hand_keypoints is not None:
+            hands = project(transform(T_c_w, motion.hand_keypoints), motion.camera_K)
     scale = min(1.0, width_px / video.width_px)
     w = round(video.width_px * scale) // 2 * 2
     h = round(video.height_px * scale) // 2 * 2

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
@@ -14,6 +15,14 @@ import numpy as np
 from exoactor.fileio import write_json
 from exoactor.formats.motion import HumanMotion
 from exoactor.formats.npz import save_npz
+from exoactor.perceive.artefacts import (
+    CornerTracker,
+    FramePlan,
+    camera_poses_w,
+    plan_frames,
+    prepare_observations,
+    scan_clip,
+)
 from exoactor.perceive.backend import PoseObservations, pose_backends
 from exoactor.perceive.camera import background_shift_px, horizontal_fov_deg, intrinsics
 from exoactor.perceive.config import PerceiveConfig
@@ -27,7 +36,14 @@ from exoactor.perceive.metrics import (
 )
 from exoactor.perceive.reconstruct import Reconstruction, reconstruct
 from exoactor.perceive.tracking import landmark_box_px
-from exoactor.perceive.video import Frame, RateView, VideoSource, constant_rate_view, open_video
+from exoactor.perceive.video import (
+    Frame,
+    RateView,
+    VideoSource,
+    open_video,
+    select_frames,
+    trim_start,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -83,13 +99,30 @@ def perceive_video(video_path: str | Path, out_path: str | Path,
     video = open_video(video_path)
     backend = pose_backends.get(cfg.backend)(cfg)
     t_open = time.perf_counter()
+    video, plan = _artefact_plan(video, cfg)
+    t_scan = time.perf_counter()
     thumbs = _Thumbnails(video)
-    obs = backend.estimate(video, person=cfg.person, hands=cfg.hands, frame_sink=thumbs)
-    view = constant_rate_view(obs.times_s, video.nominal_fps)
+    corners = (CornerTracker(video.width_px, cfg.artefacts.camera_thumb_width_px,
+                             cfg.artefacts.camera_step_s)
+               if cfg.artefacts.enabled and cfg.artefacts.camera_rotation else None)
+
+    def sink(frame: Frame) -> None:
+        thumbs(frame)
+        if corners is not None:
+            corners(frame)
+
+    obs = backend.estimate(video, person=cfg.person, hands=cfg.hands, frame_sink=sink)
     K = intrinsics(video.width_px, video.height_px, cfg.fov_deg)
-    rec = reconstruct(obs.take(view.frame_index), view.fps, K, cfg, source=str(video.path))
+    prep = prepare_observations(obs, corners, plan, K,
+                                cfg.artefacts, video.nominal_fps, str(video.path))
+    view = prep.view
+    rec = reconstruct(prep.obs, view.fps, K, cfg, source=str(video.path))
+    if prep.R_0k is not None and rec.motion.T_w_c is not None:
+        extras = dict(rec.motion.extras, T_w_c_frames=camera_poses_w(rec.motion.T_w_c,
+                                                                     prep.R_0k))
+        rec = dataclasses.replace(rec, motion=rec.motion.replace(extras=extras))
     t_rec = time.perf_counter()
-    camera = _camera_check(video, obs, thumbs, K, cfg)
+    camera = _camera_check(video, obs, thumbs, K, cfg, compensated=prep.R_0k is not None)
     t_cam = time.perf_counter()
     save_npz(rec.motion, out_path)
     t_save = time.perf_counter()
@@ -100,9 +133,11 @@ def perceive_video(video_path: str | Path, out_path: str | Path,
         overlay_path = write_overlay(video, view.frame_index, rec.motion,
                                      out_path.parent / OVERLAY_NAME, cfg.overlay_width_px)
     t_overlay = time.perf_counter()
-    steps = {"open": t_open - t0, **obs.step_s, **rec.step_s, "camera_check": t_cam - t_rec,
+    steps = {"open": t_open - t0, "artefacts": t_scan - t_open + prep.seconds
+             + (corners.seconds if corners else 0.0), **obs.step_s,
+             **rec.step_s, "camera_check": t_cam - t_rec,
              "write": t_save - t_cam, "overlay": t_overlay - t_save}
-    metrics = summarize(video, view, obs, rec, camera, steps, cfg)
+    metrics = summarize(video, view, obs, rec, camera, steps, cfg, prep.metrics or None)
     metrics_path = out_path.parent / METRICS_NAME
     write_json(metrics_path, metrics.to_dict())
     logger.info("perceived %s: %d frames, detection %.0f %%, reprojection %.1f px", video.path,
@@ -129,8 +164,9 @@ class _Thumbnails:
 
 
 def _camera_check(video: VideoSource, obs: PoseObservations, thumbs: _Thumbnails,
-                  K: np.ndarray, cfg: PerceiveConfig) -> dict:
-    """Background motion between sampled frames; warns when the camera seems to move."""
+                  K: np.ndarray, cfg: PerceiveConfig, compensated: bool = False) -> dict:
+    """Background motion between sampled frames; warns when the camera seems to move (and its
+    rotation was not compensated, :mod:`exoactor.perceive.artefacts.camera_motion`)."""
     boxes = []
     for k in np.flatnonzero(obs.detected):  # mask every place the actor has been
         b = landmark_box_px(obs.kp_px[k], video.width_px, video.height_px)
@@ -141,7 +177,11 @@ def _camera_check(video: VideoSource, obs: PoseObservations, thumbs: _Thumbnails
     diag = math.hypot(video.width_px, video.height_px)
     worst = float(np.nanmax(shift)) if np.isfinite(shift).any() else float("nan")
     static = not (np.isfinite(worst) and worst > cfg.camera_motion_warn * diag)
-    if not static:
+    if not static and compensated:
+        logger.info("%s: the background moves by up to %.0f px between frames; the camera's "
+                    "rotation is compensated (perceive_metrics.json: artefacts.camera_rotation)",
+                    video.path, worst)
+    elif not static:
         logger.warning("%s: the background moves by up to %.0f px between frames; the camera "
                        "does not look static, so the world trajectory (root translation, "
                        "ground) will be wrong. Use a clip filmed from a fixed camera.",
@@ -153,8 +193,27 @@ def _camera_check(video: VideoSource, obs: PoseObservations, thumbs: _Thumbnails
             "background_shift_px_max": worst, "static": static}
 
 
+def _artefact_plan(video: VideoSource, cfg: PerceiveConfig
+                   ) -> tuple[VideoSource, FramePlan | None]:
+    """Scan the clip for a start cut and repeated frames; the view of it to observe (after
+    the cut, without repeats) and the plan (None when the artefacts are off)."""
+    a = cfg.artefacts
+    if not a.enabled:
+        return video, None
+    scan = scan_clip(video, a, max(a.repeat_probe_s, a.cut_search_s + a.cut_reference_s + 0.1))
+    if len(scan.times_s) == 0:
+        return video, None
+    plan = plan_frames(scan, a, video.nominal_fps)
+    if plan.keep is not None:
+        video = select_frames(video, plan.keep, plan.times_s)
+    elif plan.cut.found:
+        video = trim_start(video, plan.cut_source_frame)
+    return video, plan
+
+
 def summarize(video: VideoSource, view: RateView, obs: PoseObservations, rec: Reconstruction,
-              camera: dict, steps: dict[str, float], cfg: PerceiveConfig) -> PerceiveMetrics:
+              camera: dict, steps: dict[str, float], cfg: PerceiveConfig,
+              artefacts: dict | None = None) -> PerceiveMetrics:
     """Collect the :class:`PerceiveMetrics` of one run."""
     m = rec.motion
     T = m.num_frames
@@ -177,7 +236,7 @@ def summarize(video: VideoSource, view: RateView, obs: PoseObservations, rec: Re
                   up_source=rec.up.source, up_frames=rec.up.frames)
     duration = T / view.fps
     ms = {k: 1000.0 * v / max(T, 1) for k, v in steps.items()}
-    body_keys = ("open", "decode", "body", "tracking", "cleanup", "grounding")
+    body_keys = ("open", "artefacts", "decode", "body", "tracking", "cleanup", "grounding")
     per_s = {"body_and_grounding": sum(steps.get(k, 0.0) for k in body_keys) / duration,
              "hands": (steps.get("hands", 0.0) + steps.get("hands_world", 0.0)) / duration,
              "total": sum(steps.values()) / duration}
@@ -201,7 +260,7 @@ def summarize(video: VideoSource, view: RateView, obs: PoseObservations, rec: Re
         float_max_mm=float(max(0.0, height.max())) if height.size else None,
         hands=hands, ms_per_frame={k: round(v, 3) for k, v in ms.items()},
         seconds_per_video_second={k: round(v, 4) for k, v in per_s.items()},
-        config=cfg.model_dump(mode="json"))
+        config=cfg.model_dump(mode="json"), artefacts=artefacts)
 
 
 def _pct(x: np.ndarray, q: float) -> float | None:

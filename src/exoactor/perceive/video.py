@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +50,13 @@ class VideoSource:
         width_px: frame width [px] (after rotation metadata).
         height_px: frame height [px].
         nominal_fps: frame rate the container declares [Hz] (0 if none).
-        declared_frames: frame count the container declares (may be wrong; 0 if none).
+        declared_frames: frame count the container declares (may be wrong; 0 if none); for a
+            selection, the number of frames selected.
+        frame_selection: source frames this clip is read as (a trimmed, de-duplicated view,
+            see :func:`select_frames`); None: every frame.
+        frame_times_s: presentation time of each selected frame [s]; None: the container's.
+        start_frame: source frames before this one are left out (a trimmed start, see
+            :func:`trim_start`); frames and times then count from it.
     """
 
     path: Path
@@ -58,6 +64,9 @@ class VideoSource:
     height_px: int
     nominal_fps: float
     declared_frames: int
+    frame_selection: tuple[int, ...] | None = None
+    frame_times_s: tuple[float, ...] | None = None
+    start_frame: int = 0
 
     @property
     def portrait(self) -> bool:
@@ -152,8 +161,69 @@ def open_video(path: str | Path) -> VideoSource:
                        declared_frames=max(count, 0))
 
 
+def select_frames(video: VideoSource, source_index: np.ndarray | list[int],
+                  times_s: np.ndarray | list[float]) -> VideoSource:
+    """A view of ``video`` made of some of its frames, re-timed.
+
+    :func:`iter_frames` of the view yields only those frames, numbered from 0 in order
+    (``Frame.index`` is the position in the selection), at ``times_s``.
+
+    Args:
+        video: the full clip (not itself a selection).
+        source_index: ``(N,)`` increasing source frame indices to keep.
+        times_s: ``(N,)`` increasing presentation time of each kept frame [s].
+    """
+    idx = tuple(int(i) for i in source_index)
+    times = tuple(float(t) for t in times_s)
+    if video.frame_selection is not None or video.start_frame:
+        raise ValueError(f"{video.path}: select_frames needs the full clip, not a view of it")
+    if len(idx) != len(times) or not idx or any(b <= a for a, b in zip(idx, idx[1:])):
+        raise ValueError(f"{video.path}: a selection needs as many increasing frame indices "
+                         f"as times, at least one (got {len(idx)} and {len(times)})")
+    return replace(video, frame_selection=idx, frame_times_s=times, declared_frames=len(idx))
+
+
+def trim_start(video: VideoSource, first_frame: int) -> VideoSource:
+    """A view of ``video`` from source frame ``first_frame`` on: :func:`iter_frames` numbers
+    its frames from 0 and times them from 0 at that frame."""
+    if video.frame_selection is not None or video.start_frame:
+        raise ValueError(f"{video.path}: trim_start needs the full clip, not a view of it")
+    if first_frame < 0:
+        raise ValueError(f"{video.path}: first_frame must be >= 0 (got {first_frame})")
+    return replace(video, start_frame=int(first_frame),
+                   declared_frames=max(video.declared_frames - int(first_frame), 0))
+
+
 def iter_frames(video: VideoSource) -> Iterator[Frame]:
-    """Decode every source frame in order (RGB) with its presentation time."""
+    """Decode every source frame in order (RGB) with its presentation time (only the selected
+    ones, renumbered, for a :func:`select_frames` view)."""
+    import cv2
+
+    if video.frame_selection is not None:
+        yield from _iter_selected(video)
+        return
+    skip, t_start = video.start_frame, 0.0
+    for index, t, bgr in _iter_bgr(video, skip):
+        if index == skip:
+            t_start = t
+        yield Frame(index=index - skip, time_s=t - t_start,
+                    rgb=cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+
+
+def iter_grey(video: VideoSource) -> Iterator[tuple[int, float, np.ndarray]]:
+    """Decode every source frame of a full clip in order as ``(index, time_s, (H, W) uint8
+    grey)``: cheaper than :func:`iter_frames` for checks that need no colour."""
+    import cv2
+
+    if video.frame_selection is not None or video.start_frame:
+        raise ValueError(f"{video.path}: iter_grey reads the full clip, not a view of it")
+    for index, t, bgr in _iter_bgr(video):
+        yield index, t, cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+
+
+def _iter_bgr(video: VideoSource, skip: int = 0) -> Iterator[tuple[int, float, np.ndarray]]:
+    """Source frames as ``(index, time_s, bgr)``; the first ``skip`` are decoded for their
+    times only."""
     import cv2
 
     cap = _capture(video.path)
@@ -162,8 +232,11 @@ def iter_frames(video: VideoSource) -> Iterator[Frame]:
     last_t = -np.inf
     try:
         while True:
-            ok, bgr = cap.read()
-            if not ok or bgr is None:
+            if index < skip:
+                ok, bgr = cap.grab(), None
+            else:
+                ok, bgr = cap.read()
+            if not ok or (bgr is None and index >= skip):
                 return
             t_ms = float(cap.get(cv2.CAP_PROP_POS_MSEC))
             if t0 is None:
@@ -173,8 +246,31 @@ def iter_frames(video: VideoSource) -> Iterator[Frame]:
                 t = index / (video.nominal_fps or 30.0) if index else 0.0
                 t = max(t, last_t + 1e-6)
             last_t = t
-            yield Frame(index=index, time_s=t, rgb=cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+            if index >= skip:
+                yield index, t, bgr
             index += 1
+    finally:
+        cap.release()
+
+
+def _iter_selected(video: VideoSource) -> Iterator[Frame]:
+    import cv2
+
+    wanted = video.frame_selection or ()
+    times = video.frame_times_s or ()
+    cap = _capture(video.path)
+    try:
+        src = 0
+        for k, target in enumerate(wanted):
+            while src < target:  # skip without converting the image
+                if not cap.grab():
+                    return
+                src += 1
+            ok, bgr = cap.read()
+            src += 1
+            if not ok or bgr is None:
+                return
+            yield Frame(index=k, time_s=times[k], rgb=cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
     finally:
         cap.release()
 

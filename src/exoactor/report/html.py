@@ -78,6 +78,15 @@ def _fmt(value: object) -> str:
     return html.escape(str(value))
 
 
+def _flatten(prefix: str, value: dict) -> list[tuple[str, object]]:
+    """Nested dicts as dotted rows (``artefacts.cut.found``)."""
+    out: list[tuple[str, object]] = []
+    for key, v in value.items():
+        name = f"{prefix}.{key}"
+        out.extend(_flatten(name, v) if isinstance(v, dict) else [(name, v)])
+    return out
+
+
 def _metrics_table(stage: str, metrics: dict) -> str:
     rows = []
     for name, value in metrics.items():
@@ -85,6 +94,9 @@ def _metrics_table(stage: str, metrics: dict) -> str:
             for sub, v in value.items():
                 rows.append((f"{name}.{sub}", v, mark(stage, name, v) if sub in ("median", "mean")
                              else "info"))
+            continue
+        if isinstance(value, dict) and any(isinstance(v, dict) for v in value.values()):
+            rows.extend((key, v, "info") for key, v in _flatten(name, value))  # e.g. artefacts
             continue
         rows.append((name, value, mark(stage, name, value)))
     out = ["<table><tr><th>metric</th><th>value</th><th>mark</th><th>threshold</th></tr>"]
