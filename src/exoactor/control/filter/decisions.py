@@ -164,12 +164,12 @@ def apply_to_mimic(mimic: np.ndarray, decisions: np.ndarray, leg_mean: np.ndarra
     out = np.tile(mimic, (len(d), 1))
     joints = out[:, 6:]
     swing = mimic[6:][legs] - leg_mean
-    joints[:, legs] = leg_mean + d[:, 3:4] * swing
+    # written as "value + change" so that the identity leaves every entry bit-exact
+    joints[:, legs] += (d[:, 3:4] - 1.0) * swing
     b = d[:, 4:5]
-    out[:, [0, 1, 5]] *= 1.0 - b
-    out[:, 2:5] = (1.0 - b) * out[:, 2:5] + b * stand_mimic[2:5]
-    joints[:, stance_joints] = ((1.0 - b) * joints[:, stance_joints]
-                                + b * stand_mimic[6:][stance_joints])
+    out[:, [0, 1, 5]] -= b * out[:, [0, 1, 5]]
+    out[:, 2:5] += b * (stand_mimic[2:5] - out[:, 2:5])
+    joints[:, stance_joints] += b * (stand_mimic[6:][stance_joints] - joints[:, stance_joints])
     out[:, 0] += d[:, 0]
     out[:, 1] += d[:, 1]
     out[:, 5] += d[:, 2]

@@ -49,6 +49,9 @@ class Evaluator:
     def __init__(self, setup: PlantSetup, candidates: int, workers: int = 1,
                  local: Plant | None = None):
         self.workers = max(1, min(workers, candidates))
+        if self.workers > 1 and mp.current_process().daemon:
+            logger.info("physics filter in a daemon process: candidates run in-process")
+            self.workers = 1
         self._procs: list[tuple[mp.Process, Connection]] = []
         self.local = None
         if self.workers == 1:
