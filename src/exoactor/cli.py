@@ -374,7 +374,8 @@ def track(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("track_out"),
     controller: Annotated[str, typer.Option(help="Tracking controller.")] = "twist2",
     drift_correction: Annotated[bool, typer.Option(
-        help="Steer global position and heading back to the reference.")] = True,
+        help="Legacy heuristic drift correction (control/drift.py) on the raw tracker; the "
+             "physics filter replaces it and ignores this.")] = False,
     start: Annotated[str, typer.Option(
         help="'reference': start in the first frame's pose; 'blend': stand, then blend in.")
     ] = "reference",
