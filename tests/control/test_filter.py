@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from exoactor.control.filter import FilterConfig, filter_motion
+from exoactor.control.filter.config import DecisionBounds
 from exoactor.control.filter.decisions import (
     IDENTITY,
     apply_to_mimic,
@@ -17,7 +18,6 @@ from exoactor.control.filter.decisions import (
     plan_at,
     shift_plan,
 )
-from exoactor.control.filter.config import DecisionBounds
 
 FAST = FilterConfig(workers=1, candidates=8, random_candidates=0, horizon_s=1.0)
 """A cheap filter for tests: 8 candidates (raw, previous, hold, feedback, stand and the first

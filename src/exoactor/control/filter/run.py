@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from exoactor.control.drift import DriftConfig
 from exoactor.control.filter.config import FilterConfig
 from exoactor.control.filter.decisions import (
     IDENTITY,
@@ -42,7 +43,6 @@ from exoactor.control.filter.decisions import (
 from exoactor.control.filter.objective import clip_objective
 from exoactor.control.filter.plant import OBJECTIVE_BODIES, LoopState, Plant, PlantSetup
 from exoactor.control.filter.workers import Evaluator
-from exoactor.control.drift import DriftConfig
 from exoactor.control.reference import GlitchReport, drop_glitched_leading_frames
 from exoactor.control.track import TrackConfig
 from exoactor.control.track import _metrics as _track_metrics
