@@ -239,7 +239,9 @@ def _print_summary(summary) -> None:  # noqa: ANN001
             f" rad  key-body error {m.get('key_body_error_mm', 0):.0f} mm  end drift "
             f"{m.get('root_xy_error_end_m', 0):.2f} m  yaw {m.get('yaw_error_end_deg', 0):.1f}°")
     if summary.verdict:
-        color = {"executable": "green", "marginal": "yellow"}.get(summary.verdict["verdict"], "red")
+        v = summary.verdict["verdict"]
+        color = ("green" if v == "executable" else "yellow" if v.startswith("executable")
+                 or v == "marginal" else "red")
         _console().print(f"physics verdict: [bold {color}]{summary.verdict['verdict']}[/] — "
                          + "; ".join(summary.verdict["reasons"]))
     if summary.failed_stage:
@@ -461,7 +463,8 @@ def track(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("track_out"),
     controller: Annotated[str, typer.Option(help="Tracking controller.")] = "twist2",
     drift_correction: Annotated[bool, typer.Option(
-        help="Steer global position and heading back to the reference.")] = True,
+        help="Legacy heuristic drift correction (control/drift.py) on the raw tracker; the "
+             "physics filter replaces it and ignores this.")] = False,
     start: Annotated[str, typer.Option(
         help="'reference': start in the first frame's pose; 'blend': stand, then blend in.")
     ] = "reference",
@@ -469,15 +472,45 @@ def track(
     input_fps: Annotated[Optional[float], typer.Option(  # noqa: UP007
         min=0.1, help="Rate of a CSV input [Hz].")] = None,
     csv_format: CsvFormat = "beyondmimic",
+    physics_filter: Annotated[bool, typer.Option(
+        "--filter/--no-filter",
+        help="Plan what the tracker is fed with the simulated robot in the loop (physics "
+             "filter; writes executable_motion.npz and filter_report.json); --no-filter runs "
+             "the raw tracker.")] = True,
+    workers: Annotated[int, typer.Option(min=1, max=16, help="Processes of the physics filter.")] = 2,
 ) -> None:
     """Execute a robot motion in MuJoCo physics with a general tracking controller."""
     from exoactor.control import DriftConfig, TrackConfig, track_motion
     from exoactor.formats import load_motion
 
-    cfg = TrackConfig(controller=controller, start=start,
-                      drift=DriftConfig(enabled=drift_correction))
     m = load_motion(motion, fps=input_fps, csv_format=csv_format)
-    res = track_motion(m, cfg, render=render, out_dir=out)
+    use_filter = physics_filter and controller == "twist2" and m.hand_dof is None
+    if physics_filter and not use_filter:
+        _console().print("[yellow]the physics filter drives TWIST2 on the 29 body joints; "
+                         "running the raw tracker[/]")
+    cfg = TrackConfig(controller=controller, start=start,
+                      drift=DriftConfig(enabled=drift_correction and not use_filter))
+    if use_filter:
+        from exoactor.control.filter import FilterConfig, filter_motion
+
+        res = filter_motion(m, FilterConfig(workers=workers), cfg, out_dir=out)
+        r = res.raw_metrics
+        _console().print(
+            f"raw tracker: {'FELL' if r.fell else 'no fall'}, end drift "
+            f"{r.root_xy_error_end_m:.2f} m, yaw {r.yaw_error_end_deg:.1f}°, joint error "
+            f"{r.mean_joint_error_rad:.3f} rad\nphysics filter ({res.report['kept']} kept): "
+            f"as asked {100 * res.fractions['fraction_as_asked']:.0f} %, modified "
+            f"{100 * res.fractions['fraction_modified']:.0f} %, not executed "
+            f"{100 * res.fractions['fraction_not_executed']:.0f} %")
+        if render:
+            from exoactor.report.render import render_qpos
+            from exoactor.robots import get_robot
+
+            res.files["video"] = render_qpos(
+                get_robot("g1").model, res.rollout.qpos, res.rollout.fps,
+                out / "rollout.mp4", caption=Path(motion).name).path
+    else:
+        res = track_motion(m, cfg, render=render, out_dir=out)
     d = res.metrics.to_dict()
     color = "red" if d["fell"] else "green"
     state = f"FELL at {d['fall_time_s']:.2f} s" if d["fell"] else "no fall"

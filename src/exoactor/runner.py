@@ -22,6 +22,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from exoactor.control.filter.config import FilterConfig
 from exoactor.control.track import TrackConfig
 from exoactor.errors import ExoActorError, StageFailed
 from exoactor.fileio import atomic_path
@@ -52,6 +53,9 @@ class RunConfig(BaseModel):
     """Retargeting stage settings."""
     track: TrackConfig = Field(default_factory=TrackConfig)
     """Tracking stage settings."""
+    filter: FilterConfig = Field(default_factory=FilterConfig)
+    """Physics filter of the tracking stage (on by default for TWIST2 without hands; it
+    replaces the drift correction and writes ``executable_motion.npz``)."""
     report_fps: float = Field(25.0, gt=0.0, le=60.0)
     """Frame rate of the report's videos [Hz]."""
 
@@ -228,6 +232,14 @@ def _track(run: RunDir, config: RunConfig) -> None:
     from exoactor.formats.motion import RobotMotion
 
     motion = load_npz(run.artefact("robot_motion.npz"), expect=RobotMotion)
+    if (config.filter.enabled and config.track.controller == "twist2"
+            and motion.hand_dof is None):
+        from exoactor.control.drift import DriftConfig
+        from exoactor.control.filter import filter_motion
+
+        track = config.track.model_copy(update={"drift": DriftConfig(enabled=False)})
+        filter_motion(motion, config.filter, track, out_dir=run.path, show_progress=False)
+        return
     track_motion(motion, config.track, render=False, out_dir=run.path)
 
 

@@ -41,3 +41,17 @@ def test_marks_respect_direction() -> None:
     for stage in THRESHOLDS.values():
         for t in stage.values():
             assert (t.warn_at <= t.pass_at) if t.higher_is_better else (t.warn_at >= t.pass_at)
+
+
+def test_filter_fractions_shape_the_verdict() -> None:
+    good = {"fell": False, "mean_joint_error_rad": 0.06, "key_body_error_mm": 30.0,
+            "root_xy_error_end_m": 0.1, "yaw_error_end_deg": 2.0}
+    asked = physics_verdict({**good, "fraction_as_asked": 1.0, "fraction_modified": 0.0,
+                             "fraction_not_executed": 0.0})
+    assert asked.verdict == "executable"
+    changed = physics_verdict({**good, "fraction_as_asked": 0.6, "fraction_modified": 0.35,
+                               "fraction_not_executed": 0.05})
+    assert changed.verdict == "executable with changes: 40 %"
+    held = physics_verdict({**good, "fraction_as_asked": 0.5, "fraction_modified": 0.3,
+                            "fraction_not_executed": 0.2})
+    assert held.verdict == "not executable" and "20 % of the clip not executed" in held.reasons[0]

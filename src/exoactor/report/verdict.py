@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from exoactor.report.thresholds import mark
 
-Verdict = Literal["executable", "marginal", "not executable"]
+Verdict = str
+"""``"executable"``, ``"executable with changes: N %"`` (the physics filter changed what the
+tracker was fed for N % of the clip), ``"marginal"`` or ``"not executable"``."""
+
+MAX_NOT_EXECUTED = 0.1
+"""Largest fraction of the clip the robot may leave undone (held or eased to standing) and the
+motion still count as executable [-]. A robot that holds still has not executed the motion."""
 
 VERDICT_METRICS = ("mean_joint_error_rad", "key_body_error_mm", "root_xy_error_end_m",
                    "yaw_error_end_deg")
@@ -36,7 +41,10 @@ def physics_verdict(track_metrics: dict) -> PhysicsVerdict:
     * not executable: the robot fell, or a pose metric (:data:`POSE_METRICS`) is beyond its warn
       limit;
     * marginal: no fall, but a verdict metric is beyond its pass limit;
-    * executable: no fall and every verdict metric passes.
+    * executable: no fall and every verdict metric passes;
+    * with the physics filter's fractions in the metrics (``fraction_not_executed`` ...): not
+      executable also when more than :data:`MAX_NOT_EXECUTED` of the clip was not executed,
+      and "executable with changes: N %" when N % of the clip was fed modified or not at all.
     """
     if track_metrics.get("fell"):
         t = track_metrics.get("fall_time_s")
@@ -55,8 +63,19 @@ def physics_verdict(track_metrics: dict) -> PhysicsVerdict:
             warns.append(text + " (beyond the warn limit)")
         elif m == "warn":
             warns.append(text + " (between the pass and warn limits)")
+    not_done = track_metrics.get("fraction_not_executed")
+    if isinstance(not_done, (int, float)) and not_done > MAX_NOT_EXECUTED:
+        fails.append(f"{100 * not_done:.0f} % of the clip not executed (held or eased to "
+                     f"standing; at most {100 * MAX_NOT_EXECUTED:.0f} % allowed)")
     if fails:
         return PhysicsVerdict("not executable", tuple(fails))
     if warns:
         return PhysicsVerdict("marginal", tuple(warns))
+    asked = track_metrics.get("fraction_as_asked")
+    if isinstance(asked, (int, float)):
+        changed = round(100 * (1.0 - asked))
+        if changed >= 1:
+            return PhysicsVerdict(f"executable with changes: {changed} %", (
+                f"no fall; the physics filter changed what the tracker was fed for {changed} % "
+                "of the clip; every tracking metric within its pass limit",))
     return PhysicsVerdict("executable", ("no fall; every tracking metric within its pass limit",))

@@ -1,0 +1,95 @@
+"""Settings of the physics filter (sampling-based predictive control over the real tracker)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class DecisionBounds(BaseModel):
+    """Range and sampling spread of the decision variables (see :mod:`.decisions`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    forward_vel_m_s: float = Field(1.0, gt=0.0, le=3.0)
+    """Largest offset added to the forward root-velocity input, either sign [m/s]."""
+    lateral_vel_m_s: float = Field(0.5, gt=0.0, le=3.0)
+    """Largest offset added to the lateral root-velocity input, either sign [m/s]."""
+    yaw_rate_rad_s: float = Field(1.2, gt=0.0, le=5.0)
+    """Largest offset added to the yaw-rate input, either sign [rad/s]."""
+    stride_min: float = Field(0.7, gt=0.0, le=1.0)
+    """Smallest stride scale of the leg joints' swing about their running mean [-]."""
+    stride_max: float = Field(1.4, ge=1.0, le=3.0)
+    """Largest stride scale [-]."""
+    sigma_forward_m_s: float = Field(0.2, gt=0.0)
+    """Sampling spread of the forward-velocity offset [m/s]."""
+    sigma_lateral_m_s: float = Field(0.1, gt=0.0)
+    """Sampling spread of the lateral-velocity offset [m/s]."""
+    sigma_yaw_rate_rad_s: float = Field(0.3, gt=0.0)
+    """Sampling spread of the yaw-rate offset [rad/s]."""
+    sigma_stride: float = Field(0.1, gt=0.0)
+    """Sampling spread of the stride scale [-]."""
+    sigma_stance: float = Field(0.25, gt=0.0)
+    """Sampling spread of the stance blend [-] (range 0..1)."""
+
+
+class ObjectiveWeights(BaseModel):
+    """Weights of the one objective (see :mod:`.objective`); costs are per second of horizon."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    root_xy: float = Field(1.0, ge=0.0)
+    """Pelvis xy error squared [1/m^2]."""
+    yaw: float = Field(4.0, ge=0.0)
+    """Heading error squared [1/rad^2]."""
+    key_body: float = Field(1.0, ge=0.0)
+    """Mean squared world-frame error of feet and hands [1/m^2]."""
+    joint: float = Field(0.2, ge=0.0)
+    """Mean absolute joint error [1/rad]."""
+    smooth: float = Field(0.02, ge=0.0)
+    """Squared change of the (range-normalised) decisions between knots [-]."""
+    tilt: float = Field(5.0, ge=0.0)
+    """Squared torso tilt beyond the reference's plus 15 deg [1/rad^2]."""
+    after_clip_speed: float = Field(0.2, ge=0.0)
+    """Pelvis speed squared once the clip has ended [s^2/m^2]."""
+    terminal: float = Field(2.0, ge=0.0)
+    """Weight of the stopping-point term at the horizon's end [1/m^2]."""
+    stop_lookahead_s: float = Field(0.4, ge=0.0, le=2.0)
+    """Where a still-moving robot will stop: pelvis + this x (v - v_ref) [s]."""
+
+
+class FilterConfig(BaseModel):
+    """The physics filter: receding-horizon predictive sampling with the tracker in the loop."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True
+    """Run the filter (``track --no-filter`` turns it off: the raw tracker)."""
+    candidates: int = Field(16, ge=2, le=256)
+    """Plans simulated at every re-plan (the unmodified reference is always one) [-]."""
+    horizon_s: float = Field(1.5, gt=0.0, le=10.0)
+    """Look-ahead of each plan [s]."""
+    replan_s: float = Field(0.5, gt=0.0, le=5.0)
+    """Part of the best plan executed before planning again [s]."""
+    workers: int = Field(2, ge=1, le=64)
+    """Processes the candidates are split over (1 = in this process)."""
+    seed: int = 0
+    """Seed of the random candidates."""
+    random_candidates: int = Field(2, ge=0, le=64)
+    """Random candidates around the previous best plan, per re-plan [-]."""
+    bounds: DecisionBounds = Field(default_factory=DecisionBounds)
+    """Decision-variable ranges and spreads."""
+    weights: ObjectiveWeights = Field(default_factory=ObjectiveWeights)
+    """Objective weights."""
+    fall_tilt_margin_deg: float = Field(30.0, gt=0.0, le=90.0)
+    """Inside a plan, a torso tilt this far beyond the reference's counts as a fall [deg]."""
+    fall_height_margin_m: float = Field(0.2, gt=0.0, le=1.0)
+    """Inside a plan, a pelvis this far below the reference's counts as a fall [m]."""
+    as_asked_tolerance: float = Field(0.1, ge=0.0, le=1.0)
+    """A step runs "as asked" while every decision is within this fraction of its range of the
+    unmodified value [-]."""
+    not_executed_stance: float = Field(0.5, gt=0.0, le=1.0)
+    """A step with the stance blend at or above this is "not executed" (eased to standing) [-]."""
+    keep_raw_when_better: bool = True
+    """After the run, compare the filtered and the raw rollout on the whole-clip objective and
+    keep the raw one when it is cheaper and did not fall (the filter is never worse than the raw
+    tracker on its own objective)."""

@@ -1,0 +1,176 @@
+"""Decision variables of the physics filter, plans over them, and candidate generation.
+
+Five variables act on what the tracker is fed (its mimic observation), each with authority over
+the TWIST2 policy (``shared/specs/physics-filter-notes.md``, ablation):
+
+=====  ==============================================================  ==========
+index  acts on                                                         unmodified
+=====  ==============================================================  ==========
+0      forward root-velocity input: ``+ dvx`` [m/s]                    0
+1      lateral root-velocity input: ``+ dvy`` [m/s]                    0
+2      yaw-rate input: ``+ dw`` [rad/s]                                0
+3      stride: leg joints' swing about their running mean ``x s``      1
+4      stance: blend legs, waist, pelvis height and tilt toward the    0
+       standing posture, and the reference's own velocities toward 0
+=====  ==============================================================  ==========
+
+A *plan* is piecewise linear in these over the horizon, with knots at ``t0``, ``t0 + H/2`` and
+``t0 + H``; knot 0 is the value in use (continuity) except in the unmodified-reference plan,
+which is the identity throughout. Time warping is left out: the prototype measured that it
+carried nothing (slowing the clock slows the cadence too).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from exoactor.control.filter.config import DecisionBounds
+
+NUM_DECISIONS = 5
+NAMES = ("forward_vel_offset_m_s", "lateral_vel_offset_m_s", "yaw_rate_offset_rad_s",
+         "stride_scale", "stance_blend")
+IDENTITY = np.array([0.0, 0.0, 0.0, 1.0, 0.0])
+"""The unmodified reference."""
+KNOTS = 3
+
+
+def lower_upper(bounds: DecisionBounds) -> tuple[np.ndarray, np.ndarray]:
+    """``(5,)`` lower and upper limits of the decisions."""
+    lo = np.array([-bounds.forward_vel_m_s, -bounds.lateral_vel_m_s, -bounds.yaw_rate_rad_s,
+                   bounds.stride_min, 0.0])
+    hi = np.array([bounds.forward_vel_m_s, bounds.lateral_vel_m_s, bounds.yaw_rate_rad_s,
+                   bounds.stride_max, 1.0])
+    return lo, hi
+
+
+def sigmas(bounds: DecisionBounds) -> np.ndarray:
+    """``(5,)`` sampling spreads."""
+    return np.array([bounds.sigma_forward_m_s, bounds.sigma_lateral_m_s,
+                     bounds.sigma_yaw_rate_rad_s, bounds.sigma_stride, bounds.sigma_stance])
+
+
+def half_ranges(bounds: DecisionBounds) -> np.ndarray:
+    """``(5,)`` largest departure from the identity each variable allows (for normalising)."""
+    lo, hi = lower_upper(bounds)
+    return np.maximum(np.abs(hi - IDENTITY), np.abs(IDENTITY - lo))
+
+
+def plan_at(plans: np.ndarray, frac: np.ndarray | float) -> np.ndarray:
+    """Decisions of piecewise-linear plans at horizon fraction(s) ``frac`` in [0, 1].
+
+    Args:
+        plans: ``(K, 3, 5)`` knot values.
+        frac: scalar fraction of the horizon (clipped to [0, 1]).
+
+    Returns:
+        ``(K, 5)``.
+    """
+    x = float(np.clip(frac, 0.0, 1.0)) * (KNOTS - 1)
+    i = min(int(np.floor(x)), KNOTS - 2)
+    a = x - i
+    return (1.0 - a) * plans[:, i] + a * plans[:, i + 1]
+
+
+def shift_plan(plan: np.ndarray, shift_frac: float) -> np.ndarray:
+    """A ``(3, 5)`` plan re-knotted after advancing by ``shift_frac`` of its horizon (the tail
+    beyond its end holds the last knot)."""
+    fracs = shift_frac + np.linspace(0.0, 1.0, KNOTS)
+    return np.stack([plan_at(plan[None], f)[0] for f in fracs])
+
+
+def candidate_plans(current: np.ndarray, previous_best: np.ndarray | None, feedback: np.ndarray,
+                    count: int, n_random: int, bounds: DecisionBounds,
+                    rng: np.random.Generator) -> tuple[np.ndarray, list[str]]:
+    """The plans simulated at one re-plan.
+
+    Candidates, in order (cut to ``count``): 0 the unmodified reference (identity throughout);
+    1 the previous best plan shifted to now (or "hold" when there is none); 2 hold the current
+    decisions; 3 a feedback plan (``feedback``: decisions a proportional heading/position law
+    asks for, as one more candidate, never imposed); 4 ease to standing (stance -> 1); then for
+    each variable the shifted best moved by +-2 sigma at knots 1-2 ("coordinate" candidates);
+    then ``n_random`` Gaussian perturbations of the shifted best.
+
+    Args:
+        current: ``(5,)`` decisions in use now (knot 0 of every plan but the identity).
+        previous_best: ``(3, 5)`` the previous best plan already shifted to now, or None.
+        feedback: ``(5,)`` the feedback law's decisions.
+        count: number of plans wanted (>= 2).
+        n_random: random perturbations to add (before the cut to ``count``).
+        bounds: ranges and spreads.
+        rng: random generator.
+
+    Returns:
+        ``(count, 3, 5)`` plans (clipped to the bounds) and a short label per plan.
+    """
+    lo, hi = lower_upper(bounds)
+    sig = sigmas(bounds)
+    base = previous_best.copy() if previous_best is not None else np.tile(current, (KNOTS, 1))
+    base[0] = current
+    plans = [np.tile(IDENTITY, (KNOTS, 1)), base.copy(), np.tile(current, (KNOTS, 1))]
+    labels = ["raw", "previous", "hold"]
+    fb = base.copy()
+    fb[1:] = feedback
+    plans.append(fb)
+    labels.append("feedback")
+    stand = base.copy()
+    stand[1:, 4] = 1.0
+    plans.append(stand)
+    labels.append("stand")
+    for j in range(NUM_DECISIONS):
+        for sign in (1.0, -1.0):
+            p = base.copy()
+            p[1:, j] += sign * 2.0 * sig[j]
+            plans.append(p)
+            labels.append(f"{NAMES[j]}{'+' if sign > 0 else '-'}")
+    for _ in range(n_random):
+        p = base.copy()
+        p[1:] += rng.normal(0.0, 1.0, (KNOTS - 1, NUM_DECISIONS)) * sig
+        plans.append(p)
+        labels.append("random")
+    while len(plans) < count:  # more candidates than the fixed set: more random ones
+        p = base.copy()
+        p[1:] += rng.normal(0.0, 1.0, (KNOTS - 1, NUM_DECISIONS)) * sig
+        plans.append(p)
+        labels.append("random")
+    out = np.clip(np.stack(plans[:count]), lo, hi)
+    out[0] = IDENTITY  # the raw plan is exactly the unmodified reference
+    return out, labels[:count]
+
+
+def modification(decisions: np.ndarray, bounds: DecisionBounds) -> np.ndarray:
+    """``(..., )`` largest departure of decisions ``(..., 5)`` from the identity, as a fraction
+    of each variable's range (0 = unmodified, 1 = at a bound)."""
+    return np.max(np.abs(np.asarray(decisions) - IDENTITY) / half_ranges(bounds), axis=-1)
+
+
+def apply_to_mimic(mimic: np.ndarray, decisions: np.ndarray, leg_mean: np.ndarray,
+                   legs: np.ndarray, stand_mimic: np.ndarray,
+                   stance_joints: np.ndarray) -> np.ndarray:
+    """Modify TWIST2 mimic observations by decisions (vectorised over candidates).
+
+    Args:
+        mimic: ``(35,)`` the unmodified mimic entries ``[v_x_b, v_y_b, z, roll, pitch, w_z_b,
+            joints (29)]`` of this step.
+        decisions: ``(K, 5)``.
+        leg_mean: ``(len(legs),)`` running mean of the reference leg joints here [rad].
+        legs: indices of the leg joints (within the 29).
+        stand_mimic: ``(35,)`` mimic entries of the standing posture at rest.
+        stance_joints: indices of the joints the stance blend moves (legs and waist).
+
+    Returns:
+        ``(K, 35)``.
+    """
+    d = np.atleast_2d(decisions)
+    out = np.tile(mimic, (len(d), 1))
+    joints = out[:, 6:]
+    swing = mimic[6:][legs] - leg_mean
+    # written as "value + change" so that the identity leaves every entry bit-exact
+    joints[:, legs] += (d[:, 3:4] - 1.0) * swing
+    b = d[:, 4:5]
+    out[:, [0, 1, 5]] -= b * out[:, [0, 1, 5]]
+    out[:, 2:5] += b * (stand_mimic[2:5] - out[:, 2:5])
+    joints[:, stance_joints] += b * (stand_mimic[6:][stance_joints] - joints[:, stance_joints])
+    out[:, 0] += d[:, 0]
+    out[:, 1] += d[:, 1]
+    out[:, 5] += d[:, 2]
+    return out

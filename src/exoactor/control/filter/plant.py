@@ -1,0 +1,427 @@
+"""K closed loops of the real tracker stepped in lockstep: TWIST2 + safety layer + MuJoCo.
+
+Each loop is exactly what :func:`exoactor.control.track.track_motion` runs for the G1 body
+(29 joints, no hands): the policy's observation (mimic, proprioception, 10-frame history, last
+action), one batched ONNX call for all loops per 50 Hz step, the safety layer's joint-limit clip
+and target-rate limit, and 20 physics steps of PD-actuated MuJoCo. The full state of one loop
+is a :class:`LoopState` (MuJoCo integration state, policy history, last action, the rate
+limiter's previous target, the step on the reference clock), so a plan can be simulated from
+any executed state and the executed run continued from the chosen plan's end state exactly.
+
+The reference side (what each step feeds and is judged against) is tabulated once per motion by
+:class:`ReferenceTable`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from exoactor.control.filter.decisions import IDENTITY, apply_to_mimic, plan_at
+from exoactor.control.reference import Pose, ReferenceStreamer, StreamerConfig
+from exoactor.control.safety import FallSignals, SafetyConfig, clip_to_limits, is_fallen
+from exoactor.control.twist2 import (
+    ANG_VEL_SCALE,
+    ANKLE_JOINTS,
+    FRAME_DIM,
+    HISTORY_LEN,
+    JOINT_VEL_SCALE,
+    Twist2Config,
+    mimic_obs,
+)
+from exoactor.errors import ExoActorError
+from exoactor.formats.motion import RobotMotion
+from exoactor.rotations import roll_pitch_yaw, yaw, yaw_quat
+
+KEY_BODIES = ("left_hand", "right_hand", "left_foot", "right_foot", "left_elbow", "right_elbow",
+              "left_knee", "right_knee")
+"""Key bodies of the metrics (as :data:`exoactor.control.track.KEY_BODIES`)."""
+OBJECTIVE_BODIES = (0, 1, 2, 3)
+"""Indices into :data:`KEY_BODIES` the objective weighs: hands and feet."""
+LEG_WINDOW_S = 0.5
+"""Window of the leg joints' running mean the stride scale swings about [s]."""
+
+
+@dataclass(frozen=True)
+class PlantSetup:
+    """Everything a process needs to build the same loops (picklable).
+
+    Attributes:
+        motion: the cleaned motion (glitched leading frames already dropped).
+        start: ``"reference"`` or ``"blend"`` (as ``TrackConfig.start``).
+        streamer: streaming timings.
+        safety: safety-layer settings.
+        policy: TWIST2 options.
+        fall_tilt_margin_deg, fall_height_margin_m: the planner's stricter fall rule.
+    """
+
+    motion: RobotMotion
+    start: str = "reference"
+    streamer: StreamerConfig = field(default_factory=StreamerConfig)
+    safety: SafetyConfig = field(default_factory=SafetyConfig)
+    policy: Twist2Config = field(default_factory=Twist2Config)
+    fall_tilt_margin_deg: float = 30.0
+    fall_height_margin_m: float = 0.2
+
+
+@dataclass
+class LoopState:
+    """The exact state of one closed loop between two control steps.
+
+    Attributes:
+        physics: MuJoCo ``mjSTATE_INTEGRATION`` state vector.
+        history: ``(10, 127)`` the policy's observation history (oldest first).
+        last_action: ``(29,)`` the previous raw policy output.
+        fresh: the policy has not acted yet (its history is filled on the first step).
+        previous_target: ``(29,)`` the safety layer's rate-limiter memory [rad].
+        step: index of the next control step on the reference clock.
+        decisions: ``(5,)`` the decisions in use (knot 0 of the next plan).
+    """
+
+    physics: np.ndarray
+    history: np.ndarray
+    last_action: np.ndarray
+    fresh: bool
+    previous_target: np.ndarray
+    step: int
+    decisions: np.ndarray
+
+    def copy(self) -> LoopState:
+        return LoopState(self.physics.copy(), self.history.copy(), self.last_action.copy(),
+                         self.fresh, self.previous_target.copy(), self.step,
+                         self.decisions.copy())
+
+
+class ReferenceTable:
+    """The reference at every control step of a run, tabulated once.
+
+    Step ``k`` happens at clip time ``t_k = -blend_in + k dt``; it feeds ``mimic[k]`` (the
+    reference at ``t_k + lookahead``) and its result is judged against the reference at
+    ``t_{k+1}`` (row ``k + 1`` of the metric arrays).
+
+    Attributes:
+        clip_t: ``(N + 1,)`` clip times [s].
+        mimic: ``(N + 1, 35)`` unmodified mimic entries fed at each step.
+        root_pos_w, root_quat_w, lin_vel_w: ``(N + 1, 3 | 4 | 3)`` reference pelvis.
+        joint_pos: ``(N + 1, 29)`` reference joints [rad].
+        body_pos_w: ``(N + 1, 8, 3)`` reference key bodies in world [m].
+        torso_tilt_rad: ``(N + 1,)``.
+        leg_mean: ``(N + 1, 12)`` running mean of the fed leg joints [rad].
+        stand_mimic: ``(35,)`` mimic entries of standing at rest.
+        duration_s: the clip's duration [s].
+    """
+
+    def __init__(self, setup: PlantSetup, sim, stand: Pose, start_pose: Pose | None,
+                 dt: float, body_ids: np.ndarray, legs: np.ndarray):
+        stream = ReferenceStreamer(setup.motion, stand, start_pose, setup.streamer)
+        self.duration_s = stream.duration_s
+        self.dt = dt
+        t0 = -stream.blend_in_s
+        n = int(np.ceil((stream.end_s - t0) / dt - 1e-9))
+        self.clip_t = t0 + dt * np.arange(n + 1)
+        look = setup.streamer.lookahead_s
+        rows = [stream.sample(t) for t in self.clip_t]
+        self.mimic = np.stack([mimic_obs(stream.sample(t + look)) for t in self.clip_t])
+        self.root_pos_w = np.stack([r.root_pos_w for r in rows])
+        self.root_quat_w = np.stack([r.root_quat_w for r in rows])
+        self.lin_vel_w = np.stack([r.root_lin_vel_w for r in rows])
+        self.joint_pos = np.stack([r.joint_pos for r in rows])
+        bodies, tilt = [], []
+        for r in rows:
+            bodies.append(sim.reference_kinematics(
+                sim.compose_qpos(r.root_pos_w, r.root_quat_w, r.joint_pos), body_ids))
+            tilt.append(sim.reference_torso_tilt_rad())
+        self.body_pos_w = np.stack(bodies)
+        self.torso_tilt_rad = np.array(tilt)
+        half = max(1, int(round(LEG_WINDOW_S / dt / 2)))
+        legs_fed = self.mimic[:, 6:][:, legs]
+        pad = np.concatenate([np.repeat(legs_fed[:1], half, 0), legs_fed,
+                              np.repeat(legs_fed[-1:], half, 0)])
+        csum = np.concatenate([np.zeros((1, len(legs))), np.cumsum(pad, axis=0)])
+        self.leg_mean = (csum[2 * half + 1:] - csum[:-2 * half - 1]) / (2 * half + 1)
+        self.stand_mimic = np.concatenate([[0.0, 0.0, stand.root_pos_w[2], 0.0, 0.0, 0.0],
+                                           stand.joint_pos])
+
+    @property
+    def steps(self) -> int:
+        """Number of control steps of the whole run."""
+        return len(self.clip_t) - 1
+
+    def step_of(self, clip_time_s: float) -> int:
+        """The step at or after ``clip_time_s``."""
+        return int(np.clip(np.ceil((clip_time_s - self.clip_t[0]) / self.dt - 1e-9), 0,
+                           self.steps))
+
+
+@dataclass
+class StepRecord:
+    """What the executed part of a plan produced, per control step (arrays over steps)."""
+
+    qpos: np.ndarray
+    qvel: np.ndarray
+    torque: np.ndarray
+    target: np.ndarray
+    body_pos_w: np.ndarray
+    fed_mimic: np.ndarray
+    decisions: np.ndarray
+    fell: np.ndarray
+
+
+@dataclass
+class PlanOutcome:
+    """Result of simulating K plans from one state.
+
+    Attributes:
+        cost: ``(K,)`` the objective (inf where the plan falls within the horizon).
+        fall_step: ``(K,)`` horizon step of the first (planner-rule) fall, or -1.
+        records: per plan, the first ``record_steps`` steps.
+        states: per plan, the loop state after ``record_steps`` steps (None if it fell first).
+    """
+
+    cost: np.ndarray
+    fall_step: np.ndarray
+    records: list[StepRecord]
+    states: list[LoopState | None]
+
+
+class Plant:
+    """``n`` closed loops of TWIST2 + safety layer + MuJoCo for one motion."""
+
+    def __init__(self, setup: PlantSetup, n: int):
+        import mujoco
+
+        from exoactor.control.sim import JointGroup, Simulation
+        from exoactor.control.twist2 import TWIST2_JOINTS, Twist2Controller
+        from exoactor.robots import get_robot
+
+        if setup.motion.hand_dof is not None:
+            raise ExoActorError(f"{setup.motion.source}: the physics filter drives the 29 body "
+                                "joints only; track motions with hand_dof with --no-filter")
+        self.setup = setup
+        robot = get_robot("g1")
+        self.robot = robot
+        ctrl = Twist2Controller(TWIST2_JOINTS, setup.policy)
+        self.session = ctrl._session
+        self.input_name = ctrl._input
+        self.default = ctrl.default_joint_pos.copy()
+        self.action_scale = setup.policy.action_scale
+        self.action_clip = setup.policy.action_clip
+        self.history_first = setup.policy.history_init == "first"
+        self.dt = ctrl.control_dt_s
+        jidx = {nm: i for i, nm in enumerate(robot.joint_names)}
+        body_idx = np.array([jidx[nm] for nm in TWIST2_JOINTS])
+        g = ctrl.gains
+        group = JointGroup(TWIST2_JOINTS, g.kp, g.kd,
+                           np.minimum(g.torque_limit_nm, robot.torque_limits[body_idx]))
+        self.sim = Simulation(robot, group)
+        self.model = self.sim.model
+        self.decimation = max(1, round(self.dt / self.sim.physics_dt_s))
+        self.lower = robot.joint_limits[body_idx, 0]
+        self.upper = robot.joint_limits[body_idx, 1]
+        self.max_step = setup.safety.max_target_rate_rad_s * self.dt
+        self.margin = setup.safety.joint_limit_margin_rad
+        self.legs = np.array([i for i, nm in enumerate(TWIST2_JOINTS)
+                              if any(k in nm for k in ("hip", "knee", "ankle"))])
+        self.stance_joints = np.array([i for i, nm in enumerate(TWIST2_JOINTS)
+                                       if any(k in nm for k in ("hip", "knee", "ankle", "waist"))])
+        key = robot.spec.key_bodies.as_dict()
+        self.body_ids = np.array([robot.body_id(key[k]) for k in KEY_BODIES])
+        m = self.model
+        foot_ids = {m.body(key["left_foot"]).id, m.body(key["right_foot"]).id}
+        self.floor_geoms = np.array([i for i in range(m.ngeom) if m.geom_bodyid[i] == 0])
+        self.foot_geom = np.array([m.geom_bodyid[i] in foot_ids for i in range(m.ngeom)])
+        self.torso_id = self.sim.torso_id
+        self.qpos_idx = self.sim.body_qpos
+        self.dof_idx = self.sim.body_dof
+        self.state_spec = mujoco.mjtState.mjSTATE_INTEGRATION
+        self.state_size = mujoco.mj_stateSize(m, self.state_spec)
+        self.datas = [mujoco.MjData(m) for _ in range(n)]
+
+        first = setup.motion.slice(0, 1)
+        stand = Pose(np.array([0.0, 0.0, robot.spec.root_height_m]), np.array([1.0, 0, 0, 0]),
+                     self.default)
+        if setup.start == "reference":
+            qpos0 = self.sim.compose_qpos(first.root_pos[0], first.root_quat[0], first.dof_pos[0])
+            self.sim.reset(qpos0)
+            start_pose = None
+        else:
+            heading = yaw_quat(float(yaw(first.root_quat[0])))
+            qpos0 = self.sim.compose_qpos(np.r_[first.root_pos[0, :2], robot.spec.root_height_m],
+                                          heading, self.default)
+            self.sim.reset(qpos0)
+            start_pose = Pose(self.sim.data.qpos[0:3].copy(), heading, self.default)
+        self.table = ReferenceTable(setup, self.sim, stand, start_pose, self.dt, self.body_ids,
+                                    self.legs)
+        self._initial = self._capture(self.sim.data)
+
+    # ---- state -------------------------------------------------------------------------
+    def _capture(self, data) -> np.ndarray:
+        import mujoco
+
+        out = np.empty(self.state_size)
+        mujoco.mj_getState(self.model, data, out, self.state_spec)
+        return out
+
+    def _restore(self, data, physics: np.ndarray) -> None:
+        import mujoco
+
+        mujoco.mj_setState(self.model, data, physics, self.state_spec)
+        mujoco.mj_forward(self.model, data)
+
+    def initial_state(self) -> LoopState:
+        """The state before the first step (robot placed as ``track`` places it)."""
+        q0 = self.sim.data.qpos[self.qpos_idx].copy()
+        return LoopState(self._initial.copy(), np.zeros((HISTORY_LEN, FRAME_DIM)),
+                         np.zeros(len(self.default)), True, q0, 0, IDENTITY.copy())
+
+    # ---- simulation --------------------------------------------------------------------
+    def simulate(self, states: list[LoopState], plans: np.ndarray, horizon_steps: int,
+                 record_steps: int, weights, strict: bool = True) -> PlanOutcome:
+        """Simulate ``len(plans)`` plans in lockstep, each from its state.
+
+        Args:
+            states: one state per plan (all at the same step).
+            plans: ``(K, 3, 5)`` plans over ``horizon_steps``.
+            horizon_steps: steps the plans span (cut at the run's end).
+            record_steps: leading steps to record and snapshot (the part that may be executed).
+            weights: :class:`~exoactor.control.filter.config.ObjectiveWeights`.
+            strict: use the planner's fall rule (else the project's rule only).
+        """
+        from exoactor.control.filter.objective import step_cost, terminal_cost
+
+        k_count = len(plans)
+        if k_count > len(self.datas):
+            raise ExoActorError(f"Plant has {len(self.datas)} loops, asked to simulate {k_count}")
+        tab = self.table
+        k0 = states[0].step
+        n = max(0, min(horizon_steps, tab.steps - k0))
+        record_steps = min(record_steps, n)
+        datas = self.datas[:k_count]
+        for d, s in zip(datas, states):
+            self._restore(d, s.physics)
+        history = np.stack([s.history for s in states])
+        last_action = np.stack([s.last_action for s in states])
+        fresh = np.array([s.fresh for s in states])
+        previous = np.stack([s.previous_target for s in states])
+        alive = np.ones(k_count, bool)
+        fall_step = np.full(k_count, -1)
+        cost = np.zeros(k_count)
+        rec = {k: [] for k in ("qpos", "qvel", "torque", "target", "body", "mimic", "dec", "fell")}
+        snap: list[LoopState | None] = [None] * k_count
+        prev_dec = np.stack([s.decisions for s in states])
+        nq, nv = self.model.nq, self.model.nv
+        qpos = np.empty((k_count, nq))
+        qvel = np.empty((k_count, nv))
+        for i in range(n):
+            k = k0 + i
+            dec = plan_at(plans, i / max(horizon_steps, 1))
+            mimic = apply_to_mimic(tab.mimic[k], dec, tab.leg_mean[k], self.legs,
+                                   tab.stand_mimic, self.stance_joints)
+            for j, d in enumerate(datas):
+                qpos[j] = d.qpos
+                qvel[j] = d.qvel
+            jp = qpos[:, self.qpos_idx]
+            jv = JOINT_VEL_SCALE * qvel[:, self.dof_idx]
+            jv[:, list(ANKLE_JOINTS)] = 0.0
+            rp = roll_pitch_yaw(qpos[:, 3:7])[:, :2]
+            proprio = np.concatenate([ANG_VEL_SCALE * qvel[:, 3:6], rp, jp - self.default, jv,
+                                      last_action], axis=1)
+            frame = np.concatenate([mimic, proprio], axis=1)
+            if self.history_first and fresh.any():
+                history[fresh] = frame[fresh][:, None, :]
+            obs = np.concatenate([frame, history.reshape(k_count, -1), mimic], axis=1)
+            action = self.session.run(None, {self.input_name: obs.astype(np.float32)})[0]
+            action = action.astype(np.float64)
+            history[:, :-1] = history[:, 1:]
+            history[:, -1] = frame
+            fresh[:] = False
+            last_action = action
+            target = self.default + self.action_scale * np.clip(action, -self.action_clip,
+                                                                 self.action_clip)
+            target = clip_to_limits(target, self.lower, self.upper, self.margin)
+            target = previous + np.clip(target - previous, -self.max_step, self.max_step)
+            previous = target
+            recording = i < record_steps
+            torque = np.zeros((k_count, self.model.nu))
+            for j, d in enumerate(datas):
+                if not alive[j] and not recording:
+                    continue
+                self._step(d, target[j], torque[j] if recording else None)
+            # judge against the reference at t_{k+1}
+            kk = k + 1
+            for j, d in enumerate(datas):
+                qpos[j] = d.qpos
+                qvel[j] = d.qvel
+            body = np.stack([d.xpos[self.body_ids] for d in datas])
+            tilt = np.array([np.arccos(np.clip(d.xmat[self.torso_id][8], -1.0, 1.0))
+                             for d in datas])
+            fell_project = np.array([is_fallen(FallSignals(
+                float(qpos[j, 2]), float(tilt[j]), float(tab.root_pos_w[kk, 2]),
+                float(tab.torso_tilt_rad[kk])), self.setup.safety) for j in range(k_count)])
+            fell = fell_project.copy()
+            if strict:
+                fell |= np.degrees(tilt - tab.torso_tilt_rad[kk]) > self.setup.fall_tilt_margin_deg
+                fell |= qpos[:, 2] < tab.root_pos_w[kk, 2] - self.setup.fall_height_margin_m
+                fell |= np.array([self._body_on_floor(d) for d in datas])
+            new_fall = alive & fell
+            fall_step[new_fall] = i
+            alive &= ~fell
+            c = step_cost(qpos, qvel, body, tilt, dec, prev_dec, tab, kk, self.qpos_idx,
+                          weights, OBJECTIVE_BODIES)
+            cost += np.where(alive, c, 0.0) * self.dt
+            prev_dec = dec
+            if recording:
+                rec["qpos"].append(qpos.copy())
+                rec["qvel"].append(qvel.copy())
+                rec["torque"].append(torque)
+                rec["target"].append(target.copy())
+                rec["body"].append(body)
+                rec["mimic"].append(mimic)
+                rec["dec"].append(dec)
+                rec["fell"].append(fell_project)
+                if i == record_steps - 1:
+                    for j, d in enumerate(datas):
+                        snap[j] = LoopState(self._capture(d), history[j].copy(),
+                                            last_action[j].copy(), False, previous[j].copy(),
+                                            kk, dec[j].copy())
+            if not alive.any() and i >= record_steps - 1:
+                break
+        if n:
+            cost += np.where(alive, terminal_cost(qpos, qvel, tab, k0 + n, weights), 0.0)
+        cost[~alive] = np.inf
+        records = []
+        for j in range(k_count):
+            if record_steps:
+                records.append(StepRecord(*(np.array([r[j] for r in rec[key]]) for key in
+                                            ("qpos", "qvel", "torque", "target", "body",
+                                             "mimic", "dec", "fell"))))
+            else:
+                records.append(None)
+        return PlanOutcome(cost, fall_step, records, snap)
+
+    def _step(self, data, target: np.ndarray, torque: np.ndarray | None) -> None:
+        import mujoco
+
+        data.ctrl[:] = target
+        if torque is None:
+            mujoco.mj_step(self.model, data, nstep=self.decimation)
+        else:
+            for _ in range(self.decimation):
+                mujoco.mj_step(self.model, data)
+                torque += data.actuator_force
+            torque /= self.decimation
+        if not (np.all(np.isfinite(data.qpos)) and np.all(np.isfinite(data.qvel))):
+            from exoactor.errors import PhysicsDiverged
+
+            raise PhysicsDiverged(f"physics diverged in a filter rollout at t = {data.time:.3f} s")
+
+    def _body_on_floor(self, data) -> bool:
+        """A geom other than the feet touches the floor."""
+        if data.ncon == 0:
+            return False
+        g = data.contact.geom[:data.ncon]
+        floor = np.isin(g, self.floor_geoms)
+        other = np.where(floor[:, 0], g[:, 1], g[:, 0])
+        hit = floor.any(axis=1) & ~self.foot_geom[other]
+        return bool(hit.any())

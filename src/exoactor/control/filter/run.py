@@ -1,0 +1,505 @@
+"""The physics filter: plan what the tracker is fed with the simulated robot in the loop.
+
+Receding-horizon predictive sampling (MuJoCo MPC's predictive sampling, Howell et al. 2022):
+every ``replan_s`` the filter simulates ``candidates`` plans over ``horizon_s`` from the state
+actually reached, each plan a piecewise-linear schedule of the decisions of
+:mod:`.decisions`, with the real loop inside (TWIST2, safety layer, MuJoCo; :mod:`.plant`); it
+executes the cheapest plan's first ``replan_s`` under the objective of :mod:`.objective` and
+plans again. The executed steps *are* the final rollout (the loop is deterministic, so the
+chosen plan's simulated start is what the robot does).
+
+Guarantee (tested): the unmodified reference is candidate 0 of every re-plan, so no executed
+segment is worse on the objective than running the raw reference from the same state; and at
+the end the whole filtered run is compared with the raw tracker's run on the same objective,
+and the raw one is kept when it is cheaper and did not fall (``keep_raw_when_better``). So the
+filter is never worse than the raw tracker on its own objective.
+
+Graceful degradation: where every plan falls within the horizon, the one that stays up longest
+is executed (the "stand" candidate eases toward the standing posture), and the steps are
+accounted as modified or not executed (:func:`fractions`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from exoactor.control.drift import DriftConfig
+from exoactor.control.filter.config import FilterConfig
+from exoactor.control.filter.decisions import (
+    IDENTITY,
+    NAMES,
+    apply_to_mimic,
+    candidate_plans,
+    lower_upper,
+    modification,
+    plan_at,
+    shift_plan,
+)
+from exoactor.control.filter.objective import clip_objective
+from exoactor.control.filter.plant import OBJECTIVE_BODIES, LoopState, Plant, PlantSetup
+from exoactor.control.filter.workers import Evaluator
+from exoactor.control.reference import GlitchReport, drop_glitched_leading_frames
+from exoactor.control.track import TrackConfig
+from exoactor.control.track import _metrics as _track_metrics
+from exoactor.control.track import _rollout as _track_rollout
+from exoactor.errors import ExoActorError
+from exoactor.formats.motion import RobotMotion, Rollout
+from exoactor.metrics import TrackingMetrics, real_time_factor, root_xy_error_m
+from exoactor.rotations import rot, wrap_angle, yaw, yaw_quat
+
+logger = logging.getLogger(__name__)
+
+_LEGS = np.arange(12)
+"""Leg joints in the TWIST2 order (hips, knees, ankles)."""
+_STANCE = np.arange(15)
+"""Joints the stance blend moves: legs and waist."""
+LEG_ACTIVITY_RAD = 0.04
+"""Leg swing of the reference from which the stance blend counts in full as suppressing its
+movement in :func:`fractions` [rad]."""
+FEEDBACK_YAW_GAIN = 2.0
+"""Heading gain of the feedback candidate [1/s] (spec twist2-policy §3)."""
+FEEDBACK_POS_GAIN = 1.0
+"""Position gain of the feedback candidate [1/s]."""
+FEEDBACK_MAX_SPEED = 0.5
+"""Speed cap of the feedback candidate's velocity offset [m/s]."""
+
+
+@dataclass
+class Executed:
+    """One run of the tracking loop, as the filter reads it: the loop's record and the decisions
+    and fed mimic entries of every recorded step."""
+
+    rec: dict[str, list]
+    decisions: list[np.ndarray] = field(default_factory=list)
+    mimic: list[np.ndarray] = field(default_factory=list)
+    fall_time_s: float | None = None
+    wall_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class FilterResult:
+    """What :func:`filter_motion` produced.
+
+    Attributes:
+        metrics: the final rollout's tracking metrics (today's ``metrics.json`` keys).
+        raw_metrics: the raw tracker's metrics on the same motion.
+        rollout: the final rollout.
+        executable: the reference as fed to the tracker (``executable_motion.npz``).
+        report: the filter report (``filter_report.json``).
+        fractions: ``fraction_as_asked``, ``fraction_modified``, ``fraction_not_executed``.
+        files: written files by name.
+    """
+
+    metrics: TrackingMetrics
+    raw_metrics: TrackingMetrics
+    rollout: Rollout
+    executable: RobotMotion
+    report: dict
+    fractions: dict[str, float]
+    files: dict[str, Path]
+
+
+def filter_motion(motion: RobotMotion, config: FilterConfig | None = None,
+                  track: TrackConfig | None = None, out_dir: Path | None = None,
+                  show_progress: bool = True) -> FilterResult:
+    """Plan and execute ``motion`` through the physics filter.
+
+    Args:
+        motion: G1 29-DoF body motion (no ``hand_dof``).
+        config: filter settings.
+        track: tracking settings used for the loop (start, streamer, safety, TWIST2 options;
+            its drift correction is not used: the filter replaces it).
+        out_dir: folder for ``rollout.npz``, ``metrics.json``, ``executable_motion.npz``,
+            ``filter_report.json`` and ``filter_decisions.png``; None writes nothing.
+        show_progress: show a progress bar on a terminal.
+
+    Raises:
+        ExoActorError: unsupported controller or a motion with hands.
+    """
+    from exoactor.control.twist2 import Twist2Config
+
+    config = config or FilterConfig()
+    track = track or TrackConfig()
+    if track.controller != "twist2":
+        raise ExoActorError(f"the physics filter runs TWIST2; controller '{track.controller}' "
+                            "has no filter, track it with --no-filter")
+    rc = track.reference
+    clean, glitches = (drop_glitched_leading_frames(motion, rc.glitch_pos_m, rc.glitch_rot_deg,
+                                                    rc.glitch_joint_rad)
+                       if rc.drop_glitches else (motion, None))
+    setup = PlantSetup(clean, track.start, rc, track.safety,
+                       Twist2Config(**track.controller_options), config.fall_tilt_margin_deg,
+                       config.fall_height_margin_m)
+    raw_cfg = track.model_copy(update={"drift": DriftConfig(enabled=False)})
+    main = Plant(setup, config.candidates if config.workers == 1 else 1)
+    tab = main.table
+
+    # ---- the raw tracker: the unmodified reference (today's loop, drift correction off) --
+    raw = _run_loop(motion, raw_cfg, out_dir, tab, None)
+
+    # ---- receding-horizon predictive sampling, executed on the same loop --------------
+    wall0 = time.perf_counter()
+    with Evaluator(setup, config.candidates, config.workers,
+                   main if config.workers == 1 else None) as ev:
+        planner = _Planner(ev, tab, config, main.dt)
+        run = _run_loop(motion, raw_cfg, out_dir, tab, planner, show_progress)
+    run.wall_s = time.perf_counter() - wall0
+
+    # ---- the whole-clip comparison with the raw tracker --------------------------------
+    filt_obj = _objective(run, tab, main, config)
+    raw_obj = _objective(raw, tab, main, config)
+    kept_raw = bool(config.keep_raw_when_better and raw.fall_time_s is None
+                    and raw_obj < filt_obj)
+    final = raw if kept_raw else run
+    extras = {"simulated_s": float(final.rec["t"][-1]) if final.rec.get("t") else 0.0,
+              "filter_wall_s": float(run.wall_s),
+              "filter_s_per_motion_s": float(run.wall_s / max(tab.duration_s, 1e-9)),
+              "raw_wall_s": float(raw.wall_s)}
+    metrics = _metrics(final, main, track, glitches, run.wall_s, extras)
+    raw_metrics = _metrics(raw, main, track, glitches, raw.wall_s, {})
+    fr = fractions(final, tab, config)
+    rollout = _track_rollout(final.rec, "g1", 1.0 / main.dt, main.sim, motion.source)
+    executable = executable_motion(final, tab, main, motion)
+    report = {
+        "motion": motion.source, "config": config.model_dump(mode="json"),
+        "kept": "raw" if kept_raw else "filtered",
+        "objective": {"filtered": _finite(filt_obj), "raw": _finite(raw_obj)},
+        **fr, "replans": planner.log, "decision_names": list(NAMES),
+        "decisions": {"clip_time_s": [float(t) for t in final.rec["clip_t"]],
+                      "values": np.array(final.decisions).tolist()},
+        "wall_s": float(run.wall_s), "raw_wall_s": float(raw.wall_s),
+    }
+    files = _write(out_dir, metrics, raw_metrics, fr, rollout, executable, report, motion,
+                   track, config)
+    return FilterResult(metrics, raw_metrics, rollout, executable, report, fr, files)
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
+
+
+class _Planner:
+    """Chooses the decisions of every step: re-plans every ``replan_s`` from the loop's state."""
+
+    def __init__(self, evaluator: Evaluator, table, config: FilterConfig, dt: float):
+        self.ev = evaluator
+        self.tab = table
+        self.config = config
+        self.h_steps = max(1, round(config.horizon_s / dt))
+        self.r_steps = max(1, min(self.h_steps, round(config.replan_s / dt)))
+        self.rng = np.random.default_rng(config.seed)
+        self.current = IDENTITY.copy()
+        self.prev_best: np.ndarray | None = None
+        self.plan: np.ndarray | None = None
+        self.plan_step = 0
+        self.log: list[dict] = []
+
+    @property
+    def replans(self) -> int:
+        """Re-plans the whole run takes."""
+        return int(np.ceil(self.tab.steps / self.r_steps))
+
+    def decisions(self, saved, qpos: np.ndarray) -> np.ndarray:
+        """Decisions for the next step of the loop whose state is ``saved`` (its LoopState)."""
+        if self.plan is None or self.plan_step >= self.r_steps:
+            self._replan(saved, qpos)
+        u = plan_at(self.plan[None], self.plan_step / self.h_steps)[0]
+        self.plan_step += 1
+        self.current = u
+        return u
+
+    def _replan(self, saved, qpos: np.ndarray) -> None:
+        tab, config = self.tab, self.config
+        history, last_action, fresh = saved.controller
+        previous = saved.safety.previous
+        state = LoopState(saved.plant.integration.copy(), np.array(history),
+                          np.array(last_action), bool(fresh),
+                          np.array(previous if previous is not None else qpos[7:36]),
+                          tab.step_of(saved.clip_time_s), self.current.copy())
+        if self.plan is not None:
+            self.prev_best = shift_plan(self.plan, self.plan_step / self.h_steps)
+        fb = _feedback(qpos, state, tab, config)
+        plans, labels = candidate_plans(self.current, self.prev_best, fb, config.candidates,
+                                        config.random_candidates, config.bounds, self.rng)
+        out = self.ev.simulate([state] * len(plans), plans, self.h_steps, 0, config.weights)
+        best = _choose(out.cost, out.fall_step)
+        self.log.append({"clip_time_s": float(saved.clip_time_s), "chosen": labels[best],
+                         "cost": _finite(out.cost[best]), "raw_cost": _finite(out.cost[0]),
+                         "infeasible": int(np.sum(~np.isfinite(out.cost))),
+                         "decisions_end": plans[best, -1].tolist()})
+        self.plan = plans[best]
+        self.plan_step = 0
+
+
+def _run_loop(motion: RobotMotion, cfg: TrackConfig, out_dir: Path | None, tab,
+              planner: _Planner | None, show_progress: bool = False) -> Executed:
+    """One run of today's tracking loop (drift correction off), fed either the unmodified
+    reference (``planner`` None: the raw tracker) or the planner's decisions."""
+    from exoactor.control.loop import ReferenceMod
+    from exoactor.control.track import build_simulation_loop
+    from exoactor.control.twist2 import mimic_obs
+    from exoactor.ui import progress
+
+    sim_run = build_simulation_loop(motion, cfg, dump_dir=out_dir)
+    loop, sim = sim_run.loop, sim_run.sim
+    stand = tab.stand_mimic
+    ex = Executed(loop.rec)
+    wall0 = time.perf_counter()
+    steps = range(sim_run.max_steps)
+    if show_progress:
+        steps = progress(steps, f"filter {Path(motion.source).name}", total=tab.steps,
+                         unit="steps")
+    for _ in steps:
+        if loop.done:
+            break
+        u = IDENTITY
+        mod = None
+        if planner is not None and loop.fall_time_s is None:
+            u = planner.decisions(loop.save(), sim.data.qpos.copy())
+            row = tab.step_of(loop.clip_time_s)
+            mod = ReferenceMod(transform=_mimic_transform(u, tab.leg_mean[row], planner, stand))
+        res = loop.step(mod)
+        ex.decisions.append(np.array(u, dtype=float))
+        ex.mimic.append(mimic_obs(res.seen))
+    ex.fall_time_s = loop.fall_time_s
+    ex.wall_s = time.perf_counter() - wall0
+    return ex
+
+
+def _mimic_transform(u: np.ndarray, leg_mean: np.ndarray, planner: _Planner, stand: np.ndarray):
+    """A ``ReferenceMod.transform`` whose frame feeds exactly ``apply_to_mimic``'s entries."""
+    from exoactor.control.twist2 import mimic_obs
+
+    legs = _LEGS
+    stance = _STANCE
+
+    def transform(frame):
+        m = apply_to_mimic(mimic_obs(frame), u[None], leg_mean, legs, stand, stance)[0]
+        return frame_from_mimic(frame, m)
+
+    return transform
+
+
+def frame_from_mimic(frame, mimic: np.ndarray):
+    """``frame`` changed so that its TWIST2 mimic entries are ``mimic`` (heading and xy kept)."""
+    from dataclasses import replace
+
+    psi = float(yaw(frame.root_quat_w))
+    r = rot(yaw_quat(psi)) * _rp(mimic[3], mimic[4])
+    q = r.as_quat(scalar_first=True)
+    v_b = r.apply(frame.root_lin_vel_w, inverse=True)
+    w_b = r.apply(frame.root_ang_vel_w, inverse=True)
+    v_b[:2] = mimic[0:2]
+    w_b[2] = mimic[5]
+    pos = frame.root_pos_w.copy()
+    pos[2] = mimic[2]
+    return replace(frame, root_pos_w=pos, root_quat_w=q if q[0] >= 0 else -q,
+                   root_lin_vel_w=r.apply(v_b), root_ang_vel_w=r.apply(w_b),
+                   joint_pos=np.array(mimic[6:], dtype=float))
+
+
+def _choose(cost: np.ndarray, fall_step: np.ndarray) -> int:
+    """The cheapest plan that stays up; if none does, the one that stays up longest."""
+    if np.isfinite(cost).any():
+        return int(np.argmin(cost))
+    return int(np.argmax(fall_step))
+
+
+def _feedback(qpos: np.ndarray, state, tab, config: FilterConfig) -> np.ndarray:
+    """Decisions of a proportional heading and position law (one candidate, never imposed)."""
+    k = min(state.step, tab.steps)
+    yaw_robot = float(yaw(qpos[3:7]))
+    dyaw = float(wrap_angle(yaw(tab.root_quat_w[k]) - yaw_robot))
+    err = tab.root_pos_w[k, :2] - qpos[:2]
+    v = FEEDBACK_POS_GAIN * err
+    speed = float(np.linalg.norm(v))
+    if speed > FEEDBACK_MAX_SPEED:
+        v *= FEEDBACK_MAX_SPEED / speed
+    c, s = np.cos(yaw_robot), np.sin(yaw_robot)
+    v_b = np.array([c * v[0] + s * v[1], -s * v[0] + c * v[1]])
+    lo, hi = lower_upper(config.bounds)
+    out = np.array([v_b[0], v_b[1], FEEDBACK_YAW_GAIN * dyaw, state.decisions[3],
+                    state.decisions[4]])
+    return np.clip(out, lo, hi)
+
+
+def _tilts(main: Plant, qpos: np.ndarray) -> np.ndarray:
+    import mujoco
+
+    d = main.sim.ref_data
+    out = np.empty(len(qpos))
+    for i, q in enumerate(qpos):
+        d.qpos[:] = q
+        mujoco.mj_kinematics(main.model, d)
+        out[i] = np.arccos(np.clip(d.xmat[main.torso_id][8], -1.0, 1.0))
+    return out
+
+
+def _rows(ex: Executed, tab) -> np.ndarray:
+    return np.array([tab.step_of(t) for t in ex.rec.get("clip_t", [])], dtype=int)
+
+
+def _objective(ex: Executed, tab, main: Plant, config: FilterConfig) -> float:
+    """The objective of a whole run (clip, hold and return to standing)."""
+    if not ex.rec.get("clip_t"):
+        return float("inf")
+    qpos = np.array(ex.rec["qpos"])
+    return clip_objective(qpos, np.array(ex.rec["qvel"]), np.array(ex.rec["body"]),
+                          _tilts(main, qpos), np.array(ex.decisions), tab, _rows(ex, tab),
+                          main.qpos_idx, config.weights, OBJECTIVE_BODIES,
+                          ex.fall_time_s is not None)
+
+
+def leg_activity_rad(tab) -> np.ndarray:
+    """``(N + 1,)`` how much the reference's legs move at each step: the mean absolute swing of
+    the leg joints about their running mean, averaged over the same 0.5 s window [rad]."""
+    swing = np.abs(tab.mimic[:, 6:][:, _LEGS] - tab.leg_mean).mean(axis=1)
+    w = max(1, int(round(0.5 / tab.dt)))
+    return np.convolve(np.pad(swing, (w // 2, w - 1 - w // 2), mode="edge"), np.ones(w) / w,
+                       mode="valid")
+
+
+def fractions(ex: Executed, tab, config: FilterConfig) -> dict[str, float]:
+    """Fractions of the clip's duration executed as asked, modified, or not executed.
+
+    A clip step is *not executed* when the stance blend suppressed the reference's movement:
+    its weight, scaled by how much the reference's legs move there (full from
+    :data:`LEG_ACTIVITY_RAD` of swing, :func:`leg_activity_rad`), is at or above
+    ``not_executed_stance`` — easing a reference that stands still changes its posture
+    (modified), not its movement; also after a fall, or when the run never got there. It runs
+    *as asked* while every decision is within ``as_asked_tolerance`` of its range from the
+    unmodified value, and is *modified* otherwise.
+    """
+    in_clip = (tab.clip_t[1:] > 1e-9) & (tab.clip_t[1:] <= tab.duration_s + 1e-9)
+    total = int(in_clip.sum())
+    if total == 0:
+        return {"fraction_as_asked": 0.0, "fraction_modified": 0.0, "fraction_not_executed": 1.0}
+    activity = leg_activity_rad(tab)
+    as_asked = modified = 0
+    for t, dec in zip(ex.rec.get("clip_t", []), ex.decisions):
+        if not (1e-9 < t <= tab.duration_s + 1e-9):
+            continue
+        if ex.fall_time_s is not None and t >= ex.fall_time_s - 1e-9:
+            continue
+        moving = min(1.0, float(activity[tab.step_of(t)]) / LEG_ACTIVITY_RAD)
+        if dec[4] * moving >= config.not_executed_stance:
+            continue
+        if modification(dec, config.bounds) <= config.as_asked_tolerance:
+            as_asked += 1
+        else:
+            modified += 1
+    a, m = min(1.0, as_asked / total), min(1.0, modified / total)
+    return {"fraction_as_asked": a, "fraction_modified": m,
+            "fraction_not_executed": max(0.0, 1.0 - a - m)}
+
+
+def _metrics(ex: Executed, main: Plant, track: TrackConfig, glitches, wall_s: float,
+             extras: dict) -> TrackingMetrics:
+    rec = ex.rec
+    settled = float("nan")
+    end_s = main.table.clip_t[-1]
+    if ex.fall_time_s is None and rec.get("clip_t") and rec["clip_t"][-1] >= end_s - 1e-9:
+        settled = float(root_xy_error_m(rec["qpos"][-1][:3], rec["ref_pos"][-1]))
+    sim_time = float(rec["t"][-1]) if rec.get("t") else 0.0
+    return _track_metrics(rec, main.sim, main.table.duration_s, ex.fall_time_s,
+                          glitches or GlitchReport(0, ()), real_time_factor(sim_time, wall_s),
+                          track, extras, settled)
+
+
+def executable_motion(ex: Executed, tab, main: Plant, motion: RobotMotion) -> RobotMotion:
+    """The reference as fed to the tracker, as a 50 Hz :class:`RobotMotion`.
+
+    Joints, pelvis height, roll and pitch are the fed mimic entries; heading and xy integrate
+    the fed yaw rate and root velocities from the reference's first fed pose, so streaming this
+    motion (``track executable_motion.npz --no-filter``, or ``deploy``) feeds the policy the same
+    inputs up to the streamer's finite differences.
+    """
+    from exoactor.control.twist2 import TWIST2_JOINTS
+
+    mimic = np.array(ex.mimic) if ex.mimic else tab.mimic[:2]
+    n = len(mimic)
+    dt = main.dt
+    row0 = tab.step_of(tab.clip_t[0] + main.setup.streamer.lookahead_s)
+    psi = float(yaw(tab.root_quat_w[row0]))
+    pos = tab.root_pos_w[row0, :2].copy()
+    root_pos = np.empty((n, 3))
+    quat = np.empty((n, 4))
+    for i in range(n):
+        m = mimic[i]
+        root_pos[i] = [pos[0], pos[1], m[2]]
+        r = rot(yaw_quat(psi)) * _rp(m[3], m[4])
+        q = r.as_quat(scalar_first=True)
+        quat[i] = q if q[0] >= 0 else -q
+        v_w = r.apply(np.array([m[0], m[1], 0.0]))
+        pos = pos + v_w[:2] * dt
+        psi += m[5] * dt
+    return RobotMotion(robot="g1", fps=1.0 / dt, joint_names=tuple(TWIST2_JOINTS),
+                       root_pos=root_pos, root_quat=quat, dof_pos=mimic[:, 6:].copy(),
+                       source=f"{motion.source} (physics filter)")
+
+
+def _rp(roll: float, pitch: float):
+    from scipy.spatial.transform import Rotation
+
+    return Rotation.from_euler("YX", [pitch, roll])
+
+
+def _write(out_dir: Path | None, metrics: TrackingMetrics, raw: TrackingMetrics,
+           fr: dict[str, float], rollout: Rollout, executable: RobotMotion, report: dict,
+           motion: RobotMotion, track: TrackConfig, config: FilterConfig) -> dict[str, Path]:
+    if out_dir is None:
+        return {}
+    from exoactor.fileio import write_json
+    from exoactor.formats.npz import save_npz
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {"rollout": save_npz(rollout, out / "rollout.npz"),
+             "executable_motion": save_npz(executable, out / "executable_motion.npz")}
+    payload = {**metrics.to_dict(), **fr, "raw": raw.to_dict(), "motion": motion.source,
+               "controller": track.controller, "filter": report["kept"],
+               "config": track.model_dump(mode="json")}
+    write_json(out / "metrics.json", payload)
+    files["metrics"] = out / "metrics.json"
+    write_json(out / "filter_report.json", report)
+    files["filter_report"] = out / "filter_report.json"
+    plot = _plot_decisions(report, out / "filter_decisions.png")
+    if plot is not None:
+        files["filter_plot"] = plot
+    return files
+
+
+def _plot_decisions(report: dict, path: Path) -> Path | None:
+    """A plot of the decisions over time (skipped without matplotlib)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    from exoactor.fileio import atomic_path
+
+    t = np.array(report["decisions"]["clip_time_s"])
+    v = np.array(report["decisions"]["values"])
+    if len(t) == 0:
+        return None
+    fig, axes = plt.subplots(len(NAMES), 1, figsize=(8, 9), sharex=True)
+    for i, (ax, name) in enumerate(zip(axes, NAMES)):
+        ax.plot(t, v[:, i])
+        ax.axhline(IDENTITY[i], color="grey", lw=0.5)
+        ax.set_ylabel(name.replace("_", " "), fontsize=7)
+    axes[-1].set_xlabel("clip time [s]")
+    fig.suptitle(f"physics filter decisions ({report['kept']} kept): as asked "
+                 f"{100 * report['fraction_as_asked']:.0f} %, modified "
+                 f"{100 * report['fraction_modified']:.0f} %, not executed "
+                 f"{100 * report['fraction_not_executed']:.0f} %", fontsize=9)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=90)
+    plt.close(fig)
+    return path
