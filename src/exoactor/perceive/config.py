@@ -79,6 +79,61 @@ class MediaPipeConfig(BaseModel):
     crop side; further, the hand found is somebody else's or the other hand."""
 
 
+class WorldConfig(BaseModel):
+    """How a static camera's clip is put in the world: gravity, scale, the root path and the
+    local pose (see :mod:`exoactor.perceive.world`).
+
+    Defaults are set for generated task clips (people who stand, bend, sit in front of a fixed
+    camera) and the rendered known-truth clips; none is tuned to one clip.
+    """
+
+    model_config = _FROZEN
+
+    stature_prior_m: float = Field(1.70, gt=1.0, lt=2.2)
+    """Mean of the adult stature prior [m] (adults of both sexes, ~1.63 women, ~1.77 men)."""
+    stature_prior_sd_m: float = Field(0.09, gt=0.0)
+    """Standard deviation of the adult stature prior [m]."""
+    stature_measure_sd_m: float = Field(0.15, gt=0.0)
+    """Uncertainty of the stature the pose model's bone lengths imply [m]. MediaPipe's world
+    landmarks are close to one template (1.61-1.66 m for every adult), so they carry little
+    information: the prior dominates."""
+    upright_max_bend_deg: float = Field(35.0, gt=0.0, le=90.0)
+    """Largest knee bend and torso-to-leg angle of a frame that counts as standing for the
+    gravity estimate [deg]. MediaPipe's 3D knees bend 15-35 deg for people standing straight,
+    so a strict test finds no frame."""
+    upright_axis: Literal["torso", "body"] = "torso"
+    """Which axis of a standing frame is taken as vertical: ``torso`` (hip centre to shoulder
+    centre: the upright-torso prior) or ``body`` (ankles to shoulders)."""
+    max_ray_depth_change_m: float = Field(0.0, ge=0.0)
+    """Cap on how far moving the landmarks onto their view rays and restoring the bone lengths
+    may change a landmark's depth relative to the hip centre [m]. Without a cap a bone a few
+    per cent short in the image turns out of the image plane (acos(l_image / L): 3 % -> 14
+    deg) and the torso leans."""
+    upright_trunk: float = Field(0.8, ge=0.0, le=1.0)
+    """How much of the trunk's lean toward or away from the camera is removed in frames where
+    the actor stands (legs straight within ``upright_max_bend_deg``) [0-1]. That lean is
+    depth, which the pose model sees worst (it leans people 5-8 deg with their arm pose);
+    people standing keep their trunk upright. The image is unchanged: landmarks slide along
+    their view rays."""
+    stance_speed: float = Field(0.02, gt=0.0)
+    """A foot is planted while its 2D position moves by less than this fraction of the
+    actor's image height per 0.1 s."""
+    stance_sigma_m: float = Field(0.01, gt=0.0)
+    """Allowed travel of a planted foot per frame in the root fit [m]."""
+    hold_speed_sigma_m_s: tuple[float, float] = (0.03, 0.01)
+    """Expected speed of the root across the view (camera x, y) and along the optical axis,
+    while both feet are planted [m/s] (the root fit's penalty on its change between such
+    frames). Depth is seen only through the body's apparent size, whose errors would
+    otherwise walk a standing person back and forth; across the view it damps the jitter of
+    the 2D hips."""
+    arm_weight: float = Field(0.2, ge=0.0, le=1.0)
+    """Weight of the arm and hand landmarks in the root fit (their apparent size changes when
+    the arms move, which would move the person in depth)."""
+    lumbar_flexion_deg: tuple[float, float] = (15.0, 30.0)
+    """Trunk extension and flexion [deg] that the lumbar spine takes before the pelvis tilts
+    (lumbopelvic rhythm): the pelvis pitches only by the trunk's lean beyond these."""
+
+
 class PerceiveConfig(BaseModel):
     """Everything that tunes video -> world-grounded human motion."""
 
@@ -171,3 +226,5 @@ class PerceiveConfig(BaseModel):
     """Identity keeping."""
     mediapipe: MediaPipeConfig = MediaPipeConfig()
     """Settings of the ``mediapipe`` backend."""
+    world: WorldConfig = WorldConfig()
+    """Gravity, scale, root path and local pose of a static camera's clip."""

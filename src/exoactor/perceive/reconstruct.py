@@ -70,6 +70,16 @@ from exoactor.perceive.grounding import (
 )
 from exoactor.perceive.hands import fill_hand, grasp_closure, template_hand_w
 from exoactor.perceive.root_fit import fit_root_translation
+from exoactor.perceive.world import (
+    ARM_POINTS,
+    FEET,
+    cap_depth_change,
+    pelvis_quat_w,
+    planted_feet_2d,
+    standing_weight,
+    stature_posterior_m,
+    upright_trunk_c,
+)
 from exoactor.rotations import as_wxyz, continuous
 from exoactor.skeleton import BODY_33
 
@@ -239,14 +249,17 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
     vis_f = np.where(detected[:, None], vis, 0.0)
 
     # 4 + 5. perspective and bone lengths
+    wcfg = cfg.world
     rays = ray_rotations(kp[:, _HIPS].mean(1), K)
     rel = np.einsum("tij,tkj->tki", rays.as_matrix(), rel)
     pairs = bone_index_pairs()
     lengths = reference_lengths(rel, detected, pairs)
-    stature = stature_m(lengths, pairs)
-    if cfg.body_height_m is not None:
-        lengths = lengths * (cfg.body_height_m / stature)
-        stature = cfg.body_height_m
+    measured = stature_m(lengths, pairs)
+    stature = cfg.body_height_m if cfg.body_height_m is not None else stature_posterior_m(
+        measured, wcfg.stature_prior_m, wcfg.stature_prior_sd_m, wcfg.stature_measure_sd_m)
+    # the whole relative skeleton (face and hand landmarks too), so that depth follows
+    rel = rel * (stature / measured)
+    lengths = lengths * (stature / measured)
     rel = enforce_bone_lengths(rel, pairs, lengths, cfg.bone_iterations)
     rel -= rel[:, _HIPS].mean(1, keepdims=True)
 
@@ -256,15 +269,28 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
     fit_kw = {"reprojection_sigma_px": cfg.reprojection_sigma_px,
               "accel_sigma_m_s2": cfg.accel_sigma_m_s2,
               "depth_accel_sigma_m_s2": cfg.depth_accel_sigma_m_s2}
-    fit1 = fit_root_translation(rel, kp, weight, K, fps, **fit_kw)
-    P = rel + fit1.trans_c[:, None]
+    # the root's size cue ignores what moves with the arms; planted feet stay put
+    fit_weight = weight.copy()
+    fit_weight[:, list(ARM_POINTS)] *= wcfg.arm_weight
+    planted = planted_feet_2d(kp, detected, fps, wcfg.stance_speed, cfg.min_contact_s)
+    still = np.zeros(weight.shape, dtype=bool)
+    for f, idx in enumerate(FEET):
+        still[:, list(idx)] |= planted[:, f, None]
+    both = planted.all(1)
+    across, along = (v / fps for v in wcfg.hold_speed_sigma_m_s)
+    hold_kw = {"hold": both, "hold_sigma_m": (across, across, along)}
+    fit1 = fit_root_translation(rel, kp, fit_weight, K, fps, stationary=still,
+                                contact_sigma_m=wcfg.stance_sigma_m, **hold_kw, **fit_kw)
+    P0 = rel + fit1.trans_c[:, None]
+    P = P0
     on_ray = good & detected[:, None]
     for _ in range(_RAY_ITERATIONS if cfg.bone_iterations else 0):
         P = enforce_bone_lengths(_to_rays(P, kp, on_ray, K), pairs, lengths, 10)
+        P = cap_depth_change(P, P0, wcfg.max_ray_depth_change_m)
     t_clean = time.perf_counter()
 
     # 7. grounding
-    up = estimate_up_c(P, detected)
+    up = estimate_up_c(P, detected, wcfg.upright_max_bend_deg, wcfg.upright_axis)
     sole_c, _ = _sole(P, up.up_c, 0.0)
     speed = np.linalg.norm(velocity(foot_points(P).mean(2), fps, cfg.speed_window_s), axis=-1)
     levels = support_levels(sole_c, detected, fps, level_gap_m=cfg.level_gap_m,
@@ -282,6 +308,9 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
                                                    speed, fps, cfg, contact_kw)
 
     # 8. refit with the contacts
+    if wcfg.upright_trunk > 0:
+        P = upright_trunk_c(P, up.up_c, wcfg.upright_trunk * standing_weight(
+            P, detected, fps, wcfg.upright_max_bend_deg))
     rel2 = P - P[:, _HIPS].mean(1, keepdims=True)
     J = rel2.shape[1]
     stationary = np.zeros((T, J), dtype=bool)
@@ -293,9 +322,12 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
         idx = np.where(low[:, f] == 0, heel, toe)
         tt = np.flatnonzero(contact[:, f])
         height[tt, idx[tt]] = levels.ground_c + support[tt, f]
-    fit2 = fit_root_translation(rel2, kp, weight, K, fps, stationary=stationary,
-                                contact_sigma_m=cfg.contact_sigma_m, support_height_m=height,
-                                up_c=up.up_c, support_sigma_m=cfg.support_sigma_m, **fit_kw)
+    # planted in 2D: held much tighter than a contact found from the 3D feet
+    sigma = np.where(still, wcfg.stance_sigma_m, cfg.contact_sigma_m)
+    fit2 = fit_root_translation(rel2, kp, fit_weight, K, fps, stationary=stationary | still,
+                                contact_sigma_m=sigma, support_height_m=height,
+                                up_c=up.up_c, support_sigma_m=cfg.support_sigma_m, **hold_kw,
+                                **fit_kw)
     joints_c = rel2 + fit2.trans_c[:, None]
 
     # 9. world frame
@@ -329,7 +361,7 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
     }
     motion = HumanMotion(
         fps=fps, joint_names=BODY_33, joints=joints_w, confidence=np.clip(conf, 0, 1),
-        root_pos=root_w, root_quat=_pelvis_quat(joints_w), foot_contact=contact_w,
+        root_pos=root_w, root_quat=pelvis_quat_w(joints_w, wcfg.lumbar_flexion_deg), foot_contact=contact_w,
         valid=detected, camera_K=K, T_w_c=T_w_c, extras=extras,
         source=source, **hand_kw)
     return Reconstruction(
