@@ -101,7 +101,7 @@ class WorldConfig(BaseModel):
     """Largest knee bend and torso-to-leg angle of a frame that counts as standing for the
     gravity estimate [deg]. MediaPipe's 3D knees bend 15-35 deg for people standing straight,
     so a strict test finds no frame."""
-    upright_axis: Literal["torso", "body"] = "torso"
+    upright_axis: Literal["torso", "body"] = "body"
     """Which axis of a standing frame is taken as vertical: ``torso`` (hip centre to shoulder
     centre: the upright-torso prior) or ``body`` (ankles to shoulders)."""
     max_ray_depth_change_m: float = Field(0.0, ge=0.0)

@@ -155,13 +155,18 @@ def standing_weight(joints_c: np.ndarray, valid: np.ndarray, fps: float,
     for h, (a, _, _) in zip(HIPS, FEET, strict=True):
         k = _I("left_knee") if h == HIPS[0] else _I("right_knee")
         ok &= ang(joints_c[:, k] - joints_c[:, h], joints_c[:, a] - joints_c[:, k]) < lim
-    n = max(1, round(smooth_s * fps))
-    return np.convolve(ok.astype(float), np.ones(n) / n, mode="same")
+    from scipy.ndimage import uniform_filter1d
+
+    n = max(1, min(round(smooth_s * fps), len(ok)))
+    return uniform_filter1d(ok.astype(float), n, mode="nearest")
 
 
-def upright_trunk_c(joints_c: np.ndarray, up_c: np.ndarray, weight: np.ndarray
-                    ) -> np.ndarray:
+def upright_trunk_c(joints_c: np.ndarray, up_c: np.ndarray, weight: np.ndarray,
+                    max_lean_deg: tuple[float, float] = (12.0, 20.0)) -> np.ndarray:
     """Remove ``weight`` ``(T,)`` of the trunk's lean toward / away from the camera.
+
+    Only a lean up to ``max_lean_deg[0]`` is removed in full, none beyond
+    ``max_lean_deg[1]`` (linear between): a larger lean is the person's, not the model's.
 
     The lean is the trunk axis's (hip centre -> shoulder centre) component along the
     horizontal viewing direction of the hips. Every landmark above the hips (face,
@@ -176,6 +181,9 @@ def upright_trunk_c(joints_c: np.ndarray, up_c: np.ndarray, weight: np.ndarray
     h /= np.maximum(np.linalg.norm(h, axis=-1, keepdims=True), 1e-9)
     a = P[:, list(SHOULDERS)].mean(1) - hip
     lean = np.sum(a * h, -1) / np.maximum(a @ up, 1e-3)  # horizontal offset per metre of height
+    # a small lean is the model's error; a large one is the person's (bending, leaning over)
+    full, none = np.tan(np.radians(max_lean_deg[0])), np.tan(np.radians(max_lean_deg[1]))
+    weight = weight * np.clip((none - np.abs(lean)) / (none - full), 0.0, 1.0)
     upper = np.array([j for j in range(P.shape[1]) if j < HIPS[0]])
     rise = (P[:, upper] - hip[:, None]) @ up  # (T, U)
     shift = -(weight * lean)[:, None] * rise  # wanted change along h [m]
