@@ -99,7 +99,16 @@ def _run_clip(clip: Path, out_dir: Path, cache: Path | None, cfg) -> dict:
         K = estimate_intrinsics(video, sub, cfg)
     except ImportError:  # the code before this benchmark has no estimator
         K = intrinsics(video.width_px, video.height_px, cfg.fov_deg)
-    rec = reconstruct(sub, view.fps, K, cfg, source=str(clip))
+    scene = None
+    if cfg.world.scene_lines:
+        from exoactor.perceive.run import _Thumbnails, scene_lines
+        from exoactor.perceive.video import iter_frames
+
+        thumbs = _Thumbnails(video)
+        for frame in iter_frames(video):
+            thumbs(frame)
+        scene = scene_lines(video, obs, thumbs, K)
+    rec = reconstruct(sub, view.fps, K, cfg, source=str(clip), scene=scene)
     row = motion_figures(rec.motion, rec.stature_m)
     row.update(pitch=rec.up.camera_pitch_deg, up=rec.up.source, s_per_s=float("nan"),
                fov=float(np.degrees(2 * np.arctan(video.width_px / 2 / K[0, 0]))))

@@ -102,13 +102,21 @@ class WorldConfig(BaseModel):
     gravity estimate [deg]. MediaPipe's 3D knees bend 15-35 deg for people standing straight,
     so a strict test finds no frame."""
     upright_axis: Literal["torso", "body"] = "body"
-    """Which axis of a standing frame is taken as vertical: ``torso`` (hip centre to shoulder
-    centre: the upright-torso prior) or ``body`` (ankles to shoulders)."""
+    """Which axis of a standing frame is taken as vertical for the camera pitch when the
+    scene's lines do not give it: ``torso`` (hip centre to shoulder centre: the upright-torso
+    prior) or ``body`` (ankles to shoulders; measured closer to the truth on the rendered
+    clips)."""
+    roll_axis: Literal["torso", "body"] = "torso"
+    """Which axis of a standing frame sets the camera roll (the vertical in the image plane,
+    where the 2D landmarks are reliable): people stand with their trunk upright."""
     max_ray_depth_change_m: float = Field(0.0, ge=0.0)
     """Cap on how far moving the landmarks onto their view rays and restoring the bone lengths
     may change a landmark's depth relative to the hip centre [m]. Without a cap a bone a few
     per cent short in the image turns out of the image plane (acos(l_image / L): 3 % -> 14
     deg) and the torso leans."""
+    scene_lines: bool = True
+    """Refine gravity with the scene's vanishing lines (:mod:`exoactor.perceive.scene`):
+    vertical edges are up, horizontal ones perpendicular to it."""
     upright_trunk: float = Field(0.8, ge=0.0, le=1.0)
     """How much of the trunk's lean toward or away from the camera is removed in frames where
     the actor stands (legs straight within ``upright_max_bend_deg``) [0-1]. That lean is

@@ -70,6 +70,7 @@ from exoactor.perceive.grounding import (
 )
 from exoactor.perceive.hands import fill_hand, grasp_closure, template_hand_w
 from exoactor.perceive.root_fit import fit_root_translation
+from exoactor.perceive.scene import LineFamily, pitch_and_roll_c, scene_up_c
 from exoactor.perceive.world import (
     ARM_POINTS,
     FEET,
@@ -205,7 +206,8 @@ def _regrounded(P: np.ndarray, up: UpEstimate, levels: SupportLevels, support: n
 
 
 def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveConfig,
-                source: str = "<video>") -> Reconstruction:
+                source: str = "<video>", scene: list[LineFamily] | None = None
+                ) -> Reconstruction:
     """World-grounded motion from constant-rate observations (see the module docstring).
 
     Args:
@@ -214,6 +216,8 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
         K: ``(3, 3)`` camera intrinsics [px].
         cfg: stage configuration.
         source: the video, for messages.
+        scene: line families of the scene (:func:`~exoactor.perceive.scene.scene_families`)
+            that refine gravity; None or empty: the body alone.
 
     Raises:
         NoPersonFound: no frame has a detection.
@@ -291,6 +295,16 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
 
     # 7. grounding
     up = estimate_up_c(P, detected, wcfg.upright_max_bend_deg, wcfg.upright_axis)
+    if up.source != "level-camera":
+        # pitch: the scene's lines where they are clear, else the body; roll: the body's
+        # image-plane direction (its 2D is reliable)
+        scene_up = scene_up_c(scene, up.up_c) if scene else None
+        roll = up if wcfg.roll_axis == wcfg.upright_axis else estimate_up_c(
+            P, detected, wcfg.upright_max_bend_deg, wcfg.roll_axis)
+        pitch = up.up_c if scene_up is None else scene_up.up_c
+        up = UpEstimate(pitch_and_roll_c(pitch, roll.up_c),
+                        up.source + ("+scene" if scene_up is not None else ""), up.frames,
+                        up.spread_deg)
     sole_c, _ = _sole(P, up.up_c, 0.0)
     speed = np.linalg.norm(velocity(foot_points(P).mean(2), fps, cfg.speed_window_s), axis=-1)
     levels = support_levels(sole_c, detected, fps, level_gap_m=cfg.level_gap_m,

@@ -87,7 +87,9 @@ def perceive_video(video_path: str | Path, out_path: str | Path,
     obs = backend.estimate(video, person=cfg.person, hands=cfg.hands, frame_sink=thumbs)
     view = constant_rate_view(obs.times_s, video.nominal_fps)
     K = intrinsics(video.width_px, video.height_px, cfg.fov_deg)
-    rec = reconstruct(obs.take(view.frame_index), view.fps, K, cfg, source=str(video.path))
+    scene = scene_lines(video, obs, thumbs, K) if cfg.world.scene_lines else None
+    rec = reconstruct(obs.take(view.frame_index), view.fps, K, cfg, source=str(video.path),
+                      scene=scene)
     t_rec = time.perf_counter()
     camera = _camera_check(video, obs, thumbs, K, cfg)
     t_cam = time.perf_counter()
@@ -126,6 +128,19 @@ class _Thumbnails:
             g = cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2GRAY)
             self.frames.append(cv2.resize(g, None, fx=self.scale, fy=self.scale,
                                           interpolation=cv2.INTER_AREA))
+
+
+def scene_lines(video: VideoSource, obs: PoseObservations, thumbs: _Thumbnails,
+                K: np.ndarray) -> list:
+    """Line families of the scene in the sampled frames, every place of the actor masked."""
+    from exoactor.perceive.scene import scene_families
+
+    boxes = []
+    for k in np.flatnonzero(obs.detected):
+        b = landmark_box_px(obs.kp_px[k], video.width_px, video.height_px)
+        pad = 0.15 * max(b[2] - b[0], b[3] - b[1])
+        boxes.append(b + np.array([-pad, -pad, pad, pad]))
+    return scene_families(thumbs.frames, thumbs.scale, boxes, K) if thumbs.frames else []
 
 
 def _camera_check(video: VideoSource, obs: PoseObservations, thumbs: _Thumbnails,

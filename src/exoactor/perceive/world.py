@@ -162,16 +162,16 @@ def standing_weight(joints_c: np.ndarray, valid: np.ndarray, fps: float,
 
 
 def upright_trunk_c(joints_c: np.ndarray, up_c: np.ndarray, weight: np.ndarray,
-                    max_lean_deg: tuple[float, float] = (12.0, 20.0)) -> np.ndarray:
-    """Remove ``weight`` ``(T,)`` of the trunk's lean toward / away from the camera.
+                    max_lean_deg: tuple[float, float] = (25.0, 35.0)) -> np.ndarray:
+    """Remove ``weight`` ``(T,)`` of the lean toward / away from the camera of the trunk (hip
+    centre -> shoulder centre) and of the legs (ankle centre -> hip centre).
 
-    Only a lean up to ``max_lean_deg[0]`` is removed in full, none beyond
+    A lean is the axis's component along the horizontal viewing direction of the hips per
+    unit of height. Only a lean up to ``max_lean_deg[0]`` is removed in full, none beyond
     ``max_lean_deg[1]`` (linear between): a larger lean is the person's, not the model's.
-
-    The lean is the trunk axis's (hip centre -> shoulder centre) component along the
-    horizontal viewing direction of the hips. Every landmark above the hips (face,
-    shoulders, arms, hands) slides along its view ray (its pixel is kept) by what a shear
-    proportional to its height above the hips needs; the legs do not move.
+    Every landmark above the hips (face, shoulders, arms, hands) moves by the trunk's shear,
+    every one below by the legs', in proportion to its height above or below the hip centre;
+    each slides along its view ray, so the image is unchanged.
     """
     P = np.array(joints_c, dtype=float, copy=True)
     up = np.asarray(up_c, dtype=float)
@@ -179,16 +179,19 @@ def upright_trunk_c(joints_c: np.ndarray, up_c: np.ndarray, weight: np.ndarray,
     v = hip / np.maximum(np.linalg.norm(hip, axis=-1, keepdims=True), 1e-9)
     h = v - (v @ up)[:, None] * up
     h /= np.maximum(np.linalg.norm(h, axis=-1, keepdims=True), 1e-9)
-    a = P[:, list(SHOULDERS)].mean(1) - hip
-    lean = np.sum(a * h, -1) / np.maximum(a @ up, 1e-3)  # horizontal offset per metre of height
-    # a small lean is the model's error; a large one is the person's (bending, leaning over)
     full, none = np.tan(np.radians(max_lean_deg[0])), np.tan(np.radians(max_lean_deg[1]))
-    weight = weight * np.clip((none - np.abs(lean)) / (none - full), 0.0, 1.0)
-    upper = np.array([j for j in range(P.shape[1]) if j < HIPS[0]])
-    rise = (P[:, upper] - hip[:, None]) @ up  # (T, U)
-    shift = -(weight * lean)[:, None] * rise  # wanted change along h [m]
-    r = P[:, upper] / np.maximum(np.linalg.norm(P[:, upper], axis=-1, keepdims=True), 1e-9)
-    along = np.sum(r * h[:, None], -1)
-    ds = np.where(np.abs(along) > 0.2, shift / np.where(np.abs(along) > 0.2, along, 1.0), 0.0)
-    P[:, upper] += ds[..., None] * r
+    ankles = P[:, [FEET[0][0], FEET[1][0]]].mean(1)
+    upper = np.arange(HIPS[0])
+    lower = np.arange(HIPS[0], P.shape[1])
+    for idx, axis in ((upper, P[:, list(SHOULDERS)].mean(1) - hip), (lower, hip - ankles)):
+        lean = np.sum(axis * h, -1) / np.maximum(axis @ up, 1e-3)  # offset per metre of height
+        # a small lean is the model's error; a large one is the person's (a bend)
+        w = weight * np.clip((none - np.abs(lean)) / (none - full), 0.0, 1.0)
+        rise = (P[:, idx] - hip[:, None]) @ up  # (T, n), negative below the hips
+        shift = -(w * lean)[:, None] * rise  # wanted change along h [m]
+        r = P[:, idx] / np.maximum(np.linalg.norm(P[:, idx], axis=-1, keepdims=True), 1e-9)
+        along = np.sum(r * h[:, None], -1)
+        ok = np.abs(along) > 0.2
+        ds = np.where(ok, shift / np.where(ok, along, 1.0), 0.0)
+        P[:, idx] += ds[..., None] * r
     return P
