@@ -73,12 +73,12 @@ from exoactor.perceive.root_fit import fit_root_translation
 from exoactor.perceive.scene import LineFamily, pitch_and_roll_c, scene_up_c
 from exoactor.perceive.world import (
     ARM_POINTS,
-    FEET,
     cap_depth_change,
     pelvis_quat_w,
     planted_feet_2d,
     standing_weight,
     stature_posterior_m,
+    straighten_knees_c,
     upright_trunk_c,
 )
 from exoactor.rotations import as_wxyz, continuous
@@ -273,18 +273,14 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
     fit_kw = {"reprojection_sigma_px": cfg.reprojection_sigma_px,
               "accel_sigma_m_s2": cfg.accel_sigma_m_s2,
               "depth_accel_sigma_m_s2": cfg.depth_accel_sigma_m_s2}
-    # the root's size cue ignores what moves with the arms; planted feet stay put
+    # the root's size cue ignores what moves with the arms; depth holds while both feet are
+    # planted in the image
     fit_weight = weight.copy()
     fit_weight[:, list(ARM_POINTS)] *= wcfg.arm_weight
     planted = planted_feet_2d(kp, detected, fps, wcfg.stance_speed, cfg.min_contact_s)
-    still = np.zeros(weight.shape, dtype=bool)
-    for f, idx in enumerate(FEET):
-        still[:, list(idx)] |= planted[:, f, None]
-    both = planted.all(1)
     across, along = (v / fps for v in wcfg.hold_speed_sigma_m_s)
-    hold_kw = {"hold": both, "hold_sigma_m": (across, across, along)}
-    fit1 = fit_root_translation(rel, kp, fit_weight, K, fps, stationary=still,
-                                contact_sigma_m=wcfg.stance_sigma_m, **hold_kw, **fit_kw)
+    hold_kw = {"hold": planted.all(1), "hold_sigma_m": (across, across, along)}
+    fit1 = fit_root_translation(rel, kp, fit_weight, K, fps, **hold_kw, **fit_kw)
     P0 = rel + fit1.trans_c[:, None]
     P = P0
     on_ray = good & detected[:, None]
@@ -322,9 +318,13 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
                                                    speed, fps, cfg, contact_kw)
 
     # 8. refit with the contacts
+    standing = standing_weight(P, detected, fps, wcfg.upright_max_bend_deg)
     if wcfg.upright_trunk > 0:
-        P = upright_trunk_c(P, up.up_c, wcfg.upright_trunk * standing_weight(
-            P, detected, fps, wcfg.upright_max_bend_deg))
+        P = upright_trunk_c(P, up.up_c, wcfg.upright_trunk * standing)
+    if wcfg.straight_knees > 0:
+        P = straighten_knees_c(P, wcfg.straight_knees * standing)
+    if cfg.bone_iterations:  # the slides along the rays changed the bones a little
+        P = enforce_bone_lengths(P, pairs, lengths, 10)
     rel2 = P - P[:, _HIPS].mean(1, keepdims=True)
     J = rel2.shape[1]
     stationary = np.zeros((T, J), dtype=bool)
@@ -336,10 +336,8 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
         idx = np.where(low[:, f] == 0, heel, toe)
         tt = np.flatnonzero(contact[:, f])
         height[tt, idx[tt]] = levels.ground_c + support[tt, f]
-    # planted in 2D: held much tighter than a contact found from the 3D feet
-    sigma = np.where(still, wcfg.stance_sigma_m, cfg.contact_sigma_m)
-    fit2 = fit_root_translation(rel2, kp, fit_weight, K, fps, stationary=stationary | still,
-                                contact_sigma_m=sigma, support_height_m=height,
+    fit2 = fit_root_translation(rel2, kp, fit_weight, K, fps, stationary=stationary,
+                                contact_sigma_m=cfg.contact_sigma_m, support_height_m=height,
                                 up_c=up.up_c, support_sigma_m=cfg.support_sigma_m, **hold_kw,
                                 **fit_kw)
     joints_c = rel2 + fit2.trans_c[:, None]

@@ -146,7 +146,7 @@ class SceneUp:
 
 def scene_up_c(families: list[LineFamily], body_up_c: np.ndarray, *,
                vertical_deg: float = 25.0, horizontal_deg: float = 15.0,
-               min_spread_deg: float = 45.0, body_weight: float = 0.05,
+               min_spread_deg: float = 45.0, body_weight: float = 0.002,
                max_change_deg: float = 20.0) -> SceneUp | None:
     """Gravity from line families and the body's estimate (see the module docstring).
 
@@ -157,7 +157,8 @@ def scene_up_c(families: list[LineFamily], body_up_c: np.ndarray, *,
         horizontal_deg: a family within this of perpendicular to it is horizontal [deg].
         min_spread_deg: horizontal families alone count only when two of them are at least
             this far apart (one horizontal direction leaves a tilt about it free) [deg].
-        body_weight: weight of the body's estimate, as a fraction of the families' total.
+        body_weight: weight of the body's estimate, as a fraction of the families' total
+            (it only settles directions the families leave free).
         max_change_deg: a result further than this from the body's estimate is refused.
 
     Returns:
