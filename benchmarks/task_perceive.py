@@ -13,13 +13,16 @@ per clip, from the world-grounded motion (``HumanMotion``):
 * ``stat``: stature as the stage reports it (bone lengths; ``perceive_metrics.json``) [m];
 * ``nose``: 95th percentile of the nose height + 0.11 m [m] (a standing person's stature);
 * ``pitch``: the camera pitch the stage found [deg] (negative: looking down), and its source;
-* ``s/s``: perceive seconds per video-second (full runs only; the CPUs may be shared).
+* ``s_per_s``: perceive seconds per video-second, wall clock (full runs only; the CPUs may be
+  shared: compare runs made side by side);
+* with ``--retarget``: whether the retarget stage (default settings) accepts the motion.
 
 ``--obs-cache DIR`` keeps the pose backend's observations per clip (pickles) and, when they
 exist, runs only the reconstruction on them (seconds instead of minutes; for development:
 the timing column is then empty).
 
-    .venv/bin/python benchmarks/task_perceive.py [--footage DIR] [--obs-cache DIR] [--json F]
+    .venv/bin/python benchmarks/task_perceive.py [--footage DIR] [--obs-cache DIR] [--retarget]
+        [--no-hands] [--json F]
 """
 
 from __future__ import annotations
@@ -66,7 +69,7 @@ def motion_figures(motion, stature_m: float) -> dict[str, float]:
             "nose": nose}
 
 
-def _run_clip(clip: Path, out_dir: Path, cache: Path | None, cfg) -> dict:
+def _run_clip(clip: Path, out_dir: Path, cache: Path | None, cfg, retarget: bool = False) -> dict:
     from exoactor.perceive import perceive_video
     from exoactor.perceive.backend import pose_backends
     from exoactor.perceive.camera import intrinsics
@@ -81,6 +84,8 @@ def _run_clip(clip: Path, out_dir: Path, cache: Path | None, cfg) -> dict:
         row = motion_figures(r.motion, m.stature_m)
         row.update(pitch=m.camera["pitch_deg"], up=m.camera["up_source"],
                    s_per_s=wall / m.duration_s, fov=m.camera["horizontal_fov_deg"])
+        if retarget:
+            row["retarget"] = _retarget_status(r.motion)
         return row
     pkl = cache / (clip.stem + ".pkl")
     video = open_video(clip)
@@ -100,7 +105,7 @@ def _run_clip(clip: Path, out_dir: Path, cache: Path | None, cfg) -> dict:
     except ImportError:  # the code before this benchmark has no estimator
         K = intrinsics(video.width_px, video.height_px, cfg.fov_deg)
     scene = None
-    if cfg.world.scene_lines:
+    if getattr(cfg, "world", None) is not None and cfg.world.scene_lines:
         from exoactor.perceive.run import _Thumbnails, scene_lines
         from exoactor.perceive.video import iter_frames
 
@@ -108,11 +113,25 @@ def _run_clip(clip: Path, out_dir: Path, cache: Path | None, cfg) -> dict:
         for frame in iter_frames(video):
             thumbs(frame)
         scene = scene_lines(video, obs, thumbs, K)
-    rec = reconstruct(sub, view.fps, K, cfg, source=str(clip), scene=scene)
+    extra = {} if scene is None else {"scene": scene}  # the code before has no scene cue
+    rec = reconstruct(sub, view.fps, K, cfg, source=str(clip), **extra)
     row = motion_figures(rec.motion, rec.stature_m)
     row.update(pitch=rec.up.camera_pitch_deg, up=rec.up.source, s_per_s=float("nan"),
                fov=float(np.degrees(2 * np.arctan(video.width_px / 2 / K[0, 0]))))
+    if retarget:
+        row["retarget"] = _retarget_status(rec.motion)
     return row
+
+
+def _retarget_status(motion) -> str:
+    """``ok`` or the retarget stage's error (default settings)."""
+    from exoactor.retarget import retarget
+
+    try:
+        retarget(motion)
+    except Exception as exc:  # noqa: BLE001 - a refusal is the result
+        return f"FAILED {type(exc).__name__}: {exc}"[:160]
+    return "ok"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
                     default=Path(__file__).resolve().parents[1] / ".." / "shared" / "footage")
     ap.add_argument("--obs-cache", type=Path, help="reuse pose observations from here")
     ap.add_argument("--no-hands", action="store_true", help="body only")
+    ap.add_argument("--retarget", action="store_true",
+                    help="also retarget each motion (default settings) and print ok / the error")
     ap.add_argument("--json", type=Path, help="also write the rows here")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
@@ -135,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for clip in clips:
             try:
-                rows[clip.stem] = _run_clip(clip, Path(tmp), args.obs_cache, cfg)
+                rows[clip.stem] = _run_clip(clip, Path(tmp), args.obs_cache, cfg, args.retarget)
             except Exception as exc:  # noqa: BLE001 - a failing stage is a result
                 rows[clip.stem] = {"error": f"{type(exc).__name__}: {exc}"}
     cols = ("tilt", "tilt_p90", "pelv0", "path", "reach", "stat", "nose", "pitch", "fov", "s_per_s")
@@ -147,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         flag = ("U" if any(k in name for k in UPRIGHT) else " ") + \
                ("P" if any(k in name for k in IN_PLACE) else " ")
-        print(f"{short:<42}{flag}" + "".join(f"{r[c]:>9.2f}" for c in cols) + f"  {r['up']}")
+        print(f"{short:<42}{flag}" + "".join(f"{r[c]:>9.2f}" for c in cols) + f"  {r['up']}"
+              + (f"  retarget {r['retarget']}" if "retarget" in r else ""))
     ok = [r for r in rows.values() if "error" not in r]
     up = [r["tilt"] for n, r in rows.items() if "error" not in r and any(k in n for k in UPRIGHT)]
     st = [r["reach"] for n, r in rows.items()

@@ -137,6 +137,10 @@ class WorldConfig(BaseModel):
     frames). Depth is seen only through the body's apparent size, whose errors would
     otherwise walk a standing person back and forth; across the view it damps the jitter of
     the 2D hips."""
+    hold_window_s: float = Field(1.0, ge=0.0)
+    """The held point is the planted feet; their position relative to the hips (the pose
+    model's, noisy in depth) is smoothed over this window [s], so that sitting down or
+    bending moves the hips while the feet stay."""
     arm_weight: float = Field(0.2, ge=0.0, le=1.0)
     """Weight of the arm and hand landmarks in the root fit (their apparent size changes when
     the arms move, which would move the person in depth)."""

@@ -73,6 +73,7 @@ from exoactor.perceive.root_fit import fit_root_translation
 from exoactor.perceive.scene import LineFamily, pitch_and_roll_c, scene_up_c
 from exoactor.perceive.world import (
     ARM_POINTS,
+    FEET,
     cap_depth_change,
     pelvis_quat_w,
     planted_feet_2d,
@@ -279,8 +280,16 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
     fit_weight[:, list(ARM_POINTS)] *= wcfg.arm_weight
     planted = planted_feet_2d(kp, detected, fps, wcfg.stance_speed, cfg.min_contact_s)
     across, along = (v / fps for v in wcfg.hold_speed_sigma_m_s)
-    hold_kw = {"hold": planted.all(1), "hold_sigma_m": (across, across, along)}
-    fit1 = fit_root_translation(rel, kp, fit_weight, K, fps, **hold_kw, **fit_kw)
+    window = max(3, round(wcfg.hold_window_s * fps) | 1)
+    feet = [i for foot in FEET for i in foot]
+
+    def hold_kw(rel_c: np.ndarray) -> dict:
+        # the held point is the feet, not the hips (which move when one sits down or
+        # bends); the model's feet relative to the hips are smoothed over hold_window_s
+        return {"hold": planted.all(1), "hold_sigma_m": (across, across, along),
+                "hold_offset_c": savgol(rel_c[:, feet].mean(1), window, 1)}
+
+    fit1 = fit_root_translation(rel, kp, fit_weight, K, fps, **hold_kw(rel), **fit_kw)
     P0 = rel + fit1.trans_c[:, None]
     P = P0
     on_ray = good & detected[:, None]
@@ -338,8 +347,8 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
         height[tt, idx[tt]] = levels.ground_c + support[tt, f]
     fit2 = fit_root_translation(rel2, kp, fit_weight, K, fps, stationary=stationary,
                                 contact_sigma_m=cfg.contact_sigma_m, support_height_m=height,
-                                up_c=up.up_c, support_sigma_m=cfg.support_sigma_m, **hold_kw,
-                                **fit_kw)
+                                up_c=up.up_c, support_sigma_m=cfg.support_sigma_m,
+                                **hold_kw(rel2), **fit_kw)
     joints_c = rel2 + fit2.trans_c[:, None]
 
     # 9. world frame

@@ -17,8 +17,9 @@ One sparse linear least-squares problem over all frames (unknowns ``(T, 3)``):
   term cannot see;
 * **stationary points** (feet in contact): a point's camera-frame position does not change
   between consecutive frames (a static camera), over ``contact_sigma_m``;
-* **holding still** (both feet planted): the root's change between consecutive frames, per
-  camera axis, over ``hold_sigma_m`` (depth is the axis that needs it);
+* **holding still** (both feet planted): the change of a held point (the root, or the root
+  plus an offset such as the smoothed feet) between consecutive frames, per camera axis,
+  over ``hold_sigma_m`` (depth is the axis that needs it);
 * **support heights**: a point's height along the ``up_c`` direction equals a given value,
   over ``support_sigma_m``.
 
@@ -64,6 +65,7 @@ def fit_root_translation(rel_c: np.ndarray, kp_px: np.ndarray, weight: np.ndarra
                          up_c: np.ndarray | None = None, support_sigma_m: float = 0.01,
                          hold: np.ndarray | None = None,
                          hold_sigma_m: tuple[float, float, float] = (np.inf, np.inf, 0.002),
+                         hold_offset_c: np.ndarray | None = None,
                          iterations: int = 3) -> RootFit:
     """Fit the root translation of every frame (see the module docstring).
 
@@ -86,8 +88,10 @@ def fit_root_translation(rel_c: np.ndarray, kp_px: np.ndarray, weight: np.ndarra
         up_c: ``(3,)`` unit up direction in the camera frame (needed with heights).
         hold: optional ``(T,)`` bool, frames where the person stands in place (both feet
             planted): the root's change between two such consecutive frames is penalised.
-        hold_sigma_m: allowed root change per frame along the camera's x, y, z while held
+        hold_sigma_m: allowed change per frame of the held point along the camera's x, y, z
             [m] (inf: free).
+        hold_offset_c: optional ``(T, 3)`` the held point relative to the root (e.g. the
+            planted feet, smoothed); None holds the root itself.
         iterations: re-weighted solves (the first uses a uniform depth guess).
     """
     T, _J = weight.shape
@@ -137,6 +141,7 @@ def fit_root_translation(rel_c: np.ndarray, kp_px: np.ndarray, weight: np.ndarra
             row = add(rows, cols, vals, rhs, row)
     if hold is not None and T >= 2:
         tt = np.flatnonzero(hold[1:] & hold[:-1]) + 1
+        off = np.zeros((T, 3)) if hold_offset_c is None else np.nan_to_num(hold_offset_c)
         for k in range(3):
             if not np.isfinite(hold_sigma_m[k]):
                 continue
@@ -144,7 +149,8 @@ def fit_root_translation(rel_c: np.ndarray, kp_px: np.ndarray, weight: np.ndarra
             rows = np.repeat(np.arange(len(tt)), 2)
             cols = np.stack([3 * tt + k, 3 * (tt - 1) + k], 1).ravel()
             vals = np.tile([s, -s], len(tt))
-            row = add(rows, cols, vals, np.zeros(len(tt)), row)
+            rhs = -s * (off[tt, k] - off[tt - 1, k])
+            row = add(rows, cols, vals, rhs, row)
     if support_height_m is not None:
         if up_c is None:
             raise ValueError("support_height_m needs up_c")
