@@ -422,7 +422,7 @@ def report(
     typer.echo(str(res.html))
 
 
-BENCHMARKS = ("track", "retarget", "perceive", "perceive_truth", "batch", "deploy")
+BENCHMARKS = ("track", "retarget", "perceive", "perceive_truth", "batch", "deploy", "task_video")
 
 
 @app.command()

@@ -95,7 +95,7 @@ def trim_video(src: Path, dst: Path, start_s: float | None, end_s: float | None)
 
 
 def run_video(video: str | Path, out_dir: str | Path, config: RunConfig | None = None,
-              force: set[str] | frozenset[str] = frozenset()) -> RunSummary:
+              force: set[str] | frozenset[str] = frozenset(), report: bool = True) -> RunSummary:
     """Run every stage after the video; always finish with a report.
 
     Args:
@@ -103,6 +103,8 @@ def run_video(video: str | Path, out_dir: str | Path, config: RunConfig | None =
         out_dir: the run directory (created; reused and resumed if it exists).
         config: the run configuration.
         force: stages to recompute even when current (``"all"`` for every stage).
+        report: build the report stage (videos, plots, page). False writes only
+            ``verdict.json`` (the verdict needs the tracking metrics alone), for benchmarks.
 
     Returns:
         The summary; ``failed_stage``/``error`` are set when a stage failed (the report still
@@ -155,6 +157,9 @@ def run_video(video: str | Path, out_dir: str | Path, config: RunConfig | None =
         summary.failed_stage = failed or "?"
         summary.error = str(exc.__cause__ or exc)
         logger.warning("%s", exc)
+    if not report:
+        summary.verdict = write_verdict(run.path)
+        return summary
     with console().status("report: rendering videos and the page"):
         inputs = [p for p in (run.artefact(n) for n in (
             "video.mp4", "human_motion.npz", "robot_motion.npz", "rollout.npz", "metrics.json"))
@@ -175,6 +180,28 @@ def run_video(video: str | Path, out_dir: str | Path, config: RunConfig | None =
 
         summary.verdict = json.loads(verdict.read_text())
     return summary
+
+
+def write_verdict(run_dir: Path) -> dict | None:
+    """Write ``verdict.json`` from the run's tracking metrics, without the report's videos.
+
+    Returns:
+        The verdict as a dict, or None when tracking did not finish (the stale file, if any,
+        is removed).
+    """
+    import json
+
+    from exoactor.fileio import write_json
+    from exoactor.report.verdict import physics_verdict
+
+    metrics, rollout = run_dir / "metrics.json", run_dir / "rollout.npz"
+    target = run_dir / "verdict.json"
+    if not (metrics.is_file() and rollout.is_file()):
+        target.unlink(missing_ok=True)
+        return None
+    verdict = physics_verdict(json.loads(metrics.read_text())).as_dict()
+    write_json(target, verdict)
+    return verdict
 
 
 def _retarget_cfg(config: RunConfig):  # noqa: ANN202

@@ -1,0 +1,87 @@
+"""The task-video benchmark's measures and executable rule, and the runner's report-free verdict
+(the benchmark itself runs in ``benchmarks/task_video.py``)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from exoactor.fileio import write_json
+from exoactor.runner import write_verdict
+from exoactor.skeleton import BODY_33
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "task_video.py"
+
+
+@pytest.fixture(scope="module")
+def bench():  # noqa: ANN201
+    spec = importlib.util.spec_from_file_location("task_video_bench", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _standing(T: int = 30, lean_deg: float = 0.0) -> np.ndarray:
+    """A stick person 1.70 m tall (nose at 1.59 m), leaning forward by ``lean_deg`` at the hip."""
+    j = np.zeros((T, len(BODY_33), 3))
+    a = np.radians(lean_deg)
+    up = np.array([0.0, np.sin(a), np.cos(a)])
+    for side, x in (("left", 0.1), ("right", -0.1)):
+        i = BODY_33.index
+        j[:, i(f"{side}_ankle")] = [x, 0, 0.08]
+        j[:, i(f"{side}_heel")] = [x, -0.05, 0.03]
+        j[:, i(f"{side}_foot_index")] = [x, 0.15, 0.02]
+        j[:, i(f"{side}_knee")] = [x, 0, 0.50]
+        j[:, i(f"{side}_hip")] = [x, 0, 0.92]
+        j[:, i(f"{side}_shoulder")] = np.array([x, 0, 0.92]) + 0.50 * up
+    j[:, BODY_33.index("nose")] = np.array([0, 0, 0.92]) + 0.67 * up
+    return j
+
+
+def test_tilt_stature_and_path(bench) -> None:  # noqa: ANN001
+    names = BODY_33
+    upright = _standing()
+    assert np.allclose(bench.torso_tilt_deg(upright, names), 0.0, atol=1e-6)
+    assert np.allclose(bench.torso_tilt_deg(_standing(lean_deg=10.0), names), 10.0, atol=1e-6)
+    assert bench.stature_nose_m(upright, names) == pytest.approx(1.59 - 0.02 + 0.11)
+    # (0.42 + 0.42 + 0.50) / 0.779
+    assert bench.stature_bones_m(upright, names) == pytest.approx(1.34 / 0.779, rel=1e-6)
+    # Jitter faster than 5 Hz does not count; a 1 m walk does, whatever the frame rate.
+    t = np.arange(90) / 30.0
+    root = np.zeros((90, 3))
+    root[:, 0] = 0.01 * (-1.0) ** np.arange(90)
+    assert bench.root_path_m(root, 30.0) < 0.05
+    walk = np.zeros((31, 3))
+    walk[:, 0] = np.linspace(0.0, 1.0, 31)
+    assert 0.9 < bench.root_path_m(walk, 10.0) <= 1.0  # ends lose half a window each
+    assert 0.9 < bench.root_path_m(np.c_[t / 3.0, 0 * t, 0 * t], 30.0) <= 1.0
+
+
+def test_executable_rule(bench) -> None:  # noqa: ANN001
+    good = {"failed_stage": None, "fell": False, "verdict": "marginal", "key_body_error_mm": 80.0,
+            "end_drift_m": 0.3, "fraction_not_executed": None}
+    assert bench.not_executable_reasons(good) == []
+    assert bench.not_executable_reasons({**good, "fraction_not_executed": 0.2}) == [
+        "not executed 20%"]
+    assert bench.not_executable_reasons({**good, "end_drift_m": 0.6}) == ["end drift 0.6 m"]
+    assert bench.not_executable_reasons({**good, "key_body_error_mm": 101.0}) == [
+        "key-body 101 mm"]
+    assert bench.not_executable_reasons({**good, "fell": True, "verdict": "not executable"}) == [
+        "fell", "verdict not executable"]
+    assert bench.not_executable_reasons({**good, "failed_stage": "perceive"}) == [
+        "perceive failed"]
+
+
+def test_write_verdict_without_report(tmp_path: Path) -> None:
+    assert write_verdict(tmp_path) is None
+    write_json(tmp_path / "metrics.json", {"fell": True, "fall_time_s": 1.5})
+    (tmp_path / "rollout.npz").write_bytes(b"")
+    v = write_verdict(tmp_path)
+    assert v["verdict"] == "not executable" and "1.50 s" in v["reasons"][0]
+    assert json.loads((tmp_path / "verdict.json").read_text()) == v
+    (tmp_path / "rollout.npz").unlink()
+    assert write_verdict(tmp_path) is None and not (tmp_path / "verdict.json").exists()
