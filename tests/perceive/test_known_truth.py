@@ -1,7 +1,7 @@
 """Known-truth accuracy: a rendered Anny body walks past a known camera, or stands facing a
 camera that looks down 20 deg and raises its arms (the failing kind of task clip); the perceive
-stage must recover its joints, its gravity and its size. Plus the parts (renderer, gait, root path, joint table, debiased error) on
-tiny inputs.
+stage must recover its joints, its gravity and its size. Plus the parts (renderer, gait, root
+path, joint table, debiased error) on tiny inputs.
 
 The end-to-end test needs ``anny`` (skipped without it, except under ``CI``) and its model-data cache
 (``$ANNY_CACHE_DIR`` or ``~/.cache/anny``): the first construction builds it in about a minute
