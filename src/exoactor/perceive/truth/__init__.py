@@ -4,7 +4,8 @@ A parametric human body (Anny: Apache-2.0 code, CC0 assets, ``pip install anny``
 +x past a 3/4 view, or stands facing a camera that looks down and raises its arms
 (:func:`frontal_pitched_config`); each frame is rasterised with a known pinhole camera into
 an ``.mp4``; the body's true joints are saved beside it. Running
-:func:`~exoactor.perceive.perceive_video` on the video and scoring its joints with :func:`score_motion` measures the whole stage, detector included.
+:func:`~exoactor.perceive.perceive_video` on the video and scoring its joints with
+:func:`score_motion` measures the whole stage, detector included.
 
 Conventions: world frame z up, ground at z = 0, the hip centre of the first frame above the
 origin, the body facing +x at the start (the perceive stage's own convention); metres,
