@@ -111,32 +111,35 @@ class WorldConfig(BaseModel):
     where the 2D landmarks are reliable): people stand with their trunk upright."""
     max_ray_depth_change_m: float = Field(0.0, ge=0.0)
     """Cap on how far moving the landmarks onto their view rays and restoring the bone lengths
-    may change a landmark's depth relative to the hip centre [m]. Without a cap a bone a few
-    per cent short in the image turns out of the image plane (acos(l_image / L): 3 % -> 14
-    deg) and the torso leans."""
+    may change a landmark's depth relative to the hip centre [m] (0: the pose model's depths
+    are kept, the landmarks slide along their rays). Without a cap a bone a few per cent
+    short in the image turns out of the image plane (acos(l_image / L): 3 % -> 14 deg) and the
+    torso leans (measured on the raise-arms task clip: caps 0 / 0.02 / 0.1 m gave 4.9 / 6.8 /
+    7.6 deg median tilt before the upright prior)."""
     scene_lines: bool = True
     """Refine gravity with the scene's vanishing lines (:mod:`exoactor.perceive.scene`):
     vertical edges are up, horizontal ones perpendicular to it."""
     upright_trunk: float = Field(1.0, ge=0.0, le=1.0)
-    """How much of the trunk's lean toward or away from the camera is removed in frames where
-    the actor stands (legs straight within ``upright_max_bend_deg``) [0-1]. That lean is
-    depth, which the pose model sees worst (it leans people 5-8 deg with their arm pose);
-    people standing keep their trunk upright. The image is unchanged: landmarks slide along
-    their view rays."""
+    """How much of the lean toward or away from the camera of the trunk and of the legs is
+    removed in frames where the actor stands (legs straight within ``upright_max_bend_deg``)
+    [0-1]; leans beyond 12-20 deg are kept (a bend). That lean is depth, which the pose model
+    sees worst (it leans people 5-13 deg with their arm pose and the camera's pitch); people
+    standing keep their trunk upright. The image is unchanged: landmarks slide along their
+    view rays."""
     straight_knees: float = Field(0.8, ge=0.0, le=1.0)
     """How far each knee moves along its view ray toward its hip-ankle line in frames where
     the actor stands [0-1] (the pose model bends standing people's knees in depth)."""
     stance_speed: float = Field(0.02, gt=0.0)
     """A foot is planted while its 2D position moves by less than this fraction of the
-    actor's image height per 0.1 s; while both are, the root holds its depth (measured: also
-    holding the planted feet still in the root fit changed nothing on the task clips and
-    worsened the rendered walk's W2-MPJPE from 138 to 178 mm)."""
+    actor's image height per 0.1 s; while both are, the feet hold their place in the root fit
+    (``hold_speed_sigma_m_s``). Measured: holding every planted foot point still instead
+    changed nothing on the task clips and worsened the rendered walk's W2-MPJPE from 138 to
+    178 mm; holding the hips instead lifted the feet of a man sitting down by 0.39 m."""
     hold_speed_sigma_m_s: tuple[float, float] = (0.03, 0.01)
-    """Expected speed of the root across the view (camera x, y) and along the optical axis,
-    while both feet are planted [m/s] (the root fit's penalty on its change between such
-    frames). Depth is seen only through the body's apparent size, whose errors would
-    otherwise walk a standing person back and forth; across the view it damps the jitter of
-    the 2D hips."""
+    """Expected speed of the planted feet across the view (camera x, y) and along the optical
+    axis [m/s] (the root fit's penalty on their change between planted frames). Depth is seen
+    only through the body's apparent size, whose errors would otherwise walk a standing
+    person back and forth."""
     hold_window_s: float = Field(1.0, ge=0.0)
     """The held point is the planted feet; their position relative to the hips (the pose
     model's, noisy in depth) is smoothed over this window [s], so that sitting down or
