@@ -11,21 +11,28 @@ Steps (all on the constant-rate frames of the clip):
    one-euro or none).
 4. **Perspective**: the 3D landmarks are turned from the crop's view to the true view ray
    (:func:`~exoactor.perceive.camera.ray_rotations`).
-5. **Bone lengths** are set to their clip medians (left and right averaged), optionally scaled
-   to a known stature.
-6. **Root fit** (:mod:`~exoactor.perceive.root_fit`), then the landmarks are moved onto their
-   view rays at their depth and the bone lengths restored, a few times (the 2D detections fix
-   the directions, the 3D model the depths, the skeleton the lengths).
-7. **Grounding** (:mod:`~exoactor.perceive.grounding`): up direction, support levels, foot
-   contacts (:mod:`~exoactor.perceive.contacts`, from the sole height above the nearest
-   support level and the foot speed); then the up direction is levelled by the contact
-   soles (:func:`~exoactor.perceive.grounding.refine_up_c`) and levels and contacts found
-   again with it.
-8. **Root refit** with the contact feet held still and on their support level.
+5. **Bone lengths** are set to their clip medians (left and right averaged); the whole relative
+   skeleton is scaled to a stature: the known one, or the bones' regularised toward an adult
+   prior (:func:`~exoactor.perceive.world.stature_posterior_m`).
+6. **Root fit** (:mod:`~exoactor.perceive.root_fit`; arm landmarks down-weighted in the size
+   cue; while both feet are still in the image, the feet hold their place,
+   :func:`~exoactor.perceive.world.planted_feet_2d`), then the landmarks slide onto their view
+   rays keeping the model's depths (:func:`~exoactor.perceive.world.cap_depth_change`).
+7. **Grounding** (:mod:`~exoactor.perceive.grounding`): up direction once for the clip (pitch
+   from the scene's lines, :mod:`~exoactor.perceive.scene`, or the standing body; roll from
+   the standing trunk), support levels, foot contacts (:mod:`~exoactor.perceive.contacts`,
+   from the sole height above the nearest support level and the foot speed); then the up
+   direction is levelled by the contact soles
+   (:func:`~exoactor.perceive.grounding.refine_up_c`) and levels and contacts found again
+   with it.
+8. **Upright prior** in standing frames: the model's lean in depth of trunk and legs removed,
+   knees toward their hip-ankle line (:mod:`~exoactor.perceive.world`); bones restored. Then the
+   **root refit** with the contact feet held still and on their support level.
 9. **World frame**: z up, ground z = 0, origin under the hip centre at the first detection,
    facing +x; feet locked during contacts (:mod:`~exoactor.perceive.foot_lock`; a contact
-   whose foot the leg cannot reach ends there); pelvis orientation from the hips and the
-   spine (x forward, y left, z up).
+   whose foot the leg cannot reach ends there); pelvis orientation from the hips, pitched only
+   by the trunk's flexion beyond the lumbar spine's share
+   (:func:`~exoactor.perceive.world.pelvis_quat_w`; x forward, y left, z up).
 10. **Hands** placed at the body's wrists, grasp closure (:mod:`~exoactor.perceive.hands`).
 """
 
@@ -82,7 +89,6 @@ from exoactor.perceive.world import (
     straighten_knees_c,
     upright_trunk_c,
 )
-from exoactor.rotations import as_wxyz, continuous
 from exoactor.skeleton import BODY_33
 
 logger = logging.getLogger(__name__)
@@ -174,16 +180,6 @@ def _drop_short_contacts(contact: np.ndarray, fps: float, min_contact_s: float) 
             if b - a < n:
                 out[a:b, f] = False
     return out
-
-
-def _pelvis_quat(joints_w: np.ndarray) -> np.ndarray:
-    left = joints_w[:, _HIPS[0]] - joints_w[:, _HIPS[1]]
-    spine = joints_w[:, _SHOULDERS].mean(1) - joints_w[:, _HIPS].mean(1)
-    y = left / np.maximum(np.linalg.norm(left, axis=-1, keepdims=True), 1e-9)
-    z = spine - np.sum(spine * y, -1, keepdims=True) * y
-    z = z / np.maximum(np.linalg.norm(z, axis=-1, keepdims=True), 1e-9)
-    x = np.cross(y, z)
-    return continuous(as_wxyz(Rotation.from_matrix(np.stack([x, y, z], -1))))
 
 
 def _regrounded(P: np.ndarray, up: UpEstimate, levels: SupportLevels, support: np.ndarray,
