@@ -18,6 +18,10 @@ pixels ``_px``.
 * **Depth cap** (:func:`cap_depth_change`): moving landmarks onto their view rays and
   restoring bone lengths turns bones out of the image plane when their image length is a
   little short; the change of each landmark's depth relative to the hip centre is capped.
+* **Upright prior** (:func:`standing_weight`, :func:`upright_trunk_c`,
+  :func:`straighten_knees_c`): in frames where the actor stands, the pose model's lean in
+  depth of trunk and legs and its bent knees are removed, every landmark sliding along its
+  view ray (the image is unchanged).
 * **Pelvis** (:func:`pelvis_quat_w`): yaw and roll from the hips; pitch from the trunk only
   beyond what the lumbar spine takes (lumbopelvic rhythm), so a trunk leaning a few degrees
   (or a pose model's lean) does not pitch the root.
@@ -87,9 +91,7 @@ def planted_feet_2d(kp_px: np.ndarray, valid: np.ndarray, fps: float, speed: flo
     n_min = max(1, round(min_s * fps))
     for f, idx in enumerate(FEET):
         p = kp_px[:, list(idx)].mean(1)
-        d = np.full(T, np.inf)
-        lo, hi = np.arange(T) - h, np.arange(T) + h
-        lo, hi = np.clip(lo, 0, T - 1), np.clip(hi, 0, T - 1)
+        lo, hi = np.clip(np.arange(T) - h, 0, T - 1), np.clip(np.arange(T) + h, 0, T - 1)
         span = (hi - lo) / (2 * h)  # shorter at the ends
         d = np.linalg.norm(p[hi] - p[lo], axis=-1) * per_01s / np.maximum(span, 1e-9)
         still = valid & (d < speed * height)
