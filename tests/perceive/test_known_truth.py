@@ -1,6 +1,7 @@
-"""Known-truth accuracy: a rendered Anny body walks past a known camera; the perceive stage must
-recover its joints. Plus the parts (renderer, gait, root path, joint table, debiased error) on
-tiny inputs.
+"""Known-truth accuracy: a rendered Anny body walks past a known camera, or stands facing a
+camera that looks down 20 deg and raises its arms (the failing kind of task clip); the perceive
+stage must recover its joints, its gravity and its size. Plus the parts (renderer, gait, root
+path, joint table, debiased error) on tiny inputs.
 
 The end-to-end test needs ``anny`` (skipped without it, except under ``CI``) and its model-data cache
 (``$ANNY_CACHE_DIR`` or ``~/.cache/anny``): the first construction builds it in about a minute
@@ -27,13 +28,26 @@ RENDER_FRAMES = 60
 """2 s at 30 Hz: about 2 m of walking."""
 
 # Measured on the 60-frame clip with the true field of view (2 CPUs, mediapipe 0.10.14):
-# MPJPE 65, PA-MPJPE 51, W2-MPJPE 155, WA-MPJPE 64 mm (before the soles levelled the up
-# direction: 68, 51, 154, 68); 2D median 2-4 px. Limits leave margin.
+# MPJPE 69, PA-MPJPE 50, W2-MPJPE 128, WA-MPJPE 74 mm, up 1.5 deg off (before the world
+# placement of issue 15: 65, 51, 155, 64 mm, 1.8 deg; the adult stature prior makes this
+# 1.60 m body 1.67 m, which costs the world errors); 2D median 2-4 px. Limits leave margin.
 MAX_MPJPE_MM = 100.0
 MAX_PA_MPJPE_MM = 75.0
 MAX_W2_MPJPE_MM = 300.0
 MAX_WA_MPJPE_MM = 130.0
 MAX_2D_MEDIAN_PX = 8.0
+
+RAISE_FRAMES = 60
+"""2 s at 30 Hz: stand, raise both arms overhead, hold, lower them."""
+# Measured on the raise-arms clip (frontal, camera pitched 20 deg down, true field of view):
+# up 0.5 deg off (scene lines; 10.5 deg from the body alone), MPJPE 93, PA-MPJPE 51,
+# W2-MPJPE 94, WA-MPJPE 75 mm, stature 1.68 m for a body of 1.60 m (nose height + 0.11 m).
+# Issue 15 asks PA-MPJPE <= 45 mm and stature within 5 %: not reached (see the limits).
+RAISE_MAX_UP_DEG = 2.0
+RAISE_MAX_W2_MPJPE_MM = 150.0
+RAISE_MAX_PA_MPJPE_MM = 60.0
+RAISE_MAX_STATURE_ERROR = 0.07
+RAISE_MAX_PATH_M = 0.15
 
 
 def test_joint_table_names_body33_points() -> None:
@@ -156,3 +170,49 @@ def test_perceive_recovers_the_rendered_walk(walk_clip, tmp_path: Path) -> None:
     assert s.w2_mpjpe_mm < MAX_W2_MPJPE_MM, s
     assert s.wa_mpjpe_mm < MAX_WA_MPJPE_MM, s
     assert s.mpjpe_debiased_mm <= s.mpjpe_mm
+
+
+@pytest.fixture(scope="session")
+def raise_clip(tmp_path_factory: pytest.TempPathFactory):
+    """The rendered raise-arms clip, frontal, camera pitched 20 deg down."""
+    import os
+
+    if not os.environ.get("CI"):
+        pytest.importorskip("anny")
+    from exoactor.perceive.truth import frontal_pitched_config, make_truth_clip
+
+    out = tmp_path_factory.mktemp("truth") / "raise.mp4"
+    return make_truth_clip(out, frontal_pitched_config(frames=RAISE_FRAMES, pitch_deg=20.0))
+
+
+def test_raise_arms_motion_keeps_the_feet_and_raises_the_arms() -> None:
+    from exoactor.perceive.truth.stand import RaiseArmsConfig, raise_arms_rotations
+
+    rots = raise_arms_rotations(RaiseArmsConfig(), 60, 30.0)
+    arm = rots["upperarm01.L"]
+    assert np.allclose(arm[0], arm[5])  # still at the start
+    flex = [np.degrees(np.arccos(np.clip(R[1, 1], -1, 1))) for R in arm]  # about x
+    assert max(flex) > 140.0 and flex[0] < 1.0 and flex[-1] < 5.0
+    assert "root" not in rots  # the body does not turn or travel
+
+
+@pytest.mark.slow
+def test_perceive_recovers_the_pitched_raise_arms_clip(raise_clip, tmp_path: Path) -> None:
+    """A person standing in place, seen from the front by a camera that looks down: upright
+    (gravity), in place (no wander), adult-sized, and the pose close to the truth."""
+    from exoactor.perceive import PerceiveConfig, perceive_video
+    from exoactor.perceive.truth import score_motion
+
+    cfg = PerceiveConfig(hands=False, overlay=False, fov_deg=raise_clip.fov_deg)
+    r = perceive_video(raise_clip.video_path, tmp_path / "human.npz", cfg)
+    s = score_motion(r.motion.joints, raise_clip.joints_w)
+    up_true_c = raise_clip.T_c_w[:3, :3] @ np.array([0.0, 0.0, 1.0])
+    up_c = r.motion.T_w_c[2, :3]
+    up_err = np.degrees(np.arccos(np.clip(up_c @ up_true_c, -1.0, 1.0)))
+    assert up_err < RAISE_MAX_UP_DEG, (up_err, r.metrics.camera)
+    assert s.w2_mpjpe_mm < RAISE_MAX_W2_MPJPE_MM, s
+    assert s.pa_mpjpe_mm < RAISE_MAX_PA_MPJPE_MM, s
+    true_stature = raise_clip.joints_w[0, BODY_33.index("nose"), 2] + 0.11
+    assert abs(r.metrics.stature_m / true_stature - 1) < RAISE_MAX_STATURE_ERROR
+    root = r.motion.root_pos[:, :2]
+    assert np.linalg.norm(np.diff(root, axis=0), axis=-1).sum() < RAISE_MAX_PATH_M

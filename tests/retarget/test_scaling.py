@@ -64,3 +64,24 @@ def test_keypoints_in_millimetres_are_refused(rmodel) -> None:
     mm = 1000.0 * rmodel.rest_keypoint_pos_w[None]
     with pytest.raises(InvalidMotionFile, match="keypoints must be a person in metres"):
         segment_scales(bone_lengths(mm, names), _robot_lengths(rmodel), "h.npz")
+
+
+def test_small_hands_of_a_small_person_are_clamped_not_refused(rmodel, caplog) -> None:
+    """A person small in the frame: hand landmarks a few pixels from the wrist give a hand
+    segment 3x too short; the retarget goes on with the hand scaled at most 2x the legs."""
+    names = rmodel.corr.keypoint_names
+    pts = rmodel.rest_keypoint_pos_w.copy()
+    for side in ("left", "right"):
+        if f"{side}_wrist" not in names:
+            pytest.skip("no wrist correspondence")
+        w = pts[names.index(f"{side}_wrist")]
+        for k in ("index", "pinky", "thumb"):
+            if f"{side}_{k}" in names:
+                i = names.index(f"{side}_{k}")
+                pts[i] = w + 0.3 * (pts[i] - w)
+    s = segment_scales(bone_lengths(pts[None], names), _robot_lengths(rmodel))
+    if "hand" not in s.segment:
+        pytest.skip("no hand segment in the correspondence")
+    assert s.segment["hand"] == pytest.approx(2.0 * s.root)
+    assert s.segment["thigh"] == pytest.approx(1.0)
+    assert "small segment" in caplog.text

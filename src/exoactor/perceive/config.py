@@ -126,6 +126,79 @@ class ArtefactConfig(BaseModel):
     compensates any rotation."""
 
 
+class WorldConfig(BaseModel):
+    """How a static camera's clip is put in the world: gravity, scale, the root path and the
+    local pose (see :mod:`exoactor.perceive.world`).
+
+    Defaults are set for generated task clips (people who stand, bend, sit in front of a fixed
+    camera) and the rendered known-truth clips; none is tuned to one clip.
+    """
+
+    model_config = _FROZEN
+
+    stature_prior_m: float = Field(1.70, gt=1.0, lt=2.2)
+    """Mean of the adult stature prior [m] (adults of both sexes, ~1.63 women, ~1.77 men)."""
+    stature_prior_sd_m: float = Field(0.09, gt=0.0)
+    """Standard deviation of the adult stature prior [m]."""
+    stature_measure_sd_m: float = Field(0.15, gt=0.0)
+    """Uncertainty of the stature the pose model's bone lengths imply [m]. MediaPipe's world
+    landmarks are close to one template (1.61-1.66 m for every adult), so they carry little
+    information: the prior dominates."""
+    upright_max_bend_deg: float = Field(35.0, gt=0.0, le=90.0)
+    """Largest knee bend and torso-to-leg angle of a frame that counts as standing for the
+    gravity estimate [deg]. MediaPipe's 3D knees bend 15-35 deg for people standing straight,
+    so a strict test finds no frame."""
+    upright_axis: Literal["torso", "body"] = "body"
+    """Which axis of a standing frame is taken as vertical for the camera pitch when the
+    scene's lines do not give it: ``torso`` (hip centre to shoulder centre: the upright-torso
+    prior) or ``body`` (ankles to shoulders; measured closer to the truth on the rendered
+    clips)."""
+    roll_axis: Literal["torso", "body"] = "torso"
+    """Which axis of a standing frame sets the camera roll (the vertical in the image plane,
+    where the 2D landmarks are reliable): people stand with their trunk upright."""
+    max_ray_depth_change_m: float = Field(0.0, ge=0.0)
+    """Cap on how far moving the landmarks onto their view rays and restoring the bone lengths
+    may change a landmark's depth relative to the hip centre [m] (0: the pose model's depths
+    are kept, the landmarks slide along their rays). Without a cap a bone a few per cent
+    short in the image turns out of the image plane (acos(l_image / L): 3 % -> 14 deg) and the
+    torso leans (measured on the raise-arms task clip: caps 0 / 0.02 / 0.1 m gave 4.9 / 6.8 /
+    7.6 deg median tilt before the upright prior)."""
+    scene_lines: bool = True
+    """Refine gravity with the scene's vanishing lines (:mod:`exoactor.perceive.scene`):
+    vertical edges are up, horizontal ones perpendicular to it."""
+    upright_trunk: float = Field(1.0, ge=0.0, le=1.0)
+    """How much of the lean toward or away from the camera of the trunk and of the legs is
+    removed in frames where the actor stands (legs straight within ``upright_max_bend_deg``)
+    [0-1]; leans beyond 12-20 deg are kept (a bend). That lean is depth, which the pose model
+    sees worst (it leans people 5-13 deg with their arm pose and the camera's pitch); people
+    standing keep their trunk upright. The image is unchanged: landmarks slide along their
+    view rays."""
+    straight_knees: float = Field(0.8, ge=0.0, le=1.0)
+    """How far each knee moves along its view ray toward its hip-ankle line in frames where
+    the actor stands [0-1] (the pose model bends standing people's knees in depth)."""
+    stance_speed: float = Field(0.02, gt=0.0)
+    """A foot is planted while its 2D position moves by less than this fraction of the
+    actor's image height per 0.1 s; while both are, the feet hold their place in the root fit
+    (``hold_speed_sigma_m_s``). Measured: holding every planted foot point still instead
+    changed nothing on the task clips and worsened the rendered walk's W2-MPJPE from 138 to
+    178 mm; holding the hips instead lifted the feet of a man sitting down by 0.39 m."""
+    hold_speed_sigma_m_s: tuple[float, float] = (0.03, 0.01)
+    """Expected speed of the planted feet across the view (camera x, y) and along the optical
+    axis [m/s] (the root fit's penalty on their change between planted frames). Depth is seen
+    only through the body's apparent size, whose errors would otherwise walk a standing
+    person back and forth."""
+    hold_window_s: float = Field(1.0, ge=0.0)
+    """The held point is the planted feet; their position relative to the hips (the pose
+    model's, noisy in depth) is smoothed over this window [s], so that sitting down or
+    bending moves the hips while the feet stay."""
+    arm_weight: float = Field(0.2, ge=0.0, le=1.0)
+    """Weight of the arm and hand landmarks in the root fit (their apparent size changes when
+    the arms move, which would move the person in depth)."""
+    lumbar_flexion_deg: tuple[float, float] = (15.0, 30.0)
+    """Trunk extension and flexion [deg] that the lumbar spine takes before the pelvis tilts
+    (lumbopelvic rhythm): the pelvis pitches only by the trunk's lean beyond these."""
+
+
 class PerceiveConfig(BaseModel):
     """Everything that tunes video -> world-grounded human motion."""
 
@@ -220,3 +293,5 @@ class PerceiveConfig(BaseModel):
     """Clip artefacts of generated video (scene cut, repeats, low rate, camera rotation)."""
     mediapipe: MediaPipeConfig = MediaPipeConfig()
     """Settings of the ``mediapipe`` backend."""
+    world: WorldConfig = WorldConfig()
+    """Gravity, scale, root path and local pose of a static camera's clip."""

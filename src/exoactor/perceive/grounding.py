@@ -38,8 +38,9 @@ class UpEstimate:
 
     Attributes:
         up_c: ``(3,)`` unit vector against gravity, camera frame.
-        source: ``"body"`` (standing frames), ``"body+soles"`` (then levelled by the feet in
-            contact, :func:`refine_up_c`) or ``"level-camera"`` (assumed).
+        source: ``"body"`` or ``"torso"`` (the axis of standing frames), with ``"+soles"``
+            when then levelled by the feet in contact (:func:`refine_up_c`), or
+            ``"level-camera"`` (assumed).
         frames: standing frames used.
         spread_deg: median angle between the frames' body axes and ``up_c`` [deg].
     """
@@ -69,15 +70,21 @@ def _angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.arccos(np.clip(np.sum(_unit(a) * _unit(b), axis=-1), -1.0, 1.0))
 
 
-def estimate_up_c(joints_c: np.ndarray, valid: np.ndarray, max_bend_deg: float = 15.0
-                  ) -> UpEstimate:
-    """Up direction from the frames where the actor stands straight.
+def estimate_up_c(joints_c: np.ndarray, valid: np.ndarray, max_bend_deg: float = 15.0,
+                  axis: str = "body") -> UpEstimate:
+    """Up direction from the frames where the actor stands straight, once for the clip.
 
     Args:
         joints_c: ``(T, 33, 3)`` landmarks in the camera frame [m].
         valid: ``(T,)`` frames with a real detection.
-        max_bend_deg: largest torso-to-leg and knee bend of a "straight" frame [deg].
+        max_bend_deg: largest torso-to-leg and knee bend of a "straight" frame [deg]
+            (MediaPipe bends the knees of people standing straight by 15-35 deg).
+        axis: the axis of a straight frame taken as vertical: ``"body"`` (ankles to
+            shoulders) or ``"torso"`` (hip centre to shoulder centre: people stand with an
+            upright trunk even when the model bends their knees).
     """
+    if axis not in ("body", "torso"):
+        raise ValueError(f"axis must be 'body' or 'torso', not {axis!r}")
     hip = joints_c[:, [_LH, _RH]].mean(1)
     sh = joints_c[:, [_LS, _RS]].mean(1)
     ank = joints_c[:, [_LA, _RA]].mean(1)
@@ -85,7 +92,7 @@ def estimate_up_c(joints_c: np.ndarray, valid: np.ndarray, max_bend_deg: float =
     straight = valid & (_angle(sh - hip, hip - ank) < lim)
     for h, k, a in ((_LH, _LK, _LA), (_RH, _RK, _RA)):
         straight &= _angle(joints_c[:, k] - joints_c[:, h], joints_c[:, a] - joints_c[:, k]) < lim
-    axes = _unit(sh - ank)[straight]
+    axes = _unit(sh - (ank if axis == "body" else hip))[straight]
     if len(axes) < 3:
         up = np.array([0.0, -1.0, 0.0])
         logger.warning("no frame with the actor standing straight: assuming a level camera "
@@ -97,7 +104,7 @@ def estimate_up_c(joints_c: np.ndarray, valid: np.ndarray, max_bend_deg: float =
         keep = ang < max(np.radians(10.0), 2.5 * np.median(ang))
         up = _unit(axes[keep].mean(0))
     spread = float(np.degrees(np.median(_angle(axes, up[None]))))
-    return UpEstimate(up, "body", len(axes), spread)
+    return UpEstimate(up, "body" if axis == "body" else "torso", len(axes), spread)
 
 
 @dataclass(frozen=True)
@@ -237,7 +244,7 @@ def refine_up_c(up: UpEstimate, sole_c: np.ndarray, level_index: np.ndarray, *,
         min_spread_m: least spread of the soles along an axis to tilt about it [m].
 
     Returns:
-        The refined estimate (source ``"body+soles"``), or ``up`` when fewer than 10 soles
+        The refined estimate (source ``up.source + "+soles"``), or ``up`` when fewer than 10 soles
         or they spread along no axis.
     """
     p = np.asarray(sole_c, dtype=float)
@@ -273,4 +280,4 @@ def refine_up_c(up: UpEstimate, sole_c: np.ndarray, level_index: np.ndarray, *,
         keep = np.isfinite(p).all(-1) & (np.abs(np.nan_to_num(p) @ u - g) < outlier_m)
         if keep.sum() < 10:
             return up
-    return UpEstimate(u, "body+soles", up.frames, up.spread_deg)
+    return UpEstimate(u, f"{up.source}+soles", up.frames, up.spread_deg)

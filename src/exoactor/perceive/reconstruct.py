@@ -11,21 +11,28 @@ Steps (all on the constant-rate frames of the clip):
    one-euro or none).
 4. **Perspective**: the 3D landmarks are turned from the crop's view to the true view ray
    (:func:`~exoactor.perceive.camera.ray_rotations`).
-5. **Bone lengths** are set to their clip medians (left and right averaged), optionally scaled
-   to a known stature.
-6. **Root fit** (:mod:`~exoactor.perceive.root_fit`), then the landmarks are moved onto their
-   view rays at their depth and the bone lengths restored, a few times (the 2D detections fix
-   the directions, the 3D model the depths, the skeleton the lengths).
-7. **Grounding** (:mod:`~exoactor.perceive.grounding`): up direction, support levels, foot
-   contacts (:mod:`~exoactor.perceive.contacts`, from the sole height above the nearest
-   support level and the foot speed); then the up direction is levelled by the contact
-   soles (:func:`~exoactor.perceive.grounding.refine_up_c`) and levels and contacts found
-   again with it.
-8. **Root refit** with the contact feet held still and on their support level.
+5. **Bone lengths** are set to their clip medians (left and right averaged); the whole relative
+   skeleton is scaled to a stature: the known one, or the bones' regularised toward an adult
+   prior (:func:`~exoactor.perceive.world.stature_posterior_m`).
+6. **Root fit** (:mod:`~exoactor.perceive.root_fit`; arm landmarks down-weighted in the size
+   cue; while both feet are still in the image, the feet hold their place,
+   :func:`~exoactor.perceive.world.planted_feet_2d`), then the landmarks slide onto their view
+   rays keeping the model's depths (:func:`~exoactor.perceive.world.cap_depth_change`).
+7. **Grounding** (:mod:`~exoactor.perceive.grounding`): up direction once for the clip (pitch
+   from the scene's lines, :mod:`~exoactor.perceive.scene`, or the standing body; roll from
+   the standing trunk), support levels, foot contacts (:mod:`~exoactor.perceive.contacts`,
+   from the sole height above the nearest support level and the foot speed); then the up
+   direction is levelled by the contact soles
+   (:func:`~exoactor.perceive.grounding.refine_up_c`) and levels and contacts found again
+   with it.
+8. **Upright prior** in standing frames: the model's lean in depth of trunk and legs removed,
+   knees toward their hip-ankle line (:mod:`~exoactor.perceive.world`); bones restored. Then the
+   **root refit** with the contact feet held still and on their support level.
 9. **World frame**: z up, ground z = 0, origin under the hip centre at the first detection,
    facing +x; feet locked during contacts (:mod:`~exoactor.perceive.foot_lock`; a contact
-   whose foot the leg cannot reach ends there); pelvis orientation from the hips and the
-   spine (x forward, y left, z up).
+   whose foot the leg cannot reach ends there); pelvis orientation from the hips, pitched only
+   by the trunk's flexion beyond the lumbar spine's share
+   (:func:`~exoactor.perceive.world.pelvis_quat_w`; x forward, y left, z up).
 10. **Hands** placed at the body's wrists, grasp closure (:mod:`~exoactor.perceive.hands`).
 """
 
@@ -70,7 +77,18 @@ from exoactor.perceive.grounding import (
 )
 from exoactor.perceive.hands import fill_hand, grasp_closure, template_hand_w
 from exoactor.perceive.root_fit import fit_root_translation
-from exoactor.rotations import as_wxyz, continuous
+from exoactor.perceive.scene import LineFamily, pitch_and_roll_c, scene_up_c
+from exoactor.perceive.world import (
+    ARM_POINTS,
+    FEET,
+    cap_depth_change,
+    pelvis_quat_w,
+    planted_feet_2d,
+    standing_weight,
+    stature_posterior_m,
+    straighten_knees_c,
+    upright_trunk_c,
+)
 from exoactor.skeleton import BODY_33
 
 logger = logging.getLogger(__name__)
@@ -164,16 +182,6 @@ def _drop_short_contacts(contact: np.ndarray, fps: float, min_contact_s: float) 
     return out
 
 
-def _pelvis_quat(joints_w: np.ndarray) -> np.ndarray:
-    left = joints_w[:, _HIPS[0]] - joints_w[:, _HIPS[1]]
-    spine = joints_w[:, _SHOULDERS].mean(1) - joints_w[:, _HIPS].mean(1)
-    y = left / np.maximum(np.linalg.norm(left, axis=-1, keepdims=True), 1e-9)
-    z = spine - np.sum(spine * y, -1, keepdims=True) * y
-    z = z / np.maximum(np.linalg.norm(z, axis=-1, keepdims=True), 1e-9)
-    x = np.cross(y, z)
-    return continuous(as_wxyz(Rotation.from_matrix(np.stack([x, y, z], -1))))
-
-
 def _regrounded(P: np.ndarray, up: UpEstimate, levels: SupportLevels, support: np.ndarray,
                 contact: np.ndarray, detected: np.ndarray, speed: np.ndarray, fps: float,
                 cfg: PerceiveConfig, contact_kw: dict) -> tuple[UpEstimate, SupportLevels,
@@ -195,7 +203,8 @@ def _regrounded(P: np.ndarray, up: UpEstimate, levels: SupportLevels, support: n
 
 
 def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveConfig,
-                source: str = "<video>") -> Reconstruction:
+                source: str = "<video>", scene: list[LineFamily] | None = None
+                ) -> Reconstruction:
     """World-grounded motion from constant-rate observations (see the module docstring).
 
     Args:
@@ -204,6 +213,8 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
         K: ``(3, 3)`` camera intrinsics [px].
         cfg: stage configuration.
         source: the video, for messages.
+        scene: line families of the scene (:func:`~exoactor.perceive.scene.scene_families`)
+            that refine gravity; None or empty: the body alone.
 
     Raises:
         NoPersonFound: no frame has a detection.
@@ -239,14 +250,17 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
     vis_f = np.where(detected[:, None], vis, 0.0)
 
     # 4 + 5. perspective and bone lengths
+    wcfg = cfg.world
     rays = ray_rotations(kp[:, _HIPS].mean(1), K)
     rel = np.einsum("tij,tkj->tki", rays.as_matrix(), rel)
     pairs = bone_index_pairs()
     lengths = reference_lengths(rel, detected, pairs)
-    stature = stature_m(lengths, pairs)
-    if cfg.body_height_m is not None:
-        lengths = lengths * (cfg.body_height_m / stature)
-        stature = cfg.body_height_m
+    measured = stature_m(lengths, pairs)
+    stature = cfg.body_height_m if cfg.body_height_m is not None else stature_posterior_m(
+        measured, wcfg.stature_prior_m, wcfg.stature_prior_sd_m, wcfg.stature_measure_sd_m)
+    # the whole relative skeleton (face and hand landmarks too), so that depth follows
+    rel = rel * (stature / measured)
+    lengths = lengths * (stature / measured)
     rel = enforce_bone_lengths(rel, pairs, lengths, cfg.bone_iterations)
     rel -= rel[:, _HIPS].mean(1, keepdims=True)
 
@@ -256,15 +270,42 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
     fit_kw = {"reprojection_sigma_px": cfg.reprojection_sigma_px,
               "accel_sigma_m_s2": cfg.accel_sigma_m_s2,
               "depth_accel_sigma_m_s2": cfg.depth_accel_sigma_m_s2}
-    fit1 = fit_root_translation(rel, kp, weight, K, fps, **fit_kw)
-    P = rel + fit1.trans_c[:, None]
+    # the root's size cue ignores what moves with the arms; depth holds while both feet are
+    # planted in the image
+    fit_weight = weight.copy()
+    fit_weight[:, list(ARM_POINTS)] *= wcfg.arm_weight
+    planted = planted_feet_2d(kp, detected, fps, wcfg.stance_speed, cfg.min_contact_s)
+    across, along = (v / fps for v in wcfg.hold_speed_sigma_m_s)
+    window = max(3, round(wcfg.hold_window_s * fps) | 1)
+    feet = [i for foot in FEET for i in foot]
+
+    def hold_kw(rel_c: np.ndarray) -> dict:
+        # the held point is the feet, not the hips (which move when one sits down or
+        # bends); the model's feet relative to the hips are smoothed over hold_window_s
+        return {"hold": planted.all(1), "hold_sigma_m": (across, across, along),
+                "hold_offset_c": savgol(rel_c[:, feet].mean(1), window, 1)}
+
+    fit1 = fit_root_translation(rel, kp, fit_weight, K, fps, **hold_kw(rel), **fit_kw)
+    P0 = rel + fit1.trans_c[:, None]
+    P = P0
     on_ray = good & detected[:, None]
     for _ in range(_RAY_ITERATIONS if cfg.bone_iterations else 0):
         P = enforce_bone_lengths(_to_rays(P, kp, on_ray, K), pairs, lengths, 10)
+        P = cap_depth_change(P, P0, wcfg.max_ray_depth_change_m)
     t_clean = time.perf_counter()
 
     # 7. grounding
-    up = estimate_up_c(P, detected)
+    up = estimate_up_c(P, detected, wcfg.upright_max_bend_deg, wcfg.upright_axis)
+    if up.source != "level-camera":
+        # pitch: the scene's lines where they are clear, else the body; roll: the body's
+        # image-plane direction (its 2D is reliable)
+        scene_up = scene_up_c(scene, up.up_c) if scene else None
+        roll = up if wcfg.roll_axis == wcfg.upright_axis else estimate_up_c(
+            P, detected, wcfg.upright_max_bend_deg, wcfg.roll_axis)
+        pitch = up.up_c if scene_up is None else scene_up.up_c
+        up = UpEstimate(pitch_and_roll_c(pitch, roll.up_c),
+                        up.source + ("+scene" if scene_up is not None else ""), up.frames,
+                        up.spread_deg)
     sole_c, _ = _sole(P, up.up_c, 0.0)
     speed = np.linalg.norm(velocity(foot_points(P).mean(2), fps, cfg.speed_window_s), axis=-1)
     levels = support_levels(sole_c, detected, fps, level_gap_m=cfg.level_gap_m,
@@ -282,6 +323,13 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
                                                    speed, fps, cfg, contact_kw)
 
     # 8. refit with the contacts
+    standing = standing_weight(P, detected, fps, wcfg.upright_max_bend_deg)
+    if wcfg.upright_trunk > 0:
+        P = upright_trunk_c(P, up.up_c, wcfg.upright_trunk * standing)
+    if wcfg.straight_knees > 0:
+        P = straighten_knees_c(P, wcfg.straight_knees * standing)
+    if cfg.bone_iterations:  # the slides along the rays changed the bones a little
+        P = enforce_bone_lengths(P, pairs, lengths, 10)
     rel2 = P - P[:, _HIPS].mean(1, keepdims=True)
     J = rel2.shape[1]
     stationary = np.zeros((T, J), dtype=bool)
@@ -293,9 +341,10 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
         idx = np.where(low[:, f] == 0, heel, toe)
         tt = np.flatnonzero(contact[:, f])
         height[tt, idx[tt]] = levels.ground_c + support[tt, f]
-    fit2 = fit_root_translation(rel2, kp, weight, K, fps, stationary=stationary,
+    fit2 = fit_root_translation(rel2, kp, fit_weight, K, fps, stationary=stationary,
                                 contact_sigma_m=cfg.contact_sigma_m, support_height_m=height,
-                                up_c=up.up_c, support_sigma_m=cfg.support_sigma_m, **fit_kw)
+                                up_c=up.up_c, support_sigma_m=cfg.support_sigma_m,
+                                **hold_kw(rel2), **fit_kw)
     joints_c = rel2 + fit2.trans_c[:, None]
 
     # 9. world frame
@@ -329,7 +378,7 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
     }
     motion = HumanMotion(
         fps=fps, joint_names=BODY_33, joints=joints_w, confidence=np.clip(conf, 0, 1),
-        root_pos=root_w, root_quat=_pelvis_quat(joints_w), foot_contact=contact_w,
+        root_pos=root_w, root_quat=pelvis_quat_w(joints_w, wcfg.lumbar_flexion_deg), foot_contact=contact_w,
         valid=detected, camera_K=K, T_w_c=T_w_c, extras=extras,
         source=source, **hand_kw)
     return Reconstruction(

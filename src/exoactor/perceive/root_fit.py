@@ -17,6 +17,9 @@ One sparse linear least-squares problem over all frames (unknowns ``(T, 3)``):
   term cannot see;
 * **stationary points** (feet in contact): a point's camera-frame position does not change
   between consecutive frames (a static camera), over ``contact_sigma_m``;
+* **holding still** (both feet planted): the change of a held point (the root, or the root
+  plus an offset such as the smoothed feet) between consecutive frames, per camera axis,
+  over ``hold_sigma_m`` (depth is the axis that needs it);
 * **support heights**: a point's height along the ``up_c`` direction equals a given value,
   over ``support_sigma_m``.
 
@@ -57,8 +60,12 @@ def fit_root_translation(rel_c: np.ndarray, kp_px: np.ndarray, weight: np.ndarra
                          K: np.ndarray, fps: float, *, reprojection_sigma_px: float = 3.0,
                          accel_sigma_m_s2: float = 15.0,
                          depth_accel_sigma_m_s2: float | None = None, stationary: np.ndarray | None = None,
-                         contact_sigma_m: float = 0.005, support_height_m: np.ndarray | None = None,
+                         contact_sigma_m: float | np.ndarray = 0.005,
+                         support_height_m: np.ndarray | None = None,
                          up_c: np.ndarray | None = None, support_sigma_m: float = 0.01,
+                         hold: np.ndarray | None = None,
+                         hold_sigma_m: tuple[float, float, float] = (np.inf, np.inf, 0.002),
+                         hold_offset_c: np.ndarray | None = None,
                          iterations: int = 3) -> RootFit:
     """Fit the root translation of every frame (see the module docstring).
 
@@ -74,9 +81,17 @@ def fit_root_translation(rel_c: np.ndarray, kp_px: np.ndarray, weight: np.ndarra
             (None: as across).
         stationary: optional ``(T, J)`` bool, the landmark is fixed in the scene at this and
             the previous frame when both are True.
+        contact_sigma_m: allowed travel per frame of a stationary landmark [m]; a scalar or
+            ``(T, J)`` (the value at the later frame of a pair counts).
         support_height_m: optional ``(T, J)`` height [m] a landmark must have along ``up_c``
             (NaN: no constraint).
         up_c: ``(3,)`` unit up direction in the camera frame (needed with heights).
+        hold: optional ``(T,)`` bool, frames where the person stands in place (both feet
+            planted): the root's change between two such consecutive frames is penalised.
+        hold_sigma_m: allowed change per frame of the held point along the camera's x, y, z
+            [m] (inf: free).
+        hold_offset_c: optional ``(T, 3)`` the held point relative to the root (e.g. the
+            planted feet, smoothed); None holds the root itself.
         iterations: re-weighted solves (the first uses a uniform depth guess).
     """
     T, _J = weight.shape
@@ -115,13 +130,26 @@ def fit_root_translation(rel_c: np.ndarray, kp_px: np.ndarray, weight: np.ndarra
         both = stationary[1:] & stationary[:-1]
         tt, jj = np.nonzero(both)
         tt = tt + 1
-        s = 1.0 / contact_sigma_m
+        sig = np.asarray(contact_sigma_m, dtype=float)
+        s = 1.0 / (sig[tt, jj] if sig.ndim == 2 else np.full(len(tt), float(sig)))
         for k in range(3):
             r = np.arange(len(tt))
             rows = np.repeat(r, 2)
             cols = np.stack([3 * tt + k, 3 * (tt - 1) + k], 1).ravel()
-            vals = np.tile([s, -s], len(tt))
+            vals = np.stack([s, -s], 1).ravel()
             rhs = -s * (X[tt, jj, k] - X[tt - 1, jj, k])
+            row = add(rows, cols, vals, rhs, row)
+    if hold is not None and T >= 2:
+        tt = np.flatnonzero(hold[1:] & hold[:-1]) + 1
+        off = np.zeros((T, 3)) if hold_offset_c is None else np.nan_to_num(hold_offset_c)
+        for k in range(3):
+            if not np.isfinite(hold_sigma_m[k]):
+                continue
+            s = 1.0 / hold_sigma_m[k]
+            rows = np.repeat(np.arange(len(tt)), 2)
+            cols = np.stack([3 * tt + k, 3 * (tt - 1) + k], 1).ravel()
+            vals = np.tile([s, -s], len(tt))
+            rhs = -s * (off[tt, k] - off[tt - 1, k])
             row = add(rows, cols, vals, rhs, row)
     if support_height_m is not None:
         if up_c is None:

@@ -116,7 +116,8 @@ def perceive_video(video_path: str | Path, out_path: str | Path,
     prep = prepare_observations(obs, corners, plan, K,
                                 cfg.artefacts, video.nominal_fps, str(video.path))
     view = prep.view
-    rec = reconstruct(prep.obs, view.fps, K, cfg, source=str(video.path))
+    scene = scene_lines(video, obs, thumbs, K) if cfg.world.scene_lines else None
+    rec = reconstruct(prep.obs, view.fps, K, cfg, source=str(video.path), scene=scene)
     if prep.R_0k is not None and rec.motion.T_w_c is not None:
         extras = dict(rec.motion.extras, T_w_c_frames=camera_poses_w(rec.motion.T_w_c,
                                                                      prep.R_0k))
@@ -161,6 +162,19 @@ class _Thumbnails:
             g = cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2GRAY)
             self.frames.append(cv2.resize(g, None, fx=self.scale, fy=self.scale,
                                           interpolation=cv2.INTER_AREA))
+
+
+def scene_lines(video: VideoSource, obs: PoseObservations, thumbs: _Thumbnails,
+                K: np.ndarray) -> list:
+    """Line families of the scene in the sampled frames, every place of the actor masked."""
+    from exoactor.perceive.scene import scene_families
+
+    boxes = []
+    for k in np.flatnonzero(obs.detected):
+        b = landmark_box_px(obs.kp_px[k], video.width_px, video.height_px)
+        pad = 0.15 * max(b[2] - b[0], b[3] - b[1])
+        boxes.append(b + np.array([-pad, -pad, pad, pad]))
+    return scene_families(thumbs.frames, thumbs.scale, boxes, K) if thumbs.frames else []
 
 
 def _camera_check(video: VideoSource, obs: PoseObservations, thumbs: _Thumbnails,

@@ -16,11 +16,14 @@ shin) about its first position, so step lengths and pelvis height match the robo
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
 
 from exoactor.errors import InvalidMotionFile
+
+logger = logging.getLogger(__name__)
 
 HIP_CENTER = "hip_center"
 SHOULDER_CENTER = "shoulder_center"
@@ -69,6 +72,14 @@ LEG_SEGMENTS = ("thigh", "shin")
 
 SCALE_RANGE = (0.4, 2.5)
 """Plausible robot/human segment ratios; outside it the keypoints are not a person in metres."""
+
+MAIN_SEGMENTS = ("thigh", "shin", "trunk", "upper_arm", "forearm")
+"""Segments long enough to be measured well even for a person small in the frame: a scale
+outside :data:`SCALE_RANGE` there is an error of units or axes. The others (hands, feet, head,
+shoulder and hip widths) are a few centimetres to a few pixels; their scale is kept within
+:data:`MINOR_SCALE_FACTOR` of the legs' instead."""
+MINOR_SCALE_FACTOR = 2.0
+"""A minor segment's scale stays within this factor of the leg ratio (either way)."""
 
 
 @dataclass(frozen=True)
@@ -137,8 +148,10 @@ def segment_scales(human: dict[Bone, float], robot: dict[Bone, float],
     """Scale of each segment from human and robot bone lengths [m] (bones present in both).
 
     Raises:
-        InvalidMotionFile: a scale outside :data:`SCALE_RANGE` (keypoints not in metres, or not
-            a person), or no leg bones to scale the root by.
+        InvalidMotionFile: a main segment's scale (:data:`MAIN_SEGMENTS`, or any when the legs'
+            is off) outside :data:`SCALE_RANGE` (keypoints not in metres, or not a person), or
+            no leg bones to scale the root by. A minor segment's scale is clamped to within
+            :data:`MINOR_SCALE_FACTOR` of the legs' (logged).
     """
     seg_h: dict[str, float] = {}
     seg_r: dict[str, float] = {}
@@ -146,20 +159,30 @@ def segment_scales(human: dict[Bone, float], robot: dict[Bone, float],
         if bone in robot:
             seg_h[bone.segment] = seg_h.get(bone.segment, 0.0) + length
             seg_r[bone.segment] = seg_r.get(bone.segment, 0.0) + robot[bone]
-    scales = {}
-    for seg, h in seg_h.items():
-        s = seg_r[seg] / h if h > 1e-9 else np.inf
-        if not SCALE_RANGE[0] <= s <= SCALE_RANGE[1]:
-            raise InvalidMotionFile(
-                source, "joints",
-                f"segment '{seg}' is {h:.3f} m long against the robot's {seg_r[seg]:.3f} m "
-                f"(ratio {s:.3g} outside {SCALE_RANGE}); keypoints must be a person in metres, "
-                "z up - check the importer's units and axes")
-        scales[seg] = float(s)
     if not all(seg in seg_h for seg in LEG_SEGMENTS):
         raise InvalidMotionFile(source, "joints", "has no usable hip-knee-ankle bones; the "
                                 "retargeter needs both legs' hips, knees and ankles")
     root = sum(seg_r[s] for s in LEG_SEGMENTS) / sum(seg_h[s] for s in LEG_SEGMENTS)
+    scales = {}
+    for seg, h in seg_h.items():
+        s = seg_r[seg] / h if h > 1e-9 else np.inf
+        if seg in MAIN_SEGMENTS or not SCALE_RANGE[0] <= root <= SCALE_RANGE[1]:
+            if not SCALE_RANGE[0] <= s <= SCALE_RANGE[1]:
+                raise InvalidMotionFile(
+                    source, "joints",
+                    f"segment '{seg}' is {h:.3f} m long against the robot's {seg_r[seg]:.3f} m "
+                    f"(ratio {s:.3g} outside {SCALE_RANGE}); keypoints must be a person in "
+                    "metres, z up - check the importer's units and axes")
+        else:
+            lo, hi = root / MINOR_SCALE_FACTOR, root * MINOR_SCALE_FACTOR
+            if not lo <= s <= hi:
+                logger.warning("%s: segment '%s' is %.3f m long against the robot's %.3f m "
+                               "(ratio %.3g); a small segment of a person small in the frame "
+                               "is mostly landmark noise: its scale is kept within %gx the "
+                               "legs' (%.3g)", source, seg, h, seg_r[seg], s,
+                               MINOR_SCALE_FACTOR, root)
+                s = float(np.clip(s, lo, hi))
+        scales[seg] = float(s)
     return SegmentScales(scales, float(root), seg_h, seg_r)
 
 

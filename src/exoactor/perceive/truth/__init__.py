@@ -1,9 +1,11 @@
 """Rendered clips with known 3D truth, for real accuracy tests of the perceive stage.
 
 A parametric human body (Anny: Apache-2.0 code, CC0 assets, ``pip install anny``) walks along
-+x; each frame is rasterised with a known pinhole camera into an ``.mp4``; the body's true
-joints are saved beside it. Running :func:`~exoactor.perceive.perceive_video` on the video and
-scoring its joints with :func:`score_motion` measures the whole stage, detector included.
++x past a 3/4 view, or stands facing a camera that looks down and raises its arms
+(:func:`frontal_pitched_config`); each frame is rasterised with a known pinhole camera into
+an ``.mp4``; the body's true joints are saved beside it. Running
+:func:`~exoactor.perceive.perceive_video` on the video and scoring its joints with
+:func:`score_motion` measures the whole stage, detector included.
 
 Conventions: world frame z up, ground at z = 0, the hip centre of the first frame above the
 origin, the body facing +x at the start (the perceive stage's own convention); metres,
@@ -16,20 +18,27 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["TruthClip", "TruthClipConfig", "TruthScore", "load_truth", "make_truth_clip",
-           "score_motion"]
+__all__ = ["TruthClip", "TruthClipConfig", "TruthScore", "frontal_pitched_config", "load_truth",
+           "make_truth_clip", "score_motion"]
 
 _LAZY = {
     "TruthClip": "exoactor.perceive.truth.clip",
     "TruthClipConfig": "exoactor.perceive.truth.clip",
     "load_truth": "exoactor.perceive.truth.clip",
+    "frontal_pitched_config": "exoactor.perceive.truth.clip",
     "make_truth_clip": "exoactor.perceive.truth.clip",
     "TruthScore": "exoactor.perceive.truth.score",
     "score_motion": "exoactor.perceive.truth.score",
 }
 
 if TYPE_CHECKING:
-    from exoactor.perceive.truth.clip import TruthClip, TruthClipConfig, load_truth, make_truth_clip
+    from exoactor.perceive.truth.clip import (
+        TruthClip,
+        TruthClipConfig,
+        frontal_pitched_config,
+        load_truth,
+        make_truth_clip,
+    )
     from exoactor.perceive.truth.score import TruthScore, score_motion
 
 

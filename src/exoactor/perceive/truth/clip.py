@@ -18,6 +18,7 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -28,6 +29,7 @@ from exoactor.perceive.grounding import facing_c, world_from_camera
 from exoactor.perceive.synthetic import look_at_camera
 from exoactor.perceive.truth.body import AnnyBody
 from exoactor.perceive.truth.raster import Camera, Light, render_mesh, room_background
+from exoactor.perceive.truth.stand import RaiseArmsConfig, raise_arms_rotations
 from exoactor.perceive.truth.walk import WalkConfig, root_path, walk_rotations
 from exoactor.skeleton import BODY_33
 
@@ -63,8 +65,13 @@ class TruthClipConfig(BaseModel):
     """Camera position, world [m] (front-left of the walk: the body crosses a 3/4 view)."""
     camera_target_m: tuple[float, float, float] = (1.5, 0.0, 0.85)
     """Point the camera looks at, world [m]; no roll."""
+    action: Literal["walk", "raise_arms"] = "walk"
+    """What the body does: walk along +x (:mod:`.walk`) or stand and raise both arms
+    (:mod:`.stand`)."""
     walk: WalkConfig = WalkConfig()
-    """The gait."""
+    """The gait (``action="walk"``)."""
+    raise_arms: RaiseArmsConfig = RaiseArmsConfig()
+    """The arm raise (``action="raise_arms"``)."""
     phenotype: dict[str, float] = Field(default_factory=dict)
     """Anny phenotype values in [0, 1] (gender, age, muscle, weight, height, proportions);
     missing ones are 0.5."""
@@ -130,9 +137,22 @@ def _canonical(joints_w: np.ndarray, fps: float) -> np.ndarray:
     return world_from_camera(z, fwd, np.array([hip0[0], hip0[1], 0.0]))
 
 
+def frontal_pitched_config(frames: int = 60, fps: float = 30.0, pitch_deg: float = 20.0,
+                           distance_m: float = 4.0, **changes) -> TruthClipConfig:
+    """The failing kind of task clip: the body stands facing the camera, which looks down at
+    its hips by ``pitch_deg`` from ``distance_m`` away (slightly off-centre), and raises its
+    arms. ``changes`` update further :class:`TruthClipConfig` fields."""
+    p = np.radians(pitch_deg)
+    target = np.array([0.0, 0.0, 0.95])
+    eye = target + distance_m * np.array([np.cos(p), 0.08, np.sin(p)])
+    return TruthClipConfig(frames=frames, fps=fps, action="raise_arms",
+                           camera_eye_m=tuple(float(x) for x in eye),
+                           camera_target_m=tuple(float(x) for x in target), **changes)
+
+
 def make_truth_clip(out_path: str | Path, config: TruthClipConfig | None = None,
                     cache_dir: str | Path | None = None) -> TruthClip:
-    """Render the walking body to ``out_path`` (``.mp4``) and write its truth beside it.
+    """Render the body (walking or raising its arms) to ``out_path`` (``.mp4``) and write its truth beside it.
 
     Args:
         out_path: the video to write; the truth goes to ``<stem>_truth.npz``.
@@ -148,7 +168,9 @@ def make_truth_clip(out_path: str | Path, config: TruthClipConfig | None = None,
     out_path = Path(out_path)
     body = AnnyBody(cfg.phenotype, cache_dir)
     rest = body.pose({"root": np.eye(3)[None]})
-    posed = body.pose(walk_rotations(cfg.walk, cfg.frames, cfg.fps))
+    rotations = (walk_rotations(cfg.walk, cfg.frames, cfg.fps) if cfg.action == "walk"
+                 else raise_arms_rotations(cfg.raise_arms, cfg.frames, cfg.fps))
+    posed = body.pose(rotations)
     shift = root_path(posed.joints, posed.vertices)[:, None]
     verts_w = (posed.vertices + shift) @ ANNY_TO_WORLD.T
     joints_w = (posed.joints + shift) @ ANNY_TO_WORLD.T

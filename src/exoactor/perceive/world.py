@@ -1,0 +1,226 @@
+"""Putting a static camera's clip in the world: stature, planted feet, the depth cap of the
+view-ray step, and the pelvis orientation.
+
+Pure functions on time-major arrays (``(T, 33, ...)`` :data:`~exoactor.skeleton.BODY_33`
+landmarks). Camera frame ``_c``: x right, y down, z forward [m]; world ``_w``: z up [m];
+pixels ``_px``.
+
+* **Stature** (:func:`stature_posterior_m`): the pose model's bone lengths imply a stature,
+  but MediaPipe's world landmarks are close to one template for every adult, so that figure
+  carries little information. It is combined with an adult prior (a Gaussian) in the usual
+  precision-weighted way; the whole relative skeleton is then scaled by the result, and the
+  depth follows (a person small in the frame is far away, not small).
+* **Planted feet** (:func:`planted_feet_2d`): a foot whose image position does not move is on
+  the ground (the camera is static). The 2D detections are far steadier than the depth of a
+  monocular 3D model, so this decides when the root fit must keep a foot still in the scene:
+  the root's translation, not the foot, then absorbs the changes of the body's apparent size
+  (arms raised, a turn), and a person standing in place stays in place.
+* **Depth cap** (:func:`cap_depth_change`): moving landmarks onto their view rays and
+  restoring bone lengths turns bones out of the image plane when their image length is a
+  little short; the change of each landmark's depth relative to the hip centre is capped.
+* **Upright prior** (:func:`standing_weight`, :func:`upright_trunk_c`,
+  :func:`straighten_knees_c`): in frames where the actor stands, the pose model's lean in
+  depth of trunk and legs and its bent knees are removed, every landmark sliding along its
+  view ray (the image is unchanged).
+* **Pelvis** (:func:`pelvis_quat_w`): yaw and roll from the hips; pitch from the trunk only
+  beyond what the lumbar spine takes (lumbopelvic rhythm), so a trunk leaning a few degrees
+  (or a pose model's lean) does not pitch the root.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from exoactor.perceive.filtering import runs
+from exoactor.rotations import as_wxyz, continuous
+from exoactor.skeleton import BODY_33
+
+_I = BODY_33.index
+HIPS = (_I("left_hip"), _I("right_hip"))
+SHOULDERS = (_I("left_shoulder"), _I("right_shoulder"))
+FEET: tuple[tuple[int, int, int], ...] = tuple(
+    (_I(f"{s}_ankle"), _I(f"{s}_heel"), _I(f"{s}_foot_index")) for s in ("left", "right"))
+"""Ankle, heel and toe of the left and right foot."""
+ARM_POINTS: tuple[int, ...] = tuple(
+    _I(f"{s}_{p}") for s in ("left", "right")
+    for p in ("elbow", "wrist", "pinky", "index", "thumb"))
+"""Landmarks that move with the arms (not the shoulders)."""
+
+
+def stature_posterior_m(measured_m: float, prior_m: float = 1.70, prior_sd_m: float = 0.09,
+                        measure_sd_m: float = 0.15) -> float:
+    """Stature [m]: the precision-weighted mean of a measurement and a Gaussian prior.
+
+    Args:
+        measured_m: the stature the bone lengths imply [m] (NaN or <= 0: the prior alone).
+        prior_m, prior_sd_m: mean and standard deviation of the prior [m].
+        measure_sd_m: standard deviation of the measurement [m].
+    """
+    if not np.isfinite(measured_m) or measured_m <= 0:
+        return float(prior_m)
+    wp, wm = prior_sd_m ** -2, measure_sd_m ** -2
+    return float((wp * prior_m + wm * measured_m) / (wp + wm))
+
+
+def planted_feet_2d(kp_px: np.ndarray, valid: np.ndarray, fps: float, speed: float = 0.02,
+                    min_s: float = 0.1) -> np.ndarray:
+    """``(T, 2)`` bool, each foot (left, right) still in the image.
+
+    A foot's image position is the mean of its ankle, heel and toe; it is still when it moves
+    by less than ``speed`` times the actor's image height (median landmark-box height) per
+    0.1 s, measured by a central difference over about 0.1 s. Runs shorter than ``min_s``
+    are dropped; invalid frames are never planted.
+
+    Args:
+        kp_px: ``(T, 33, 2)`` smoothed, gap-filled landmarks [px].
+        valid: ``(T,)`` frames with a detection.
+        fps: frame rate [Hz].
+        speed: threshold [image heights per 0.1 s].
+        min_s: shortest planted run [s].
+    """
+    T = len(kp_px)
+    out = np.zeros((T, 2), dtype=bool)
+    if T < 3 or not valid.any():
+        return out
+    height = np.nanmedian(np.nanmax(kp_px[valid, :, 1], 1) - np.nanmin(kp_px[valid, :, 1], 1))
+    if not np.isfinite(height) or height <= 0:
+        return out
+    h = max(1, round(0.05 * fps))
+    per_01s = 0.1 * fps / (2 * h)
+    n_min = max(1, round(min_s * fps))
+    for f, idx in enumerate(FEET):
+        p = kp_px[:, list(idx)].mean(1)
+        lo, hi = np.clip(np.arange(T) - h, 0, T - 1), np.clip(np.arange(T) + h, 0, T - 1)
+        span = (hi - lo) / (2 * h)  # shorter at the ends
+        d = np.linalg.norm(p[hi] - p[lo], axis=-1) * per_01s / np.maximum(span, 1e-9)
+        still = valid & (d < speed * height)
+        for a, b in runs(still):
+            if b - a >= n_min:
+                out[a:b, f] = True
+    return out
+
+
+def cap_depth_change(points_c: np.ndarray, reference_c: np.ndarray, cap_m: float
+                     ) -> np.ndarray:
+    """``(T, J, 3)`` points whose depth relative to the hip centre differs from the
+    reference's by at most ``cap_m`` [m]; each moved point keeps its pixel (it slides along
+    its view ray)."""
+    root = points_c[:, list(HIPS)].mean(1, keepdims=True)
+    root_ref = reference_c[:, list(HIPS)].mean(1, keepdims=True)
+    d = points_c[..., 2] - root[..., 2]
+    d_ref = reference_c[..., 2] - root_ref[..., 2]
+    z_new = root[..., 2] + d_ref + np.clip(d - d_ref, -cap_m, cap_m)
+    z_new = np.maximum(z_new, 0.05)
+    s = z_new / np.where(np.abs(points_c[..., 2]) < 1e-9, 1e-9, points_c[..., 2])
+    return points_c * s[..., None]
+
+
+def pelvis_quat_w(joints_w: np.ndarray, lumbar_deg: tuple[float, float] = (15.0, 30.0)
+                  ) -> np.ndarray:
+    """``(T, 4)`` wxyz pelvis orientation (x forward, y left, z up) from world landmarks.
+
+    y: from the right to the left hip. z: world up made perpendicular to y, then pitched
+    forward (about y) by the trunk's flexion beyond ``lumbar_deg[1]`` or back by its
+    extension beyond ``lumbar_deg[0]`` (the trunk: hip centre to shoulder centre). x = y x z.
+    """
+    left = joints_w[:, HIPS[0]] - joints_w[:, HIPS[1]]
+    y = left / np.maximum(np.linalg.norm(left, axis=-1, keepdims=True), 1e-9)
+    up = np.array([0.0, 0.0, 1.0])
+    u = up - (y @ up)[:, None] * y
+    u /= np.maximum(np.linalg.norm(u, axis=-1, keepdims=True), 1e-9)
+    fwd = np.cross(y, u)
+    spine = joints_w[:, list(SHOULDERS)].mean(1) - joints_w[:, list(HIPS)].mean(1)
+    flex = np.arctan2(np.sum(spine * fwd, -1), np.sum(spine * u, -1))
+    ext_max, flex_max = np.radians(lumbar_deg[0]), np.radians(lumbar_deg[1])
+    pitch = flex - np.clip(flex, -ext_max, flex_max)
+    z = np.cos(pitch)[:, None] * u + np.sin(pitch)[:, None] * fwd
+    x = np.cross(y, z)
+    return continuous(as_wxyz(Rotation.from_matrix(np.stack([x, y, z], -1))))
+
+
+def standing_weight(joints_c: np.ndarray, valid: np.ndarray, fps: float,
+                    max_bend_deg: float = 35.0, smooth_s: float = 0.3) -> np.ndarray:
+    """``(T,)`` weight in [0, 1] of the frames where the actor stands: knees bent less than
+    ``max_bend_deg`` and the trunk within ``max_bend_deg`` of the legs' line; a moving
+    average over ``smooth_s`` so that it ramps."""
+    def ang(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        c = np.sum(a * b, -1) / np.maximum(np.linalg.norm(a, axis=-1)
+                                           * np.linalg.norm(b, axis=-1), 1e-12)
+        return np.arccos(np.clip(c, -1.0, 1.0))
+
+    lim = np.radians(max_bend_deg)
+    hip = joints_c[:, list(HIPS)].mean(1)
+    sh = joints_c[:, list(SHOULDERS)].mean(1)
+    ank = joints_c[:, [FEET[0][0], FEET[1][0]]].mean(1)
+    ok = valid & (ang(sh - hip, hip - ank) < lim)
+    for h, (a, _, _) in zip(HIPS, FEET, strict=True):
+        k = _I("left_knee") if h == HIPS[0] else _I("right_knee")
+        ok &= ang(joints_c[:, k] - joints_c[:, h], joints_c[:, a] - joints_c[:, k]) < lim
+    from scipy.ndimage import uniform_filter1d
+
+    n = max(1, min(round(smooth_s * fps), len(ok)))
+    return uniform_filter1d(ok.astype(float), n, mode="nearest")
+
+
+def upright_trunk_c(joints_c: np.ndarray, up_c: np.ndarray, weight: np.ndarray,
+                    max_lean_deg: tuple[float, float] = (25.0, 35.0)) -> np.ndarray:
+    """Remove ``weight`` ``(T,)`` of the lean toward / away from the camera of the trunk (hip
+    centre -> shoulder centre) and of the legs (ankle centre -> hip centre).
+
+    A lean is the axis's component along the horizontal viewing direction of the hips per
+    unit of height. Only a lean up to ``max_lean_deg[0]`` is removed in full, none beyond
+    ``max_lean_deg[1]`` (linear between): a larger lean is the person's, not the model's.
+    Every landmark above the hips (face, shoulders, arms, hands) moves by the trunk's shear,
+    every one below by the legs', in proportion to its height above or below the hip centre;
+    each slides along its view ray, so the image is unchanged.
+    """
+    P = np.array(joints_c, dtype=float, copy=True)
+    up = np.asarray(up_c, dtype=float)
+    hip = P[:, list(HIPS)].mean(1)
+    v = hip / np.maximum(np.linalg.norm(hip, axis=-1, keepdims=True), 1e-9)
+    h = v - (v @ up)[:, None] * up
+    h /= np.maximum(np.linalg.norm(h, axis=-1, keepdims=True), 1e-9)
+    full, none = np.tan(np.radians(max_lean_deg[0])), np.tan(np.radians(max_lean_deg[1]))
+    ankles = P[:, [FEET[0][0], FEET[1][0]]].mean(1)
+    upper = np.arange(HIPS[0])
+    lower = np.arange(HIPS[0], P.shape[1])
+    for idx, axis in ((upper, P[:, list(SHOULDERS)].mean(1) - hip), (lower, hip - ankles)):
+        lean = np.sum(axis * h, -1) / np.maximum(axis @ up, 1e-3)  # offset per metre of height
+        # a small lean is the model's error; a large one is the person's (a bend)
+        w = weight * np.clip((none - np.abs(lean)) / (none - full), 0.0, 1.0)
+        rise = (P[:, idx] - hip[:, None]) @ up  # (T, n), negative below the hips
+        shift = -(w * lean)[:, None] * rise  # wanted change along h [m]
+        r = P[:, idx] / np.maximum(np.linalg.norm(P[:, idx], axis=-1, keepdims=True), 1e-9)
+        along = np.sum(r * h[:, None], -1)
+        ok = np.abs(along) > 0.2
+        ds = np.where(ok, shift / np.where(ok, along, 1.0), 0.0)
+        P[:, idx] += ds[..., None] * r
+    return P
+
+
+def straighten_knees_c(joints_c: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Move each knee along its view ray toward the line from its hip to its ankle, by
+    ``weight`` ``(T,)`` of the way (the image is unchanged).
+
+    Seen from the front, a knee's bend is depth, which the pose model gets worst: it bends
+    the knees of people standing straight by 15-35 deg. In frames where the actor stands
+    (``weight``), the leg is taken as straight as the image allows.
+    """
+    P = np.array(joints_c, dtype=float, copy=True)
+    for s in ("left", "right"):
+        hip, knee, ankle = P[:, _I(f"{s}_hip")], P[:, _I(f"{s}_knee")], P[:, _I(f"{s}_ankle")]
+        r = knee / np.maximum(np.linalg.norm(knee, axis=-1, keepdims=True), 1e-9)
+        e = ankle - hip
+        e /= np.maximum(np.linalg.norm(e, axis=-1, keepdims=True), 1e-9)
+        # closest point of the ray s*r to the line hip + u*e
+        b = np.sum(r * e, -1)
+        d = np.sum(r * hip, -1)
+        f = np.sum(e * hip, -1)
+        den = 1.0 - b * b
+        ok = den > 1e-6
+        s_ray = np.where(ok, (d - b * f) / np.where(ok, den, 1.0), np.linalg.norm(knee, axis=-1))
+        target = s_ray[:, None] * r
+        w = np.where(ok & (s_ray > 0), weight, 0.0)[:, None]
+        P[:, _I(f"{s}_knee")] = (1 - w) * knee + w * target
+    return P

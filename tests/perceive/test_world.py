@@ -1,0 +1,153 @@
+"""World placement of a static camera's clip: stature prior, planted feet from 2D, the depth
+cap of the view-ray step, the trunk's lean in depth, the pelvis orientation, and the root fit
+holding a standing person in place."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from exoactor.perceive.camera import intrinsics, project
+from exoactor.perceive.root_fit import fit_root_translation
+from exoactor.perceive.world import (
+    FEET,
+    HIPS,
+    SHOULDERS,
+    cap_depth_change,
+    pelvis_quat_w,
+    planted_feet_2d,
+    standing_weight,
+    stature_posterior_m,
+    upright_trunk_c,
+)
+from exoactor.skeleton import BODY_33
+
+
+def _standing_body() -> np.ndarray:
+    """(33, 3) a person standing upright, world z up, facing +x, feet at z = 0 [m]."""
+    p = np.zeros((33, 3))
+    i = BODY_33.index
+    for s, y in (("left", 0.1), ("right", -0.1)):
+        p[i(f"{s}_hip")] = [0, y, 0.9]
+        p[i(f"{s}_knee")] = [0.01, y, 0.5]
+        p[i(f"{s}_ankle")] = [0, y, 0.08]
+        p[i(f"{s}_heel")] = [-0.05, y, 0.02]
+        p[i(f"{s}_foot_index")] = [0.15, y, 0.02]
+        p[i(f"{s}_shoulder")] = [0, 1.8 * y, 1.42]
+        p[i(f"{s}_elbow")] = [0, 2.0 * y, 1.15]
+        p[i(f"{s}_wrist")] = [0.05, 2.0 * y, 0.9]
+        for k, dz in (("pinky", -0.08), ("index", -0.09), ("thumb", -0.06)):
+            p[i(f"{s}_{k}")] = p[i(f"{s}_wrist")] + [0.02, 0, dz]
+    for n in BODY_33:
+        if n.startswith(("nose", "left_eye", "right_eye", "left_ear", "right_ear", "mouth")):
+            p[i(n)] = [0.08, 0.0, 1.6]
+    return p
+
+
+def test_stature_prior_dominates_a_template_measurement() -> None:
+    assert stature_posterior_m(1.63) > 1.66  # MediaPipe's template stature moves to an adult's
+    assert abs(stature_posterior_m(1.90, measure_sd_m=0.01) - 1.90) < 0.01  # a sure measurement
+    assert stature_posterior_m(float("nan")) == 1.70
+    lo, hi = stature_posterior_m(1.0), stature_posterior_m(2.4)
+    assert 1.5 < lo < 1.70 < hi < 1.95  # a small or huge figure is still pulled to an adult
+
+
+def test_planted_feet_follow_2d_stillness() -> None:
+    T, fps = 60, 30.0
+    kp = np.zeros((T, 33, 2))
+    kp[:, :, 1] = np.linspace(100, 500, 33)  # 400 px tall
+    kp[:, :, 0] = 300.0
+    left = list(FEET[0])
+    kp[30:45, left, 0] += np.linspace(0, 150, 15)[:, None]  # the left foot steps at 10 px/frame
+    kp[45:, left, 0] += 150
+    planted = planted_feet_2d(kp, np.ones(T, bool), fps)
+    assert planted[:, 1].all()  # the right foot never moves
+    assert planted[:25, 0].all() and planted[50:, 0].all()
+    assert not planted[32:43, 0].any()
+    assert not planted_feet_2d(kp, np.zeros(T, bool), fps).any()
+
+
+def test_cap_depth_change_keeps_pixels_and_bounds_depth() -> None:
+    K = intrinsics(640, 480, 60.0)
+    rng = np.random.default_rng(0)
+    ref = _standing_body()[None] @ np.diag([1, 1, 1]) + [0, 0, 0]
+    ref = np.stack([ref[0][:, [1, 2, 0]] * [1, -1, 1] + [0, 0, 4.0]] * 3)  # camera frame
+    moved = ref + rng.normal(0, 0.1, ref.shape)
+    out = cap_depth_change(moved, ref, 0.02)
+    np.testing.assert_allclose(project(out, K), project(moved, K), atol=1e-6)
+    d = out[..., 2] - out[:, list(HIPS)].mean(1)[:, None, 2]
+    d_ref = ref[..., 2] - ref[:, list(HIPS)].mean(1)[:, None, 2]
+    assert np.abs(d - d_ref).max() <= 0.02 + 1e-9
+
+
+def _camera_frame(body_w: np.ndarray, pitch_deg: float, dist: float = 4.0) -> tuple:
+    """Camera looking at the body along -x (frontal) pitched down; returns (P_c, up_c)."""
+    R_wc = Rotation.from_euler("x", -pitch_deg, degrees=True).as_matrix() @ np.array(
+        [[0.0, -1.0, 0.0], [0.0, 0.0, -1.0], [-1.0, 0.0, 0.0]])  # world -> camera axes
+    eye = np.array([dist, 0.0, 0.9 + dist * np.tan(np.radians(pitch_deg))])
+    P = (body_w - eye) @ R_wc.T
+    return P, R_wc @ np.array([0.0, 0.0, 1.0])
+
+
+def test_upright_trunk_removes_a_small_depth_lean_only() -> None:
+    body = _standing_body()
+    hip = body[list(HIPS)].mean(0)
+    upper = np.arange(HIPS[0])
+    leaned = []
+    for lean in (6.0, 40.0):  # toward the camera (+x) about the hips
+        b = body.copy()
+        b[upper] = hip + Rotation.from_euler("y", lean, degrees=True).apply(b[upper] - hip)
+        leaned.append(b)
+    P, up_c = _camera_frame(np.stack(leaned), 20.0)
+    out = upright_trunk_c(P, up_c, np.ones(2))
+    K = intrinsics(640, 480, 60.0)
+    np.testing.assert_allclose(project(out, K), project(P, K), atol=1e-6)  # image unchanged
+
+    def lean_deg(Q: np.ndarray) -> np.ndarray:
+        a = Q[:, list(SHOULDERS)].mean(1) - Q[:, list(HIPS)].mean(1)
+        return np.degrees(np.arccos(a @ up_c / np.linalg.norm(a, axis=-1)))
+
+    before, after = lean_deg(P), lean_deg(out)
+    assert before[0] > 5 and after[0] < 0.5  # the model's few degrees are gone
+    assert abs(after[1] - before[1]) < 0.5  # a real bend is left alone
+    w = standing_weight(P, np.ones(2, bool), 30.0)
+    assert w.shape == (2,)
+
+
+def test_pelvis_ignores_a_small_trunk_lean_and_follows_a_deep_bend() -> None:
+    body = _standing_body()
+    hip = body[list(HIPS)].mean(0)
+    upper = np.arange(HIPS[0])
+    frames = []
+    for lean in (0.0, 10.0, 80.0):
+        b = body.copy()
+        b[upper] = hip + Rotation.from_euler("y", lean, degrees=True).apply(b[upper] - hip)
+        frames.append(b)
+    q = pelvis_quat_w(np.stack(frames), (15.0, 30.0))
+    z = Rotation.from_quat(q[:, [1, 2, 3, 0]]).as_matrix()[:, :, 2]
+    pitch = np.degrees(np.arccos(z[:, 2]))
+    assert pitch[0] < 0.1 and pitch[1] < 0.1
+    assert abs(pitch[2] - 50.0) < 1.0  # 80 deg of trunk flexion, 30 taken by the lumbar spine
+    assert z[2, 0] > 0  # pitched forward
+
+
+def test_root_fit_holds_depth_while_the_feet_are_planted() -> None:
+    """A standing person whose apparent size changes (arms up: shoulders rise) must not move
+    in depth when the root fit holds the planted frames."""
+    T, fps = 60, 30.0
+    K = intrinsics(1280, 720, 50.0)
+    body = _standing_body()
+    P, _ = _camera_frame(np.repeat(body[None], T, 0), 10.0, dist=5.0)
+    kp = project(P, K)
+    rel = P - P[:, list(HIPS)].mean(1, keepdims=True)
+    rel = rel * (1.0 + 0.04 * np.sin(np.linspace(0, 3 * np.pi, T)))[:, None, None]  # size error
+    w = np.ones((T, 33))
+    free = fit_root_translation(rel, kp, w, K, fps, depth_accel_sigma_m_s2=2.0)
+    held = fit_root_translation(rel, kp, w, K, fps, depth_accel_sigma_m_s2=2.0,
+                                hold=np.ones(T, bool), hold_sigma_m=(np.inf, np.inf, 0.0005))
+
+    def path(t: np.ndarray) -> float:
+        return float(np.abs(np.diff(t[:, 2])).sum())
+
+    assert path(free.trans_c) > 0.3
+    assert path(held.trans_c) < 0.2 * path(free.trans_c)
