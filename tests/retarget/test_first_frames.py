@@ -10,8 +10,6 @@ import pytest
 
 from exoactor.formats import HumanMotion
 from exoactor.retarget import RetargetConfig, retarget
-from exoactor.retarget import ik as ik_module
-from exoactor.retarget import targets as targets_module
 from exoactor.retarget.hands import fill_hand_gaps
 
 
@@ -27,39 +25,26 @@ def demo_human(sample_clip: Path, tmp_path_factory: pytest.TempPathFactory) -> H
     return perceive_video(clip, out / "human_motion.npz", cfg.perceive).motion
 
 
-TRUST_REGION = ik_module.TrustRegion
-
-
-class _FixedRadius(TRUST_REGION):
-    """The first frame's trust region as it was: it never shrinks."""
-
-    scale = property(lambda self: 1.0, lambda self, value: None)
-
-
 def _leading(res, cfg: RetargetConfig) -> tuple[int, np.ndarray]:  # noqa: ANN001
     """First-frame IK steps and the largest joint jump of each of the first 7 frame pairs."""
     jumps = np.abs(np.diff(res.motion.dof_pos[:8], axis=0)).max(axis=1)
     return int(res.iters[0]), jumps
 
 
-def test_demo_first_frames(demo_human: HumanMotion, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_first_frames(demo_human: HumanMotion) -> None:
     cfg = RetargetConfig()
     cap = cfg.max_joint_vel_rad_s / cfg.output_fps  # the IK's joint travel per frame [rad]
     iters, jumps = _leading(retarget(demo_human, cfg), cfg)
     assert iters < cfg.initial_iterations, iters  # converged
-    assert (jumps > 0.95 * cap).sum() <= 1, jumps  # not chasing the first pose (was: 6 frames)
+    assert (jumps > 0.95 * cap).sum() == 0, jumps  # not chasing the first pose (was: 6 frames)
 
-    # positive controls: as it was (the radius never shrinks, the left hand's late first
-    # detection switches its target at frame 1), the first frame cycles to the step limit and
-    # the robot chases it at the velocity limit
-    monkeypatch.setattr(ik_module, "TrustRegion", _FixedRadius)
-    monkeypatch.setattr(targets_module, "fill_hand_gaps", lambda kp, conf, *a: (kp, conf))
-    iters, jumps = _leading(retarget(demo_human, cfg), cfg)
-    assert iters >= cfg.initial_iterations and (jumps > 0.99 * cap).sum() >= 3, (iters, jumps)
-    # the shrinking trust region alone makes that first frame converge
-    monkeypatch.setattr(ik_module, "TrustRegion", TRUST_REGION)
-    iters, _ = _leading(retarget(demo_human, cfg), cfg)
-    assert iters < cfg.initial_iterations, iters
+    # positive control: a first frame left unconverged (one 0.01 rad step from the rest pose) makes the
+    # robot chase it at the velocity limit over the next frames, which the check above sees
+    # (the demo window's old perception made the first frame cycle to the step limit; the
+    # perception of today no longer does, so the failure is produced directly)
+    short = cfg.model_copy(update={"initial_iterations": 1, "initial_step_rad": 0.01})
+    iters, jumps = _leading(retarget(demo_human, short), short)
+    assert iters <= 3 and (jumps > 0.95 * cap).sum() >= 1, (iters, jumps)
 
 
 def test_hand_dropouts_are_bridged() -> None:
