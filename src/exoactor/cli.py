@@ -483,13 +483,15 @@ def track(
     from exoactor.control import DriftConfig, TrackConfig, track_motion
     from exoactor.formats import load_motion
 
+    cfg = TrackConfig(controller=controller, start=start,
+                      drift=DriftConfig(enabled=drift_correction))  # options checked first
     m = load_motion(motion, fps=input_fps, csv_format=csv_format)
     use_filter = physics_filter and controller == "twist2" and m.hand_dof is None
     if physics_filter and not use_filter:
         _console().print("[yellow]the physics filter drives TWIST2 on the 29 body joints; "
                          "running the raw tracker[/]")
-    cfg = TrackConfig(controller=controller, start=start,
-                      drift=DriftConfig(enabled=drift_correction and not use_filter))
+    if use_filter:
+        cfg = cfg.model_copy(update={"drift": DriftConfig(enabled=False)})
     if use_filter:
         from exoactor.control.filter import FilterConfig, filter_motion
 
