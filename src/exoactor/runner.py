@@ -8,7 +8,8 @@ says which stage failed and why.
 Artefacts (see the design notes): ``video.mp4`` (the input clip, trimmed to the window),
 ``human_motion.npz`` + ``perceive_overlay.mp4`` + ``perceive_metrics.json``,
 ``robot_motion.npz`` + ``retarget_metrics.json``, ``scene.json`` (objects inferred from the
-robot motion; edit it and run again: only the track stage and the report re-run),
+robot motion by the ``objects`` stage; edit it and run again: only the track stage and the
+report re-run),
 ``rollout.npz`` + ``metrics.json`` (with ``interaction`` when the scene has objects),
 ``robot_motion.mp4`` + ``rollout.mp4`` + ``side_by_side.mp4`` + ``report.html`` + ``verdict.json``.
 """
@@ -34,8 +35,9 @@ from exoactor.scene.infer import InferConfig
 
 logger = logging.getLogger(__name__)
 
-STAGES = ("clip", "perceive", "retarget", "scene", "track", "report")
-"""Stage names in order (``--force`` takes these)."""
+STAGES = ("clip", "perceive", "retarget", "objects", "track", "report")
+"""Stage names in order (``--force`` takes these). ``objects`` writes ``scene.json`` (named so
+as not to clash with ``imagine``'s ``scene`` stage, the scene photo, in the same manifest)."""
 
 
 class RunConfig(BaseModel):
@@ -53,10 +55,10 @@ class RunConfig(BaseModel):
     """Perception stage settings."""
     retarget: RetargetConfig = Field(default_factory=RetargetConfig)
     """Retargeting stage settings."""
-    scene: InferConfig = Field(default_factory=InferConfig)
-    """Scene stage: rules that infer seats, tables and carried boxes from the robot motion."""
-    infer_scene: bool = True
-    """Infer the scene; ``False`` writes an empty ``scene.json`` (the empty floor; objects can
+    objects: InferConfig = Field(default_factory=InferConfig)
+    """``objects`` stage: rules that infer seats, tables and carried boxes from the robot motion."""
+    infer_objects: bool = True
+    """Infer the objects; ``False`` writes an empty ``scene.json`` (the empty floor; objects can
     still be added to it by hand)."""
     track: TrackConfig = Field(default_factory=TrackConfig)
     """Tracking stage settings (its ``scene`` is taken from ``scene.json``)."""
@@ -157,10 +159,10 @@ def run_video(video: str | Path, out_dir: str | Path, config: RunConfig | None =
             stage("retarget", lambda: _retarget(run, config), backend="mink",
                   config=_retarget_cfg(config), inputs=[run.artefact("human_motion.npz")],
                   outputs=["robot_motion.npz", "retarget_metrics.json"])
-        with console().status("scene: inferring seats, tables and carried objects"):
+        with console().status("objects: inferring seats, tables and carried objects"):
             plan = [p for p in (run.artefact("plan.json"),) if p.is_file()]
-            stage("scene", lambda: _scene(run, config), backend="rules",
-                  config={"infer": config.infer_scene, "rules": config.scene},
+            stage("objects", lambda: _scene(run, config), backend="rules",
+                  config={"infer": config.infer_objects, "rules": config.objects},
                   inputs=[run.artefact("robot_motion.npz"), *plan], outputs=["scene.json"])
         with console().status("track: executing in MuJoCo physics"):
             stage("track", lambda: _track(run, config), backend=config.track.controller,
@@ -219,10 +221,10 @@ def _scene(run: RunDir, config: RunConfig) -> None:
     from exoactor.scene.infer import infer_scene, plan_actions
 
     motion = load_npz(run.artefact("robot_motion.npz"), expect=RobotMotion)
-    if not config.infer_scene:
+    if not config.infer_objects:
         save_scene(Scene(source=motion.source, fps=motion.fps), run.artefact("scene.json"))
         return
-    scene = infer_scene(motion, config.scene, plan_actions=plan_actions(run.artefact("plan.json")))
+    scene = infer_scene(motion, config.objects, plan_actions=plan_actions(run.artefact("plan.json")))
     save_scene(scene, run.artefact("scene.json"))
 
 

@@ -9,7 +9,8 @@ three rules read them:
   standing or squatting on their feet) for at least ``min_seated_s`` → a box placed by the
   rule measured in ``../shared/specs/sitting-notes.md`` (36 of 36 TWIST2 runs seated without a
   fall, ±5 cm sideways included): 0.40 m deep × 0.50 m wide, turned to the seated heading, top
-  6 cm above the lowest point of the reference pelvis/thigh geoms during the seated phase,
+  6 cm (here 9 cm: see ``InferConfig.seat_above_lowest_m``) above the lowest point of the
+  reference pelvis/thigh geoms during the seated phase,
   centred along the heading under the lowest point of the reference pelvis (front edge 0.20 m
   ahead of it). A seat placed under the reference pelvis *without* the 6 cm and the forward
   shift was barely loaded (17 of 18 runs fell), so these numbers are the measured placement for
@@ -43,9 +44,13 @@ logger = logging.getLogger(__name__)
 SEAT_BODIES = ("pelvis", "left_hip_pitch_link", "left_hip_roll_link", "left_hip_yaw_link",
                "right_hip_pitch_link", "right_hip_roll_link", "right_hip_yaw_link")
 """G1 bodies whose collision geoms make the "pelvis/thigh geoms" of the seat rule."""
+LEG_BODIES = ("left_knee_link", "left_ankle_pitch_link", "left_ankle_roll_link",
+              "right_knee_link", "right_ankle_pitch_link", "right_ankle_roll_link")
+"""Shanks and feet: they must stay out of a seat (arms may rest on it)."""
 PELVIS_BODY = "pelvis"
 HANDS = ("left_rubber_hand", "right_rubber_hand")
 SHOULDERS = ("left_shoulder_pitch_link", "right_shoulder_pitch_link")
+KNEES = ("left_knee_link", "right_knee_link")
 FEET = ("left_ankle_roll_link", "right_ankle_roll_link")
 
 
@@ -58,9 +63,14 @@ class InferConfig(BaseModel):
     """Seat box depth along the seated heading [m] (sitting-notes placement)."""
     seat_width_m: float = Field(0.50, gt=0.0, le=3.0)
     """Seat box width [m] (sitting-notes placement)."""
-    seat_above_lowest_m: float = Field(0.06, ge=0.0, le=0.2)
-    """Seat top above the lowest reference pelvis/thigh point of the seated phase [m]
-    (sitting-notes placement; 0 = under the skin, the policy then barely loads it)."""
+    seat_above_lowest_m: float = Field(0.09, ge=0.0, le=0.2)
+    """Seat top above the lowest reference pelvis/thigh point of the seated phase [m].
+    sitting-notes measured +0.06 (36 of 36 runs seated on its three references) and +0.09
+    (67-99 % of the weight on the seat, one stool run in 6 fell). On the five IK sit references
+    of ``tests/scene/scene_synthetic.py`` (hips 90-96 deg, lean 0-45 deg), +0.06 fell in 5 of 5
+    (the robot slid off backward, seated 55-65 % of the phase) and +0.09 held in 4 of 5
+    (seated 100 %, 85-108 % of the weight; the upright no-lean sit fell with both), so +0.09 is
+    the default; 0 puts the top at the skin, which the policy barely loads."""
     seat_front_ahead_m: float = Field(0.20, ge=0.0, le=1.0)
     """Front edge ahead of the lowest reference pelvis point, along the heading [m]
     (sitting-notes placement: the box is centred under that point)."""
@@ -89,6 +99,8 @@ class InferConfig(BaseModel):
     nearer) [m]."""
     hand_below_shoulder_m: float = Field(0.20, ge=0.0, le=1.0)
     """... and at least this far below its shoulder (arms held out are not resting) [m]."""
+    hand_off_body_m: float = Field(0.15, ge=0.0, le=1.0)
+    """A hand nearer than this to a knee rests on the person's own legs, not on a table [m]."""
     min_support_s: float = Field(1.0, gt=0.0, le=10.0)
     """Shortest steady-hand phase that makes a table [s]."""
     palm_half_thickness_m: float = Field(0.025, ge=0.0, le=0.1)
@@ -101,6 +113,9 @@ class InferConfig(BaseModel):
     """Largest spread of the hand distance while holding [m]."""
     grip_range_m: tuple[float, float] = (0.15, 0.80)
     """Hand distances that can hold a box between the palms [m]."""
+    hold_ahead_m: float = Field(0.20, ge=0.0, le=1.5)
+    """A box is held in front of the body: the hands' midpoint at least this far ahead of the
+    pelvis (arms hanging at the sides are not holding anything) [m]."""
     min_lift_m: float = Field(0.15, gt=0.0, le=2.0)
     """Rise of the hands' midpoint that makes a hold a lift [m]."""
     min_hold_s: float = Field(0.6, gt=0.0, le=10.0)
@@ -134,9 +149,10 @@ class MotionFeatures:
         pelvis_low_xy: ``(T, 2)`` xy of the lowest point of the pelvis geom [m].
         hands: ``(T, 2, 3)`` left, right hand positions.
         shoulders: ``(T, 2, 3)`` left, right shoulder positions.
+        knees: ``(T, 2, 3)`` left, right knee positions.
         seat_points: ``(T, P, 3)`` convex-hull points of the pelvis/thigh collision geoms.
-        other_points: ``(T, Q, 3)`` convex-hull points of every other collision geom (shanks,
-            feet, torso, arms): what must not be inside a seat.
+        other_points: ``(T, Q, 3)`` convex-hull points of the shank and foot collision geoms:
+            what must not be inside a seat.
     """
 
     fps: float
@@ -149,6 +165,7 @@ class MotionFeatures:
     pelvis_low_xy: np.ndarray
     hands: np.ndarray
     shoulders: np.ndarray
+    knees: np.ndarray
     seat_points: np.ndarray
     other_points: np.ndarray
 
@@ -197,10 +214,10 @@ def motion_features(motion: RobotMotion, robot=None) -> MotionFeatures:
     pelvis_geoms = [g for g in seat_geoms if m.geom_bodyid[g] == bid[PELVIS_BODY]]
     foot_geoms = [g for g in collide if m.body(m.geom_bodyid[g]).name in FEET
                   and m.geom_type[g] == mujoco.mjtGeom.mjGEOM_SPHERE]
-    other_geoms = [g for g in collide if g not in seat_geoms and m.geom_bodyid[g] > 0]
+    other_geoms = [g for g in collide if m.body(m.geom_bodyid[g]).name in LEG_BODIES]
     pts = {g: hull_points(m, g) for g in seat_geoms + other_geoms}
     T = len(qpos)
-    out = {k: [] for k in ("com", "outside", "feet_z", "seat_z", "pel_xy", "hands", "sh",
+    out = {k: [] for k in ("com", "outside", "feet_z", "seat_z", "pel_xy", "hands", "sh", "knees",
                            "seat_pts", "other_pts")}
     for t in range(T):
         d.qpos[:] = qpos[t]
@@ -232,12 +249,14 @@ def motion_features(motion: RobotMotion, robot=None) -> MotionFeatures:
         out["pel_xy"].append(pel[2].copy())
         out["hands"].append(d.xpos[[bid[h] for h in HANDS]].copy())
         out["sh"].append(d.xpos[[bid[s] for s in SHOULDERS]].copy())
+        out["knees"].append(d.xpos[[bid[k] for k in KNEES]].copy())
     return MotionFeatures(
         fps=float(motion.fps), pelvis_pos=np.asarray(motion.root_pos, float),
         heading=np.unwrap(yaw(motion.root_quat)), com=np.array(out["com"]),
         com_outside_feet=np.array(out["outside"]), feet_min_z=np.array(out["feet_z"]),
         seat_low_z=np.array(out["seat_z"]), pelvis_low_xy=np.array(out["pel_xy"]),
         hands=np.array(out["hands"]), shoulders=np.array(out["sh"]),
+        knees=np.array(out["knees"]),
         seat_points=np.array(out["seat_pts"]), other_points=np.array(out["other_pts"]))
 
 
@@ -310,8 +329,8 @@ def seat_from_phase(f: MotionFeatures, first: int, last: int, cfg: InferConfig) 
     pelvis point along the seated heading, and its top ``seat_above_lowest_m`` above the lowest
     pelvis/thigh point *over its footprint* during the phase (for level thighs, as in the notes'
     references, this is the notes' "lowest pelvis/thigh point"; for thighs sloping down to the
-    knees it ignores the knee end, which is off the seat). One constraint: the rest of the body
-    (shanks, feet, torso, arms) must not be inside the box at any frame (the robot starts at the
+    knees it ignores the knee end, which is off the seat). One constraint: the shanks and feet
+    must not be inside the box at any frame (the robot starts at the
     reference pose, and it stands in front of its seat before sitting), so where the rule's box
     would hold it the box moves back along the heading, 1 cm at a time up to
     ``seat_max_back_m``, to the first position that does not; the shift is in the note.
@@ -346,9 +365,11 @@ def seat_from_phase(f: MotionFeatures, first: int, last: int, cfg: InferConfig) 
     note = (f"seated {first}-{last} ({(last - first + 1) / f.fps:.1f} s): lowest pelvis/thigh "
             f"point over the seat {low:.3f} m; top = that + {cfg.seat_above_lowest_m:.2f} m; "
             f"front edge {cfg.seat_front_ahead_m - back:.2f} m ahead of the lowest pelvis point "
-            f"(sitting-notes placement{'' if back < 1e-9 else f', moved back {back:.2f} m so the legs stay out of it'})")
+            "(sitting-notes placement"
+            + ("" if back < 1e-9 else f", moved back {back:.2f} m so the legs stay out of it")
+            + ")")
     if pen > cfg.seat_clearance_m:
-        note += f"; the reference's legs/body still reach {pen:.2f} m into it"
+        note += f"; the reference's shanks/feet still reach {pen:.2f} m into it"
     return SceneObject(
         kind="seat", pose=ObjectPose(pos=(float(centre[0]), float(centre[1]), float(top / 2)),
                                      yaw_rad=heading),
@@ -392,8 +413,10 @@ def find_tables(f: MotionFeatures, cfg: InferConfig, exclude: np.ndarray | None 
             else np.zeros(len(hand))
         ahead = np.sum((hand[:, :2] - f.pelvis_pos[:, :2]) * fwd, axis=1)
         below = f.shoulders[:, h, 2] - hand[:, 2]
+        on_knees = np.min(np.linalg.norm(f.knees - hand[:, None], axis=2), axis=1) \
+            < cfg.hand_off_body_m
         ok = (vz < cfg.hand_still_vz_m_s) & (ahead > cfg.hand_ahead_m) & \
-             (below > cfg.hand_below_shoulder_m) & (hand[:, 2] > 0.3)
+             (below > cfg.hand_below_shoulder_m) & (hand[:, 2] > 0.3) & ~on_knees
         if exclude is not None:
             ok &= ~exclude
         for a, b in segments(ok, round(cfg.min_support_s * f.fps), round(cfg.gap_s * f.fps)):
@@ -416,7 +439,8 @@ def find_tables(f: MotionFeatures, cfg: InferConfig, exclude: np.ndarray | None 
                                               yaw_rad=heading),
                 size=(far - near, max(hi - lo, 0.4), cfg.table_thickness_m),
                 friction=cfg.friction, evidence=((a, b),),
-                note=(f"{'left' if h == 0 else 'right'} hand steady at {top + cfg.palm_half_thickness_m:.3f} m, "
+                note=(f"{'left' if h == 0 else 'right'} hand steady at "
+                      f"{top + cfg.palm_half_thickness_m:.3f} m, "
                       f"{float(np.median(u)):.2f} m ahead, frames {a}-{b}")))
     return _merge_tables(tables)
 
@@ -453,13 +477,16 @@ def _merge_tables(tables: list[SceneObject]) -> list[SceneObject]:
 
 
 def hold_mask(f: MotionFeatures, cfg: InferConfig) -> np.ndarray:
-    """Frames where both hands keep a steady distance apart that a box could fill."""
+    """Frames where both hands, in front of the body, keep a steady distance apart that a box
+    could fill."""
     n = max(3, round(cfg.min_hold_s * f.fps / 2))
     dist = np.linalg.norm(f.hands[:, 0] - f.hands[:, 1], axis=1)
     mean = smooth(dist, n)
     spread = np.sqrt(np.maximum(smooth(dist ** 2, n) - mean ** 2, 0.0))
     lo, hi = cfg.grip_range_m
-    return (spread < cfg.grip_std_m) & (dist > lo) & (dist < hi)
+    fwd = np.stack([np.cos(f.heading), np.sin(f.heading)], axis=1)
+    ahead = np.sum((f.hands.mean(axis=1)[:, :2] - f.pelvis_pos[:, :2]) * fwd, axis=1)
+    return (spread < cfg.grip_std_m) & (dist > lo) & (dist < hi) & (ahead > cfg.hold_ahead_m)
 
 
 def find_boxes(f: MotionFeatures, cfg: InferConfig) -> tuple[list[SceneObject], np.ndarray]:

@@ -189,22 +189,24 @@ def interaction_metrics(rollout, scene: Scene, *, fps: float | None = None,
     return {"succeeded": not failures, "failures": failures, "objects": out}
 
 
-def penetration_m(motion, scene: Scene, robot=None, skip_seat_phase: bool = False) -> np.ndarray:
+def penetration_m(motion, scene: Scene, robot=None, bodies: str = "all") -> np.ndarray:
     """``(T, n_objects)`` deepest penetration of the motion's robot (kinematic replay, collision
-    geoms) into each fixed object [m] (0 = none)."""
+    geoms' convex hulls; ``bodies="legs"``: shanks and feet only) into each fixed object [m]
+    (0 = none)."""
     import mujoco
 
     from exoactor.robots import get_robot
     from exoactor.robots.kinematics import motion_qpos
-    from exoactor.scene.infer import _geom_points
+    from exoactor.scene.infer import LEG_BODIES, hull_points
 
     robot = robot or get_robot("g1")
     m = robot.model
     d = mujoco.MjData(m)
     qpos = motion_qpos(robot, motion)
     collide = [g for g in range(m.ngeom) if (m.geom_contype[g] or m.geom_conaffinity[g])
-               and m.geom_bodyid[g] > 0]
-    pts = {g: _geom_points(m, g) for g in collide}
+               and m.geom_bodyid[g] > 0
+               and (bodies == "all" or m.body(m.geom_bodyid[g]).name in LEG_BODIES)]
+    pts = {g: hull_points(m, g) for g in collide}
     out = np.zeros((len(qpos), len(scene.objects)))
     for t in range(len(qpos)):
         d.qpos[:] = qpos[t]
