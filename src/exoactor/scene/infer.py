@@ -71,6 +71,10 @@ class InferConfig(BaseModel):
     (the robot slid off backward, seated 55-65 % of the phase) and +0.09 held in 4 of 5
     (seated 100 %, 85-108 % of the weight; the upright no-lean sit fell with both), so +0.09 is
     the default; 0 puts the top at the skin, which the policy barely loads."""
+    seat_above_lowest_at_start_m: float = Field(0.0, ge=0.0, le=0.2)
+    """As ``seat_above_lowest_m`` for a seated phase that starts at the motion's first frame:
+    the robot starts at the reference pose, so a higher top would start it inside the seat
+    (measured: a bench clip cut to start seated fell at 0.38 s with the top at +0.09) [m]."""
     seat_front_ahead_m: float = Field(0.20, ge=0.0, le=1.0)
     """Front edge ahead of the lowest reference pelvis point, along the heading [m]
     (sitting-notes placement: the box is centred under that point)."""
@@ -356,7 +360,7 @@ def seat_from_phase(f: MotionFeatures, first: int, last: int, cfg: InferConfig) 
         if not inside.any():
             continue
         low = float(np.min(pts[..., 2][inside]))
-        top = low + cfg.seat_above_lowest_m
+        top = low + (cfg.seat_above_lowest_m if first > 0 else cfg.seat_above_lowest_at_start_m)
         centre = np.array([centre_xy[0], centre_xy[1], top / 2])
         size = np.array([cfg.seat_depth_m, cfg.seat_width_m, top])
         pen = float(np.max(box_depth(f.other_points, centre, heading, size)))
@@ -369,7 +373,7 @@ def seat_from_phase(f: MotionFeatures, first: int, last: int, cfg: InferConfig) 
         raise ValueError("seated phase without pelvis/thigh points over the seat")
     pen, back, centre, top, low = best
     note = (f"seated {first}-{last} ({(last - first + 1) / f.fps:.1f} s): lowest pelvis/thigh "
-            f"point over the seat {low:.3f} m; top = that + {cfg.seat_above_lowest_m:.2f} m; "
+            f"point over the seat {low:.3f} m; top = that + {top - low:.2f} m; "
             f"front edge {cfg.seat_front_ahead_m - back:.2f} m ahead of the lowest pelvis point "
             "(sitting-notes placement"
             + ("" if back < 1e-9 else f", moved back {back:.2f} m so the legs stay out of it")

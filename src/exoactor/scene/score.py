@@ -3,7 +3,9 @@
 :func:`interaction_metrics` replays a recorded rollout (``rollout.npz``: qpos, qvel and the PD
 targets at the control rate) in the tracking model with the scene's objects: at every recorded
 step ``mj_forward`` with the recorded state and targets gives the contact forces, so the figures
-come from the same physics the run used (the constraint solver's answer for that state). Per
+come from the same physics the run used (the constraint solver's answer for that state; the
+vertical component of the summed world-frame contact force on the robot, so squeezing forces
+that cancel do not count as carried weight). Per
 object, over its evidence phase (motion frames → clip time; steps after a fall do not count):
 
 - seat: ``seated_fraction`` = share of the phase's steps whose seat contact force carries at
@@ -138,8 +140,10 @@ def interaction_metrics(rollout, scene: Scene, *, fps: float | None = None,
             g1, g2 = int(data.contact.geom1[c]), int(data.contact.geom2[c])
             for go, gr in ((g1, g2), (g2, g1)):
                 if go in which and robot_geom[gr]:
+                    # force of geom1 on geom2 along the frame; on the robot, up = weight carried
                     mujoco.mj_contactForce(model, data, c, f6)
-                    force[k, which[go]] += abs(f6[0])
+                    f_w = data.contact.frame[c].reshape(3, 3).T @ f6[:3]
+                    force[k, which[go]] += f_w[2] if go == g1 else -f_w[2]
         hand_pos[k] = data.xpos[hand_ids]
         obj_pos[k] = data.geom_xpos[geoms]
         obj_rot[k] = data.geom_xmat[geoms].reshape(-1, 3, 3)
