@@ -73,10 +73,18 @@ def test_track_command(tmp_path: Path, motion_files: list[Path]) -> None:
     short = load_motion(motion_files[-1]).slice(0, 45)
     save_motion(short, tmp_path / "short.npz")
     result = runner.invoke(app, ["track", str(tmp_path / "short.npz"), "--out",
-                                 str(tmp_path / "t"), "--no-drift-correction"])
+                                 str(tmp_path / "t"), "--no-filter"])
     assert result.exit_code == 0, result.output
     assert "no fall" in result.output
     assert (tmp_path / "t" / "rollout.npz").is_file() and (tmp_path / "t" / "metrics.json").is_file()
+    assert not (tmp_path / "t" / "executable_motion.npz").exists()
+    result = runner.invoke(app, ["track", str(tmp_path / "short.npz"), "--out",
+                                 str(tmp_path / "f"), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert "no fall" in result.output and "physics filter" in result.output
+    for name in ("rollout.npz", "metrics.json", "executable_motion.npz", "filter_report.json"):
+        assert (tmp_path / "f" / name).is_file()
+    assert load_motion(tmp_path / "f" / "executable_motion.npz").fps == 50.0
 
 
 def test_track_bad_file_is_clear(tmp_path: Path) -> None:

@@ -374,7 +374,8 @@ def track(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("track_out"),
     controller: Annotated[str, typer.Option(help="Tracking controller.")] = "twist2",
     drift_correction: Annotated[bool, typer.Option(
-        help="Steer global position and heading back to the reference.")] = True,
+        help="Legacy heuristic drift correction (control/drift.py) on the raw tracker; the "
+             "physics filter replaces it and ignores this.")] = False,
     start: Annotated[str, typer.Option(
         help="'reference': start in the first frame's pose; 'blend': stand, then blend in.")
     ] = "reference",
@@ -509,13 +510,18 @@ def sim_robot(
         help="Stop after this many seconds (default: until Ctrl-C).")] = None,
     out: Annotated[Optional[Path], typer.Option(  # noqa: UP007
         "--out", "-o", help="Folder for sim_robot.json and sim_rollout.npz.")] = None,
+    mimic: Annotated[Optional[Literal["unitree_mujoco"]], typer.Option(  # noqa: UP007
+        help="Behave like Unitree's simulator: 200 Hz state, tick/CRC/modes 0, per-command "
+             "held PD torque, 5 ms Newton physics.")] = None,
+    release_after: Annotated[Optional[float], typer.Option(  # noqa: UP007
+        help="Drop the band this many seconds after the first command.")] = None,
 ) -> None:
     """A MuJoCo G1 on DDS that behaves like the robot: rt/lowcmd in, rt/lowstate out at 500 Hz."""
     from exoactor.deploy.sim_robot import SimRobot, SimRobotConfig
 
     logging.getLogger("exoactor.deploy").setLevel(logging.INFO)
     cfg = SimRobotConfig(hands=hands, domain_id=domain_id, interface=interface, gantry=gantry,
-                         duration_s=duration)
+                         duration_s=duration, mimic=mimic, release_after_command_s=release_after)
     summary = SimRobot(cfg, out_dir=out).run()
     loop = summary["loop"]
     _console().print(
@@ -527,9 +533,15 @@ def sim_robot(
 
 @app.command()
 def deploy(
-    motion: Annotated[Path, typer.Argument(help="Robot motion (.npz, .pkl, .gmt.pkl, .csv).")],
+    motion: Annotated[Path, typer.Argument(
+        help="Robot motion (.npz, .pkl, .gmt.pkl, .csv), or a run folder: the motion it "
+             "verified in simulation is streamed and the deployed rollout written beside "
+             "the simulated one.")],
     sim: Annotated[bool, typer.Option(
         "--sim", help="Drive `exoactor sim-robot` (loopback, domain 1) instead of a G1.")] = False,
+    simulator: Annotated[Optional[Literal["unitree_mujoco"]], typer.Option(  # noqa: UP007
+        help="Rehearse on a foreign simulator (needs --interface lo): accept its unsigned "
+             "state, clock the controller by host time.")] = None,
     interface: Annotated[Optional[str], typer.Option(  # noqa: UP007
         help="Network interface wired to the G1 (e.g. enp3s0); domain 0.")] = None,
     domain_id: Annotated[Optional[int], typer.Option(  # noqa: UP007
@@ -538,28 +550,39 @@ def deploy(
         "--dry-run", help="Compute and log every command, publish nothing.")] = False,
     start: Annotated[Optional[Literal["operator", "auto"]], typer.Option(  # noqa: UP007
         help="'operator' (Enter or START on the remote) or 'auto' (default with --sim).")] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("deploy_out"),
+    out: Annotated[Optional[Path], typer.Option(  # noqa: UP007
+        "--out", "-o", help="Output folder (default: the run folder, or deploy_out).")] = None,
     controller: Annotated[str, typer.Option(help="Tracking controller.")] = "twist2",
     hands: Annotated[bool, typer.Option(
         help="Drive the Dex3-1 hands from the motion's hand_dof (rt/dex3/*/cmd).")] = False,
     stale_ms: Annotated[float, typer.Option(help="Stale-state limit before damping [ms].")] = 100.0,
+    heartbeat_ms: Annotated[float, typer.Option(
+        help="Controller-heartbeat limit before damping [ms].")] = 100.0,
     ramp: Annotated[float, typer.Option(help="Ramp to the default pose [s].")] = 3.0,
     input_fps: Annotated[Optional[float], typer.Option(help="Rate of a CSV input [Hz].")] = None,  # noqa: UP007
 ) -> None:
     """Run a robot motion on a G1 over DDS (or the simulated one), behind the safety layer."""
-    from exoactor.deploy.runtime import DeployConfig, Deployment
+    from exoactor.deploy.runtime import DeployConfig, Deployment, verified_motion
     from exoactor.formats import load_motion
 
     if sim == (interface is not None):
         raise ExoActorError("give exactly one of --sim (the simulated robot on loopback) or "
                             "--interface IFACE (the NIC wired to the G1)")
+    if simulator is not None and interface != "lo":
+        raise ExoActorError(f"--simulator {simulator} runs on the loopback interface only: add "
+                            "--interface lo (unsigned state is never accepted from a network)")
     logging.getLogger("exoactor.deploy").setLevel(logging.INFO)
+    if motion.is_dir():
+        motion = verified_motion(motion)
+        out = out or motion.parent
+        _console().print(f"deploying {motion} (the motion this run verified)")
     m = load_motion(motion, fps=input_fps)
     cfg = DeployConfig(domain_id=domain_id if domain_id is not None else (1 if sim else 0),
-                       interface=interface or "lo", sim=sim, dry_run=dry_run,
-                       start=start or ("auto" if sim else "operator"), controller=controller,
-                       hands=hands, stale_state_ms=stale_ms, ramp_s=ramp)
-    res = Deployment(m, cfg, out_dir=out).run()
+                       interface=interface or "lo", sim=sim, simulator=simulator,
+                       dry_run=dry_run, start=start or ("auto" if sim else "operator"),
+                       controller=controller, hands=hands, stale_state_ms=stale_ms,
+                       heartbeat_ms=heartbeat_ms, ramp_s=ramp)
+    res = Deployment(m, cfg, out_dir=out or Path("deploy_out")).run()
     d = res.metrics
     low = d["low_level_loop"]
     color = {"completed": "green", "interrupted": "yellow"}.get(res.status, "red")

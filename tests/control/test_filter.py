@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from exoactor.control.filter import FilterConfig, filter_motion
+from exoactor.control.filter.config import DecisionBounds
 from exoactor.control.filter.decisions import (
     IDENTITY,
     apply_to_mimic,
@@ -17,7 +18,6 @@ from exoactor.control.filter.decisions import (
     plan_at,
     shift_plan,
 )
-from exoactor.control.filter.config import DecisionBounds
 
 FAST = FilterConfig(workers=1, candidates=8, random_candidates=0, horizon_s=1.0)
 """A cheap filter for tests: 8 candidates (raw, previous, hold, feedback, stand and the first
@@ -106,3 +106,24 @@ def test_standing_reference_makes_a_standing_robot(walk_motion, tmp_path) -> Non
     assert "root_xy_error_end_m" in metrics["raw"]
     assert (tmp_path / "executable_motion.npz").is_file()
     assert (tmp_path / "filter_report.json").is_file()
+
+
+def test_planner_model_is_the_executed_loop(walk_motion) -> None:
+    """Candidates run in lockstep (one batched ONNX call) reproduce today's tracking loop
+    exactly, so a plan's predicted start is what the executed robot does."""
+    from exoactor.control.drift import DriftConfig
+    from exoactor.control.filter.config import ObjectiveWeights
+    from exoactor.control.filter.plant import Plant, PlantSetup
+    from exoactor.control.reference import drop_glitched_leading_frames
+    from exoactor.control.track import TrackConfig, build_simulation_loop
+
+    clean, _ = drop_glitched_leading_frames(walk_motion)
+    plant = Plant(PlantSetup(clean), 2)
+    out = plant.simulate([plant.initial_state()] * 2, np.tile(IDENTITY, (2, 3, 1)), 50, 50,
+                         ObjectiveWeights(), strict=False)
+    run = build_simulation_loop(walk_motion, TrackConfig(drift=DriftConfig(enabled=False)))
+    for _ in range(50):
+        run.loop.step()
+    loop_qpos = np.array(run.loop.rec["qpos"])
+    for rec in out.records:
+        assert np.abs(rec.qpos - loop_qpos).max() == 0.0

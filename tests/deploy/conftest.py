@@ -170,3 +170,15 @@ def read_events():
 def _require_sdk():
     """Every test here needs Unitree's SDK (imported through exoactor's shim first)."""
     _sdk_or_skip()
+
+
+@pytest.fixture(scope="session")
+def run_cli():
+    """:func:`cli`, for the tests."""
+    return cli
+
+
+@pytest.fixture(scope="session")
+def dds_domain() -> int:
+    """The session's DDS domain (the session sim-robot's)."""
+    return DOMAIN

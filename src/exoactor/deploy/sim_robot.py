@@ -18,6 +18,15 @@ fault injection), ``reset`` (limp, back on the gantry in the default pose) and `
 It reports itself as JSON on ``rt/exoactor/sim_status`` at 10 Hz and, with ``out_dir``,
 writes ``sim_robot.json`` (counters, loop timing) and ``sim_rollout.npz``
 (ground-truth ``qpos`` at 50 Hz, with ``fps``) when it stops.
+
+``mimic="unitree_mujoco"`` behaves like Unitree's own simulator (``simulate_python`` with its
+DDS bridge) where a deployment can tell: ``LowState_`` at 200 Hz with ``tick`` 0, CRC 0,
+``mode_machine`` 0, motor ``mode`` 0 and IMU ``rpy`` 0; every ``LowCmd_`` accepted (no CRC,
+machine-mode or motor-mode check); the PD torque computed once per received command from the
+sensors of one physics step ago (the state before the last integration), then held until the
+next command; a 5 ms physics step with the Newton solver and its model's joint armature,
+damping and friction loss (:data:`MIMIC_JOINT_DYNAMICS`). ``release_after_command_s`` drops the
+band that long after the first command (as an operator pressing the viewer key would).
 """
 
 from __future__ import annotations
@@ -28,9 +37,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from exoactor.deploy import messages, sdk
 from exoactor.deploy.timing import RateLoop
@@ -39,6 +49,15 @@ logger = logging.getLogger(__name__)
 
 RECORD_HZ = 50.0
 """Rate of the ground-truth rollout the simulated robot records [Hz]."""
+MIMIC_STATE_HZ = {"unitree_mujoco": 200.0}
+"""``LowState_`` rate of each mimicked simulator [Hz] (one state per physics step)."""
+MIMIC_TIMESTEP_S = {"unitree_mujoco": 0.005}
+"""Physics step of each mimicked simulator [s]."""
+MIMIC_JOINT_DYNAMICS = {"unitree_mujoco": (0.01, 0.05, 0.2, 0.1)}
+"""Joint ``(armature [kg m^2], damping [N m s/rad], friction loss [N m], wrist friction loss
+[N m])`` of each mimicked simulator's G1 model (every motor joint of unitree_mujoco's
+``g1_29dof.xml``). Its explicit, held PD torque over a 5 ms step is stable only with them: our
+model's wrists have no armature."""
 
 
 class SimRobotConfig(BaseModel):
@@ -68,7 +87,20 @@ class SimRobotConfig(BaseModel):
     duration_s: float | None = Field(None, gt=0.0)
     """Stop after this much wall time [s] (``None``: until ``quit`` or Ctrl-C)."""
     mode_machine: int = 5
-    """The machine mode the robot reports (the G1 29-DoF reports 5)."""
+    """The machine mode the robot reports (the G1 29-DoF reports 5; a mimic reports 0)."""
+    mimic: Literal["unitree_mujoco"] | None = None
+    """Behave like a foreign simulator (see the module docstring); ``state_hz`` and
+    ``mode_machine`` are then the mimicked simulator's."""
+    release_after_command_s: float | None = Field(None, ge=0.0)
+    """Drop the band this long after the first accepted command [s] (``None``: only on
+    ``release``)."""
+
+    @model_validator(mode="after")
+    def _mimic_has_no_hands(self) -> SimRobotConfig:
+        if self.mimic is not None and self.hands:
+            raise ValueError(f"mimic='{self.mimic}': its Python bridge drives no Dex3-1 hands; "
+                             "drop hands")
+        return self
 
 
 @dataclass
@@ -107,6 +139,18 @@ class SimRobot:
         group = JointGroup(all_names, np.ones(len(all_names)), np.zeros(len(all_names)), limits)
         self.model = build_pd_model(self.robot.mjcf_path, [group])
         self.model.actuator_biasprm[:, 1:3] = 0.0
+        mimic = self.config.mimic
+        if mimic is not None:
+            self.model.opt.timestep = MIMIC_TIMESTEP_S[mimic]
+            self.model.opt.solver = mujoco.mjtSolver.mjSOL_NEWTON
+            armature, damping, friction, wrist_friction = MIMIC_JOINT_DYNAMICS[mimic]
+            for name in names:
+                dof = self.model.jnt_dofadr[self.model.joint(name).id]
+                self.model.dof_armature[dof] = armature
+                self.model.dof_damping[dof] = damping
+                self.model.dof_frictionloss[dof] = wrist_friction if "wrist" in name else friction
+        self.state_hz = MIMIC_STATE_HZ[mimic] if mimic else self.config.state_hz
+        self.mode_machine = 0 if mimic else self.config.mode_machine
         self.data = mujoco.MjData(self.model)
         m = self.model
         self.n_body = len(names)
@@ -124,6 +168,9 @@ class SimRobot:
         self._anchor_pos = np.zeros(3)
         self._stop = threading.Event()
         self.published = 0
+        self._held_tau = np.zeros(self.model.nu)
+        self._held_for = -1
+        self._first_command_s: float | None = None
         self._reset_pose()
 
     # ---- physics ------------------------------------------------------------------------
@@ -138,6 +185,26 @@ class SimRobot:
             list(self.robot.body_joint_names))
         mujoco.mj_forward(self.model, d)
         self._anchor_pos = d.qpos[0:3].copy()
+        self._sensor_q = d.qpos[self.qadr].copy()   # the state before the last integration
+        self._sensor_dq = d.qvel[self.dadr].copy()
+        self._held_tau = np.zeros(self.model.nu)
+        self._held_for = -1
+        self._first_command_s = None
+
+    def _apply_held(self, command: messages.MotorCommand | None, count: int) -> None:
+        """Mimic: the torque of a new command from the one-step-old sensors, then held."""
+        m, d = self.model, self.data
+        n = self.n_body
+        if command is None:
+            self._held_tau[:] = 0.0
+        elif count != self._held_for:
+            dq = np.zeros(n) if command.dq is None else command.dq
+            tau = np.zeros(n) if command.tau is None else command.tau
+            self._held_tau[:n] = (tau + command.kp * (command.q - self._sensor_q[:n])
+                                  + command.kd * (dq - self._sensor_dq[:n]))
+            self._held_for = count
+        m.actuator_biasprm[:, 1:3] = 0.0
+        d.ctrl[:] = self._held_tau  # clipped by each actuator's force range
 
     def _apply(self, command: messages.MotorCommand | None,
                hands: dict[str, messages.MotorCommand]) -> None:
@@ -190,6 +257,14 @@ class SimRobot:
     # ---- DDS handlers (listener threads) --------------------------------------------------
     def _on_lowcmd(self, msg) -> None:
         command, crc_ok = messages.read_lowcmd(msg)
+        if self.config.mimic is not None:  # no CRC, machine-mode or motor-mode check
+            if np.all(np.isfinite(command.q)) and np.all(np.isfinite(command.kp)) \
+                    and np.all(np.isfinite(command.kd)):
+                with self._inbox.lock:
+                    self._inbox.command = command
+                    self._inbox.commands += 1
+                    self._inbox.last_command_s = time.monotonic()
+            return
         enabled = np.array([m.mode == messages.MOTOR_ENABLE for m in msg.motor_cmd[:self.n_body]])
         if not enabled.all():  # a disabled motor produces no torque, as on the robot
             off = ~enabled
@@ -276,9 +351,22 @@ class SimRobot:
 
         with self._inbox.lock:
             command, hands = self._inbox.command, dict(self._inbox.hand_commands)
-        self._apply(command, hands)
+            count, first = self._inbox.commands, self._inbox.last_command_s
+        d = self.data
+        release = self.config.release_after_command_s
+        if command is not None and self._first_command_s is None:
+            self._first_command_s = time.monotonic() if first is None else first
+        if (release is not None and not self.released and self._first_command_s is not None
+                and time.monotonic() - self._first_command_s >= release):
+            self.released = True
+            logger.info("band dropped %.1f s after the first command", release)
+        if self.config.mimic is None:
+            self._apply(command, hands)
         for _ in range(max(1, round(seconds / float(self.model.opt.timestep)))):
+            if self.config.mimic is not None:
+                self._apply_held(command, count)
             self._band()
+            self._sensor_q, self._sensor_dq = d.qpos[self.qadr].copy(), d.qvel[self.dadr].copy()
             mujoco.mj_step(self.model, self.data)
         if not np.all(np.isfinite(self.data.qpos)):
             from exoactor.errors import PhysicsDiverged
@@ -314,17 +402,19 @@ class SimRobot:
                 hand_pubs[side] = sdk.publisher(sdk.DEX3_STATE_TOPIC.format(side=side), HandState_)
                 subs.append(sdk.subscriber(sdk.DEX3_CMD_TOPIC.format(side=side), HandCmd_,
                                            lambda m, side=side: self._on_handcmd(side, m), 1))
-        hand_every = max(1, round(c.state_hz / 100.0))
+        state_hz = self.state_hz
+        hand_every = max(1, round(state_hz / 100.0))
         physics_dt = float(self.model.opt.timestep)
-        substeps = max(1, round(1.0 / c.state_hz / physics_dt))
-        loop = RateLoop(c.state_hz)
-        record_every = max(1, round(c.state_hz / RECORD_HZ))
+        substeps = max(1, round(1.0 / state_hz / physics_dt))
+        loop = RateLoop(state_hz)
+        record_every = max(1, round(state_hz / RECORD_HZ))
         rec_t, rec_q = [], []
         wall0 = time.monotonic()
         tick = 0
-        logger.info("sim-robot up: domain %d on '%s', %s, state at %.0f Hz, gantry %s",
-                    c.domain_id, c.interface, self.robot.name, c.state_hz,
-                    "holding" if not self.released else "off")
+        logger.info("sim-robot up: domain %d on '%s', %s, state at %.0f Hz, gantry %s%s",
+                    c.domain_id, c.interface, self.robot.name, state_hz,
+                    "holding" if not self.released else "off",
+                    f", mimicking {c.mimic}" if c.mimic else "")
         try:
             while not self._stop.is_set():
                 now = loop.wait()
@@ -339,7 +429,7 @@ class SimRobot:
                     self._publish_state(msg, state_pub, now)
                     if hand_pubs and tick % hand_every == 0:
                         self._publish_hands(hand_msg, hand_pubs)
-                if tick % max(1, round(c.state_hz / 10)) == 0:
+                if tick % max(1, round(state_hz / 10)) == 0:
                     status_pub.Write(String_(json.dumps(self.status(now - wall0))))
                 tick += 1
         except KeyboardInterrupt:
@@ -350,7 +440,7 @@ class SimRobot:
         summary = {**self.status(time.monotonic() - wall0), "loop": loop.stats().as_dict()}
         if summary["loop"]["ticks"] > 1 and not summary["loop"]["held"]:
             logger.warning("the %.0f Hz state loop was not held: %.1f Hz achieved, %d overruns",
-                           c.state_hz, summary["loop"]["achieved_hz"], summary["loop"]["overruns"])
+                           state_hz, summary["loop"]["achieved_hz"], summary["loop"]["overruns"])
         self._write(summary, np.array(rec_t), np.array(rec_q))
         return summary
 
@@ -358,11 +448,19 @@ class SimRobot:
         d = self.data
         quat, gyro, acc = self._imu()
         pressed = [b for b, until in self._buttons_until.items() if now < until]
+        mimic = self.config.mimic is not None
+        n = self.n_body
         messages.fill_lowstate(
-            msg, tick_ms=round(d.time * 1e3), mode_machine=self.config.mode_machine,
-            quat_wxyz=quat, gyro_b=gyro, acc_b=acc, joint_pos=d.qpos[self.qadr[:self.n_body]],
-            joint_vel=d.qvel[self.dadr[:self.n_body]],
-            joint_tau=d.actuator_force[:self.n_body], buttons=messages.button_bits(*pressed))
+            msg, tick_ms=0 if mimic else round(d.time * 1e3), mode_machine=self.mode_machine,
+            quat_wxyz=quat, gyro_b=gyro, acc_b=acc,
+            joint_pos=self._sensor_q[:n] if mimic else d.qpos[self.qadr[:n]],
+            joint_vel=self._sensor_dq[:n] if mimic else d.qvel[self.dadr[:n]],
+            joint_tau=d.actuator_force[:n], buttons=messages.button_bits(*pressed))
+        if mimic:  # what Unitree's bridge leaves at 0
+            msg.crc = 0
+            msg.imu_state.rpy = [0.0, 0.0, 0.0]
+            for m in msg.motor_state[:n]:
+                m.mode = 0
         pub.Write(msg)
         self.published += 1
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 from exoactor.report.thresholds import mark
 
 Verdict = str

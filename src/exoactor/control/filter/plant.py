@@ -20,7 +20,7 @@ import numpy as np
 
 from exoactor.control.filter.decisions import IDENTITY, apply_to_mimic, plan_at
 from exoactor.control.reference import Pose, ReferenceStreamer, StreamerConfig
-from exoactor.control.safety import SafetyConfig, clip_to_limits, is_fallen, FallSignals
+from exoactor.control.safety import FallSignals, SafetyConfig, clip_to_limits, is_fallen
 from exoactor.control.twist2 import (
     ANG_VEL_SCALE,
     ANKLE_JOINTS,

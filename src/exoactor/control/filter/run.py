@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from exoactor.control.drift import DriftConfig
 from exoactor.control.filter.config import FilterConfig
 from exoactor.control.filter.decisions import (
     IDENTITY,
@@ -42,7 +43,6 @@ from exoactor.control.filter.decisions import (
 from exoactor.control.filter.objective import clip_objective
 from exoactor.control.filter.plant import OBJECTIVE_BODIES, LoopState, Plant, PlantSetup
 from exoactor.control.filter.workers import Evaluator
-from exoactor.control.drift import DriftConfig
 from exoactor.control.reference import GlitchReport, drop_glitched_leading_frames
 from exoactor.control.track import TrackConfig
 from exoactor.control.track import _metrics as _track_metrics
@@ -58,6 +58,9 @@ _LEGS = np.arange(12)
 """Leg joints in the TWIST2 order (hips, knees, ankles)."""
 _STANCE = np.arange(15)
 """Joints the stance blend moves: legs and waist."""
+LEG_ACTIVITY_RAD = 0.04
+"""Leg swing of the reference from which the stance blend counts in full as suppressing its
+movement in :func:`fractions` [rad]."""
 FEEDBACK_YAW_GAIN = 2.0
 """Heading gain of the feedback candidate [1/s] (spec twist2-policy §3)."""
 FEEDBACK_POS_GAIN = 1.0
@@ -352,25 +355,39 @@ def _objective(ex: Executed, tab, main: Plant, config: FilterConfig) -> float:
                           ex.fall_time_s is not None)
 
 
+def leg_activity_rad(tab) -> np.ndarray:
+    """``(N + 1,)`` how much the reference's legs move at each step: the mean absolute swing of
+    the leg joints about their running mean, averaged over the same 0.5 s window [rad]."""
+    swing = np.abs(tab.mimic[:, 6:][:, _LEGS] - tab.leg_mean).mean(axis=1)
+    w = max(1, int(round(0.5 / tab.dt)))
+    return np.convolve(np.pad(swing, (w // 2, w - 1 - w // 2), mode="edge"), np.ones(w) / w,
+                       mode="valid")
+
+
 def fractions(ex: Executed, tab, config: FilterConfig) -> dict[str, float]:
     """Fractions of the clip's duration executed as asked, modified, or not executed.
 
-    A clip step runs *as asked* while every decision is within ``as_asked_tolerance`` of its
-    range from the unmodified value; *not executed* when the stance blend is at or above
-    ``not_executed_stance`` (the motion eased to standing), after a fall, or when the run never
-    got there; *modified* otherwise.
+    A clip step is *not executed* when the stance blend suppressed the reference's movement:
+    its weight, scaled by how much the reference's legs move there (full from
+    :data:`LEG_ACTIVITY_RAD` of swing, :func:`leg_activity_rad`), is at or above
+    ``not_executed_stance`` — easing a reference that stands still changes its posture
+    (modified), not its movement; also after a fall, or when the run never got there. It runs
+    *as asked* while every decision is within ``as_asked_tolerance`` of its range from the
+    unmodified value, and is *modified* otherwise.
     """
     in_clip = (tab.clip_t[1:] > 1e-9) & (tab.clip_t[1:] <= tab.duration_s + 1e-9)
     total = int(in_clip.sum())
     if total == 0:
         return {"fraction_as_asked": 0.0, "fraction_modified": 0.0, "fraction_not_executed": 1.0}
+    activity = leg_activity_rad(tab)
     as_asked = modified = 0
     for t, dec in zip(ex.rec.get("clip_t", []), ex.decisions):
         if not (1e-9 < t <= tab.duration_s + 1e-9):
             continue
         if ex.fall_time_s is not None and t >= ex.fall_time_s - 1e-9:
             continue
-        if dec[4] >= config.not_executed_stance:
+        moving = min(1.0, float(activity[tab.step_of(t)]) / LEG_ACTIVITY_RAD)
+        if dec[4] * moving >= config.not_executed_stance:
             continue
         if modification(dec, config.bounds) <= config.as_asked_tolerance:
             as_asked += 1

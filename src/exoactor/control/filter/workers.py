@@ -7,13 +7,14 @@ states, plans and the short executed records cross the pipe.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing as mp
 from multiprocessing.connection import Connection
 
 import numpy as np
 
-from exoactor.control.filter.plant import LoopState, Plant, PlanOutcome, PlantSetup
+from exoactor.control.filter.plant import LoopState, PlanOutcome, Plant, PlantSetup
 from exoactor.errors import ExoActorError
 
 logger = logging.getLogger(__name__)
@@ -96,10 +97,8 @@ class Evaluator:
 
     def close(self) -> None:
         for proc, conn in self._procs:
-            try:
+            with contextlib.suppress(BrokenPipeError, OSError):
                 conn.send(None)
-            except (BrokenPipeError, OSError):
-                pass
             proc.join(timeout=5)
             if proc.is_alive():
                 proc.terminate()
