@@ -109,6 +109,11 @@ class InferConfig(BaseModel):
     """... and at least this far below its shoulder (arms held out are not resting) [m]."""
     hand_off_body_m: float = Field(0.15, ge=0.0, le=1.0)
     """A hand nearer than this to a knee rests on the person's own legs, not on a table [m]."""
+    thigh_length_m: float = Field(0.40, gt=0.0, le=1.0)
+    """How far ahead of a seat the seated robot's thighs reach [m]."""
+    lap_clearance_m: float = Field(0.30, ge=0.0, le=1.0)
+    """A table over a seat's lap must be this far above the seat top (thighs, knees and
+    the robot sitting higher than the reference) [m]."""
     min_support_s: float = Field(1.0, gt=0.0, le=10.0)
     """Shortest steady-hand phase that makes a table [s]."""
     palm_half_thickness_m: float = Field(0.025, ge=0.0, le=0.1)
@@ -563,7 +568,8 @@ def infer_scene(motion: RobotMotion, config: InferConfig | None = None, robot=No
     for s in seats:
         for a, b in s.evidence:
             seated[a:b + 1] = True
-    tables = [t for t in find_tables(f, cfg, exclude=used) if _clear_of_body(t, f, cfg)]
+    tables = [t for t in find_tables(f, cfg, exclude=used)
+              if _clear_of_body(t, f, cfg) and _clear_of_lap(t, seats, cfg)]
     objects = name_from_plan(seats + tables + boxes, plan_actions or [])
     logger.info("%s: inferred %d seat(s), %d table(s), %d box(es)", motion.source,
                 len(seats), sum(o.kind == "table" for o in objects),
@@ -582,6 +588,25 @@ def _clear_of_body(obj: SceneObject, f: MotionFeatures, cfg: InferConfig) -> boo
         logger.info("%s at %.2f m dropped: the body passes %.2f m into it", obj.kind,
                     obj.top_z, deepest)
         return False
+    return True
+
+
+def _clear_of_lap(obj: SceneObject, seats: list[SceneObject], cfg: InferConfig) -> bool:
+    """A surface over a seat's lap (ahead of it by less than a thigh and less than
+    ``lap_clearance_m`` above its top) is something held on the lap (a guitar, a laptop),
+    not a table: the robot, which sits higher than the reference, would be clamped between
+    the two (measured on the sofa clip: 16 kN on the thighs)."""
+    for seat in seats:
+        c, s = np.cos(seat.pose.yaw_rad), np.sin(seat.pose.yaw_rad)
+        rel = np.asarray(obj.pose.pos[:2]) - np.asarray(seat.pose.pos[:2])
+        ahead, side = rel @ np.array([c, s]), rel @ np.array([-s, c])
+        bottom = obj.pose.pos[2] - obj.size[2] / 2
+        reach = seat.size[0] / 2 + cfg.thigh_length_m + obj.size[0] / 2
+        if (-seat.size[0] / 2 < ahead < reach and abs(side) < seat.size[1] / 2 + obj.size[1] / 2
+                and bottom < seat.top_z + cfg.lap_clearance_m):
+            logger.info("%s at %.2f m dropped: over the lap of the seat at %.2f m", obj.kind,
+                        obj.top_z, seat.top_z)
+            return False
     return True
 
 

@@ -169,7 +169,7 @@ def interaction_metrics(rollout, scene: Scene, *, fps: float | None = None,
         elif obj.kind == "table":
             d = float(dist[sel].min()) if sel.any() else float("inf")
             ok = d <= REACH_M
-            rec.update(hand_distance_m=d, contact_fraction=float(np.mean(force[sel, i] > 1.0))
+            rec.update(hand_distance_m=d, contact_fraction=float(np.mean(np.abs(force[sel, i]) > 1.0))
                        if sel.any() else 0.0)
             if not ok:
                 failures.append(f"table {obj.name or i}: closest hand {d:.2f} m (reach "
