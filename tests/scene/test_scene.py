@@ -173,3 +173,14 @@ def test_verdict_fails_a_run_whose_interaction_failed():
     assert physics_verdict(ok).verdict == "executable"
     v = physics_verdict(bad)
     assert v.verdict == "not executable" and "seat 0" in v.reasons[0]
+
+
+def test_interaction_columns_for_benchmark_tables():
+    from exoactor.scene.score import interaction_columns
+
+    assert interaction_columns({})["interaction"] == "-"
+    cells = interaction_columns({"interaction": {"succeeded": False, "failures": ["x"], "objects": [
+        {"kind": "seat", "seated_fraction": 0.5}, {"kind": "box", "hand_distance_m": [0.3, 0.02],
+                                                   "lift_m": 0.1}]}})
+    assert cells == {"objects": "seat, box", "seated": "50 %", "reached": "0.02 m",
+                     "lifted": "0.10 m", "interaction": "failed"}

@@ -227,3 +227,24 @@ def penetration_m(motion, scene: Scene, robot=None, bodies: str = "all") -> np.n
             depth = inside.min(axis=1)
             out[t, i] = max(0.0, float(depth.max()))
     return out
+
+
+def interaction_columns(metrics: dict) -> dict[str, str]:
+    """Table cells of a run's interactions from its ``metrics.json`` (for benchmark tables):
+    ``objects`` (kinds inferred), ``seated`` (% of the sitting phase), ``reached`` (closest
+    hand [m]), ``lifted`` (box rise [m]), ``interaction`` (ok / failed / -)."""
+    inter = metrics.get("interaction")
+    if not isinstance(inter, dict):
+        return {"objects": "-", "seated": "-", "reached": "-", "lifted": "-", "interaction": "-"}
+    objs = inter.get("objects", [])
+    seats = [o for o in objs if o.get("kind") == "seat"]
+    reach = [d for o in objs if o.get("kind") != "seat"
+             for d in np.atleast_1d(o.get("hand_distance_m", []))]
+    lifts = [o.get("lift_m", 0.0) for o in objs if o.get("kind") == "box"]
+    return {
+        "objects": ", ".join(o.get("kind", "?") for o in objs) or "none",
+        "seated": ", ".join(f"{100 * o.get('seated_fraction', 0.0):.0f} %" for o in seats) or "-",
+        "reached": f"{min(reach):.2f} m" if reach else "-",
+        "lifted": ", ".join(f"{x:.2f} m" for x in lifts) or "-",
+        "interaction": "ok" if inter.get("succeeded") else "failed",
+    }
