@@ -67,10 +67,11 @@ class InferConfig(BaseModel):
     """Seat top above the lowest reference pelvis/thigh point of the seated phase [m].
     sitting-notes measured +0.06 (36 of 36 runs seated on its three references) and +0.09
     (67-99 % of the weight on the seat, one stool run in 6 fell). On the five IK sit references
-    of ``tests/scene/scene_synthetic.py`` (hips 90-96 deg, lean 0-45 deg), +0.06 fell in 5 of 5
-    (the robot slid off backward, seated 55-65 % of the phase) and +0.09 held in 4 of 5
-    (seated 100 %, 85-108 % of the weight; the upright no-lean sit fell with both), so +0.09 is
-    the default; 0 puts the top at the skin, which the policy barely loads."""
+    of ``tests/scene/scene_synthetic.py`` (hips 90-96 deg, lean 0-45 deg;
+    ``benchmarks/scene_sit.py``), +0.06 fell in 5 of 5 (seated 46-95 % of the phase, 40-95 %
+    of the weight, then off the seat) and +0.09 held in 4 of 5 (seated 100 %, 74-89 % of the
+    weight; the upright no-lean sit fell with both), so +0.09 is the default; 0 puts the top at
+    the skin, which the policy barely loads."""
     seat_above_lowest_at_start_m: float = Field(0.0, ge=0.0, le=0.2)
     """As ``seat_above_lowest_m`` for a seated phase that starts at the motion's first frame:
     the robot starts at the reference pose, so a higher top would start it inside the seat
