@@ -535,7 +535,7 @@ def find_boxes(f: MotionFeatures, cfg: InferConfig) -> tuple[list[SceneObject], 
                 kind="table", pose=ObjectPose(pos=(float(centre[0]), float(centre[1]),
                                                    bottom - cfg.table_thickness_m / 2),
                                               yaw_rad=heading),
-                size=(cfg.box_depth_m + 0.2, width + 0.2, cfg.table_thickness_m),
+                size=(cfg.box_depth_m, width, cfg.table_thickness_m),
                 friction=cfg.friction, evidence=((g, g),),
                 note=f"support under the box grasped {bottom:.2f} m up at frame {g}"))
         out.append(SceneObject(
@@ -564,18 +564,20 @@ def infer_scene(motion: RobotMotion, config: InferConfig | None = None, robot=No
     robot = robot or get_robot("g1")
     f = motion_features(motion, robot)
     seats = find_seats(f, cfg, robot.spec.root_height_m)
-    boxes, used = find_boxes(f, cfg)
-    seated = np.zeros(len(used), bool)
-    for s in seats:
-        for a, b in s.evidence:
-            seated[a:b + 1] = True
-    tables = [t for t in find_tables(f, cfg, exclude=used)
+    found_boxes, used = find_boxes(f, cfg)
+    boxes = _boxes_clear_of_body(found_boxes, f, cfg)
+    found_tables = find_tables(f, cfg, exclude=used)
+    tables = [t for t in found_tables
               if _clear_of_body(t, f, cfg) and _clear_of_lap(t, seats, cfg)]
     objects = name_from_plan(seats + tables + boxes, plan_actions or [])
-    logger.info("%s: inferred %d seat(s), %d table(s), %d box(es)", motion.source,
+    rejected = tuple(o.model_copy(update={"note": o.note + "; rejected: the reference's body "
+                                          "passes through it (or it is over a seat's lap)"})
+                     for o in found_tables + found_boxes if o not in tables + boxes)
+    logger.info("%s: inferred %d seat(s), %d table(s), %d box(es); %d rejected", motion.source,
                 len(seats), sum(o.kind == "table" for o in objects),
-                sum(o.kind == "box" for o in objects))
-    return Scene(source=motion.source, fps=float(motion.fps), objects=tuple(objects))
+                sum(o.kind == "box" for o in objects), len(rejected))
+    return Scene(source=motion.source, fps=float(motion.fps), objects=tuple(objects),
+                 rejected=rejected)
 
 
 def _clear_of_body(obj: SceneObject, f: MotionFeatures, cfg: InferConfig) -> bool:
@@ -590,6 +592,39 @@ def _clear_of_body(obj: SceneObject, f: MotionFeatures, cfg: InferConfig) -> boo
                     obj.top_z, deepest)
         return False
     return True
+
+
+def _boxes_clear_of_body(objs: list[SceneObject], f: MotionFeatures, cfg: InferConfig
+                         ) -> list[SceneObject]:
+    """Keep a carried box (and its support) only when it could have been there: the support
+    clear of the reference's lower body at every frame, the box clear of the lower body and of
+    both hands before its hold begins (a box waits where it is until the hands reach it)."""
+    out, i = [], 0
+    while i < len(objs):
+        group = [objs[i]]
+        if objs[i].kind == "table" and i + 1 < len(objs):       # support, then its box
+            group.append(objs[i + 1])
+            i += 1
+        i += 1
+        ok = True
+        for o in group:
+            if o.kind == "table":
+                ok &= _clear_of_body(o, f, cfg)
+                continue
+            first = o.evidence[0][0]
+            before = slice(0, max(0, first))
+            c, size = np.asarray(o.pose.pos), np.asarray(o.size)
+            if first > 0:
+                deep = max(float(np.max(box_depth(f.seat_points[before], c, o.pose.yaw_rad, size))),
+                           float(np.max(box_depth(f.other_points[before], c, o.pose.yaw_rad, size))),
+                           float(np.max(box_depth(f.hands[before], c, o.pose.yaw_rad, size))))
+                if deep > cfg.seat_clearance_m:
+                    logger.info("box of frames %s dropped: the body is %.2f m inside it before "
+                                "the hold", o.evidence, deep)
+                    ok = False
+        if ok:
+            out.extend(group)
+    return out
 
 
 def _clear_of_lap(obj: SceneObject, seats: list[SceneObject], cfg: InferConfig) -> bool:

@@ -1,12 +1,12 @@
 """The ``scene.json`` layout: boxes in the robot motion's world frame (z-up, metres).
 
-``{"format_version": 1, "source": ..., "objects": [{"kind", "name", "pose", "size", "mass",
-"friction", "evidence", "note"}]}``. Every object is a box: ``pose.pos`` is its centre in world
-[m], ``pose.yaw_rad`` turns its local x (depth) about world z; ``size`` is its full
-``(depth, width, height)`` [m]. Seats and tables are fixed to the world; a ``box`` (a carried
-object) is a free body of ``mass`` [kg]. ``evidence`` lists the motion frame ranges
-``[first, last]`` (inclusive, at the motion's fps) that made it. The file is meant to be edited
-by hand: a run re-reads it and re-runs only the stages after it.
+``{"format_version": 1, "source": ..., "fps": ..., "objects": [{"kind", "name", "pose", "size",
+"mass", "friction", "evidence", "note"}], "rejected": [...]}``. Every object is a box:
+``pose.pos`` is its centre in world [m], ``pose.yaw_rad`` turns its local x (depth) about
+world z; ``size`` is its full ``(depth, width, height)`` [m]. Seats and tables are fixed to the
+world; a ``box`` (a carried object) is a free body of ``mass`` [kg]. ``evidence`` lists the
+motion frame ranges ``[first, last]`` (inclusive, at the motion's fps) that made it. The file
+is meant to be edited by hand: a run re-reads it and re-runs only the stages after it.
 """
 
 from __future__ import annotations
@@ -94,6 +94,10 @@ class Scene(BaseModel):
     fps: float | None = None
     """Frame rate of the motion the evidence frames refer to [Hz]."""
     objects: tuple[SceneObject, ...] = ()
+    """The objects in the physics."""
+    rejected: tuple[SceneObject, ...] = ()
+    """Objects a rule found but a consistency check rejected (not simulated; move one to
+    ``objects`` to use it anyway)."""
 
     def of_kind(self, kind: str) -> list[SceneObject]:
         return [o for o in self.objects if o.kind == kind]
