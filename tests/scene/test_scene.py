@@ -184,3 +184,21 @@ def test_interaction_columns_for_benchmark_tables():
                                                    "lift_m": 0.1}]}})
     assert cells == {"objects": "seat, box", "seated": "50 %", "reached": "0.02 m",
                      "lifted": "0.10 m", "interaction": "failed"}
+
+
+def test_a_box_the_hands_were_inside_before_its_hold_is_rejected():
+    """Consistency: a box waits where it is until the hands reach it; one the hands pass
+    through earlier cannot have been there (it and its support go to ``rejected``)."""
+    from exoactor.scene.infer import _boxes_clear_of_body
+
+    motion = lift_reference()
+    scene = infer_scene(motion)
+    f = motion_features(motion)
+    support, box = scene.objects
+    assert _boxes_clear_of_body([support, box], f, InferConfig()) == [support, box]
+    x, y, z = box.pose.pos
+    where_a_hand_was = ObjectPose(pos=(x, y + box.size[1] / 2, z))   # the left hand inside
+    moved = box.model_copy(update={"pose": where_a_hand_was})
+    assert _boxes_clear_of_body([support, moved], f, InferConfig()) == [support, moved]
+    late = moved.model_copy(update={"evidence": ((100, 199),)})   # hand inside it at 0-99
+    assert _boxes_clear_of_body([support, late], f, InferConfig()) == []
