@@ -557,7 +557,7 @@ def deploy(
         help="Drive the Dex3-1 hands from the motion's hand_dof (rt/dex3/*/cmd).")] = False,
     stale_ms: Annotated[float, typer.Option(help="Stale-state limit before damping [ms].")] = 100.0,
     heartbeat_ms: Annotated[float, typer.Option(
-        help="Controller-heartbeat limit before damping [ms].")] = 100.0,
+        help="Controller-heartbeat limit before damping, in ms.")] = 100.0,
     ramp: Annotated[float, typer.Option(help="Ramp to the default pose [s].")] = 3.0,
     input_fps: Annotated[Optional[float], typer.Option(help="Rate of a CSV input [Hz].")] = None,  # noqa: UP007
 ) -> None:
