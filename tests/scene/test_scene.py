@@ -202,3 +202,15 @@ def test_a_box_the_hands_were_inside_before_its_hold_is_rejected():
     assert _boxes_clear_of_body([support, moved], f, InferConfig()) == [support, moved]
     late = moved.model_copy(update={"evidence": ((100, 199),)})   # hand inside it at 0-99
     assert _boxes_clear_of_body([support, late], f, InferConfig()) == []
+
+
+def test_preflight_notes_say_what_the_robot_will_touch():
+    from exoactor.scene.model import preflight_notes
+
+    seat = SceneObject(kind="seat", name="the chair", pose=ObjectPose(pos=(1.0, -0.5, 0.2)),
+                       size=(0.4, 0.5, 0.4))
+    box = SceneObject(kind="box", pose=ObjectPose(pos=(0.5, 0, 0.1)), size=(0.2, 0.3, 0.2),
+                      mass=2.0)
+    lines = preflight_notes(Scene(objects=(seat, box)))
+    assert "a seat ('the chair')" in lines[0] and "top at 0.40 m" in lines[0]
+    assert "(+1.00, -0.50)" in lines[0] and "2.0 kg" in lines[1]

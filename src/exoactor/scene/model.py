@@ -132,3 +132,18 @@ def load_scene(path: str | Path) -> Scene:
         raise ExoActorError(f"{path}: invalid scene: {exc}. Objects need kind (seat, table, "
                             "box), pose {pos: [x, y, z], yaw_rad}, size [depth, width, height] "
                             "in metres, mass for a box") from None
+
+
+def preflight_notes(scene: Scene) -> list[str]:
+    """One line per object the robot will touch, for ``deploy``'s pre-flight (what must stand
+    where before the robot starts: the motion's world frame is the robot's start frame)."""
+    lines = []
+    for i, o in enumerate(scene.objects):
+        x, y, _ = o.pose.pos
+        what = {"seat": "a seat", "table": "a table/support", "box": "a box to carry"}[o.kind]
+        label = f" ('{o.name}')" if o.name else ""
+        extra = f", {o.mass:.1f} kg" if o.mass is not None else ""
+        lines.append(f"object {i}: {what}{label}, {o.size[0]:.2f} x {o.size[1]:.2f} m, top at "
+                     f"{o.top_z:.2f} m, centred at ({x:+.2f}, {y:+.2f}) m, heading "
+                     f"{o.pose.yaw_rad:+.2f} rad{extra}")
+    return lines
