@@ -31,7 +31,7 @@ def finished_run(sample_clip: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
 def test_run_directory_has_every_artefact(finished_run: Path) -> None:
     for name in ("manifest.json", "video.mp4", "human_motion.npz", "perceive_overlay.mp4",
-                 "perceive_metrics.json", "robot_motion.npz", "retarget_metrics.json",
+                 "perceive_metrics.json", "robot_motion.npz", "retarget_metrics.json", "scene.json",
                  "rollout.npz", "metrics.json", "robot_in_scene.mp4", "robot_in_scene.jpg",
                  "side_by_side.mp4", "report.html", "verdict.json"):
         assert (finished_run / name).is_file(), name
@@ -60,8 +60,33 @@ def test_rerun_is_cached(finished_run: Path, sample_clip: Path) -> None:
     summary = run_video(sample_clip, finished_run, RunConfig(start_s=WINDOW_S[0],
                                                             end_s=WINDOW_S[1]))
     assert {s: r.status for s, r in summary.stages.items()} == {
-        "clip": "cached", "perceive": "cached", "retarget": "cached", "track": "cached",
-        "report": "cached"}
+        "clip": "cached", "perceive": "cached", "retarget": "cached", "objects": "cached",
+        "track": "cached", "report": "cached"}
+
+
+def test_edited_scene_json_reruns_only_track_and_report(finished_run: Path, sample_clip: Path,
+                                                        tmp_path: Path) -> None:
+    """scene.json is the user's to edit: a change re-runs track (with the object in the physics,
+    scored in metrics.json) and the report, nothing before."""
+    from exoactor.scene import Scene, SceneObject, load_scene, save_scene
+    from exoactor.scene.model import ObjectPose
+
+    run = tmp_path / "copy"
+    shutil.copytree(finished_run, run)
+    assert load_scene(run / "scene.json").objects == ()        # a walk on the lawn: no objects
+    table = SceneObject(kind="table", name="far away", pose=ObjectPose(pos=(20.0, 0.0, 0.7)),
+                        size=(0.6, 1.0, 0.04), evidence=((0, 5),))
+    save_scene(Scene(objects=(table,)), run / "scene.json")
+    summary = run_video(sample_clip, run, RunConfig(start_s=WINDOW_S[0], end_s=WINDOW_S[1]))
+    assert {s: r.status for s, r in summary.stages.items()} == {
+        "clip": "cached", "perceive": "cached", "retarget": "cached", "objects": "cached",
+        "track": "ok", "report": "ok"}
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["config"]["scene"]["objects"][0]["name"] == "far away"
+    inter = metrics["interaction"]
+    assert not inter["succeeded"] and inter["objects"][0]["hand_distance_m"] > 10
+    assert summary.verdict["verdict"] == "not executable"
+    assert any("table far away" in r for r in summary.verdict["reasons"])
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="apt-get install chromium")

@@ -679,6 +679,12 @@ def deploy(
         motion = verified_motion(motion)
         out = out or motion.parent
         _console().print(f"deploying {motion} (the motion this run verified)")
+        if (motion.parent / "scene.json").is_file():
+            from exoactor.scene.model import load_scene, preflight_notes
+
+            for line in preflight_notes(load_scene(motion.parent / "scene.json")) or [
+                    "scene.json: no objects (the robot touches only the floor)"]:
+                _console().print(f"pre-flight: {line}")
     m = load_motion(motion, fps=input_fps, csv_format=csv_format)
     res = Deployment(m, cfg, out_dir=out or Path("deploy_out")).run()
     d = res.metrics

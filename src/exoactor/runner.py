@@ -7,9 +7,11 @@ says which stage failed and why.
 
 Artefacts (see the design notes): ``video.mp4`` (the input clip, trimmed to the window),
 ``human_motion.npz`` + ``perceive_overlay.mp4`` + ``perceive_metrics.json``,
-``robot_motion.npz`` + ``retarget_metrics.json``, ``rollout.npz`` + ``metrics.json``,
-``robot_in_scene.mp4`` + ``robot_in_scene.jpg`` + ``side_by_side.mp4`` + ``report.html`` +
-``verdict.json``.
+``robot_motion.npz`` + ``retarget_metrics.json``, ``scene.json`` (objects inferred from the
+robot motion by the ``objects`` stage; edit it and run again: only the track stage and the
+report re-run), ``rollout.npz`` + ``metrics.json`` (with ``interaction`` when the scene has
+objects), ``robot_in_scene.mp4`` + ``robot_in_scene.jpg`` + ``side_by_side.mp4`` +
+``report.html`` + ``verdict.json``.
 """
 
 from __future__ import annotations
@@ -29,11 +31,13 @@ from exoactor.fileio import atomic_path
 from exoactor.perceive.config import PerceiveConfig
 from exoactor.pipeline import RunDir, StageResult
 from exoactor.retarget.config import RetargetConfig
+from exoactor.scene.infer import InferConfig
 
 logger = logging.getLogger(__name__)
 
-STAGES = ("clip", "perceive", "retarget", "track", "report")
-"""Stage names in order (``--force`` takes these)."""
+STAGES = ("clip", "perceive", "retarget", "objects", "track", "report")
+"""Stage names in order (``--force`` takes these). ``objects`` writes ``scene.json`` (named so
+as not to clash with ``imagine``'s ``scene`` stage, the scene photo, in the same manifest)."""
 
 
 class RunConfig(BaseModel):
@@ -51,8 +55,13 @@ class RunConfig(BaseModel):
     """Perception stage settings."""
     retarget: RetargetConfig = Field(default_factory=RetargetConfig)
     """Retargeting stage settings."""
+    objects: InferConfig = Field(default_factory=InferConfig)
+    """``objects`` stage: rules that infer seats, tables and carried boxes from the robot motion."""
+    infer_objects: bool = True
+    """Infer the objects; ``False`` writes an empty ``scene.json`` (the empty floor; objects can
+    still be added to it by hand)."""
     track: TrackConfig = Field(default_factory=TrackConfig)
-    """Tracking stage settings."""
+    """Tracking stage settings (its ``scene`` is taken from ``scene.json``)."""
     filter: FilterConfig = Field(default_factory=FilterConfig)
     """Physics filter of the tracking stage (on by default for TWIST2 without hands; it
     replaces the drift correction and writes ``executable_motion.npz``)."""
@@ -152,9 +161,15 @@ def run_video(video: str | Path, out_dir: str | Path, config: RunConfig | None =
             stage("retarget", lambda: _retarget(run, config), backend="mink",
                   config=_retarget_cfg(config), inputs=[run.artefact("human_motion.npz")],
                   outputs=["robot_motion.npz", "retarget_metrics.json"])
+        with console().status("objects: inferring seats, tables and carried objects"):
+            plan = [p for p in (run.artefact("plan.json"),) if p.is_file()]
+            stage("objects", lambda: _scene(run, config), backend="rules",
+                  config={"infer": config.infer_objects, "rules": config.objects},
+                  inputs=[run.artefact("robot_motion.npz"), *plan], outputs=["scene.json"])
         with console().status("track: executing in MuJoCo physics"):
             stage("track", lambda: _track(run, config), backend=config.track.controller,
-                  config=config.track, inputs=[run.artefact("robot_motion.npz")],
+                  config=config.track, inputs=[run.artefact("robot_motion.npz"),
+                                               run.artefact("scene.json")],
                   outputs=["rollout.npz", "metrics.json"])
     except StageFailed as exc:
         failed = next((s for s in STAGES if (run.stage(s) or {}).get("status") == "failed"),
@@ -226,21 +241,63 @@ def _retarget(run: RunDir, config: RunConfig) -> None:
                   _retarget_cfg(config))
 
 
+def _scene(run: RunDir, config: RunConfig) -> None:
+    from exoactor.formats import load_npz
+    from exoactor.formats.motion import RobotMotion
+    from exoactor.scene import Scene, save_scene
+    from exoactor.scene.infer import infer_scene, plan_actions
+
+    motion = load_npz(run.artefact("robot_motion.npz"), expect=RobotMotion)
+    if not config.infer_objects:
+        save_scene(Scene(source=motion.source, fps=motion.fps), run.artefact("scene.json"))
+        return
+    scene = infer_scene(motion, config.objects, plan_actions=plan_actions(run.artefact("plan.json")))
+    save_scene(scene, run.artefact("scene.json"))
+
+
 def _track(run: RunDir, config: RunConfig) -> None:
     from exoactor.control.track import track_motion
     from exoactor.formats import load_npz
     from exoactor.formats.motion import RobotMotion
+    from exoactor.scene import load_scene
 
     motion = load_npz(run.artefact("robot_motion.npz"), expect=RobotMotion)
+    scene = load_scene(run.artefact("scene.json")) if run.artefact("scene.json").is_file() \
+        else None
+    track = config.track.model_copy(update={"scene": scene if scene and scene.objects else None})
     if (config.filter.enabled and config.track.controller == "twist2"
             and motion.hand_dof is None):
         from exoactor.control.drift import DriftConfig
         from exoactor.control.filter import filter_motion
 
-        track = config.track.model_copy(update={"drift": DriftConfig(enabled=False)})
+        track = track.model_copy(update={"drift": DriftConfig(enabled=False)})
         filter_motion(motion, config.filter, track, out_dir=run.path, show_progress=False)
-        return
-    track_motion(motion, config.track, render=False, out_dir=run.path)
+    else:
+        track_motion(motion, track, render=False, out_dir=run.path)
+    if track.scene is not None:
+        add_interaction_metrics(run.path, track.scene, motion.fps)
+
+
+def add_interaction_metrics(run_dir: Path, scene, fps: float) -> dict:
+    """Score ``scene``'s objects in the run's ``rollout.npz`` and add them to ``metrics.json``
+    under ``interaction`` (:func:`exoactor.scene.score.interaction_metrics`)."""
+    import json
+
+    from exoactor.fileio import write_json
+    from exoactor.formats import load_npz
+    from exoactor.formats.motion import Rollout
+    from exoactor.scene.score import interaction_metrics
+
+    run_dir = Path(run_dir)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    rollout = load_npz(run_dir / "rollout.npz", expect=Rollout)
+    inter = interaction_metrics(rollout, scene, fps=fps,
+                                dropped_frames=int(metrics.get("dropped_frames", 0) or 0),
+                                fall_time_s=metrics.get("fall_time_s") if metrics.get("fell")
+                                else None)
+    metrics["interaction"] = inter
+    write_json(run_dir / "metrics.json", metrics)
+    return inter
 
 
 DEMO_WINDOW_S = (2.6, 6.2)

@@ -25,7 +25,7 @@ OUTCOME_FILE = "batch_run.json"
 
 MOTION_STAGES = ("motion", "track", "report")
 """Stages of a motion task (``report`` only when reports are on)."""
-VIDEO_STAGES = ("clip", "perceive", "retarget", "track", "report")
+VIDEO_STAGES = ("clip", "perceive", "retarget", "objects", "track", "report")
 """Stages of a video task (:data:`exoactor.runner.STAGES`)."""
 IMAGINE_STAGES = ("imagine", *VIDEO_STAGES)
 """Stages of an imagine task."""

@@ -13,7 +13,8 @@ from pathlib import Path
 from exoactor.batch.outcome import RunOutcome
 from exoactor.batch.ranking import TaskRanking
 
-STAGE_ORDER = ("imagine", "motion", "clip", "perceive", "retarget", "track", "report")
+STAGE_ORDER = ("imagine", "motion", "clip", "perceive", "retarget", "objects", "track",
+               "report")
 """Column order of the per-stage time columns."""
 
 REASON_CHARS = 200

@@ -27,6 +27,7 @@ from exoactor.errors import ExoActorError, PhysicsDiverged
 
 if TYPE_CHECKING:
     from exoactor.robots.spec import Robot
+    from exoactor.scene.model import Scene
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +58,10 @@ class JointGroup:
     torque_limit_nm: np.ndarray
 
 
-def build_pd_model(mjcf_path: Path, groups: list[JointGroup]):
-    """Compile ``mjcf_path`` with its actuators replaced by one PD actuator per joint of ``groups``.
+def build_pd_model(mjcf_path: Path, groups: list[JointGroup], scene: Scene | None = None):
+    """Compile ``mjcf_path`` with its actuators replaced by one PD actuator per joint of ``groups``,
+    plus the boxes of ``scene`` (seats, tables: fixed; carried boxes: free bodies whose joints
+    come after the robot's, see :mod:`exoactor.scene.physics`).
 
     Returns:
         ``mujoco.MjModel`` whose ``ctrl`` is the concatenation of the groups' joints.
@@ -83,6 +86,10 @@ def build_pd_model(mjcf_path: Path, groups: list[JointGroup]):
             act.ctrllimited = 0
             act.forcelimited = 1
             act.forcerange = [-lim, lim]
+    if scene is not None and scene.objects:
+        from exoactor.scene.physics import add_objects
+
+        add_objects(spec, scene)
     return spec.compile()
 
 
@@ -94,15 +101,17 @@ class Simulation:
         body: the PD group of the body joints (the controller's joints).
         hands: optional PD group of hand joints (``ctrl`` after the body joints).
         dump_dir: folder for the divergence dump (``nan_dump.npz``); ``None`` keeps it in memory.
+        scene: objects to add to the model (``scene.json``); ``None``: the empty floor.
     """
 
     def __init__(self, robot: Robot, body: JointGroup, hands: JointGroup | None = None,
-                 dump_dir: Path | None = None):
+                 dump_dir: Path | None = None, scene: Scene | None = None):
         import mujoco
 
         self.robot = robot
         self.groups = [body] + ([hands] if hands is not None else [])
-        self.model = build_pd_model(robot.mjcf_path, self.groups)
+        self.model = build_pd_model(robot.mjcf_path, self.groups, scene)
+        self.scene = scene
         self.data = mujoco.MjData(self.model)
         self.ref_data = mujoco.MjData(self.model)
         self.physics_dt_s = float(self.model.opt.timestep)

@@ -47,6 +47,7 @@ from exoactor.metrics import (
     tracking_metrics,
 )
 from exoactor.rotations import yaw, yaw_quat
+from exoactor.scene.model import Scene
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +87,9 @@ class TrackConfig(BaseModel):
     """A run succeeds without a fall and with the mean world key-body error below this [m]."""
     max_duration_s: float = Field(600.0, gt=0.0)
     """Longest motion accepted [s]."""
+    scene: Scene | None = None
+    """Objects in the physics (seats, tables, carried boxes; ``scene.json``, see
+    :mod:`exoactor.scene`); ``None``: the empty floor."""
 
 
 @dataclass(frozen=True)
@@ -217,7 +221,7 @@ def build_simulation_loop(motion: RobotMotion, config: TrackConfig | None = None
         n_h = len(hand_names)
         hands = JointGroup(hand_names, np.full(n_h, config.hands.kp), np.full(n_h, config.hands.kd),
                            robot.torque_limits[hand_idx])
-    sim = Simulation(robot, body, hands, dump_dir=dump_dir)
+    sim = Simulation(robot, body, hands, dump_dir=dump_dir, scene=config.scene)
     all_idx = np.concatenate([body_idx, hand_idx])
     safety = SafetyLayer(
         JointLimits(robot.joint_limits[all_idx, 0], robot.joint_limits[all_idx, 1],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +74,9 @@ def build_report(run_dir: str | Path, fps: float = 25.0) -> ReportResult:
         robot_motion = load_npz(run / "robot_motion.npz", expect=RobotMotion)
     if (run / "rollout.npz").is_file():
         rollout = load_npz(run / "rollout.npz", expect=Rollout)
+        nq = get_robot(rollout.robot).model.nq
+        if rollout.qpos.shape[1] > nq:   # free scene objects (scene.json) follow the robot
+            rollout = replace(rollout, qpos=rollout.qpos[:, :nq])
     track_metrics = _load_json(run / "metrics.json")
 
     for stage, name in (("perceive", "perceive_metrics.json"),

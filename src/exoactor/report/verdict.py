@@ -44,7 +44,9 @@ def physics_verdict(track_metrics: dict) -> PhysicsVerdict:
     * executable: no fall and every verdict metric passes;
     * with the physics filter's fractions in the metrics (``fraction_not_executed`` ...): not
       executable also when more than :data:`MAX_NOT_EXECUTED` of the clip was not executed,
-      and "executable with changes: N %" when N % of the clip was fed modified or not at all.
+      and "executable with changes: N %" when N % of the clip was fed modified or not at all;
+    * with the scene's interaction metrics (``interaction``, :mod:`exoactor.scene.score`): not
+      executable when an interaction failed (not seated on the seat, object not reached/lifted).
     """
     if track_metrics.get("fell"):
         t = track_metrics.get("fall_time_s")
@@ -67,6 +69,9 @@ def physics_verdict(track_metrics: dict) -> PhysicsVerdict:
     if isinstance(not_done, (int, float)) and not_done > MAX_NOT_EXECUTED:
         fails.append(f"{100 * not_done:.0f} % of the clip not executed (held or eased to "
                      f"standing; at most {100 * MAX_NOT_EXECUTED:.0f} % allowed)")
+    inter = track_metrics.get("interaction")
+    if isinstance(inter, dict) and not inter.get("succeeded", True):
+        fails.extend(f"interaction failed: {f}" for f in inter.get("failures", []) or ["?"])
     if fails:
         return PhysicsVerdict("not executable", tuple(fails))
     if warns:

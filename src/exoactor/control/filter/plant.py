@@ -33,6 +33,7 @@ from exoactor.control.twist2 import (
 from exoactor.errors import ExoActorError
 from exoactor.formats.motion import RobotMotion
 from exoactor.rotations import roll_pitch_yaw, yaw, yaw_quat
+from exoactor.scene.model import Scene
 
 KEY_BODIES = ("left_hand", "right_hand", "left_foot", "right_foot", "left_elbow", "right_elbow",
               "left_knee", "right_knee")
@@ -54,6 +55,7 @@ class PlantSetup:
         safety: safety-layer settings.
         policy: TWIST2 options.
         fall_tilt_margin_deg, fall_height_margin_m: the planner's stricter fall rule.
+        scene: objects in the physics (the same as the executed loop's, ``TrackConfig.scene``).
     """
 
     motion: RobotMotion
@@ -63,6 +65,7 @@ class PlantSetup:
     policy: Twist2Config = field(default_factory=Twist2Config)
     fall_tilt_margin_deg: float = 30.0
     fall_height_margin_m: float = 0.2
+    scene: Scene | None = None
 
 
 @dataclass
@@ -214,7 +217,7 @@ class Plant:
         g = ctrl.gains
         group = JointGroup(TWIST2_JOINTS, g.kp, g.kd,
                            np.minimum(g.torque_limit_nm, robot.torque_limits[body_idx]))
-        self.sim = Simulation(robot, group)
+        self.sim = Simulation(robot, group, scene=setup.scene)
         self.model = self.sim.model
         self.decimation = max(1, round(self.dt / self.sim.physics_dt_s))
         self.lower = robot.joint_limits[body_idx, 0]

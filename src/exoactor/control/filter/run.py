@@ -134,7 +134,7 @@ def filter_motion(motion: RobotMotion, config: FilterConfig | None = None,
                        if rc.drop_glitches else (motion, None))
     setup = PlantSetup(clean, track.start, rc, track.safety,
                        Twist2Config(**track.controller_options), config.fall_tilt_margin_deg,
-                       config.fall_height_margin_m)
+                       config.fall_height_margin_m, track.scene)
     raw_cfg = track.model_copy(update={"drift": DriftConfig(enabled=False)})
     main = Plant(setup, config.candidates if config.workers == 1 else 1)
     tab = main.table

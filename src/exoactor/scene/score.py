@@ -1,0 +1,250 @@
+"""Interaction metrics of a rollout in a scene, and a kinematic penetration check.
+
+:func:`interaction_metrics` replays a recorded rollout (``rollout.npz``: qpos, qvel and the PD
+targets at the control rate) in the tracking model with the scene's objects: at every recorded
+step ``mj_forward`` with the recorded state and targets gives the contact forces, so the figures
+come from the same physics the run used (the constraint solver's answer for that state; the
+vertical component of the summed world-frame contact force on the robot, so squeezing forces
+that cancel do not count as carried weight). Per
+object, over its evidence phase (motion frames → clip time; steps after a fall do not count):
+
+- seat: ``seated_fraction`` = share of the phase's steps whose seat contact force carries at
+  least :data:`SEATED_LOAD` of the robot's weight; ``mean_load_fraction``; succeeded when the
+  robot did not fall and ``seated_fraction`` ≥ :data:`SEATED_MIN_FRACTION`.
+- table: ``hand_distance_m`` = closest approach of a hand to the top over the phase;
+  ``contact_fraction``; succeeded when a hand came within :data:`REACH_M`.
+- box: ``hand_distance_m`` for each hand (closest), ``lift_m`` = highest rise of the box centre,
+  ``held_s`` = time it stayed ≥ :data:`LIFTED_M` up; succeeded when both hands reached it and
+  it was lifted.
+
+A run's interactions succeed when every object's do (``metrics.json`` → ``interaction``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from exoactor.scene.model import Scene, SceneObject
+
+SEATED_LOAD = 0.25
+"""Share of the robot's weight the seat must carry for a step to count as seated [-]
+(sitting-notes: a seat the policy really sits on carries 52-75 %)."""
+SEATED_MIN_FRACTION = 0.5
+"""Share of the seated phase the robot must be seated for the seat interaction to succeed."""
+REACH_M = 0.05
+"""A hand within this distance of an object's surface has reached it [m]."""
+LIFTED_M = 0.05
+"""A box whose centre rose this much is lifted [m]."""
+HAND_BODIES = ("left_rubber_hand", "right_rubber_hand")
+
+
+def point_box_distance(points_w: np.ndarray, obj: SceneObject) -> np.ndarray:
+    """``(N,)`` distance of world points to the surface of a box at its scene pose (0 inside)."""
+    return point_box_distance_at(points_w, np.asarray(obj.pose.pos, float), obj.pose.yaw_rad,
+                                 np.asarray(obj.size, float))
+
+
+def point_box_distance_at(points_w: np.ndarray, centre: np.ndarray, yaw_rad: float,
+                          size: np.ndarray, rot_w: np.ndarray | None = None) -> np.ndarray:
+    """As :func:`point_box_distance` for a box of ``size`` at ``centre`` turned by ``yaw_rad``
+    (or by the full rotation matrix ``rot_w`` when given)."""
+    p = np.atleast_2d(points_w) - centre
+    if rot_w is None:
+        c, s = np.cos(yaw_rad), np.sin(yaw_rad)
+        rot_w = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1.0]])
+    local = p @ rot_w
+    excess = np.maximum(np.abs(local) - np.asarray(size) / 2, 0.0)
+    return np.linalg.norm(excess, axis=1)
+
+
+def _tracking_model(robot_name: str, scene: Scene):
+    from exoactor.control.hands import HandConfig, hand_joint_names
+    from exoactor.control.sim import JointGroup, build_pd_model
+    from exoactor.control.twist2 import TWIST2_JOINTS, sim2sim_gains
+    from exoactor.robots import get_robot
+
+    robot = get_robot(robot_name)
+    jidx = {n: i for i, n in enumerate(robot.joint_names)}
+    body_idx = np.array([jidx[n] for n in TWIST2_JOINTS])
+    g = sim2sim_gains(TWIST2_JOINTS)
+    groups = [JointGroup(TWIST2_JOINTS, g.kp, g.kd,
+                         np.minimum(g.torque_limit_nm, robot.torque_limits[body_idx]))]
+    hand_names = hand_joint_names(robot.joint_names) if robot.spec.hand_joint_count else ()
+    if hand_names:
+        hc = HandConfig()
+        hidx = np.array([jidx[n] for n in hand_names])
+        groups.append(JointGroup(hand_names, np.full(len(hidx), hc.kp), np.full(len(hidx), hc.kd),
+                                 robot.torque_limits[hidx]))
+    return robot, build_pd_model(robot.mjcf_path, groups, scene)
+
+
+def _phase_steps(obj: SceneObject, clip_t: np.ndarray, fps: float, dropped: int,
+                 valid: np.ndarray) -> np.ndarray:
+    sel = np.zeros(len(clip_t), bool)
+    for a, b in obj.evidence:
+        sel |= (clip_t >= (a - dropped) / fps - 1e-9) & (clip_t <= (b - dropped) / fps + 1e-9)
+    return sel & valid
+
+
+def interaction_metrics(rollout, scene: Scene, *, fps: float | None = None,
+                        dropped_frames: int = 0, fall_time_s: float | None = None) -> dict:
+    """Score the objects of ``scene`` in ``rollout`` (see the module).
+
+    Args:
+        rollout: the recorded run (:class:`~exoactor.formats.motion.Rollout`), recorded on the
+            model with the scene's objects.
+        scene: the objects (their ``evidence`` frames are motion frames).
+        fps: the motion's frame rate (default: ``scene.fps``).
+        dropped_frames: leading motion frames the streamer dropped (clip time 0 is that frame).
+        fall_time_s: clip time of a fall (later steps are not scored).
+
+    Returns:
+        ``{"succeeded": bool, "failures": [...], "objects": [{kind, name, ...figures}]}``.
+    """
+    import mujoco
+
+    from exoactor.scene.physics import object_geoms
+
+    fps = fps or scene.fps or 30.0
+    robot, model = _tracking_model(rollout.robot, scene)
+    if rollout.qpos.shape[1] != model.nq:
+        from exoactor.errors import ExoActorError
+
+        raise ExoActorError(f"{rollout.source}: rollout qpos has {rollout.qpos.shape[1]} entries, "
+                            f"the model with this scene has {model.nq}; was it recorded with a "
+                            "different scene.json? Re-run the track stage")
+    data = mujoco.MjData(model)
+    geoms = object_geoms(model)
+    robot_geom = model.geom_bodyid >= 1
+    obj_body = {int(model.geom_bodyid[g]) for g in geoms}
+    robot_geom &= ~np.isin(model.geom_bodyid, list(obj_body))
+    weight = float(np.sum(model.body_mass[1:][~np.isin(np.arange(1, model.nbody),
+                                                       list(obj_body))])) * 9.81
+    hand_ids = [model.body(h).id for h in HAND_BODIES]
+    clip_t = rollout.ref_time_s if rollout.ref_time_s is not None else rollout.time_s
+    valid = np.ones(len(clip_t), bool) if fall_time_s is None else clip_t <= fall_time_s + 1e-9
+    n_obj = len(scene.objects)
+    force = np.zeros((len(clip_t), n_obj))
+    hand_pos = np.zeros((len(clip_t), 2, 3))
+    obj_pos = np.zeros((len(clip_t), n_obj, 3))
+    obj_rot = np.zeros((len(clip_t), n_obj, 3, 3))
+    which = {int(g): i for i, g in enumerate(geoms)}
+    f6 = np.zeros(6)
+    nu = model.nu
+    for k in range(len(clip_t)):
+        data.qpos[:] = rollout.qpos[k]
+        data.qvel[:] = rollout.qvel[k]
+        data.ctrl[:] = rollout.target[k][:nu]
+        mujoco.mj_forward(model, data)
+        for c in range(data.ncon):
+            g1, g2 = int(data.contact.geom1[c]), int(data.contact.geom2[c])
+            for go, gr in ((g1, g2), (g2, g1)):
+                if go in which and robot_geom[gr]:
+                    # force of geom1 on geom2 along the frame; on the robot, up = weight carried
+                    mujoco.mj_contactForce(model, data, c, f6)
+                    f_w = data.contact.frame[c].reshape(3, 3).T @ f6[:3]
+                    force[k, which[go]] += f_w[2] if go == g1 else -f_w[2]
+        hand_pos[k] = data.xpos[hand_ids]
+        obj_pos[k] = data.geom_xpos[geoms]
+        obj_rot[k] = data.geom_xmat[geoms].reshape(-1, 3, 3)
+    out, failures = [], []
+    for i, obj in enumerate(scene.objects):
+        sel = _phase_steps(obj, clip_t, fps, dropped_frames, valid)
+        size = np.asarray(obj.size, float)
+        dist = np.stack([np.array([point_box_distance_at(hand_pos[k, h], obj_pos[k, i], 0.0, size,
+                                                         obj_rot[k, i])[0]
+                                   for k in range(len(clip_t))]) for h in range(2)], axis=1)
+        rec = {"kind": obj.kind, "name": obj.name, "phase_steps": int(sel.sum())}
+        if obj.kind == "seat":
+            load = force[:, i] / weight
+            frac = float(np.mean(load[sel] >= SEATED_LOAD)) if sel.any() else 0.0
+            ok = fall_time_s is None and frac >= SEATED_MIN_FRACTION
+            rec.update(seated_fraction=frac,
+                       mean_load_fraction=float(load[sel].mean()) if sel.any() else 0.0,
+                       max_load_fraction=float(load[valid].max()) if valid.any() else 0.0)
+            if not ok:
+                failures.append(f"seat {obj.name or i}: seated {100 * frac:.0f} % of the sitting "
+                                f"phase (at least {100 * SEATED_MIN_FRACTION:.0f} % needed"
+                                + (", and the robot fell)" if fall_time_s is not None else ")"))
+        elif obj.kind == "table":
+            d = float(dist[sel].min()) if sel.any() else float("inf")
+            ok = d <= REACH_M
+            rec.update(hand_distance_m=d, contact_fraction=float(np.mean(np.abs(force[sel, i]) > 1.0))
+                       if sel.any() else 0.0)
+            if not ok:
+                failures.append(f"table {obj.name or i}: closest hand {d:.2f} m (reach "
+                                f"{REACH_M:.2f} m)")
+        else:
+            d = dist[sel].min(axis=0) if sel.any() else np.array([np.inf, np.inf])
+            z0 = obj_pos[0, i, 2]
+            rise = obj_pos[valid, i, 2] - z0 if valid.any() else np.zeros(1)
+            held = float(np.sum(rise >= LIFTED_M) / rollout.fps)
+            reached = bool(np.all(d <= REACH_M))
+            lifted = bool(rise.max() >= LIFTED_M)
+            ok = reached and lifted
+            rec.update(hand_distance_m=[float(x) for x in d], lift_m=float(rise.max()),
+                       held_s=held, reached=reached, lifted=lifted)
+            if not ok:
+                failures.append(f"box {obj.name or i}: hands {d[0]:.2f}/{d[1]:.2f} m from it, "
+                                f"lifted {rise.max():.2f} m (needs both hands within "
+                                f"{REACH_M:.2f} m and {LIFTED_M:.2f} m lift)")
+        rec["succeeded"] = bool(ok)
+        out.append(rec)
+    return {"succeeded": not failures, "failures": failures, "objects": out}
+
+
+def penetration_m(motion, scene: Scene, robot=None, bodies: str = "all") -> np.ndarray:
+    """``(T, n_objects)`` deepest penetration of the motion's robot (kinematic replay, collision
+    geoms' convex hulls; ``bodies="legs"``: shanks and feet only) into each fixed object [m]
+    (0 = none)."""
+    import mujoco
+
+    from exoactor.robots import get_robot
+    from exoactor.robots.kinematics import motion_qpos
+    from exoactor.scene.infer import LEG_BODIES, hull_points
+
+    robot = robot or get_robot("g1")
+    m = robot.model
+    d = mujoco.MjData(m)
+    qpos = motion_qpos(robot, motion)
+    collide = [g for g in range(m.ngeom) if (m.geom_contype[g] or m.geom_conaffinity[g])
+               and m.geom_bodyid[g] > 0
+               and (bodies == "all" or m.body(m.geom_bodyid[g]).name in LEG_BODIES)]
+    pts = {g: hull_points(m, g) for g in collide}
+    out = np.zeros((len(qpos), len(scene.objects)))
+    for t in range(len(qpos)):
+        d.qpos[:] = qpos[t]
+        mujoco.mj_kinematics(m, d)
+        world = np.concatenate([pts[g] @ d.geom_xmat[g].reshape(3, 3).T + d.geom_xpos[g]
+                                for g in collide])
+        for i, obj in enumerate(scene.objects):
+            if not obj.fixed:
+                continue
+            c, s = np.cos(obj.pose.yaw_rad), np.sin(obj.pose.yaw_rad)
+            r = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1.0]])
+            local = (world - np.asarray(obj.pose.pos)) @ r
+            inside = np.asarray(obj.size) / 2 - np.abs(local)
+            depth = inside.min(axis=1)
+            out[t, i] = max(0.0, float(depth.max()))
+    return out
+
+
+def interaction_columns(metrics: dict) -> dict[str, str]:
+    """Table cells of a run's interactions from its ``metrics.json`` (for benchmark tables):
+    ``objects`` (kinds inferred), ``seated`` (% of the sitting phase), ``reached`` (closest
+    hand [m]), ``lifted`` (box rise [m]), ``interaction`` (ok / failed / -)."""
+    inter = metrics.get("interaction")
+    if not isinstance(inter, dict):
+        return {"objects": "-", "seated": "-", "reached": "-", "lifted": "-", "interaction": "-"}
+    objs = inter.get("objects", [])
+    seats = [o for o in objs if o.get("kind") == "seat"]
+    reach = [d for o in objs if o.get("kind") != "seat"
+             for d in np.atleast_1d(o.get("hand_distance_m", []))]
+    lifts = [o.get("lift_m", 0.0) for o in objs if o.get("kind") == "box"]
+    return {
+        "objects": ", ".join(o.get("kind", "?") for o in objs) or "none",
+        "seated": ", ".join(f"{100 * o.get('seated_fraction', 0.0):.0f} %" for o in seats) or "-",
+        "reached": f"{min(reach):.2f} m" if reach else "-",
+        "lifted": ", ".join(f"{x:.2f} m" for x in lifts) or "-",
+        "interaction": "ok" if inter.get("succeeded") else "failed",
+    }
