@@ -214,6 +214,9 @@ def clip_row(video: Path, run_dir: Path, labels: dict | None = None) -> dict:
                    end_drift_m=tm.get("root_xy_error_end_m"),
                    key_body_error_mm=tm.get("key_body_error_mm"),
                    fraction_not_executed=tm.get("fraction_not_executed"))
+        from exoactor.scene.score import interaction_columns
+
+        row["interaction"] = interaction_columns(tm)
     verdict = _load_json(run_dir / "verdict.json") if tm is not None else None
     row["verdict"] = (verdict or {}).get("verdict")
     row["reasons"] = not_executable_reasons(row)
@@ -273,10 +276,15 @@ def _short(stem: str) -> str:
     return stem[:26]
 
 
+INTERACTION_KEYS = ("objects", "seated", "reached", "lifted", "interaction")
+"""Interaction cells (``exoactor.scene.score.interaction_columns``), in table order."""
+
+
 def table(rows: list[dict]) -> list[str]:
     """The per-clip table (markdown) and the executable rate."""
     head = ["clip", "fps", "perceive", "retarget", "track", "tilt °", "path m", "stature m",
-            "bones m", "fall s", "drift m", "key-body mm", "not exec", "verdict", "exec"]
+            "bones m", "fall s", "drift m", "key-body mm", "not exec", "objects", "seated",
+            "reached", "lifted", "interaction", "verdict", "exec"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         st = [f"{s['status']} {s['s_per_video_s']:.2f}" if s["s_per_video_s"] is not None
@@ -291,6 +299,7 @@ def table(rows: list[dict]) -> list[str]:
                  _f(r.get("stature_m"), ".2f", c.get("stature")),
                  _f(r.get("stature_bones_m"), ".2f"), fall, _f(r.get("end_drift_m"), ".2f"),
                  _f(r.get("key_body_error_mm"), ".0f"), "?" if ne is None else f"{ne:.0%}",
+                 *((r.get("interaction") or {}).get(k, "?") for k in INTERACTION_KEYS),
                  str(r.get("verdict")),
                  "yes" if r["executable"] else "no: " + ", ".join(r["reasons"])]
         lines.append("| " + " | ".join(cells) + " |")

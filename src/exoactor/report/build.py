@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+
 import json
 import logging
 from dataclasses import dataclass, replace
@@ -149,6 +150,27 @@ def _poses(robot, robot_motion, rollout, human):  # noqa: ANN001, ANN202
     return Poses(ref_at, None, ref_q[:, :3], None, None, human_at)
 
 
+_OBJECT_RGBA = {"seat": (0.55, 0.40, 0.25, 0.85), "table": (0.45, 0.45, 0.55, 0.75),
+                "box": (0.85, 0.55, 0.20, 0.9)}
+"""Colours of the scene objects in the report's views, by kind (others: the box colour)."""
+
+
+def _scene_geoms(path: Path) -> tuple:
+    """The objects of ``scene.json`` as shapes for both views, at their initial poses (robot
+    world); a carried box is drawn where it starts."""
+    from exoactor.report.views import SceneGeom
+    from exoactor.scene.model import load_scene
+
+    geoms = []
+    for obj in load_scene(path).objects:
+        c, s_ = np.cos(obj.pose.yaw_rad), np.sin(obj.pose.yaw_rad)
+        rot = ((c, -s_, 0.0), (s_, c, 0.0), (0.0, 0.0, 1.0))
+        half = tuple(0.5 * float(v) for v in obj.size)
+        geoms.append(SceneGeom("box", half, tuple(float(v) for v in obj.pose.pos), rot,
+                               _OBJECT_RGBA.get(obj.kind, _OBJECT_RGBA["box"])))
+    return tuple(geoms)
+
+
 def _videos(run: Path, page, human, robot_motion, rollout, track_metrics: dict | None,  # noqa: ANN001
             manifest: dict, fps: float) -> Path | None:
     """Render the report's videos into ``run`` and list them on ``page``; the side-by-side's
@@ -170,9 +192,7 @@ def _videos(run: Path, page, human, robot_motion, rollout, track_metrics: dict |
     robot = get_robot(motion.robot)
     poses = _poses(robot, robot_motion, rollout, human)
     if (run / "scene.json").is_file():
-        # the views draw SceneGeom shapes (Poses.objects); reading scene.json into them
-        # belongs with the scene description's format (issue "scene objects")
-        logger.info("%s: scene.json is not drawn yet (no reader for its format)", run)
+        poses = replace(poses, objects=_scene_geoms(run / "scene.json"))
     kind = "physics" if rollout is not None else "kinematic, tracking did not finish"
     if not source.is_file():
         name = "rollout.mp4" if rollout is not None else "robot_motion.mp4"
