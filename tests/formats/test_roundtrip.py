@@ -14,6 +14,15 @@ from exoactor.robots.kinematics import body_positions
 from exoactor.rotations import rot
 
 MOTIONS = sorted((Path(__file__).resolve().parents[3] / "shared/assets/twist2/motions").glob("*.pkl"))
+"""The 11 shared G1 motions (beside the checkout); ``test_shared_motions_are_there`` fails when
+they are missing, so the parametrized tests below never pass by running nothing."""
+
+
+def test_shared_motions_are_there() -> None:
+    from exoactor.assets import resolve_asset
+
+    shared = sorted(p.name for p in resolve_asset("g1_motions").glob("*.pkl"))
+    assert len(MOTIONS) == 11 and [p.name for p in MOTIONS] == shared, (MOTIONS, shared)
 
 
 def _rot_angle(q1: np.ndarray, q2: np.ndarray) -> np.ndarray:

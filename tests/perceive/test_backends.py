@@ -14,8 +14,13 @@ from exoactor.perceive.config import PerceiveConfig
 from exoactor.perceive.video import open_video
 
 
-def test_registry_lists_mediapipe() -> None:
-    assert "mediapipe" in pose_backends.names()
+def test_listed_backends_resolve_to_pose_backends() -> None:
+    """Every listed name imports and registers a PoseBackend subclass under that name."""
+    names = pose_backends.names()
+    assert "mediapipe" in names
+    for name in names:
+        cls = pose_backends.get(name)
+        assert isinstance(cls, type) and issubclass(cls, PoseBackend), name
 
 
 @pytest.mark.parametrize("name", pose_backends.names())
