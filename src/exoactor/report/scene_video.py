@@ -308,7 +308,8 @@ def write_scene_videos(model, video: Path, camera: SceneCamera | None, poses: Po
                     ref = poses.ref_qpos_at(t) if poses.ref_qpos_at else None
                     views.pose(poses.qpos_at(t), ref)
                     if camera is not None:
-                        rgb, cover = views.scene_view(frustum, rw, rh, poses.objects)
+                        box = views.scene_box(K_r, T_r_c, rw, rh, poses.objects)
+                        rgb, cover = views.scene_view(frustum, rw, rh, poses.objects, box)
                     tick = int(math.floor(t * WORLD_VIEW_FPS + 1e-6))
                     if side_w is not None and tick != world_tick:
                         world = views.world_view(world_cam, WORLD_WIDTH_PX, PANEL_HEIGHT_PX,
