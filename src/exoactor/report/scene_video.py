@@ -11,12 +11,14 @@ its own ffmpeg process, so decoding and encoding run beside the rendering.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -146,15 +148,26 @@ def fixed_world_camera(paths_w: Sequence[np.ndarray], aspect: float,
                       elevation_deg)
 
 
-def _decode(path: Path, width: int, height: int) -> tuple[Iterator[np.ndarray], float, int]:
-    """Frames of ``path`` scaled by ffmpeg to ``width`` x ``height``, its fps and its frame
-    count as the container declares it (for progress only: counting would decode twice)."""
+def _decode(path: Path, width: int, height: int
+            ) -> tuple[Callable[[], tuple[Iterator[np.ndarray], float, int]],
+                       Callable[[], None]]:
+    """Start decoding ``path``, scaled by ffmpeg to ``width`` x ``height``, in the background.
+
+    Returns a function that waits for the decoder's header and returns the frames, the fps and
+    the frame count as the container declares it (for progress only: counting would decode
+    twice), and one that stops the decoder (idempotent; exhausting or closing the frames does
+    too). ffmpeg takes ~0.2 s to start, which overlaps whatever the caller does meanwhile
+    (setting up the renderer).
+    """
+    import concurrent.futures
+
     import imageio_ffmpeg
 
     gen = imageio_ffmpeg.read_frames(str(path), output_params=[
         "-vf", f"scale={width}:{height}:flags={DECODE_SCALER}"])
-    meta = next(gen)
-    n_frames = max(1, int(round(float(meta.get("duration") or 0.0) * float(meta["fps"]))))
+    pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="report-decode")
+    header = pool.submit(next, gen)
+    pool.shutdown(wait=False)
 
     def frames() -> Iterator[np.ndarray]:
         try:
@@ -163,7 +176,21 @@ def _decode(path: Path, width: int, height: int) -> tuple[Iterator[np.ndarray], 
         finally:
             gen.close()
 
-    return frames(), float(meta["fps"]), int(n_frames)
+    def started() -> tuple[Iterator[np.ndarray], float, int]:
+        try:
+            meta = header.result()
+        except BaseException:
+            gen.close()
+            raise
+        n_frames = max(1, int(round(float(meta.get("duration") or 0.0) * float(meta["fps"]))))
+        return frames(), float(meta["fps"]), int(n_frames)
+
+    def stop() -> None:
+        with contextlib.suppress(BaseException):  # started() reports it; here only clean up
+            header.result()
+        gen.close()
+
+    return started, stop
 
 
 def video_size(path: Path) -> tuple[int, int]:
@@ -288,7 +315,7 @@ def write_scene_videos(model, video: Path, camera: SceneCamera | None, poses: Po
     src_w, src_h = video_size(video)
     s = min(1.0, SCENE_MAX_WIDTH_PX / src_w)
     out_w, out_h = _even(src_w * s), _even(src_h * s)
-    frames, fps, n_frames = _decode(video, out_w, out_h)
+    decoding, stop_decoding = _decode(video, out_w, out_h)
     rw, rh = _even(out_w * RENDER_SCALE), _even(out_h * RENDER_SCALE)
     panel_w = _even(out_w * PANEL_HEIGHT_PX / out_h)
     do_scene = camera is not None and scene_out is not None
@@ -307,10 +334,16 @@ def write_scene_videos(model, video: Path, camera: SceneCamera | None, poses: Po
     max_w = max(rw, WORLD_WIDTH_PX)
     max_h = max(rh, PANEL_HEIGHT_PX)
     written = 0
-    mid = n_frames // 2
     thumb = None
     world_tick, world = -1, None
-    with ViewRenderer(model, max_w, max_h) as views:
+    try:
+        views = ViewRenderer(model, max_w, max_h)
+    except BaseException:
+        stop_decoding()
+        raise
+    with views, contextlib.closing(SimpleNamespace(close=stop_decoding)):
+        frames, fps, n_frames = decoding()
+        mid = n_frames // 2
         body_ids = np.arange(1, views.model.nbody)
         with _outputs(scene_out if do_scene else None, side_out) as (scene_tmp, side_tmp):
             scene_w = _open_writer(scene_tmp, out_w, out_h, fps, ENCODER_PRESET) \
