@@ -157,7 +157,8 @@ class ViewRenderer:
                  mesh_cell_m: float = MESH_CELL_M, max_geom: int = 4000):
         mujoco = _import_mujoco()
         self._mj = mujoco
-        vis = _visual_model(simplify_meshes(model, mesh_cell_m), max_width, max_height)
+        vis = _visual_model(simplify_meshes(model, mesh_cell_m), max_width, max_height,
+                            in_place=True)
         vis.geom_group[vis.geom_bodyid == 0] = _WORLD_GROUP
         vis.vis.headlight.ambient[:] = HEADLIGHT_AMBIENT
         vis.vis.headlight.diffuse[:] = HEADLIGHT_DIFFUSE
