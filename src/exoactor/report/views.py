@@ -157,7 +157,8 @@ class ViewRenderer:
                  mesh_cell_m: float = MESH_CELL_M, max_geom: int = 4000):
         mujoco = _import_mujoco()
         self._mj = mujoco
-        vis = _visual_model(simplify_meshes(model, mesh_cell_m), max_width, max_height)
+        vis = _visual_model(simplify_meshes(model, mesh_cell_m), max_width, max_height,
+                            in_place=True)
         vis.geom_group[vis.geom_bodyid == 0] = _WORLD_GROUP
         vis.vis.headlight.ambient[:] = HEADLIGHT_AMBIENT
         vis.vis.headlight.diffuse[:] = HEADLIGHT_DIFFUSE
@@ -222,7 +223,9 @@ class ViewRenderer:
         return rgb[::-1], (z[::-1] if z is not None else None)
 
     def scene_view(self, frustum: GLFrustum, width: int, height: int,
-                   objects: Sequence[SceneGeom] = ()) -> tuple[np.ndarray, np.ndarray]:
+                   objects: Sequence[SceneGeom] = (),
+                   box: tuple[int, int, int, int] | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
         """The posed robot alone through ``frustum``.
 
         Args:
@@ -230,6 +233,10 @@ class ViewRenderer:
             width, height: image size [px].
             objects: further shapes to draw with the robot (robot world), e.g. the objects of a
                 scene the person acts on.
+            box: rows ``y0:y1`` and columns ``x0:x1`` (from the top) known to hold everything
+                drawn (e.g. :meth:`scene_box`), or None: only that part is rendered, through
+                the sub-frustum of those pixels (llvmpipe's cost grows with the pixels drawn
+                and read back); outside it the images are empty.
 
         Returns:
             ``(height, width, 3)`` uint8 RGB and ``(height, width)`` bool coverage (True where
@@ -239,20 +246,72 @@ class ViewRenderer:
         self._scene.flags[mj.mjtRndFlag.mjRND_SKYBOX] = 0
         mj.mjv_updateScene(self.model, self.data, self._robot_opt, self._pert, self._cam,
                            mj.mjtCatBit.mjCAT_ALL, self._scene)
+        y0, y1, x0, x1 = box if box is not None else (0, height, 0, width)
+        # the near-plane window of the box's pixels (MuJoCo derives left/right from the
+        # centre and the viewport's aspect, so square pixels keep their size)
+        left = frustum.center - frustum.half_width
+        px_w = 2.0 * frustum.half_width / width
+        px_h = (frustum.top - frustum.bottom) / height
         for cam in self._scene.camera:
             cam.pos[:] = frustum.pos
             cam.forward[:] = frustum.forward
             cam.up[:] = frustum.up
-            cam.frustum_center = frustum.center
-            cam.frustum_width = frustum.half_width
-            cam.frustum_bottom = frustum.bottom
-            cam.frustum_top = frustum.top
+            cam.frustum_center = left + 0.5 * (x0 + x1) * px_w
+            cam.frustum_width = 0.5 * (x1 - x0) * px_w
+            cam.frustum_bottom = frustum.top - y1 * px_h
+            cam.frustum_top = frustum.top - y0 * px_h
             cam.frustum_near = frustum.near
             cam.frustum_far = frustum.far
             cam.orthographic = 0
         self._add_objects(objects)
-        rgb, z = self._read(width, height, depth=True)
-        return rgb, z < 1.0 - 1e-6
+        if box is None:
+            rgb, z = self._read(width, height, depth=True)
+            return rgb, z < 1.0 - 1e-6
+        y0, y1, x0, x1 = box
+        full = np.zeros((height, width, 3), dtype=np.uint8)
+        cover = np.zeros((height, width), dtype=bool)
+        if y1 > y0 and x1 > x0:
+            rgb, z = self._read(x1 - x0, y1 - y0, depth=True)
+            full[y0:y1, x0:x1] = rgb
+            cover[y0:y1, x0:x1] = z < 1.0 - 1e-6
+        return full, cover
+
+    def scene_box(self, K: np.ndarray, T_r_c: np.ndarray, width: int, height: int,
+                  objects: Sequence[SceneGeom] = (), margin_px: int = 4
+                  ) -> tuple[int, int, int, int] | None:
+        """Rows ``y0:y1`` and columns ``x0:x1`` of a ``width`` x ``height`` pinhole image
+        (intrinsics ``K``, pose ``T_r_c`` in the robot world) that hold the posed robot's
+        visible geoms and ``objects``: the projection of each one's bounding sphere, plus
+        ``margin_px``. None (the whole image) when a sphere reaches behind the camera."""
+        from exoactor.report.scene_camera import project_w
+
+        m = self.model
+        shown = (m.geom_group != _HIDDEN_GROUP) & (m.geom_group != _WORLD_GROUP) \
+            & (m.geom_rgba[:, 3] > 0)
+        centres = [self.data.geom_xpos[shown]]
+        radii = [m.geom_rbound[shown]]
+        for ob in objects:
+            centres.append(np.asarray(ob.pos_r, float)[None])
+            radii.append(np.array([float(np.linalg.norm(ob.size))]))
+        c = np.concatenate(centres)
+        r = np.concatenate(radii)
+        if len(c) == 0:
+            return (0, 0, 0, 0)
+        px, z = project_w(c, K, T_r_c)
+        if np.any(z - r <= 1e-3):
+            return None
+        f = max(float(K[0, 0]), float(K[1, 1]))
+        # a point d (|d| <= r) off a centre c (camera frame) moves its image by
+        # f |d_xy c_z - c_xy d_z| / (c_z (c_z + d_z)) <= f r |c| / (c_z (c_z - r))
+        dist = np.linalg.norm(c - np.asarray(T_r_c, float)[:3, 3], axis=1)
+        ext = f * r * dist / (z * (z - r)) + margin_px
+        x0 = int(np.clip(np.floor((px[:, 0] - ext).min()), 0, width))
+        x1 = int(np.clip(np.ceil((px[:, 0] + ext).max()) + 1, 0, width))
+        y0 = int(np.clip(np.floor((px[:, 1] - ext).min()), 0, height))
+        y1 = int(np.clip(np.ceil((px[:, 1] + ext).max()) + 1, 0, height))
+        if x1 <= x0 or y1 <= y0:
+            return (0, 0, 0, 0)
+        return (y0, y1, x0, x1)
 
     def _add_objects(self, objects: Sequence[SceneGeom]) -> None:
         mj = self._mj
