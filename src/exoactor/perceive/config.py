@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from exoactor.perceive.skeleton_fit import SkeletonFitConfig
+
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
@@ -295,3 +297,5 @@ class PerceiveConfig(BaseModel):
     """Settings of the ``mediapipe`` backend."""
     world: WorldConfig = WorldConfig()
     """Gravity, scale, root path and local pose of a static camera's clip."""
+    skeleton_fit: SkeletonFitConfig = SkeletonFitConfig()
+    """The temporal fit of the skeleton to the 2D landmarks (constant bone lengths)."""

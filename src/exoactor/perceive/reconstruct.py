@@ -78,6 +78,7 @@ from exoactor.perceive.grounding import (
 from exoactor.perceive.hands import fill_hand, grasp_closure, template_hand_w
 from exoactor.perceive.root_fit import fit_root_translation
 from exoactor.perceive.scene import LineFamily, pitch_and_roll_c, scene_up_c
+from exoactor.perceive.skeleton_fit import SkeletonFit, fit_skeleton, scale_about_camera
 from exoactor.perceive.world import (
     ARM_POINTS,
     FEET,
@@ -328,7 +329,11 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
         P = upright_trunk_c(P, up.up_c, wcfg.upright_trunk * standing)
     if wcfg.straight_knees > 0:
         P = straighten_knees_c(P, wcfg.straight_knees * standing)
-    if cfg.bone_iterations:  # the slides along the rays changed the bones a little
+    if cfg.skeleton_fit.enabled:
+        # one skeleton for the clip fitted to the 2D, the upright pose above as its prior
+        _, P, lengths, stature = _fit_skeleton(P, kp, weight, K, fps, pairs, lengths,
+                                                      stature, cfg)
+    elif cfg.bone_iterations:  # the slides along the rays changed the bones a little
         P = enforce_bone_lengths(P, pairs, lengths, 10)
     rel2 = P - P[:, _HIPS].mean(1, keepdims=True)
     J = rel2.shape[1]
@@ -389,6 +394,25 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
         step_s={"cleanup": t_clean - t_start, "grounding": t_ground - t_clean,
                 "hands_world": t_hands - t_ground},
         fit_converged=fit1.converged and fit2.converged)
+
+
+def _fit_skeleton(P0: np.ndarray, kp: np.ndarray, weight: np.ndarray, K: np.ndarray,
+                  fps: float, pairs: list[tuple[int, int]], lengths: np.ndarray,
+                  stature: float, cfg: PerceiveConfig
+                  ) -> tuple[SkeletonFit, np.ndarray, np.ndarray, float]:
+    """The temporal skeleton fit (:mod:`~exoactor.perceive.skeleton_fit`) from ``P0``, then
+    scaled about the camera centre (the image unchanged) back to ``stature``: one camera
+    does not see size, the fit's proportions are kept. (Measuring the stature again from the
+    fitted proportions moved the rendered bodies' statures away from the truth: +5.3 ->
+    +5.9 %, +4.8 -> +4.9 %.) Returns the fit, the points, the bone lengths and the
+    stature."""
+    fit = fit_skeleton(P0, P0, kp, weight, K, fps, lengths, cfg.skeleton_fit, pairs)
+    lengths = fit.lengths_m
+    k = stature / stature_m(lengths, pairs)
+    logger.info("skeleton fit: %d iterations, reprojection %.1f -> %.1f px (weighted median), "
+                "stature %.3f m", fit.iterations, fit.reprojection_px_before,
+                fit.reprojection_px_after, stature)
+    return fit, scale_about_camera(fit.points_c, k), lengths * k, float(stature)
 
 
 def _hands(obs: PoseObservations, joints_w: np.ndarray, T_w_c: np.ndarray, rays: Rotation,
