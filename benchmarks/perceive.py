@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-STEPS = ("decode", "body", "tracking", "cleanup", "grounding", "hands", "hands_world",
+STEPS = ("decode", "body", "tracking", "cleanup", "grounding", "skeleton_fit", "hands", "hands_world",
          "camera_check", "write", "overlay")
 
 

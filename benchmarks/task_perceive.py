@@ -142,12 +142,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-hands", action="store_true", help="body only")
     ap.add_argument("--retarget", action="store_true",
                     help="also retarget each motion (default settings) and print ok / the error")
+    ap.add_argument("--no-skeleton-fit", action="store_true",
+                    help="without the temporal skeleton fit (PerceiveConfig.skeleton_fit)")
     ap.add_argument("--json", type=Path, help="also write the rows here")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     from exoactor.perceive import PerceiveConfig
 
     cfg = PerceiveConfig(overlay=False, hands=not args.no_hands)
+    if args.no_skeleton_fit:
+        cfg = cfg.model_copy(update={"skeleton_fit": cfg.skeleton_fit.model_copy(
+            update={"enabled": False})})
     clips = sorted(args.footage.glob("*.mp4"))
     if not clips:
         print(f"no .mp4 in {args.footage}", file=sys.stderr)

@@ -28,7 +28,8 @@ RENDER_FRAMES = 60
 """2 s at 30 Hz: about 2 m of walking."""
 
 # Measured on the 60-frame clip with the true field of view (2 CPUs, mediapipe 0.10.14):
-# MPJPE 69, PA-MPJPE 50, W2-MPJPE 128, WA-MPJPE 74 mm, up 1.5 deg off (before the world
+# MPJPE 64, PA-MPJPE 48, W2-MPJPE 127, WA-MPJPE 72 mm, up 1.5 deg off (without the temporal
+# skeleton fit: 69, 50, 128, 74; before the world
 # placement of issue 15: 65, 51, 155, 64 mm, 1.8 deg; the adult stature prior makes this
 # 1.60 m body 1.67 m, which costs the world errors); 2D median 2-4 px. Limits leave margin.
 MAX_MPJPE_MM = 100.0
@@ -40,12 +41,14 @@ MAX_2D_MEDIAN_PX = 8.0
 RAISE_FRAMES = 60
 """2 s at 30 Hz: stand, raise both arms overhead, hold, lower them."""
 # Measured on the raise-arms clip (frontal, camera pitched 20 deg down, true field of view):
-# up 0.5 deg off (scene lines; 10.5 deg from the body alone), MPJPE 93, PA-MPJPE 51,
-# W2-MPJPE 94, WA-MPJPE 75 mm, stature 1.68 m for a body of 1.60 m (nose height + 0.11 m).
-# Issue 15 asks PA-MPJPE <= 45 mm and stature within 5 %: not reached (see the limits).
+# up 0.5 deg off (scene lines; 10.5 deg from the body alone), MPJPE 77, PA-MPJPE 43,
+# W2-MPJPE 78, WA-MPJPE 62 mm (without the temporal skeleton fit: 93, 51, 87, 74), stature
+# 1.68 m for a body of 1.60 m (nose height + 0.11 m). Issue 15 asks PA-MPJPE <= 45 mm
+# (asserted) and stature within 5 % (not reached: one camera does not see size; the adult
+# prior sets it).
 RAISE_MAX_UP_DEG = 2.0
 RAISE_MAX_W2_MPJPE_MM = 150.0
-RAISE_MAX_PA_MPJPE_MM = 60.0
+RAISE_MAX_PA_MPJPE_MM = 45.0
 RAISE_MAX_STATURE_ERROR = 0.07
 RAISE_MAX_PATH_M = 0.15
 

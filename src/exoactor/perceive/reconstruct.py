@@ -26,8 +26,12 @@ Steps (all on the constant-rate frames of the clip):
    (:func:`~exoactor.perceive.grounding.refine_up_c`) and levels and contacts found again
    with it.
 8. **Upright prior** in standing frames: the model's lean in depth of trunk and legs removed,
-   knees toward their hip-ankle line (:mod:`~exoactor.perceive.world`); bones restored. Then the
-   **root refit** with the contact feet held still and on their support level.
+   knees toward their hip-ankle line (:mod:`~exoactor.perceive.world`). Then the **temporal
+   skeleton fit** (:mod:`~exoactor.perceive.skeleton_fit`): one set of bone lengths for the
+   clip, every frame fitted to the 2D landmarks with this pose as the prior of the segments'
+   directions, scaled back to the stature about the camera centre (``cfg.skeleton_fit``;
+   disabled: the bones restored by projection). Then the **root refit** with the contact
+   feet held still and on their support level.
 9. **World frame**: z up, ground z = 0, origin under the hip centre at the first detection,
    facing +x; feet locked during contacts (:mod:`~exoactor.perceive.foot_lock`; a contact
    whose foot the leg cannot reach ends there); pelvis orientation from the hips, pitched only
@@ -329,10 +333,13 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
         P = upright_trunk_c(P, up.up_c, wcfg.upright_trunk * standing)
     if wcfg.straight_knees > 0:
         P = straighten_knees_c(P, wcfg.straight_knees * standing)
+    fit_s = 0.0
     if cfg.skeleton_fit.enabled:
         # one skeleton for the clip fitted to the 2D, the upright pose above as its prior
+        t_fit = time.perf_counter()
         _, P, lengths, stature = _fit_skeleton(P, kp, weight, K, fps, pairs, lengths,
                                                       stature, cfg)
+        fit_s = time.perf_counter() - t_fit
     elif cfg.bone_iterations:  # the slides along the rays changed the bones a little
         P = enforce_bone_lengths(P, pairs, lengths, 10)
     rel2 = P - P[:, _HIPS].mean(1, keepdims=True)
@@ -391,7 +398,8 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
         lock_shift_m=locked.moved_m, kp_px=kp_raw, kp_vis=vis_f, detected=detected, up=up,
         levels=levels, support_w=support_w, swapped_frames=np.flatnonzero(swapped),
         stature_m=float(stature), hands_detected=hands_found,
-        step_s={"cleanup": t_clean - t_start, "grounding": t_ground - t_clean,
+        step_s={"cleanup": t_clean - t_start, "grounding": t_ground - t_clean - fit_s,
+                "skeleton_fit": fit_s,
                 "hands_world": t_hands - t_ground},
         fit_converged=fit1.converged and fit2.converged)
 

@@ -250,7 +250,8 @@ def summarize(video: VideoSource, view: RateView, obs: PoseObservations, rec: Re
                   up_source=rec.up.source, up_frames=rec.up.frames)
     duration = T / view.fps
     ms = {k: 1000.0 * v / max(T, 1) for k, v in steps.items()}
-    body_keys = ("open", "artefacts", "decode", "body", "tracking", "cleanup", "grounding")
+    body_keys = ("open", "artefacts", "decode", "body", "tracking", "cleanup", "grounding",
+                 "skeleton_fit")
     per_s = {"body_and_grounding": sum(steps.get(k, 0.0) for k in body_keys) / duration,
              "hands": (steps.get("hands", 0.0) + steps.get("hands_world", 0.0)) / duration,
              "total": sum(steps.values()) / duration}
