@@ -420,7 +420,11 @@ def _fit_skeleton(P0: np.ndarray, kp: np.ndarray, weight: np.ndarray, K: np.ndar
     logger.info("skeleton fit: %d iterations, reprojection %.1f -> %.1f px (weighted median), "
                 "stature %.3f m", fit.iterations, fit.reprojection_px_before,
                 fit.reprojection_px_after, stature)
-    return fit, scale_about_camera(fit.points_c, k), lengths * k, float(stature)
+    lengths = lengths * k
+    # the fit holds each bone within bone_sigma_m (a few % of a short hand or foot segment):
+    # a last projection makes them exact
+    P = enforce_bone_lengths(scale_about_camera(fit.points_c, k), pairs, lengths, 10)
+    return fit, P, lengths, float(stature)
 
 
 def _hands(obs: PoseObservations, joints_w: np.ndarray, T_w_c: np.ndarray, rays: Rotation,

@@ -50,6 +50,12 @@ PRIOR_ONLY_PAIRS: tuple[tuple[str, str], ...] = (
     ("right_eye", "right_eye_outer"), ("nose", "mouth_left"), ("nose", "mouth_right"),
 )
 """Offsets held near MediaPipe's 3D but not rigid (the neck; face points off the bones)."""
+GIRDLE_PAIRS: tuple[tuple[str, str], ...] = (("left_shoulder", "left_hip"),
+                                              ("right_shoulder", "right_hip"))
+"""The trunk's sides: the shoulder landmarks ride on the shoulder girdle, which rises with
+the arms (the image's hip-to-shoulder length grows ~10 % when the arms go overhead), so a
+rigid side would turn that into a lean in depth. Held near the prior's vector instead,
+unless ``SkeletonFitConfig.rigid_trunk``."""
 
 
 class SkeletonFitConfig(BaseModel):
@@ -79,6 +85,12 @@ class SkeletonFitConfig(BaseModel):
     ``smooth_window_s`` [m] (the smoothness term)."""
     smooth_window_s: float = Field(0.25, gt=0.0)
     """Window of that trend [s]."""
+    trunk_sigma_m: float = Field(0.02, gt=0.0)
+    """Standard deviation of each trunk side's vector around the prior's [m] (the prior is
+    the upright pose of standing frames)."""
+    rigid_trunk: bool = False
+    """Hold the trunk's sides (:data:`GIRDLE_PAIRS`) at one length too (else near the
+    prior's vectors, their length free)."""
     limit_sigma_m: float = Field(0.01, gt=0.0)
     """Standard deviation of an elbow or knee past its straight line, on the side the model
     does not bend it [m] (one-sided)."""
@@ -148,7 +160,8 @@ class _Problem:
 
     def __init__(self, model_c: np.ndarray, kp_px: np.ndarray, weight: np.ndarray,
                  K: np.ndarray, fps: float, pairs: list[tuple[int, int]],
-                 lengths0: np.ndarray, cfg: SkeletonFitConfig) -> None:
+                 lengths0: np.ndarray, cfg: SkeletonFitConfig,
+                 soft_pairs: list[tuple[int, int]] = ()) -> None:
         T, J, _ = model_c.shape
         self.T, self.J, self.K, self.cfg, self.kp, self.w = T, J, K, cfg, kp_px, weight
         self.pairs = np.array(pairs)
@@ -156,11 +169,13 @@ class _Problem:
         G = int(self.group.max()) + 1
         self.G = G
         self.L0 = np.array([lengths0[self.group == g].mean() for g in range(G)])
-        prior = [(_N(a), _N(b)) for a, b in PRIOR_ONLY_PAIRS]
+        prior = [(_N(a), _N(b)) for a, b in PRIOR_ONLY_PAIRS] + list(soft_pairs)
         self.dpairs = np.concatenate([self.pairs, np.array(prior)])
         d = model_c[:, self.dpairs[:, 1]] - model_c[:, self.dpairs[:, 0]]
         self.dir = d / np.maximum(np.linalg.norm(d, axis=-1, keepdims=True), 1e-9)
         self.dlen_prior = np.linalg.norm(d[:, len(pairs):], axis=-1)  # (T, prior-only)
+        self.dsig = np.full(len(self.dpairs), cfg.direction_sigma_m)
+        self.dsig[len(self.dpairs) - len(soft_pairs):] = cfg.trunk_sigma_m
         self.hinges = np.array(_hinges())
         # the side of each hinge's parent line the model bends it to (unit, camera frame)
         self.bend = self._bend_dir(model_c)
@@ -251,17 +266,17 @@ class _Problem:
         # the model's directions (3 rows per segment and frame), linear in the points
         a, bb = self.dpairs[:, 0], self.dpairs[:, 1]
         length = np.concatenate([np.broadcast_to(L[self.group], (T, B)), self.dlen_prior], 1)
-        r = (P[:, bb] - P[:, a] - length[..., None] * self.dir) / cfg.direction_sigma_m
+        r = (P[:, bb] - P[:, a] - length[..., None] * self.dir) / self.dsig[:, None]
         if jac:
             D = len(self.dpairs)
+            inv = np.tile(np.repeat(1.0 / self.dsig, 3), T)
             k = np.arange(T * D * 3)
             ca = self.pidx(np.repeat(np.arange(T), D), np.tile(a, T))
             cb = self.pidx(np.repeat(np.arange(T), D), np.tile(bb, T))
             off = np.tile(np.arange(3), T * D)
             rr = np.concatenate([k, k])
             cc = np.concatenate([np.repeat(cb, 3) + off, np.repeat(ca, 3) + off])
-            vv = np.concatenate([np.full(k.size, 1.0 / cfg.direction_sigma_m),
-                                 np.full(k.size, -1.0 / cfg.direction_sigma_m)])
+            vv = np.concatenate([inv, -inv])
             add(r, rr, cc, vv)
         else:
             add(r)
@@ -329,7 +344,12 @@ def fit_skeleton(start_c: np.ndarray, model_c: np.ndarray, kp_px: np.ndarray,
     if not (np.isfinite(start_c).all() and np.isfinite(kp_px).all()):
         raise ValueError("fit_skeleton needs finite start points and 2D landmarks "
                          "(fill the gaps first)")
-    prob = _Problem(model_c, kp_px, weight, K, fps, pairs, np.asarray(lengths0, float), cfg)
+    lengths0 = np.asarray(lengths0, float)
+    girdle = {(_N(a), _N(b)) for a, b in GIRDLE_PAIRS}
+    soft = [] if cfg.rigid_trunk else [i for i, p in enumerate(pairs) if tuple(p) in girdle]
+    rigid = [i for i in range(len(pairs)) if i not in soft]
+    prob = _Problem(model_c, kp_px, weight, K, fps, [pairs[i] for i in rigid], lengths0[rigid],
+                    cfg, [pairs[i] for i in soft])
     P = np.array(start_c, dtype=float, copy=True)
     L = prob.L0.copy()
     c = cfg.robust_scale
@@ -368,7 +388,12 @@ def fit_skeleton(start_c: np.ndarray, model_c: np.ndarray, kp_px: np.ndarray,
         if max(np.abs(dP).max(), np.abs(dL).max()) < 1e-5:
             break
     err1 = reprojection_px(P, kp_px, K)
-    return SkeletonFit(points_c=P, lengths_m=L[prob.group], reprojection_px_before=_wmedian(
+    lengths = np.empty(len(pairs))
+    lengths[rigid] = L[prob.group]
+    if soft:  # the clip's median, left and right averaged
+        sp = np.array([pairs[i] for i in soft])
+        lengths[soft] = np.median(np.linalg.norm(P[:, sp[:, 1]] - P[:, sp[:, 0]], axis=-1)).mean()
+    return SkeletonFit(points_c=P, lengths_m=lengths, reprojection_px_before=_wmedian(
         err0, weight), reprojection_px_after=_wmedian(err1, weight), iterations=done,
         cost_before=cost0, cost_after=cost(P, L, robust_w(P)))
 
