@@ -153,11 +153,11 @@ def test_fit_refuses_gaps() -> None:
 def test_fit_on_the_rendered_raise_arms_clip(tmp_path_factory: pytest.TempPathFactory) -> None:
     """On MediaPipe's output for a rendered clip (frontal, camera pitched 20 deg down): the
     fit reprojects better, keeps the bones, and the reconstruction's pose is closer to the
-    truth than without it (measured: PA-MPJPE 51.3 -> 43.0 mm, MPJPE 92.8 -> 77.3 mm).
+    truth than without it (measured: PA-MPJPE 51.3 -> 43.2 mm, MPJPE 92.8 -> 77.4 mm).
 
     The inputs are the stage's own (gravity from the scene's lines as in
     :func:`~exoactor.perceive.perceive_video`): the fit takes the upright pose as its prior,
-    and with gravity 10.9 deg off (the body alone) it measured PA-MPJPE 49.1 -> 51.5 mm
+    and with gravity 10.9 deg off (the body alone) it measured PA-MPJPE 49.1 -> 51.1 mm
     (MPJPE 78 -> 76, W2-MPJPE 160 -> 131 mm)."""
     import os
 
