@@ -337,8 +337,7 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
     if cfg.skeleton_fit.enabled:
         # one skeleton for the clip fitted to the 2D, the upright pose above as its prior
         t_fit = time.perf_counter()
-        _, P, lengths, stature = _fit_skeleton(P, kp, weight, K, fps, pairs, lengths,
-                                                      stature, cfg)
+        _, P, lengths = _fit_skeleton(P, kp, weight, K, fps, pairs, lengths, stature, cfg)
         fit_s = time.perf_counter() - t_fit
     elif cfg.bone_iterations:  # the slides along the rays changed the bones a little
         P = enforce_bone_lengths(P, pairs, lengths, 10)
@@ -407,13 +406,12 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
 def _fit_skeleton(P0: np.ndarray, kp: np.ndarray, weight: np.ndarray, K: np.ndarray,
                   fps: float, pairs: list[tuple[int, int]], lengths: np.ndarray,
                   stature: float, cfg: PerceiveConfig
-                  ) -> tuple[SkeletonFit, np.ndarray, np.ndarray, float]:
+                  ) -> tuple[SkeletonFit, np.ndarray, np.ndarray]:
     """The temporal skeleton fit (:mod:`~exoactor.perceive.skeleton_fit`) from ``P0``, then
     scaled about the camera centre (the image unchanged) back to ``stature``: one camera
     does not see size, the fit's proportions are kept. (Measuring the stature again from the
     fitted proportions moved the rendered bodies' statures away from the truth: +5.3 ->
-    +5.9 %, +4.8 -> +4.9 %.) Returns the fit, the points, the bone lengths and the
-    stature."""
+    +5.9 %, +4.8 -> +4.9 %.) Returns the fit, the points and the bone lengths."""
     fit = fit_skeleton(P0, P0, kp, weight, K, fps, lengths, cfg.skeleton_fit, pairs)
     lengths = fit.lengths_m
     k = stature / stature_m(lengths, pairs)
@@ -424,7 +422,7 @@ def _fit_skeleton(P0: np.ndarray, kp: np.ndarray, weight: np.ndarray, K: np.ndar
     # the fit holds each bone within bone_sigma_m (a few % of a short hand or foot segment):
     # a last projection makes them exact
     P = enforce_bone_lengths(scale_about_camera(fit.points_c, k), pairs, lengths, 10)
-    return fit, P, lengths, float(stature)
+    return fit, P, lengths
 
 
 def _hands(obs: PoseObservations, joints_w: np.ndarray, T_w_c: np.ndarray, rays: Rotation,
