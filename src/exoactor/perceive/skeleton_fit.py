@@ -11,7 +11,9 @@ eliminates (batched dense 99x99 solves: linear in the clip's length):
 * **reprojection** of every landmark through the camera ``K``, weighted by its visibility
   weight, with a Cauchy robust loss (iteratively reweighted) for wrong landmarks;
 * **constant bone lengths**: each segment of :func:`~exoactor.perceive.filtering.bone_index_pairs`
-  has one length for the clip (left and right shared), a free variable;
+  has one length for the clip (left and right shared), a free variable; the trunk's sides
+  (:data:`GIRDLE_PAIRS`) are held near the prior's vectors instead, unless
+  ``rigid_trunk``;
 * **bone-length prior**: each length stays near the template's (relative standard deviation);
 * **the model's 3D as a prior**: each segment's vector (and the neck and face offsets, which
   are not rigid) stays near MediaPipe's direction; this keeps the front/back choice of every
