@@ -32,6 +32,7 @@ import time
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -53,7 +54,7 @@ from exoactor.perceive.tracking import (
     expand_box,
     landmark_box_px,
 )
-from exoactor.perceive.video import Frame, VideoSource, iter_frames
+from exoactor.perceive.video import Frame, VideoSource, iter_frames, prefetched
 from exoactor.ui import progress
 
 logger = logging.getLogger(__name__)
@@ -288,8 +289,32 @@ class MediaPipeBackend(PoseBackend):
         prime = cfg.mediapipe.prime_frames
         last_prime = -prime
         self._video_fresh = True
+        decoded = prefetched(iter_frames(video))
+        # hands of frame i run on a worker thread while the main thread decodes and tracks
+        # frame i + 1 (the models release the GIL; the body of i + 1 needs only the body of i)
+        hand_worker = ThreadPoolExecutor(1, thread_name_prefix="exoactor-hands") if hands \
+            else None
+        pending: tuple[int, Future] | None = None
+
+        def collect() -> None:
+            nonlocal pending
+            if pending is None:
+                return
+            j, job = pending
+            pending = None
+            t_wait = time.perf_counter()
+            hp, hr, hs, labels = job.result()
+            step["hands"] += time.perf_counter() - t_wait  # what the hands add to the wall
+            arrays["hand_px"][j], arrays["hand_rel_c"][j] = hp, hr
+            arrays["hand_score"][j] = hs
+            for side, lab in enumerate(labels):
+                if lab is not None:
+                    # MediaPipe labels assume a mirrored image: "Right" = left hand.
+                    label_agree[0] += int(lab == ("Right", "Left")[side])
+                    label_agree[1] += 1
+
         try:
-            frames = _LookAhead(iter_frames(video))
+            frames = _LookAhead(decoded)
             t_dec = time.perf_counter()
             for frame in progress(frames, "perceive", total=video.declared_frames or None,
                                   unit="frame"):
@@ -343,19 +368,16 @@ class MediaPipeBackend(PoseBackend):
                     chosen = self._track(models, rgb, t_s, tracker, step, gate_log)
                 if chosen is not None:
                     self._store(arrays, i, chosen)
-                    if hands:
-                        t2 = time.perf_counter()
-                        hp, hr, hs, labels = self._hands(models["hands"], rgb, chosen)
-                        arrays["hand_px"][i], arrays["hand_rel_c"][i] = hp, hr
-                        arrays["hand_score"][i] = hs
-                        for side, lab in enumerate(labels):
-                            if lab is not None:
-                                # MediaPipe labels assume a mirrored image: "Right" = left hand.
-                                label_agree[0] += int(lab == ("Right", "Left")[side])
-                                label_agree[1] += 1
-                        step["hands"] += time.perf_counter() - t2
+                    if hand_worker is not None:
+                        collect()
+                        pending = (i, hand_worker.submit(self._hands, models["hands"], rgb,
+                                                         chosen))
                 t_dec = time.perf_counter()
+            collect()
         finally:
+            if hand_worker is not None:
+                hand_worker.shutdown(wait=True, cancel_futures=True)
+            decoded.close()
             self._close(models)
         n = len(times)
         if n == 0:
