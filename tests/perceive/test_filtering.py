@@ -101,3 +101,33 @@ def test_stature_from_drillis_contini() -> None:
     L[names.index(("left_knee", "left_ankle"))] = 0.246 * 1.8
     L[names.index(("left_shoulder", "left_hip"))] = 0.288 * 1.8
     assert stature_m(L, pairs) == pytest.approx(1.8)
+
+
+@pytest.mark.parametrize("T,window,order,deriv", [(5, 5, 2, 0), (40, 9, 2, 0), (40, 9, 2, 1),
+                                                  (41, 15, 3, 2), (301, 31, 1, 0), (7, 3, 1, 1)])
+def test_savgol_filter_matches_scipy(T: int, window: int, order: int, deriv: int) -> None:
+    """Our Savitzky-Golay (no scipy.signal import) is scipy's mode="interp" to rounding."""
+    from scipy.signal import savgol_filter as scipy_savgol
+
+    from exoactor.perceive.filtering import savgol_filter
+
+    x = np.random.default_rng(T).normal(size=(T, 3, 2)).cumsum(0)
+    ours = savgol_filter(x, window, order, deriv, 1 / 30)
+    ref = scipy_savgol(x, window, order, deriv, 1 / 30, axis=0, mode="interp")
+    assert np.allclose(ours, ref, rtol=1e-9, atol=1e-9 * np.abs(ref).max())
+    with pytest.raises(ValueError):
+        savgol_filter(x, 4, 2)
+
+
+def test_perceive_does_not_import_scipy_signal() -> None:
+    """scipy.signal costs ~2.5 s at start-up (it imports scipy.stats); perception avoids it."""
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np; from exoactor.perceive.contacts import velocity; "
+            "from exoactor.perceive.filtering import savgol; "
+            "savgol(np.zeros((30, 2)), 9, 2); velocity(np.zeros((30, 3)), 30.0, 0.2); "
+            "print('scipy.signal' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"

@@ -53,3 +53,28 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_portrait_metadata(clips: dict[str, Path]) -> None:
     v = open_video(clips["portrait"])
     assert v.portrait and (v.width_px, v.height_px) == (360, 716)
+
+
+def test_prefetched_keeps_order_raises_where_the_decoder_failed_and_stops() -> None:
+    """Background decoding: the frames in order, the decoder's error at its frame, and no
+    thread left running after an early stop."""
+    import threading
+
+    from exoactor.perceive.video import Frame, prefetched
+
+    def frames(n: int, fail_at: int | None = None):
+        for k in range(n):
+            if k == fail_at:
+                raise VideoError(f"frame {k} is damaged")
+            yield Frame(index=k, time_s=k / 30, rgb=np.full((2, 2, 3), k, np.uint8))
+
+    assert [f.index for f in prefetched(frames(20), depth=3)] == list(range(20))
+    seen = []
+    with pytest.raises(VideoError, match="frame 7"):
+        for f in prefetched(frames(20, fail_at=7), depth=2):
+            seen.append(f.index)
+    assert seen == list(range(7))
+    it = prefetched(frames(1000), depth=2)
+    assert next(it).index == 0
+    it.close()
+    assert not any(t.name == "exoactor-decode" for t in threading.enumerate())

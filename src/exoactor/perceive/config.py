@@ -66,6 +66,14 @@ class MediaPipeConfig(BaseModel):
     fallback_static: bool = True
     """When the video-mode result is missing or rejected, run the single-image model on a
     crop around the predicted actor with other people masked (costs ~20 ms per such frame)."""
+    prime_frames: int = Field(8, ge=0, le=60)
+    """Look-ahead of the video-mode graph's start [frames]. A fresh graph places its first
+    crops from the person detector's box and settles over ~5 frames, and the depth of the
+    first frames' landmarks moves with it (a side view's hip line turned 20 deg in 4 frames
+    on the sample clip). So whenever it starts afresh (the actor found, or the graph reset
+    after a rejection), it first sees the next ``prime_frames`` frames backwards, their
+    results discarded, and reaches the current frame settled. 0: off. Costs one body-model
+    run per primed frame, and holds that many decoded frames in memory."""
     backfill_frames: int = Field(15, ge=0, le=120)
     """Frames before the actor is first found that are searched again with crops around
     it, backwards (they are buffered in memory: ~6 MB per 1080p frame)."""

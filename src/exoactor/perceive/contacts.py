@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from exoactor.perceive.filtering import runs
+from exoactor.perceive.filtering import runs, savgol_filter
 from exoactor.skeleton import BODY_33
 
 SOLE_POINTS: tuple[tuple[int, int], tuple[int, int]] = (
@@ -27,15 +27,13 @@ def velocity(points: np.ndarray, fps: float, window_s: float = 0.0) -> np.ndarra
     window, which averages out per-frame landmark noise; else central differences. Zero for
     a single frame.
     """
-    from scipy.signal import savgol_filter
-
     p = np.asarray(points, dtype=float)
     if len(p) < 2:
         return np.zeros_like(p)
     window = round(window_s * fps) | 1
     window = min(window, len(p) if len(p) % 2 else len(p) - 1)
     if window >= 5:
-        return savgol_filter(p, window, 2, deriv=1, delta=1.0 / fps, axis=0, mode="interp")
+        return savgol_filter(p, window, 2, deriv=1, delta=1.0 / fps)
     return np.gradient(p, 1.0 / fps, axis=0)
 
 

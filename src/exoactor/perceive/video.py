@@ -210,6 +210,55 @@ def iter_frames(video: VideoSource) -> Iterator[Frame]:
                     rgb=cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
 
 
+def prefetched(frames: Iterator[Frame], depth: int = 4) -> Iterator[Frame]:
+    """``frames`` in order, decoded up to ``depth`` frames ahead on a background thread.
+
+    OpenCV's decoder and colour conversion release the GIL, so decoding the next frames
+    overlaps the caller's work on this one (pose models, on the other core). An exception
+    of the decoder is raised here, at the frame where it happened. Closing this generator
+    stops the thread.
+    """
+    import queue
+    import threading
+
+    ahead: queue.Queue = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+    end = object()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                ahead.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def decode() -> None:
+        try:
+            for frame in frames:
+                if not put(frame):
+                    return
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            put(exc)
+            return
+        put(end)
+
+    worker = threading.Thread(target=decode, name="exoactor-decode", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = ahead.get()
+            if item is end:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        worker.join()
+
+
 def iter_grey(video: VideoSource) -> Iterator[tuple[int, float, np.ndarray]]:
     """Decode every source frame of a full clip in order as ``(index, time_s, (H, W) uint8
     grey)``: cheaper than :func:`iter_frames` for checks that need no colour."""

@@ -6,6 +6,10 @@ Per frame:
 1. The video-mode pose graph (its own landmark tracking; about 11 ms per 1768x994 frame) sees
    the frame with everything outside the actor's search region and every recently rejected
    person painted grey (:mod:`exoactor.perceive.tracking`).
+   Whenever the graph starts afresh (the actor just found, or the graph reset), it is first
+   run on the next ``prime_frames`` frames backwards, results discarded: a fresh graph crops
+   from the person detector's box and its landmarks' depth settles over ~5 frames, which
+   would otherwise show as a turn of the body at the clip's start.
 2. Its result is gated (position, size, torso colours). If it is missing or rejected, the graph
    is reset (it may have locked onto somebody else) and the single-image model runs on a crop
    of the search region with the rejected person masked (``fallback_static``).
@@ -27,7 +31,8 @@ import logging
 import time
 import warnings
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -49,7 +54,7 @@ from exoactor.perceive.tracking import (
     expand_box,
     landmark_box_px,
 )
-from exoactor.perceive.video import Frame, VideoSource, iter_frames
+from exoactor.perceive.video import Frame, VideoSource, iter_frames, prefetched
 from exoactor.ui import progress
 
 logger = logging.getLogger(__name__)
@@ -77,6 +82,29 @@ class _Candidate:
     def __init__(self, kp_px: np.ndarray, vis: np.ndarray, rel_c: np.ndarray, box: np.ndarray):
         self.kp_px, self.vis, self.rel_c, self.box = kp_px, vis, rel_c, box
         self.hip = kp_px[[23, 24]].mean(axis=0)
+
+
+class _LookAhead:
+    """An iterator of frames that can decode a few frames ahead (:meth:`peek`)."""
+
+    def __init__(self, frames: Iterator[Frame]):
+        self._frames = frames
+        self._ahead: deque[Frame] = deque()
+
+    def __iter__(self) -> _LookAhead:
+        return self
+
+    def __next__(self) -> Frame:
+        return self._ahead.popleft() if self._ahead else next(self._frames)
+
+    def peek(self, n: int) -> list[Frame]:
+        """The next ``n`` frames (fewer at the clip's end), without consuming them."""
+        while len(self._ahead) < n:
+            frame = next(self._frames, None)
+            if frame is None:
+                break
+            self._ahead.append(frame)
+        return list(self._ahead)[:n]
 
 
 def _mask(rgb: np.ndarray, keep: np.ndarray | None, hide: list[np.ndarray]) -> np.ndarray:
@@ -111,6 +139,7 @@ class MediaPipeBackend(PoseBackend):
 
     def __init__(self, config: PerceiveConfig | None = None):
         self.config = config or PerceiveConfig()
+        self._video_fresh = True  # the video-mode graph has not seen the actor yet
 
     # ------------------------------------------------------------------ models
     def _open(self, hands: bool) -> dict[str, Any]:
@@ -257,8 +286,35 @@ class MediaPipeBackend(PoseBackend):
         most_people = (0, -1)
         candidates_at_start: list[list[float]] = []
         models = self._open(hands)
+        prime = cfg.mediapipe.prime_frames
+        last_prime = -prime
+        self._video_fresh = True
+        decoded = prefetched(iter_frames(video))
+        # hands of frame i run on a worker thread while the main thread decodes and tracks
+        # frame i + 1 (the models release the GIL; the body of i + 1 needs only the body of i)
+        hand_worker = ThreadPoolExecutor(1, thread_name_prefix="exoactor-hands") if hands \
+            else None
+        pending: tuple[int, Future] | None = None
+
+        def collect() -> None:
+            nonlocal pending
+            if pending is None:
+                return
+            j, job = pending
+            pending = None
+            t_wait = time.perf_counter()
+            hp, hr, hs, labels = job.result()
+            step["hands"] += time.perf_counter() - t_wait  # what the hands add to the wall
+            arrays["hand_px"][j], arrays["hand_rel_c"][j] = hp, hr
+            arrays["hand_score"][j] = hs
+            for side, lab in enumerate(labels):
+                if lab is not None:
+                    # MediaPipe labels assume a mirrored image: "Right" = left hand.
+                    label_agree[0] += int(lab == ("Right", "Left")[side])
+                    label_agree[1] += 1
+
         try:
-            frames = iter_frames(video)
+            frames = _LookAhead(decoded)
             t_dec = time.perf_counter()
             for frame in progress(frames, "perceive", total=video.declared_frames or None,
                                   unit="frame"):
@@ -295,23 +351,33 @@ class MediaPipeBackend(PoseBackend):
                             gate_log["backfilled"] += 1
                         step["body"] += time.perf_counter() - t3
                         early.clear()
+                        if prime:  # this frame too from the settled video-mode graph
+                            chosen = self._settled_start(models["video"], frames, prime, rgb,
+                                                         t_s, tracker, chosen, step)
+                            last_prime = i
                 else:
+                    if self._video_fresh and prime and i - last_prime >= prime:
+                        t4 = time.perf_counter()
+                        ahead = frames.peek(prime)
+                        t5 = time.perf_counter()
+                        self._prime(models["video"], ahead, tracker)
+                        step["decode"] += t5 - t4
+                        step["body"] += time.perf_counter() - t5
+                        last_prime = i
+                    self._video_fresh = False
                     chosen = self._track(models, rgb, t_s, tracker, step, gate_log)
                 if chosen is not None:
                     self._store(arrays, i, chosen)
-                    if hands:
-                        t2 = time.perf_counter()
-                        hp, hr, hs, labels = self._hands(models["hands"], rgb, chosen)
-                        arrays["hand_px"][i], arrays["hand_rel_c"][i] = hp, hr
-                        arrays["hand_score"][i] = hs
-                        for side, lab in enumerate(labels):
-                            if lab is not None:
-                                # MediaPipe labels assume a mirrored image: "Right" = left hand.
-                                label_agree[0] += int(lab == ("Right", "Left")[side])
-                                label_agree[1] += 1
-                        step["hands"] += time.perf_counter() - t2
+                    if hand_worker is not None:
+                        collect()
+                        pending = (i, hand_worker.submit(self._hands, models["hands"], rgb,
+                                                         chosen))
                 t_dec = time.perf_counter()
+            collect()
         finally:
+            if hand_worker is not None:
+                hand_worker.shutdown(wait=True, cancel_futures=True)
+            decoded.close()
             self._close(models)
         n = len(times)
         if n == 0:
@@ -393,6 +459,37 @@ class MediaPipeBackend(PoseBackend):
             crops.append((search, False))
         return crops
 
+    def _settled_start(self, model: Any, frames: _LookAhead, prime: int, rgb: np.ndarray,
+                       t_s: float, tracker: ActorTracker, chosen: _Candidate,
+                       step: dict[str, float]) -> _Candidate:
+        """The actor at the frame where it was first found, from the video-mode graph primed
+        on the frames after it; the single-image ``chosen`` when the graph finds someone
+        else there."""
+        t0 = time.perf_counter()
+        ahead = frames.peek(prime)
+        t1 = time.perf_counter()
+        self._prime(model, ahead, tracker)
+        h, w = rgb.shape[:2]
+        cand = self._run_pose(model, _mask(rgb, tracker.search_box(t_s),
+                                           tracker.masked_boxes(t_s)), (0, 0), (w, h), (w, h))
+        step["decode"] += t1 - t0
+        step["body"] += time.perf_counter() - t1
+        self._video_fresh = False
+        if cand is not None and box_overlap(cand.box, chosen.box) > 0.8:
+            return cand
+        model.reset()
+        self._video_fresh = True
+        return chosen
+
+    def _prime(self, model: Any, ahead: list[Frame], tracker: ActorTracker) -> None:
+        """Run the video-mode graph on the frames ``ahead`` backwards (each masked as
+        :meth:`_track` would), discarding the results, so that it reaches the frame before
+        them with its crop settled on the actor."""
+        for frame in reversed(ahead):
+            image = _mask(frame.rgb, tracker.search_box(frame.time_s),
+                          tracker.masked_boxes(frame.time_s))
+            model.process(image)
+
     def _track(self, models: dict[str, Any], rgb: np.ndarray, t_s: float, tracker: ActorTracker,
                step: dict[str, float], log: dict[str, int]) -> _Candidate | None:
         h, w = rgb.shape[:2]
@@ -416,6 +513,7 @@ class MediaPipeBackend(PoseBackend):
             hide = hide + [cand.box]
             t3 = time.perf_counter()
             models["video"].reset()  # it may be locked onto somebody else
+            self._video_fresh = True
             step["body"] += time.perf_counter() - t3
         if self.config.mediapipe.fallback_static:
             for crop, rotate in self._fallback_crops(tracker, t_s, search):
