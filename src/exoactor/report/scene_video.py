@@ -106,14 +106,36 @@ class Poses:
     the hook for a ``scene.json`` scene description)."""
 
     def paths(self, t_s: float) -> list[Polyline]:
+        """The reference root path and the robot's root path up to ``t_s``."""
         out = []
         if self.ref_path_w is not None and len(self.ref_path_w) > 1:
             out.append(Polyline(_thin(self.ref_path_w), REF_PATH_RGBA, 3.0))
-        if self.robot_path_w is not None and self.robot_path_t is not None:
-            done = self.robot_path_w[self.robot_path_t <= t_s + 1e-9]
-            if len(done) > 1:
-                out.append(Polyline(_thin(done), ROBOT_PATH_RGBA, 4.0))
+        done = self.robot_path_so_far(t_s)
+        if done is not None:
+            out.append(Polyline(done, ROBOT_PATH_RGBA, 4.0))
         return out
+
+    def robot_path_so_far(self, t_s: float, max_points: int = 40) -> np.ndarray | None:
+        """``(P, 3)`` points of the robot's root path up to ``t_s`` on the ground (z = 1 cm),
+        or None (fewer than two samples so far).
+
+        The whole path is thinned to at most ``max_points`` samples once, and the part up to
+        ``t_s`` is those samples plus the latest one: a point, once drawn, stays (only the last
+        two segments change from one time to the next, so the world view is redrawn only
+        there and around the robots).
+        """
+        if self.robot_path_w is None or self.robot_path_t is None:
+            return None
+        n = int(np.searchsorted(self.robot_path_t, t_s + 1e-9, side="right"))
+        if n < 2:
+            return None
+        step = max(1, math.ceil(len(self.robot_path_w) / max_points))
+        idx = np.arange(0, n, step)
+        if idx[-1] != n - 1:
+            idx = np.r_[idx, n - 1]
+        p = np.asarray(self.robot_path_w, dtype=float)[idx].copy()
+        p[:, 2] = 0.01
+        return p
 
 
 def _thin(points: np.ndarray, max_points: int = 40) -> np.ndarray:
@@ -121,6 +143,44 @@ def _thin(points: np.ndarray, max_points: int = 40) -> np.ndarray:
     p[:, 2] = 0.01
     step = max(1, math.ceil(len(p) / max_points))
     return np.vstack([p[::step], p[-1:]]) if step > 1 else p
+
+
+class WorldCanvas:
+    """The world view of successive times, redrawn only where it changes.
+
+    The fixed camera, the floor, the scene objects and the reference path do not change, so
+    after a first full render each update renders (through the sub-frustum of those pixels) only
+    the box that holds the robots now and at the previous update and the path segments that
+    changed, and pastes it into the last image: identical to a full render (same camera, same
+    GL state), at the cost of the box's pixels.
+    """
+
+    def __init__(self, views: ViewRenderer, camera: FreeCamera, width: int, height: int,
+                 poses: Poses):
+        self.views, self.camera, self.size, self.poses = views, camera, (width, height), poses
+        self.K, self.T_r_c = views.world_pinhole(camera, width, height)
+        self.image: np.ndarray | None = None
+        self._last_box: tuple[int, int, int, int] | None = None
+
+    def update(self, t_s: float, reference: bool) -> np.ndarray:
+        """The world view at ``t_s`` (the robots must already be posed); a view into the
+        canvas (copy it to keep it)."""
+        from exoactor.report.views import merge_boxes
+
+        w, h = self.size
+        path = self.poses.robot_path_so_far(t_s)
+        fresh = path[-3:] if path is not None else None
+        box = self.views.world_box(self.K, self.T_r_c, w, h, reference=reference, points=fresh)
+        draw = None if self.image is None else merge_boxes(box, self._last_box)
+        kw = {"reference": reference, "paths": self.poses.paths(t_s),
+              "objects": self.poses.objects}
+        if draw is None:
+            self.image = self.views.world_view(self.camera, w, h, **kw)
+        elif draw[1] > draw[0] and draw[3] > draw[2]:
+            y0, y1, x0, x1 = draw
+            self.image[y0:y1, x0:x1] = self.views.world_view(self.camera, w, h, box=draw, **kw)
+        self._last_box = box
+        return self.image
 
 
 def fixed_world_camera(paths_w: Sequence[np.ndarray], aspect: float,
@@ -341,6 +401,7 @@ def write_scene_videos(model, video: Path, camera: SceneCamera | None, poses: Po
     except BaseException:
         stop_decoding()
         raise
+    canvas = WorldCanvas(views, world_cam, WORLD_WIDTH_PX, PANEL_HEIGHT_PX, poses)
     with views, contextlib.closing(SimpleNamespace(close=stop_decoding)):
         frames, fps, n_frames = decoding()
         mid = n_frames // 2
@@ -363,10 +424,7 @@ def write_scene_videos(model, video: Path, camera: SceneCamera | None, poses: Po
                         rgb, cover = views.scene_view(frustum, rw, rh, poses.objects, box)
                     tick = int(math.floor(t * WORLD_VIEW_FPS + 1e-6))
                     if side_w is not None and tick != world_tick:
-                        world = views.world_view(world_cam, WORLD_WIDTH_PX, PANEL_HEIGHT_PX,
-                                                 reference=ref is not None,
-                                                 paths=poses.paths(t),
-                                                 objects=poses.objects)
+                        world = canvas.update(t, reference=ref is not None)
                         world_tick = tick
                     t1 = time.perf_counter()
                     if camera is not None:
@@ -447,14 +505,14 @@ def write_world_video(model, poses: Poses, duration_s: float, fps: float, out: P
     n = int(math.floor(duration_s * fps + 1e-9)) + 1
     with ViewRenderer(model, WORLD_WIDTH_PX, PANEL_HEIGHT_PX) as views, \
             atomic_path(Path(out)) as tmp:
+        canvas = WorldCanvas(views, cam, WORLD_WIDTH_PX, PANEL_HEIGHT_PX, poses)
         writer = _open_writer(tmp, WORLD_WIDTH_PX, PANEL_HEIGHT_PX, fps, ENCODER_PRESET)
         try:
             for i in progress(range(n), f"render {Path(out).name}", unit="frame"):
                 t = i / fps
                 ref = poses.ref_qpos_at(t) if poses.ref_qpos_at else None
                 views.pose(poses.qpos_at(t), ref)
-                frame = views.world_view(cam, WORLD_WIDTH_PX, PANEL_HEIGHT_PX,
-                                         reference=ref is not None, paths=poses.paths(t))
+                frame = canvas.update(t, reference=ref is not None)
                 writer.send(np.ascontiguousarray(_label(frame, label)))
         finally:
             writer.close()
