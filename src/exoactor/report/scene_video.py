@@ -23,7 +23,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from exoactor.fileio import atomic_path
-from exoactor.report.in_scene import Layers, composite, shadow_map, skeleton_mask, upscale
+from exoactor.report.in_scene import Layers, Patch, composite, shadow_patch, skeleton_patch
 from exoactor.report.scene_camera import PersonToRobot, gl_frustum, robot_camera, scale_intrinsics
 from exoactor.report.views import FreeCamera, Polyline, SceneGeom, ViewRenderer
 from exoactor.ui import progress
@@ -306,16 +306,47 @@ def _label_patch(text: str, height: int) -> np.ndarray:
     return drawn[: rows[-1] + 1, : cols[-1] + 1].copy()
 
 
+@functools.cache
+def _label_stamp(text: str, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_label_patch` and the mask of its drawn (not black) pixels."""
+    patch = _label_patch(text, height)
+    return patch, patch.any(axis=-1)
+
+
+def _stamp(frame: np.ndarray, text: str) -> None:
+    """Draw ``text`` in a dark box in the top-left corner of ``frame`` (in place)."""
+    patch, mask = _label_stamp(text, frame.shape[0])
+    h, w = min(patch.shape[0], frame.shape[0]), min(patch.shape[1], frame.shape[1])
+    # the patch's black margin is transparent
+    np.copyto(frame[:h, :w], patch[:h, :w], where=mask[:h, :w, None])
+
+
 def _label(frame: np.ndarray, text: str) -> np.ndarray:
     """``frame`` with ``text`` in a dark box in its top-left corner (a copy)."""
-    patch = _label_patch(text, frame.shape[0])
     out = frame.copy()
-    h, w = min(patch.shape[0], out.shape[0]), min(patch.shape[1], out.shape[1])
-    box = patch[:h, :w]
-    # the patch's black margin is transparent
-    keep = ~box.any(axis=-1)
-    out[:h, :w] = np.where(keep[..., None], out[:h, :w], box)
+    _stamp(out, text)
     return out
+
+
+def _robot_layers(rgb: np.ndarray, cover: np.ndarray, box: tuple[int, int, int, int],
+                  sx: float, sy: float) -> tuple[Patch, Patch]:
+    """The rendered robot box as premultiplied RGB and float coverage patches of the output
+    frame (rendered at ``sx`` x ``sy`` of its size; upscaled when below 1)."""
+    a = Patch(cover.astype(np.float32), box)
+    if sx == 1.0 and sy == 1.0:
+        return Patch(rgb, box), a
+    return _scale_patch(Patch(rgb, box), 1.0 / sx, 1.0 / sy), _scale_patch(a, 1.0 / sx, 1.0 / sy)
+
+
+def _scale_patch(patch: Patch | None, sx: float, sy: float) -> Patch | None:
+    """``patch`` of an image resized by ``sx`` x ``sy`` [px/px] (bilinear)."""
+    if patch is None or (sx == 1.0 and sy == 1.0):
+        return patch
+    y0, y1, x0, x1 = patch.box
+    box = (int(round(y0 * sy)), int(round(y1 * sy)), int(round(x0 * sx)), int(round(x1 * sx)))
+    if box[1] <= box[0] or box[3] <= box[2]:
+        return None
+    return Patch(_resize(patch.data, box[3] - box[2], box[1] - box[0]), box)
 
 
 def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -407,11 +438,11 @@ def write_scene_videos(model, video: Path, camera: SceneCamera | None, poses: Po
         mid = n_frames // 2
         body_ids = np.arange(1, views.model.nbody)
         with _outputs(scene_out if do_scene else None, side_out) as (scene_tmp, side_tmp):
-            scene_w = _open_writer(scene_tmp, out_w, out_h, fps, ENCODER_PRESET) \
-                if scene_tmp else None
-            side_w = _open_writer(side_tmp, panel_w + WORLD_WIDTH_PX,
-                                  PANEL_HEIGHT_PX + CAPTION_STRIP_PX, fps, ENCODER_PRESET) \
-                if side_tmp else None
+            scene_w = _BackgroundWriter(_open_writer(scene_tmp, out_w, out_h, fps,
+                                                     ENCODER_PRESET)) if scene_tmp else None
+            side_w = _BackgroundWriter(_open_writer(
+                side_tmp, panel_w + WORLD_WIDTH_PX, PANEL_HEIGHT_PX + CAPTION_STRIP_PX, fps,
+                ENCODER_PRESET)) if side_tmp else None
             try:
                 for i, frame in enumerate(progress(frames, "report videos", total=n_frames,
                                                    unit="frame")):
@@ -421,37 +452,41 @@ def write_scene_videos(model, video: Path, camera: SceneCamera | None, poses: Po
                     views.pose(poses.qpos_at(t), ref)
                     if camera is not None:
                         box = views.scene_box(K_r, T_r_c, rw, rh, poses.objects)
-                        rgb, cover = views.scene_view(frustum, rw, rh, poses.objects, box)
+                        robot = views.scene_patch(frustum, rw, rh, poses.objects, box)
                     tick = int(math.floor(t * WORLD_VIEW_FPS + 1e-6))
                     if side_w is not None and tick != world_tick:
                         world = canvas.update(t, reference=ref is not None)
                         world_tick = tick
                     t1 = time.perf_counter()
                     if camera is not None:
-                        big, alpha = upscale(rgb, cover, out_w, out_h)
+                        rgb, alpha = _robot_layers(*robot, rw / out_w, rh / out_h)
                         xpos = views.data.xpos[body_ids]
                         ground = xpos.copy()
                         ground[:, 2] = 0.0
-                        shadow = _resize(shadow_map(ground, xpos[:, 2], K_sh, T_r_c, sw, sh),
-                                               out_w, out_h)
+                        shadow = _scale_patch(shadow_patch(ground, xpos[:, 2], K_sh, T_r_c,
+                                                           sw, sh), out_w / sw, out_h / sh)
                         skel = None
                         if poses.skeleton and poses.human_joints_at is not None:
                             joints = poses.human_joints_at(t)
                             if joints is not None:
-                                skel = skeleton_mask(joints, K_out, camera.T_w_c, out_w, out_h)
-                        scene = composite(frame, Layers(big, alpha, shadow, skel))
+                                skel = skeleton_patch(joints, K_out, camera.T_w_c, out_w, out_h)
+                        scene = composite(frame, Layers(rgb, alpha, shadow, skel))
                     else:
                         scene = frame
                     if i <= mid and thumbnail_out is not None:  # the middle, or the last
                         thumb = scene
                     side = None
                     if side_w is not None:
-                        left = _label(_resize(scene, panel_w, PANEL_HEIGHT_PX),
-                                      scene_label if camera is not None else "input video")
-                        right = _label(world, world_label)
-                        strip = caption_strip(caption(t) if caption else f"t = {t:5.2f} s",
-                                              panel_w + WORLD_WIDTH_PX)
-                        side = np.ascontiguousarray(np.vstack([np.hstack([left, right]), strip]))
+                        side = np.empty((PANEL_HEIGHT_PX + CAPTION_STRIP_PX,
+                                         panel_w + WORLD_WIDTH_PX, 3), np.uint8)
+                        left = side[:PANEL_HEIGHT_PX, :panel_w]
+                        left[:] = _resize(scene, panel_w, PANEL_HEIGHT_PX)
+                        _stamp(left, scene_label if camera is not None else "input video")
+                        right = side[:PANEL_HEIGHT_PX, panel_w:]
+                        right[:] = world
+                        _stamp(right, world_label)
+                        side[PANEL_HEIGHT_PX:] = caption_strip(
+                            caption(t) if caption else f"t = {t:5.2f} s", panel_w + WORLD_WIDTH_PX)
                     t2 = time.perf_counter()
                     if scene_w is not None:
                         scene_w.send(np.ascontiguousarray(scene))
@@ -477,6 +512,51 @@ def write_scene_videos(model, video: Path, camera: SceneCamera | None, poses: Po
                 written, timing["render"], timing["compose"], timing["encode"])
     return SceneVideos(scene_out if do_scene else None, side_out, thumb_path, written, fps,
                        timing)
+
+
+class _BackgroundWriter:
+    """An encoder fed from a thread: :meth:`send` queues a frame and returns, so the pipe
+    writes to ffmpeg (which block while it encodes) overlap the next frame's rendering.
+
+    Args:
+        writer: a primed imageio-ffmpeg writer (see ``render._open_writer``).
+        depth: frames that may wait in the queue.
+    """
+
+    def __init__(self, writer, depth: int = 3):  # noqa: ANN001
+        import queue
+        import threading
+
+        self._writer = writer
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="report-encode", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            frame = self._queue.get()
+            if frame is None:
+                return
+            if self._error is None:
+                try:
+                    self._writer.send(frame)
+                except BaseException as err:  # reported by send / close in the caller
+                    self._error = err
+
+    def send(self, frame: np.ndarray) -> None:
+        """Queue ``frame`` (it must not be modified afterwards)."""
+        if self._error is not None:
+            raise self._error
+        self._queue.put(frame)
+
+    def close(self) -> None:
+        """Encode what is queued, finish the file, and re-raise an encoder error."""
+        self._queue.put(None)
+        self._thread.join()
+        self._writer.close()
+        if self._error is not None:
+            raise self._error
 
 
 def _outputs(*paths: Path | None):  # noqa: ANN202

@@ -160,6 +160,11 @@ class ViewRenderer:
         vis = _visual_model(simplify_meshes(model, mesh_cell_m), max_width, max_height,
                             in_place=True)
         vis.geom_group[vis.geom_bodyid == 0] = _WORLD_GROUP
+        # the skybox is never drawn (both views turn it off): upload a 1-pixel cube instead of
+        # the G1's 800x4800 one (~0.1 s of texture set-up in the render context)
+        sky = vis.tex_type == mujoco.mjtTexture.mjTEXTURE_SKYBOX
+        vis.tex_width[sky] = 1
+        vis.tex_height[sky] = 6
         vis.vis.headlight.ambient[:] = HEADLIGHT_AMBIENT
         vis.vis.headlight.diffuse[:] = HEADLIGHT_DIFFUSE
         self.model = vis
@@ -226,6 +231,20 @@ class ViewRenderer:
                    objects: Sequence[SceneGeom] = (),
                    box: tuple[int, int, int, int] | None = None
                    ) -> tuple[np.ndarray, np.ndarray]:
+        """The posed robot alone through ``frustum``: ``(height, width, 3)`` uint8 RGB and
+        ``(height, width)`` bool coverage (see :meth:`scene_patch`, which returns only the
+        rendered box)."""
+        rgb, cover, (y0, y1, x0, x1) = self.scene_patch(frustum, width, height, objects, box)
+        full = np.zeros((height, width, 3), dtype=np.uint8)
+        full_cover = np.zeros((height, width), dtype=bool)
+        full[y0:y1, x0:x1] = rgb
+        full_cover[y0:y1, x0:x1] = cover
+        return full, full_cover
+
+    def scene_patch(self, frustum: GLFrustum, width: int, height: int,
+                    objects: Sequence[SceneGeom] = (),
+                    box: tuple[int, int, int, int] | None = None
+                    ) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int, int]]:
         """The posed robot alone through ``frustum``.
 
         Args:
@@ -239,8 +258,9 @@ class ViewRenderer:
                 and read back); outside it the images are empty.
 
         Returns:
-            ``(height, width, 3)`` uint8 RGB and ``(height, width)`` bool coverage (True where
-            the robot was drawn).
+            uint8 RGB and bool coverage (True where the robot was drawn) of the rendered box,
+            and the box ``(y0, y1, x0, x1)`` (the whole image when ``box`` is None); the image
+            is empty (black, uncovered) outside it.
         """
         mj = self._mj
         self._scene.flags[mj.mjtRndFlag.mjRND_SKYBOX] = 0
@@ -257,18 +277,11 @@ class ViewRenderer:
         _narrow(self._scene, left, frustum.top, 2.0 * frustum.half_width / width,
                 (frustum.top - frustum.bottom) / height, box or (0, height, 0, width))
         self._add_objects(objects)
-        if box is None:
-            rgb, z = self._read(width, height, depth=True)
-            return rgb, z < 1.0 - 1e-6
-        y0, y1, x0, x1 = box
-        full = np.zeros((height, width, 3), dtype=np.uint8)
-        cover = np.zeros((height, width), dtype=bool)
-        if y1 > y0 and x1 > x0:
-            rgb, z = self._read(x1 - x0, y1 - y0, depth=True)
-            full[y0:y1, x0:x1] = rgb
-            cover[y0:y1, x0:x1] = z < 1.0 - 1e-6
-        return full, cover
-
+        y0, y1, x0, x1 = box if box is not None else (0, height, 0, width)
+        if y1 <= y0 or x1 <= x0:
+            return (np.zeros((0, 0, 3), np.uint8), np.zeros((0, 0), bool), (0, 0, 0, 0))
+        rgb, z = self._read(x1 - x0, y1 - y0, depth=True)
+        return rgb, z < 1.0 - 1e-6, (y0, y1, x0, x1)
     def scene_box(self, K: np.ndarray, T_r_c: np.ndarray, width: int, height: int,
                   objects: Sequence[SceneGeom] = (), margin_px: int = 4
                   ) -> tuple[int, int, int, int] | None:
