@@ -250,3 +250,13 @@ def test_the_world_canvas_redraws_only_what_changes_and_equals_a_full_render(bal
         if s > 0:
             y0, y1, x0, x1 = canvas._last_box
             assert 0 < (y1 - y0) * (x1 - x0) < 0.5 * 320 * 240  # only a part was redrawn
+
+
+def test_caption_strips_redrawn_in_part_equal_full_drawings():
+    from exoactor.report.scene_video import _draw_strip, caption_strip
+
+    status = "perceive ok  retarget ok  track ok"
+    for t, state in ((0.0, "ok"), (0.03, "ok"), (1.17, "ok"), (9.99, "FELL"), (10.5, "FELL"),
+                     (2.0, "ok")):
+        text = f"t = {t:5.2f} s   |   {status}   |   robot: {state}"
+        np.testing.assert_array_equal(caption_strip(text, 900), _draw_strip(text, 900, 36))
