@@ -381,6 +381,21 @@ def _label(frame: np.ndarray, text: str) -> np.ndarray:
     return out
 
 
+def _side_frame(scene: np.ndarray, world: np.ndarray, scene_label: str, world_label: str,
+                caption: str, panel_w: int) -> np.ndarray:
+    """A side-by-side frame: the scene scaled to the panel height | the world view, with their
+    labels, over the caption strip."""
+    side = np.empty((PANEL_HEIGHT_PX + CAPTION_STRIP_PX, panel_w + world.shape[1], 3), np.uint8)
+    left = side[:PANEL_HEIGHT_PX, :panel_w]
+    left[:] = _resize(scene, panel_w, PANEL_HEIGHT_PX)
+    _stamp(left, scene_label)
+    right = side[:PANEL_HEIGHT_PX, panel_w:]
+    right[:] = world
+    _stamp(right, world_label)
+    side[PANEL_HEIGHT_PX:] = caption_strip(caption, side.shape[1])
+    return side
+
+
 def _robot_layers(rgb: np.ndarray, cover: np.ndarray, box: tuple[int, int, int, int],
                   sx: float, sy: float) -> tuple[Patch, Patch]:
     """The rendered robot box as premultiplied RGB and float coverage patches of the output
@@ -529,17 +544,11 @@ def write_scene_videos(model, video: Path, camera: SceneCamera | None, poses: Po
                     if i <= mid and thumbnail_out is not None:  # the middle, or the last
                         thumb = scene
                     side = None
-                    if side_w is not None:
-                        side = np.empty((PANEL_HEIGHT_PX + CAPTION_STRIP_PX,
-                                         panel_w + WORLD_WIDTH_PX, 3), np.uint8)
-                        left = side[:PANEL_HEIGHT_PX, :panel_w]
-                        left[:] = _resize(scene, panel_w, PANEL_HEIGHT_PX)
-                        _stamp(left, scene_label if camera is not None else "input video")
-                        right = side[:PANEL_HEIGHT_PX, panel_w:]
-                        right[:] = world
-                        _stamp(right, world_label)
-                        side[PANEL_HEIGHT_PX:] = caption_strip(
-                            caption(t) if caption else f"t = {t:5.2f} s", panel_w + WORLD_WIDTH_PX)
+                    if side_w is not None:  # assembled in the encoder's thread
+                        side = functools.partial(
+                            _side_frame, scene, world.copy(),
+                            scene_label if camera is not None else "input video", world_label,
+                            caption(t) if caption else f"t = {t:5.2f} s", panel_w)
                     t2 = time.perf_counter()
                     if scene_w is not None:
                         scene_w.send(np.ascontiguousarray(scene))
@@ -593,12 +602,13 @@ class _BackgroundWriter:
                 return
             if self._error is None:
                 try:
-                    self._writer.send(frame)
+                    self._writer.send(frame() if callable(frame) else frame)
                 except BaseException as err:  # reported by send / close in the caller
                     self._error = err
 
-    def send(self, frame: np.ndarray) -> None:
-        """Queue ``frame`` (it must not be modified afterwards)."""
+    def send(self, frame: np.ndarray | Callable[[], np.ndarray]) -> None:
+        """Queue ``frame`` (it must not be modified afterwards), or a function that makes it
+        (called in the encoder's thread)."""
         if self._error is not None:
             raise self._error
         self._queue.put(frame)
