@@ -260,3 +260,35 @@ def test_caption_strips_redrawn_in_part_equal_full_drawings():
                      (2.0, "ok")):
         text = f"t = {t:5.2f} s   |   {status}   |   robot: {state}"
         np.testing.assert_array_equal(caption_strip(text, 900), _draw_strip(text, 900, 36))
+
+
+def test_the_background_encoder_reports_the_encoders_error():
+    from exoactor.report.scene_video import _BackgroundWriter
+
+    class Broken:
+        closed = False
+
+        def send(self, frame):  # noqa: ANN001, ANN202
+            raise OSError("encoder died")
+
+        def close(self):  # noqa: ANN202
+            self.closed = True
+
+    inner = Broken()
+    writer = _BackgroundWriter(inner)
+    writer.send(np.zeros((2, 2, 3), np.uint8))
+    with pytest.raises(OSError, match="encoder died"):
+        writer.close()
+    assert inner.closed
+
+
+def test_plots_beside_the_videos_match_plots_drawn_here(monkeypatch):
+    import multiprocessing
+
+    from exoactor.report.build import _Beside
+
+    with _Beside(sorted, [3, 1, 2]) as job:
+        assert job.result() == [1, 2, 3]
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    with _Beside(sorted, [3, 1, 2]) as job:  # no fork: computed in this process
+        assert job._future is None and job.result() == [1, 2, 3]
