@@ -6,7 +6,9 @@ for each input frame, the robot through the estimated camera (composited over th
 :mod:`exoactor.report.in_scene`) and the world view from a fixed camera that shows the
 reference robot (translucent), the reference root path and the robot's root path so far, so
 drift is visible. The input is decoded and downscaled by ffmpeg, and each output is encoded by
-its own ffmpeg process, so decoding and encoding run beside the rendering.
+its own ffmpeg process fed from a thread (the side-by-side's frames are assembled there too), so
+decoding, encoding and compositing run beside the rendering. Only the boxes that change are
+rendered and composited: the robot's box in the scene view, the robots' box in the world view.
 """
 
 from __future__ import annotations
@@ -43,8 +45,8 @@ PANEL_HEIGHT_PX = 360
 WORLD_WIDTH_PX = 480
 """Width of the world view [px]."""
 WORLD_VIEW_FPS = 15.0
-"""Update rate of the side-by-side's world view [Hz] (frames in between repeat the last one):
-the world view costs three times the scene view to draw."""
+"""Update rate of the side-by-side's world view [Hz] (frames in between repeat the last one;
+each update redraws only the box around the robots, see :class:`WorldCanvas`)."""
 CAPTION_STRIP_PX = 36
 """Height of the caption strip under the side-by-side panels [px]."""
 ENCODER_PRESET = "ultrafast"
