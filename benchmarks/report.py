@@ -5,8 +5,10 @@ side on the same run directory.
 ``git archive`` into a temporary folder; "after" is this checkout's. Each measurement builds
 the report of a fresh copy of the run directory (its report outputs removed) in a subprocess
 and times ``build_report`` alone: wall time, and CPU time of the process and its children (the
-ffmpeg decoders and encoders). Excluded, as in ``exoactor run`` where the stages share a
-process: importing mujoco and loading the robot model (the track stage did both). The two
+ffmpeg decoders and encoders, the plot process). Excluded, as in ``exoactor run`` where the
+stages share a process: importing mujoco and loading the robot model (the track stage did
+both), and importing matplotlib (the physics filter of the track stage plots its decisions;
+``--cold-matplotlib`` counts the import). The two
 versions alternate, ``--repeats`` times each, so machine load hits both alike; medians and the
 after/before ratios are printed. CPU seconds are the figure to trust on a shared machine.
 
@@ -37,6 +39,8 @@ import json, os, resource, sys, time
 import logging
 logging.basicConfig(level=logging.WARNING)
 import mujoco, numpy  # imports are not the report's cost
+if os.environ.get("BENCH_WARM_MATPLOTLIB", "1") == "1":
+    import matplotlib.pyplot  # the track stage's physics filter imported it (its plot)
 from exoactor.report.build import build_report
 from exoactor.formats import load_npz
 from exoactor.robots import get_robot
@@ -67,7 +71,7 @@ def _video_seconds(run: Path) -> float:
     return float(seconds)
 
 
-def _measure(src: Path, run: Path, scratch: Path, tag: str) -> dict:
+def _measure(src: Path, run: Path, scratch: Path, tag: str, cold_matplotlib: bool) -> dict:
     copy = scratch / tag
     if copy.exists():
         shutil.rmtree(copy)
@@ -75,6 +79,7 @@ def _measure(src: Path, run: Path, scratch: Path, tag: str) -> dict:
     for name in REPORT_OUTPUTS:
         (copy / name).unlink(missing_ok=True)
     env = dict(os.environ, PYTHONPATH=str(src))
+    env["BENCH_WARM_MATPLOTLIB"] = "0" if cold_matplotlib else "1"
     env.setdefault("MUJOCO_GL", "egl")
     proc = subprocess.run([sys.executable, "-c", _CHILD, str(copy)], env=env,
                           capture_output=True, text=True, check=False)
@@ -88,6 +93,8 @@ def main() -> None:
     parser.add_argument("--run", type=Path, default=Path("runs/demo"), help="a run directory")
     parser.add_argument("--before", default="main", help="git revision of the 'before' code")
     parser.add_argument("--repeats", type=int, default=2, help="measurements per version")
+    parser.add_argument("--cold-matplotlib", action="store_true",
+                        help="count importing matplotlib (a run without the physics filter)")
     args = parser.parse_args()
     repo = Path(__file__).resolve().parents[1]
     run = args.run.resolve()
@@ -102,7 +109,7 @@ def main() -> None:
         results: dict[str, list[dict]] = {k: [] for k in versions}
         for i in range(args.repeats):
             for name, src in versions.items():
-                r = _measure(src, run, scratch, f"{name}{i}")
+                r = _measure(src, run, scratch, f"{name}{i}", args.cold_matplotlib)
                 results[name].append(r)
                 print(f"  {name:6s} #{i}: wall {r['wall_s']:6.2f} s, cpu {r['cpu_s']:6.2f} s",
                       flush=True)

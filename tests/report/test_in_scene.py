@@ -225,3 +225,70 @@ def test_scene_shapes_are_drawn_through_the_same_camera(ball_views):
     assert rgb[cover][:, 2].mean() > rgb[cover][:, 0].mean() + 50  # blue
     with pytest.raises(ValueError, match="box"):
         SceneGeom("cone", (1, 1, 1), (0, 0, 0)).mj_type()
+
+
+def test_the_world_canvas_redraws_only_what_changes_and_equals_a_full_render(ball_views):
+    from exoactor.report.scene_video import Poses, WorldCanvas
+    from exoactor.report.views import FreeCamera
+
+    t = np.linspace(0.0, 2.0, 41)
+    path = np.stack([np.linspace(-0.8, 0.8, 41), 0.3 * np.sin(3 * t), np.full(41, 0.5)], axis=1)
+    ref = path + [0.0, 0.4, 0.0]
+
+    def qpos(p):  # noqa: ANN001, ANN202
+        return np.array([*p, 1.0, 0.0, 0.0, 0.0])
+
+    poses = Poses(lambda s: qpos(path[int(round(s * 20))]),
+                  lambda s: qpos(ref[int(round(s * 20))]), ref, path, t)
+    cam = FreeCamera((0.0, 0.2, 0.4), 3.0, 90.0, -25.0)
+    canvas = WorldCanvas(ball_views, cam, 320, 240, poses)
+    for s in (0.0, 0.3, 0.35, 1.0, 1.6, 2.0):
+        ball_views.pose(poses.qpos_at(s), poses.ref_qpos_at(s))
+        drawn = canvas.update(s, reference=True).copy()
+        full = ball_views.world_view(cam, 320, 240, reference=True, paths=poses.paths(s))
+        assert np.abs(drawn.astype(int) - full).max() <= 2, s
+        if s > 0:
+            y0, y1, x0, x1 = canvas._last_box
+            assert 0 < (y1 - y0) * (x1 - x0) < 0.5 * 320 * 240  # only a part was redrawn
+
+
+def test_caption_strips_redrawn_in_part_equal_full_drawings():
+    from exoactor.report.scene_video import _draw_strip, caption_strip
+
+    status = "perceive ok  retarget ok  track ok"
+    for t, state in ((0.0, "ok"), (0.03, "ok"), (1.17, "ok"), (9.99, "FELL"), (10.5, "FELL"),
+                     (2.0, "ok")):
+        text = f"t = {t:5.2f} s   |   {status}   |   robot: {state}"
+        np.testing.assert_array_equal(caption_strip(text, 900), _draw_strip(text, 900, 36))
+
+
+def test_the_background_encoder_reports_the_encoders_error():
+    from exoactor.report.scene_video import _BackgroundWriter
+
+    class Broken:
+        closed = False
+
+        def send(self, frame):  # noqa: ANN001, ANN202
+            raise OSError("encoder died")
+
+        def close(self):  # noqa: ANN202
+            self.closed = True
+
+    inner = Broken()
+    writer = _BackgroundWriter(inner)
+    writer.send(np.zeros((2, 2, 3), np.uint8))
+    with pytest.raises(OSError, match="encoder died"):
+        writer.close()
+    assert inner.closed
+
+
+def test_plots_beside_the_videos_match_plots_drawn_here(monkeypatch):
+    import multiprocessing
+
+    from exoactor.report.build import _Beside
+
+    with _Beside(sorted, [3, 1, 2]) as job:
+        assert job.result() == [1, 2, 3]
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    with _Beside(sorted, [3, 1, 2]) as job:  # no fork: computed in this process
+        assert job._future is None and job.result() == [1, 2, 3]

@@ -56,7 +56,6 @@ def build_report(run_dir: str | Path, fps: float = 25.0) -> ReportResult:
     """
     from exoactor.formats import load_npz
     from exoactor.formats.motion import HumanMotion, RobotMotion, Rollout
-    from exoactor.report import plots
     from exoactor.report.html import ReportPage, render_html
     from exoactor.robots import get_robot
 
@@ -92,26 +91,78 @@ def build_report(run_dir: str | Path, fps: float = 25.0) -> ReportResult:
         write_json(run / "verdict.json", verdict.as_dict())
     page.verdict = verdict
 
-    # ---- videos -------------------------------------------------------------------------
-    side = _videos(run, page, human, robot_motion, rollout, track_metrics, manifest, fps)
-
-    # ---- plots --------------------------------------------------------------------------
+    # ---- plots (in a second process while the videos render), videos -------------------
+    body_adr = None
     if rollout is not None:
         robot = get_robot(rollout.robot)
-        fall_t = (track_metrics or {}).get("fall_time_s")
-        page.plots.append(("joint tracking error", plots.joint_error_plot(
-            rollout, robot.qpos_adr[robot.body_idx], fall_t)))
-        page.plots.append(("root trajectory", plots.root_trajectory_plot(rollout)))
-    if human is not None:
-        page.plots.append(("foot contacts", plots.contacts_plot(human)))
-        grasp = plots.grasp_plot(human)
-        if grasp is not None:
-            page.plots.append(("grasp closure", grasp))
+        body_adr = robot.qpos_adr[robot.body_idx]
+    plot_args = (rollout, body_adr, (track_metrics or {}).get("fall_time_s"), human)
+    with _Beside(_plots, *plot_args) as plotted:
+        side = _videos(run, page, human, robot_motion, rollout, track_metrics, manifest, fps)
+        page.plots.extend(plotted.result())
 
     html_path = run / "report.html"
     with atomic_path(html_path) as tmp:
         tmp.write_text(render_html(page, run))
     return ReportResult(html_path, side, verdict)
+
+
+def _plots(rollout, body_qpos_adr, fall_time_s, human) -> list[tuple[str, str]]:  # noqa: ANN001
+    """The report's plots: ``(title, inline SVG)``."""
+    from exoactor.report import plots
+
+    out = []
+    if rollout is not None:
+        out.append(("joint tracking error", plots.joint_error_plot(
+            rollout, body_qpos_adr, fall_time_s)))
+        out.append(("root trajectory", plots.root_trajectory_plot(rollout)))
+    if human is not None:
+        out.append(("foot contacts", plots.contacts_plot(human)))
+        grasp = plots.grasp_plot(human)
+        if grasp is not None:
+            out.append(("grasp closure", grasp))
+    return out
+
+
+class _Beside:
+    """``fn(*args)`` computed in a forked child process while the caller goes on (the plots,
+    ~0.6 s of matplotlib, beside the video rendering); where fork is unavailable or the child
+    fails to start or dies, :meth:`result` computes it in this process instead. A context
+    manager: leaving it stops the child.
+    """
+
+    def __init__(self, fn, *args):  # noqa: ANN001
+        self._fn, self._args = fn, args
+        self._pool = self._future = None
+
+    def __enter__(self) -> _Beside:
+        import concurrent.futures
+        import multiprocessing
+
+        if "fork" in multiprocessing.get_all_start_methods():
+            try:
+                self._pool = concurrent.futures.ProcessPoolExecutor(
+                    1, mp_context=multiprocessing.get_context("fork"))
+                self._future = self._pool.submit(self._fn, *self._args)
+            except (OSError, RuntimeError) as err:
+                logger.debug("no child process for the plots (%s); drawing them here", err)
+                self._future = None
+        return self
+
+    def result(self):  # noqa: ANN201
+        """What ``fn(*args)`` returned (its exceptions propagate)."""
+        import concurrent.futures.process
+
+        if self._future is not None:
+            try:
+                return self._future.result()
+            except concurrent.futures.process.BrokenProcessPool as err:
+                logger.warning("the plot process died (%s); drawing the plots here", err)
+        return self._fn(*self._args)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _stage_status(manifest: dict) -> str:

@@ -2,7 +2,7 @@
 
 Per input frame: the robot (posed from the rollout sample whose reference time is the frame's
 time) is rendered through the estimated camera moved into the robot's world
-(:mod:`exoactor.report.scene_camera`), at a lower internal resolution, upscaled, and
+(:mod:`exoactor.report.scene_camera`) and
 alpha-composited over the frame, above a soft shadow on the ground plane the robot stands on;
 the person's estimated skeleton is drawn faintly. Pure image functions here; the render loop
 is :func:`exoactor.report.scene_video.write_scene_videos`.
@@ -91,6 +91,17 @@ def shadow_map(ground_points_r: np.ndarray, heights_m: np.ndarray, K: np.ndarray
         width, height: image size [px].
     """
     out = np.zeros((height, width), dtype=np.float32)
+    patch = shadow_patch(ground_points_r, heights_m, K, T_r_c, width, height)
+    if patch is not None:
+        y0, y1, x0, x1 = patch.box
+        out[y0:y1, x0:x1] = patch.data
+    return out
+
+
+def shadow_patch(ground_points_r: np.ndarray, heights_m: np.ndarray, K: np.ndarray,
+                 T_r_c: np.ndarray, width: int, height: int) -> Patch | None:
+    """:func:`shadow_map` as the :class:`Patch` of the image that holds it (None: no shadow in
+    view); the cost is that of the discs' pixels, not the image's."""
     g = np.asarray(ground_points_r, dtype=float)
     h = np.clip(np.asarray(heights_m, dtype=float), 0.0, None)
     radius = SHADOW_RADIUS_M + SHADOW_SPREAD * h
@@ -102,47 +113,81 @@ def shadow_map(ground_points_r: np.ndarray, heights_m: np.ndarray, K: np.ndarray
     c, z = project_w(g, K, T_r_c)
     cx, zx = project_w(g + dx, K, T_r_c)
     cy, zy = project_w(g + dy, K, T_r_c)
-    for b in range(len(g)):
-        if min(z[b], zx[b], zy[b]) <= 0.05:
-            continue
-        J = np.stack([cx[b] - c[b], cy[b] - c[b]], axis=1) / 2.0  # radius = 2 sigma
-        cov = J @ J.T + np.eye(2) * 0.25
-        half = 3.0 * np.sqrt(np.diag(cov))
-        x0, x1 = int(max(c[b, 0] - half[0], 0)), int(min(c[b, 0] + half[0] + 1, width))
-        y0, y1 = int(max(c[b, 1] - half[1], 0)), int(min(c[b, 1] + half[1] + 1, height))
-        if x0 >= x1 or y0 >= y1:
-            continue
-        inv = np.linalg.inv(cov)
+    J = np.stack([cx - c, cy - c], axis=2) / 2.0  # (B, 2, 2); radius = 2 sigma
+    cov = J @ J.transpose(0, 2, 1) + np.eye(2) * 0.25
+    half = 3.0 * np.sqrt(np.stack([cov[:, 0, 0], cov[:, 1, 1]], axis=1))
+    lo = np.floor(np.maximum(c - half, 0.0)).astype(int)
+    hi = np.minimum(c + half + 1, [width, height]).astype(int)
+    ok = (np.minimum(np.minimum(z, zx), zy) > 0.05) & (lo < hi).all(axis=1) \
+        & np.isfinite(c).all(axis=1)
+    if not ok.any():
+        return None
+    bx0, by0 = lo[ok].min(axis=0)
+    bx1, by1 = hi[ok].max(axis=0)
+    out = np.zeros((by1 - by0, bx1 - bx0), dtype=np.float32)
+    inv = np.linalg.inv(cov[ok])
+    for b, ib in zip(np.flatnonzero(ok), inv):
+        (x0, y0), (x1, y1) = lo[b], hi[b]
         xs = np.arange(x0, x1) - c[b, 0]
         ys = np.arange(y0, y1)[:, None] - c[b, 1]
-        q = inv[0, 0] * xs * xs + 2 * inv[0, 1] * xs * ys + inv[1, 1] * ys * ys
+        q = ib[0, 0] * xs * xs + 2 * ib[0, 1] * xs * ys + ib[1, 1] * ys * ys
         blob = weight[b] * np.exp(-0.5 * q)
-        region = out[y0:y1, x0:x1]
+        region = out[y0 - by0:y1 - by0, x0 - bx0:x1 - bx0]
         region[:] = 1.0 - (1.0 - region) * (1.0 - blob)
-    return out
+    return Patch(out, (int(by0), int(by1), int(bx0), int(bx1)))
 
 
 def skeleton_mask(joints_w: np.ndarray, K: np.ndarray, T_w_c: np.ndarray, width: int,
                   height: int, line_px: int = 2) -> np.ndarray | None:
     """``(height, width)`` bool mask of the person's bones, or None when none is in view."""
+    patch = skeleton_patch(joints_w, K, T_w_c, width, height, line_px)
+    if patch is None:
+        return None
+    out = np.zeros((height, width), dtype=bool)
+    y0, y1, x0, x1 = patch.box
+    out[y0:y1, x0:x1] = patch.data
+    return out
+
+
+def skeleton_patch(joints_w: np.ndarray, K: np.ndarray, T_w_c: np.ndarray, width: int,
+                   height: int, line_px: int = 2) -> Patch | None:
+    """:func:`skeleton_mask` as the :class:`Patch` of the image that holds the bones."""
     from PIL import Image, ImageDraw
 
     px, z = project_w(joints_w, K, T_w_c)
     ok = np.isfinite(px).all(axis=-1) & (z > 0.05)
-    lines = [(tuple(px[a]), tuple(px[b])) for a, b in _BONES if a < len(px) and b < len(px)
-             and ok[a] and ok[b]]
-    if not lines:
+    bones = [(a, b) for a, b in _BONES if a < len(px) and b < len(px) and ok[a] and ok[b]]
+    if not bones:
         return None
-    img = Image.new("L", (width, height), 0)
+    used = px[sorted({j for bone in bones for j in bone})]
+    pad = line_px + 2
+    x0 = int(np.clip(np.floor(used[:, 0].min()) - pad, 0, width))
+    x1 = int(np.clip(np.ceil(used[:, 0].max()) + pad + 1, 0, width))
+    y0 = int(np.clip(np.floor(used[:, 1].min()) - pad, 0, height))
+    y1 = int(np.clip(np.ceil(used[:, 1].max()) + pad + 1, 0, height))
+    if x1 <= x0 or y1 <= y0:
+        return None
+    img = Image.new("L", (x1 - x0, y1 - y0), 0)
     draw = ImageDraw.Draw(img)
-    for p, q in lines:
-        draw.line([p, q], fill=255, width=line_px)
-    return np.asarray(img) > 0
+    for a, b in bones:
+        draw.line([(px[a, 0] - x0, px[a, 1] - y0), (px[b, 0] - x0, px[b, 1] - y0)], fill=255,
+                  width=line_px)
+    mask = np.asarray(img) > 0
+    return Patch(mask, (y0, y1, x0, x1)) if mask.any() else None
+
+
+@dataclass(frozen=True)
+class Patch:
+    """A layer that is empty outside a box: ``data`` holds rows ``y0:y1`` and columns
+    ``x0:x1`` of the image (``box``)."""
+
+    data: np.ndarray
+    box: tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)
 class Layers:
-    """What is drawn over one input frame (all at the frame's size).
+    """What is drawn over one input frame: full-size arrays, or :class:`Patch` es of them.
 
     Attributes:
         robot_rgb: ``(H, W, 3)`` uint8 robot image premultiplied by its coverage (black where
@@ -152,10 +197,10 @@ class Layers:
         skeleton: ``(H, W)`` bool skeleton mask, or None.
     """
 
-    robot_rgb: np.ndarray
-    robot_alpha: np.ndarray
-    shadow: np.ndarray | None = None
-    skeleton: np.ndarray | None = None
+    robot_rgb: np.ndarray | Patch
+    robot_alpha: np.ndarray | Patch
+    shadow: np.ndarray | Patch | None = None
+    skeleton: np.ndarray | Patch | None = None
 
 
 def composite(frame: np.ndarray, layers: Layers,
@@ -164,49 +209,49 @@ def composite(frame: np.ndarray, layers: Layers,
 
     Only the box holding the layers is recomputed (the rest of the frame is copied).
     """
-    box = _layer_box(layers)
+    alpha = _patch(layers.robot_alpha, lambda a: a > 0)
+    rgb = None
+    if alpha is not None:
+        rgb = layers.robot_rgb if isinstance(layers.robot_rgb, Patch) else \
+            _crop(layers.robot_rgb, alpha.box)
+    shadow = _patch(layers.shadow, lambda a: a > 1e-3)
+    skeleton = _patch(layers.skeleton, lambda a: a)
+    present = [p for p in (alpha, shadow, skeleton) if p is not None]
     out = frame.copy()
-    if box is None:
+    if not present:
         return out
-    y0, y1, x0, x1 = box
+    y0, y1 = min(p.box[0] for p in present), max(p.box[1] for p in present)
+    x0, x1 = min(p.box[2] for p in present), max(p.box[3] for p in present)
     region = out[y0:y1, x0:x1].astype(np.float32)
-    if layers.shadow is not None:
-        region *= (1.0 - SHADOW_OPACITY * layers.shadow[y0:y1, x0:x1])[..., None]
-    if layers.skeleton is not None:
-        m = layers.skeleton[y0:y1, x0:x1]
-        region[m] = ((1.0 - SKELETON_OPACITY) * region[m]
-                     + SKELETON_OPACITY * np.array(skeleton_rgb, dtype=np.float32))
-    a = layers.robot_alpha[y0:y1, x0:x1, None]
-    region = region * (1.0 - a) + layers.robot_rgb[y0:y1, x0:x1]
+
+    def part(p: Patch) -> np.ndarray:
+        return region[p.box[0] - y0:p.box[1] - y0, p.box[2] - x0:p.box[3] - x0]
+
+    if shadow is not None:
+        part(shadow)[:] *= (1.0 - SHADOW_OPACITY * shadow.data)[..., None]
+    if skeleton is not None:
+        r = part(skeleton)
+        m = skeleton.data
+        r[m] = ((1.0 - SKELETON_OPACITY) * r[m]
+                + SKELETON_OPACITY * np.array(skeleton_rgb, dtype=np.float32))
+    if alpha is not None:
+        r = part(alpha)
+        r[:] = r * (1.0 - alpha.data[..., None]) + rgb.data
     out[y0:y1, x0:x1] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
     return out
 
 
-def _layer_box(layers: Layers) -> tuple[int, int, int, int] | None:
-    """Rows ``y0:y1`` and columns ``x0:x1`` covering every non-empty layer, or None."""
-    masks = [layers.robot_alpha > 0]
-    if layers.shadow is not None:
-        masks.append(layers.shadow > 1e-3)
-    if layers.skeleton is not None:
-        masks.append(layers.skeleton)
-    rows = np.zeros(masks[0].shape[0], dtype=bool)
-    cols = np.zeros(masks[0].shape[1], dtype=bool)
-    for m in masks:
-        rows |= m.any(axis=1)
-        cols |= m.any(axis=0)
-    if not rows.any():
+def _crop(image: np.ndarray, box: tuple[int, int, int, int]) -> Patch:
+    y0, y1, x0, x1 = box
+    return Patch(image[y0:y1, x0:x1], box)
+
+
+def _patch(layer, nonzero) -> Patch | None:  # noqa: ANN001
+    """``layer`` as a Patch (a full-size array is cropped to where ``nonzero`` holds)."""
+    if layer is None or isinstance(layer, Patch):
+        return layer
+    m = nonzero(layer)
+    rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
+    if not len(rows):
         return None
-    r, c = np.flatnonzero(rows), np.flatnonzero(cols)
-    return int(r[0]), int(r[-1]) + 1, int(c[0]), int(c[-1]) + 1
-
-
-def upscale(rgb: np.ndarray, alpha: np.ndarray, width: int, height: int
-            ) -> tuple[np.ndarray, np.ndarray]:
-    """Bilinear upscale of a rendered view (drawn on black, so premultiplied by its coverage)
-    and its coverage to ``width`` x ``height``: premultiplied uint8 RGB and float coverage."""
-    from exoactor.report.scene_video import _resize
-
-    a = alpha.astype(np.float32)
-    if alpha.dtype == np.uint8:
-        a /= 255.0
-    return _resize(rgb, width, height), _resize(a, width, height)
+    return _crop(layer, (int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1))

@@ -352,8 +352,10 @@ def missing_glyphs(text: str) -> list[str]:
 
 
 @cache
+@cache
 def _font(size: int) -> Any:
-    """The caption font at ``size`` px: :func:`font_path`, else Pillow's built-in font."""
+    """The caption font at ``size`` px: :func:`font_path`, else Pillow's built-in font (loaded
+    once per size)."""
     from PIL import ImageFont
 
     path = font_path()

@@ -6,7 +6,9 @@ for each input frame, the robot through the estimated camera (composited over th
 :mod:`exoactor.report.in_scene`) and the world view from a fixed camera that shows the
 reference robot (translucent), the reference root path and the robot's root path so far, so
 drift is visible. The input is decoded and downscaled by ffmpeg, and each output is encoded by
-its own ffmpeg process, so decoding and encoding run beside the rendering.
+its own ffmpeg process fed from a thread (the side-by-side's frames are assembled there too), so
+decoding, encoding and compositing run beside the rendering. Only the boxes that change are
+rendered and composited: the robot's box in the scene view, the robots' box in the world view.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import contextlib
 import functools
 import logging
 import math
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +26,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from exoactor.fileio import atomic_path
-from exoactor.report.in_scene import Layers, composite, shadow_map, skeleton_mask, upscale
+from exoactor.report.in_scene import Layers, Patch, composite, shadow_patch, skeleton_patch
 from exoactor.report.scene_camera import PersonToRobot, gl_frustum, robot_camera, scale_intrinsics
 from exoactor.report.views import FreeCamera, Polyline, SceneGeom, ViewRenderer
 from exoactor.ui import progress
@@ -42,8 +45,8 @@ PANEL_HEIGHT_PX = 360
 WORLD_WIDTH_PX = 480
 """Width of the world view [px]."""
 WORLD_VIEW_FPS = 15.0
-"""Update rate of the side-by-side's world view [Hz] (frames in between repeat the last one):
-the world view costs three times the scene view to draw."""
+"""Update rate of the side-by-side's world view [Hz] (frames in between repeat the last one;
+each update redraws only the box around the robots, see :class:`WorldCanvas`)."""
 CAPTION_STRIP_PX = 36
 """Height of the caption strip under the side-by-side panels [px]."""
 ENCODER_PRESET = "ultrafast"
@@ -106,14 +109,36 @@ class Poses:
     the hook for a ``scene.json`` scene description)."""
 
     def paths(self, t_s: float) -> list[Polyline]:
+        """The reference root path and the robot's root path up to ``t_s``."""
         out = []
         if self.ref_path_w is not None and len(self.ref_path_w) > 1:
             out.append(Polyline(_thin(self.ref_path_w), REF_PATH_RGBA, 3.0))
-        if self.robot_path_w is not None and self.robot_path_t is not None:
-            done = self.robot_path_w[self.robot_path_t <= t_s + 1e-9]
-            if len(done) > 1:
-                out.append(Polyline(_thin(done), ROBOT_PATH_RGBA, 4.0))
+        done = self.robot_path_so_far(t_s)
+        if done is not None:
+            out.append(Polyline(done, ROBOT_PATH_RGBA, 4.0))
         return out
+
+    def robot_path_so_far(self, t_s: float, max_points: int = 40) -> np.ndarray | None:
+        """``(P, 3)`` points of the robot's root path up to ``t_s`` on the ground (z = 1 cm),
+        or None (fewer than two samples so far).
+
+        The whole path is thinned to at most ``max_points`` samples once, and the part up to
+        ``t_s`` is those samples plus the latest one: a point, once drawn, stays (only the last
+        two segments change from one time to the next, so the world view is redrawn only
+        there and around the robots).
+        """
+        if self.robot_path_w is None or self.robot_path_t is None:
+            return None
+        n = int(np.searchsorted(self.robot_path_t, t_s + 1e-9, side="right"))
+        if n < 2:
+            return None
+        step = max(1, math.ceil(len(self.robot_path_w) / max_points))
+        idx = np.arange(0, n, step)
+        if idx[-1] != n - 1:
+            idx = np.r_[idx, n - 1]
+        p = np.asarray(self.robot_path_w, dtype=float)[idx].copy()
+        p[:, 2] = 0.01
+        return p
 
 
 def _thin(points: np.ndarray, max_points: int = 40) -> np.ndarray:
@@ -121,6 +146,44 @@ def _thin(points: np.ndarray, max_points: int = 40) -> np.ndarray:
     p[:, 2] = 0.01
     step = max(1, math.ceil(len(p) / max_points))
     return np.vstack([p[::step], p[-1:]]) if step > 1 else p
+
+
+class WorldCanvas:
+    """The world view of successive times, redrawn only where it changes.
+
+    The fixed camera, the floor, the scene objects and the reference path do not change, so
+    after a first full render each update renders (through the sub-frustum of those pixels) only
+    the box that holds the robots now and at the previous update and the path segments that
+    changed, and pastes it into the last image: identical to a full render (same camera, same
+    GL state), at the cost of the box's pixels.
+    """
+
+    def __init__(self, views: ViewRenderer, camera: FreeCamera, width: int, height: int,
+                 poses: Poses):
+        self.views, self.camera, self.size, self.poses = views, camera, (width, height), poses
+        self.K, self.T_r_c = views.world_pinhole(camera, width, height)
+        self.image: np.ndarray | None = None
+        self._last_box: tuple[int, int, int, int] | None = None
+
+    def update(self, t_s: float, reference: bool) -> np.ndarray:
+        """The world view at ``t_s`` (the robots must already be posed); a view into the
+        canvas (copy it to keep it)."""
+        from exoactor.report.views import merge_boxes
+
+        w, h = self.size
+        path = self.poses.robot_path_so_far(t_s)
+        fresh = path[-3:] if path is not None else None
+        box = self.views.world_box(self.K, self.T_r_c, w, h, reference=reference, points=fresh)
+        draw = None if self.image is None else merge_boxes(box, self._last_box)
+        kw = {"reference": reference, "paths": self.poses.paths(t_s),
+              "objects": self.poses.objects}
+        if draw is None:
+            self.image = self.views.world_view(self.camera, w, h, **kw)
+        elif draw[1] > draw[0] and draw[3] > draw[2]:
+            y0, y1, x0, x1 = draw
+            self.image[y0:y1, x0:x1] = self.views.world_view(self.camera, w, h, box=draw, **kw)
+        self._last_box = box
+        return self.image
 
 
 def fixed_world_camera(paths_w: Sequence[np.ndarray], aspect: float,
@@ -220,17 +283,69 @@ def video_size(path: Path) -> tuple[int, int]:
 
 def caption_strip(text: str, width: int, height: int = CAPTION_STRIP_PX) -> np.ndarray:
     """A dark ``(height, width, 3)`` strip with ``text`` in light grey (characters the font has
-    no glyph for become ``?``, never a box)."""
-    from PIL import Image, ImageDraw
+    no glyph for become ``?``, never a box).
 
-    from exoactor.report.render import _font, missing_glyphs
+    Successive captions that differ only in the digits before their first ``|`` (the time)
+    reuse the last strip drawn for that shape and redraw only that head: the same pixels as a
+    full drawing (the head's glyphs do not depend on what follows, and the digits share one
+    advance width), for a fraction of the cost.
+    """
+    from exoactor.report.render import missing_glyphs
 
     for ch in missing_glyphs(text):
         text = text.replace(ch, "?")
-    image = Image.new("RGB", (width, height), (16, 16, 16))
-    ImageDraw.Draw(image).text((10, (height - 18) // 2 - 1), text, font=_font(18),
-                               fill=(235, 235, 235))
+    head, bar, _ = text.partition("|")
+    if not bar or not head.endswith(" ") or not _digits_share_an_advance():
+        return _draw_strip(text, width, height)
+    key = (_DIGIT.sub("0", head), text[len(head):], width, height)
+    base = _STRIPS.get(key)
+    if base is None:
+        if len(_STRIPS) > 64:
+            _STRIPS.clear()
+        strip = _STRIPS[key] = _draw_strip(text, width, height)
+        return strip.copy()
+    from PIL import Image, ImageDraw
+
+    from exoactor.report.render import _font
+
+    font = _font(_CAPTION_SIZE_PX)
+    # everything left of the first space after the head's last glyph is the head's alone
+    cut = min(width, int(_CAPTION_X_PX + font.getlength(head.rstrip()) + 0.5 * font.getlength(" ")))
+    image = Image.new("RGB", (cut, height), _STRIP_RGB)
+    ImageDraw.Draw(image).text((_CAPTION_X_PX, (height - 18) // 2 - 1), head.rstrip(),
+                               font=font, fill=_CAPTION_RGB)
+    out = base.copy()
+    out[:, :cut] = np.asarray(image)
+    return out
+
+
+_CAPTION_SIZE_PX = 18
+_CAPTION_X_PX = 10
+_STRIP_RGB = (16, 16, 16)
+_CAPTION_RGB = (235, 235, 235)
+_DIGIT = re.compile(r"[0-9]")
+_STRIPS: dict[tuple, np.ndarray] = {}
+"""Caption strips by shape (:func:`caption_strip`)."""
+
+
+def _draw_strip(text: str, width: int, height: int) -> np.ndarray:
+    from PIL import Image, ImageDraw
+
+    from exoactor.report.render import _font
+
+    image = Image.new("RGB", (width, height), _STRIP_RGB)
+    ImageDraw.Draw(image).text((_CAPTION_X_PX, (height - 18) // 2 - 1), text,
+                               font=_font(_CAPTION_SIZE_PX), fill=_CAPTION_RGB)
     return np.asarray(image)
+
+
+@functools.cache
+def _digits_share_an_advance() -> bool:
+    """Whether the caption font draws every digit with the same advance (tabular figures)."""
+    from exoactor.report.render import _font
+
+    font = _font(_CAPTION_SIZE_PX)
+    return len({font.getlength(d) for d in "0123456789"}) == 1
 
 
 @functools.cache
@@ -246,16 +361,62 @@ def _label_patch(text: str, height: int) -> np.ndarray:
     return drawn[: rows[-1] + 1, : cols[-1] + 1].copy()
 
 
+@functools.cache
+def _label_stamp(text: str, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_label_patch` and the mask of its drawn (not black) pixels."""
+    patch = _label_patch(text, height)
+    return patch, patch.any(axis=-1)
+
+
+def _stamp(frame: np.ndarray, text: str) -> None:
+    """Draw ``text`` in a dark box in the top-left corner of ``frame`` (in place)."""
+    patch, mask = _label_stamp(text, frame.shape[0])
+    h, w = min(patch.shape[0], frame.shape[0]), min(patch.shape[1], frame.shape[1])
+    # the patch's black margin is transparent
+    np.copyto(frame[:h, :w], patch[:h, :w], where=mask[:h, :w, None])
+
+
 def _label(frame: np.ndarray, text: str) -> np.ndarray:
     """``frame`` with ``text`` in a dark box in its top-left corner (a copy)."""
-    patch = _label_patch(text, frame.shape[0])
     out = frame.copy()
-    h, w = min(patch.shape[0], out.shape[0]), min(patch.shape[1], out.shape[1])
-    box = patch[:h, :w]
-    # the patch's black margin is transparent
-    keep = ~box.any(axis=-1)
-    out[:h, :w] = np.where(keep[..., None], out[:h, :w], box)
+    _stamp(out, text)
     return out
+
+
+def _side_frame(scene: np.ndarray, world: np.ndarray, scene_label: str, world_label: str,
+                caption: str, panel_w: int) -> np.ndarray:
+    """A side-by-side frame: the scene scaled to the panel height | the world view, with their
+    labels, over the caption strip."""
+    side = np.empty((PANEL_HEIGHT_PX + CAPTION_STRIP_PX, panel_w + world.shape[1], 3), np.uint8)
+    left = side[:PANEL_HEIGHT_PX, :panel_w]
+    left[:] = _resize(scene, panel_w, PANEL_HEIGHT_PX)
+    _stamp(left, scene_label)
+    right = side[:PANEL_HEIGHT_PX, panel_w:]
+    right[:] = world
+    _stamp(right, world_label)
+    side[PANEL_HEIGHT_PX:] = caption_strip(caption, side.shape[1])
+    return side
+
+
+def _robot_layers(rgb: np.ndarray, cover: np.ndarray, box: tuple[int, int, int, int],
+                  sx: float, sy: float) -> tuple[Patch, Patch]:
+    """The rendered robot box as premultiplied RGB and float coverage patches of the output
+    frame (rendered at ``sx`` x ``sy`` of its size; upscaled when below 1)."""
+    a = Patch(cover.astype(np.float32), box)
+    if sx == 1.0 and sy == 1.0:
+        return Patch(rgb, box), a
+    return _scale_patch(Patch(rgb, box), 1.0 / sx, 1.0 / sy), _scale_patch(a, 1.0 / sx, 1.0 / sy)
+
+
+def _scale_patch(patch: Patch | None, sx: float, sy: float) -> Patch | None:
+    """``patch`` of an image resized by ``sx`` x ``sy`` [px/px] (bilinear)."""
+    if patch is None or (sx == 1.0 and sy == 1.0):
+        return patch
+    y0, y1, x0, x1 = patch.box
+    box = (int(round(y0 * sy)), int(round(y1 * sy)), int(round(x0 * sx)), int(round(x1 * sx)))
+    if box[1] <= box[0] or box[3] <= box[2]:
+        return None
+    return Patch(_resize(patch.data, box[3] - box[2], box[1] - box[0]), box)
 
 
 def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -341,16 +502,17 @@ def write_scene_videos(model, video: Path, camera: SceneCamera | None, poses: Po
     except BaseException:
         stop_decoding()
         raise
+    canvas = WorldCanvas(views, world_cam, WORLD_WIDTH_PX, PANEL_HEIGHT_PX, poses)
     with views, contextlib.closing(SimpleNamespace(close=stop_decoding)):
         frames, fps, n_frames = decoding()
         mid = n_frames // 2
         body_ids = np.arange(1, views.model.nbody)
         with _outputs(scene_out if do_scene else None, side_out) as (scene_tmp, side_tmp):
-            scene_w = _open_writer(scene_tmp, out_w, out_h, fps, ENCODER_PRESET) \
-                if scene_tmp else None
-            side_w = _open_writer(side_tmp, panel_w + WORLD_WIDTH_PX,
-                                  PANEL_HEIGHT_PX + CAPTION_STRIP_PX, fps, ENCODER_PRESET) \
-                if side_tmp else None
+            scene_w = _BackgroundWriter(_open_writer(scene_tmp, out_w, out_h, fps,
+                                                     ENCODER_PRESET)) if scene_tmp else None
+            side_w = _BackgroundWriter(_open_writer(
+                side_tmp, panel_w + WORLD_WIDTH_PX, PANEL_HEIGHT_PX + CAPTION_STRIP_PX, fps,
+                ENCODER_PRESET)) if side_tmp else None
             try:
                 for i, frame in enumerate(progress(frames, "report videos", total=n_frames,
                                                    unit="frame")):
@@ -360,40 +522,35 @@ def write_scene_videos(model, video: Path, camera: SceneCamera | None, poses: Po
                     views.pose(poses.qpos_at(t), ref)
                     if camera is not None:
                         box = views.scene_box(K_r, T_r_c, rw, rh, poses.objects)
-                        rgb, cover = views.scene_view(frustum, rw, rh, poses.objects, box)
+                        robot = views.scene_patch(frustum, rw, rh, poses.objects, box)
                     tick = int(math.floor(t * WORLD_VIEW_FPS + 1e-6))
                     if side_w is not None and tick != world_tick:
-                        world = views.world_view(world_cam, WORLD_WIDTH_PX, PANEL_HEIGHT_PX,
-                                                 reference=ref is not None,
-                                                 paths=poses.paths(t),
-                                                 objects=poses.objects)
+                        world = canvas.update(t, reference=ref is not None)
                         world_tick = tick
                     t1 = time.perf_counter()
                     if camera is not None:
-                        big, alpha = upscale(rgb, cover, out_w, out_h)
+                        rgb, alpha = _robot_layers(*robot, rw / out_w, rh / out_h)
                         xpos = views.data.xpos[body_ids]
                         ground = xpos.copy()
                         ground[:, 2] = 0.0
-                        shadow = _resize(shadow_map(ground, xpos[:, 2], K_sh, T_r_c, sw, sh),
-                                               out_w, out_h)
+                        shadow = _scale_patch(shadow_patch(ground, xpos[:, 2], K_sh, T_r_c,
+                                                           sw, sh), out_w / sw, out_h / sh)
                         skel = None
                         if poses.skeleton and poses.human_joints_at is not None:
                             joints = poses.human_joints_at(t)
                             if joints is not None:
-                                skel = skeleton_mask(joints, K_out, camera.T_w_c, out_w, out_h)
-                        scene = composite(frame, Layers(big, alpha, shadow, skel))
+                                skel = skeleton_patch(joints, K_out, camera.T_w_c, out_w, out_h)
+                        scene = composite(frame, Layers(rgb, alpha, shadow, skel))
                     else:
                         scene = frame
                     if i <= mid and thumbnail_out is not None:  # the middle, or the last
                         thumb = scene
                     side = None
-                    if side_w is not None:
-                        left = _label(_resize(scene, panel_w, PANEL_HEIGHT_PX),
-                                      scene_label if camera is not None else "input video")
-                        right = _label(world, world_label)
-                        strip = caption_strip(caption(t) if caption else f"t = {t:5.2f} s",
-                                              panel_w + WORLD_WIDTH_PX)
-                        side = np.ascontiguousarray(np.vstack([np.hstack([left, right]), strip]))
+                    if side_w is not None:  # assembled in the encoder's thread
+                        side = functools.partial(
+                            _side_frame, scene, world.copy(),
+                            scene_label if camera is not None else "input video", world_label,
+                            caption(t) if caption else f"t = {t:5.2f} s", panel_w)
                     t2 = time.perf_counter()
                     if scene_w is not None:
                         scene_w.send(np.ascontiguousarray(scene))
@@ -419,6 +576,52 @@ def write_scene_videos(model, video: Path, camera: SceneCamera | None, poses: Po
                 written, timing["render"], timing["compose"], timing["encode"])
     return SceneVideos(scene_out if do_scene else None, side_out, thumb_path, written, fps,
                        timing)
+
+
+class _BackgroundWriter:
+    """An encoder fed from a thread: :meth:`send` queues a frame and returns, so the pipe
+    writes to ffmpeg (which block while it encodes) overlap the next frame's rendering.
+
+    Args:
+        writer: a primed imageio-ffmpeg writer (see ``render._open_writer``).
+        depth: frames that may wait in the queue.
+    """
+
+    def __init__(self, writer, depth: int = 3):  # noqa: ANN001
+        import queue
+        import threading
+
+        self._writer = writer
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="report-encode", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            frame = self._queue.get()
+            if frame is None:
+                return
+            if self._error is None:
+                try:
+                    self._writer.send(frame() if callable(frame) else frame)
+                except BaseException as err:  # reported by send / close in the caller
+                    self._error = err
+
+    def send(self, frame: np.ndarray | Callable[[], np.ndarray]) -> None:
+        """Queue ``frame`` (it must not be modified afterwards), or a function that makes it
+        (called in the encoder's thread)."""
+        if self._error is not None:
+            raise self._error
+        self._queue.put(frame)
+
+    def close(self) -> None:
+        """Encode what is queued, finish the file, and re-raise an encoder error."""
+        self._queue.put(None)
+        self._thread.join()
+        self._writer.close()
+        if self._error is not None:
+            raise self._error
 
 
 def _outputs(*paths: Path | None):  # noqa: ANN202
@@ -447,14 +650,14 @@ def write_world_video(model, poses: Poses, duration_s: float, fps: float, out: P
     n = int(math.floor(duration_s * fps + 1e-9)) + 1
     with ViewRenderer(model, WORLD_WIDTH_PX, PANEL_HEIGHT_PX) as views, \
             atomic_path(Path(out)) as tmp:
+        canvas = WorldCanvas(views, cam, WORLD_WIDTH_PX, PANEL_HEIGHT_PX, poses)
         writer = _open_writer(tmp, WORLD_WIDTH_PX, PANEL_HEIGHT_PX, fps, ENCODER_PRESET)
         try:
             for i in progress(range(n), f"render {Path(out).name}", unit="frame"):
                 t = i / fps
                 ref = poses.ref_qpos_at(t) if poses.ref_qpos_at else None
                 views.pose(poses.qpos_at(t), ref)
-                frame = views.world_view(cam, WORLD_WIDTH_PX, PANEL_HEIGHT_PX,
-                                         reference=ref is not None, paths=poses.paths(t))
+                frame = canvas.update(t, reference=ref is not None)
                 writer.send(np.ascontiguousarray(_label(frame, label)))
         finally:
             writer.close()

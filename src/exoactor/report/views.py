@@ -160,6 +160,11 @@ class ViewRenderer:
         vis = _visual_model(simplify_meshes(model, mesh_cell_m), max_width, max_height,
                             in_place=True)
         vis.geom_group[vis.geom_bodyid == 0] = _WORLD_GROUP
+        # the skybox is never drawn (both views turn it off): upload a 1-pixel cube instead of
+        # the G1's 800x4800 one (~0.1 s of texture set-up in the render context)
+        sky = vis.tex_type == mujoco.mjtTexture.mjTEXTURE_SKYBOX
+        vis.tex_width[sky] = 1
+        vis.tex_height[sky] = 6
         vis.vis.headlight.ambient[:] = HEADLIGHT_AMBIENT
         vis.vis.headlight.diffuse[:] = HEADLIGHT_DIFFUSE
         self.model = vis
@@ -226,6 +231,20 @@ class ViewRenderer:
                    objects: Sequence[SceneGeom] = (),
                    box: tuple[int, int, int, int] | None = None
                    ) -> tuple[np.ndarray, np.ndarray]:
+        """The posed robot alone through ``frustum``: ``(height, width, 3)`` uint8 RGB and
+        ``(height, width)`` bool coverage (see :meth:`scene_patch`, which returns only the
+        rendered box)."""
+        rgb, cover, (y0, y1, x0, x1) = self.scene_patch(frustum, width, height, objects, box)
+        full = np.zeros((height, width, 3), dtype=np.uint8)
+        full_cover = np.zeros((height, width), dtype=bool)
+        full[y0:y1, x0:x1] = rgb
+        full_cover[y0:y1, x0:x1] = cover
+        return full, full_cover
+
+    def scene_patch(self, frustum: GLFrustum, width: int, height: int,
+                    objects: Sequence[SceneGeom] = (),
+                    box: tuple[int, int, int, int] | None = None
+                    ) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int, int]]:
         """The posed robot alone through ``frustum``.
 
         Args:
@@ -239,43 +258,30 @@ class ViewRenderer:
                 and read back); outside it the images are empty.
 
         Returns:
-            ``(height, width, 3)`` uint8 RGB and ``(height, width)`` bool coverage (True where
-            the robot was drawn).
+            uint8 RGB and bool coverage (True where the robot was drawn) of the rendered box,
+            and the box ``(y0, y1, x0, x1)`` (the whole image when ``box`` is None); the image
+            is empty (black, uncovered) outside it.
         """
         mj = self._mj
         self._scene.flags[mj.mjtRndFlag.mjRND_SKYBOX] = 0
         mj.mjv_updateScene(self.model, self.data, self._robot_opt, self._pert, self._cam,
                            mj.mjtCatBit.mjCAT_ALL, self._scene)
-        y0, y1, x0, x1 = box if box is not None else (0, height, 0, width)
-        # the near-plane window of the box's pixels (MuJoCo derives left/right from the
-        # centre and the viewport's aspect, so square pixels keep their size)
         left = frustum.center - frustum.half_width
-        px_w = 2.0 * frustum.half_width / width
-        px_h = (frustum.top - frustum.bottom) / height
         for cam in self._scene.camera:
             cam.pos[:] = frustum.pos
             cam.forward[:] = frustum.forward
             cam.up[:] = frustum.up
-            cam.frustum_center = left + 0.5 * (x0 + x1) * px_w
-            cam.frustum_width = 0.5 * (x1 - x0) * px_w
-            cam.frustum_bottom = frustum.top - y1 * px_h
-            cam.frustum_top = frustum.top - y0 * px_h
             cam.frustum_near = frustum.near
             cam.frustum_far = frustum.far
             cam.orthographic = 0
+        _narrow(self._scene, left, frustum.top, 2.0 * frustum.half_width / width,
+                (frustum.top - frustum.bottom) / height, box or (0, height, 0, width))
         self._add_objects(objects)
-        if box is None:
-            rgb, z = self._read(width, height, depth=True)
-            return rgb, z < 1.0 - 1e-6
-        y0, y1, x0, x1 = box
-        full = np.zeros((height, width, 3), dtype=np.uint8)
-        cover = np.zeros((height, width), dtype=bool)
-        if y1 > y0 and x1 > x0:
-            rgb, z = self._read(x1 - x0, y1 - y0, depth=True)
-            full[y0:y1, x0:x1] = rgb
-            cover[y0:y1, x0:x1] = z < 1.0 - 1e-6
-        return full, cover
-
+        y0, y1, x0, x1 = box if box is not None else (0, height, 0, width)
+        if y1 <= y0 or x1 <= x0:
+            return (np.zeros((0, 0, 3), np.uint8), np.zeros((0, 0), bool), (0, 0, 0, 0))
+        rgb, z = self._read(x1 - x0, y1 - y0, depth=True)
+        return rgb, z < 1.0 - 1e-6, (y0, y1, x0, x1)
     def scene_box(self, K: np.ndarray, T_r_c: np.ndarray, width: int, height: int,
                   objects: Sequence[SceneGeom] = (), margin_px: int = 4
                   ) -> tuple[int, int, int, int] | None:
@@ -283,35 +289,59 @@ class ViewRenderer:
         (intrinsics ``K``, pose ``T_r_c`` in the robot world) that hold the posed robot's
         visible geoms and ``objects``: the projection of each one's bounding sphere, plus
         ``margin_px``. None (the whole image) when a sphere reaches behind the camera."""
-        from exoactor.report.scene_camera import project_w
+        return _sphere_box(*self._spheres(self.data), *_object_spheres(objects), K=K,
+                           T_r_c=T_r_c, width=width, height=height, margin_px=margin_px)
 
+    def _spheres(self, data: mujoco.MjData) -> tuple[np.ndarray, np.ndarray]:
+        """Centres ``(G, 3)`` [m] and radii ``(G,)`` [m] of the bounding spheres of the shown
+        robot geoms posed in ``data``."""
         m = self.model
         shown = (m.geom_group != _HIDDEN_GROUP) & (m.geom_group != _WORLD_GROUP) \
             & (m.geom_rgba[:, 3] > 0)
-        centres = [self.data.geom_xpos[shown]]
-        radii = [m.geom_rbound[shown]]
-        for ob in objects:
-            centres.append(np.asarray(ob.pos_r, float)[None])
-            radii.append(np.array([float(np.linalg.norm(ob.size))]))
-        c = np.concatenate(centres)
-        r = np.concatenate(radii)
-        if len(c) == 0:
-            return (0, 0, 0, 0)
-        px, z = project_w(c, K, T_r_c)
-        if np.any(z - r <= 1e-3):
-            return None
-        f = max(float(K[0, 0]), float(K[1, 1]))
-        # a point d (|d| <= r) off a centre c (camera frame) moves its image by
-        # f |d_xy c_z - c_xy d_z| / (c_z (c_z + d_z)) <= f r |c| / (c_z (c_z - r))
-        dist = np.linalg.norm(c - np.asarray(T_r_c, float)[:3, 3], axis=1)
-        ext = f * r * dist / (z * (z - r)) + margin_px
-        x0 = int(np.clip(np.floor((px[:, 0] - ext).min()), 0, width))
-        x1 = int(np.clip(np.ceil((px[:, 0] + ext).max()) + 1, 0, width))
-        y0 = int(np.clip(np.floor((px[:, 1] - ext).min()), 0, height))
-        y1 = int(np.clip(np.ceil((px[:, 1] + ext).max()) + 1, 0, height))
-        if x1 <= x0 or y1 <= y0:
-            return (0, 0, 0, 0)
-        return (y0, y1, x0, x1)
+        return data.geom_xpos[shown], m.geom_rbound[shown]
+
+    def world_pinhole(self, camera: FreeCamera, width: int, height: int
+                      ) -> tuple[np.ndarray, np.ndarray]:
+        """Intrinsics ``K`` (for ``width`` x ``height``) and pose ``T_r_c`` (OpenCV axes,
+        robot world) of the pinhole camera the world view renders through."""
+        mj = self._mj
+        self._set_free_camera(camera)
+        mj.mjv_updateCamera(self.model, self.data, self._cam, self._scene)
+        cam = self._scene.camera[0]
+        forward, up = np.array(cam.forward, float), np.array(cam.up, float)
+        px = (cam.frustum_top - cam.frustum_bottom) / height  # near-plane size of a pixel [m]
+        f = cam.frustum_near / px
+        K = np.array([[f, 0.0, 0.5 * width - cam.frustum_center / px],
+                      [0.0, f, cam.frustum_top / px], [0.0, 0.0, 1.0]])
+        T = np.eye(4)
+        T[:3, :3] = np.stack([np.cross(forward, up), -up, forward], axis=1)
+        T[:3, 3] = cam.pos
+        return K, T
+
+    def world_box(self, K: np.ndarray, T_r_c: np.ndarray, width: int, height: int, *,
+                  reference: bool = False, points: np.ndarray | None = None,
+                  margin_px: int = 6) -> tuple[int, int, int, int] | None:
+        """Rows ``y0:y1`` and columns ``x0:x1`` of the world view (pinhole ``K``, ``T_r_c``:
+        :meth:`world_pinhole`) holding the robot, the reference robot when ``reference``, and
+        ``points`` ``(P, 3)`` [m] (e.g. the ends of the path segments that change), plus
+        ``margin_px``; None when something reaches behind the camera."""
+        parts = [self._spheres(self.data)]
+        if reference:
+            parts.append(self._spheres(self.ref_data))
+        if points is not None and len(points):
+            p = np.asarray(points, dtype=float).reshape(-1, 3)
+            parts.append((p, np.zeros(len(p))))
+        return _sphere_box(np.concatenate([c for c, _ in parts]),
+                           np.concatenate([r for _, r in parts]), K=K, T_r_c=T_r_c,
+                           width=width, height=height, margin_px=margin_px)
+
+    def _set_free_camera(self, camera: FreeCamera) -> None:
+        mj = self._mj
+        self._cam.type = mj.mjtCamera.mjCAMERA_FREE
+        self._cam.lookat[:] = camera.lookat
+        self._cam.distance = camera.distance
+        self._cam.azimuth = camera.azimuth
+        self._cam.elevation = camera.elevation
 
     def _add_objects(self, objects: Sequence[SceneGeom]) -> None:
         mj = self._mj
@@ -328,8 +358,8 @@ class ViewRenderer:
     def world_view(self, camera: FreeCamera, width: int, height: int, *,
                    reference: bool = False, ref_alpha: float = 0.35,
                    ref_rgb: Sequence[float] = (0.2, 0.5, 1.0),
-                   paths: Sequence[Polyline] = (), objects: Sequence[SceneGeom] = ()
-                   ) -> np.ndarray:
+                   paths: Sequence[Polyline] = (), objects: Sequence[SceneGeom] = (),
+                   box: tuple[int, int, int, int] | None = None) -> np.ndarray:
         """The posed robot on the floor from a fixed free camera.
 
         Args:
@@ -339,20 +369,22 @@ class ViewRenderer:
             ref_alpha, ref_rgb: its opacity and tint.
             paths: polylines to draw (e.g. the reference and robot root paths).
             objects: further shapes to draw (robot world), as in :meth:`scene_view`.
+            box: rows ``y0:y1`` and columns ``x0:x1`` (from the top) of the view to render
+                alone (through the sub-frustum of those pixels), or None (the whole view).
 
         Returns:
-            ``(height, width, 3)`` uint8 RGB.
+            ``(height, width, 3)`` uint8 RGB, or the ``box`` part of it.
         """
         mj = self._mj
         scn = self._scene
         scn.flags[mj.mjtRndFlag.mjRND_SKYBOX] = 0
-        self._cam.type = mj.mjtCamera.mjCAMERA_FREE
-        self._cam.lookat[:] = camera.lookat
-        self._cam.distance = camera.distance
-        self._cam.azimuth = camera.azimuth
-        self._cam.elevation = camera.elevation
+        self._set_free_camera(camera)
         mj.mjv_updateScene(self.model, self.data, self._world_opt, self._pert, self._cam,
                            mj.mjtCatBit.mjCAT_ALL, scn)
+        if box is not None:
+            cam = scn.camera[0]
+            px = (cam.frustum_top - cam.frustum_bottom) / height
+            _narrow(scn, cam.frustum_center - 0.5 * width * px, cam.frustum_top, px, px, box)
         if reference:
             start = scn.ngeom
             mj.mjv_addGeoms(self.model, self.ref_data, self._robot_opt, self._pert,
@@ -375,5 +407,75 @@ class ViewRenderer:
                                 rgba)
                 mj.mjv_connector(g, mj.mjtGeom.mjGEOM_LINE, path.width_px, a, b)
                 scn.ngeom += 1
-        rgb, _ = self._read(width, height, depth=False)
-        return rgb
+        if box is None:
+            return self._read(width, height, depth=False)[0]
+        y0, y1, x0, x1 = box
+        if y1 <= y0 or x1 <= x0:
+            return np.zeros((max(y1 - y0, 0), max(x1 - x0, 0), 3), np.uint8)
+        return self._read(x1 - x0, y1 - y0, depth=False)[0]
+
+
+def _narrow(scene: mujoco.MjvScene, left: float, top: float, px_w: float, px_h: float,
+            box: tuple[int, int, int, int] | None) -> None:
+    """Point the scene's GL cameras at the pixels ``box`` (rows ``y0:y1``, columns ``x0:x1``
+    from the top; None: all) of an image whose near-plane window starts at ``left``, ``top``
+    with pixels ``px_w`` x ``px_h`` [m]. MuJoCo derives the left and right planes from the
+    centre and the viewport's aspect, so the pixels keep their size when only the box is
+    rendered into a viewport of the box's size."""
+    if box is None:
+        return
+    y0, y1, x0, x1 = box
+    for cam in scene.camera:
+        cam.frustum_center = left + 0.5 * (x0 + x1) * px_w
+        cam.frustum_width = 0.5 * (x1 - x0) * px_w
+        cam.frustum_bottom = top - y1 * px_h
+        cam.frustum_top = top - y0 * px_h
+
+
+def _object_spheres(objects: Sequence[SceneGeom]) -> tuple[np.ndarray, np.ndarray]:
+    """Bounding spheres (centres ``(N, 3)``, radii ``(N,)`` [m]) of scene shapes."""
+    return (np.array([ob.pos_r for ob in objects], float).reshape(-1, 3),
+            np.array([float(np.linalg.norm(ob.size)) for ob in objects]))
+
+
+def _sphere_box(centres: np.ndarray, radii: np.ndarray, more_centres: np.ndarray | None = None,
+                more_radii: np.ndarray | None = None, *, K: np.ndarray, T_r_c: np.ndarray,
+                width: int, height: int, margin_px: int
+                ) -> tuple[int, int, int, int] | None:
+    """Rows ``y0:y1`` and columns ``x0:x1`` of a ``width`` x ``height`` pinhole image that
+    hold the projections of the spheres (plus ``margin_px``); ``(0, 0, 0, 0)`` when there are
+    none in view, None when one reaches behind the camera."""
+    from exoactor.report.scene_camera import project_w
+
+    c, r = np.asarray(centres, float).reshape(-1, 3), np.asarray(radii, float).ravel()
+    if more_centres is not None and len(more_centres):
+        c = np.concatenate([c, np.asarray(more_centres, float).reshape(-1, 3)])
+        r = np.concatenate([r, np.asarray(more_radii, float).ravel()])
+    if len(c) == 0:
+        return (0, 0, 0, 0)
+    px, z = project_w(c, K, T_r_c)
+    if np.any(z - r <= 1e-3):
+        return None
+    f = max(float(K[0, 0]), float(K[1, 1]))
+    # a point d (|d| <= r) off a centre c (camera frame) moves its image by
+    # f |d_xy c_z - c_xy d_z| / (c_z (c_z + d_z)) <= f r |c| / (c_z (c_z - r))
+    dist = np.linalg.norm(c - np.asarray(T_r_c, float)[:3, 3], axis=1)
+    ext = f * r * dist / (z * (z - r)) + margin_px
+    x0 = int(np.clip(np.floor((px[:, 0] - ext).min()), 0, width))
+    x1 = int(np.clip(np.ceil((px[:, 0] + ext).max()) + 1, 0, width))
+    y0 = int(np.clip(np.floor((px[:, 1] - ext).min()), 0, height))
+    y1 = int(np.clip(np.ceil((px[:, 1] + ext).max()) + 1, 0, height))
+    if x1 <= x0 or y1 <= y0:
+        return (0, 0, 0, 0)
+    return (y0, y1, x0, x1)
+
+
+def merge_boxes(*boxes: tuple[int, int, int, int] | None) -> tuple[int, int, int, int] | None:
+    """The smallest box holding every non-empty box (None if any is None: the whole image)."""
+    if any(b is None for b in boxes):
+        return None
+    full = [b for b in boxes if b[1] > b[0] and b[3] > b[2]]
+    if not full:
+        return (0, 0, 0, 0)
+    return (min(b[0] for b in full), max(b[1] for b in full), min(b[2] for b in full),
+            max(b[3] for b in full))
