@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from exoactor import artefacts
 from exoactor.control.loop import ReferenceMod, TrackingLoop
 from exoactor.control.reference import Pose, smoothstep
 from exoactor.deploy import messages, preflight, sdk
@@ -71,7 +72,7 @@ RELEASE_AFTER_S = 0.5
 """Simulated robot: controller time on the gantry before it is released [s]."""
 BAND_KEY = {"unitree_mujoco": "9"}
 """The viewer key that drops the band in each foreign simulator."""
-VERIFIED_MOTIONS = ("executable_motion.npz", "robot_motion.npz")
+VERIFIED_MOTIONS = (artefacts.EXECUTABLE_MOTION, artefacts.ROBOT_MOTION)
 """A run folder's motions, in order of preference: the physics filter's output (what the
 simulation verified as executable), else the retargeted motion the run tracked."""
 
