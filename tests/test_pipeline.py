@@ -114,19 +114,25 @@ def test_corrupt_manifest_is_clear(tmp_path: Path) -> None:
 
 
 # ----------------------------------------------------------------------------- declared stages
-def _fake_calls(run: RunDir, names: tuple[str, ...], ran: list[str], source: Path) -> dict:
-    """Calls that write each declared output of ``names`` (the same bytes every time)."""
+def _fake_calls(run: RunDir, names: tuple[str, ...], ran: list[str], source: Path,
+                settings: dict[str, str] | None = None) -> dict:
+    """Calls that write each declared output of ``names``: the stage's setting (default: its
+    name), the same bytes every time."""
     from exoactor.pipeline import STAGE_BY_NAME, StageCall
 
+    settings = settings or {}
+
     def call(name: str):  # noqa: ANN202
+        text = settings.get(name, name)
+
         def fn() -> None:
             ran.append(name)
             for out in STAGE_BY_NAME[name].outputs:
                 run.artefact(out).parent.mkdir(parents=True, exist_ok=True)
-                run.artefact(out).write_text(name)
+                run.artefact(out).write_text(text)
 
         external = (source,) if STAGE_BY_NAME[name].external_input else ()
-        return lambda: StageCall(fn, "fake", {"stage": name}, external)
+        return lambda: StageCall(fn, "fake", {"setting": text}, external)
 
     return {n: call(n) for n in names}
 
@@ -205,3 +211,24 @@ def test_declared_stages_are_consistent() -> None:
     for command, seq in COMMANDS.items():
         assert all(s in STAGE_BY_NAME for s in seq), command
         assert list(seq) == sorted(seq, key=names.index), command
+
+
+def test_unforced_changes_propagate_by_content(tmp_path: Path) -> None:
+    from exoactor.pipeline import run_stages
+
+    names = ("clip", "perceive", "retarget", "track")
+    source = tmp_path / "input.mp4"
+    source.write_text("video")
+    run, ran = RunDir(tmp_path / "run"), []
+    run_stages(run, names, _fake_calls(run, names, ran, source))
+    ran.clear()
+    # a new perceive setting writes a different human motion: retarget reads it and runs; the
+    # fake retarget writes the same bytes as before, so track (reading only those) stays cached
+    run_stages(run, names, _fake_calls(run, names, ran, source, {"perceive": "v2"}))
+    assert ran == ["perceive", "retarget"]
+    ran.clear()
+    run_stages(run, names, _fake_calls(run, names, ran, source, {"perceive": "v2"}))
+    assert ran == []
+    # a new track setting: only track runs
+    run_stages(run, names, _fake_calls(run, names, ran, source, {"perceive": "v2", "track": "t2"}))
+    assert ran == ["track"]

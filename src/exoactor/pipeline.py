@@ -10,11 +10,15 @@ runs each stage through :class:`RunDir`.
 Caching and ``--force`` (one rule for every command):
     A stage is *current*, and skipped, when it last finished ``ok`` with the same input files (by
     sha256), config and backend, its outputs are still on disk, and no stage before it in
-    :data:`STAGES` has finished since. Otherwise it runs. ``--force S`` runs ``S`` even when it is
-    current; every stage after ``S`` then runs too, because ``S`` finished after it. ``all``
-    forces every stage of the command. The rule holds across commands and processes: e.g. after
-    ``exoactor imagine --force plan``, a later ``exoactor run --task`` in the same folder re-runs
-    perceive, retarget, objects, track and report.
+    :data:`STAGES` has had a forced run since. Otherwise it runs. So a change propagates by
+    content: a stage that runs and writes different files makes the stages reading them run, and
+    one that writes the same bytes leaves them cached (an edited task that keeps the scene
+    edit's instruction does not pay for the edit again). ``--force S`` runs ``S`` even when it is
+    current, and every stage after ``S`` then runs too, whatever ``S`` wrote. ``all`` forces every
+    stage of the command. Forced runs are recorded in the manifest, so the rule holds across
+    commands and processes: after ``exoactor imagine --force plan``, a later
+    ``exoactor run --task`` in the same folder runs perceive, retarget, objects, track and
+    report again.
 
 A failed stage records its error in the manifest and leaves every earlier artefact in place.
 Outputs are written by the stage function to the paths it is given; every writer in the package
@@ -27,11 +31,11 @@ Manifest layout (:data:`exoactor.artefacts.MANIFEST`)::
      "stages": {"<stage>": {"status": "ok" | "failed" | "running", "backend": ..., "config": {...},
                            "inputs": {"<path>": "<sha256>"}, "key": "<sha256>",
                            "outputs": ["<relative path>", ...], "started": ..., "seconds": ...,
-                           "seq": <int>, "error": null | "<message>",
+                           "seq": <int>, "forced": <bool>, "error": null | "<message>",
                            "error_type": null | "<class>"}}}
 
 ``seq`` counts finished stages in the run directory; a stage's ``seq`` says when it finished
-(the order that the --force rule compares).
+and ``forced`` whether that run was forced (what the --force rule compares).
 """
 
 from __future__ import annotations
@@ -134,19 +138,19 @@ class RunDir:
         return out
 
     def _newer_upstream(self, stage: str, after: Iterable[str] | None) -> str | None:
-        """The first stage before ``stage`` (``after``, default: :func:`upstream`) that
-        finished after ``stage`` did, or None."""
+        """The first stage before ``stage`` (``after``, default: :func:`upstream`) whose
+        forced run finished after ``stage`` did, or None."""
         seq = (self.stage(stage) or {}).get("seq", 0)
         for name in upstream(stage) if after is None else after:
             entry = self.stage(name) or {}
-            if entry.get("status") == "ok" and entry.get("seq", 0) > seq:
+            if entry.get("status") == "ok" and entry.get("forced") and entry.get("seq", 0) > seq:
                 return name
         return None
 
     def is_current(self, stage: str, backend: str, config: Any, inputs: Iterable[Path],
                    after: Iterable[str] | None = None) -> bool:
         """True when ``stage`` finished with the same inputs, config and backend, its outputs
-        are still on disk, and no stage before it finished since (the module's rule)."""
+        are still on disk, and no stage before it had a forced run since (the module's rule)."""
         entry = self.stage(stage)
         if not entry or entry.get("status") != "ok":
             return False
@@ -172,7 +176,7 @@ class RunDir:
             outputs: files the stage must produce, relative to the run folder.
             force: recompute even when current.
             after: the stages before this one (default: those before it in :data:`STAGES`);
-                when one of them finished after this stage did, this stage is not current.
+                when one of them had a forced run after this stage ran, it is not current.
 
         Raises:
             StageFailed: ``fn`` raised, or did not produce its outputs. The manifest records the
@@ -192,7 +196,7 @@ class RunDir:
         self.manifest["stages"][stage] = {
             "status": "running", "backend": backend, "config": _config_json(config),
             "inputs": hashed, "key": key, "outputs": outputs, "started": _now(),
-            "seconds": None, "error": None, "error_type": None}
+            "seconds": None, "forced": bool(force), "error": None, "error_type": None}
         self._save()
         t0 = time.perf_counter()
         try:
@@ -284,7 +288,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("report", (), (artefacts.REPORT,), "exoactor.runner:RunConfig", "html",
           "report: rendering videos and the page",
           optional_inputs=(artefacts.VIDEO, artefacts.HUMAN_MOTION, artefacts.ROBOT_MOTION,
-                           artefacts.ROLLOUT, artefacts.METRICS)),
+                           artefacts.ROLLOUT, artefacts.METRICS, artefacts.SCENE)),
 )
 """Every stage, in pipeline order (a stage's upstream is every stage before it)."""
 
