@@ -111,3 +111,124 @@ def test_corrupt_manifest_is_clear(tmp_path: Path) -> None:
 
     with pytest.raises(ExoActorError, match="unreadable manifest"):
         RunDir(tmp_path)
+
+
+# ----------------------------------------------------------------------------- declared stages
+def _fake_calls(run: RunDir, names: tuple[str, ...], ran: list[str], source: Path,
+                settings: dict[str, str] | None = None) -> dict:
+    """Calls that write each declared output of ``names``: the stage's setting (default: its
+    name), the same bytes every time."""
+    from exoactor.pipeline import STAGE_BY_NAME, StageCall
+
+    settings = settings or {}
+
+    def call(name: str):  # noqa: ANN202
+        text = settings.get(name, name)
+
+        def fn() -> None:
+            ran.append(name)
+            for out in STAGE_BY_NAME[name].outputs:
+                run.artefact(out).parent.mkdir(parents=True, exist_ok=True)
+                run.artefact(out).write_text(text)
+
+        external = (source,) if STAGE_BY_NAME[name].external_input else ()
+        return lambda: StageCall(fn, "fake", {"setting": text}, external)
+
+    return {n: call(n) for n in names}
+
+
+def test_forcing_a_stage_reruns_it_and_everything_after_it(tmp_path: Path) -> None:
+    from exoactor.pipeline import run_stages
+
+    names = ("clip", "perceive", "retarget", "objects", "track")
+    source = tmp_path / "input.mp4"
+    source.write_text("video")
+    run, ran = RunDir(tmp_path / "run"), []
+    calls = _fake_calls(run, names, ran, source)
+    run_stages(run, names, calls)
+    assert ran == list(names)
+    ran.clear()
+    res = run_stages(run, names, calls)
+    assert ran == [] and {r.status for r in res.values()} == {"cached"}
+    # perceive writes the same bytes again, yet everything after it re-runs; clip stays cached
+    res = run_stages(run, names, calls, force={"perceive"})
+    assert ran == ["perceive", "retarget", "objects", "track"]
+    assert res["clip"].status == "cached"
+    ran.clear()
+    run_stages(run, names, calls, force={"track"})
+    assert ran == ["track"]
+    ran.clear()
+    run_stages(run, names, calls, force={"all"})
+    assert ran == list(names)
+
+
+def test_the_force_rule_holds_across_commands_and_processes(tmp_path: Path) -> None:
+    from exoactor.pipeline import run_stages
+
+    source = tmp_path / "input.mp4"
+    source.write_text("video")
+    run, ran = RunDir(tmp_path / "run"), []
+    first, later = ("clip", "perceive"), ("retarget", "track")
+    run_stages(run, first + later, _fake_calls(run, first + later, ran, source))
+    ran.clear()
+    run_stages(run, first, _fake_calls(run, first, ran, source), force={"clip"})
+    assert ran == ["clip", "perceive"]
+    ran.clear()
+    again = RunDir(tmp_path / "run")  # another command, another process: the manifest knows
+    run_stages(again, later, _fake_calls(again, later, ran, source))
+    assert ran == ["retarget", "track"]
+    ran.clear()
+    run_stages(again, later, _fake_calls(again, later, ran, source))
+    assert ran == []
+
+
+def test_unknown_forced_stage_lists_the_commands_stages(tmp_path: Path) -> None:
+    from exoactor.pipeline import COMMANDS, forced_stages
+
+    with pytest.raises(Exception, match=r"unknown stage\(s\) \['percieve'\].*perceive"):
+        forced_stages({"percieve"}, COMMANDS["run"])
+    assert forced_stages({"all"}, COMMANDS["motion"]) == {"motion", "track", "report"}
+    assert forced_stages((), COMMANDS["run"]) == set()
+
+
+def test_declared_stages_are_consistent() -> None:
+    from pydantic import BaseModel
+
+    from exoactor import artefacts
+    from exoactor.pipeline import COMMANDS, STAGE_BY_NAME, STAGES
+
+    names = [s.name for s in STAGES]
+    assert len(set(names)) == len(names)
+    files = set(artefacts.names())
+    written: set[str] = set()
+    for stage in STAGES:
+        assert issubclass(stage.config_model(), BaseModel), stage.name
+        for f in (*stage.inputs, *stage.optional_inputs, *stage.outputs):
+            assert f in files, (stage.name, f)
+        # a stage reads only what a stage before it writes (or what comes from outside)
+        assert set(stage.inputs) <= written, (stage.name, set(stage.inputs) - written)
+        written |= set(stage.outputs)
+    for command, seq in COMMANDS.items():
+        assert all(s in STAGE_BY_NAME for s in seq), command
+        assert list(seq) == sorted(seq, key=names.index), command
+
+
+def test_unforced_changes_propagate_by_content(tmp_path: Path) -> None:
+    from exoactor.pipeline import run_stages
+
+    names = ("clip", "perceive", "retarget", "track")
+    source = tmp_path / "input.mp4"
+    source.write_text("video")
+    run, ran = RunDir(tmp_path / "run"), []
+    run_stages(run, names, _fake_calls(run, names, ran, source))
+    ran.clear()
+    # a new perceive setting writes a different human motion: retarget reads it and runs; the
+    # fake retarget writes the same bytes as before, so track (reading only those) stays cached
+    run_stages(run, names, _fake_calls(run, names, ran, source, {"perceive": "v2"}))
+    assert ran == ["perceive", "retarget"]
+    ran.clear()
+    run_stages(run, names, _fake_calls(run, names, ran, source, {"perceive": "v2"}))
+    assert ran == []
+    # a new track setting: only track runs
+    run_stages(run, names, _fake_calls(run, names, ran, source, {"perceive": "v2", "track": "t2"}))
+    assert ran == ["track"]

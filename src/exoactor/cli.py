@@ -13,7 +13,7 @@ from typing import Annotated, Literal, Optional
 
 import typer
 
-from exoactor import __version__
+from exoactor import __version__, artefacts
 from exoactor.errors import ExoActorError
 
 app = typer.Typer(name="exoactor", no_args_is_help=True, add_completion=False,
@@ -229,7 +229,7 @@ def _print_summary(summary) -> None:  # noqa: ANN001
         table.add_row(name, res.status, f"{res.seconds:.1f}",
                       ", ".join(p.name for p in res.outputs))
     _console().print(table)
-    metrics_file = summary.run_dir / "metrics.json"
+    metrics_file = summary.run_dir / artefacts.METRICS
     if metrics_file.is_file():
         import json
 
@@ -276,8 +276,11 @@ def _run_config(config: Path | None, start: float | None, end: float | None, han
 
 
 def _stages(force: list[str] | None) -> list[str] | None:
-    """Check ``--force`` names against the run's stages (a usage error lists them)."""
-    from exoactor.runner import STAGES
+    """Check ``--force`` names against the run's stages, imagine's included for ``--task`` (a
+    usage error lists them)."""
+    from exoactor.pipeline import COMMANDS
+
+    STAGES = COMMANDS["imagine"] + COMMANDS["run"]  # noqa: N806
 
     bad = [f for f in force or () if f not in (*STAGES, "all")]
     if bad:
@@ -342,7 +345,7 @@ def run(
         if task is None or scene is None or video is not None:
             raise ExoActorError("give --task and --scene together (to imagine the video), "
                                 "or --video")
-        from exoactor.imagine import run_task_command
+        from exoactor.runner import run_task_command
 
         ts = run_task_command(task, scene, out, cfg, force=set(force or ()), planner=planner,
                               editor=editor, generator=generator, model=model, device=device,
@@ -408,7 +411,7 @@ def imagine(
 def perceive(
     video: Annotated[Path, typer.Argument(help="Input video (static camera, one actor).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Human motion .npz.")] = Path(
-        "human_motion.npz"),
+        artefacts.HUMAN_MOTION),
     fov: Annotated[Optional[float], typer.Option(  # noqa: UP007
         help="Camera horizontal field of view [deg] (default: from the image diagonal).")] = None,
     person: Annotated[Optional[int], typer.Option(  # noqa: UP007
@@ -436,7 +439,7 @@ def perceive(
 def retarget(
     human: Annotated[Path, typer.Argument(help="Human motion (.npz from `exoactor perceive`).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Robot motion (.npz/.pkl/.csv).")] = Path(
-        "robot_motion.npz"),
+        artefacts.ROBOT_MOTION),
     robot: Annotated[str, typer.Option(help="Robot model.")] = "g1",
     hands: Annotated[bool, typer.Option(help="Also retarget the Dex3-1 hands (43-DoF).")] = False,
     fps: Annotated[float, typer.Option(help="Output rate [Hz] (the tracker runs at 50).")] = 50.0,
@@ -510,7 +513,7 @@ def track(
 
             res.files["video"] = render_qpos(
                 get_robot("g1").model, res.rollout.qpos, res.rollout.fps,
-                out / "rollout.mp4", caption=Path(motion).name).path
+                out / artefacts.ROLLOUT_VIDEO, caption=Path(motion).name).path
     else:
         res = track_motion(m, cfg, render=render, out_dir=out)
     d = res.metrics.to_dict()
@@ -536,9 +539,9 @@ def report(
         help="Also save a PNG screenshot of the page (headless Chromium).")] = None,
 ) -> None:
     """Build the side-by-side video, plots, verdict and HTML report of a run directory."""
-    from exoactor.report.build import build_report
+    from exoactor.runner import report_run
 
-    res = build_report(run_dir, fps=fps)
+    res = report_run(run_dir, fps=fps)
     if res.verdict:
         _console().print(f"physics verdict: {res.verdict.verdict} — {'; '.join(res.verdict.reasons)}")
     if screenshot is not None:
@@ -679,10 +682,10 @@ def deploy(
         motion = verified_motion(motion)
         out = out or motion.parent
         _console().print(f"deploying {motion} (the motion this run verified)")
-        if (motion.parent / "scene.json").is_file():
+        if (motion.parent / artefacts.SCENE).is_file():
             from exoactor.scene.model import load_scene, preflight_notes
 
-            for line in preflight_notes(load_scene(motion.parent / "scene.json")) or [
+            for line in preflight_notes(load_scene(motion.parent / artefacts.SCENE)) or [
                     "scene.json: no objects (the robot touches only the floor)"]:
                 _console().print(f"pre-flight: {line}")
     m = load_motion(motion, fps=input_fps, csv_format=csv_format)

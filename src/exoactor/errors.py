@@ -37,9 +37,5 @@ class StageFailed(ExoActorError):
     """A pipeline stage raised; the run directory keeps earlier artefacts."""
 
 
-class StageNotBuilt(ExoActorError):
-    """A pipeline stage whose implementation has not landed yet."""
-
-
 class PhysicsDiverged(ExoActorError):
     """The simulation produced NaN/inf or a MuJoCo warning."""

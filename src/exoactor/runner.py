@@ -19,25 +19,40 @@ from __future__ import annotations
 import logging
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from exoactor import artefacts
 from exoactor.control.filter.config import FilterConfig
 from exoactor.control.track import TrackConfig
 from exoactor.errors import ExoActorError, StageFailed
 from exoactor.fileio import atomic_path
 from exoactor.perceive.config import PerceiveConfig
-from exoactor.pipeline import RunDir, StageResult
+from exoactor.pipeline import (
+    COMMANDS,
+    RunDir,
+    StageCall,
+    StageResult,
+    failed_stage,
+    forced_stages,
+    run_stages,
+)
+from exoactor.pipeline import (
+    STAGES as PIPELINE_STAGES,
+)
 from exoactor.retarget.config import RetargetConfig
 from exoactor.scene.infer import InferConfig
 
 logger = logging.getLogger(__name__)
 
-STAGES = ("clip", "perceive", "retarget", "objects", "track", "report")
-"""Stage names in order (``--force`` takes these). ``objects`` writes ``scene.json`` (named so
-as not to clash with ``imagine``'s ``scene`` stage, the scene photo, in the same manifest)."""
+STAGES = COMMANDS["run"]
+"""Stage names in order (``--force`` takes these; declared in :data:`exoactor.pipeline.STAGES`).
+``objects`` writes ``scene.json`` (named so as not to clash with ``imagine``'s ``scene`` stage,
+the scene photo, in the same manifest)."""
 
 
 class RunConfig(BaseModel):
@@ -110,13 +125,14 @@ def trim_video(src: Path, dst: Path, start_s: float | None, end_s: float | None)
 
 def run_video(video: str | Path, out_dir: str | Path, config: RunConfig | None = None,
               force: set[str] | frozenset[str] = frozenset(), report: bool = True) -> RunSummary:
-    """Run every stage after the video; always finish with a report.
+    """Run every stage after the video (:data:`STAGES`); always finish with a report.
 
     Args:
         video: the input clip.
         out_dir: the run directory (created; reused and resumed if it exists).
         config: the run configuration.
-        force: stages to recompute even when current (``"all"`` for every stage).
+        force: stages to run even when current (``"all"`` for every stage); the stages after a
+            stage that runs run too (:mod:`exoactor.pipeline`).
         report: build the report stage (videos, plots, page). False writes only
             ``verdict.json`` (the verdict needs the tracking metrics alone), for benchmarks.
 
@@ -126,75 +142,66 @@ def run_video(video: str | Path, out_dir: str | Path, config: RunConfig | None =
     """
     config = config or RunConfig()
     video = Path(video)
-    unknown = set(force) - set(STAGES) - {"all"}
-    if unknown:
-        raise ExoActorError(f"unknown stage(s) {sorted(unknown)} for --force; stages: "
-                            f"{', '.join(STAGES)}")
-    forced = set(STAGES) if "all" in force else set(force)
+    forced_stages(force, STAGES)
     run = RunDir(out_dir)
     summary = RunSummary(run.path)
     if not video.is_file():
         raise ExoActorError(f"{video}: no such video file")
-
-    def stage(name: str, fn, **kw) -> StageResult:  # noqa: ANN001
-        result = run.run_stage(name, fn, force=name in forced, **kw)
-        summary.stages[name] = result
-        if result.status == "ok":
-            # A recomputed stage invalidates everything after it.
-            forced.update(STAGES[STAGES.index(name) + 1:])
-        return result
-
-    from exoactor.report.build import build_report
-    from exoactor.ui import console
-
-    clip = run.artefact("video.mp4")
+    calls = video_stage_calls(run, video, config, summary)
     try:
-        with console().status("clip: cutting the input window"):
-            stage("clip", lambda: trim_video(video, clip, config.start_s, config.end_s),
-                  backend="ffmpeg", config={"start_s": config.start_s, "end_s": config.end_s},
-                  inputs=[video], outputs=["video.mp4"])
-        with console().status("perceive: estimating the human motion"):
-            stage("perceive", lambda: _perceive(run, config), backend=config.perceive.backend,
-                  config=config.perceive, inputs=[clip],
-                  outputs=["human_motion.npz", "perceive_metrics.json"])
-        with console().status("retarget: solving IK for the robot"):
-            stage("retarget", lambda: _retarget(run, config), backend="mink",
-                  config=_retarget_cfg(config), inputs=[run.artefact("human_motion.npz")],
-                  outputs=["robot_motion.npz", "retarget_metrics.json"])
-        with console().status("objects: inferring seats, tables and carried objects"):
-            plan = [p for p in (run.artefact("plan.json"),) if p.is_file()]
-            stage("objects", lambda: _scene(run, config), backend="rules",
-                  config={"infer": config.infer_objects, "rules": config.objects},
-                  inputs=[run.artefact("robot_motion.npz"), *plan], outputs=["scene.json"])
-        with console().status("track: executing in MuJoCo physics"):
-            stage("track", lambda: _track(run, config), backend=config.track.controller,
-                  config=config.track, inputs=[run.artefact("robot_motion.npz"),
-                                               run.artefact("scene.json")],
-                  outputs=["rollout.npz", "metrics.json"])
+        run_stages(run, STAGES[:-1], calls, force=_only(force, STAGES[:-1]),
+                   results=summary.stages)
     except StageFailed as exc:
-        failed = next((s for s in STAGES if (run.stage(s) or {}).get("status") == "failed"),
-                      None)
-        summary.failed_stage = failed or "?"
+        summary.failed_stage = failed_stage(run, STAGES) or "?"
         summary.error = str(exc.__cause__ or exc)
         logger.warning("%s", exc)
     if not report:
         summary.verdict = write_verdict(run.path)
         return summary
-    with console().status("report: rendering videos and the page"):
-        inputs = [p for p in (run.artefact(n) for n in (
-            "video.mp4", "human_motion.npz", "robot_motion.npz", "rollout.npz", "metrics.json"))
-            if p.is_file()]
-        try:
-            stage("report", lambda: build_report(run.path, fps=config.report_fps),
-                        backend="html", config={"fps": config.report_fps,
-                                                "failed": summary.failed_stage},
-                        inputs=inputs, outputs=["report.html"])
-        except StageFailed as exc:
-            summary.failed_stage = summary.failed_stage or "report"
-            summary.error = summary.error or str(exc.__cause__ or exc)
-            return summary
-    summary.report = run.artefact("report.html")
-    verdict = run.artefact("verdict.json")
+    return finish_report(run, summary, calls, force)
+
+
+def _only(force: set[str] | frozenset[str], names: tuple[str, ...]) -> set[str]:
+    """The names of ``force`` that are in ``names`` (``all`` kept)."""
+    return {s for s in force if s in names or s == "all"}
+
+
+def video_stage_calls(run: RunDir, video: Path, config: RunConfig,
+                      summary: RunSummary) -> dict[str, Callable[[], StageCall]]:
+    """How ``run`` executes each stage of :data:`STAGES` for ``video`` with ``config``."""
+    from exoactor.report.build import build_report
+
+    clip = run.artefact(artefacts.VIDEO)
+    return {
+        "clip": lambda: StageCall(
+            lambda: trim_video(video, clip, config.start_s, config.end_s), "ffmpeg",
+            {"start_s": config.start_s, "end_s": config.end_s}, (video,)),
+        "perceive": lambda: StageCall(lambda: _perceive(run, config), config.perceive.backend,
+                                      config.perceive),
+        "retarget": lambda: StageCall(lambda: _retarget(run, config), "mink",
+                                      _retarget_cfg(config)),
+        "objects": lambda: StageCall(lambda: _scene(run, config), "rules",
+                                     {"infer": config.infer_objects, "rules": config.objects}),
+        "track": lambda: StageCall(lambda: _track(run, config), config.track.controller,
+                                   config.track),
+        "report": lambda: StageCall(lambda: build_report(run.path, fps=config.report_fps), "html",
+                                    {"fps": config.report_fps, "failed": summary.failed_stage}),
+    }
+
+
+def finish_report(run: RunDir, summary: RunSummary,
+                  calls: dict[str, Callable[[], StageCall]],
+                  force: set[str] | frozenset[str] = frozenset()) -> RunSummary:
+    """Run the ``report`` stage (after a failed stage too) and read the verdict back."""
+    try:
+        run_stages(run, ("report",), calls, force=_only(force, ("report",)),
+                   results=summary.stages)
+    except StageFailed as exc:
+        summary.failed_stage = summary.failed_stage or "report"
+        summary.error = summary.error or str(exc.__cause__ or exc)
+        return summary
+    summary.report = run.artefact(artefacts.REPORT)
+    verdict = run.artefact(artefacts.VERDICT)
     if verdict.is_file():
         import json
 
@@ -214,8 +221,8 @@ def write_verdict(run_dir: Path) -> dict | None:
     from exoactor.fileio import write_json
     from exoactor.report.verdict import physics_verdict
 
-    metrics, rollout = run_dir / "metrics.json", run_dir / "rollout.npz"
-    target = run_dir / "verdict.json"
+    metrics, rollout = run_dir / artefacts.METRICS, run_dir / artefacts.ROLLOUT
+    target = run_dir / artefacts.VERDICT
     if not (metrics.is_file() and rollout.is_file()):
         target.unlink(missing_ok=True)
         return None
@@ -231,13 +238,13 @@ def _retarget_cfg(config: RunConfig):  # noqa: ANN202
 def _perceive(run: RunDir, config: RunConfig) -> None:
     from exoactor.perceive import perceive_video
 
-    perceive_video(run.artefact("video.mp4"), run.artefact("human_motion.npz"), config.perceive)
+    perceive_video(run.artefact(artefacts.VIDEO), run.artefact(artefacts.HUMAN_MOTION), config.perceive)
 
 
 def _retarget(run: RunDir, config: RunConfig) -> None:
     from exoactor.retarget import retarget_file
 
-    retarget_file(run.artefact("human_motion.npz"), run.artefact("robot_motion.npz"),
+    retarget_file(run.artefact(artefacts.HUMAN_MOTION), run.artefact(artefacts.ROBOT_MOTION),
                   _retarget_cfg(config))
 
 
@@ -247,12 +254,12 @@ def _scene(run: RunDir, config: RunConfig) -> None:
     from exoactor.scene import Scene, save_scene
     from exoactor.scene.infer import infer_scene, plan_actions
 
-    motion = load_npz(run.artefact("robot_motion.npz"), expect=RobotMotion)
+    motion = load_npz(run.artefact(artefacts.ROBOT_MOTION), expect=RobotMotion)
     if not config.infer_objects:
-        save_scene(Scene(source=motion.source, fps=motion.fps), run.artefact("scene.json"))
+        save_scene(Scene(source=motion.source, fps=motion.fps), run.artefact(artefacts.SCENE))
         return
-    scene = infer_scene(motion, config.objects, plan_actions=plan_actions(run.artefact("plan.json")))
-    save_scene(scene, run.artefact("scene.json"))
+    scene = infer_scene(motion, config.objects, plan_actions=plan_actions(run.artefact(artefacts.PLAN)))
+    save_scene(scene, run.artefact(artefacts.SCENE))
 
 
 def _track(run: RunDir, config: RunConfig) -> None:
@@ -261,8 +268,8 @@ def _track(run: RunDir, config: RunConfig) -> None:
     from exoactor.formats.motion import RobotMotion
     from exoactor.scene import load_scene
 
-    motion = load_npz(run.artefact("robot_motion.npz"), expect=RobotMotion)
-    scene = load_scene(run.artefact("scene.json")) if run.artefact("scene.json").is_file() \
+    motion = load_npz(run.artefact(artefacts.ROBOT_MOTION), expect=RobotMotion)
+    scene = load_scene(run.artefact(artefacts.SCENE)) if run.artefact(artefacts.SCENE).is_file() \
         else None
     track = config.track.model_copy(update={"scene": scene if scene and scene.objects else None})
     if (config.filter.enabled and config.track.controller == "twist2"
@@ -289,14 +296,14 @@ def add_interaction_metrics(run_dir: Path, scene, fps: float) -> dict:
     from exoactor.scene.score import interaction_metrics
 
     run_dir = Path(run_dir)
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    rollout = load_npz(run_dir / "rollout.npz", expect=Rollout)
+    metrics = json.loads((run_dir / artefacts.METRICS).read_text())
+    rollout = load_npz(run_dir / artefacts.ROLLOUT, expect=Rollout)
     inter = interaction_metrics(rollout, scene, fps=fps,
                                 dropped_frames=int(metrics.get("dropped_frames", 0) or 0),
                                 fall_time_s=metrics.get("fall_time_s") if metrics.get("fell")
                                 else None)
     metrics["interaction"] = inter
-    write_json(run_dir / "metrics.json", metrics)
+    write_json(run_dir / artefacts.METRICS, metrics)
     return inter
 
 
@@ -310,3 +317,81 @@ follows her: a walk a G1 can do."""
 def demo_config() -> RunConfig:
     """The demo's configuration: the window above, everything else default."""
     return RunConfig(start_s=DEMO_WINDOW_S[0], end_s=DEMO_WINDOW_S[1])
+
+
+@dataclass
+class TaskRunSummary:
+    """What :func:`imagine_and_run` did: the imagine part, then the video part's summary."""
+
+    imagine: Any
+    """The :class:`~exoactor.imagine.run.ImagineSummary` (None when an imagine stage failed)."""
+    run: RunSummary | None = None
+    failed_stage: str | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.failed_stage is None and (self.run is None or self.run.ok)
+
+
+def imagine_and_run(task: str, scene: str | Path, out_dir: str | Path, config: Any = None,
+                    run_config: RunConfig | None = None,
+                    force: set[str] | frozenset[str] = frozenset()) -> TaskRunSummary:
+    """Task + scene -> video (:func:`exoactor.imagine.run.imagine`) -> perceive -> retarget ->
+    objects -> track -> report, all in one run directory: the stages of the ``imagine`` command
+    then :data:`STAGES`, by the one rule of :mod:`exoactor.pipeline` (the video stages run again
+    when an imagine stage ran since they did).
+
+    Args:
+        task, scene, out_dir: as :func:`~exoactor.imagine.run.imagine`.
+        config: the :class:`~exoactor.imagine.config.ImagineConfig`.
+        run_config: the video stages' config (its ``start_s``/``end_s`` must stay unset: the
+            generated clip is used whole).
+        force: stages to run even when current, imagine's or the video's (``"all"``: every one).
+    """
+    from exoactor.imagine.run import IMAGINE_STAGES, imagine
+
+    run_config = run_config or RunConfig()
+    if run_config.start_s is not None or run_config.end_s is not None:
+        raise ExoActorError("start/end windows apply to a given video; with --task the "
+                            "generated clip is used whole: drop --start/--end")
+    forced_stages(force, IMAGINE_STAGES + STAGES)
+    try:
+        summary = imagine(task, scene, out_dir, config, force=_only(force, IMAGINE_STAGES))
+    except StageFailed as exc:
+        failed = failed_stage(RunDir(out_dir), IMAGINE_STAGES) or "imagine"
+        return TaskRunSummary(None, None, failed, str(exc.__cause__ or exc))
+    result = run_video(summary.video, out_dir, run_config, force=_only(force, STAGES))
+    return TaskRunSummary(summary, result, result.failed_stage, result.error)
+
+
+def run_task_command(task: str, scene: Path, out: Path, run_config: RunConfig | None = None, *,
+                     force: set[str] | None = None, **flags: Any) -> TaskRunSummary:
+    """``exoactor run --task --scene``: imagine flags (:func:`exoactor.imagine.api.build_config`)
+    -> :func:`imagine_and_run`."""
+    from exoactor.imagine.api import build_config
+
+    return imagine_and_run(task, scene, out, build_config(**flags), run_config,
+                           force=set(force or ()))
+
+
+def report_run(run_dir: str | Path, fps: float = 25.0):  # noqa: ANN201 - ReportResult
+    """``exoactor report``: the ``report`` command's one stage (:data:`exoactor.pipeline.COMMANDS`),
+    forced (the command exists to rebuild the page), recorded in the run's manifest.
+
+    Returns:
+        The :class:`~exoactor.report.build.ReportResult`.
+
+    Raises:
+        ExoActorError: ``run_dir`` is not a folder.
+        StageFailed: the report failed (recorded in the manifest).
+    """
+    from exoactor.report.build import build_report
+
+    if not Path(run_dir).is_dir():
+        raise ExoActorError(f"{run_dir}: no such run directory; give the --out folder of a run")
+    run = RunDir(run_dir)
+    failed = failed_stage(run, [s.name for s in PIPELINE_STAGES if s.name != "report"])
+    calls = {"report": lambda: StageCall(lambda: build_report(run.path, fps=fps), "html",
+                                         {"fps": fps, "failed": failed})}
+    return run_stages(run, COMMANDS["report"], calls, force={"report"})["report"].value

@@ -86,7 +86,6 @@ def _run(monkeypatch, fake: FakeRay, jobs: list[RunJob], **config) -> list:  # n
     from exoactor.batch.executors.ray_cluster import RayExecutor
 
     monkeypatch.setitem(sys.modules, "ray", fake)
-    monkeypatch.setattr("exoactor.batch.imagine_run.imagine_available", lambda: True)
     return list(RayExecutor(BatchConfig(executor="ray", **config)).run(jobs))
 
 
@@ -133,7 +132,6 @@ def test_closing_early_cancels_what_is_in_flight(tmp_path: Path, monkeypatch) ->
 
     fake = FakeRay(gpus=1)
     monkeypatch.setitem(sys.modules, "ray", fake)
-    monkeypatch.setattr("exoactor.batch.imagine_run.imagine_available", lambda: False)
     jobs = _jobs(tmp_path)
     ends = RayExecutor(BatchConfig(executor="ray")).run([jobs[1], jobs[1].model_copy(
         update={"run_id": "t/c02"})])

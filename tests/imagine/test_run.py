@@ -13,7 +13,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 
 from exoactor.errors import StageFailed
-from exoactor.imagine import ImagineConfig, imagine, imagine_and_run
+from exoactor.imagine import ImagineConfig, imagine
 from exoactor.imagine.checks import ClipCheckConfig
 from exoactor.imagine.errors import ClipsRejected, ImagineError, JobTimeout, SceneImageError
 from exoactor.imagine.plan import planners
@@ -22,6 +22,7 @@ from exoactor.imagine.video import generators
 from exoactor.imagine.video.base import GeneratedClip, VideoGenerator, VideoRequest
 from exoactor.imagine.video.clip import probe
 from exoactor.pipeline import RunDir
+from exoactor.runner import imagine_and_run
 
 from .fakes import API_KEY, KLING_AK, KLING_SK, FakeServer
 

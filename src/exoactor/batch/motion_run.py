@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 
+from exoactor import artefacts
 from exoactor.batch.plan import RunJob
 from exoactor.errors import ExoActorError, StageFailed
-from exoactor.pipeline import RunDir
+from exoactor.pipeline import COMMANDS, RunDir, StageCall, run_stages
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ def _prepare_motion(job: RunJob, run: RunDir) -> None:
         raise ExoActorError(
             f"{job.input}: the window {job.start_s}-{job.end_s} s leaves fewer than 2 frames of "
             f"a {motion.duration_s:.2f} s motion; fix the task's start_s/end_s")
-    save_npz(motion.slice(first, stop), run.artefact("robot_motion.npz"))
+    save_npz(motion.slice(first, stop), run.artefact(artefacts.ROBOT_MOTION))
 
 
 def _track(run: RunDir, config) -> None:  # noqa: ANN001 - TrackConfig
@@ -37,46 +38,44 @@ def _track(run: RunDir, config) -> None:  # noqa: ANN001 - TrackConfig
     from exoactor.formats import load_npz
     from exoactor.formats.motion import RobotMotion
 
-    motion = load_npz(run.artefact("robot_motion.npz"), expect=RobotMotion)
+    motion = load_npz(run.artefact(artefacts.ROBOT_MOTION), expect=RobotMotion)
     track_motion(motion, config, render=False, out_dir=run.path)
 
 
 def run_motion_task(job: RunJob) -> tuple[str, str] | None:
-    """Run (or resume) ``job``'s run directory.
+    """Run (or resume) ``job``'s run directory: the ``motion`` command's stages
+    (:data:`exoactor.pipeline.COMMANDS`), the report only when the job asks for it.
 
     Returns:
         ``(stage, error)`` of the stage that failed, or None when every stage finished.
     """
     assert job.kind == "motion" and job.input is not None
     run = RunDir(job.run_dir, name=job.run_id)
-    forced: set[str] = set()
+    order = COMMANDS["motion"]
     failure: tuple[str, str] | None = None
-    order = ("motion", "track", "report")
+    track = job.track_config()
 
-    def stage(name: str, fn, **kw) -> None:  # noqa: ANN001
-        result = run.run_stage(name, fn, force=name in forced, **kw)
-        if result.status == "ok":  # a recomputed stage invalidates those after it
-            forced.update(order[order.index(name) + 1:])
+    def report_call() -> StageCall:
+        from exoactor.report.build import build_report
 
+        return StageCall(lambda: build_report(run.path, fps=job.report_fps), "html",
+                         {"fps": job.report_fps, "failed": failure[0] if failure else None})
+
+    calls = {
+        "motion": lambda: StageCall(lambda: _prepare_motion(job, run), "formats",
+                                    {"start_s": job.start_s, "end_s": job.end_s,
+                                     "input_fps": job.input_fps}, (job.input,)),
+        "track": lambda: StageCall(lambda: _track(run, track), track.controller, track),
+        "report": report_call,
+    }
     try:
-        stage("motion", lambda: _prepare_motion(job, run), backend="formats",
-              config={"start_s": job.start_s, "end_s": job.end_s, "input_fps": job.input_fps},
-              inputs=[job.input], outputs=["robot_motion.npz"])
-        track = job.track_config()
-        stage("track", lambda: _track(run, track), backend=track.controller, config=track,
-              inputs=[run.artefact("robot_motion.npz")], outputs=["rollout.npz", "metrics.json"])
+        run_stages(run, order[:-1], calls)
     except StageFailed as exc:
         failure = (_failed_stage(run, order), str(exc.__cause__ or exc))
         logger.warning("%s: %s", job.run_id, exc)
     if job.report:
-        from exoactor.report.build import build_report
-
-        inputs = [p for p in (run.artefact(n) for n in ("robot_motion.npz", "rollout.npz",
-                                                        "metrics.json")) if p.is_file()]
         try:
-            stage("report", lambda: build_report(run.path, fps=job.report_fps), backend="html",
-                  config={"fps": job.report_fps, "failed": failure[0] if failure else None},
-                  inputs=inputs, outputs=["report.html"])
+            run_stages(run, order[-1:], calls)
         except StageFailed as exc:
             failure = failure or ("report", str(exc.__cause__ or exc))
     return failure

@@ -15,19 +15,21 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from exoactor import artefacts
 from exoactor.batch.plan import RunJob
 from exoactor.fileio import write_json
+from exoactor.pipeline import COMMANDS
 
 logger = logging.getLogger(__name__)
 
-OUTCOME_FILE = "batch_run.json"
+OUTCOME_FILE = artefacts.BATCH_OUTCOME
 """Written into a run directory when its run ends: the job, its key and the outcome."""
 
-MOTION_STAGES = ("motion", "track", "report")
+MOTION_STAGES = COMMANDS["motion"]
 """Stages of a motion task (``report`` only when reports are on)."""
-VIDEO_STAGES = ("clip", "perceive", "retarget", "objects", "track", "report")
+VIDEO_STAGES = COMMANDS["run"]
 """Stages of a video task (:data:`exoactor.runner.STAGES`)."""
-IMAGINE_STAGES = ("imagine", *VIDEO_STAGES)
+IMAGINE_STAGES = (*COMMANDS["batch-imagine"], *VIDEO_STAGES)
 """Stages of an imagine task."""
 
 METRIC_KEYS = ("fell", "fall_time_s", "success", "global_body_error_max_m", "key_body_error_mm",
@@ -140,7 +142,7 @@ def read_outcome(job: RunJob, end: JobEnd | None = None, skipped: bool = False) 
     """
     from exoactor.report.verdict import physics_verdict
 
-    manifest = _read_json(job.run_dir / "manifest.json") or {}
+    manifest = _read_json(job.run_dir / artefacts.MANIFEST) or {}
     stages: dict = manifest.get("stages", {})
     order = list(expected_stages(job)) + [s for s in stages if s not in expected_stages(job)]
     seconds = {s: float(stages[s]["seconds"]) for s in order
@@ -168,7 +170,7 @@ def read_outcome(job: RunJob, end: JobEnd | None = None, skipped: bool = False) 
     reasons: tuple[str, ...] = ()
     metrics: dict = {}
     track_ok = stages.get("track", {}).get("status") == "ok"
-    raw = _read_json(job.run_dir / "metrics.json") if track_ok else None
+    raw = _read_json(job.run_dir / artefacts.METRICS) if track_ok else None
     if raw is not None:
         metrics = {k: raw[k] for k in METRIC_KEYS if k in raw}
         v = physics_verdict(raw)
@@ -194,4 +196,4 @@ def is_finished(job: RunJob) -> bool:
     record = _read_json(job.run_dir / OUTCOME_FILE)
     return bool(record and record.get("job_key") == job.key()
                 and record.get("outcome", {}).get("status") == "ok"
-                and (job.run_dir / "manifest.json").is_file())
+                and (job.run_dir / artefacts.MANIFEST).is_file())

@@ -21,12 +21,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from exoactor import artefacts
 from exoactor.batch.suite import StageConfig, Suite, TaskKind, TaskSpec
 from exoactor.errors import ExoActorError
 
 logger = logging.getLogger(__name__)
 
-RUNS_FOLDER = "runs"
+RUNS_FOLDER = artefacts.BATCH_RUNS
 """Sub-folder of the batch folder that holds the run directories."""
 
 _SEEDS_SHORT = ("suite task '{task}': {n} candidates per combination need {n} seeds, but "

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from exoactor import artefacts
 from exoactor.batch.outcome import RunOutcome
 from exoactor.batch.page import document, esc, table, verdict_badge
 from exoactor.batch.ranking import TaskRanking
@@ -47,8 +48,8 @@ def _card(o: RunOutcome, ranking: TaskRanking, out_dir: Path) -> str:
     if o.input:
         rows.append({"score": "input", "value": Path(o.input).name})
     parts = [" · ".join(head), "<div>" + " ".join(badges) + "</div>", table(rows)]
-    thumb, scene = o.run_dir / "robot_in_scene.jpg", o.run_dir / "robot_in_scene.mp4"
-    video = o.run_dir / "rollout.mp4"
+    thumb, scene = o.run_dir / artefacts.ROBOT_IN_SCENE_THUMB, o.run_dir / artefacts.ROBOT_IN_SCENE
+    video = o.run_dir / artefacts.ROLLOUT_VIDEO
     if thumb.is_file():
         img = (f'<img class="thumb" alt="robot in the scene" '
                f'src="{esc(_rel(thumb, out_dir))}">')
@@ -60,7 +61,7 @@ def _card(o: RunOutcome, ranking: TaskRanking, out_dir: Path) -> str:
     if o.error:
         detail = f" ({o.detail})" if o.detail else ""
         parts.append(f'<div class="error">{esc(o.error + detail)}</div>')
-    page = o.run_dir / "report.html"
+    page = o.run_dir / artefacts.REPORT
     if page.is_file():
         parts.append(f'<p><a href="{esc(_rel(page, out_dir))}">run report</a></p>')
     css = "cand is-winner" if winner else "cand"
@@ -83,8 +84,8 @@ def write_batch_report(out_dir: Path, suite_name: str, outcomes: Sequence[RunOut
     body = (f"<h1>batch: {esc(suite_name)}</h1><p>{succeeded} of {len(rankings)} tasks "
             f"succeeded; {len(outcomes)} runs. Candidates are ranked by: no fall, physics "
             f"verdict, global error, motion quality. "
-            f'<a href="summary.html">summary tables</a></p>' + "".join(sections))
-    path = out_dir / "report.html"
+            f'<a href=artefacts.BATCH_SUMMARY_HTML>summary tables</a></p>' + "".join(sections))
+    path = out_dir / artefacts.REPORT
     with atomic_path(path) as tmp:
         tmp.write_text(document(f"batch: {suite_name}", body))
     return path

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from exoactor import artefacts
 from exoactor.batch.config import BatchConfig
 from exoactor.batch.outcome import RunOutcome, is_finished, read_outcome, record_outcome
 from exoactor.batch.plan import RunJob, plan_runs
@@ -30,7 +31,7 @@ from exoactor.fileio import write_json
 
 logger = logging.getLogger(__name__)
 
-LOCK_FILE = ".batch.lock"
+LOCK_FILE = artefacts.BATCH_LOCK
 _LOCKED = ("{out}: another batch is running on this folder (process {pid}); wait for it to "
            "finish or stop it, or give this batch another --out")
 _BAD_DRILL = ("{var}={value!r}: expected '<task>/<cNN>:<stage>' naming a planned run; "
@@ -171,7 +172,7 @@ def run_batch(suite: str | Path | Suite, out_dir: str | Path,
     jobs = _apply_crash_drill(plan_runs(suite, out))
     executor_cls = executors.get(config.executor)
     with batch_lock(out):
-        write_json(out / "suite.json", suite.model_dump(mode="json"))
+        write_json(out / artefacts.BATCH_SUITE, suite.model_dump(mode="json"))
         outcomes: dict[str, RunOutcome] = {}
         todo = []
         for job in jobs:
@@ -197,7 +198,7 @@ def run_batch(suite: str | Path | Suite, out_dir: str | Path,
         summary = write_summary(out, suite.name, runs, tasks)
         report = write_batch_report(out, suite.name, runs, tasks)
         seconds = time.perf_counter() - t0
-        results_json = out / "results.json"
+        results_json = out / artefacts.BATCH_RESULTS
         write_json(results_json, {"suite": suite.name, "executor": config.executor,
                                   "workers": config.workers, "seconds": round(seconds, 3),
                                   "runs": [o.to_json() for o in runs],

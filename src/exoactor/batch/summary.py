@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from exoactor import artefacts
 from exoactor.batch.outcome import RunOutcome
 from exoactor.batch.page import document, esc, table
 from exoactor.batch.ranking import TaskRanking
@@ -45,15 +46,15 @@ def write_summary(out_dir: Path, suite_name: str, outcomes: Sequence[RunOutcome]
     run_cols = list(runs[0]) if runs else ["run"]
     task_cols = list(tasks[0]) if tasks else ["task"]
     fail_cols = ["stage", "reason", "count", "runs"]
-    files = SummaryFiles(_write_csv(out_dir / "runs.csv", runs, run_cols),
-                         _write_csv(out_dir / "summary.csv", tasks, task_cols),
-                         _write_csv(out_dir / "failures.csv", failures, fail_cols),
-                         out_dir / "summary.html")
+    files = SummaryFiles(_write_csv(out_dir / artefacts.BATCH_RUNS_CSV, runs, run_cols),
+                         _write_csv(out_dir / artefacts.BATCH_TASKS_CSV, tasks, task_cols),
+                         _write_csv(out_dir / artefacts.BATCH_FAILURES_CSV, failures, fail_cols),
+                         out_dir / artefacts.BATCH_SUMMARY_HTML)
     succeeded = sum(r.success for r in rankings)
     body = (f"<h1>batch summary: {esc(suite_name)}</h1>"
             f"<p>{succeeded} of {len(rankings)} tasks succeeded; {len(outcomes)} runs, "
             f"{sum(not o.ok for o in outcomes)} failed. "
-            f'<a href="report.html">candidates side by side</a></p>'
+            f'<a href=artefacts.REPORT>candidates side by side</a></p>'
             f"<h2>tasks</h2>{table(tasks, task_cols)}"
             f"<h2>failures by stage and reason</h2>{table(failures, fail_cols)}"
             f"<h2>runs</h2>{table(runs, run_cols)}")

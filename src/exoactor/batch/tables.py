@@ -12,9 +12,9 @@ from pathlib import Path
 
 from exoactor.batch.outcome import RunOutcome
 from exoactor.batch.ranking import TaskRanking
+from exoactor.pipeline import COMMANDS, STAGES
 
-STAGE_ORDER = ("imagine", "motion", "clip", "perceive", "retarget", "objects", "track",
-               "report")
+STAGE_ORDER = tuple(s.name for s in STAGES if s.name not in COMMANDS["imagine"])
 """Column order of the per-stage time columns."""
 
 REASON_CHARS = 200

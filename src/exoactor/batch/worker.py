@@ -21,6 +21,7 @@ import threading
 import time
 import traceback
 
+from exoactor import artefacts
 from exoactor.batch.imagine_run import Part, run_imagine_task
 from exoactor.batch.motion_run import run_motion_task
 from exoactor.batch.outcome import WorkerReport
@@ -37,7 +38,7 @@ _POLL_S = 0.002
 
 def _crash_drill(job: RunJob) -> None:
     """Start a daemon thread that SIGKILLs this process once ``job.crash_at`` is running."""
-    manifest = job.run_dir / "manifest.json"
+    manifest = job.run_dir / artefacts.MANIFEST
 
     def watch() -> None:
         last = None

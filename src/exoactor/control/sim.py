@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from exoactor import artefacts
 from exoactor.control.controller import RobotState
 from exoactor.errors import ExoActorError, PhysicsDiverged
 
@@ -259,7 +260,7 @@ class Simulation:
         if self.dump_dir is not None and self._recent:
             from exoactor.fileio import atomic_path
 
-            path = Path(self.dump_dir) / "nan_dump.npz"
+            path = Path(self.dump_dir) / artefacts.NAN_DUMP
             times, qpos, qvel = zip(*self._recent)
             with atomic_path(path) as tmp:
                 np.savez(tmp, time_s=np.array(times), qpos=np.array(qpos), qvel=np.array(qvel))

@@ -24,6 +24,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from exoactor import artefacts
 from exoactor.control.controller import make_controller
 from exoactor.control.drift import DriftConfig, DriftCorrector, plan_reference
 from exoactor.control.hands import HandConfig, grasp_to_hand_pos, hand_joint_names
@@ -338,14 +339,14 @@ def _write(out_dir: Path | None, rollout: Rollout, metrics: TrackingMetrics,
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    files = {"rollout": save_npz(rollout, out_dir / "rollout.npz")}
+    files = {"rollout": save_npz(rollout, out_dir / artefacts.ROLLOUT)}
     payload = {**metrics.to_dict(), "motion": motion.source, "controller": config.controller,
                "config": config.model_dump(mode="json")}
-    write_json(out_dir / "metrics.json", payload)
-    files["metrics"] = out_dir / "metrics.json"
+    write_json(out_dir / artefacts.METRICS, payload)
+    files["metrics"] = out_dir / artefacts.METRICS
     if render:
         from exoactor.report.render import render_qpos
 
         files["video"] = render_qpos(sim.model, rollout.qpos, rollout.fps,
-                                     out_dir / "rollout.mp4", caption=Path(motion.source).name).path
+                                     out_dir / artefacts.ROLLOUT_VIDEO, caption=Path(motion.source).name).path
     return files

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from exoactor import artefacts
 from exoactor.deploy.estimate import BodyEstimator
 
 ROWS = ("clip_t", "tick_ms", "wall_s", "q", "dq", "quat", "gyro", "target", "ref_q",
@@ -73,8 +74,8 @@ def write_outputs(out_dir: Path, rows: dict[str, np.ndarray], fps: float,
     from exoactor.fileio import atomic_path, write_json
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    rollout = out_dir / "deploy_rollout.npz"
+    rollout = out_dir / artefacts.DEPLOY_ROLLOUT
     with atomic_path(rollout) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, fps=fps, joint_names=np.array(joint_names), **rows)
-    write_json(out_dir / "deploy_metrics.json", metrics)
-    return {"rollout": rollout, "metrics": out_dir / "deploy_metrics.json"}
+    write_json(out_dir / artefacts.DEPLOY_METRICS, metrics)
+    return {"rollout": rollout, "metrics": out_dir / artefacts.DEPLOY_METRICS}

@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from exoactor import artefacts
 from exoactor.control.loop import ReferenceMod, TrackingLoop
 from exoactor.control.reference import Pose, smoothstep
 from exoactor.deploy import messages, preflight, sdk
@@ -71,7 +72,7 @@ RELEASE_AFTER_S = 0.5
 """Simulated robot: controller time on the gantry before it is released [s]."""
 BAND_KEY = {"unitree_mujoco": "9"}
 """The viewer key that drops the band in each foreign simulator."""
-VERIFIED_MOTIONS = ("executable_motion.npz", "robot_motion.npz")
+VERIFIED_MOTIONS = (artefacts.EXECUTABLE_MOTION, artefacts.ROBOT_MOTION)
 """A run folder's motions, in order of preference: the physics filter's output (what the
 simulation verified as executable), else the retargeted motion the run tracked."""
 
@@ -197,7 +198,7 @@ class Deployment:
         self._phase = "connect"
         if self.out_dir is not None:
             self.out_dir.mkdir(parents=True, exist_ok=True)
-            self._log_fh = open(self.out_dir / "deploy_log.jsonl", "w")  # noqa: SIM115
+            self._log_fh = open(self.out_dir / artefacts.DEPLOY_LOG, "w")  # noqa: SIM115
         sub = sdk.subscriber(sdk.LOWSTATE_TOPIC, LowState_, self.link.on_state, 1)
         publisher = None if c.dry_run else sdk.publisher(sdk.LOWCMD_TOPIC, LowCmd_)
         self._sim_control = (sdk.publisher(sdk.SIM_CONTROL_TOPIC, String_)
@@ -403,7 +404,7 @@ class Deployment:
         if self._log_fh is not None:
             self._log_fh.close()
             self._log_fh = None
-        files = {"log": self.out_dir / "deploy_log.jsonl"}
+        files = {"log": self.out_dir / artefacts.DEPLOY_LOG}
         files.update(write_outputs(self.out_dir, self._rows, 1.0 / self.loop.dt_s,
                                    tuple(self.robot.body_joint_names), metrics))
         return files

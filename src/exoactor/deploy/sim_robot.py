@@ -42,6 +42,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from exoactor import artefacts
 from exoactor.deploy import messages, sdk
 from exoactor.deploy.timing import RateLoop
 
@@ -498,6 +499,6 @@ class SimRobot:
         from exoactor.fileio import atomic_path, write_json
 
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        write_json(self.out_dir / "sim_robot.json", summary)
-        with atomic_path(self.out_dir / "sim_rollout.npz") as tmp, open(tmp, "wb") as fh:
+        write_json(self.out_dir / artefacts.SIM_ROBOT_SUMMARY, summary)
+        with atomic_path(self.out_dir / artefacts.SIM_ROLLOUT) as tmp, open(tmp, "wb") as fh:
             np.savez(fh, time_s=rec_t, qpos=rec_q, fps=RECORD_HZ, robot=self.robot.name)

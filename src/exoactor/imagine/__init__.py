@@ -3,7 +3,8 @@
 Stages (see :mod:`exoactor.imagine.run`): plan (task -> action chain and five-part prompt),
 transfer (robot -> person in the scene image), generate (image-to-video: local diffusers models,
 hosted Kling/Veo, or a file) and clip checks (duration, static camera, one person, whole body).
-Entry points: :func:`imagine` and :func:`imagine_and_run`. Heavy dependencies (torch, diffusers,
+Entry point: :func:`imagine` (:func:`exoactor.runner.imagine_and_run` continues with the video
+stages). Heavy dependencies (torch, diffusers,
 mediapipe) are imported only inside the backends that need them.
 """
 
@@ -12,16 +13,14 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["IMAGINE_STAGES", "ImagineConfig", "ImagineSummary", "Plan", "TaskRunSummary",
-           "build_config", "check_clip", "generators", "imagine", "imagine_and_run",
-           "imagine_command", "imagine_video", "planners", "run_task_command", "scene_editors"]
+__all__ = ["IMAGINE_STAGES", "ImagineConfig", "ImagineSummary", "Plan", "build_config",
+           "check_clip", "generators", "imagine", "imagine_command", "imagine_video", "planners",
+           "scene_editors"]
 
 _LAZY = {
     "IMAGINE_STAGES": "exoactor.imagine.run",
     "ImagineSummary": "exoactor.imagine.run",
-    "TaskRunSummary": "exoactor.imagine.run",
     "imagine": "exoactor.imagine.run",
-    "imagine_and_run": "exoactor.imagine.run",
     "ImagineConfig": "exoactor.imagine.config",
     "Plan": "exoactor.imagine.plan.base",
     "planners": "exoactor.imagine.plan.base",
@@ -31,20 +30,17 @@ _LAZY = {
     "build_config": "exoactor.imagine.api",
     "imagine_command": "exoactor.imagine.api",
     "imagine_video": "exoactor.imagine.api",
-    "run_task_command": "exoactor.imagine.api",
 }
 
 if TYPE_CHECKING:
-    from exoactor.imagine.api import build_config, imagine_command, run_task_command
+    from exoactor.imagine.api import build_config, imagine_command
     from exoactor.imagine.checks import check_clip
     from exoactor.imagine.config import ImagineConfig
     from exoactor.imagine.plan.base import Plan, planners
     from exoactor.imagine.run import (
         IMAGINE_STAGES,
         ImagineSummary,
-        TaskRunSummary,
         imagine,
-        imagine_and_run,
     )
     from exoactor.imagine.transfer.base import scene_editors
     from exoactor.imagine.video.base import generators

@@ -1,9 +1,9 @@
 """Entry points for the command line: flags -> :class:`ImagineConfig` -> one call.
 
 ``exoactor imagine`` calls :func:`imagine_command`; ``exoactor run --task ... --scene ...``
-calls :func:`run_task_command`. A flag sets the obvious option of the chosen backend
-(``--video`` -> the file generator's ``path``, ``--model`` -> the generator's ``model``,
-``--device`` -> the local backends' ``device``); anything else goes in an options file
+calls :func:`exoactor.runner.run_task_command` with the same flags. A flag sets the obvious
+option of the chosen backend (``--video`` -> the file generator's ``path``, ``--model`` -> the
+generator's ``model``, ``--device`` -> the local backends' ``device``); anything else goes in an options file
 (JSON or TOML with :class:`ImagineConfig` fields, e.g. ``generator_options``), which the flags
 override.
 """
@@ -15,9 +15,10 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from exoactor import artefacts
 from exoactor.errors import ExoActorError
 from exoactor.imagine.config import ImagineConfig
-from exoactor.imagine.run import ImagineSummary, TaskRunSummary, imagine, imagine_and_run
+from exoactor.imagine.run import ImagineSummary, imagine
 
 _LOCAL = ("diffusers",)
 
@@ -74,15 +75,6 @@ def imagine_command(task: str, scene: Path, out: Path, *, force: set[str] | None
     return imagine(task, scene, out, build_config(**flags), force=set(force or ()))
 
 
-def run_task_command(task: str, scene: Path, out: Path, run_config: Any = None, *,
-                     force: set[str] | None = None, **flags: Any) -> TaskRunSummary:
-    """``exoactor run --task --scene``: imagine, then perceive -> retarget -> track -> report
-    in the same run directory (``run_config`` is the runner's
-    :class:`~exoactor.runner.RunConfig`)."""
-    return imagine_and_run(task, scene, out, build_config(**flags), run_config,
-                           force=set(force or ()))
-
-
 def imagine_video(task: str, scene: Path, out_dir: Path, *, seed: int,
                   generator: str | None = None, **options: Any) -> Path:
     """The batch runner's entry point: imagine one candidate and return its checked video.
@@ -91,4 +83,4 @@ def imagine_video(task: str, scene: Path, out_dir: Path, *, seed: int,
     directory keeps its own manifest); ``options`` are :func:`build_config` flags.
     """
     config = build_config(generator=generator, seed=seed, **options)
-    return imagine(task, scene, Path(out_dir) / "imagine", config).video
+    return imagine(task, scene, Path(out_dir) / artefacts.IMAGINE_DIR, config).video

@@ -16,7 +16,8 @@ check      ``clip_checks.json``, ``video.mp4``,          the candidates
 
 ``video.mp4`` is the best candidate resampled to the perception rate with its duration kept;
 ``video.json`` records its true (native) fps and the generator. The stages after it
-(:func:`exoactor.runner.run_video`) continue in the same folder: see :func:`imagine_and_run`.
+(:func:`exoactor.runner.run_video`) continue in the same folder: see
+:func:`exoactor.runner.imagine_and_run`.
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from exoactor.errors import ExoActorError, StageFailed
+from exoactor import artefacts
+from exoactor.errors import ExoActorError
 from exoactor.fileio import atomic_path, write_json
 from exoactor.imagine.checks import ClipReport, check_clip, rank
 from exoactor.imagine.config import ImagineConfig, build_backend
@@ -37,13 +40,20 @@ from exoactor.imagine.plan.base import Plan, load_plan, planners, save_plan
 from exoactor.imagine.transfer.base import scene_editors
 from exoactor.imagine.video.base import GeneratedClip, VideoRequest, generators
 from exoactor.imagine.video.clip import ClipInfo, conform_clip
-from exoactor.pipeline import RunDir, StageResult
+from exoactor.pipeline import (
+    COMMANDS,
+    RunDir,
+    StageCall,
+    StageResult,
+    forced_stages,
+    run_stages,
+)
 
 logger = logging.getLogger(__name__)
 
-IMAGINE_STAGES = ("scene", "plan", "transfer", "generate", "check")
-"""Stage names in order (``force`` takes these)."""
-CANDIDATES = "candidates"
+IMAGINE_STAGES = COMMANDS["imagine"]
+"""Stage names in order (``force`` takes these; declared in :data:`exoactor.pipeline.STAGES`)."""
+CANDIDATES = artefacts.CANDIDATES
 """Folder of the candidate clips inside the run directory."""
 
 REJECTED = ("none of the {n} candidate clip(s) passed the clip checks: {why}. Generate more "
@@ -126,15 +136,15 @@ def generate_candidates(run: RunDir, plan: Plan, config: ImagineConfig) -> list[
     gen = build_backend(generators, config.generator, config.generator_options)
     folder = run.artefact(CANDIDATES)
     folder.mkdir(exist_ok=True)
-    image = run.artefact("human_scene.png")
+    image = run.artefact(artefacts.HUMAN_SCENE)
     done: list[int] = []
     errors: list[ExoActorError] = []
     for i in range(config.candidates):
         req = VideoRequest(prompt=plan.prompt, image=image, negative_prompt=plan.negative_prompt,
                            seed=config.seed + i, duration_s=plan.duration_s, index=i)
         key = _request_key(config.generator, gen.config, req)
-        out = folder / f"video_{i:02d}.mp4"
-        meta_path = folder / f"video_{i:02d}.json"
+        out = run.artefact(artefacts.candidate_video(i))
+        meta_path = run.artefact(artefacts.candidate_meta(i))
         if out.is_file() and meta_path.is_file() and \
                 json.loads(meta_path.read_text()).get("request_key") == key:
             logger.info("candidate %d is current; skipped", i)
@@ -143,7 +153,7 @@ def generate_candidates(run: RunDir, plan: Plan, config: ImagineConfig) -> list[
         console().print(f"generate: candidate {i + 1}/{config.candidates} with "
                         f"{config.generator} (seed {req.seed})")
         try:
-            clip = gen.generate(req, folder / f"native_{i:02d}.mp4", run.path)
+            clip = gen.generate(req, run.artefact(artefacts.candidate_native(i)), run.path)
             native = ClipInfo(clip.path, clip.fps, clip.num_frames, clip.width_px,
                               clip.height_px)
             conformed = conform_clip(clip.path, out, config.perception_fps, clip.fps, native)
@@ -159,7 +169,8 @@ def generate_candidates(run: RunDir, plan: Plan, config: ImagineConfig) -> list[
         done.append(i)
     if not done:
         raise errors[0]
-    write_json(folder / "index.json", {"candidates": done, "failed": config.candidates - len(done)})
+    write_json(run.artefact(artefacts.CANDIDATE_INDEX),
+               {"candidates": done, "failed": config.candidates - len(done)})
     return done
 
 
@@ -169,11 +180,11 @@ def choose_clip(run: RunDir, config: ImagineConfig) -> tuple[int, list[ClipRepor
     Raises:
         ClipsRejected: nothing passed and ``on_reject`` says error.
     """
-    index = json.loads(run.artefact(f"{CANDIDATES}/index.json").read_text())["candidates"]
+    index = json.loads(run.artefact(artefacts.CANDIDATE_INDEX).read_text())["candidates"]
     reports = {}
     for i in index:
-        path = run.artefact(f"{CANDIDATES}/video_{i:02d}.mp4")
-        meta = json.loads(run.artefact(f"{CANDIDATES}/video_{i:02d}.json").read_text())
+        path = run.artefact(artefacts.candidate_video(i))
+        meta = json.loads(run.artefact(artefacts.candidate_meta(i)).read_text())
         native = meta["native"]
         info = ClipInfo(path, meta["conformed"]["fps"], meta["conformed"]["num_frames"],
                         native["width_px"] - native["width_px"] % 2,
@@ -185,7 +196,7 @@ def choose_clip(run: RunDir, config: ImagineConfig) -> tuple[int, list[ClipRepor
     policy = config.on_reject
     if policy == "auto":
         policy = "keep_best" if config.generator == "file" else "error"
-    write_json(run.artefact("clip_checks.json"), {
+    write_json(run.artefact(artefacts.CLIP_CHECKS), {
         "selected": chosen, "passed": best.passed, "on_reject": policy,
         "candidates": {str(i): r.to_dict() for i, r in reports.items()},
         "ranking": [next(i for i, r in reports.items() if r is x) for x in ranked]})
@@ -199,10 +210,10 @@ def choose_clip(run: RunDir, config: ImagineConfig) -> tuple[int, list[ClipRepor
 
         console().print(f"[yellow]clip checks failed ({why}); keeping candidate {chosen} "
                         "(on_reject=keep_best)[/]")
-    meta = json.loads(run.artefact(f"{CANDIDATES}/video_{chosen:02d}.json").read_text())
-    with atomic_path(run.artefact("video.mp4")) as tmp:
-        tmp.write_bytes(run.artefact(f"{CANDIDATES}/video_{chosen:02d}.mp4").read_bytes())
-    write_json(run.artefact("video.json"), {
+    meta = json.loads(run.artefact(artefacts.candidate_meta(chosen)).read_text())
+    with atomic_path(run.artefact(artefacts.VIDEO)) as tmp:
+        tmp.write_bytes(run.artefact(artefacts.candidate_video(chosen)).read_bytes())
+    write_json(run.artefact(artefacts.VIDEO_META), {
         "candidate": chosen, "fps": meta["conformed"]["fps"],
         "num_frames": meta["conformed"]["num_frames"],
         "duration_s": meta["conformed"]["duration_s"],
@@ -222,123 +233,71 @@ def imagine(task: str, scene: str | Path, out_dir: str | Path,
         scene: photo of the robot in its scene.
         out_dir: run directory (created, or resumed).
         config: backends, candidates, checks.
-        force: stages to recompute (:data:`IMAGINE_STAGES` or ``"all"``).
+        force: stages to run even when current (:data:`IMAGINE_STAGES` or ``"all"``); the
+            stages after a stage that runs run too (:mod:`exoactor.pipeline`).
 
     Raises:
         StageFailed: a stage failed (its error is in the manifest; earlier artefacts stay).
     """
     config = config or ImagineConfig()
-    unknown = set(force) - set(IMAGINE_STAGES) - {"all"}
-    if unknown:
-        raise ExoActorError(f"unknown stage(s) {sorted(unknown)} for --force; imagine stages: "
-                            f"{', '.join(IMAGINE_STAGES)}")
-    forced = set(IMAGINE_STAGES) if "all" in force else set(force)
+    forced_stages(force, IMAGINE_STAGES)
     run = RunDir(out_dir)
-    stages: dict[str, StageResult] = {}
-
-    def stage(name: str, fn: Any, **kw: Any) -> StageResult:
-        # No cascade: a stage whose input files or config changed reruns by its cache key.
-        res = run.run_stage(name, fn, force=name in forced, **kw)
-        stages[name] = res
-        return res
-
-    from exoactor.ui import console
-
     scene = Path(scene)
-    scene_png = run.artefact("scene.png")
     if not scene.is_file():
         raise SceneImageError(f"{scene}: no such scene image; give a photo of the robot in its "
                               "scene (png or jpg)")
-    stage("scene", lambda: _copy_scene(scene, scene_png), backend="pil",
-          inputs=[scene], outputs=["scene.png"])
-
-    planner = build_backend(planners, config.planner, config.planner_options)
-    with console().status(f"plan: {config.planner} planner"):
-        stage("plan", lambda: save_plan(planner.plan(task, scene_png), run.artefact("plan.json")),
-              backend=config.planner, config={"task": task, "options": planner.config},
-              inputs=[scene_png], outputs=["plan.json"])
-    plan = load_plan(run.artefact("plan.json"))
-
-    editor = build_backend(scene_editors, config.editor, config.editor_options)
-    with console().status(f"transfer: {config.editor} editor"):
-        stage("transfer", lambda: editor.edit(scene_png, plan.edit_prompt,
-                                              run.artefact("human_scene.png")),
-              backend=config.editor, config={"instruction": plan.edit_prompt,
-                                             "options": editor.config},
-              inputs=[scene_png], outputs=["human_scene.png"])
-
-    gen_inputs = [run.artefact("human_scene.png"), run.artefact("plan.json")]
     video_src = config.generator_options.get("path")
-    if config.generator == "file" and video_src:
-        if not Path(video_src).is_file():
-            raise ImagineError(f"{video_src}: no such video file; --video takes a clip of one "
-                               "person doing the task, filmed by a static camera")
-        gen_inputs.append(Path(video_src))
-    stage("generate", lambda: generate_candidates(run, plan, config),
-          backend=config.generator,
-          config={"options": config.generator_options, "candidates": config.candidates,
-                  "seed": config.seed, "perception_fps": config.perception_fps},
-          inputs=gen_inputs, outputs=[f"{CANDIDATES}/index.json"])
-
-    index = json.loads(run.artefact(f"{CANDIDATES}/index.json").read_text())["candidates"]
-    with console().status("check: clip checks"):
-        stage("check", lambda: choose_clip(run, config), backend="clip-checks",
-              config={"checks": config.checks, "on_reject": config.on_reject,
-                      "generator": config.generator},
-              inputs=[run.artefact(f"{CANDIDATES}/video_{i:02d}.mp4") for i in index],
-              outputs=["clip_checks.json", "video.mp4", "video.json"])
-    checks = json.loads(run.artefact("clip_checks.json").read_text())
-    video_meta = json.loads(run.artefact("video.json").read_text())
+    if config.generator == "file" and video_src and not Path(video_src).is_file():
+        raise ImagineError(f"{video_src}: no such video file; --video takes a clip of one "
+                           "person doing the task, filmed by a static camera")
+    stages: dict[str, StageResult] = {}
+    run_stages(run, IMAGINE_STAGES, imagine_stage_calls(run, task, scene, config), force=force,
+               results=stages)
+    checks = json.loads(run.artefact(artefacts.CLIP_CHECKS).read_text())
+    video_meta = json.loads(run.artefact(artefacts.VIDEO_META).read_text())
     reports = [checks["candidates"][str(i)] for i in checks["ranking"]]
-    return ImagineSummary(run.path, plan, run.artefact("video.mp4"), video_meta["fps"],
+    return ImagineSummary(run.path, load_plan(run.artefact(artefacts.PLAN)),
+                          run.artefact(artefacts.VIDEO), video_meta["fps"],
                           video_meta["source_fps"], checks["selected"], checks["passed"],
                           reports, stages)
 
 
-@dataclass
-class TaskRunSummary:
-    """What :func:`imagine_and_run` did: the imagine part, then the runner's summary."""
+def imagine_stage_calls(run: RunDir, task: str, scene: Path,
+                        config: ImagineConfig) -> dict[str, Callable[[], StageCall]]:
+    """How ``run`` executes each imagine stage (each built when its stage comes up, after the
+    stages before it wrote their files)."""
+    scene_png = run.artefact(artefacts.SCENE_PHOTO)
 
-    imagine: ImagineSummary | None
-    run: Any = None
-    failed_stage: str | None = None
-    error: str | None = None
+    def plan_call() -> StageCall:
+        planner = build_backend(planners, config.planner, config.planner_options)
+        return StageCall(lambda: save_plan(planner.plan(task, scene_png),
+                                           run.artefact(artefacts.PLAN)),
+                         config.planner, {"task": task, "options": planner.config})
 
-    @property
-    def ok(self) -> bool:
-        return self.failed_stage is None and (self.run is None or self.run.ok)
+    def transfer_call() -> StageCall:
+        editor = build_backend(scene_editors, config.editor, config.editor_options)
+        plan = load_plan(run.artefact(artefacts.PLAN))
+        return StageCall(lambda: editor.edit(scene_png, plan.edit_prompt,
+                                             run.artefact(artefacts.HUMAN_SCENE)),
+                         config.editor, {"instruction": plan.edit_prompt, "options": editor.config})
 
+    def generate_call() -> StageCall:
+        plan = load_plan(run.artefact(artefacts.PLAN))
+        video_src = config.generator_options.get("path")
+        external = (Path(video_src),) if config.generator == "file" and video_src else ()
+        return StageCall(lambda: generate_candidates(run, plan, config), config.generator,
+                         {"options": config.generator_options, "candidates": config.candidates,
+                          "seed": config.seed, "perception_fps": config.perception_fps},
+                         external)
 
-def imagine_and_run(task: str, scene: str | Path, out_dir: str | Path,
-                    config: ImagineConfig | None = None, run_config: Any = None,
-                    force: set[str] | frozenset[str] = frozenset()) -> TaskRunSummary:
-    """Task + scene -> video (:func:`imagine`) -> perceive -> retarget -> track -> report,
-    all in one run directory.
+    def check_call() -> StageCall:
+        index = json.loads(run.artefact(artefacts.CANDIDATE_INDEX).read_text())["candidates"]
+        return StageCall(lambda: choose_clip(run, config), "clip-checks",
+                         {"checks": config.checks, "on_reject": config.on_reject,
+                          "generator": config.generator},
+                         tuple(run.artefact(artefacts.candidate_video(i)) for i in index))
 
-    Args:
-        task, scene, out_dir, config: as :func:`imagine`.
-        run_config: :class:`exoactor.runner.RunConfig` (its ``start_s``/``end_s`` must stay
-            unset: the generated clip is used whole).
-        force: stages to recompute, imagine's or the runner's (``"all"`` for every one).
-    """
-    from exoactor.runner import STAGES, RunConfig, run_video
-
-    run_config = run_config or RunConfig()
-    if run_config.start_s is not None or run_config.end_s is not None:
-        raise ExoActorError("start/end windows apply to a given video; with --task the "
-                            "generated clip is used whole: drop --start/--end")
-    unknown = set(force) - set(IMAGINE_STAGES) - set(STAGES) - {"all"}
-    if unknown:
-        raise ExoActorError(f"unknown stage(s) {sorted(unknown)} for --force; stages: "
-                            f"{', '.join(IMAGINE_STAGES + STAGES)}")
-    try:
-        summary = imagine(task, scene, out_dir, config,
-                          force={s for s in force if s in IMAGINE_STAGES or s == "all"})
-    except StageFailed as exc:
-        run = RunDir(out_dir)
-        failed = next((s for s in IMAGINE_STAGES if (run.stage(s) or {}).get("status")
-                       == "failed"), "imagine")
-        return TaskRunSummary(None, None, failed, str(exc.__cause__ or exc))
-    after = {s for s in force if s in STAGES or s == "all"}
-    result = run_video(summary.video, out_dir, run_config, force=after)
-    return TaskRunSummary(summary, result, result.failed_stage, result.error)
+    return {"scene": lambda: StageCall(lambda: _copy_scene(scene, scene_png), "pil", None,
+                                       (scene,)),
+            "plan": plan_call, "transfer": transfer_call, "generate": generate_call,
+            "check": check_call}

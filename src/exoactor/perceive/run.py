@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from exoactor import artefacts
 from exoactor.fileio import write_json
 from exoactor.formats.motion import HumanMotion
 from exoactor.formats.npz import save_npz
@@ -47,9 +48,9 @@ from exoactor.perceive.video import (
 
 logger = logging.getLogger(__name__)
 
-OVERLAY_NAME = "perceive_overlay.mp4"
+OVERLAY_NAME = artefacts.PERCEIVE_OVERLAY
 """File name of the overlay video, written beside the motion file."""
-METRICS_NAME = "perceive_metrics.json"
+METRICS_NAME = artefacts.PERCEIVE_METRICS
 """File name of the metrics, written beside the motion file."""
 _CAMERA_SAMPLES = 8
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from exoactor import artefacts
 from exoactor.fileio import atomic_path, write_json
 from exoactor.report.verdict import PhysicsVerdict, physics_verdict
 
@@ -60,26 +61,26 @@ def build_report(run_dir: str | Path, fps: float = 25.0) -> ReportResult:
     from exoactor.robots import get_robot
 
     run = Path(run_dir)
-    manifest = _load_json(run / "manifest.json") or {}
+    manifest = _load_json(run / artefacts.MANIFEST) or {}
     page = ReportPage(title=f"exoactor run: {manifest.get('name', run.name)}", manifest=manifest)
     failed = [(s, e.get("error") or "?") for s, e in manifest.get("stages", {}).items()
               if e.get("status") == "failed" and s != "report"]
     page.failure = failed[0] if failed else None
 
     human = robot_motion = rollout = None
-    if (run / "human_motion.npz").is_file():
-        human = load_npz(run / "human_motion.npz", expect=HumanMotion)
-    if (run / "robot_motion.npz").is_file():
-        robot_motion = load_npz(run / "robot_motion.npz", expect=RobotMotion)
-    if (run / "rollout.npz").is_file():
-        rollout = load_npz(run / "rollout.npz", expect=Rollout)
+    if (run / artefacts.HUMAN_MOTION).is_file():
+        human = load_npz(run / artefacts.HUMAN_MOTION, expect=HumanMotion)
+    if (run / artefacts.ROBOT_MOTION).is_file():
+        robot_motion = load_npz(run / artefacts.ROBOT_MOTION, expect=RobotMotion)
+    if (run / artefacts.ROLLOUT).is_file():
+        rollout = load_npz(run / artefacts.ROLLOUT, expect=Rollout)
         nq = get_robot(rollout.robot).model.nq
         if rollout.qpos.shape[1] > nq:   # free scene objects (scene.json) follow the robot
             rollout = replace(rollout, qpos=rollout.qpos[:, :nq])
-    track_metrics = _load_json(run / "metrics.json")
+    track_metrics = _load_json(run / artefacts.METRICS)
 
-    for stage, name in (("perceive", "perceive_metrics.json"),
-                        ("retarget", "retarget_metrics.json"), ("track", "metrics.json")):
+    for stage, name in (("perceive", artefacts.PERCEIVE_METRICS),
+                        ("retarget", artefacts.RETARGET_METRICS), ("track", artefacts.METRICS)):
         metrics = _load_json(run / name)
         if metrics is not None:
             page.metrics[stage] = {k: v for k, v in metrics.items()
@@ -88,7 +89,7 @@ def build_report(run_dir: str | Path, fps: float = 25.0) -> ReportResult:
     verdict = None
     if track_metrics is not None and rollout is not None:
         verdict = physics_verdict(track_metrics)
-        write_json(run / "verdict.json", verdict.as_dict())
+        write_json(run / artefacts.VERDICT, verdict.as_dict())
     page.verdict = verdict
 
     # ---- plots (in a second process while the videos render), videos -------------------
@@ -101,7 +102,7 @@ def build_report(run_dir: str | Path, fps: float = 25.0) -> ReportResult:
         side = _videos(run, page, human, robot_motion, rollout, track_metrics, manifest, fps)
         page.plots.extend(plotted.result())
 
-    html_path = run / "report.html"
+    html_path = run / artefacts.REPORT
     with atomic_path(html_path) as tmp:
         tmp.write_text(render_html(page, run))
     return ReportResult(html_path, side, verdict)
@@ -230,8 +231,8 @@ def _videos(run: Path, page, human, robot_motion, rollout, track_metrics: dict |
     from exoactor.robots import get_robot
 
     motion = rollout if rollout is not None else robot_motion
-    source = run / "video.mp4"
-    overlay = run / "perceive_overlay.mp4"
+    source = run / artefacts.VIDEO
+    overlay = run / artefacts.PERCEIVE_OVERLAY
     if motion is None:
         for path, label in ((overlay, "input video with the estimated skeleton"),
                             (source, "input video")):
@@ -241,11 +242,11 @@ def _videos(run: Path, page, human, robot_motion, rollout, track_metrics: dict |
         return None
     robot = get_robot(motion.robot)
     poses = _poses(robot, robot_motion, rollout, human)
-    if (run / "scene.json").is_file():
-        poses = replace(poses, objects=_scene_geoms(run / "scene.json"))
+    if (run / artefacts.SCENE).is_file():
+        poses = replace(poses, objects=_scene_geoms(run / artefacts.SCENE))
     kind = "physics" if rollout is not None else "kinematic, tracking did not finish"
     if not source.is_file():
-        name = "rollout.mp4" if rollout is not None else "robot_motion.mp4"
+        name = artefacts.ROLLOUT_VIDEO if rollout is not None else artefacts.ROBOT_MOTION_VIDEO
         duration = (float(poses.robot_path_t[-1]) if rollout is not None
                     else robot_motion.duration_s)
         out = write_world_video(robot.model, poses, max(duration, 0.0), fps, run / name,
@@ -255,7 +256,7 @@ def _videos(run: Path, page, human, robot_motion, rollout, track_metrics: dict |
     camera = None
     if human is not None and human.camera_K is not None and human.T_w_c is not None:
         p2r = person_to_robot(human.joints, human.joint_names, human.root_pos,
-                              _load_json(run / "retarget_metrics.json"))
+                              _load_json(run / artefacts.RETARGET_METRICS))
         camera = SceneCamera(human.camera_K, human.T_w_c, p2r)
     else:
         logger.warning("%s: no estimated camera in human_motion.npz; no robot_in_scene.mp4",
@@ -268,8 +269,8 @@ def _videos(run: Path, page, human, robot_motion, rollout, track_metrics: dict |
         state = "FELL" if fell else ("ok" if rollout is not None else "no physics")
         return f"t = {t:5.2f} s   |   {status}   |   robot: {state}"
 
-    scene_out, side, thumb = (run / "robot_in_scene.mp4", run / "side_by_side.mp4",
-                              run / "robot_in_scene.jpg")
+    scene_out, side, thumb = (run / artefacts.ROBOT_IN_SCENE, run / artefacts.SIDE_BY_SIDE,
+                              run / artefacts.ROBOT_IN_SCENE_THUMB)
     res = write_scene_videos(robot.model, source, camera, poses, scene_out=scene_out,
                              side_out=side, thumbnail_out=thumb, caption=caption,
                              scene_label=f"robot ({kind}) in the scene",

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from exoactor import artefacts
 from exoactor.report.scene_camera import PersonToRobot, project_w
 from exoactor.skeleton import BODY_33, BODY_BONES
 
@@ -67,7 +68,7 @@ def person_to_robot(human_joints_w: np.ndarray, joint_names: tuple[str, ...],
 
 def load_retarget_metrics(run_dir: Path) -> dict | None:
     """``retarget_metrics.json`` of a run, or None."""
-    path = Path(run_dir) / "retarget_metrics.json"
+    path = Path(run_dir) / artefacts.RETARGET_METRICS
     try:
         return json.loads(path.read_text()) if path.is_file() else None
     except json.JSONDecodeError:

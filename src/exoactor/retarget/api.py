@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from exoactor import artefacts
 from exoactor.formats.motion import HumanMotion, RobotMotion
 from exoactor.retarget.config import RetargetConfig
 from exoactor.retarget.metrics import (
@@ -25,7 +26,7 @@ from exoactor.retarget.targets import IKTargets
 
 logger = logging.getLogger(__name__)
 
-METRICS_FILE = "retarget_metrics.json"
+METRICS_FILE = artefacts.RETARGET_METRICS
 """Name of the metrics file written beside the robot motion."""
 
 MAIN_KEYPOINT_WEIGHT = 0.5

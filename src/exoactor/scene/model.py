@@ -17,10 +17,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from exoactor import artefacts
 from exoactor.errors import ExoActorError
 from exoactor.fileio import write_json
 
-SCENE_FILE = "scene.json"
+SCENE_FILE = artefacts.SCENE
 """Name of the scene artefact in a run directory."""
 SCENE_VERSION = 1
 

@@ -126,9 +126,7 @@ class RayExecutor(Executor):
                 ray.shutdown()
 
     def run(self, jobs: Sequence[RunJob]) -> Iterator[JobEnd]:
-        from exoactor.batch.imagine_run import imagine_available
-
-        gpu_jobs = any(j.needs_gpu for j in jobs) and imagine_available()
+        gpu_jobs = any(j.needs_gpu for j in jobs)
         with self._cluster() as ray:
             task = ray.remote(num_cpus=1, max_retries=self.config.max_retries)(_ray_execute)
             have_gpus = float(ray.cluster_resources().get("GPU", 0.0)) if gpu_jobs else 0.0

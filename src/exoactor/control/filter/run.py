@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from exoactor import artefacts
 from exoactor.control.drift import DriftConfig
 from exoactor.control.filter.config import FilterConfig
 from exoactor.control.filter.decisions import (
@@ -459,16 +460,16 @@ def _write(out_dir: Path | None, metrics: TrackingMetrics, raw: TrackingMetrics,
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    files = {"rollout": save_npz(rollout, out / "rollout.npz"),
-             "executable_motion": save_npz(executable, out / "executable_motion.npz")}
+    files = {"rollout": save_npz(rollout, out / artefacts.ROLLOUT),
+             "executable_motion": save_npz(executable, out / artefacts.EXECUTABLE_MOTION)}
     payload = {**metrics.to_dict(), **fr, "raw": raw.to_dict(), "motion": motion.source,
                "controller": track.controller, "filter": report["kept"],
                "config": track.model_dump(mode="json")}
-    write_json(out / "metrics.json", payload)
-    files["metrics"] = out / "metrics.json"
-    write_json(out / "filter_report.json", report)
-    files["filter_report"] = out / "filter_report.json"
-    plot = _plot_decisions(report, out / "filter_decisions.png")
+    write_json(out / artefacts.METRICS, payload)
+    files["metrics"] = out / artefacts.METRICS
+    write_json(out / artefacts.FILTER_REPORT, report)
+    files["filter_report"] = out / artefacts.FILTER_REPORT
+    plot = _plot_decisions(report, out / artefacts.FILTER_DECISIONS)
     if plot is not None:
         files["filter_plot"] = plot
     return files

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from exoactor import artefacts
 from exoactor.imagine.errors import MalformedResponse
 from exoactor.imagine.http import RetryPolicy, request
 from exoactor.imagine.secrets import get_secret
@@ -77,7 +78,7 @@ class OpenAIImageEditor(SceneEditor):
             im.convert("RGB").save(buf, format="PNG")
         body, ctype = multipart({"model": self.config.model, "prompt": instruction,
                                  "size": self.config.size, "n": "1"},
-                                {"image": ("scene.png", buf.getvalue(), "image/png")})
+                                {"image": (artefacts.SCENE_PHOTO, buf.getvalue(), "image/png")})
         r = request("POST", url, what="openai editor", policy=self.config.retry,
                     headers={"Authorization": f"Bearer {key}", "Content-Type": ctype},
                     data=body, ok=(200,))

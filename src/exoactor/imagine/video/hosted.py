@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from exoactor import artefacts
 from exoactor.fileio import write_json
 from exoactor.imagine.errors import JobFailed, JobTimeout
 from exoactor.imagine.http import RetryPolicy
@@ -133,7 +134,7 @@ class HostedVideoGenerator(VideoGenerator):
         return {"duration_s": self.duration_s(request)}
 
     def job_file(self, work_dir: Path, request: VideoRequest) -> Path:
-        return Path(work_dir) / "jobs" / f"{self.name}_{request.index:02d}.json"
+        return Path(work_dir) / artefacts.hosted_job(self.name, request.index)
 
     def _announce_cost(self, request: VideoRequest) -> None:
         from exoactor.ui import console
