@@ -31,7 +31,7 @@ from typing import Any
 from exoactor.errors import ExoActorError, StageFailed
 from exoactor.fileio import atomic_path, write_json
 from exoactor.imagine.checks import ClipReport, check_clip, rank
-from exoactor.imagine.config import ImagineConfig, build_backend
+from exoactor.imagine.config import ImagineConfig
 from exoactor.imagine.errors import ClipsRejected, ImagineError, JobTimeout, SceneImageError
 from exoactor.imagine.plan.base import Plan, load_plan, planners, save_plan
 from exoactor.imagine.transfer.base import scene_editors
@@ -123,7 +123,7 @@ def generate_candidates(run: RunDir, plan: Plan, config: ImagineConfig) -> list[
     """
     from exoactor.ui import console
 
-    gen = build_backend(generators, config.generator, config.generator_options)
+    gen = generators.build(config.generator, config.generator_options)
     folder = run.artefact(CANDIDATES)
     folder.mkdir(exist_ok=True)
     image = run.artefact("human_scene.png")
@@ -252,14 +252,14 @@ def imagine(task: str, scene: str | Path, out_dir: str | Path,
     stage("scene", lambda: _copy_scene(scene, scene_png), backend="pil",
           inputs=[scene], outputs=["scene.png"])
 
-    planner = build_backend(planners, config.planner, config.planner_options)
+    planner = planners.build(config.planner, config.planner_options)
     with console().status(f"plan: {config.planner} planner"):
         stage("plan", lambda: save_plan(planner.plan(task, scene_png), run.artefact("plan.json")),
               backend=config.planner, config={"task": task, "options": planner.config},
               inputs=[scene_png], outputs=["plan.json"])
     plan = load_plan(run.artefact("plan.json"))
 
-    editor = build_backend(scene_editors, config.editor, config.editor_options)
+    editor = scene_editors.build(config.editor, config.editor_options)
     with console().status(f"transfer: {config.editor} editor"):
         stage("transfer", lambda: editor.edit(scene_png, plan.edit_prompt,
                                               run.artefact("human_scene.png")),
