@@ -7,13 +7,32 @@ import sys
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from exoactor.cli import app
 
 runner = CliRunner()
-COMMANDS = ["demo", "run", "imagine", "perceive", "retarget", "track", "render", "report",
-            "convert", "assets", "bench", "batch"]
+
+
+def _commands(group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:  # noqa: ANN001
+    """Every command (and group) of the app, as its argv path, read from the app itself."""
+    out = []
+    for name, cmd in group.commands.items():
+        out.append((*prefix, name))
+        if hasattr(cmd, "commands"):
+            out += _commands(cmd, (*prefix, name))
+    return out
+
+
+COMMANDS = _commands(typer.main.get_command(app))
+
+
+def test_the_command_list_comes_from_the_app() -> None:
+    names = {c[0] for c in COMMANDS}
+    assert {"run", "perceive", "retarget", "track", "report", "deploy", "sim-robot",
+            "batch"} <= names
+    assert ("assets", "verify") in COMMANDS
 
 
 def test_version() -> None:
@@ -21,9 +40,9 @@ def test_version() -> None:
     assert result.exit_code == 0 and "exoactor 0.1.0" in result.output
 
 
-@pytest.mark.parametrize("command", COMMANDS)
-def test_every_command_has_help(command: str) -> None:
-    result = runner.invoke(app, [command, "--help"])
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_command_has_help(command: tuple[str, ...]) -> None:
+    result = runner.invoke(app, [*command, "--help"])
     assert result.exit_code == 0, result.output
     assert "Usage" in result.output
 

@@ -63,6 +63,85 @@ def _main(
         ctx.call_on_close(NativeLogFilter().start().stop)
 
 
+# ----------------------------------------------------------------------------- config plumbing
+ROOT = Path(__file__).resolve().parent
+"""The package folder: config sources are read from here for ``--help`` text."""
+
+
+def _field_docs(module: str, model: str) -> dict[str, str]:
+    """Attribute docstrings of the fields of class ``model`` in ``exoactor.<module>``, read from
+    the source (importing the stage would load its heavy dependencies just to print help)."""
+    import ast
+
+    path = ROOT.joinpath(*module.split(".")).with_suffix(".py")
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == model)
+    docs, body = {}, cls.body
+    for node, nxt in zip(body, body[1:], strict=False):
+        if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+                and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant)
+                and isinstance(nxt.value.value, str)):
+            docs[node.target.id] = " ".join(nxt.value.value.split())
+    return docs
+
+
+def _doc(module: str, model: str, field: str, extra: str = "") -> str:
+    """``--help`` text of an option that sets field ``field`` of config ``model``: the field's
+    docstring (code markup removed, brackets of units escaped from rich markup), then
+    ``extra``."""
+    text = _field_docs(module, model)[field].replace("``", "")
+    return f"{text} {extra}".strip().replace("[", "\\[")
+
+
+def _choices(package: str, variable: str):  # noqa: ANN202
+    """Names of the backends in ``package`` (read from their modules, nothing imported) and a
+    callback that refuses any other name as a usage error listing them."""
+    from exoactor.registry import discover
+
+    names = sorted(discover(package, variable))
+
+    def check(value: str | None) -> str | None:
+        if value is not None and value not in names:
+            raise typer.BadParameter(f"{value!r} is not one of: {', '.join(names)}")
+        return value
+
+    return names, check
+
+
+def _read_config(path: Path | None, section: str | None = None) -> dict:
+    """A config file (``.json`` or ``.toml``) as a dict; a run config's ``section`` (e.g.
+    ``perceive``) when the file has one, so one file serves ``run`` and the stage command."""
+    if path is None:
+        return {}
+    import json
+    import tomllib
+
+    if not path.is_file():
+        raise ExoActorError(f"{path}: no such config file (give a .json or .toml file)")
+    text = path.read_text()
+    try:
+        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ExoActorError(f"{path}: not valid {path.suffix[1:].upper() or 'TOML'} ({exc})"
+                            ) from None
+    if section is not None and isinstance(data.get(section), dict):
+        data = data[section]
+    return data
+
+
+def _override(data: dict, **flags: object) -> dict:
+    """``data`` with every flag that was given (not None) set."""
+    return {**data, **{k: v for k, v in flags.items() if v is not None}}
+
+
+_P = ("perceive.config", "PerceiveConfig")
+_R = ("retarget.config", "RetargetConfig")
+
+ConfigFile = Annotated[Optional[Path], typer.Option(  # noqa: UP007
+    "--config", help="Stage config (.json or .toml) with the stage config's fields (or a run "
+                     "config with a section for the stage); flags given override it.")]
+
+
 # ----------------------------------------------------------------------------- convert
 @app.command()
 def convert(
@@ -251,19 +330,13 @@ def _print_summary(summary) -> None:  # noqa: ANN001
         typer.echo(str(summary.report))
 
 
-def _run_config(config: Path | None, start: float | None, end: float | None, hands: bool,
+def _run_config(config: Path | None, start: float | None, end: float | None, hands: bool | None,
                 fov: float | None, reground: bool | None):  # noqa: ANN202
-    import json
-
     from exoactor.runner import RunConfig
 
-    base = RunConfig()
-    if config is not None:
-        text = config.read_text()
-        data = json.loads(text) if config.suffix == ".json" else __import__("tomllib").loads(text)
-        base = RunConfig.model_validate({**base.model_dump(), **data})
-    data = base.model_dump()
-    data["hands"] = hands or base.hands
+    data = RunConfig.model_validate(_read_config(config)).model_dump()
+    if hands is not None:
+        data["hands"] = hands
     if start is not None:
         data["start_s"] = start
     if end is not None:
@@ -319,15 +392,19 @@ def run(
     candidates: Annotated[Optional[int], typer.Option(help="Clips to generate.")] = None,  # noqa: UP007
     imagine_options: Annotated[Optional[Path], typer.Option(  # noqa: UP007
         help="JSON/TOML with ImagineConfig fields.")] = None,
-    robot: Annotated[str, typer.Option(help="Robot (g1).")] = "g1",
-    hands: Annotated[bool, typer.Option(help="Retarget and drive the Dex3-1 hands.")] = False,
+    robot: Annotated[Optional[str], typer.Option(help="Robot (only g1 runs end to end).")  # noqa: UP007
+                     ] = None,
+    hands: Annotated[Optional[bool], typer.Option(help=_doc("runner", "RunConfig", "hands"))  # noqa: UP007
+                     ] = None,
     config: Annotated[Optional[Path], typer.Option(  # noqa: UP007
-        help="Run config (.json or .toml) with RunConfig fields.")] = None,
-    start: Annotated[Optional[float], typer.Option(help="Window start [s].")] = None,  # noqa: UP007
-    end: Annotated[Optional[float], typer.Option(help="Window end [s].")] = None,  # noqa: UP007
-    fov: Annotated[Optional[float], typer.Option(help="Camera FOV [deg].")] = None,  # noqa: UP007
-    reground: Annotated[Optional[bool], typer.Option(  # noqa: UP007
-        help="Put a person standing on a raised surface onto z = 0.")] = None,
+        help="Run config (.json or .toml) with RunConfig fields; flags given override it.")
+    ] = None,
+    start: Annotated[Optional[float], typer.Option(  # noqa: UP007
+        help=_doc("runner", "RunConfig", "start_s"))] = None,
+    end: Annotated[Optional[float], typer.Option(help=_doc("runner", "RunConfig", "end_s"))  # noqa: UP007
+                   ] = None,
+    fov: Annotated[Optional[float], typer.Option(help=_doc(*_P, "fov_deg"))] = None,  # noqa: UP007
+    reground: Annotated[Optional[bool], typer.Option(help=_doc(*_R, "reground"))] = None,  # noqa: UP007
     force: Annotated[Optional[list[str]], typer.Option(  # noqa: UP007
         callback=_stages, help="Recompute a stage (clip, perceive, retarget, track, report, all).")
     ] = None,
@@ -335,7 +412,7 @@ def run(
     """Run every stage after the video (perceive → retarget → track → report), resumably."""
     from exoactor.runner import run_video
 
-    if robot != "g1":
+    if robot not in (None, "g1"):
         raise ExoActorError(f"robot '{robot}' is not supported by the end-to-end run; use g1")
     cfg = _run_config(config, start, end, hands, fov, reground)
     if task is not None or scene is not None:
@@ -383,8 +460,9 @@ def imagine(
         help="Clips to generate; the best one passing the clip checks is kept.")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed of the first candidate.")] = None,  # noqa: UP007
     options: Annotated[Optional[Path], typer.Option(  # noqa: UP007
-        help="JSON/TOML with ImagineConfig fields (planner_options, generator_options, checks...).")
-    ] = None,
+        "--config", "--options",
+        help="Stage config (.json or .toml) with ImagineConfig fields (planner_options, "
+             "generator_options, checks...); flags given override it.")] = None,
     force: Annotated[Optional[list[str]], typer.Option(  # noqa: UP007
         help="Recompute a stage (scene, plan, transfer, generate, check, all).")] = None,
 ) -> None:
@@ -404,25 +482,32 @@ def imagine(
     typer.echo(str(s.video))
 
 
+POSE_BACKENDS, _pose_backend = _choices("exoactor.perceive.backends", "pose_backends")
+
+
 @app.command()
 def perceive(
     video: Annotated[Path, typer.Argument(help="Input video (static camera, one actor).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Human motion .npz.")] = Path(
         "human_motion.npz"),
-    fov: Annotated[Optional[float], typer.Option(  # noqa: UP007
-        help="Camera horizontal field of view [deg] (default: from the image diagonal).")] = None,
-    person: Annotated[Optional[int], typer.Option(  # noqa: UP007
-        help="Which person to follow, 0 = largest in the first frame.")] = None,
-    hands: Annotated[bool, typer.Option(help="Estimate hands and grasp closure.")] = True,
-    overlay: Annotated[bool, typer.Option(help="Write perceive_overlay.mp4.")] = True,
+    config: ConfigFile = None,
+    backend: Annotated[Optional[str], typer.Option(  # noqa: UP007
+        callback=_pose_backend, help=_doc(*_P, "backend", f"One of: {', '.join(POSE_BACKENDS)}.")
+    )] = None,
+    fov: Annotated[Optional[float], typer.Option(help=_doc(*_P, "fov_deg"))] = None,  # noqa: UP007
+    person: Annotated[Optional[int], typer.Option(help=_doc(*_P, "person"))] = None,  # noqa: UP007
+    hands: Annotated[Optional[bool], typer.Option(help=_doc(*_P, "hands"))] = None,  # noqa: UP007
+    overlay: Annotated[Optional[bool], typer.Option(help=_doc(*_P, "overlay"))] = None,  # noqa: UP007
     body_height: Annotated[Optional[float], typer.Option(  # noqa: UP007
-        help="The actor's stature [m], to fix the metric scale.")] = None,
+        help=_doc(*_P, "body_height_m"))] = None,
 ) -> None:
     """Video → world-grounded human motion (body + hands); writes perceive_metrics.json."""
     from exoactor.perceive import PerceiveConfig, perceive_video
 
-    res = perceive_video(video, out, PerceiveConfig(fov_deg=fov, person=person, hands=hands,
-                                                    overlay=overlay, body_height_m=body_height))
+    cfg = PerceiveConfig.model_validate(_override(
+        _read_config(config, "perceive"), backend=backend, fov_deg=fov, person=person,
+        hands=hands, overlay=overlay, body_height_m=body_height))
+    res = perceive_video(video, out, cfg)
     m = res.metrics.to_dict()
     _console().print(
         f"[green]wrote[/] {res.motion_path}: {res.motion.num_frames} frames at "
@@ -437,17 +522,19 @@ def retarget(
     human: Annotated[Path, typer.Argument(help="Human motion (.npz from `exoactor perceive`).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Robot motion (.npz/.pkl/.csv).")] = Path(
         "robot_motion.npz"),
-    robot: Annotated[str, typer.Option(help="Robot model.")] = "g1",
-    hands: Annotated[bool, typer.Option(help="Also retarget the Dex3-1 hands (43-DoF).")] = False,
-    fps: Annotated[float, typer.Option(help="Output rate [Hz] (the tracker runs at 50).")] = 50.0,
-    reground: Annotated[bool, typer.Option(
-        help="Shift a person estimated off the ground back onto z = 0.")] = False,
+    config: ConfigFile = None,
+    robot: Annotated[Optional[str], typer.Option(help=_doc(*_R, "robot"))] = None,  # noqa: UP007
+    hands: Annotated[Optional[bool], typer.Option(help=_doc(*_R, "hands"))] = None,  # noqa: UP007
+    fps: Annotated[Optional[float], typer.Option(help=_doc(*_R, "output_fps"))] = None,  # noqa: UP007
+    reground: Annotated[Optional[bool], typer.Option(help=_doc(*_R, "reground"))] = None,  # noqa: UP007
 ) -> None:
     """Human motion → robot motion (IK with contacts and limits); writes retarget_metrics.json."""
     from exoactor.retarget import RetargetConfig, retarget_file
 
-    res = retarget_file(human, out, RetargetConfig(robot=robot, hands=hands, output_fps=fps,
-                                                   reground=reground))
+    cfg = RetargetConfig.model_validate(_override(
+        _read_config(config, "retarget"), robot=robot, hands=hands, output_fps=fps,
+        reground=reground))
+    res = retarget_file(human, out, cfg)
     m = res.metrics
     _console().print(
         f"[green]wrote[/] {out} ({res.status}): {m.num_frames} frames at {m.fps:g} Hz, "
@@ -457,45 +544,61 @@ def retarget(
         f"{m.self_collisions}, keypoint error median {m.keypoint_error_mm['median']:.1f} mm")
 
 
+CONTROLLERS, _controller = _choices("exoactor.control", "controllers")
+_T = ("control.track", "TrackConfig")
+
+
 @app.command()
 def track(
     motion: Annotated[Path, typer.Argument(help="Robot motion (.npz, .pkl, .gmt.pkl, .csv).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("track_out"),
-    controller: Annotated[str, typer.Option(help="Tracking controller.")] = "twist2",
-    drift_correction: Annotated[bool, typer.Option(
+    config: ConfigFile = None,
+    controller: Annotated[Optional[str], typer.Option(  # noqa: UP007
+        callback=_controller, help=_doc(*_T, "controller", f"One of: {', '.join(CONTROLLERS)}.")
+    )] = None,
+    drift_correction: Annotated[Optional[bool], typer.Option(  # noqa: UP007
         help="Legacy heuristic drift correction (control/drift.py) on the raw tracker; the "
-             "physics filter replaces it and ignores this.")] = False,
-    start: Annotated[str, typer.Option(
-        help="'reference': start in the first frame's pose; 'blend': stand, then blend in.")
-    ] = "reference",
+             "physics filter replaces it and ignores this. Off on the command line unless "
+             "given here or in --config (track.drift.enabled).")] = None,
+    start: Annotated[Optional[str], typer.Option(help=_doc(*_T, "start"))] = None,  # noqa: UP007
     render: Annotated[bool, typer.Option(help="Also write rollout.mp4.")] = False,
     input_fps: Annotated[Optional[float], typer.Option(  # noqa: UP007
         min=0.1, help="Rate of a CSV input [Hz].")] = None,
     csv_format: CsvFormat = "beyondmimic",
-    physics_filter: Annotated[bool, typer.Option(
+    physics_filter: Annotated[Optional[bool], typer.Option(  # noqa: UP007
         "--filter/--no-filter",
         help="Plan what the tracker is fed with the simulated robot in the loop (physics "
              "filter; writes executable_motion.npz and filter_report.json); --no-filter runs "
-             "the raw tracker.")] = True,
-    workers: Annotated[int, typer.Option(min=1, max=16, help="Processes of the physics filter.")] = 2,
+             "the raw tracker.")] = None,
+    workers: Annotated[Optional[int], typer.Option(  # noqa: UP007
+        help=_doc("control.filter.config", "FilterConfig", "workers"))] = None,
 ) -> None:
     """Execute a robot motion in MuJoCo physics with a general tracking controller."""
-    from exoactor.control import DriftConfig, TrackConfig, track_motion
+    from exoactor.control import TrackConfig, track_motion
+    from exoactor.control.filter import FilterConfig
     from exoactor.formats import load_motion
 
-    cfg = TrackConfig(controller=controller, start=start,
-                      drift=DriftConfig(enabled=drift_correction))  # options checked first
+    data = _read_config(config)  # TrackConfig fields (+ a filter section), or a run config
+    filter_data = data.pop("filter", None) or {}
+    data = data["track"] if isinstance(data.get("track"), dict) else data
+    drift = dict(data.get("drift") or {})
+    if drift_correction is not None or "enabled" not in drift:
+        drift["enabled"] = bool(drift_correction)
+    cfg = TrackConfig.model_validate(_override(data, controller=controller, start=start,
+                                               drift=drift))  # options checked first
+    fcfg = FilterConfig.model_validate(_override(filter_data, workers=workers,
+                                                 enabled=physics_filter))
     m = load_motion(motion, fps=input_fps, csv_format=csv_format)
-    use_filter = physics_filter and controller == "twist2" and m.hand_dof is None
-    if physics_filter and not use_filter:
+    use_filter = fcfg.enabled and cfg.controller == "twist2" and m.hand_dof is None
+    if fcfg.enabled and not use_filter:
         _console().print("[yellow]the physics filter drives TWIST2 on the 29 body joints; "
                          "running the raw tracker[/]")
     if use_filter:
-        cfg = cfg.model_copy(update={"drift": DriftConfig(enabled=False)})
-    if use_filter:
-        from exoactor.control.filter import FilterConfig, filter_motion
+        from exoactor.control.drift import DriftConfig
+        from exoactor.control.filter import filter_motion
 
-        res = filter_motion(m, FilterConfig(workers=workers), cfg, out_dir=out)
+        cfg = cfg.model_copy(update={"drift": DriftConfig(enabled=False)})
+        res = filter_motion(m, fcfg, cfg, out_dir=out)
         r = res.raw_metrics
         _console().print(
             f"raw tracker: {'FELL' if r.fell else 'no fall'}, end drift "
@@ -530,15 +633,18 @@ def track(
 @app.command()
 def report(
     run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
-    fps: Annotated[float, typer.Option(
-        min=1.0, max=240.0, help="Frame rate of the report videos [Hz].")] = 25.0,
+    config: ConfigFile = None,
+    fps: Annotated[Optional[float], typer.Option(  # noqa: UP007
+        help=_doc("report.config", "ReportConfig", "fps"))] = None,
     screenshot: Annotated[Optional[Path], typer.Option(  # noqa: UP007
         help="Also save a PNG screenshot of the page (headless Chromium).")] = None,
 ) -> None:
     """Build the side-by-side video, plots, verdict and HTML report of a run directory."""
     from exoactor.report.build import build_report
+    from exoactor.report.config import ReportConfig
 
-    res = build_report(run_dir, fps=fps)
+    cfg = ReportConfig.model_validate(_override(_read_config(config, "report"), fps=fps))
+    res = build_report(run_dir, fps=cfg.fps)
     if res.verdict:
         _console().print(f"physics verdict: {res.verdict.verdict} — {'; '.join(res.verdict.reasons)}")
     if screenshot is not None:
@@ -571,24 +677,32 @@ def bench(
     runpy.run_path(str(script), run_name="__main__")
 
 
+EXECUTORS, _executor = _choices("exoactor.batch.executors", "executors")
+_B = ("batch.config", "BatchConfig")
+
+
 @app.command()
 def batch(
     suite: Annotated[Path, typer.Argument(
         help="Suite file (.yaml/.json): tasks, candidates, backends, seeds.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Batch folder (runs, report, tables).")],
-    executor: Annotated[Literal["local", "ray"], typer.Option(
-        help="local: worker processes here; ray: a Ray cluster.")] = "local",
-    workers: Annotated[Optional[int], typer.Option(  # noqa: UP007
-        min=1, help="Runs at once (default: CPU cores).")] = None,
+    config: ConfigFile = None,
+    executor: Annotated[Optional[str], typer.Option(  # noqa: UP007
+        callback=_executor, help=_doc(*_B, "executor", f"One of: {', '.join(EXECUTORS)}."))
+    ] = None,
+    workers: Annotated[Optional[int], typer.Option(help=_doc(*_B, "workers"))] = None,  # noqa: UP007
     address: Annotated[Optional[str], typer.Option(  # noqa: UP007
-        help="Ray cluster address (auto, HOST:6379, ray://HOST:10001); default: start a "
-             "one-node cluster on 127.0.0.1.")] = None,
+        help=_doc("batch.executors.ray_cluster", "RayConfig", "address",
+                  "(ray; sets executor_options.address)"))] = None,
 ) -> None:
     """Run a task suite: each (task, candidate) resumably; physics picks the best of N."""
     from exoactor.batch import BatchConfig, run_batch
 
-    result = run_batch(suite, out, BatchConfig(executor=executor, workers=workers,
-                                               address=address))
+    data = _override(_read_config(config, "batch"), executor=executor, workers=workers)
+    if address is not None:
+        data["executor_options"] = {**dict(data.get("executor_options") or {}),
+                                    "address": address}
+    result = run_batch(suite, out, BatchConfig.model_validate(data))
     _console().print("\n".join(result.summary_lines()), highlight=False)
     if not result.ok:
         raise typer.Exit(code=1)

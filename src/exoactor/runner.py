@@ -21,8 +21,9 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from exoactor.control.filter.config import FilterConfig
 from exoactor.control.track import TrackConfig
@@ -30,6 +31,7 @@ from exoactor.errors import ExoActorError, StageFailed
 from exoactor.fileio import atomic_path
 from exoactor.perceive.config import PerceiveConfig
 from exoactor.pipeline import RunDir, StageResult
+from exoactor.report.config import ReportConfig
 from exoactor.retarget.config import RetargetConfig
 from exoactor.scene.infer import InferConfig
 
@@ -65,8 +67,26 @@ class RunConfig(BaseModel):
     filter: FilterConfig = Field(default_factory=FilterConfig)
     """Physics filter of the tracking stage (on by default for TWIST2 without hands; it
     replaces the drift correction and writes ``executable_motion.npz``)."""
-    report_fps: float = Field(25.0, gt=0.0, le=60.0)
-    """Frame rate of the report's videos [Hz]."""
+    report: ReportConfig = Field(default_factory=ReportConfig)
+    """Report stage settings."""
+
+    @property
+    def report_fps(self) -> float:
+        """``report.fps`` (the name of that setting before :class:`ReportConfig`)."""
+        return self.report.fps
+
+    @model_validator(mode="before")
+    @classmethod
+    def _report_fps(cls, data: Any) -> Any:
+        """Configs written before :class:`ReportConfig` gave ``report_fps``: read it as
+        ``report.fps``."""
+        if isinstance(data, dict) and "report_fps" in data:
+            data = dict(data)
+            fps = data.pop("report_fps")
+            report = data.get("report") or {}
+            report = report.model_dump() if isinstance(report, BaseModel) else dict(report)
+            data["report"] = {"fps": fps, **report}
+        return data
 
 
 @dataclass
@@ -185,8 +205,8 @@ def run_video(video: str | Path, out_dir: str | Path, config: RunConfig | None =
             "video.mp4", "human_motion.npz", "robot_motion.npz", "rollout.npz", "metrics.json"))
             if p.is_file()]
         try:
-            stage("report", lambda: build_report(run.path, fps=config.report_fps),
-                        backend="html", config={"fps": config.report_fps,
+            stage("report", lambda: build_report(run.path, fps=config.report.fps),
+                        backend="html", config={"fps": config.report.fps,
                                                 "failed": summary.failed_stage},
                         inputs=inputs, outputs=["report.html"])
         except StageFailed as exc:
