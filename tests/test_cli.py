@@ -152,3 +152,45 @@ def test_kimodo_csv_tracks(tmp_path: Path, shared_assets: Path) -> None:
                                  "--input-fps", "30", "--out", str(tmp_path / "t")])
     assert result.exit_code == 0, result.output
     assert "no fall" in result.output
+
+
+def test_retarget_flags_override_the_config_file(tmp_path: Path, motion_files: list[Path]) -> None:
+    """--config sets the stage config; a flag given overrides the file; no flag repeats a
+    default (the rate comes from RetargetConfig unless set)."""
+    from exoactor.formats import load_motion, save_npz
+    from exoactor.retarget import human_from_robot
+
+    human = human_from_robot(load_motion(motion_files[-1]).slice(0, 30))
+    save_npz(human, tmp_path / "human.npz")
+    (tmp_path / "cfg.toml").write_text("output_fps = 25.0\n")
+    (tmp_path / "run.json").write_text('{"retarget": {"output_fps": 20.0}}')
+    for extra, fps in ((["--config", str(tmp_path / "cfg.toml")], 25.0),
+                       (["--config", str(tmp_path / "cfg.toml"), "--fps", "30"], 30.0),
+                       (["--config", str(tmp_path / "run.json")], 20.0)):
+        out = tmp_path / f"robot_{fps:g}.npz"
+        result = runner.invoke(app, ["retarget", str(tmp_path / "human.npz"), "--out", str(out),
+                                     *extra])
+        assert result.exit_code == 0, result.output
+        assert load_motion(out).fps == fps, extra
+
+
+def test_stage_options_are_the_configs(tmp_path: Path) -> None:
+    """Help text comes from the config fields' docstrings; backend choices from the
+    registries; a bad config file is one clear line."""
+    from exoactor.control import controllers
+    from exoactor.perceive import pose_backends
+
+    text = runner.invoke(app, ["retarget", "--help"]).output
+    assert "Frame rate of the robot motion" in " ".join(text.split())
+    text = runner.invoke(app, ["track", "--help"]).output
+    assert all(name in text for name in controllers.names())
+    result = runner.invoke(app, ["perceive", "clip.mp4", "--backend", "openpose"])
+    assert result.exit_code == 2 and all(n in result.output for n in pose_backends.names())
+    (tmp_path / "bad.toml").write_text("fps = 0\n")
+    result = runner.invoke(app, ["report", str(tmp_path), "--config", str(tmp_path / "bad.toml")])
+    assert result.exit_code == 2, result.output
+    proc = subprocess.run([sys.executable, "-m", "exoactor.cli", "report", str(tmp_path),
+                           "--config", str(tmp_path / "missing.toml")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1 and "missing.toml" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -146,3 +146,29 @@ def test_every_backend_has_one_frozen_config_and_builds_from_defaults(variable: 
         assert config.model_config.get("frozen") and config.model_config.get("extra") == \
             "forbid", name
         assert isinstance(registry.validate(name, {}), config)
+
+
+def test_config_files_written_before_the_convention_still_load() -> None:
+    """Backend settings moved into ``*_options``; the old places are still read."""
+    from exoactor.batch import BatchConfig
+    from exoactor.perceive.config import PerceiveConfig
+    from exoactor.runner import RunConfig
+
+    p = PerceiveConfig.model_validate({"mediapipe": {"min_detection_confidence": 0.7}})
+    assert p.backend_options == {"min_detection_confidence": 0.7}
+    assert REGISTRIES["pose_backends"].validate(p.backend, p.backend_options) \
+        .min_detection_confidence == 0.7
+    b = BatchConfig(executor="ray", address="auto", max_retries=2)
+    assert b.executor_options == {"address": "auto", "max_retries": 2}
+    assert BatchConfig(address="auto").executor_options == {}  # local ignored it, and does
+    r = RunConfig.model_validate({"report_fps": 12})
+    assert r.report.fps == 12 and r.report_fps == 12
+
+
+def test_get_robot_hands_variant() -> None:
+    from exoactor.robots import get_spec, robot_name
+
+    assert robot_name("g1", hands=True) == "g1_hands" == get_spec("g1_hands", hands=True).name
+    assert robot_name("g1") == "g1"
+    with pytest.raises(UnknownName, match="unknown robot 'h1'"):
+        get_spec("h1", hands=True)

@@ -5,6 +5,7 @@ Only this module configures logging and the MuJoCo GL backend.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -68,6 +69,7 @@ ROOT = Path(__file__).resolve().parent
 """The package folder: config sources are read from here for ``--help`` text."""
 
 
+@functools.cache
 def _field_docs(module: str, model: str) -> dict[str, str]:
     """Attribute docstrings of the fields of class ``model`` in ``exoactor.<module>``, read from
     the source (importing the stage would load its heavy dependencies just to print help)."""
@@ -98,7 +100,8 @@ def _choices(package: str, variable: str):  # noqa: ANN202
     callback that refuses any other name as a usage error listing them."""
     from exoactor.registry import discover
 
-    names = sorted(discover(package, variable))
+    folder = ROOT.joinpath(*package.split(".")[1:])  # not find_spec: that imports the parents
+    names = sorted(discover(package, variable, folders=[folder]))
 
     def check(value: str | None) -> str | None:
         if value is not None and value not in names:
@@ -135,6 +138,8 @@ def _override(data: dict, **flags: object) -> dict:
 
 
 _P = ("perceive.config", "PerceiveConfig")
+_S = ("deploy.sim_robot", "SimRobotConfig")
+_D = ("deploy.config", "DeployConfig")
 _R = ("retarget.config", "RetargetConfig")
 
 ConfigFile = Annotated[Optional[Path], typer.Option(  # noqa: UP007
@@ -710,12 +715,11 @@ def batch(
 
 @app.command("sim-robot")
 def sim_robot(
-    hands: Annotated[bool, typer.Option(help="The 43-DoF model with two Dex3-1 hands.")] = False,
-    domain_id: Annotated[int, typer.Option(help="DDS domain (a real G1 uses 0).")] = 1,
-    interface: Annotated[str, typer.Option(help="Network interface of the DDS participant.")
-                         ] = "lo",
-    gantry: Annotated[bool, typer.Option(
-        help="Start held by an elastic band until `deploy --sim` releases it.")] = True,
+    config: ConfigFile = None,
+    hands: Annotated[Optional[bool], typer.Option(help=_doc(*_S, "hands"))] = None,  # noqa: UP007
+    domain_id: Annotated[Optional[int], typer.Option(help=_doc(*_S, "domain_id"))] = None,  # noqa: UP007
+    interface: Annotated[Optional[str], typer.Option(help=_doc(*_S, "interface"))] = None,  # noqa: UP007
+    gantry: Annotated[Optional[bool], typer.Option(help=_doc(*_S, "gantry"))] = None,  # noqa: UP007
     duration: Annotated[Optional[float], typer.Option(  # noqa: UP007
         help="Stop after this many seconds (default: until Ctrl-C).")] = None,
     out: Annotated[Optional[Path], typer.Option(  # noqa: UP007
@@ -730,8 +734,10 @@ def sim_robot(
     from exoactor.deploy.sim_robot import SimRobot, SimRobotConfig
 
     logging.getLogger("exoactor.deploy").setLevel(logging.INFO)
-    cfg = SimRobotConfig(hands=hands, domain_id=domain_id, interface=interface, gantry=gantry,
-                         duration_s=duration, mimic=mimic, release_after_command_s=release_after)
+    cfg = SimRobotConfig.model_validate(_override(
+        _read_config(config, "sim_robot"), hands=hands, domain_id=domain_id,
+        interface=interface, gantry=gantry, duration_s=duration, mimic=mimic,
+        release_after_command_s=release_after))
     summary = SimRobot(cfg, out_dir=out).run()
     loop = summary["loop"]
     _console().print(
@@ -762,13 +768,16 @@ def deploy(
         help="'operator' (Enter or START on the remote) or 'auto' (default with --sim).")] = None,
     out: Annotated[Optional[Path], typer.Option(  # noqa: UP007
         "--out", "-o", help="Output folder (default: the run folder, or deploy_out).")] = None,
-    controller: Annotated[str, typer.Option(help="Tracking controller.")] = "twist2",
-    hands: Annotated[bool, typer.Option(
-        help="Drive the Dex3-1 hands from the motion's hand_dof (rt/dex3/*/cmd).")] = False,
-    stale_ms: Annotated[float, typer.Option(help="Stale-state limit before damping [ms].")] = 100.0,
-    heartbeat_ms: Annotated[float, typer.Option(
-        help="Controller-heartbeat limit before damping, in ms.")] = 100.0,
-    ramp: Annotated[float, typer.Option(help="Ramp to the default pose [s].")] = 3.0,
+    config: ConfigFile = None,
+    controller: Annotated[Optional[str], typer.Option(  # noqa: UP007
+        callback=_controller, help=f"Tracking controller: one of {', '.join(CONTROLLERS)}.")
+    ] = None,
+    hands: Annotated[Optional[bool], typer.Option(help=_doc(*_D, "hands"))] = None,  # noqa: UP007
+    stale_ms: Annotated[Optional[float], typer.Option(  # noqa: UP007
+        help=_doc(*_D, "stale_state_ms"))] = None,
+    heartbeat_ms: Annotated[Optional[float], typer.Option(  # noqa: UP007
+        help=_doc(*_D, "heartbeat_ms"))] = None,
+    ramp: Annotated[Optional[float], typer.Option(help=_doc(*_D, "ramp_s"))] = None,  # noqa: UP007
     input_fps: Annotated[Optional[float], typer.Option(  # noqa: UP007
         min=0.1, help="Rate of a CSV input [Hz].")] = None,
     csv_format: CsvFormat = "beyondmimic",
@@ -777,17 +786,20 @@ def deploy(
     from exoactor.deploy.runtime import DeployConfig, Deployment, verified_motion
     from exoactor.formats import load_motion
 
+    data = _override(_read_config(config, "deploy"), interface=interface, simulator=simulator,
+                     dry_run=dry_run or None, controller=controller, hands=hands,
+                     stale_state_ms=stale_ms, heartbeat_ms=heartbeat_ms, ramp_s=ramp,
+                     domain_id=domain_id, start=start)
+    interface, simulator = data.get("interface"), data.get("simulator")
     if sim == (interface is not None):
         raise ExoActorError("give exactly one of --sim (the simulated robot on loopback) or "
                             "--interface IFACE (the NIC wired to the G1)")
     if simulator is not None and interface != "lo":
         raise ExoActorError(f"--simulator {simulator} runs on the loopback interface only: add "
                             "--interface lo (unsigned state is never accepted from a network)")
-    cfg = DeployConfig(domain_id=domain_id if domain_id is not None else (1 if sim else 0),
-                       interface=interface or "lo", sim=sim, simulator=simulator,
-                       dry_run=dry_run, start=start or ("auto" if sim else "operator"),
-                       controller=controller, hands=hands, stale_state_ms=stale_ms,
-                       heartbeat_ms=heartbeat_ms, ramp_s=ramp)
+    data.setdefault("domain_id", 1 if sim else 0)  # the simulated robot's domain, or a G1's
+    data.setdefault("start", "auto" if sim else "operator")
+    cfg = DeployConfig.model_validate({**data, "sim": sim})
     logging.getLogger("exoactor.deploy").setLevel(logging.INFO)
     if motion.is_dir():
         motion = verified_motion(motion)
@@ -948,7 +960,7 @@ def main() -> None:
         _console().print(f"[red]error:[/] {exc.format_message()}", highlight=False,
                          soft_wrap=True)
         sys.exit(exc.exit_code)
-    except (exc_.Abort, KeyboardInterrupt):
+    except (getattr(exc_, "Abort", typer.Abort), KeyboardInterrupt):  # vendored click: no Abort
         _console().print("[yellow]aborted[/]")
         sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)

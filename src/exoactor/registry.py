@@ -21,16 +21,17 @@ A backend outside the package (a plugin) registers by being imported before it i
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import import_module
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Any, Generic, TypeVar
-
-from pydantic import BaseModel, ValidationError
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from exoactor.errors import ExoActorError, InvalidOptions, UnknownName
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 T = TypeVar("T")
 
@@ -72,21 +73,24 @@ def _install_hint(tree: ast.Module) -> str:
     return DEFAULT_HINT
 
 
-def discover(package: str, variable: str) -> dict[str, Found]:
+def discover(package: str, variable: str, folders: Iterable[Path] | None = None
+             ) -> dict[str, Found]:
     """Backends registered with ``@<variable>.register(...)`` in the modules of ``package``.
 
-    Reads the source of every module directly in the package's folder; imports nothing but the
-    package itself.
+    Reads the source of every module directly in the package's folder (``folders``, default:
+    found by importing the package's parents, not the package); imports no backend.
 
     Raises:
         ExoActorError: two modules register the same name.
     """
-    spec = find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise ExoActorError(f"backend package '{package}' is not a package")
+    if folders is None:
+        spec = find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            raise ExoActorError(f"backend package '{package}' is not a package")
+        folders = spec.submodule_search_locations
     found: dict[str, Found] = {}
     needle = f"{variable}.register("
-    for folder in spec.submodule_search_locations:
+    for folder in folders:
         for path in sorted(Path(folder).glob("*.py")):
             text = path.read_text(encoding="utf-8")
             if needle not in text:
@@ -153,6 +157,8 @@ class Registry(Generic[T]):
 
     def config_class(self, name: str) -> type[BaseModel]:
         """The ``Config`` model of backend ``name``."""
+        from pydantic import BaseModel
+
         cls = self.get(name)
         config = getattr(cls, "Config", None)
         if not (isinstance(config, type) and issubclass(config, BaseModel)):
@@ -168,6 +174,8 @@ class Registry(Generic[T]):
             InvalidOptions: ``options`` do not fit the backend's ``Config`` (the message names
                 the bad field and lists the valid ones).
         """
+        from pydantic import BaseModel, ValidationError
+
         config_cls = self.config_class(name)
         if isinstance(options, config_cls):
             return options
