@@ -142,6 +142,12 @@ _S = ("deploy.sim_robot", "SimRobotConfig")
 _D = ("deploy.config", "DeployConfig")
 _R = ("retarget.config", "RetargetConfig")
 
+_I = ("imagine.config", "ImagineConfig")
+CONTROLLERS, _controller = _choices("exoactor.control", "controllers")
+PLANNERS, _planner = _choices("exoactor.imagine.plan", "planners")
+EDITORS, _editor = _choices("exoactor.imagine.transfer", "scene_editors")
+GENERATORS, _generator = _choices("exoactor.imagine.video", "generators")
+
 ConfigFile = Annotated[Optional[Path], typer.Option(  # noqa: UP007
     "--config", help="Stage config (.json or .toml) with the stage config's fields (or a run "
                      "config with a section for the stage); flags given override it.")]
@@ -389,9 +395,13 @@ def run(
     task: Annotated[Optional[str], typer.Option(help="Task to imagine (with --scene).")] = None,  # noqa: UP007
     scene: Annotated[Optional[Path], typer.Option(  # noqa: UP007
         help="Photo of the robot in its scene (with --task).")] = None,
-    planner: Annotated[Optional[str], typer.Option(help="Imagine planner.")] = None,  # noqa: UP007
-    editor: Annotated[Optional[str], typer.Option(help="Imagine scene editor.")] = None,  # noqa: UP007
-    generator: Annotated[Optional[str], typer.Option(help="Imagine video generator.")] = None,  # noqa: UP007
+    planner: Annotated[Optional[str], typer.Option(  # noqa: UP007
+        callback=_planner, help=f"Imagine planner: one of {', '.join(PLANNERS)}.")] = None,
+    editor: Annotated[Optional[str], typer.Option(  # noqa: UP007
+        callback=_editor, help=f"Imagine scene editor: one of {', '.join(EDITORS)}.")] = None,
+    generator: Annotated[Optional[str], typer.Option(  # noqa: UP007
+        callback=_generator, help=f"Imagine video generator: one of {', '.join(GENERATORS)}.")
+    ] = None,
     model: Annotated[Optional[str], typer.Option(help="Video generator model.")] = None,  # noqa: UP007
     device: Annotated[Optional[str], typer.Option(help="auto, cuda or cpu.")] = None,  # noqa: UP007
     candidates: Annotated[Optional[int], typer.Option(help="Clips to generate.")] = None,  # noqa: UP007
@@ -448,11 +458,12 @@ def imagine(
     scene: Annotated[Path, typer.Option(help="Photo of the robot in its scene (png/jpg).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Run directory.")] = Path("runs/imagine"),
     planner: Annotated[Optional[str], typer.Option(  # noqa: UP007
-        help="Planner: template (offline, default) or openai.")] = None,
+        callback=_planner, help=_doc(*_I, "planner", f"One of: {', '.join(PLANNERS)}."))] = None,
     editor: Annotated[Optional[str], typer.Option(  # noqa: UP007
-        help="Scene editor: none (default), openai, gemini, diffusers.")] = None,
+        callback=_editor, help=_doc(*_I, "editor", f"One of: {', '.join(EDITORS)}."))] = None,
     generator: Annotated[Optional[str], typer.Option(  # noqa: UP007
-        help="Video generator: file (default), diffusers, kling, veo.")] = None,
+        callback=_generator, help=_doc(*_I, "generator", f"One of: {', '.join(GENERATORS)}."))
+    ] = None,
     video: Annotated[Optional[Path], typer.Option(  # noqa: UP007
         help="Clip of a person doing the task (--generator file).")] = None,
     model: Annotated[Optional[str], typer.Option(  # noqa: UP007
@@ -549,7 +560,6 @@ def retarget(
         f"{m.self_collisions}, keypoint error median {m.keypoint_error_mm['median']:.1f} mm")
 
 
-CONTROLLERS, _controller = _choices("exoactor.control", "controllers")
 _T = ("control.track", "TrackConfig")
 
 
@@ -664,10 +674,16 @@ BENCHMARKS = ("track", "retarget", "perceive", "perceive_truth", "batch", "deplo
               "perceive_artefacts")
 
 
+def _benchmark(name: str) -> str:
+    if name not in BENCHMARKS:
+        raise typer.BadParameter(f"{name!r} is not one of: {', '.join(BENCHMARKS)}")
+    return name
+
+
 @app.command()
 def bench(
-    name: Annotated[Literal["track", "retarget", "perceive", "perceive_truth", "batch", "deploy"],
-                    typer.Argument(help=f"One of: {', '.join(BENCHMARKS)}.")],
+    name: Annotated[str, typer.Argument(callback=_benchmark,
+                                        help=f"One of: {', '.join(BENCHMARKS)}.")],
     args: Annotated[Optional[list[str]], typer.Argument(help="Arguments for the benchmark.")] = None,  # noqa: UP007
 ) -> None:
     """Run a benchmark script from benchmarks/ (a source checkout) and print its figures."""

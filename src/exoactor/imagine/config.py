@@ -21,16 +21,17 @@ class ImagineConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     planner: str = "template"
-    """Planner: ``template`` (offline) or ``openai`` (OpenAI-compatible chat)."""
+    """Planner (a name in ``planners.names()``); ``template`` works offline."""
     planner_options: dict[str, Any] = Field(default_factory=dict)
     """Settings of the planner (fields of its config model, e.g. ``{"model": "gpt-4o"}``)."""
     editor: str = "none"
-    """Scene editor: ``none`` (the photo already shows a person), ``openai``, ``gemini``,
-    ``diffusers``."""
+    """Scene editor (a name in ``scene_editors.names()``); ``none``: the photo already shows a
+    person."""
     editor_options: dict[str, Any] = Field(default_factory=dict)
     """Settings of the scene editor."""
     generator: str = "file"
-    """Video generator: ``file`` (``--video``), ``diffusers``, ``kling``, ``veo``."""
+    """Video generator (a name in ``generators.names()``); ``file`` uses the clip given as
+    ``--video``."""
     generator_options: dict[str, Any] = Field(default_factory=dict)
     """Settings of the generator (``{"path": "X.mp4"}`` for ``file``, ``{"model": ...}`` for
     ``diffusers``)."""
