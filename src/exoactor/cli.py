@@ -19,7 +19,8 @@ from exoactor.errors import ExoActorError
 
 app = typer.Typer(name="exoactor", no_args_is_help=True, add_completion=False,
                   help="Make a humanoid robot do a task by imagining a person doing it.",
-                  pretty_exceptions_enable=False)
+                  pretty_exceptions_enable=False,
+                  rich_markup_mode=None)  # plain help: rich markup ate units like [s] and [m]
 assets_app = typer.Typer(no_args_is_help=True, help="List, fetch, verify and locate assets.")
 app.add_typer(assets_app, name="assets")
 
@@ -89,10 +90,9 @@ def _field_docs(module: str, model: str) -> dict[str, str]:
 
 def _doc(module: str, model: str, field: str, extra: str = "") -> str:
     """``--help`` text of an option that sets field ``field`` of config ``model``: the field's
-    docstring (code markup removed, brackets of units escaped from rich markup), then
-    ``extra``."""
+    docstring (code markup removed), then ``extra``."""
     text = _field_docs(module, model)[field].replace("``", "")
-    return f"{text} {extra}".strip().replace("[", "\\[")
+    return f"{text} {extra}".strip()
 
 
 def _choices(package: str, variable: str):  # noqa: ANN202
@@ -297,15 +297,17 @@ def render(
     input_fps: Annotated[Optional[float], typer.Option(  # noqa: UP007
         min=0.1, help="Rate of a CSV input [Hz].")] = None,
     csv_format: CsvFormat = "beyondmimic",
-    width: Annotated[int, typer.Option(min=16, max=7680, help="Frame width [px].")] = 640,
-    height: Annotated[int, typer.Option(min=16, max=4320, help="Frame height [px].")] = 480,
+    width: Annotated[Optional[int], typer.Option(  # noqa: UP007
+        min=16, max=7680, help="Frame width [px] (default: the renderer's).")] = None,
+    height: Annotated[Optional[int], typer.Option(  # noqa: UP007
+        min=16, max=4320, help="Frame height [px] (default: the renderer's).")] = None,
 ) -> None:
     """Render a robot motion kinematically to an mp4 with MuJoCo's offscreen renderer."""
     from exoactor.formats import load_motion
     from exoactor.report.render import render_motion
 
     m = load_motion(motion, robot=robot, fps=input_fps, csv_format=csv_format)
-    r = render_motion(m, out, width=width, height=height, fps=fps)
+    r = render_motion(m, out, fps=fps, **_override({}, width=width, height=height))
     _console().print(f"[green]wrote[/] {r.path}: {r.num_frames} frames at {r.fps:g} Hz, "
                      f"{r.width}x{r.height} ({r.ms_per_frame:.0f} ms/frame)")
 
