@@ -194,3 +194,15 @@ def test_stage_options_are_the_configs(tmp_path: Path) -> None:
                           capture_output=True, text=True)
     assert proc.returncode == 1 and "missing.toml" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_help_text_follows_a_config_moved_to_another_module() -> None:
+    """The docstrings are read from the source; a config imported from elsewhere is followed,
+    and a missing one is a clear error (not a traceback from typer)."""
+    from exoactor.cli import _field_docs
+    from exoactor.errors import ExoActorError
+
+    docs = _field_docs("perceive.backends.mediapipe", "MediaPipeConfig")  # imported there
+    assert "Person detector score" in docs["min_detection_confidence"]
+    with pytest.raises(ExoActorError, match="no class NoSuchConfig"):
+        _field_docs("perceive.config", "NoSuchConfig")

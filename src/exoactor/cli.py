@@ -78,7 +78,14 @@ def _field_docs(module: str, model: str) -> dict[str, str]:
 
     path = ROOT.joinpath(*module.split(".")).with_suffix(".py")
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == model)
+    cls = next((n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == model), None)
+    if cls is None:  # moved to another module and imported here: follow the import
+        for node in tree.body:
+            if (isinstance(node, ast.ImportFrom) and (node.module or "").startswith("exoactor.")
+                    and any(a.name == model for a in node.names)):
+                return _field_docs(node.module.removeprefix("exoactor."), model)
+        raise ExoActorError(f"{path}: no class {model} (the --help text of its options is read "
+                            "from there: update the module in cli.py)")
     docs, body = {}, cls.body
     for node, nxt in zip(body, body[1:], strict=False):
         if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
