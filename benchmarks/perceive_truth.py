@@ -52,7 +52,7 @@ def _detector_2d_px(clip) -> float:
     from exoactor.perceive.metrics import MAIN_JOINTS
     from exoactor.perceive.video import open_video
 
-    obs = pose_backends.get("mediapipe")(PerceiveConfig(hands=False)).estimate(
+    obs = pose_backends.build("mediapipe", {}, stage=PerceiveConfig(hands=False)).estimate(
         open_video(clip.video_path), person=None, hands=False)
     truth_px = project(transform(clip.T_c_w, clip.joints_w), clip.K)
     err = np.linalg.norm(obs.kp_px - truth_px, axis=-1)[obs.detected][:, list(MAIN_JOINTS)]

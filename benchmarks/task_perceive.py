@@ -92,8 +92,8 @@ def _run_clip(clip: Path, out_dir: Path, cache: Path | None, cfg, retarget: bool
     if pkl.is_file():
         obs = pickle.loads(pkl.read_bytes())
     else:
-        obs = pose_backends.get(cfg.backend)(cfg).estimate(video, person=cfg.person,
-                                                           hands=cfg.hands)
+        backend = pose_backends.build(cfg.backend, cfg.backend_options, stage=cfg)
+        obs = backend.estimate(video, person=cfg.person, hands=cfg.hands)
         cache.mkdir(parents=True, exist_ok=True)
         pkl.write_bytes(pickle.dumps(obs))
     view = constant_rate_view(obs.times_s, video.nominal_fps)

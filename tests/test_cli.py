@@ -7,13 +7,32 @@ import sys
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from exoactor.cli import app
 
 runner = CliRunner()
-COMMANDS = ["demo", "run", "imagine", "perceive", "retarget", "track", "render", "report",
-            "convert", "assets", "bench", "batch"]
+
+
+def _commands(group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:  # noqa: ANN001
+    """Every command (and group) of the app, as its argv path, read from the app itself."""
+    out = []
+    for name, cmd in group.commands.items():
+        out.append((*prefix, name))
+        if hasattr(cmd, "commands"):
+            out += _commands(cmd, (*prefix, name))
+    return out
+
+
+COMMANDS = _commands(typer.main.get_command(app))
+
+
+def test_the_command_list_comes_from_the_app() -> None:
+    names = {c[0] for c in COMMANDS}
+    assert {"run", "perceive", "retarget", "track", "report", "deploy", "sim-robot",
+            "batch"} <= names
+    assert ("assets", "verify") in COMMANDS
 
 
 def test_version() -> None:
@@ -21,9 +40,9 @@ def test_version() -> None:
     assert result.exit_code == 0 and "exoactor 0.1.0" in result.output
 
 
-@pytest.mark.parametrize("command", COMMANDS)
-def test_every_command_has_help(command: str) -> None:
-    result = runner.invoke(app, [command, "--help"])
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_command_has_help(command: tuple[str, ...]) -> None:
+    result = runner.invoke(app, [*command, "--help"])
     assert result.exit_code == 0, result.output
     assert "Usage" in result.output
 
@@ -133,3 +152,57 @@ def test_kimodo_csv_tracks(tmp_path: Path, shared_assets: Path) -> None:
                                  "--input-fps", "30", "--out", str(tmp_path / "t")])
     assert result.exit_code == 0, result.output
     assert "no fall" in result.output
+
+
+def test_retarget_flags_override_the_config_file(tmp_path: Path, motion_files: list[Path]) -> None:
+    """--config sets the stage config; a flag given overrides the file; no flag repeats a
+    default (the rate comes from RetargetConfig unless set)."""
+    from exoactor.formats import load_motion, save_npz
+    from exoactor.retarget import human_from_robot
+
+    human = human_from_robot(load_motion(motion_files[-1]).slice(0, 30))
+    save_npz(human, tmp_path / "human.npz")
+    (tmp_path / "cfg.toml").write_text("output_fps = 25.0\n")
+    (tmp_path / "run.json").write_text('{"retarget": {"output_fps": 20.0}}')
+    for extra, fps in ((["--config", str(tmp_path / "cfg.toml")], 25.0),
+                       (["--config", str(tmp_path / "cfg.toml"), "--fps", "30"], 30.0),
+                       (["--config", str(tmp_path / "run.json")], 20.0)):
+        out = tmp_path / f"robot_{fps:g}.npz"
+        result = runner.invoke(app, ["retarget", str(tmp_path / "human.npz"), "--out", str(out),
+                                     *extra])
+        assert result.exit_code == 0, result.output
+        assert load_motion(out).fps == fps, extra
+
+
+def test_stage_options_are_the_configs(tmp_path: Path) -> None:
+    """Help text comes from the config fields' docstrings; backend choices from the
+    registries; a bad config file is one clear line."""
+    from exoactor.control import controllers
+    from exoactor.perceive import pose_backends
+
+    text = runner.invoke(app, ["retarget", "--help"]).output
+    assert "Frame rate of the robot motion" in " ".join(text.split())
+    text = runner.invoke(app, ["track", "--help"]).output
+    assert all(name in text for name in controllers.names())
+    result = runner.invoke(app, ["perceive", "clip.mp4", "--backend", "openpose"])
+    assert result.exit_code == 2 and all(n in result.output for n in pose_backends.names())
+    (tmp_path / "bad.toml").write_text("fps = 0\n")
+    result = runner.invoke(app, ["report", str(tmp_path), "--config", str(tmp_path / "bad.toml")])
+    assert result.exit_code == 2, result.output
+    proc = subprocess.run([sys.executable, "-m", "exoactor.cli", "report", str(tmp_path),
+                           "--config", str(tmp_path / "missing.toml")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1 and "missing.toml" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_help_text_follows_a_config_moved_to_another_module() -> None:
+    """The docstrings are read from the source; a config imported from elsewhere is followed,
+    and a missing one is a clear error (not a traceback from typer)."""
+    from exoactor.cli import _field_docs
+    from exoactor.errors import ExoActorError
+
+    docs = _field_docs("perceive.backends.mediapipe", "MediaPipeConfig")  # imported there
+    assert "Person detector score" in docs["min_detection_confidence"]
+    with pytest.raises(ExoActorError, match="no class NoSuchConfig"):
+        _field_docs("perceive.config", "NoSuchConfig")

@@ -5,6 +5,7 @@ Only this module configures logging and the MuJoCo GL backend.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -18,7 +19,8 @@ from exoactor.errors import ExoActorError
 
 app = typer.Typer(name="exoactor", no_args_is_help=True, add_completion=False,
                   help="Make a humanoid robot do a task by imagining a person doing it.",
-                  pretty_exceptions_enable=False)
+                  pretty_exceptions_enable=False,
+                  rich_markup_mode=None)  # plain help: rich markup ate units like [s] and [m]
 assets_app = typer.Typer(no_args_is_help=True, help="List, fetch, verify and locate assets.")
 app.add_typer(assets_app, name="assets")
 
@@ -61,6 +63,101 @@ def _main(
         from exoactor.native_logs import NativeLogFilter
 
         ctx.call_on_close(NativeLogFilter().start().stop)
+
+
+# ----------------------------------------------------------------------------- config plumbing
+ROOT = Path(__file__).resolve().parent
+"""The package folder: config sources are read from here for ``--help`` text."""
+
+
+@functools.cache
+def _field_docs(module: str, model: str) -> dict[str, str]:
+    """Attribute docstrings of the fields of class ``model`` in ``exoactor.<module>``, read from
+    the source (importing the stage would load its heavy dependencies just to print help)."""
+    import ast
+
+    path = ROOT.joinpath(*module.split(".")).with_suffix(".py")
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    cls = next((n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == model), None)
+    if cls is None:  # moved to another module and imported here: follow the import
+        for node in tree.body:
+            if (isinstance(node, ast.ImportFrom) and (node.module or "").startswith("exoactor.")
+                    and any(a.name == model for a in node.names)):
+                return _field_docs(node.module.removeprefix("exoactor."), model)
+        raise ExoActorError(f"{path}: no class {model} (the --help text of its options is read "
+                            "from there: update the module in cli.py)")
+    docs, body = {}, cls.body
+    for node, nxt in zip(body, body[1:], strict=False):
+        if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+                and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant)
+                and isinstance(nxt.value.value, str)):
+            docs[node.target.id] = " ".join(nxt.value.value.split())
+    return docs
+
+
+def _doc(module: str, model: str, field: str, extra: str = "") -> str:
+    """``--help`` text of an option that sets field ``field`` of config ``model``: the field's
+    docstring (code markup removed), then ``extra``."""
+    text = _field_docs(module, model)[field].replace("``", "")
+    return f"{text} {extra}".strip()
+
+
+def _choices(package: str, variable: str):  # noqa: ANN202
+    """Names of the backends in ``package`` (read from their modules, nothing imported) and a
+    callback that refuses any other name as a usage error listing them."""
+    from exoactor.registry import discover
+
+    folder = ROOT.joinpath(*package.split(".")[1:])  # not find_spec: that imports the parents
+    names = sorted(discover(package, variable, folders=[folder]))
+
+    def check(value: str | None) -> str | None:
+        if value is not None and value not in names:
+            raise typer.BadParameter(f"{value!r} is not one of: {', '.join(names)}")
+        return value
+
+    return names, check
+
+
+def _read_config(path: Path | None, section: str | None = None) -> dict:
+    """A config file (``.json`` or ``.toml``) as a dict; a run config's ``section`` (e.g.
+    ``perceive``) when the file has one, so one file serves ``run`` and the stage command."""
+    if path is None:
+        return {}
+    import json
+    import tomllib
+
+    if not path.is_file():
+        raise ExoActorError(f"{path}: no such config file (give a .json or .toml file)")
+    text = path.read_text()
+    try:
+        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ExoActorError(f"{path}: not valid {path.suffix[1:].upper() or 'TOML'} ({exc})"
+                            ) from None
+    if section is not None and isinstance(data.get(section), dict):
+        data = data[section]
+    return data
+
+
+def _override(data: dict, **flags: object) -> dict:
+    """``data`` with every flag that was given (not None) set."""
+    return {**data, **{k: v for k, v in flags.items() if v is not None}}
+
+
+_P = ("perceive.config", "PerceiveConfig")
+_S = ("deploy.sim_robot", "SimRobotConfig")
+_D = ("deploy.config", "DeployConfig")
+_R = ("retarget.config", "RetargetConfig")
+
+_I = ("imagine.config", "ImagineConfig")
+CONTROLLERS, _controller = _choices("exoactor.control", "controllers")
+PLANNERS, _planner = _choices("exoactor.imagine.plan", "planners")
+EDITORS, _editor = _choices("exoactor.imagine.transfer", "scene_editors")
+GENERATORS, _generator = _choices("exoactor.imagine.video", "generators")
+
+ConfigFile = Annotated[Optional[Path], typer.Option(  # noqa: UP007
+    "--config", help="Stage config (.json or .toml) with the stage config's fields (or a run "
+                     "config with a section for the stage); flags given override it.")]
 
 
 # ----------------------------------------------------------------------------- convert
@@ -207,15 +304,17 @@ def render(
     input_fps: Annotated[Optional[float], typer.Option(  # noqa: UP007
         min=0.1, help="Rate of a CSV input [Hz].")] = None,
     csv_format: CsvFormat = "beyondmimic",
-    width: Annotated[int, typer.Option(min=16, max=7680, help="Frame width [px].")] = 640,
-    height: Annotated[int, typer.Option(min=16, max=4320, help="Frame height [px].")] = 480,
+    width: Annotated[Optional[int], typer.Option(  # noqa: UP007
+        min=16, max=7680, help="Frame width [px] (default: the renderer's).")] = None,
+    height: Annotated[Optional[int], typer.Option(  # noqa: UP007
+        min=16, max=4320, help="Frame height [px] (default: the renderer's).")] = None,
 ) -> None:
     """Render a robot motion kinematically to an mp4 with MuJoCo's offscreen renderer."""
     from exoactor.formats import load_motion
     from exoactor.report.render import render_motion
 
     m = load_motion(motion, robot=robot, fps=input_fps, csv_format=csv_format)
-    r = render_motion(m, out, width=width, height=height, fps=fps)
+    r = render_motion(m, out, fps=fps, **_override({}, width=width, height=height))
     _console().print(f"[green]wrote[/] {r.path}: {r.num_frames} frames at {r.fps:g} Hz, "
                      f"{r.width}x{r.height} ({r.ms_per_frame:.0f} ms/frame)")
 
@@ -251,19 +350,13 @@ def _print_summary(summary) -> None:  # noqa: ANN001
         typer.echo(str(summary.report))
 
 
-def _run_config(config: Path | None, start: float | None, end: float | None, hands: bool,
+def _run_config(config: Path | None, start: float | None, end: float | None, hands: bool | None,
                 fov: float | None, reground: bool | None):  # noqa: ANN202
-    import json
-
     from exoactor.runner import RunConfig
 
-    base = RunConfig()
-    if config is not None:
-        text = config.read_text()
-        data = json.loads(text) if config.suffix == ".json" else __import__("tomllib").loads(text)
-        base = RunConfig.model_validate({**base.model_dump(), **data})
-    data = base.model_dump()
-    data["hands"] = hands or base.hands
+    data = RunConfig.model_validate(_read_config(config)).model_dump()
+    if hands is not None:
+        data["hands"] = hands
     if start is not None:
         data["start_s"] = start
     if end is not None:
@@ -314,23 +407,31 @@ def run(
     task: Annotated[Optional[str], typer.Option(help="Task to imagine (with --scene).")] = None,  # noqa: UP007
     scene: Annotated[Optional[Path], typer.Option(  # noqa: UP007
         help="Photo of the robot in its scene (with --task).")] = None,
-    planner: Annotated[Optional[str], typer.Option(help="Imagine planner.")] = None,  # noqa: UP007
-    editor: Annotated[Optional[str], typer.Option(help="Imagine scene editor.")] = None,  # noqa: UP007
-    generator: Annotated[Optional[str], typer.Option(help="Imagine video generator.")] = None,  # noqa: UP007
+    planner: Annotated[Optional[str], typer.Option(  # noqa: UP007
+        callback=_planner, help=f"Imagine planner: one of {', '.join(PLANNERS)}.")] = None,
+    editor: Annotated[Optional[str], typer.Option(  # noqa: UP007
+        callback=_editor, help=f"Imagine scene editor: one of {', '.join(EDITORS)}.")] = None,
+    generator: Annotated[Optional[str], typer.Option(  # noqa: UP007
+        callback=_generator, help=f"Imagine video generator: one of {', '.join(GENERATORS)}.")
+    ] = None,
     model: Annotated[Optional[str], typer.Option(help="Video generator model.")] = None,  # noqa: UP007
     device: Annotated[Optional[str], typer.Option(help="auto, cuda or cpu.")] = None,  # noqa: UP007
     candidates: Annotated[Optional[int], typer.Option(help="Clips to generate.")] = None,  # noqa: UP007
     imagine_options: Annotated[Optional[Path], typer.Option(  # noqa: UP007
         help="JSON/TOML with ImagineConfig fields.")] = None,
-    robot: Annotated[str, typer.Option(help="Robot (g1).")] = "g1",
-    hands: Annotated[bool, typer.Option(help="Retarget and drive the Dex3-1 hands.")] = False,
+    robot: Annotated[Optional[str], typer.Option(help="Robot (only g1 runs end to end).")  # noqa: UP007
+                     ] = None,
+    hands: Annotated[Optional[bool], typer.Option(help=_doc("runner", "RunConfig", "hands"))  # noqa: UP007
+                     ] = None,
     config: Annotated[Optional[Path], typer.Option(  # noqa: UP007
-        help="Run config (.json or .toml) with RunConfig fields.")] = None,
-    start: Annotated[Optional[float], typer.Option(help="Window start [s].")] = None,  # noqa: UP007
-    end: Annotated[Optional[float], typer.Option(help="Window end [s].")] = None,  # noqa: UP007
-    fov: Annotated[Optional[float], typer.Option(help="Camera FOV [deg].")] = None,  # noqa: UP007
-    reground: Annotated[Optional[bool], typer.Option(  # noqa: UP007
-        help="Put a person standing on a raised surface onto z = 0.")] = None,
+        help="Run config (.json or .toml) with RunConfig fields; flags given override it.")
+    ] = None,
+    start: Annotated[Optional[float], typer.Option(  # noqa: UP007
+        help=_doc("runner", "RunConfig", "start_s"))] = None,
+    end: Annotated[Optional[float], typer.Option(help=_doc("runner", "RunConfig", "end_s"))  # noqa: UP007
+                   ] = None,
+    fov: Annotated[Optional[float], typer.Option(help=_doc(*_P, "fov_deg"))] = None,  # noqa: UP007
+    reground: Annotated[Optional[bool], typer.Option(help=_doc(*_R, "reground"))] = None,  # noqa: UP007
     force: Annotated[Optional[list[str]], typer.Option(  # noqa: UP007
         callback=_stages, help="Recompute a stage (clip, perceive, retarget, track, report, all).")
     ] = None,
@@ -338,7 +439,7 @@ def run(
     """Run every stage after the video (perceive → retarget → track → report), resumably."""
     from exoactor.runner import run_video
 
-    if robot != "g1":
+    if robot not in (None, "g1"):
         raise ExoActorError(f"robot '{robot}' is not supported by the end-to-end run; use g1")
     cfg = _run_config(config, start, end, hands, fov, reground)
     if task is not None or scene is not None:
@@ -369,11 +470,12 @@ def imagine(
     scene: Annotated[Path, typer.Option(help="Photo of the robot in its scene (png/jpg).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Run directory.")] = Path("runs/imagine"),
     planner: Annotated[Optional[str], typer.Option(  # noqa: UP007
-        help="Planner: template (offline, default) or openai.")] = None,
+        callback=_planner, help=_doc(*_I, "planner", f"One of: {', '.join(PLANNERS)}."))] = None,
     editor: Annotated[Optional[str], typer.Option(  # noqa: UP007
-        help="Scene editor: none (default), openai, gemini, diffusers.")] = None,
+        callback=_editor, help=_doc(*_I, "editor", f"One of: {', '.join(EDITORS)}."))] = None,
     generator: Annotated[Optional[str], typer.Option(  # noqa: UP007
-        help="Video generator: file (default), diffusers, kling, veo.")] = None,
+        callback=_generator, help=_doc(*_I, "generator", f"One of: {', '.join(GENERATORS)}."))
+    ] = None,
     video: Annotated[Optional[Path], typer.Option(  # noqa: UP007
         help="Clip of a person doing the task (--generator file).")] = None,
     model: Annotated[Optional[str], typer.Option(  # noqa: UP007
@@ -386,8 +488,9 @@ def imagine(
         help="Clips to generate; the best one passing the clip checks is kept.")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed of the first candidate.")] = None,  # noqa: UP007
     options: Annotated[Optional[Path], typer.Option(  # noqa: UP007
-        help="JSON/TOML with ImagineConfig fields (planner_options, generator_options, checks...).")
-    ] = None,
+        "--config", "--options",
+        help="Stage config (.json or .toml) with ImagineConfig fields (planner_options, "
+             "generator_options, checks...); flags given override it.")] = None,
     force: Annotated[Optional[list[str]], typer.Option(  # noqa: UP007
         help="Recompute a stage (scene, plan, transfer, generate, check, all).")] = None,
 ) -> None:
@@ -407,25 +510,32 @@ def imagine(
     typer.echo(str(s.video))
 
 
+POSE_BACKENDS, _pose_backend = _choices("exoactor.perceive.backends", "pose_backends")
+
+
 @app.command()
 def perceive(
     video: Annotated[Path, typer.Argument(help="Input video (static camera, one actor).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Human motion .npz.")] = Path(
         artefacts.HUMAN_MOTION),
-    fov: Annotated[Optional[float], typer.Option(  # noqa: UP007
-        help="Camera horizontal field of view [deg] (default: from the image diagonal).")] = None,
-    person: Annotated[Optional[int], typer.Option(  # noqa: UP007
-        help="Which person to follow, 0 = largest in the first frame.")] = None,
-    hands: Annotated[bool, typer.Option(help="Estimate hands and grasp closure.")] = True,
-    overlay: Annotated[bool, typer.Option(help="Write perceive_overlay.mp4.")] = True,
+    config: ConfigFile = None,
+    backend: Annotated[Optional[str], typer.Option(  # noqa: UP007
+        callback=_pose_backend, help=_doc(*_P, "backend", f"One of: {', '.join(POSE_BACKENDS)}.")
+    )] = None,
+    fov: Annotated[Optional[float], typer.Option(help=_doc(*_P, "fov_deg"))] = None,  # noqa: UP007
+    person: Annotated[Optional[int], typer.Option(help=_doc(*_P, "person"))] = None,  # noqa: UP007
+    hands: Annotated[Optional[bool], typer.Option(help=_doc(*_P, "hands"))] = None,  # noqa: UP007
+    overlay: Annotated[Optional[bool], typer.Option(help=_doc(*_P, "overlay"))] = None,  # noqa: UP007
     body_height: Annotated[Optional[float], typer.Option(  # noqa: UP007
-        help="The actor's stature [m], to fix the metric scale.")] = None,
+        help=_doc(*_P, "body_height_m"))] = None,
 ) -> None:
     """Video → world-grounded human motion (body + hands); writes perceive_metrics.json."""
     from exoactor.perceive import PerceiveConfig, perceive_video
 
-    res = perceive_video(video, out, PerceiveConfig(fov_deg=fov, person=person, hands=hands,
-                                                    overlay=overlay, body_height_m=body_height))
+    cfg = PerceiveConfig.model_validate(_override(
+        _read_config(config, "perceive"), backend=backend, fov_deg=fov, person=person,
+        hands=hands, overlay=overlay, body_height_m=body_height))
+    res = perceive_video(video, out, cfg)
     m = res.metrics.to_dict()
     _console().print(
         f"[green]wrote[/] {res.motion_path}: {res.motion.num_frames} frames at "
@@ -440,17 +550,19 @@ def retarget(
     human: Annotated[Path, typer.Argument(help="Human motion (.npz from `exoactor perceive`).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Robot motion (.npz/.pkl/.csv).")] = Path(
         artefacts.ROBOT_MOTION),
-    robot: Annotated[str, typer.Option(help="Robot model.")] = "g1",
-    hands: Annotated[bool, typer.Option(help="Also retarget the Dex3-1 hands (43-DoF).")] = False,
-    fps: Annotated[float, typer.Option(help="Output rate [Hz] (the tracker runs at 50).")] = 50.0,
-    reground: Annotated[bool, typer.Option(
-        help="Shift a person estimated off the ground back onto z = 0.")] = False,
+    config: ConfigFile = None,
+    robot: Annotated[Optional[str], typer.Option(help=_doc(*_R, "robot"))] = None,  # noqa: UP007
+    hands: Annotated[Optional[bool], typer.Option(help=_doc(*_R, "hands"))] = None,  # noqa: UP007
+    fps: Annotated[Optional[float], typer.Option(help=_doc(*_R, "output_fps"))] = None,  # noqa: UP007
+    reground: Annotated[Optional[bool], typer.Option(help=_doc(*_R, "reground"))] = None,  # noqa: UP007
 ) -> None:
     """Human motion → robot motion (IK with contacts and limits); writes retarget_metrics.json."""
     from exoactor.retarget import RetargetConfig, retarget_file
 
-    res = retarget_file(human, out, RetargetConfig(robot=robot, hands=hands, output_fps=fps,
-                                                   reground=reground))
+    cfg = RetargetConfig.model_validate(_override(
+        _read_config(config, "retarget"), robot=robot, hands=hands, output_fps=fps,
+        reground=reground))
+    res = retarget_file(human, out, cfg)
     m = res.metrics
     _console().print(
         f"[green]wrote[/] {out} ({res.status}): {m.num_frames} frames at {m.fps:g} Hz, "
@@ -460,45 +572,60 @@ def retarget(
         f"{m.self_collisions}, keypoint error median {m.keypoint_error_mm['median']:.1f} mm")
 
 
+_T = ("control.track", "TrackConfig")
+
+
 @app.command()
 def track(
     motion: Annotated[Path, typer.Argument(help="Robot motion (.npz, .pkl, .gmt.pkl, .csv).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("track_out"),
-    controller: Annotated[str, typer.Option(help="Tracking controller.")] = "twist2",
-    drift_correction: Annotated[bool, typer.Option(
+    config: ConfigFile = None,
+    controller: Annotated[Optional[str], typer.Option(  # noqa: UP007
+        callback=_controller, help=_doc(*_T, "controller", f"One of: {', '.join(CONTROLLERS)}.")
+    )] = None,
+    drift_correction: Annotated[Optional[bool], typer.Option(  # noqa: UP007
         help="Legacy heuristic drift correction (control/drift.py) on the raw tracker; the "
-             "physics filter replaces it and ignores this.")] = False,
-    start: Annotated[str, typer.Option(
-        help="'reference': start in the first frame's pose; 'blend': stand, then blend in.")
-    ] = "reference",
+             "physics filter replaces it and ignores this. Off on the command line unless "
+             "given here or in --config (track.drift.enabled).")] = None,
+    start: Annotated[Optional[str], typer.Option(help=_doc(*_T, "start"))] = None,  # noqa: UP007
     render: Annotated[bool, typer.Option(help="Also write rollout.mp4.")] = False,
     input_fps: Annotated[Optional[float], typer.Option(  # noqa: UP007
         min=0.1, help="Rate of a CSV input [Hz].")] = None,
     csv_format: CsvFormat = "beyondmimic",
-    physics_filter: Annotated[bool, typer.Option(
+    physics_filter: Annotated[Optional[bool], typer.Option(  # noqa: UP007
         "--filter/--no-filter",
         help="Plan what the tracker is fed with the simulated robot in the loop (physics "
              "filter; writes executable_motion.npz and filter_report.json); --no-filter runs "
-             "the raw tracker.")] = True,
-    workers: Annotated[int, typer.Option(min=1, max=16, help="Processes of the physics filter.")] = 2,
+             "the raw tracker.")] = None,
+    workers: Annotated[Optional[int], typer.Option(  # noqa: UP007
+        help=_doc("control.filter.config", "FilterConfig", "workers"))] = None,
 ) -> None:
     """Execute a robot motion in MuJoCo physics with a general tracking controller."""
-    from exoactor.control import DriftConfig, TrackConfig, track_motion
+    from exoactor.control import TrackConfig, track_motion
+    from exoactor.control.filter import FilterConfig
     from exoactor.formats import load_motion
 
-    cfg = TrackConfig(controller=controller, start=start,
-                      drift=DriftConfig(enabled=drift_correction))  # options checked first
+    data = _read_config(config)  # TrackConfig fields (+ a filter section), or a run config
+    filter_data = data.pop("filter", None) or {}
+    data = data["track"] if isinstance(data.get("track"), dict) else data
+    drift = dict(data.get("drift") or {})
+    if drift_correction is not None or "enabled" not in drift:
+        drift["enabled"] = bool(drift_correction)
+    cfg = TrackConfig.model_validate(_override(data, controller=controller, start=start,
+                                               drift=drift))  # options checked first
+    fcfg = FilterConfig.model_validate(_override(filter_data, workers=workers,
+                                                 enabled=physics_filter))
     m = load_motion(motion, fps=input_fps, csv_format=csv_format)
-    use_filter = physics_filter and controller == "twist2" and m.hand_dof is None
-    if physics_filter and not use_filter:
+    use_filter = fcfg.enabled and cfg.controller == "twist2" and m.hand_dof is None
+    if fcfg.enabled and not use_filter:
         _console().print("[yellow]the physics filter drives TWIST2 on the 29 body joints; "
                          "running the raw tracker[/]")
     if use_filter:
-        cfg = cfg.model_copy(update={"drift": DriftConfig(enabled=False)})
-    if use_filter:
-        from exoactor.control.filter import FilterConfig, filter_motion
+        from exoactor.control.drift import DriftConfig
+        from exoactor.control.filter import filter_motion
 
-        res = filter_motion(m, FilterConfig(workers=workers), cfg, out_dir=out)
+        cfg = cfg.model_copy(update={"drift": DriftConfig(enabled=False)})
+        res = filter_motion(m, fcfg, cfg, out_dir=out)
         r = res.raw_metrics
         _console().print(
             f"raw tracker: {'FELL' if r.fell else 'no fall'}, end drift "
@@ -533,15 +660,18 @@ def track(
 @app.command()
 def report(
     run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
-    fps: Annotated[float, typer.Option(
-        min=1.0, max=240.0, help="Frame rate of the report videos [Hz].")] = 25.0,
+    config: ConfigFile = None,
+    fps: Annotated[Optional[float], typer.Option(  # noqa: UP007
+        help=_doc("report.config", "ReportConfig", "fps"))] = None,
     screenshot: Annotated[Optional[Path], typer.Option(  # noqa: UP007
         help="Also save a PNG screenshot of the page (headless Chromium).")] = None,
 ) -> None:
     """Build the side-by-side video, plots, verdict and HTML report of a run directory."""
+    from exoactor.report.config import ReportConfig
     from exoactor.runner import report_run
 
-    res = report_run(run_dir, fps=fps)
+    cfg = ReportConfig.model_validate(_override(_read_config(config, "report"), fps=fps))
+    res = report_run(run_dir, fps=cfg.fps)
     if res.verdict:
         _console().print(f"physics verdict: {res.verdict.verdict} — {'; '.join(res.verdict.reasons)}")
     if screenshot is not None:
@@ -556,10 +686,16 @@ BENCHMARKS = ("track", "retarget", "perceive", "perceive_truth", "batch", "deplo
               "perceive_artefacts")
 
 
+def _benchmark(name: str) -> str:
+    if name not in BENCHMARKS:
+        raise typer.BadParameter(f"{name!r} is not one of: {', '.join(BENCHMARKS)}")
+    return name
+
+
 @app.command()
 def bench(
-    name: Annotated[Literal["track", "retarget", "perceive", "perceive_truth", "batch", "deploy"],
-                    typer.Argument(help=f"One of: {', '.join(BENCHMARKS)}.")],
+    name: Annotated[str, typer.Argument(callback=_benchmark,
+                                        help=f"One of: {', '.join(BENCHMARKS)}.")],
     args: Annotated[Optional[list[str]], typer.Argument(help="Arguments for the benchmark.")] = None,  # noqa: UP007
 ) -> None:
     """Run a benchmark script from benchmarks/ (a source checkout) and print its figures."""
@@ -574,24 +710,32 @@ def bench(
     runpy.run_path(str(script), run_name="__main__")
 
 
+EXECUTORS, _executor = _choices("exoactor.batch.executors", "executors")
+_B = ("batch.config", "BatchConfig")
+
+
 @app.command()
 def batch(
     suite: Annotated[Path, typer.Argument(
         help="Suite file (.yaml/.json): tasks, candidates, backends, seeds.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Batch folder (runs, report, tables).")],
-    executor: Annotated[Literal["local", "ray"], typer.Option(
-        help="local: worker processes here; ray: a Ray cluster.")] = "local",
-    workers: Annotated[Optional[int], typer.Option(  # noqa: UP007
-        min=1, help="Runs at once (default: CPU cores).")] = None,
+    config: ConfigFile = None,
+    executor: Annotated[Optional[str], typer.Option(  # noqa: UP007
+        callback=_executor, help=_doc(*_B, "executor", f"One of: {', '.join(EXECUTORS)}."))
+    ] = None,
+    workers: Annotated[Optional[int], typer.Option(help=_doc(*_B, "workers"))] = None,  # noqa: UP007
     address: Annotated[Optional[str], typer.Option(  # noqa: UP007
-        help="Ray cluster address (auto, HOST:6379, ray://HOST:10001); default: start a "
-             "one-node cluster on 127.0.0.1.")] = None,
+        help=_doc("batch.executors.ray_cluster", "RayConfig", "address",
+                  "(ray; sets executor_options.address)"))] = None,
 ) -> None:
     """Run a task suite: each (task, candidate) resumably; physics picks the best of N."""
     from exoactor.batch import BatchConfig, run_batch
 
-    result = run_batch(suite, out, BatchConfig(executor=executor, workers=workers,
-                                               address=address))
+    data = _override(_read_config(config, "batch"), executor=executor, workers=workers)
+    if address is not None:
+        data["executor_options"] = {**dict(data.get("executor_options") or {}),
+                                    "address": address}
+    result = run_batch(suite, out, BatchConfig.model_validate(data))
     _console().print("\n".join(result.summary_lines()), highlight=False)
     if not result.ok:
         raise typer.Exit(code=1)
@@ -599,12 +743,11 @@ def batch(
 
 @app.command("sim-robot")
 def sim_robot(
-    hands: Annotated[bool, typer.Option(help="The 43-DoF model with two Dex3-1 hands.")] = False,
-    domain_id: Annotated[int, typer.Option(help="DDS domain (a real G1 uses 0).")] = 1,
-    interface: Annotated[str, typer.Option(help="Network interface of the DDS participant.")
-                         ] = "lo",
-    gantry: Annotated[bool, typer.Option(
-        help="Start held by an elastic band until `deploy --sim` releases it.")] = True,
+    config: ConfigFile = None,
+    hands: Annotated[Optional[bool], typer.Option(help=_doc(*_S, "hands"))] = None,  # noqa: UP007
+    domain_id: Annotated[Optional[int], typer.Option(help=_doc(*_S, "domain_id"))] = None,  # noqa: UP007
+    interface: Annotated[Optional[str], typer.Option(help=_doc(*_S, "interface"))] = None,  # noqa: UP007
+    gantry: Annotated[Optional[bool], typer.Option(help=_doc(*_S, "gantry"))] = None,  # noqa: UP007
     duration: Annotated[Optional[float], typer.Option(  # noqa: UP007
         help="Stop after this many seconds (default: until Ctrl-C).")] = None,
     out: Annotated[Optional[Path], typer.Option(  # noqa: UP007
@@ -619,8 +762,10 @@ def sim_robot(
     from exoactor.deploy.sim_robot import SimRobot, SimRobotConfig
 
     logging.getLogger("exoactor.deploy").setLevel(logging.INFO)
-    cfg = SimRobotConfig(hands=hands, domain_id=domain_id, interface=interface, gantry=gantry,
-                         duration_s=duration, mimic=mimic, release_after_command_s=release_after)
+    cfg = SimRobotConfig.model_validate(_override(
+        _read_config(config, "sim_robot"), hands=hands, domain_id=domain_id,
+        interface=interface, gantry=gantry, duration_s=duration, mimic=mimic,
+        release_after_command_s=release_after))
     summary = SimRobot(cfg, out_dir=out).run()
     loop = summary["loop"]
     _console().print(
@@ -651,13 +796,16 @@ def deploy(
         help="'operator' (Enter or START on the remote) or 'auto' (default with --sim).")] = None,
     out: Annotated[Optional[Path], typer.Option(  # noqa: UP007
         "--out", "-o", help="Output folder (default: the run folder, or deploy_out).")] = None,
-    controller: Annotated[str, typer.Option(help="Tracking controller.")] = "twist2",
-    hands: Annotated[bool, typer.Option(
-        help="Drive the Dex3-1 hands from the motion's hand_dof (rt/dex3/*/cmd).")] = False,
-    stale_ms: Annotated[float, typer.Option(help="Stale-state limit before damping [ms].")] = 100.0,
-    heartbeat_ms: Annotated[float, typer.Option(
-        help="Controller-heartbeat limit before damping, in ms.")] = 100.0,
-    ramp: Annotated[float, typer.Option(help="Ramp to the default pose [s].")] = 3.0,
+    config: ConfigFile = None,
+    controller: Annotated[Optional[str], typer.Option(  # noqa: UP007
+        callback=_controller, help=f"Tracking controller: one of {', '.join(CONTROLLERS)}.")
+    ] = None,
+    hands: Annotated[Optional[bool], typer.Option(help=_doc(*_D, "hands"))] = None,  # noqa: UP007
+    stale_ms: Annotated[Optional[float], typer.Option(  # noqa: UP007
+        help=_doc(*_D, "stale_state_ms"))] = None,
+    heartbeat_ms: Annotated[Optional[float], typer.Option(  # noqa: UP007
+        help=_doc(*_D, "heartbeat_ms"))] = None,
+    ramp: Annotated[Optional[float], typer.Option(help=_doc(*_D, "ramp_s"))] = None,  # noqa: UP007
     input_fps: Annotated[Optional[float], typer.Option(  # noqa: UP007
         min=0.1, help="Rate of a CSV input [Hz].")] = None,
     csv_format: CsvFormat = "beyondmimic",
@@ -666,17 +814,20 @@ def deploy(
     from exoactor.deploy.runtime import DeployConfig, Deployment, verified_motion
     from exoactor.formats import load_motion
 
+    data = _override(_read_config(config, "deploy"), interface=interface, simulator=simulator,
+                     dry_run=dry_run or None, controller=controller, hands=hands,
+                     stale_state_ms=stale_ms, heartbeat_ms=heartbeat_ms, ramp_s=ramp,
+                     domain_id=domain_id, start=start)
+    interface, simulator = data.get("interface"), data.get("simulator")
     if sim == (interface is not None):
         raise ExoActorError("give exactly one of --sim (the simulated robot on loopback) or "
                             "--interface IFACE (the NIC wired to the G1)")
     if simulator is not None and interface != "lo":
         raise ExoActorError(f"--simulator {simulator} runs on the loopback interface only: add "
                             "--interface lo (unsigned state is never accepted from a network)")
-    cfg = DeployConfig(domain_id=domain_id if domain_id is not None else (1 if sim else 0),
-                       interface=interface or "lo", sim=sim, simulator=simulator,
-                       dry_run=dry_run, start=start or ("auto" if sim else "operator"),
-                       controller=controller, hands=hands, stale_state_ms=stale_ms,
-                       heartbeat_ms=heartbeat_ms, ramp_s=ramp)
+    data.setdefault("domain_id", 1 if sim else 0)  # the simulated robot's domain, or a G1's
+    data.setdefault("start", "auto" if sim else "operator")
+    cfg = DeployConfig.model_validate({**data, "sim": sim})
     logging.getLogger("exoactor.deploy").setLevel(logging.INFO)
     if motion.is_dir():
         motion = verified_motion(motion)
@@ -837,7 +988,7 @@ def main() -> None:
         _console().print(f"[red]error:[/] {exc.format_message()}", highlight=False,
                          soft_wrap=True)
         sys.exit(exc.exit_code)
-    except (exc_.Abort, KeyboardInterrupt):
+    except (getattr(exc_, "Abort", typer.Abort), KeyboardInterrupt):  # vendored click: no Abort
         _console().print("[yellow]aborted[/]")
         sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)

@@ -33,6 +33,10 @@ class UnknownName(ExoActorError):
     """A name (robot, backend, asset, body) that is not registered."""
 
 
+class InvalidOptions(ExoActorError, ValueError):
+    """Options that do not fit a backend's ``Config`` (a ``ValueError``, as pydantic's own)."""
+
+
 class StageFailed(ExoActorError):
     """A pipeline stage raised; the run directory keeps earlier artefacts."""
 

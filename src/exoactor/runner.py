@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from exoactor import artefacts
 from exoactor.control.filter.config import FilterConfig
@@ -44,6 +44,7 @@ from exoactor.pipeline import (
 from exoactor.pipeline import (
     STAGES as PIPELINE_STAGES,
 )
+from exoactor.report.config import ReportConfig
 from exoactor.retarget.config import RetargetConfig
 from exoactor.scene.infer import InferConfig
 
@@ -80,8 +81,26 @@ class RunConfig(BaseModel):
     filter: FilterConfig = Field(default_factory=FilterConfig)
     """Physics filter of the tracking stage (on by default for TWIST2 without hands; it
     replaces the drift correction and writes ``executable_motion.npz``)."""
-    report_fps: float = Field(25.0, gt=0.0, le=60.0)
-    """Frame rate of the report's videos [Hz]."""
+    report: ReportConfig = Field(default_factory=ReportConfig)
+    """Report stage settings."""
+
+    @property
+    def report_fps(self) -> float:
+        """``report.fps`` (the name of that setting before :class:`ReportConfig`)."""
+        return self.report.fps
+
+    @model_validator(mode="before")
+    @classmethod
+    def _report_fps(cls, data: Any) -> Any:
+        """Configs written before :class:`ReportConfig` gave ``report_fps``: read it as
+        ``report.fps``."""
+        if isinstance(data, dict) and "report_fps" in data:
+            data = dict(data)
+            fps = data.pop("report_fps")
+            report = data.get("report") or {}
+            report = report.model_dump() if isinstance(report, BaseModel) else dict(report)
+            data["report"] = {"fps": fps, **report}
+        return data
 
 
 @dataclass
@@ -184,8 +203,8 @@ def video_stage_calls(run: RunDir, video: Path, config: RunConfig,
                                      {"infer": config.infer_objects, "rules": config.objects}),
         "track": lambda: StageCall(lambda: _track(run, config), config.track.controller,
                                    config.track),
-        "report": lambda: StageCall(lambda: build_report(run.path, fps=config.report_fps), "html",
-                                    {"fps": config.report_fps, "failed": summary.failed_stage}),
+        "report": lambda: StageCall(lambda: build_report(run.path, fps=config.report.fps), "html",
+                                    {"fps": config.report.fps, "failed": summary.failed_stage}),
     }
 
 
@@ -375,7 +394,7 @@ def run_task_command(task: str, scene: Path, out: Path, run_config: RunConfig | 
                            force=set(force or ()))
 
 
-def report_run(run_dir: str | Path, fps: float = 25.0):  # noqa: ANN201 - ReportResult
+def report_run(run_dir: str | Path, fps: float | None = None):  # noqa: ANN201 - ReportResult
     """``exoactor report``: the ``report`` command's one stage (:data:`exoactor.pipeline.COMMANDS`),
     forced (the command exists to rebuild the page), recorded in the run's manifest.
 
@@ -390,6 +409,7 @@ def report_run(run_dir: str | Path, fps: float = 25.0):  # noqa: ANN201 - Report
 
     if not Path(run_dir).is_dir():
         raise ExoActorError(f"{run_dir}: no such run directory; give the --out folder of a run")
+    fps = ReportConfig().fps if fps is None else fps
     run = RunDir(run_dir)
     failed = failed_stage(run, [s.name for s in PIPELINE_STAGES if s.name != "report"])
     calls = {"report": lambda: StageCall(lambda: build_report(run.path, fps=fps), "html",

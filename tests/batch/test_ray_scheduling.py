@@ -83,10 +83,12 @@ def _jobs(tmp_path: Path) -> list[RunJob]:
 
 def _run(monkeypatch, fake: FakeRay, jobs: list[RunJob], **config) -> list:  # noqa: ANN003
     pytest.importorskip("ray")  # the executor module needs the package installed
-    from exoactor.batch.executors.ray_cluster import RayExecutor
+    from exoactor.batch.executors import executors
 
+    executors.get("ray")  # import the module before the fake replaces the package
     monkeypatch.setitem(sys.modules, "ray", fake)
-    return list(RayExecutor(BatchConfig(executor="ray", **config)).run(jobs))
+    batch = BatchConfig(executor="ray", **config)
+    return list(executors.build("ray", batch.executor_options, workers=batch.workers).run(jobs))
 
 
 def test_generation_requests_a_gpu_and_the_rest_only_a_cpu(tmp_path: Path, monkeypatch) -> None:
@@ -133,7 +135,7 @@ def test_closing_early_cancels_what_is_in_flight(tmp_path: Path, monkeypatch) ->
     fake = FakeRay(gpus=1)
     monkeypatch.setitem(sys.modules, "ray", fake)
     jobs = _jobs(tmp_path)
-    ends = RayExecutor(BatchConfig(executor="ray")).run([jobs[1], jobs[1].model_copy(
+    ends = RayExecutor().run([jobs[1], jobs[1].model_copy(
         update={"run_id": "t/c02"})])
     next(ends)
     ends.close()

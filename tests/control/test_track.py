@@ -62,11 +62,11 @@ def test_blend_start_from_standing(walk_motion):
 def test_every_listed_controller_resolves_and_acts(name, walk_motion):
     """A listed name resolves to a Controller subclass (importing its module), which builds on
     the motion's joints and returns a finite target per joint for the first frame."""
-    from exoactor.control.controller import Controller, ReferenceFrame, RobotState, make_controller
+    from exoactor.control.controller import Controller, ReferenceFrame, RobotState
 
     cls = controllers.get(name)
     assert isinstance(cls, type) and issubclass(cls, Controller)
-    ctl = make_controller(name, walk_motion.joint_names)
+    ctl = controllers.build(name, {}, joint_names=walk_motion.joint_names)
     n = len(ctl.joint_names)
     q0 = walk_motion.dof_pos[0]
     state = RobotState(0.0, walk_motion.root_pos[0], walk_motion.root_quat[0], np.zeros(3),

@@ -74,7 +74,7 @@ class _Clips(VideoGenerator):
     """Candidate i is clips[i % len]: a stand-in for a model whose seeds differ."""
 
     name = "test-clips"
-    config_class = _ClipsConfig
+    Config = _ClipsConfig
 
     def __init__(self, config: _ClipsConfig):
         self.config = config
@@ -179,8 +179,8 @@ def test_imagine_and_run_hands_video_mp4_to_the_runner(
 def test_every_backend_has_a_frozen_config(registry) -> None:  # noqa: ANN001
     for name in registry.names():
         cls = registry.get(name)
-        assert cls.config_class.model_config.get("frozen") and \
-            cls.config_class.model_config.get("extra") == "forbid", name
+        assert cls.Config.model_config.get("frozen") and \
+            cls.Config.model_config.get("extra") == "forbid", name
 
 
 def test_import_does_not_load_heavy_dependencies() -> None:

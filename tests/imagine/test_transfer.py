@@ -11,7 +11,6 @@ import pytest
 from PIL import Image
 
 from exoactor.errors import UnknownName
-from exoactor.imagine.config import build_backend
 from exoactor.imagine.errors import ImagineError, MalformedResponse, ModelLoadError, NotLoopback
 from exoactor.imagine.http import RetryPolicy
 from exoactor.imagine.transfer import scene_editors
@@ -25,7 +24,7 @@ FAST = RetryPolicy(timeout_s=5.0, max_retries=1, backoff_s=0.0)
 
 
 def test_none_copies_the_scene(scene_png: Path, tmp_path: Path) -> None:
-    res = build_backend(scene_editors, "none", {}).edit(scene_png, "x", tmp_path / "h.png")
+    res = scene_editors.build("none", {}).edit(scene_png, "x", tmp_path / "h.png")
     with Image.open(res.path) as a, Image.open(scene_png) as b:
         assert a.size == b.size and np.array_equal(np.asarray(a), np.asarray(b.convert("RGB")))
 
@@ -98,6 +97,6 @@ def test_diffusers_editor_on_a_tiny_pipeline(tiny_models, scene_png: Path, tmp_p
 
 def test_unknown_editor_and_bad_options() -> None:
     with pytest.raises(UnknownName, match="available: diffusers, gemini, none, openai"):
-        build_backend(scene_editors, "photoshop", {})
+        scene_editors.build("photoshop", {})
     with pytest.raises(Exception, match="Valid fields: base_url, model, size"):
-        build_backend(scene_editors, "openai", {"colour": "red"})
+        scene_editors.build("openai", {"colour": "red"})

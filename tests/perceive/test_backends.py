@@ -25,7 +25,7 @@ def test_listed_backends_resolve_to_pose_backends() -> None:
 
 @pytest.mark.parametrize("name", pose_backends.names())
 def test_backend_runs_on_tiny_clip(name: str, clips: dict[str, Path]) -> None:
-    backend = pose_backends.get(name)(PerceiveConfig())
+    backend = pose_backends.build(name, {}, stage=PerceiveConfig())
     assert isinstance(backend, PoseBackend)
     obs = backend.estimate(open_video(clips["short"]), hands=True)
     assert isinstance(obs, PoseObservations)

@@ -151,7 +151,7 @@ def test_mediapipe_sees_the_rendered_body_where_the_truth_projects(walk_clip) ->
     from exoactor.perceive.config import PerceiveConfig
     from exoactor.perceive.video import open_video
 
-    obs = pose_backends.get("mediapipe")(PerceiveConfig(hands=False)).estimate(
+    obs = pose_backends.build("mediapipe", {}, stage=PerceiveConfig(hands=False)).estimate(
         open_video(walk_clip.video_path), person=None, hands=False)
     assert obs.detected.mean() >= 0.95
     truth_px = project(transform(walk_clip.T_c_w, walk_clip.joints_w), walk_clip.K)

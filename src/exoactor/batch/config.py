@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+RAY_FIELDS = ("address", "gpus_per_generation", "max_retries", "object_store_mb")
+"""Settings of the ``ray`` executor that older configs gave at the top level."""
 
 
 class BatchConfig(BaseModel):
@@ -14,20 +19,24 @@ class BatchConfig(BaseModel):
     """Registered executor (``exoactor.batch.executors``): ``local`` (a pool of worker
     processes on this machine) or ``ray`` (a Ray cluster)."""
     workers: int | None = Field(None, ge=1, le=4096)
-    """Runs at once. local: worker processes (default: CPU cores). ray: CPUs of the one-node
-    cluster it starts (default: CPU cores), or the most runs in flight on an existing cluster
-    (default: no limit, Ray schedules by resources)."""
-    address: str | None = None
-    """ray only: address of an existing cluster (``auto``, ``HOST:6379``,
-    ``ray://HOST:10001``). None starts a one-node cluster bound to 127.0.0.1."""
-    gpus_per_generation: float = Field(1.0, ge=0.0, le=8.0)
-    """ray only: GPUs the video-generation stage of an imagine run requests (0: CPU). The other
-    stages request none."""
-    max_retries: int = Field(0, ge=0, le=10)
-    """ray only: times Ray re-runs a run whose worker died (0: report the crash; a re-run
-    resumes the run directory)."""
-    object_store_mb: int = Field(128, ge=80, le=1 << 20)
-    """ray only: object store of the one-node cluster [MiB] (jobs pass only small records)."""
+    """Runs at once (given to every executor). local: worker processes (default: CPU cores).
+    ray: CPUs of the one-node cluster it starts (default: CPU cores), or the most runs in
+    flight on an existing cluster (default: no limit, Ray schedules by resources)."""
+    executor_options: dict[str, Any] = Field(default_factory=dict)
+    """Settings of the executor: fields of its ``Config`` (``ray``: ``address``,
+    ``gpus_per_generation``, ``max_retries``, ``object_store_mb``; ``local``: none)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ray_fields(cls, data: Any) -> Any:
+        """Read the ``ray`` settings older configs gave at the top level (``address``, ...) as
+        ``executor_options`` (other executors ignored them, and still do)."""
+        if isinstance(data, dict) and any(k in data for k in RAY_FIELDS):
+            data = dict(data)
+            moved = {k: data.pop(k) for k in RAY_FIELDS if k in data}
+            if data.get("executor", "local") == "ray":
+                data["executor_options"] = {**moved, **dict(data.get("executor_options") or {})}
+        return data
 
     @field_validator("executor")
     @classmethod

@@ -90,7 +90,9 @@ class RunJob(BaseModel):
 
     @property
     def report_fps(self) -> float:
-        return self.config.report_fps or 25.0
+        from exoactor.report.config import ReportConfig
+
+        return self.config.report_fps or ReportConfig().fps
 
     def track_config(self):  # noqa: ANN201 - TrackConfig, imported lazily
         """The tracker's config: overrides, the chosen controller and the seed."""

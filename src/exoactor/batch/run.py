@@ -170,7 +170,7 @@ def run_batch(suite: str | Path | Suite, out_dir: str | Path,
     suite = suite if isinstance(suite, Suite) else load_suite(suite)
     out = Path(out_dir).resolve()
     jobs = _apply_crash_drill(plan_runs(suite, out))
-    executor_cls = executors.get(config.executor)
+    executor = executors.build(config.executor, config.executor_options, workers=config.workers)
     with batch_lock(out):
         write_json(out / artefacts.BATCH_SUITE, suite.model_dump(mode="json"))
         outcomes: dict[str, RunOutcome] = {}
@@ -183,7 +183,7 @@ def run_batch(suite: str | Path | Suite, out_dir: str | Path,
         logger.info("batch %s: %d runs, %d finished already, %d to run on %s", suite.name,
                     len(jobs), len(jobs) - len(todo), len(todo), config.executor)
         if todo:
-            ends = executor_cls(config).run(todo)
+            ends = executor.run(todo)
             with contextlib.closing(ends):  # type: ignore[type-var]
                 for end in progress(ends, f"batch {suite.name}", total=len(todo), unit="run"):
                     outcome = read_outcome(end.job, end)

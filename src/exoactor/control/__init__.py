@@ -14,7 +14,6 @@ from exoactor.control.controller import (
                                          ReferenceFrame,
                                          RobotState,
                                          controllers,
-                                         make_controller,
 )
 from exoactor.control.drift import DriftConfig
 from exoactor.control.hands import HandConfig
@@ -33,4 +32,4 @@ __all__ = ["Controller", "DriftConfig", "GlitchReport", "HandConfig", "LoopState
            "Plant", "ReferenceFrame", "ReferenceMod", "ReferenceStreamer", "RobotState",
            "SafetyConfig", "SafetyLayer", "SimulationRun", "StreamerConfig", "TrackConfig",
            "TrackResult", "TrackingLoop", "build_simulation_loop", "controllers",
-           "make_controller", "track_motion"]
+           "track_motion"]

@@ -9,15 +9,15 @@ reach the actuators.
 Conventions: quaternions wxyz; ``_w`` world frame (z up), ``_b`` pelvis (root) frame; joint
 arrays in the robot model's body-joint order (29 joints for the G1).
 
-A new backend is one new file: subclass :class:`Controller`, decorate it with
-``@controllers.register("name")`` and add ``"name": "exoactor.control.<file>"`` to
-``controllers.builtin`` only if it should be discoverable without importing it first.
+A new backend is one new file in this package (see :mod:`exoactor.registry`): subclass
+:class:`Controller`, give it a ``Config`` model and decorate it with
+``@controllers.register("name")``; ``controllers.build(name, options, joint_names=...)`` builds
+it.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -100,8 +100,8 @@ class ReferenceFrame:
 class Controller(abc.ABC):
     """A joint-space tracking controller running at a fixed control rate.
 
-    Subclasses are built as ``Backend(joint_names, config)`` with ``config`` an instance of their
-    ``Config`` (a frozen pydantic model), and set in ``__init__``: ``joint_names`` (the body
+    Subclasses are built as ``Backend(joint_names, config=...)`` with ``config`` an instance of
+    their ``Config`` (a frozen pydantic model), and set in ``__init__``: ``joint_names`` (the body
     joints they drive, in order), ``control_dt_s`` (their control period [s]), ``gains``
     (:class:`PDGains`) and ``default_joint_pos`` (``(n,)`` standing pose [rad]).
     """
@@ -139,20 +139,7 @@ class Controller(abc.ABC):
             raise NotImplementedError(f"{type(self).__name__} does not restore its state")
 
 
-def make_controller(name: str, joint_names: Sequence[str],
-                    options: Mapping[str, Any] | None = None) -> Controller:
-    """Build the controller registered as ``name`` with its config from ``options``.
-
-    Raises:
-        UnknownName: ``name`` is not registered (the message lists the registered ones).
-        pydantic.ValidationError: ``options`` does not fit the backend's ``Config``.
-    """
-    cls = controllers.get(name)
-    return cls(tuple(joint_names), cls.Config(**dict(options or {})))  # type: ignore[call-arg]
-
-
 controllers: Registry[type[Controller]] = Registry(
-    "controller", builtin={"twist2": "exoactor.control.twist2",
-                                   "replay": "exoactor.control.replay"},
-    hints={"twist2": "pip install onnxruntime"})
-"""Controller classes by name; ``controllers.get("twist2")(joint_names, options)``."""
+    kind="controller", package="exoactor.control", variable="controllers")
+"""Controller classes by name, one module each in :mod:`exoactor.control`;
+``controllers.build("twist2", options, joint_names=names)`` builds one."""

@@ -25,7 +25,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from exoactor import artefacts
-from exoactor.control.controller import make_controller
+from exoactor.control.controller import controllers
 from exoactor.control.drift import DriftConfig, DriftCorrector, plan_reference
 from exoactor.control.hands import HandConfig, grasp_to_hand_pos, hand_joint_names
 from exoactor.control.loop import TrackingLoop
@@ -195,8 +195,9 @@ def build_simulation_loop(motion: RobotMotion, config: TrackConfig | None = None
     config = config or TrackConfig()
     _check_motion(motion, config, grasp)
     use_hands = motion.hand_dof is not None or grasp is not None
-    robot = get_robot(config.robot or ("g1_hands" if use_hands else "g1"))
-    controller = make_controller(config.controller, motion.joint_names, config.controller_options)
+    robot = get_robot(config.robot or "g1", hands=use_hands and config.robot is None)
+    controller = controllers.build(config.controller, config.controller_options,
+                                   joint_names=tuple(motion.joint_names))
     if not set(controller.joint_names) <= set(robot.joint_names):
         raise ExoActorError(f"controller '{config.controller}' drives joints the robot "
                             f"'{robot.name}' lacks")

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+INSTALL_HINT = "pip install onnxruntime"
+"""Shown when this backend's dependencies are missing."""
+
 NUM_JOINTS = 29
 MIMIC_DIM = 35
 PROPRIO_DIM = 92

@@ -96,7 +96,7 @@ class Deployment:
 
     def __init__(self, motion: RobotMotion, config: DeployConfig | None = None,
                  out_dir: Path | None = None):
-        from exoactor.control.controller import make_controller
+        from exoactor.control.controller import controllers
         from exoactor.control.reference import ReferenceStreamer, drop_glitched_leading_frames
         from exoactor.control.safety import JointLimits, SafetyLayer
         from exoactor.control.track import KEY_BODIES
@@ -107,8 +107,8 @@ class Deployment:
         self.config = c = config or DeployConfig()
         self.out_dir = None if out_dir is None else Path(out_dir)
         self.robot = get_robot("g1")
-        self.controller = make_controller(c.controller, self.robot.body_joint_names,
-                                          c.controller_options)
+        self.controller = controllers.build(c.controller, c.controller_options,
+                                            joint_names=tuple(self.robot.body_joint_names))
         rc = c.reference
         self.motion, self.glitches = (
             drop_glitched_leading_frames(motion, rc.glitch_pos_m, rc.glitch_rot_deg,
@@ -124,7 +124,7 @@ class Deployment:
             if self.motion.hand_dof is None:
                 raise DeployError(f"{motion.source}: --hands needs a motion with hand_dof (14 "
                                   "Dex3-1 joints); retarget with --hands")
-            hands_robot = get_robot("g1_hands")
+            hands_robot = get_robot("g1", hands=True)
             hand_idx = hands_robot.hand_idx
             n_hand = len(hand_idx)
             limits = np.concatenate([limits, hands_robot.joint_limits[hand_idx]])

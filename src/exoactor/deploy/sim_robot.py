@@ -130,7 +130,7 @@ class SimRobot:
 
         self.config = config or SimRobotConfig()
         self.out_dir = None if out_dir is None else Path(out_dir)
-        self.robot = get_robot("g1_hands" if self.config.hands else "g1")
+        self.robot = get_robot("g1", hands=self.config.hands)
         names = tuple(self.robot.body_joint_names)
         hand_names = tuple(self.robot.hand_joint_names) if self.config.hands else ()
         all_names = names + hand_names

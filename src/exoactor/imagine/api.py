@@ -3,9 +3,9 @@
 ``exoactor imagine`` calls :func:`imagine_command`; ``exoactor run --task ... --scene ...``
 calls :func:`exoactor.runner.run_task_command` with the same flags. A flag sets the obvious
 option of the chosen backend (``--video`` -> the file generator's ``path``, ``--model`` -> the
-generator's ``model``, ``--device`` -> the local backends' ``device``); anything else goes in an options file
-(JSON or TOML with :class:`ImagineConfig` fields, e.g. ``generator_options``), which the flags
-override.
+generator's ``model``, ``--device`` -> the ``device`` of the chosen backends whose ``Config``
+has one); anything else goes in a config file (JSON or TOML with :class:`ImagineConfig` fields,
+e.g. ``generator_options``), which the flags override.
 """
 
 from __future__ import annotations
@@ -19,8 +19,12 @@ from exoactor import artefacts
 from exoactor.errors import ExoActorError
 from exoactor.imagine.config import ImagineConfig
 from exoactor.imagine.run import ImagineSummary, imagine
+from exoactor.registry import Registry
 
-_LOCAL = ("diffusers",)
+
+def _takes(registry: Registry, name: str, field: str) -> bool:
+    """Whether backend ``name``'s ``Config`` has ``field`` (e.g. ``device``)."""
+    return field in registry.config_class(name).model_fields
 
 
 def load_options(path: Path | None) -> dict[str, Any]:
@@ -60,9 +64,13 @@ def build_config(*, planner: str | None = None, editor: str | None = None,
     if editor_model is not None:
         ed["model"] = editor_model
     if device is not None:
-        if data.get("generator") in _LOCAL:
+        from exoactor.imagine.transfer.base import scene_editors
+        from exoactor.imagine.video.base import generators
+
+        fields = ImagineConfig.model_fields
+        if _takes(generators, data.get("generator") or fields["generator"].default, "device"):
             gen["device"] = device
-        if data.get("editor") in _LOCAL:
+        if _takes(scene_editors, data.get("editor") or fields["editor"].default, "device"):
             ed["device"] = device
     data["generator_options"], data["editor_options"] = gen, ed
     return ImagineConfig.model_validate(data)

@@ -1,20 +1,18 @@
 """Configuration of the imagine stage: which backends, how many candidates, what to check.
 
 Backend settings are given as plain mappings (``planner_options``, ...) and validated by the
-chosen backend's own frozen model (its ``config_class``), so adding a backend edits no shared
-file. The resolved backend config (never a key: configs hold only the *names* of the
-environment variables with keys) is written into the run manifest.
+chosen backend's own frozen model (its ``Config``, see :mod:`exoactor.registry`), so adding a
+backend edits no shared file. The resolved backend config (never a key: configs hold only the
+*names* of the environment variables with keys) is written into the run manifest.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from exoactor.errors import ExoActorError
 from exoactor.imagine.checks import ClipCheckConfig
-from exoactor.registry import Registry
 
 
 class ImagineConfig(BaseModel):
@@ -23,16 +21,17 @@ class ImagineConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     planner: str = "template"
-    """Planner: ``template`` (offline) or ``openai`` (OpenAI-compatible chat)."""
+    """Planner (a name in ``planners.names()``); ``template`` works offline."""
     planner_options: dict[str, Any] = Field(default_factory=dict)
     """Settings of the planner (fields of its config model, e.g. ``{"model": "gpt-4o"}``)."""
     editor: str = "none"
-    """Scene editor: ``none`` (the photo already shows a person), ``openai``, ``gemini``,
-    ``diffusers``."""
+    """Scene editor (a name in ``scene_editors.names()``); ``none``: the photo already shows a
+    person."""
     editor_options: dict[str, Any] = Field(default_factory=dict)
     """Settings of the scene editor."""
     generator: str = "file"
-    """Video generator: ``file`` (``--video``), ``diffusers``, ``kling``, ``veo``."""
+    """Video generator (a name in ``generators.names()``); ``file`` uses the clip given as
+    ``--video``."""
     generator_options: dict[str, Any] = Field(default_factory=dict)
     """Settings of the generator (``{"path": "X.mp4"}`` for ``file``, ``{"model": ...}`` for
     ``diffusers``)."""
@@ -49,25 +48,3 @@ class ImagineConfig(BaseModel):
     """When no candidate passes: ``error``, or ``keep_best`` (warn and use the best-ranked);
     ``auto`` keeps the best for the ``file`` generator (the user chose that clip) and errors
     for generated clips."""
-
-
-BAD_OPTIONS = ("{kind} '{name}': invalid options {options}: {why}. Valid fields: {fields}")
-
-
-def build_backend(registry: Registry[Any], name: str, options: dict[str, Any], **kw: Any) -> Any:
-    """Instantiate backend ``name`` of ``registry`` with its config built from ``options``.
-
-    Raises:
-        UnknownName: no such backend, or it is not installed (with the install hint).
-        ExoActorError: ``options`` do not fit the backend's config model.
-    """
-    cls = registry.get(name)
-    config_cls = cls.config_class
-    try:
-        config = config_cls.model_validate(options)
-    except ValidationError as exc:
-        raise ExoActorError(BAD_OPTIONS.format(
-            kind=registry.kind, name=name, options=options,
-            why="; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()),
-            fields=", ".join(config_cls.model_fields))) from None
-    return cls(config, **kw)

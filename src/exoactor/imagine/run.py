@@ -34,7 +34,7 @@ from exoactor import artefacts
 from exoactor.errors import ExoActorError
 from exoactor.fileio import atomic_path, write_json
 from exoactor.imagine.checks import ClipReport, check_clip, rank
-from exoactor.imagine.config import ImagineConfig, build_backend
+from exoactor.imagine.config import ImagineConfig
 from exoactor.imagine.errors import ClipsRejected, ImagineError, JobTimeout, SceneImageError
 from exoactor.imagine.plan.base import Plan, load_plan, planners, save_plan
 from exoactor.imagine.transfer.base import scene_editors
@@ -133,7 +133,7 @@ def generate_candidates(run: RunDir, plan: Plan, config: ImagineConfig) -> list[
     """
     from exoactor.ui import console
 
-    gen = build_backend(generators, config.generator, config.generator_options)
+    gen = generators.build(config.generator, config.generator_options)
     folder = run.artefact(CANDIDATES)
     folder.mkdir(exist_ok=True)
     image = run.artefact(artefacts.HUMAN_SCENE)
@@ -269,13 +269,13 @@ def imagine_stage_calls(run: RunDir, task: str, scene: Path,
     scene_png = run.artefact(artefacts.SCENE_PHOTO)
 
     def plan_call() -> StageCall:
-        planner = build_backend(planners, config.planner, config.planner_options)
+        planner = planners.build(config.planner, config.planner_options)
         return StageCall(lambda: save_plan(planner.plan(task, scene_png),
                                            run.artefact(artefacts.PLAN)),
                          config.planner, {"task": task, "options": planner.config})
 
     def transfer_call() -> StageCall:
-        editor = build_backend(scene_editors, config.editor, config.editor_options)
+        editor = scene_editors.build(config.editor, config.editor_options)
         plan = load_plan(run.artefact(artefacts.PLAN))
         return StageCall(lambda: editor.edit(scene_png, plan.edit_prompt,
                                              run.artefact(artefacts.HUMAN_SCENE)),

@@ -121,8 +121,6 @@ class PoseBackend(abc.ABC):
 
 
 pose_backends: Registry[type[PoseBackend]] = Registry(
-    kind="pose backend",
-    builtin={"mediapipe": "exoactor.perceive.backends.mediapipe"},
-    hints={"mediapipe": "pip install 'exoactor[perceive]' (mediapipe==0.10.14, opencv)"},
-)
-"""Pose backends by name; ``pose_backends.get("mediapipe")`` imports it on first use."""
+    kind="pose backend", package="exoactor.perceive.backends", variable="pose_backends")
+"""Pose backends by name, one module each in :mod:`exoactor.perceive.backends`;
+``pose_backends.build(cfg.backend, cfg.backend_options, stage=cfg)`` builds one."""

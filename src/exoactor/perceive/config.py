@@ -6,9 +6,9 @@ Variants are made with ``model_copy(update=...)``; the resolved config is writte
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from exoactor.perceive.skeleton_fit import SkeletonFitConfig
 
@@ -49,7 +49,8 @@ class TrackingConfig(BaseModel):
 
 
 class MediaPipeConfig(BaseModel):
-    """MediaPipe backend settings (legacy ``solutions`` models bundled in mediapipe 0.10.14).
+    """Settings of the ``mediapipe`` pose backend (its ``Config``; legacy ``solutions`` models
+    bundled in mediapipe 0.10.14), given as ``PerceiveConfig.backend_options``.
 
     Only ``model_complexity=1`` ('full') ships in the wheel; the lite/heavy models would be
     downloaded at run time, which this package never does.
@@ -216,6 +217,9 @@ class PerceiveConfig(BaseModel):
 
     backend: str = "mediapipe"
     """Pose backend registry name (see ``exoactor.perceive.pose_backends.names()``)."""
+    backend_options: dict[str, Any] = Field(default_factory=dict)
+    """Settings of the pose backend: fields of its ``Config`` (for ``mediapipe``:
+    :class:`MediaPipeConfig`, e.g. ``{"min_detection_confidence": 0.6}``)."""
     fov_deg: float | None = Field(None, gt=5.0, lt=170.0)
     """Horizontal field of view of the camera [deg]. None: focal length = image diagonal
     (about 53 deg diagonal, the usual default of monocular human-mesh methods)."""
@@ -301,9 +305,20 @@ class PerceiveConfig(BaseModel):
     """Identity keeping."""
     artefacts: ArtefactConfig = ArtefactConfig()
     """Clip artefacts of generated video (scene cut, repeats, low rate, camera rotation)."""
-    mediapipe: MediaPipeConfig = MediaPipeConfig()
-    """Settings of the ``mediapipe`` backend."""
     world: WorldConfig = WorldConfig()
     """Gravity, scale, root path and local pose of a static camera's clip."""
     skeleton_fit: SkeletonFitConfig = SkeletonFitConfig()
     """The temporal fit of the skeleton to the 2D landmarks (constant bone lengths)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mediapipe_section(cls, data: Any) -> Any:
+        """Configs written before ``backend_options`` kept the ``mediapipe`` backend's settings
+        in a ``mediapipe`` section: read it as ``backend_options``."""
+        if isinstance(data, dict) and "mediapipe" in data:
+            data = dict(data)
+            section = data.pop("mediapipe")
+            if data.get("backend", "mediapipe") == "mediapipe" and not data.get("backend_options"):
+                data["backend_options"] = (section.model_dump() if isinstance(section, BaseModel)
+                                           else dict(section))
+        return data

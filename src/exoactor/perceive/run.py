@@ -98,7 +98,7 @@ def perceive_video(video_path: str | Path, out_path: str | Path,
     out_path = Path(out_path)
     t0 = time.perf_counter()
     video = open_video(video_path)
-    backend = pose_backends.get(cfg.backend)(cfg)
+    backend = pose_backends.build(cfg.backend, cfg.backend_options, stage=cfg)
     t_open = time.perf_counter()
     video, plan = _artefact_plan(video, cfg)
     t_scan = time.perf_counter()

@@ -10,22 +10,43 @@ from exoactor.robots.spec import KeyBodies, Robot, RobotSpec
 
 ROBOT_SPECS: dict[str, RobotSpec] = {spec.name: spec for spec in (G1, G1_HANDS)}
 
-__all__ = ["ROBOT_SPECS", "KeyBodies", "Robot", "RobotSpec", "get_robot", "get_spec"]
+__all__ = ["ROBOT_SPECS", "KeyBodies", "Robot", "RobotSpec", "get_robot", "get_spec",
+           "robot_name"]
 
 
-def get_spec(name: str) -> RobotSpec:
-    """The :class:`RobotSpec` registered as ``name``."""
+def get_spec(name: str, *, hands: bool = False) -> RobotSpec:
+    """The :class:`RobotSpec` registered as ``name`` (its ``hands`` variant with ``hands``).
+
+    Raises:
+        UnknownName: no robot ``name``, or it has no hand variant.
+    """
     try:
-        return ROBOT_SPECS[name]
+        spec = ROBOT_SPECS[name]
     except KeyError:
         raise UnknownName(
             f"unknown robot '{name}'; available: {', '.join(sorted(ROBOT_SPECS))}") from None
+    if not hands or spec.hand_joint_count:
+        return spec
+    if "hands" not in spec.variants:
+        with_hands = sorted(n for n, s in ROBOT_SPECS.items() if s.hand_joint_count)
+        raise UnknownName(f"robot '{name}' has no hand variant; robots with hands: "
+                          f"{', '.join(with_hands) or 'none'}")
+    return ROBOT_SPECS[spec.variants["hands"]]
+
+
+def robot_name(name: str = "g1", *, hands: bool = False) -> str:
+    """Registry name of robot ``name``, or of its hand variant with ``hands``."""
+    return get_spec(name, hands=hands).name
 
 
 @cache
-def get_robot(name: str = "g1") -> Robot:
-    """The robot ``name`` with its MJCF resolved through the asset resolver and compiled."""
+def get_robot(name: str = "g1", *, hands: bool = False) -> Robot:
+    """The robot ``name`` (its hand variant with ``hands``, e.g. ``get_robot("g1", hands=True)``
+    is the 43-DoF G1 with two Dex3-1 hands) with its MJCF resolved through the asset resolver
+    and compiled."""
     from exoactor.assets import resolve_asset
 
-    spec = get_spec(name)
+    spec = get_spec(name, hands=hands)
+    if spec.name != name:
+        return get_robot(spec.name)  # one compiled model per spec, however it is asked for
     return Robot(spec, resolve_asset(spec.asset))

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
+
+from pydantic import BaseModel
 
 from exoactor.registry import Registry
 
 if TYPE_CHECKING:
-    from exoactor.batch.config import BatchConfig
     from exoactor.batch.outcome import JobEnd
     from exoactor.batch.plan import RunJob
 
@@ -23,16 +24,23 @@ if TYPE_CHECKING:
 class Executor(abc.ABC):
     """Runs jobs in worker processes.
 
+    Built by ``executors.build(name, options, workers=...)`` (:mod:`exoactor.registry`).
+
     Args:
-        config: the batch's execution settings.
+        config: the executor's own settings (its ``Config``, from
+            ``BatchConfig.executor_options``).
+        workers: runs at once (``BatchConfig.workers``; None: the executor's default).
     """
 
-    def __init__(self, config: BatchConfig):
-        self.config = config
+    Config: ClassVar[type[BaseModel]]
+
+    def __init__(self, config: BaseModel | None = None, *, workers: int | None = None):
+        self.config = config if config is not None else self.Config()
+        self.workers = workers
 
     @abc.abstractmethod
     def run(self, jobs: Sequence[RunJob]) -> Iterator[JobEnd]:
-        """Run every job (at most ``config.workers`` at once); yield each as it ends.
+        """Run every job (at most ``workers`` at once); yield each as it ends.
 
         A worker that dies must not stop the others: its job ends with ``report=None`` and the
         reason in ``crash``. Closing the iterator early stops the workers still running.
@@ -40,11 +48,8 @@ class Executor(abc.ABC):
 
 
 executors: Registry[type[Executor]] = Registry(
-    "batch executor",
-    builtin={"local": "exoactor.batch.executors.local",
-             "ray": "exoactor.batch.executors.ray_cluster"},
-    hints={"ray": "pip install 'exoactor[batch]' (ray==2.60.0)"},
-)
-"""Executor classes by name; ``executors.get("ray")(config).run(jobs)``."""
+    kind="batch executor", package="exoactor.batch.executors", variable="executors")
+"""Executor classes by name, one module each in this package;
+``executors.build("ray", options, workers=4).run(jobs)``."""
 
 __all__ = ["Executor", "executors"]

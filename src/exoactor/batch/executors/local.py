@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import wait
 from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict
+
 from exoactor.batch.executors import Executor, executors
 from exoactor.batch.outcome import JobEnd, WorkerReport
 from exoactor.batch.plan import RunJob
@@ -79,12 +81,20 @@ class _Worker:
             return None
 
 
+class LocalConfig(BaseModel):
+    """Settings of the ``local`` executor (none beyond the batch's ``workers``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
 @executors.register("local")
 class LocalExecutor(Executor):
     """Worker processes on this machine (``workers`` at once, default: CPU cores)."""
 
+    Config = LocalConfig
+
     def run(self, jobs: Sequence[RunJob]) -> Iterator[JobEnd]:
-        size = min(self.config.workers or os.cpu_count() or 1, len(jobs))
+        size = min(self.workers or os.cpu_count() or 1, len(jobs))
         pending = deque(jobs)
         pool: list[_Worker] = []
         env = _worker_env()

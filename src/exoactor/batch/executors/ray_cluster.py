@@ -31,6 +31,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from exoactor.batch.executors import Executor, executors
 from exoactor.batch.outcome import JobEnd, WorkerReport
 from exoactor.batch.plan import RunJob
@@ -40,6 +42,9 @@ if importlib.util.find_spec("ray") is None:
     raise ImportError("the 'ray' package is not installed")
 
 logger = logging.getLogger(__name__)
+
+INSTALL_HINT = "pip install 'exoactor[batch]' (ray==2.60.0)"
+"""Shown when this backend's dependencies are missing."""
 
 LOOPBACK_ENV = {
     "RAY_USAGE_STATS_ENABLED": "0",
@@ -88,9 +93,30 @@ def _ray_execute(job: RunJob, part: str) -> WorkerReport:
     return execute_run(job, part)  # type: ignore[arg-type]
 
 
+class RayConfig(BaseModel):
+    """Settings of the ``ray`` executor (``BatchConfig.executor_options``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    address: str | None = None
+    """Address of an existing cluster (``auto``, ``HOST:6379``, ``ray://HOST:10001``). None
+    starts a one-node cluster bound to 127.0.0.1."""
+    gpus_per_generation: float = Field(1.0, ge=0.0, le=8.0)
+    """GPUs the video-generation stage of an imagine run requests (0: CPU). The other stages
+    request none."""
+    max_retries: int = Field(0, ge=0, le=10)
+    """Times Ray re-runs a run whose worker died (0: report the crash; a re-run resumes the run
+    directory)."""
+    object_store_mb: int = Field(128, ge=80, le=1 << 20)
+    """Object store of the one-node cluster [MiB] (jobs pass only small records)."""
+
+
 @executors.register("ray")
 class RayExecutor(Executor):
     """Ray tasks on a one-node cluster (default) or the cluster at ``address``."""
+
+    Config = RayConfig
+    config: RayConfig
 
     @contextmanager
     def _cluster(self) -> Iterator[Any]:
@@ -116,7 +142,7 @@ class RayExecutor(Executor):
         with loopback_env():
             import ray
 
-            ray.init(address="local", num_cpus=self.config.workers or os.cpu_count() or 1,
+            ray.init(address="local", num_cpus=self.workers or os.cpu_count() or 1,
                      include_dashboard=False, _node_ip_address="127.0.0.1",
                      object_store_memory=self.config.object_store_mb * 1024 * 1024,
                      logging_level=logging.WARNING)
@@ -130,7 +156,7 @@ class RayExecutor(Executor):
         with self._cluster() as ray:
             task = ray.remote(num_cpus=1, max_retries=self.config.max_retries)(_ray_execute)
             have_gpus = float(ray.cluster_resources().get("GPU", 0.0)) if gpu_jobs else 0.0
-            limit = self.config.workers if self.config.address else None
+            limit = self.workers if self.config.address else None
             pending = deque(jobs)
             refs: dict[Any, tuple[RunJob, str]] = {}
             try:

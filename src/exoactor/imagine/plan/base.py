@@ -125,7 +125,7 @@ class Planner(abc.ABC):
     """Turns a task instruction (and optionally the scene image) into a :class:`Plan`."""
 
     name: str = "planner"
-    config_class: type[BaseModel]
+    Config: type[BaseModel]
     """The backend's frozen settings model (built from the ``*_options`` of the run config)."""
 
     @abc.abstractmethod
@@ -142,9 +142,5 @@ class Planner(abc.ABC):
 
 
 planners: Registry[type[Planner]] = Registry(
-    kind="planner",
-    builtin={"template": "exoactor.imagine.plan.template",
-             "openai": "exoactor.imagine.plan.openai_chat"},
-    hints={"openai": "the openai planner uses only the standard library; check the module"},
-)
+    kind="planner", package="exoactor.imagine.plan", variable="planners")
 """Planners by name: ``template`` (offline, default) and ``openai`` (OpenAI-compatible chat)."""

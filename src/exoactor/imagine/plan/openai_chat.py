@@ -107,7 +107,7 @@ class OpenAIChatPlanner(Planner):
     """Plans with any OpenAI-compatible chat completions endpoint."""
 
     name = "openai"
-    config_class = OpenAIPlannerConfig
+    Config = OpenAIPlannerConfig
 
     def __init__(self, config: OpenAIPlannerConfig | None = None):
         self.config = config or OpenAIPlannerConfig()

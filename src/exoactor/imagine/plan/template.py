@@ -509,7 +509,7 @@ class TemplatePlanner(Planner):
     """Offline planner for household tasks (the default when no LLM is configured)."""
 
     name = "template"
-    config_class = TemplatePlannerConfig
+    Config = TemplatePlannerConfig
 
     def __init__(self, config: TemplatePlannerConfig | None = None):
         self.config = config or TemplatePlannerConfig()

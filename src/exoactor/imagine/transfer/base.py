@@ -42,7 +42,7 @@ class SceneEditor(abc.ABC):
     """Replaces the robot in a scene photo by a person."""
 
     name: str = "editor"
-    config_class: type[BaseModel]
+    Config: type[BaseModel]
     """The backend's frozen settings model (built from the ``*_options`` of the run config)."""
 
     @abc.abstractmethod
@@ -68,11 +68,5 @@ def save_like(image: Any, scene: Path, out_path: Path, editor: str,
 
 
 scene_editors: Registry[type[SceneEditor]] = Registry(
-    kind="scene editor",
-    builtin={"none": "exoactor.imagine.transfer.none",
-             "openai": "exoactor.imagine.transfer.openai_edit",
-             "gemini": "exoactor.imagine.transfer.gemini_image",
-             "diffusers": "exoactor.imagine.transfer.diffusers_edit"},
-    hints={"diffusers": "pip install 'exoactor[imagine]' (torch, diffusers, transformers)"},
-)
+    kind="scene editor", package="exoactor.imagine.transfer", variable="scene_editors")
 """Scene editors by name: ``none``, ``openai``, ``gemini``, ``diffusers``."""

@@ -17,6 +17,9 @@ from exoactor.imagine.errors import ImagineError, ModelLoadError
 from exoactor.imagine.local_model import Offload, load_pipeline, pipeline_index
 from exoactor.imagine.transfer.base import EditResult, SceneEditor, save_like, scene_editors
 
+INSTALL_HINT = "pip install 'exoactor[imagine]' (torch, diffusers, transformers)"
+"""Shown when this backend's dependencies are missing."""
+
 
 class DiffusersEditConfig(BaseModel):
     """Settings of the local diffusers image editor."""
@@ -55,7 +58,7 @@ class DiffusersImageEditor(SceneEditor):
     """Runs a local open image-edit model."""
 
     name = "diffusers"
-    config_class = DiffusersEditConfig
+    Config = DiffusersEditConfig
 
     def __init__(self, config: DiffusersEditConfig | None = None):
         self.config = config or DiffusersEditConfig()

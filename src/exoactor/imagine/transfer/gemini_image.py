@@ -40,7 +40,7 @@ class GeminiImageEditor(SceneEditor):
     """Hosted image edit with a Gemini image model."""
 
     name = "gemini"
-    config_class = GeminiImageConfig
+    Config = GeminiImageConfig
 
     def __init__(self, config: GeminiImageConfig | None = None):
         self.config = config or GeminiImageConfig()

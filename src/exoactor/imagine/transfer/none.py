@@ -20,7 +20,7 @@ class NoEdit(SceneEditor):
     """Copies the scene image unchanged (as PNG)."""
 
     name = "none"
-    config_class = NoEditConfig
+    Config = NoEditConfig
 
     def __init__(self, config: NoEditConfig | None = None):
         self.config = config or NoEditConfig()

@@ -61,7 +61,7 @@ class OpenAIImageEditor(SceneEditor):
     """Hosted image edit (OpenAI ``gpt-image-1`` or any compatible endpoint)."""
 
     name = "openai"
-    config_class = OpenAIEditConfig
+    Config = OpenAIEditConfig
 
     def __init__(self, config: OpenAIEditConfig | None = None):
         self.config = config or OpenAIEditConfig()

@@ -76,7 +76,7 @@ class VideoGenerator(abc.ABC):
     """Generates a video of the person doing the task."""
 
     name: str = "generator"
-    config_class: type[BaseModel]
+    Config: type[BaseModel]
     """The backend's frozen settings model (built from the ``*_options`` of the run config)."""
 
     @abc.abstractmethod
@@ -96,11 +96,5 @@ class VideoGenerator(abc.ABC):
 
 
 generators: Registry[type[VideoGenerator]] = Registry(
-    kind="video generator",
-    builtin={"file": "exoactor.imagine.video.file",
-             "diffusers": "exoactor.imagine.video.diffusers_video",
-             "kling": "exoactor.imagine.video.kling",
-             "veo": "exoactor.imagine.video.veo"},
-    hints={"diffusers": "pip install 'exoactor[imagine]' (torch, diffusers, transformers)"},
-)
+    kind="video generator", package="exoactor.imagine.video", variable="generators")
 """Video generators by name: ``file``, ``diffusers``, ``kling``, ``veo``."""

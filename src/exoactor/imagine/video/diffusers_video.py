@@ -36,6 +36,9 @@ from exoactor.imagine.video.clip import to_uint8, write_video
 
 logger = logging.getLogger(__name__)
 
+INSTALL_HINT = "pip install 'exoactor[imagine]' (torch, diffusers, transformers)"
+"""Shown when this backend's dependencies are missing."""
+
 Family = Literal["auto", "wan22-ti2v", "wan-i2v", "wan", "ltx", "cogvideox"]
 
 
@@ -163,7 +166,7 @@ class DiffusersVideoGenerator(VideoGenerator):
     """Runs a local open image-to-video model with diffusers."""
 
     name = "diffusers"
-    config_class = DiffusersVideoConfig
+    Config = DiffusersVideoConfig
 
     def __init__(self, config: DiffusersVideoConfig | None = None):
         self.config = config or DiffusersVideoConfig()

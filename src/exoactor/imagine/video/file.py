@@ -30,7 +30,7 @@ class FileGenerator(VideoGenerator):
     """Uses an existing clip; every candidate is the same file."""
 
     name = "file"
-    config_class = FileGeneratorConfig
+    Config = FileGeneratorConfig
 
     def __init__(self, config: FileGeneratorConfig | None = None):
         self.config = config or FileGeneratorConfig()

@@ -81,7 +81,7 @@ class KlingGenerator(HostedVideoGenerator):
     """Kling image-to-video (hosted, paid)."""
 
     name = "kling"
-    config_class = KlingConfig
+    Config = KlingConfig
 
     def __init__(self, config: KlingConfig | None = None, **kw: Any):
         super().__init__(**kw)

@@ -58,7 +58,7 @@ class VeoGenerator(HostedVideoGenerator):
     """Google Veo (hosted, paid) via the Gemini API."""
 
     name = "veo"
-    config_class = VeoConfig
+    Config = VeoConfig
 
     def __init__(self, config: VeoConfig | None = None, **kw: Any):
         super().__init__(**kw)

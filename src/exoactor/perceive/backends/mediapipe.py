@@ -44,7 +44,7 @@ from exoactor.perceive.backend import (
     empty_observations,
     pose_backends,
 )
-from exoactor.perceive.config import PerceiveConfig
+from exoactor.perceive.config import MediaPipeConfig, PerceiveConfig
 from exoactor.perceive.errors import NoPersonFound
 from exoactor.perceive.tracking import (
     ActorTracker,
@@ -58,6 +58,9 @@ from exoactor.perceive.video import Frame, VideoSource, iter_frames, prefetched
 from exoactor.ui import progress
 
 logger = logging.getLogger(__name__)
+
+INSTALL_HINT = "pip install 'exoactor[perceive]' (mediapipe==0.10.14, opencv)"
+"""Shown when this backend's dependencies are missing."""
 
 MASK_GREY = 114
 """Value painted over masked-out image regions."""
@@ -137,8 +140,12 @@ def _mask(rgb: np.ndarray, keep: np.ndarray | None, hide: list[np.ndarray]) -> n
 class MediaPipeBackend(PoseBackend):
     """BlazePose body + MediaPipe Hands on wrist crops, with actor tracking."""
 
-    def __init__(self, config: PerceiveConfig | None = None):
-        self.config = config or PerceiveConfig()
+    Config = MediaPipeConfig
+
+    def __init__(self, config: MediaPipeConfig | None = None, *,
+                 stage: PerceiveConfig | None = None):
+        self.config = config or MediaPipeConfig()
+        self.stage = stage or PerceiveConfig()
         self._video_fresh = True  # the video-mode graph has not seen the actor yet
 
     # ------------------------------------------------------------------ models
@@ -148,7 +155,7 @@ class MediaPipeBackend(PoseBackend):
             from mediapipe.python.solutions import hands as mp_hands
             from mediapipe.python.solutions import pose as mp_pose
 
-        c = self.config.mediapipe
+        c = self.config
         models = {
             "video": mp_pose.Pose(static_image_mode=False, model_complexity=1,
                                   smooth_landmarks=c.smooth_landmarks,
@@ -211,7 +218,7 @@ class MediaPipeBackend(PoseBackend):
         h, w = rgb.shape[:2]
         found: list[_Candidate] = []
         hide: list[np.ndarray] = []
-        for _ in range(self.config.tracking.max_people):
+        for _ in range(self.stage.tracking.max_people):
             cand = self._run_pose(model, _mask(rgb, None, hide), (0, 0), (w, h), (w, h))
             if cand is None or box_area(cand.box) < 1.0:
                 break
@@ -224,7 +231,7 @@ class MediaPipeBackend(PoseBackend):
     # ------------------------------------------------------------------ hands
     def _hands(self, model: Any, rgb: np.ndarray, cand: _Candidate
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str | None]]:
-        c = self.config.mediapipe
+        c = self.config
         h, w = rgb.shape[:2]
         px = np.full((2, NUM_HAND, 2), np.nan)
         rel = np.full((2, NUM_HAND, 3), np.nan)
@@ -270,7 +277,7 @@ class MediaPipeBackend(PoseBackend):
 
     def _estimate(self, video: VideoSource, person: int | None, hands: bool,
                   frame_sink: Callable[[Frame], None] | None) -> PoseObservations:
-        cfg = self.config
+        cfg = self.stage
         w, h = video.width_px, video.height_px
         tracker = ActorTracker(cfg.tracking, w, h)
         want = 0 if person is None else person
@@ -281,12 +288,12 @@ class MediaPipeBackend(PoseBackend):
         gate_log = {"video_accepted": 0, "fallback_accepted": 0, "backfilled": 0, "rejected": 0,
                     "missed": 0}
         early: deque[tuple[int, float, np.ndarray]] = deque(
-            maxlen=cfg.mediapipe.backfill_frames + 1)
+            maxlen=self.config.backfill_frames + 1)
         label_agree = [0, 0]
         most_people = (0, -1)
         candidates_at_start: list[list[float]] = []
         models = self._open(hands)
-        prime = cfg.mediapipe.prime_frames
+        prime = self.config.prime_frames
         last_prime = -prime
         self._video_fresh = True
         decoded = prefetched(iter_frames(video))
@@ -434,7 +441,7 @@ class MediaPipeBackend(PoseBackend):
         if not frames:
             return []
         h, w = frames[0][2].shape[:2]
-        back = ActorTracker(self.config.tracking, w, h)
+        back = ActorTracker(self.stage.tracking, w, h)
         back.accept(chosen.box, chosen.hip, -t_s)
         out = []
         for j, tj, rgb in reversed(frames):
@@ -515,7 +522,7 @@ class MediaPipeBackend(PoseBackend):
             models["video"].reset()  # it may be locked onto somebody else
             self._video_fresh = True
             step["body"] += time.perf_counter() - t3
-        if self.config.mediapipe.fallback_static:
+        if self.config.fallback_static:
             for crop, rotate in self._fallback_crops(tracker, t_s, search):
                 t4 = time.perf_counter()
                 cand = self._pose_on_crop(models["image"], rgb, crop, hide, rotate)
