@@ -164,7 +164,8 @@ def run_video(video: str | Path, out_dir: str | Path, config: RunConfig | None =
         with console().status("objects: inferring seats, tables and carried objects"):
             plan = [p for p in (run.artefact("plan.json"),) if p.is_file()]
             stage("objects", lambda: _scene(run, config), backend="rules",
-                  config={"infer": config.infer_objects, "rules": config.objects},
+                  config={"infer": config.infer_objects, "rules": config.objects,
+                          "track": config.track},
                   inputs=[run.artefact("robot_motion.npz"), *plan], outputs=["scene.json"])
         with console().status("track: executing in MuJoCo physics"):
             stage("track", lambda: _track(run, config), backend=config.track.controller,
@@ -246,17 +247,18 @@ def _scene(run: RunDir, config: RunConfig) -> None:
     from exoactor.formats.motion import RobotMotion
     from exoactor.scene import Scene, save_scene
     from exoactor.scene.infer import infer_scene, plan_actions
+    from exoactor.scene.place import place_seats
 
     motion = load_npz(run.artefact("robot_motion.npz"), expect=RobotMotion)
     if not config.infer_objects:
         save_scene(Scene(source=motion.source, fps=motion.fps), run.artefact("scene.json"))
         return
     scene = infer_scene(motion, config.objects, plan_actions=plan_actions(run.artefact("plan.json")))
+    scene = place_seats(motion, scene, config.objects.place, config.track)
     save_scene(scene, run.artefact("scene.json"))
 
 
 def _track(run: RunDir, config: RunConfig) -> None:
-    from exoactor.control.track import track_motion
     from exoactor.formats import load_npz
     from exoactor.formats.motion import RobotMotion
     from exoactor.scene import load_scene
@@ -264,18 +266,74 @@ def _track(run: RunDir, config: RunConfig) -> None:
     motion = load_npz(run.artefact("robot_motion.npz"), expect=RobotMotion)
     scene = load_scene(run.artefact("scene.json")) if run.artefact("scene.json").is_file() \
         else None
-    track = config.track.model_copy(update={"scene": scene if scene and scene.objects else None})
+    if scene is None or not scene.objects:
+        _track_into(run.path, motion, config, None)
+        return
+    _track_with_objects(run.path, motion, config, scene)
+
+
+def _track_into(out: Path, motion, config: RunConfig, scene) -> None:
+    """One tracking run (the physics filter when on) with ``scene``'s objects, into ``out``."""
+    from exoactor.control.track import track_motion
+
+    track = config.track.model_copy(update={"scene": scene})
     if (config.filter.enabled and config.track.controller == "twist2"
             and motion.hand_dof is None):
         from exoactor.control.drift import DriftConfig
         from exoactor.control.filter import filter_motion
 
         track = track.model_copy(update={"drift": DriftConfig(enabled=False)})
-        filter_motion(motion, config.filter, track, out_dir=run.path, show_progress=False)
+        filter_motion(motion, config.filter, track, out_dir=out, show_progress=False)
     else:
-        track_motion(motion, track, render=False, out_dir=run.path)
-    if track.scene is not None:
-        add_interaction_metrics(run.path, track.scene, motion.fps)
+        track_motion(motion, track, render=False, out_dir=out)
+
+
+def _track_with_objects(run_dir: Path, motion, config: RunConfig, scene) -> None:
+    """Track with the objects; when the robot falls with them, track again without them and
+    keep the run without them unless it falls too, and no later (objects must never make the
+    robot fall where it stands without them; :func:`exoactor.scene.place.worse_than_without`).
+    ``metrics.json`` → ``interaction`` says which was kept and why."""
+    import json
+    import shutil
+    import tempfile
+
+    from exoactor.fileio import write_json
+    from exoactor.scene.place import Trial, worse_than_without
+
+    def trial(d: Path) -> Trial:
+        m = json.loads((d / "metrics.json").read_text())
+        return Trial(bool(m.get("fell")), m.get("fall_time_s") if m.get("fell") else None,
+                     0.0, 0.0, 0.0, "")
+
+    with tempfile.TemporaryDirectory(dir=run_dir, prefix=".track_") as tmp:
+        with_dir, without_dir = Path(tmp) / "with", Path(tmp) / "without"
+        with_dir.mkdir()
+        _track_into(with_dir, motion, config, scene)
+        inter = add_interaction_metrics(with_dir, scene, motion.fps)
+        keep, dropped = with_dir, None
+        if trial(with_dir).fell:
+            without_dir.mkdir()
+            _track_into(without_dir, motion, config, None)
+            a, b = trial(with_dir), trial(without_dir)
+            if worse_than_without(a, b):
+                keep = without_dir
+                fall = f"fell at {a.fall_time_s:.2f} s" if a.fell else "no fall"
+                alone = f"fell at {b.fall_time_s:.2f} s" if b.fell else "no fall"
+                dropped = {"succeeded": False, "kept_without_objects": True,
+                           "failures": [f"objects left out: with them the robot {fall}, "
+                                        f"without them {alone}; the run without them is kept"],
+                           "with_objects": inter, "objects": []}
+                logger.warning("%s: the robot fell with the scene's objects (%s) and not, or "
+                               "later, without them (%s): keeping the run without them",
+                               run_dir, fall, alone)
+        for f in keep.iterdir():
+            if (run_dir / f.name).is_dir():
+                shutil.rmtree(run_dir / f.name)
+            shutil.move(str(f), str(run_dir / f.name))
+    if dropped is not None:
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+        metrics["interaction"] = dropped
+        write_json(run_dir / "metrics.json", metrics)
 
 
 def add_interaction_metrics(run_dir: Path, scene, fps: float) -> dict:
