@@ -11,8 +11,15 @@ from scene_synthetic import sit_reference
 from exoactor.scene import Scene, SceneObject, load_scene, save_scene
 from exoactor.scene.infer import box_depth, infer_scene, motion_features
 from exoactor.scene.model import ObjectPose
-from exoactor.scene.place import (PlaceConfig, Trial, _candidates, _first_frame, place_seats,
-                                  placement_score, worse_than_without)
+from exoactor.scene.place import (
+    PlaceConfig,
+    Trial,
+    _candidates,
+    _first_frame,
+    place_seats,
+    placement_score,
+    worse_than_without,
+)
 
 
 def _t(fell, t=None, seated=0.0, load=0.0, shift=0.0):
@@ -99,5 +106,9 @@ def test_runner_keeps_the_run_without_objects_when_they_make_the_robot_fall(walk
     assert "objects left out" in inter["failures"][0]
     assert (tmp_path / "rollout.npz").is_file()
     assert not list(tmp_path.glob(".track_*"))                  # the trial runs are cleaned up
+    from exoactor.scene.score import interaction_columns
+
+    cells = interaction_columns(metrics)
+    assert cells["interaction"] == "left out" and cells["objects"] == "left out (seat)"
     verdict = physics_verdict(metrics)
     assert verdict.verdict == "not executable" and "objects left out" in " ".join(verdict.reasons)
