@@ -77,14 +77,29 @@ def test_a_seat_that_trips_the_robot_is_rejected(walk_motion):
     assert "rejected: every placement made the robot fall" in out.rejected[0].note
 
 
-def test_place_keeps_the_seat_the_robot_sits_on():
-    """Physics: on the IK sit-down the rule's seat is kept (the robot falls without it)."""
-    motion = sit_reference(stand_s=0.5, seated_s=2.5, up_s=1.5)
+def test_place_keeps_the_seat_the_robot_sits_on(monkeypatch):
+    """Physics: on the IK sit-down the rule's seat is kept (the robot falls without it); the
+    rollouts stop ``tail_s`` after the seated phase."""
+    import exoactor.control.track as track_mod
+
+    lengths = []
+    real = track_mod.track_motion
+
+    def recording(motion, *a, **k):
+        lengths.append(len(motion.root_pos))
+        return real(motion, *a, **k)
+
+    monkeypatch.setattr(track_mod, "track_motion", recording)
+    motion = sit_reference(stand_s=0.5, seated_s=2.5, up_s=1.5, fps=50.0)
     scene = infer_scene(motion)
-    cfg = PlaceConfig(shifts_m=(0.0,), heights_m=(0.0,), robot_anchor=False, max_raise_m=0.0)
+    cfg = PlaceConfig(shifts_m=(0.0,), heights_m=(0.0,), robot_anchor=False, max_raise_m=0.0,
+                      tail_s=1.0)
     out = place_seats(motion, scene, cfg)
     assert len(out.of_kind("seat")) == 1 and not out.rejected
     assert "placed by rollouts" in out.objects[0].note and "no fall" in out.objects[0].note
+    last = scene.of_kind("seat")[0].evidence[-1][1]
+    assert len(lengths) == 2 and max(lengths) == min(last + 50 + 1, len(motion.root_pos))
+    assert max(lengths) < len(motion.root_pos)
 
 
 def test_runner_keeps_the_run_without_objects_when_they_make_the_robot_fall(walk_motion,

@@ -67,6 +67,9 @@ class PlaceConfig(BaseModel):
     """A candidate at the highest top the start pose allows is tried when that is at most this
     far above the rule's top [m] (a half-standing start whose seat is out of the rule's
     reach)."""
+    tail_s: float = Field(2.0, ge=0.0, le=60.0)
+    """A seat's rollouts stop this long after its (last) seated phase: standing up from it is
+    judged, the rest of a long clip is not simulated again for every candidate [s]."""
     start_clearance_m: float = Field(0.01, ge=0.0, le=0.1)
     """Deepest the robot's start pose may be inside a candidate seat [m]."""
 
@@ -131,13 +134,15 @@ def place_seats(motion: RobotMotion, scene: Scene, config: PlaceConfig | None = 
         others = [o for j, o in enumerate(objects) if j != i and o is not None]
         phase_s = (min(a for a, _ in seat.evidence) / motion.fps,
                    max(b for _, b in seat.evidence) / motion.fps)
-        base = _trial(motion, Scene(source=scene.source, fps=scene.fps, objects=tuple(others)),
+        upto = max(b for _, b in seat.evidence) + round(cfg.tail_s * motion.fps) + 1
+        part = motion.slice(0, min(upto, len(motion.root_pos)))
+        base = _trial(part, Scene(source=scene.source, fps=scene.fps, objects=tuple(others)),
                       None, track, "without the seat", 0.0, phase_s)
         cands = _candidates(seat, cfg, start, base.robot_low_xy)
         trials = []
         for label, obj, shift in cands:
-            trial = _trial(motion, Scene(source=scene.source, fps=scene.fps,
-                                         objects=tuple(others + [obj])),
+            trial = _trial(part, Scene(source=scene.source, fps=scene.fps,
+                                       objects=tuple(others + [obj])),
                            obj, track, label, shift).trial
             logger.info("seat %d placement %s", i, trial.summary())
             trials.append((placement_score(trial), trial, obj))
