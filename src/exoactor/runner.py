@@ -166,11 +166,14 @@ def run_video(video: str | Path, out_dir: str | Path, config: RunConfig | None =
             stage("objects", lambda: _scene(run, config), backend="rules",
                   config={"infer": config.infer_objects, "rules": config.objects,
                           "track": config.track},
-                  inputs=[run.artefact("robot_motion.npz"), *plan], outputs=["scene.json"])
+                  inputs=[run.artefact("robot_motion.npz"), *plan],
+                  outputs=["scene.json", "seated_motion.npz"])
         with console().status("track: executing in MuJoCo physics"):
             stage("track", lambda: _track(run, config), backend=config.track.controller,
                   config=config.track, inputs=[run.artefact("robot_motion.npz"),
-                                               run.artefact("scene.json")],
+                                               run.artefact("scene.json"), *[
+                                                   p for p in (run.artefact("seated_motion.npz"),)
+                                                   if p.is_file()]],
                   outputs=["rollout.npz", "metrics.json"])
     except StageFailed as exc:
         failed = next((s for s in STAGES if (run.stage(s) or {}).get("status") == "failed"),
@@ -247,15 +250,20 @@ def _scene(run: RunDir, config: RunConfig) -> None:
     from exoactor.formats.motion import RobotMotion
     from exoactor.scene import Scene, save_scene
     from exoactor.scene.infer import infer_scene, plan_actions
+    from exoactor.formats import save_npz
+    from exoactor.scene.contact_ref import choose_reference
     from exoactor.scene.place import place_seats
 
     motion = load_npz(run.artefact("robot_motion.npz"), expect=RobotMotion)
     if not config.infer_objects:
         save_scene(Scene(source=motion.source, fps=motion.fps), run.artefact("scene.json"))
+        save_npz(motion, run.artefact("seated_motion.npz"))
         return
     scene = infer_scene(motion, config.objects, plan_actions=plan_actions(run.artefact("plan.json")))
     scene = place_seats(motion, scene, config.objects.place, config.track)
     save_scene(scene, run.artefact("scene.json"))
+    seated, _ = choose_reference(motion, scene, config.objects.contact, config.track)
+    save_npz(seated, run.artefact("seated_motion.npz"))
 
 
 def _track(run: RunDir, config: RunConfig) -> None:
@@ -269,7 +277,9 @@ def _track(run: RunDir, config: RunConfig) -> None:
     if scene is None or not scene.objects:
         _track_into(run.path, motion, config, None)
         return
-    _track_with_objects(run.path, motion, config, scene)
+    seated = run.artefact("seated_motion.npz")   # the objects stage's seat-contact reference
+    seated = load_npz(seated, expect=RobotMotion) if seated.is_file() else motion
+    _track_with_objects(run.path, seated, config, scene, plain=motion)
 
 
 def _track_into(out: Path, motion, config: RunConfig, scene) -> None:
@@ -288,11 +298,13 @@ def _track_into(out: Path, motion, config: RunConfig, scene) -> None:
         track_motion(motion, track, render=False, out_dir=out)
 
 
-def _track_with_objects(run_dir: Path, motion, config: RunConfig, scene) -> None:
+def _track_with_objects(run_dir: Path, motion, config: RunConfig, scene, plain=None) -> None:
     """Track with the objects; when the robot falls with them, track again without them and
     keep the run without them unless it falls too, and no later (objects must never make the
     robot fall where it stands without them; :func:`exoactor.scene.place.worse_than_without`).
-    ``metrics.json`` → ``interaction`` says which was kept and why."""
+    ``metrics.json`` → ``interaction`` says which was kept and why. ``motion`` is tracked with
+    the objects, ``plain`` (default ``motion``: the reference without the seat-contact change)
+    without them."""
     import json
     import shutil
     import tempfile
@@ -313,7 +325,7 @@ def _track_with_objects(run_dir: Path, motion, config: RunConfig, scene) -> None
         keep, dropped = with_dir, None
         if trial(with_dir).fell:
             without_dir.mkdir()
-            _track_into(without_dir, motion, config, None)
+            _track_into(without_dir, plain if plain is not None else motion, config, None)
             a, b = trial(with_dir), trial(without_dir)
             if worse_than_without(a, b):
                 keep = without_dir
