@@ -167,12 +167,13 @@ def run_video(video: str | Path, out_dir: str | Path, config: RunConfig | None =
                   config={"infer": config.infer_objects, "rules": config.objects,
                           "track": config.track},
                   inputs=[run.artefact("robot_motion.npz"), *plan],
-                  outputs=["scene.json", "seated_motion.npz"])
+                  outputs=["scene.json", "seated_motion.npz", "seated_motion.json"])
         with console().status("track: executing in MuJoCo physics"):
             stage("track", lambda: _track(run, config), backend=config.track.controller,
                   config=config.track, inputs=[run.artefact("robot_motion.npz"),
                                                run.artefact("scene.json"), *[
-                                                   p for p in (run.artefact("seated_motion.npz"),)
+                                                   p for p in (run.artefact("seated_motion.npz"),
+                                                             run.artefact("seated_motion.json"))
                                                    if p.is_file()]],
                   outputs=["rollout.npz", "metrics.json"])
     except StageFailed as exc:
@@ -249,21 +250,31 @@ def _scene(run: RunDir, config: RunConfig) -> None:
     from exoactor.formats import load_npz
     from exoactor.formats.motion import RobotMotion
     from exoactor.scene import Scene, save_scene
-    from exoactor.scene.infer import infer_scene, plan_actions
-    from exoactor.formats import save_npz
     from exoactor.scene.contact_ref import choose_reference
+    from exoactor.scene.infer import infer_scene, plan_actions
     from exoactor.scene.place import place_seats
 
     motion = load_npz(run.artefact("robot_motion.npz"), expect=RobotMotion)
     if not config.infer_objects:
         save_scene(Scene(source=motion.source, fps=motion.fps), run.artefact("scene.json"))
-        save_npz(motion, run.artefact("seated_motion.npz"))
+        _save_seated(run, motion, Scene(), "no objects inferred (infer_objects off)")
         return
     scene = infer_scene(motion, config.objects, plan_actions=plan_actions(run.artefact("plan.json")))
     scene = place_seats(motion, scene, config.objects.place, config.track)
     save_scene(scene, run.artefact("scene.json"))
-    seated, _ = choose_reference(motion, scene, config.objects.contact, config.track)
-    save_npz(seated, run.artefact("seated_motion.npz"))
+    seated, note = choose_reference(motion, scene, config.objects.contact, config.track)
+    _save_seated(run, seated, scene, note)
+
+
+def _save_seated(run: RunDir, motion, scene, note: str) -> None:
+    """``seated_motion.npz`` (the reference the track stage follows with the objects) and
+    ``seated_motion.json`` (for which seats it was made, and how it was chosen)."""
+    from exoactor.fileio import write_json
+    from exoactor.formats import save_npz
+    from exoactor.scene.contact_ref import seats_digest
+
+    save_npz(motion, run.artefact("seated_motion.npz"))
+    write_json(run.artefact("seated_motion.json"), {"seats": seats_digest(scene), "note": note})
 
 
 def _track(run: RunDir, config: RunConfig) -> None:
@@ -277,9 +288,27 @@ def _track(run: RunDir, config: RunConfig) -> None:
     if scene is None or not scene.objects:
         _track_into(run.path, motion, config, None)
         return
-    seated = run.artefact("seated_motion.npz")   # the objects stage's seat-contact reference
-    seated = load_npz(seated, expect=RobotMotion) if seated.is_file() else motion
+    seated = _seated_motion(run, scene) or motion
     _track_with_objects(run.path, seated, config, scene, plain=motion)
+
+
+def _seated_motion(run: RunDir, scene):
+    """The objects stage's seat-contact reference when it was made for ``scene``'s seats
+    (``None`` otherwise, e.g. after an edit of ``scene.json``: the retargeted motion is used)."""
+    import json
+
+    from exoactor.formats import load_npz
+    from exoactor.formats.motion import RobotMotion
+    from exoactor.scene.contact_ref import seats_digest
+
+    npz, meta = run.artefact("seated_motion.npz"), run.artefact("seated_motion.json")
+    if not (npz.is_file() and meta.is_file()):
+        return None
+    if json.loads(meta.read_text()).get("seats") != seats_digest(scene):
+        logger.info("seated_motion.npz was made for other seats than scene.json's: tracking "
+                    "robot_motion.npz")
+        return None
+    return load_npz(npz, expect=RobotMotion)
 
 
 def _track_into(out: Path, motion, config: RunConfig, scene) -> None:

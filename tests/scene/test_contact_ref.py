@@ -3,8 +3,14 @@
 import numpy as np
 import pytest
 
-from exoactor.scene.contact_ref import (FEET_BODIES, ContactRefConfig, adjust_for_seats,
-                                        blend_weight, nearest_in_hull, seat_contact_z)
+from exoactor.scene.contact_ref import (
+    FEET_BODIES,
+    ContactRefConfig,
+    adjust_for_seats,
+    blend_weight,
+    nearest_in_hull,
+    seat_contact_z,
+)
 from exoactor.scene.model import ObjectPose, Scene, SceneObject
 
 pytest.importorskip("mink")

@@ -45,7 +45,7 @@ class ContactRefConfig(BaseModel):
 
     enabled: bool = True
     """Adjust the reference (``False``: the track stage uses ``robot_motion.npz`` as it is)."""
-    press_m: float = Field(0.02, ge=0.0, le=0.1)
+    press_m: float = Field(0.05, ge=0.0, le=0.1)
     """Depth of the seat contact's target below the seat top [m] (the tracker stays a little
     above its reference; a contact that only touches carries little)."""
     ramp_s: float = Field(0.5, ge=0.0, le=3.0)
@@ -64,7 +64,7 @@ class ContactRefConfig(BaseModel):
     """Cost of the torso orientation [1/rad]."""
     com_cost: float = Field(10.0, ge=0.0)
     """Cost of the CoM's xy at the reference's [1/m]."""
-    com_to_feet: float = Field(0.0, ge=0.0, le=1.0)
+    com_to_feet: float = Field(0.5, ge=0.0, le=1.0)
     """Share of the way the CoM's xy target moves from the reference's CoM toward the feet's
     support polygon (nearest point) when it is outside it: 0 keeps the reference's CoM, 1 puts
     it over the feet (a seated robot leaning its weight over its feet stays up)."""
@@ -332,6 +332,17 @@ def choose_reference(motion: RobotMotion, scene: Scene, config: ContactRefConfig
         return motion, "not used: " + note
     logger.info("seat-contact reference used: %s", note)
     return res.motion, "used: " + note
+
+
+def seats_digest(scene: Scene) -> str:
+    """A digest of ``scene``'s seats (kind, pose, size, evidence): the seat-contact reference
+    is valid for the scene it was made for only (``scene.json`` is the user's to edit)."""
+    import hashlib
+    import json
+
+    seats = [o.model_dump(include={"pose", "size", "evidence"}) for o in scene.objects
+             if o.kind == "seat"]
+    return hashlib.sha1(json.dumps(seats, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _smoothstep(x: np.ndarray) -> np.ndarray:
