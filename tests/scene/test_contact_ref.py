@@ -93,3 +93,22 @@ def test_no_seat_leaves_the_reference_as_it_is():
     motion = sit_reference(seated_s=0.5)
     res = adjust_for_seats(motion, Scene(source="test", fps=motion.fps))
     assert res.motion is motion and not res.weight.any()
+
+
+def test_track_stage_follows_the_seated_motion_only_for_its_seats(tmp_path):
+    from scene_synthetic import sit_reference
+
+    from exoactor.pipeline import RunDir
+    from exoactor.runner import _save_seated, _seated_motion
+
+    motion = sit_reference(seated_s=0.5)
+    seat = SceneObject(kind="seat", pose=ObjectPose(pos=(0.0, 0.0, 0.2)), size=(0.4, 0.4, 0.4),
+                       evidence=((10, 20),))
+    scene = Scene(source="test", objects=(seat,))
+    run = RunDir(tmp_path)
+    assert _seated_motion(run, scene) is None                     # none written yet
+    _save_seated(run, motion, scene, "test")
+    got = _seated_motion(run, scene)
+    assert got is not None and np.allclose(got.root_pos, motion.root_pos)
+    moved = seat.model_copy(update={"pose": ObjectPose(pos=(0.1, 0.0, 0.2))})
+    assert _seated_motion(run, scene.model_copy(update={"objects": (moved,)})) is None
