@@ -37,8 +37,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from exoactor.formats.motion import RobotMotion
 from exoactor.rotations import yaw
-from exoactor.scene.model import ObjectPose, Scene, SceneObject
 from exoactor.scene.contact_ref import ContactRefConfig
+from exoactor.scene.model import ObjectPose, Scene, SceneObject
 from exoactor.scene.place import PlaceConfig
 
 logger = logging.getLogger(__name__)
