@@ -86,6 +86,14 @@ SCENE = "scene.json"
 """``objects``: the scene's objects (:class:`exoactor.scene.model.Scene`: boxes in world [m]);
 editable by hand (only ``track`` and ``report`` re-run after an edit)."""
 
+SEATED_MOTION = "seated_motion.npz"
+"""``objects``: the reference ``track`` follows with the scene's seats (:class:`RobotMotion`,
+``robot_motion.npz`` with the pelvis lowered onto each seat by IK, feet held; a copy of it when
+the adjusted reference was not kept)."""
+
+SEATED_MOTION_META = "seated_motion.json"
+"""``objects``: for which seats ``seated_motion.npz`` was made (a digest) and why it was kept."""
+
 # ----------------------------------------------------------------------------- track
 ROLLOUT = "rollout.npz"
 """``track``: :class:`~exoactor.formats.motion.Rollout`, the simulated robot state (qpos, fps)."""

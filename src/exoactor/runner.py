@@ -200,7 +200,8 @@ def video_stage_calls(run: RunDir, video: Path, config: RunConfig,
         "retarget": lambda: StageCall(lambda: _retarget(run, config), "mink",
                                       _retarget_cfg(config)),
         "objects": lambda: StageCall(lambda: _scene(run, config), "rules",
-                                     {"infer": config.infer_objects, "rules": config.objects}),
+                                     {"infer": config.infer_objects, "rules": config.objects,
+                                      "track": config.track}),
         "track": lambda: StageCall(lambda: _track(run, config), config.track.controller,
                                    config.track),
         "report": lambda: StageCall(lambda: build_report(run.path, fps=config.report.fps), "html",
@@ -271,18 +272,34 @@ def _scene(run: RunDir, config: RunConfig) -> None:
     from exoactor.formats import load_npz
     from exoactor.formats.motion import RobotMotion
     from exoactor.scene import Scene, save_scene
+    from exoactor.scene.contact_ref import choose_reference
     from exoactor.scene.infer import infer_scene, plan_actions
+    from exoactor.scene.place import place_seats
 
     motion = load_npz(run.artefact(artefacts.ROBOT_MOTION), expect=RobotMotion)
     if not config.infer_objects:
         save_scene(Scene(source=motion.source, fps=motion.fps), run.artefact(artefacts.SCENE))
+        _save_seated(run, motion, Scene(), "no objects inferred (infer_objects off)")
         return
     scene = infer_scene(motion, config.objects, plan_actions=plan_actions(run.artefact(artefacts.PLAN)))
+    scene = place_seats(motion, scene, config.objects.place, config.track)
     save_scene(scene, run.artefact(artefacts.SCENE))
+    seated, note = choose_reference(motion, scene, config.objects.contact, config.track)
+    _save_seated(run, seated, scene, note)
+
+
+def _save_seated(run: RunDir, motion, scene, note: str) -> None:
+    """``seated_motion.npz`` (the reference the track stage follows with the objects) and
+    ``seated_motion.json`` (for which seats it was made, and how it was chosen)."""
+    from exoactor.fileio import write_json
+    from exoactor.formats import save_npz
+    from exoactor.scene.contact_ref import seats_digest
+
+    save_npz(motion, run.artefact(artefacts.SEATED_MOTION))
+    write_json(run.artefact(artefacts.SEATED_MOTION_META), {"seats": seats_digest(scene), "note": note})
 
 
 def _track(run: RunDir, config: RunConfig) -> None:
-    from exoactor.control.track import track_motion
     from exoactor.formats import load_npz
     from exoactor.formats.motion import RobotMotion
     from exoactor.scene import load_scene
@@ -290,18 +307,96 @@ def _track(run: RunDir, config: RunConfig) -> None:
     motion = load_npz(run.artefact(artefacts.ROBOT_MOTION), expect=RobotMotion)
     scene = load_scene(run.artefact(artefacts.SCENE)) if run.artefact(artefacts.SCENE).is_file() \
         else None
-    track = config.track.model_copy(update={"scene": scene if scene and scene.objects else None})
+    if scene is None or not scene.objects:
+        _track_into(run.path, motion, config, None)
+        return
+    seated = _seated_motion(run, scene) or motion
+    _track_with_objects(run.path, seated, config, scene, plain=motion)
+
+
+def _seated_motion(run: RunDir, scene):
+    """The objects stage's seat-contact reference when it was made for ``scene``'s seats
+    (``None`` otherwise, e.g. after an edit of ``scene.json``: the retargeted motion is used)."""
+    import json
+
+    from exoactor.formats import load_npz
+    from exoactor.formats.motion import RobotMotion
+    from exoactor.scene.contact_ref import seats_digest
+
+    npz, meta = run.artefact(artefacts.SEATED_MOTION), run.artefact(artefacts.SEATED_MOTION_META)
+    if not (npz.is_file() and meta.is_file()):
+        return None
+    if json.loads(meta.read_text()).get("seats") != seats_digest(scene):
+        logger.info("seated_motion.npz was made for other seats than scene.json's: tracking "
+                    "robot_motion.npz")
+        return None
+    return load_npz(npz, expect=RobotMotion)
+
+
+def _track_into(out: Path, motion, config: RunConfig, scene) -> None:
+    """One tracking run (the physics filter when on) with ``scene``'s objects, into ``out``."""
+    from exoactor.control.track import track_motion
+
+    track = config.track.model_copy(update={"scene": scene})
     if (config.filter.enabled and config.track.controller == "twist2"
             and motion.hand_dof is None):
         from exoactor.control.drift import DriftConfig
         from exoactor.control.filter import filter_motion
 
         track = track.model_copy(update={"drift": DriftConfig(enabled=False)})
-        filter_motion(motion, config.filter, track, out_dir=run.path, show_progress=False)
+        filter_motion(motion, config.filter, track, out_dir=out, show_progress=False)
     else:
-        track_motion(motion, track, render=False, out_dir=run.path)
-    if track.scene is not None:
-        add_interaction_metrics(run.path, track.scene, motion.fps)
+        track_motion(motion, track, render=False, out_dir=out)
+
+
+def _track_with_objects(run_dir: Path, motion, config: RunConfig, scene, plain=None) -> None:
+    """Track with the objects; when the robot falls with them, track again without them and
+    keep the run without them unless it falls too, and no later (objects must never make the
+    robot fall where it stands without them; :func:`exoactor.scene.place.worse_than_without`).
+    ``metrics.json`` → ``interaction`` says which was kept and why. ``motion`` is tracked with
+    the objects, ``plain`` (default ``motion``: the reference without the seat-contact change)
+    without them."""
+    import json
+    import shutil
+    import tempfile
+
+    from exoactor.fileio import write_json
+    from exoactor.scene.place import Trial, worse_than_without
+
+    def trial(d: Path) -> Trial:
+        m = json.loads((d / "metrics.json").read_text())
+        return Trial(bool(m.get("fell")), m.get("fall_time_s") if m.get("fell") else None,
+                     0.0, 0.0, 0.0, "")
+
+    with tempfile.TemporaryDirectory(dir=run_dir, prefix=".track_") as tmp:
+        with_dir, without_dir = Path(tmp) / "with", Path(tmp) / "without"
+        with_dir.mkdir()
+        _track_into(with_dir, motion, config, scene)
+        inter = add_interaction_metrics(with_dir, scene, motion.fps)
+        keep, dropped = with_dir, None
+        if trial(with_dir).fell:
+            without_dir.mkdir()
+            _track_into(without_dir, plain if plain is not None else motion, config, None)
+            a, b = trial(with_dir), trial(without_dir)
+            if worse_than_without(a, b):
+                keep = without_dir
+                fall = f"fell at {a.fall_time_s:.2f} s" if a.fell else "no fall"
+                alone = f"fell at {b.fall_time_s:.2f} s" if b.fell else "no fall"
+                dropped = {"succeeded": False, "kept_without_objects": True,
+                           "failures": [f"objects left out: with them the robot {fall}, "
+                                        f"without them {alone}; the run without them is kept"],
+                           "with_objects": inter, "objects": []}
+                logger.warning("%s: the robot fell with the scene's objects (%s) and not, or "
+                               "later, without them (%s): keeping the run without them",
+                               run_dir, fall, alone)
+        for f in keep.iterdir():
+            if (run_dir / f.name).is_dir():
+                shutil.rmtree(run_dir / f.name)
+            shutil.move(str(f), str(run_dir / f.name))
+    if dropped is not None:
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+        metrics["interaction"] = dropped
+        write_json(run_dir / "metrics.json", metrics)
 
 
 def add_interaction_metrics(run_dir: Path, scene, fps: float) -> dict:

@@ -37,7 +37,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from exoactor.formats.motion import RobotMotion
 from exoactor.rotations import yaw
+from exoactor.scene.contact_ref import ContactRefConfig
 from exoactor.scene.model import ObjectPose, Scene, SceneObject
+from exoactor.scene.place import PlaceConfig
 
 logger = logging.getLogger(__name__)
 
@@ -147,6 +149,13 @@ class InferConfig(BaseModel):
     """Mass range of a carried box [kg] (the G1's arms carry about 3 kg)."""
     friction: float = Field(1.0, gt=0.0, le=3.0)
     """Friction of every inferred object."""
+    place: PlaceConfig = Field(default_factory=PlaceConfig)
+    """The seat placement search with tracker rollouts (:mod:`exoactor.scene.place`; the
+    runner's ``objects`` stage runs it after the rules)."""
+    contact: ContactRefConfig = Field(default_factory=ContactRefConfig)
+    """The seat-contact reference (:mod:`exoactor.scene.contact_ref`; the ``objects`` stage
+    runs it after the placement and writes ``seated_motion.npz``, which the track stage
+    follows)."""
 
 
 @dataclass(frozen=True)

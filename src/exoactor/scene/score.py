@@ -232,10 +232,14 @@ def penetration_m(motion, scene: Scene, robot=None, bodies: str = "all") -> np.n
 def interaction_columns(metrics: dict) -> dict[str, str]:
     """Table cells of a run's interactions from its ``metrics.json`` (for benchmark tables):
     ``objects`` (kinds inferred), ``seated`` (% of the sitting phase), ``reached`` (closest
-    hand [m]), ``lifted`` (box rise [m]), ``interaction`` (ok / failed / -)."""
+    hand [m]), ``lifted`` (box rise [m]), ``interaction`` (ok / failed / left out / -; "left
+    out": the objects made the robot fall and the run without them was kept)."""
     inter = metrics.get("interaction")
     if not isinstance(inter, dict):
         return {"objects": "-", "seated": "-", "reached": "-", "lifted": "-", "interaction": "-"}
+    if inter.get("kept_without_objects"):
+        cells = interaction_columns({"interaction": inter.get("with_objects") or {}})
+        return {**cells, "objects": f"left out ({cells['objects']})", "interaction": "left out"}
     objs = inter.get("objects", [])
     seats = [o for o in objs if o.get("kind") == "seat"]
     reach = [d for o in objs if o.get("kind") != "seat"

@@ -1,0 +1,350 @@
+"""Seat contact on the robot reference: lower the pelvis onto each seat, legs re-solved by IK.
+
+Perceived seated people come out with the pelvis high (sitting-notes), and the tracker follows
+the reference's pelvis height, so a seat under it carries little weight. This step changes the
+*reference* during each inferred seat's evidence window:
+
+- the seat contact of a frame is the lowest point of the pelvis/thigh collision geoms over the
+  seat's footprint (:func:`seat_contact_z`; the pelvis geom's lowest point when none is over
+  it); its target is the seat top minus ``press_m``; the pelvis goes down by the difference
+  (never up), weighted by a smooth step that ramps in over ``ramp_s`` before the window and
+  out over ``ramp_s`` after it;
+- each frame with a non-zero weight is re-solved by differential IK with mink (the retarget
+  package's solver: ``mink.solve_ik`` with daqp, ``mink.ConfigurationLimit``): both feet held
+  at their reference pose in world, the pelvis at its lowered position with its orientation,
+  the torso at its reference orientation, the whole-body CoM's xy at the reference's (the
+  reference kept its balance over the feet; the seat adds support under the pelvis), and the
+  rest of the body (arms, waist) near the reference pose; the pelvis height target is
+  corrected by the measured contact error after each solve (``passes``).
+
+The result is a new motion; the input is not changed. :func:`adjust_for_seats` is pure (no
+files); the objects stage writes its result as ``seated_motion.npz`` for the track stage.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from exoactor.formats.motion import RobotMotion
+from exoactor.scene.model import Scene, SceneObject
+
+logger = logging.getLogger(__name__)
+
+FEET_BODIES = ("left_ankle_roll_link", "right_ankle_roll_link")
+TORSO_BODY = "torso_link"
+
+
+class ContactRefConfig(BaseModel):
+    """The seat-contact reference (see the module)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True
+    """Adjust the reference (``False``: the track stage uses ``robot_motion.npz`` as it is)."""
+    press_m: float = Field(0.05, ge=0.0, le=0.1)
+    """Depth of the seat contact's target below the seat top [m] (the tracker stays a little
+    above its reference; a contact that only touches carries little)."""
+    ramp_s: float = Field(0.5, ge=0.0, le=3.0)
+    """Blend in before and out after each evidence window [s]."""
+    iterations: int = Field(40, ge=1, le=500)
+    """IK steps per frame and pass."""
+    passes: int = Field(3, ge=1, le=10)
+    """Solves per frame, each correcting the pelvis target by the remaining contact error."""
+    foot_cost: float = Field(50.0, gt=0.0)
+    """Cost of the feet's world pose (position [1/m], orientation [1/rad])."""
+    pelvis_cost: float = Field(20.0, gt=0.0)
+    """Cost of the pelvis height and orientation."""
+    pelvis_xy_cost: float = Field(1.0, ge=0.0)
+    """Cost of the pelvis xy (low: the CoM's xy decides where the pelvis goes)."""
+    torso_cost: float = Field(5.0, ge=0.0)
+    """Cost of the torso orientation [1/rad]."""
+    com_cost: float = Field(10.0, ge=0.0)
+    """Cost of the CoM's xy at the reference's [1/m]."""
+    com_to_feet: float = Field(0.5, ge=0.0, le=1.0)
+    """Share of the way the CoM's xy target moves from the reference's CoM toward the feet's
+    support polygon (nearest point) when it is outside it: 0 keeps the reference's CoM, 1 puts
+    it over the feet (a seated robot leaning its weight over its feet stays up)."""
+    posture_cost: float = Field(0.05, ge=0.0)
+    """Cost of the joints' distance from the reference frame's joints."""
+    damping: float = Field(1e-3, gt=0.0)
+    """Levenberg-Marquardt damping of the solve."""
+
+
+@dataclass(frozen=True)
+class ContactRefResult:
+    """An adjusted reference and what was done.
+
+    Attributes:
+        motion: the adjusted motion (the input's when nothing was adjusted).
+        weight: ``(T,)`` blend weight of the adjustment per frame, in [0, 1].
+        drop_m: ``(T,)`` how far the pelvis went down [m] (>= 0).
+        contact_z: ``(T,)`` seat contact height after the adjustment [m] (NaN off the windows).
+        target_z: ``(T,)`` its target, seat top - press (NaN off the windows) [m].
+        feet_err_m: ``(T,)`` largest foot position change [m].
+    """
+
+    motion: RobotMotion
+    weight: np.ndarray
+    drop_m: np.ndarray
+    contact_z: np.ndarray
+    target_z: np.ndarray
+    feet_err_m: np.ndarray
+
+    def summary(self) -> str:
+        on = self.weight > 0.999
+        if not (self.drop_m > 0).any():
+            return ("reference unchanged (no seat window, or its seat contact is already at or "
+                    "below the seat top)")
+        err = np.abs(self.contact_z - self.target_z)[on]
+        err = err[np.isfinite(err)]
+        return (f"{int((self.drop_m > 0).sum())} frames adjusted; pelvis lowered up to "
+                f"{self.drop_m.max():.3f} m (mean {self.drop_m[on].mean() if on.any() else 0:.3f} "
+                f"m in the windows); contact error max {err.max() if err.size else 0:.3f} m; "
+                f"feet moved at most {self.feet_err_m.max() * 1000:.1f} mm")
+
+
+def blend_weight(n: int, windows: list[tuple[int, int]], fps: float, ramp_s: float
+                 ) -> np.ndarray:
+    """``(n,)`` weight: 1 inside each ``[first, last]`` frame window, smooth-step ramps of
+    ``ramp_s`` before and after, 0 elsewhere (max over windows)."""
+    t = np.arange(n) / fps
+    w = np.zeros(n)
+    for a, b in windows:
+        ta, tb = a / fps, b / fps
+        if ramp_s > 0:
+            up = _smoothstep((t - (ta - ramp_s)) / ramp_s)
+            down = 1.0 - _smoothstep((t - tb) / ramp_s)
+        else:
+            up = (t >= ta).astype(float)
+            down = (t <= tb).astype(float)
+        w = np.maximum(w, np.minimum(up, down))
+    return w
+
+
+def seat_contact_z(points_w: np.ndarray, pelvis_points_w: np.ndarray, seat: SceneObject
+                   ) -> float:
+    """Lowest of ``points_w`` (pelvis/thigh hull points, ``(P, 3)``) over ``seat``'s
+    footprint; the lowest pelvis point when none is over it [m]."""
+    c = np.asarray(seat.pose.pos[:2])
+    yaw = seat.pose.yaw_rad
+    R = np.array([[np.cos(yaw), np.sin(yaw)], [-np.sin(yaw), np.cos(yaw)]])
+    local = (points_w[:, :2] - c) @ R.T
+    inside = (np.abs(local[:, 0]) <= seat.size[0] / 2) & (np.abs(local[:, 1]) <= seat.size[1] / 2)
+    if inside.any():
+        return float(points_w[inside, 2].min())
+    return float(pelvis_points_w[:, 2].min())
+
+
+def nearest_in_hull(p: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """The point of the convex hull of ``pts`` (``(N, 2)``) nearest to ``p`` (``p`` itself when
+    inside)."""
+    from scipy.spatial import ConvexHull, QhullError
+
+    try:
+        hull = ConvexHull(pts)
+    except QhullError:
+        return pts[int(np.argmin(np.linalg.norm(pts - p, axis=1)))].copy()
+    if np.max(hull.equations[:, :2] @ p + hull.equations[:, 2]) <= 0.0:
+        return np.asarray(p, float).copy()
+    best, best_d = None, np.inf
+    v = pts[hull.vertices]
+    for a, b in zip(v, np.roll(v, -1, axis=0)):
+        ab = b - a
+        s = float(np.clip((p - a) @ ab / max(ab @ ab, 1e-12), 0.0, 1.0))
+        q = a + s * ab
+        dist = float(np.linalg.norm(p - q))
+        if dist < best_d:
+            best, best_d = q, dist
+    return best
+
+
+class _Contact:
+    """FK of the pelvis/thigh collision hull points of one model."""
+
+    def __init__(self, model):
+        import mujoco
+
+        from exoactor.scene.infer import PELVIS_BODY, SEAT_BODIES, hull_points
+
+        m = model
+        collide = [g for g in range(m.ngeom) if m.geom_contype[g] or m.geom_conaffinity[g]]
+        self.geoms = [g for g in collide if m.body(m.geom_bodyid[g]).name in SEAT_BODIES]
+        self.pelvis = [g for g in self.geoms
+                       if m.body(m.geom_bodyid[g]).name == PELVIS_BODY]
+        self.pts = {g: hull_points(m, g) for g in self.geoms}
+        self.soles = [g for g in collide if m.body(m.geom_bodyid[g]).name in FEET_BODIES
+                      and m.geom_type[g] == mujoco.mjtGeom.mjGEOM_SPHERE]
+        self._mujoco = mujoco
+
+    def z(self, data, seat: SceneObject) -> float:
+        w = {g: self.pts[g] @ data.geom_xmat[g].reshape(3, 3).T + data.geom_xpos[g]
+             for g in self.geoms}
+        return seat_contact_z(np.concatenate(list(w.values())),
+                              np.concatenate([w[g] for g in self.pelvis]), seat)
+
+
+def adjust_for_seats(motion: RobotMotion, scene: Scene, config: ContactRefConfig | None = None,
+                     robot=None) -> ContactRefResult:
+    """Lower the reference pelvis onto ``scene``'s seats during their evidence windows, the
+    legs re-solved with the feet held (see the module). Pure: returns a new motion."""
+    import mink
+    import mujoco
+
+    from exoactor.robots import get_robot
+    from exoactor.robots.kinematics import motion_qpos
+
+    cfg = config or ContactRefConfig()
+    robot = robot or get_robot(motion.robot)
+    T = motion.num_frames
+    nan = np.full(T, np.nan)
+    seats = [o for o in scene.objects if o.kind == "seat" and o.evidence]
+    per_seat = [blend_weight(T, list(s.evidence), motion.fps, cfg.ramp_s) for s in seats]
+    weight = np.max(per_seat, axis=0) if per_seat else np.zeros(T)
+    if not cfg.enabled or not (weight > 0).any():
+        return ContactRefResult(motion, np.zeros(T), np.zeros(T), nan, nan.copy(), np.zeros(T))
+    m = robot.model
+    d = mujoco.MjData(m)
+    contact = _Contact(m)
+    qref = motion_qpos(robot, motion)
+    qout = qref.copy()
+    feet_ids = [m.body(b).id for b in FEET_BODIES]
+    torso_id = m.body(TORSO_BODY).id
+
+    cfgn = mink.Configuration(m)
+    feet = [mink.FrameTask(b, "body", position_cost=cfg.foot_cost, orientation_cost=cfg.foot_cost)
+            for b in FEET_BODIES]
+    pelvis = mink.FrameTask("pelvis", "body",
+                            position_cost=[cfg.pelvis_xy_cost, cfg.pelvis_xy_cost,
+                                           cfg.pelvis_cost],
+                            orientation_cost=cfg.pelvis_cost)
+    torso = mink.FrameTask(TORSO_BODY, "body", position_cost=0.0,
+                           orientation_cost=cfg.torso_cost)
+    com = mink.ComTask(cost=[cfg.com_cost, cfg.com_cost, 0.0])
+    posture = mink.PostureTask(m, cost=cfg.posture_cost)
+    tasks = [*feet, pelvis, torso, com, posture]
+    limits = [mink.ConfigurationLimit(m)]
+
+    drop = np.zeros(T)
+    contact_z, target_z, feet_err = nan.copy(), nan.copy(), np.zeros(T)
+    prev: np.ndarray | None = None
+    for t in range(T):
+        if weight[t] <= 0:
+            prev = None
+            continue
+        s = int(np.argmax([w[t] for w in per_seat]))
+        seat = seats[s]
+        d.qpos[:] = qref[t]
+        mujoco.mj_kinematics(m, d)
+        mujoco.mj_comPos(m, d)
+        z0 = contact.z(d, seat)
+        goal = seat.top_z - cfg.press_m
+        want = weight[t] * min(0.0, goal - z0)          # only down
+        if want >= 0.0:
+            continue
+        feet_T = [mink.SE3.from_rotation_and_translation(
+            mink.SO3.from_matrix(d.xmat[i].reshape(3, 3)), d.xpos[i].copy()) for i in feet_ids]
+        feet_p0 = d.xpos[feet_ids].copy()
+        torso_R = d.xmat[torso_id].reshape(3, 3).copy()
+        com0 = d.subtree_com[m.body("pelvis").id].copy()
+        for task, X in zip(feet, feet_T):
+            task.set_target(X)
+        torso.set_target(mink.SE3.from_rotation_and_translation(
+            mink.SO3.from_matrix(torso_R), np.zeros(3)))
+        sole = d.geom_xpos[contact.soles]
+        com_goal = com0.copy()
+        com_goal[:2] += cfg.com_to_feet * (nearest_in_hull(com0[:2], sole[:, :2]) - com0[:2])
+        com.set_target(com_goal)
+        posture.set_target(qref[t])
+        start = (prev if prev is not None else qref[t]).copy()
+        start[0:2] = qref[t][0:2] if prev is None else start[0:2]
+        cfgn.update(start)
+        pelvis_z = qref[t][2] + want
+        target_contact = z0 + want
+        for _ in range(cfg.passes):
+            pelvis.set_target(mink.SE3.from_rotation_and_translation(
+                mink.SO3(wxyz=qref[t][3:7]), np.array([*qref[t][0:2], pelvis_z])))
+            for _ in range(cfg.iterations):
+                v = mink.solve_ik(cfgn, tasks, 1.0, "daqp", damping=cfg.damping, limits=limits)
+                cfgn.integrate_inplace(v, 1.0)
+                if np.linalg.norm(v) < 1e-5:
+                    break
+            d.qpos[:] = cfgn.q
+            mujoco.mj_kinematics(m, d)
+            err = contact.z(d, seat) - target_contact
+            if abs(err) < 2e-3:
+                break
+            pelvis_z -= err
+        qout[t] = cfgn.q
+        prev = cfgn.q.copy()
+        d.qpos[:] = qout[t]
+        mujoco.mj_kinematics(m, d)
+        contact_z[t] = contact.z(d, seat)
+        target_z[t] = target_contact
+        feet_err[t] = float(np.linalg.norm(d.xpos[feet_ids] - feet_p0, axis=1).max())
+        drop[t] = qref[t][2] - qout[t][2]
+    if not (drop > 0).any():
+        res = ContactRefResult(motion, weight, drop, contact_z, target_z, feet_err)
+        logger.info("seat-contact reference: %s", res.summary())
+        return res
+    out = RobotMotion(robot=motion.robot, fps=motion.fps, joint_names=motion.joint_names,
+                      root_pos=qout[:, 0:3].copy(),
+                      root_quat=qout[:, 3:7] / np.linalg.norm(qout[:, 3:7], axis=1,
+                                                              keepdims=True),
+                      dof_pos=qout[:, robot.qpos_adr[robot.body_idx]].copy(),
+                      hand_dof=motion.hand_dof,
+                      source=f"{motion.source} (seat contact: pelvis lowered onto the seat)")
+    res = ContactRefResult(out, weight, drop, contact_z, target_z, feet_err)
+    logger.info("seat-contact reference: %s", res.summary())
+    return res
+
+
+def choose_reference(motion: RobotMotion, scene: Scene, config: ContactRefConfig | None = None,
+                     track=None) -> tuple[RobotMotion, str]:
+    """The reference the track stage follows: :func:`adjust_for_seats`'s, unless with it the
+    robot falls in ``scene`` where it does not with ``motion`` (or earlier) — one rollout of the
+    run's tracker (drift correction off, as the filter and the placement run it) each, compared
+    by :func:`exoactor.scene.place.worse_than_without`. Returns the motion and a note."""
+    from exoactor.control.drift import DriftConfig
+    from exoactor.control.track import TrackConfig
+    from exoactor.scene.place import _trial, worse_than_without
+
+    cfg = config or ContactRefConfig()
+    res = adjust_for_seats(motion, scene, cfg)
+    if res.motion is motion:
+        return motion, res.summary()
+    track = (track or TrackConfig()).model_copy(update={"drift": DriftConfig(enabled=False)})
+    seats = [o for o in scene.objects if o.kind == "seat"]
+    last = max(b for s in seats for _, b in s.evidence)
+    upto = min(motion.num_frames, last + round((cfg.ramp_s + 2.0) * motion.fps) + 1)
+    phase = (min(a for s in seats for a, _ in s.evidence) / motion.fps, last / motion.fps)
+    base = _trial(motion.slice(0, upto), scene, seats[0], track, "reference as retargeted", 0.0,
+                  phase).trial
+    new = _trial(res.motion.slice(0, upto), scene, seats[0], track, "seat-contact reference",
+                 0.0, phase).trial
+    note = f"{res.summary()}; {new.summary()}; {base.summary()}"
+    if worse_than_without(new, base):
+        logger.info("seat-contact reference not used (it falls where the reference does not, "
+                    "or earlier): %s", note)
+        return motion, "not used: " + note
+    logger.info("seat-contact reference used: %s", note)
+    return res.motion, "used: " + note
+
+
+def seats_digest(scene: Scene) -> str:
+    """A digest of ``scene``'s seats (kind, pose, size, evidence): the seat-contact reference
+    is valid for the scene it was made for only (``scene.json`` is the user's to edit)."""
+    import hashlib
+    import json
+
+    seats = [o.model_dump(include={"pose", "size", "evidence"}) for o in scene.objects
+             if o.kind == "seat"]
+    return hashlib.sha1(json.dumps(seats, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _smoothstep(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3 - 2 * x)

@@ -1,0 +1,129 @@
+"""Seat placement by tracker rollouts (exoactor.scene.place) and the runner's no-worse guard."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from scene_synthetic import sit_reference
+
+from exoactor.scene import Scene, SceneObject, load_scene, save_scene
+from exoactor.scene.infer import box_depth, infer_scene, motion_features
+from exoactor.scene.model import ObjectPose
+from exoactor.scene.place import (
+    PlaceConfig,
+    Trial,
+    _candidates,
+    _first_frame,
+    place_seats,
+    placement_score,
+    worse_than_without,
+)
+
+
+def _t(fell, t=None, seated=0.0, load=0.0, shift=0.0):
+    return Trial(fell, t, seated, load, shift, "")
+
+
+def test_placement_objective_orders_no_fall_later_fall_then_seated():
+    ranked = [_t(False, seated=0.9, load=0.6), _t(False, seated=0.5, load=0.9),
+              _t(False, seated=0.5, load=0.5, shift=0.1), _t(True, 3.0, seated=1.0),
+              _t(True, 1.0, seated=1.0)]
+    assert sorted(ranked[::-1], key=placement_score) == ranked
+    assert worse_than_without(_t(True, 2.0), _t(False))          # falls only with it
+    assert worse_than_without(_t(True, 1.0), _t(True, 2.0))      # falls earlier with it
+    assert not worse_than_without(_t(True, 3.0), _t(True, 2.0))  # falls later: kept
+    assert not worse_than_without(_t(False), _t(True, 2.0))
+
+
+@pytest.mark.parametrize("seated_start", [False, True])
+def test_candidates_never_hold_the_start_pose(seated_start):
+    """A candidate seat never starts the robot inside it; a start that is already seated gets a
+    candidate right under it (the highest top its pose allows)."""
+    motion = sit_reference(stand_s=0.5, seated_s=2.5, up_s=1.5)
+    if seated_start:
+        motion = motion.slice(int(2.6 * motion.fps), len(motion.root_pos))
+    seat = infer_scene(motion).of_kind("seat")[0]
+    start = motion_features(_first_frame(motion))
+    cands = _candidates(seat, PlaceConfig(), start, None)
+    assert len(cands) >= len(PlaceConfig().shifts_m)
+    for _, obj, _ in cands:
+        c, size = np.asarray(obj.pose.pos), np.asarray(obj.size)
+        for pts in (start.seat_points, start.other_points):
+            assert box_depth(pts, c, obj.pose.yaw_rad, size).max() <= 0.01 + 1e-9
+    if seated_start:   # the robot starts with its pelvis/thighs on a candidate's top
+        assert any(abs(o.top_z - start.seat_low_z[0]) < 0.03 for _, o, _ in cands)
+
+
+def _trip_seat(motion, ahead_m=0.5, height_m=0.25):
+    """A low seat box across a walk's path, ahead of its start (evidence: the whole walk); the
+    walk trips over it (measured: falls at 2.1 s; 0.4 m and 0.8 m high boxes it does not)."""
+    p0, p1 = motion.root_pos[0, :2], motion.root_pos[-1, :2]
+    d = (p1 - p0) / np.linalg.norm(p1 - p0)
+    xy = p0 + ahead_m * d
+    return SceneObject(kind="seat", pose=ObjectPose(pos=(float(xy[0]), float(xy[1]), height_m / 2),
+                                                    yaw_rad=float(np.arctan2(d[1], d[0]))),
+                       size=(0.4, 1.0, height_m), evidence=((0, len(motion.root_pos) - 1),))
+
+
+def test_a_seat_that_trips_the_robot_is_rejected(walk_motion):
+    """Physics: a seat across a walk's path makes the robot fall where it walks without it, so
+    the placement search rejects it (with the figures in its note)."""
+    scene = Scene(source="test", fps=walk_motion.fps, objects=(_trip_seat(walk_motion),))
+    cfg = PlaceConfig(shifts_m=(0.0,), heights_m=(0.0,), robot_anchor=False, max_raise_m=0.0)
+    out = place_seats(walk_motion, scene, cfg)
+    assert not out.objects and len(out.rejected) == 1
+    assert "rejected: every placement made the robot fall" in out.rejected[0].note
+
+
+def test_place_keeps_the_seat_the_robot_sits_on(monkeypatch):
+    """Physics: on the IK sit-down the rule's seat is kept (the robot falls without it); the
+    rollouts stop ``tail_s`` after the seated phase."""
+    import exoactor.control.track as track_mod
+
+    lengths = []
+    real = track_mod.track_motion
+
+    def recording(motion, *a, **k):
+        lengths.append(len(motion.root_pos))
+        return real(motion, *a, **k)
+
+    monkeypatch.setattr(track_mod, "track_motion", recording)
+    motion = sit_reference(stand_s=0.5, seated_s=2.5, up_s=1.5, fps=50.0)
+    scene = infer_scene(motion)
+    cfg = PlaceConfig(shifts_m=(0.0,), heights_m=(0.0,), robot_anchor=False, max_raise_m=0.0,
+                      tail_s=1.0)
+    out = place_seats(motion, scene, cfg)
+    assert len(out.of_kind("seat")) == 1 and not out.rejected
+    assert "placed by rollouts" in out.objects[0].note and "no fall" in out.objects[0].note
+    last = scene.of_kind("seat")[0].evidence[-1][1]
+    assert len(lengths) == 2 and max(lengths) == min(last + 50 + 1, len(motion.root_pos))
+    assert max(lengths) < len(motion.root_pos)
+
+
+def test_runner_keeps_the_run_without_objects_when_they_make_the_robot_fall(walk_motion,
+                                                                             tmp_path):
+    """The track stage's guard: objects that make the robot fall are left out, and metrics.json
+    says so (the verdict then names it)."""
+    from exoactor.report.verdict import physics_verdict
+    from exoactor.runner import RunConfig, _track_with_objects
+
+    scene = Scene(source="test", fps=walk_motion.fps, objects=(_trip_seat(walk_motion),))
+    save_scene(scene, tmp_path / "scene.json")
+    config = RunConfig().model_copy(update={"filter": RunConfig().filter.model_copy(
+        update={"enabled": False})})
+    _track_with_objects(tmp_path, walk_motion, config, load_scene(tmp_path / "scene.json"))
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert not metrics["fell"]
+    inter = metrics["interaction"]
+    assert inter["kept_without_objects"] and not inter["succeeded"]
+    assert "objects left out" in inter["failures"][0]
+    assert (tmp_path / "rollout.npz").is_file()
+    assert not list(tmp_path.glob(".track_*"))                  # the trial runs are cleaned up
+    from exoactor.scene.score import interaction_columns
+
+    cells = interaction_columns(metrics)
+    assert cells["interaction"] == "left out" and cells["objects"] == "left out (seat)"
+    verdict = physics_verdict(metrics)
+    assert verdict.verdict == "not executable" and "objects left out" in " ".join(verdict.reasons)
