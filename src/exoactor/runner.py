@@ -327,8 +327,8 @@ def _seated_motion(run: RunDir, scene):
     if not (npz.is_file() and meta.is_file()):
         return None
     if json.loads(meta.read_text()).get("seats") != seats_digest(scene):
-        logger.info("seated_motion.npz was made for other seats than scene.json's: tracking "
-                    "robot_motion.npz")
+        logger.info("%s was made for other seats than %s's: tracking %s", artefacts.SEATED_MOTION,
+                    artefacts.SCENE, artefacts.ROBOT_MOTION)
         return None
     return load_npz(npz, expect=RobotMotion)
 
@@ -364,7 +364,7 @@ def _track_with_objects(run_dir: Path, motion, config: RunConfig, scene, plain=N
     from exoactor.scene.place import Trial, worse_than_without
 
     def trial(d: Path) -> Trial:
-        m = json.loads((d / "metrics.json").read_text())
+        m = json.loads((d / artefacts.METRICS).read_text())
         return Trial(bool(m.get("fell")), m.get("fall_time_s") if m.get("fell") else None,
                      0.0, 0.0, 0.0, "")
 
@@ -394,9 +394,9 @@ def _track_with_objects(run_dir: Path, motion, config: RunConfig, scene, plain=N
                 shutil.rmtree(run_dir / f.name)
             shutil.move(str(f), str(run_dir / f.name))
     if dropped is not None:
-        metrics = json.loads((run_dir / "metrics.json").read_text())
+        metrics = json.loads((run_dir / artefacts.METRICS).read_text())
         metrics["interaction"] = dropped
-        write_json(run_dir / "metrics.json", metrics)
+        write_json(run_dir / artefacts.METRICS, metrics)
 
 
 def add_interaction_metrics(run_dir: Path, scene, fps: float) -> dict:
