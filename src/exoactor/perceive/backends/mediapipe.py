@@ -15,10 +15,8 @@ Per frame:
    mirrored selfie image and is not used); a hand whose wrist lands far from the body's
    wrist is dropped.
 
-Landmark conventions: ``pose_landmarks`` are normalised to the processed image (converted to
-pixels of the full frame); ``pose_world_landmarks`` are metric, centred between the hips, with
-the camera's axes (x right, y down, z away from the camera). Hand world landmarks likewise,
-centred on the hand (re-centred here on its wrist).
+The MediaPipe calls themselves (and their landmark conventions) are in
+:mod:`exoactor.perceive.detect`; this module is the per-frame tracking around them.
 """
 
 from __future__ import annotations
@@ -33,31 +31,32 @@ from typing import Any
 import numpy as np
 
 from exoactor.perceive.backend import (
-    NUM_HAND,
     PoseBackend,
     PoseObservations,
     empty_observations,
     pose_backends,
 )
 from exoactor.perceive.config import PerceiveConfig
+from exoactor.perceive.detect import (
+    Person,
+    detect_people,
+    hands_on_wrists,
+    mask_image,
+    open_hands,
+    open_pose,
+    pose_on_crop,
+    run_pose,
+)
 from exoactor.perceive.errors import NoPersonFound
 from exoactor.perceive.tracking import (
     ActorTracker,
     box_area,
-    box_overlap,
-    box_scale,
     expand_box,
-    landmark_box_px,
 )
 from exoactor.perceive.video import Frame, VideoSource, iter_frames
 from exoactor.ui import progress
 
 logger = logging.getLogger(__name__)
-
-MASK_GREY = 114
-"""Value painted over masked-out image regions."""
-_WRISTS = (15, 16)  # left, right wrist in BODY_33
-_KNUCKLES = ((17, 19), (18, 20))  # (pinky, index) of the left, right hand in BODY_33
 
 NOBODY = ("{path}: no person was detected in any of its {frames} frames. Give a video where the "
           "whole body of the actor is visible (a person at least ~1/6 of the frame tall).")
@@ -69,42 +68,6 @@ def _ordinal(n: int) -> str:
     return f"{n}{'th' if 11 <= n % 100 <= 13 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
-class _Candidate:
-    """One body detection mapped to full-frame pixels."""
-
-    __slots__ = ("box", "hip", "kp_px", "rel_c", "vis")
-
-    def __init__(self, kp_px: np.ndarray, vis: np.ndarray, rel_c: np.ndarray, box: np.ndarray):
-        self.kp_px, self.vis, self.rel_c, self.box = kp_px, vis, rel_c, box
-        self.hip = kp_px[[23, 24]].mean(axis=0)
-
-
-def _mask(rgb: np.ndarray, keep: np.ndarray | None, hide: list[np.ndarray]) -> np.ndarray:
-    """Copy of ``rgb`` grey outside ``keep`` and inside every ``hide`` box (but never inside
-    ``keep``'s core: callers pass boxes that do not cover the actor)."""
-    h, w = rgb.shape[:2]
-    if keep is None and not hide:
-        return rgb
-    if keep is not None and keep[0] <= 0 and keep[1] <= 0 and keep[2] >= w and keep[3] >= h \
-            and not hide:
-        return rgb
-    out = np.full_like(rgb, MASK_GREY)
-    if keep is None:
-        out[:] = rgb
-        x0 = y0 = 0
-        x1, y1 = w, h
-    else:
-        x0, y0 = int(keep[0]), int(keep[1])
-        x1, y1 = int(np.ceil(keep[2])), int(np.ceil(keep[3]))
-        out[y0:y1, x0:x1] = rgb[y0:y1, x0:x1]
-    for b in hide:
-        bx0, by0 = max(int(b[0]), x0), max(int(b[1]), y0)
-        bx1, by1 = min(int(np.ceil(b[2])), x1), min(int(np.ceil(b[3])), y1)
-        if bx1 > bx0 and by1 > by0:
-            out[by0:by1, bx0:bx1] = MASK_GREY
-    return out
-
-
 @pose_backends.register("mediapipe")
 class MediaPipeBackend(PoseBackend):
     """BlazePose body + MediaPipe Hands on wrist crops, with actor tracking."""
@@ -114,123 +77,20 @@ class MediaPipeBackend(PoseBackend):
 
     # ------------------------------------------------------------------ models
     def _open(self, hands: bool) -> dict[str, Any]:
-        with warnings.catch_warnings():  # protobuf deprecation noise inside mediapipe
-            warnings.simplefilter("ignore", UserWarning)
-            from mediapipe.python.solutions import hands as mp_hands
-            from mediapipe.python.solutions import pose as mp_pose
-
         c = self.config.mediapipe
         models = {
-            "video": mp_pose.Pose(static_image_mode=False, model_complexity=1,
-                                  smooth_landmarks=c.smooth_landmarks,
-                                  min_detection_confidence=c.min_detection_confidence,
-                                  min_tracking_confidence=c.min_tracking_confidence),
-            "image": mp_pose.Pose(static_image_mode=True, model_complexity=1,
-                                  min_detection_confidence=c.min_detection_confidence),
+            "video": open_pose(True, c.min_detection_confidence, c.min_tracking_confidence,
+                               c.smooth_landmarks),
+            "image": open_pose(False, c.min_detection_confidence),
         }
         if hands:
-            models["hands"] = mp_hands.Hands(
-                static_image_mode=True, max_num_hands=1, model_complexity=1,
-                min_detection_confidence=c.hand_min_detection_confidence)
+            models["hands"] = open_hands(c.hand_min_detection_confidence)
         return models
 
     @staticmethod
     def _close(models: dict[str, Any]) -> None:
         for m in models.values():
             m.close()
-
-    # ------------------------------------------------------------------ body
-    @staticmethod
-    def _run_pose(model: Any, image: np.ndarray, offset: tuple[float, float], size: tuple[int, int],
-                  frame_wh: tuple[int, int]) -> _Candidate | None:
-        res = model.process(image)
-        if res.pose_landmarks is None or res.pose_world_landmarks is None:
-            return None
-        lm = res.pose_landmarks.landmark
-        wl = res.pose_world_landmarks.landmark
-        kp = np.array([(p.x, p.y) for p in lm]) * np.array(size, dtype=float) + np.array(offset)
-        vis = np.clip(np.array([p.visibility for p in lm]), 0.0, 1.0)
-        rel = np.array([(p.x, p.y, p.z) for p in wl])
-        return _Candidate(kp, vis, rel, landmark_box_px(kp, *frame_wh))
-
-    def _pose_on_crop(self, model: Any, rgb: np.ndarray, crop: np.ndarray,
-                      hide: list[np.ndarray], rotate: bool = False) -> _Candidate | None:
-        """Single-image pose on ``crop`` of ``rgb`` (``hide`` boxes painted grey), optionally
-        turned by 180 deg (for people upside down: the detector is trained upright)."""
-        h, w = rgb.shape[:2]
-        x0, y0 = int(crop[0]), int(crop[1])
-        x1, y1 = int(np.ceil(crop[2])), int(np.ceil(crop[3]))
-        if x1 - x0 < 32 or y1 - y0 < 32:
-            return None
-        img = (_mask(rgb, None, hide) if hide else rgb)[y0:y1, x0:x1]
-        if rotate:
-            img = img[::-1, ::-1]
-        cand = self._run_pose(model, np.ascontiguousarray(img), (0, 0), (x1 - x0, y1 - y0),
-                              (x1 - x0, y1 - y0))
-        if cand is None:
-            return None
-        kp = cand.kp_px
-        rel = cand.rel_c
-        if rotate:  # back to upright image axes: a 180 deg turn about the optical axis
-            kp = np.array([x1 - x0, y1 - y0]) - kp
-            rel = rel * np.array([-1.0, -1.0, 1.0])
-        kp = kp + np.array([x0, y0])
-        return _Candidate(kp, cand.vis, rel, landmark_box_px(kp, w, h))
-
-    def _enumerate_people(self, model: Any, rgb: np.ndarray) -> list[_Candidate]:
-        """Everybody the single-image model finds, by detect-mask-repeat, largest first."""
-        h, w = rgb.shape[:2]
-        found: list[_Candidate] = []
-        hide: list[np.ndarray] = []
-        for _ in range(self.config.tracking.max_people):
-            cand = self._run_pose(model, _mask(rgb, None, hide), (0, 0), (w, h), (w, h))
-            if cand is None or box_area(cand.box) < 1.0:
-                break
-            if any(box_overlap(cand.box, f.box) > 0.5 for f in found):
-                break  # the masked person found again through the mask
-            found.append(cand)
-            hide.append(expand_box(cand.box, 0.1 * box_scale(cand.box), w, h))
-        return sorted(found, key=lambda c: -box_area(c.box))
-
-    # ------------------------------------------------------------------ hands
-    def _hands(self, model: Any, rgb: np.ndarray, cand: _Candidate
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str | None]]:
-        c = self.config.mediapipe
-        h, w = rgb.shape[:2]
-        px = np.full((2, NUM_HAND, 2), np.nan)
-        rel = np.full((2, NUM_HAND, 3), np.nan)
-        score = np.zeros(2)
-        labels: list[str | None] = [None, None]
-        scale = box_scale(cand.box)
-        for side in (0, 1):
-            wi = _WRISTS[side]
-            knuckle = cand.kp_px[list(_KNUCKLES[side])].mean(axis=0)
-            wrist = cand.kp_px[wi]
-            if cand.vis[wi] < 0.3 or not np.all(np.isfinite(wrist)):
-                continue
-            reach = float(np.linalg.norm(knuckle - wrist))
-            side_px = max(c.hand_crop_scale * scale, 3.5 * reach, float(c.hand_crop_min_px))
-            centre = wrist + (knuckle - wrist) * 1.2
-            x0, y0 = int(max(0, centre[0] - side_px / 2)), int(max(0, centre[1] - side_px / 2))
-            x1, y1 = int(min(w, centre[0] + side_px / 2)), int(min(h, centre[1] + side_px / 2))
-            if x1 - x0 < 16 or y1 - y0 < 16:
-                continue
-            res = model.process(np.ascontiguousarray(rgb[y0:y1, x0:x1]))
-            if not res.multi_hand_landmarks:
-                continue
-            lm = res.multi_hand_landmarks[0].landmark
-            kp = np.array([(p.x, p.y) for p in lm]) * [x1 - x0, y1 - y0] + [x0, y0]
-            off = float(np.linalg.norm(kp[0] - wrist)) / side_px
-            if off > c.hand_max_wrist_offset:
-                continue
-            wl = res.multi_hand_world_landmarks[0].landmark
-            hw = np.array([(p.x, p.y, p.z) for p in wl])
-            px[side] = kp
-            rel[side] = hw - hw[0]
-            score[side] = float(np.exp(-(off / (0.5 * c.hand_max_wrist_offset)) ** 2))
-            if res.multi_handedness:
-                labels[side] = res.multi_handedness[0].classification[0].label
-        return px, rel, score, labels
 
     # ------------------------------------------------------------------ main loop
     def estimate(self, video: VideoSource, *, person: int | None = None, hands: bool = True,
@@ -269,11 +129,11 @@ class MediaPipeBackend(PoseBackend):
                     frame_sink(frame)
                 if i >= len(arrays["detected"]):
                     arrays = _grow(arrays)
-                chosen: _Candidate | None = None
+                chosen: Person | None = None
                 t0 = time.perf_counter()
                 if not tracker.started:
                     early.append((i, t_s, rgb))
-                    people = self._enumerate_people(models["image"], rgb)
+                    people = detect_people(models["image"], rgb, cfg.tracking.max_people)
                     step["body"] += time.perf_counter() - t0
                     if len(people) > most_people[0]:
                         most_people = (len(people), i)
@@ -301,7 +161,7 @@ class MediaPipeBackend(PoseBackend):
                     self._store(arrays, i, chosen)
                     if hands:
                         t2 = time.perf_counter()
-                        hp, hr, hs, labels = self._hands(models["hands"], rgb, chosen)
+                        hp, hr, hs, labels = hands_on_wrists(models["hands"], rgb, chosen, cfg.mediapipe)
                         arrays["hand_px"][i], arrays["hand_rel_c"][i] = hp, hr
                         arrays["hand_score"][i] = hs
                         for side, lab in enumerate(labels):
@@ -338,7 +198,7 @@ class MediaPipeBackend(PoseBackend):
                                 step_s=step, notes=notes, **arrays)
 
     # ------------------------------------------------------------------ tracking
-    def _gate(self, tracker: ActorTracker, cand: _Candidate | None, t_s: float,
+    def _gate(self, tracker: ActorTracker, cand: Person | None, t_s: float,
               log: dict[str, int], how: str) -> bool:
         if cand is None:
             return False
@@ -354,14 +214,14 @@ class MediaPipeBackend(PoseBackend):
         return False
 
     @staticmethod
-    def _store(arrays: dict[str, np.ndarray], i: int, cand: _Candidate) -> None:
+    def _store(arrays: dict[str, np.ndarray], i: int, cand: Person) -> None:
         arrays["detected"][i] = True
         arrays["kp_px"][i] = cand.kp_px
         arrays["kp_vis"][i] = cand.vis
         arrays["kp_rel_c"][i] = cand.rel_c
 
     def _backfill(self, model: Any, frames: list[tuple[int, float, np.ndarray]],
-                  chosen: _Candidate, t_s: float) -> list[tuple[int, _Candidate]]:
+                  chosen: Person, t_s: float) -> list[tuple[int, Person]]:
         """Look again, backwards in time, at the frames before the actor was first found,
         with crops around the actor (whole-frame detection misses people a crop finds).
         Hands are not estimated on these few frames."""
@@ -374,7 +234,7 @@ class MediaPipeBackend(PoseBackend):
         for j, tj, rgb in reversed(frames):
             log = {"fallback_accepted": 0, "rejected": 0}
             for crop, rotate in self._fallback_crops(back, -tj, back.search_box(-tj)):
-                cand = self._pose_on_crop(model, rgb, crop, [], rotate)
+                cand = pose_on_crop(model, rgb, crop, [], rotate)
                 if self._gate(back, cand, -tj, log, "fallback"):
                     out.append((j, cand))
                     break
@@ -394,7 +254,7 @@ class MediaPipeBackend(PoseBackend):
         return crops
 
     def _track(self, models: dict[str, Any], rgb: np.ndarray, t_s: float, tracker: ActorTracker,
-               step: dict[str, float], log: dict[str, int]) -> _Candidate | None:
+               step: dict[str, float], log: dict[str, int]) -> Person | None:
         h, w = rgb.shape[:2]
         t0 = time.perf_counter()
         search = tracker.search_box(t_s)
@@ -402,10 +262,10 @@ class MediaPipeBackend(PoseBackend):
         if tracker.gap_s(t_s) > 0.05:
             logger.debug("t=%.3fs search %s hide %s", t_s, search.round(),
                          [b.round() for b in hide])
-        image = _mask(rgb, search, hide)
+        image = mask_image(rgb, search, hide)
         step["tracking"] += time.perf_counter() - t0
         t1 = time.perf_counter()
-        cand = self._run_pose(models["video"], image, (0, 0), (w, h), (w, h))
+        cand = run_pose(models["video"], image, (0, 0), (w, h), (w, h))
         step["body"] += time.perf_counter() - t1
         t2 = time.perf_counter()
         ok = self._gate(tracker, cand, t_s, log, "video")
@@ -420,7 +280,7 @@ class MediaPipeBackend(PoseBackend):
         if self.config.mediapipe.fallback_static:
             for crop, rotate in self._fallback_crops(tracker, t_s, search):
                 t4 = time.perf_counter()
-                cand = self._pose_on_crop(models["image"], rgb, crop, hide, rotate)
+                cand = pose_on_crop(models["image"], rgb, crop, hide, rotate)
                 step["body"] += time.perf_counter() - t4
                 t5 = time.perf_counter()
                 ok = self._gate(tracker, cand, t_s, log, "fallback")
