@@ -68,8 +68,8 @@ def test_edited_scene_json_reruns_only_track_and_report(finished_run: Path, samp
                                                         tmp_path: Path) -> None:
     """scene.json is the user's to edit: a change re-runs track (with the object in the physics,
     scored in metrics.json) and the report, nothing before."""
+    from exoactor.formats.scene import ObjectPose
     from exoactor.scene import Scene, SceneObject, load_scene, save_scene
-    from exoactor.scene.model import ObjectPose
 
     run = tmp_path / "copy"
     shutil.copytree(finished_run, run)

@@ -244,8 +244,9 @@ def _retarget(run: RunDir, config: RunConfig) -> None:
 def _scene(run: RunDir, config: RunConfig) -> None:
     from exoactor.formats import load_npz
     from exoactor.formats.motion import RobotMotion
+    from exoactor.imagine.plan.base import plan_actions
     from exoactor.scene import Scene, save_scene
-    from exoactor.scene.infer import infer_scene, plan_actions
+    from exoactor.scene.infer import infer_scene
 
     motion = load_npz(run.artefact("robot_motion.npz"), expect=RobotMotion)
     if not config.infer_objects:
@@ -273,7 +274,7 @@ def _track(run: RunDir, config: RunConfig) -> None:
         track = track.model_copy(update={"drift": DriftConfig(enabled=False)})
         filter_motion(motion, config.filter, track, out_dir=run.path, show_progress=False)
     else:
-        track_motion(motion, track, render=False, out_dir=run.path)
+        track_motion(motion, track, out_dir=run.path)
     if track.scene is not None:
         add_interaction_metrics(run.path, track.scene, motion.fps)
 

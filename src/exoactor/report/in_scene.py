@@ -204,9 +204,9 @@ def upscale(rgb: np.ndarray, alpha: np.ndarray, width: int, height: int
             ) -> tuple[np.ndarray, np.ndarray]:
     """Bilinear upscale of a rendered view (drawn on black, so premultiplied by its coverage)
     and its coverage to ``width`` x ``height``: premultiplied uint8 RGB and float coverage."""
-    from exoactor.report.scene_video import _resize
+    from exoactor.media import resize_image
 
     a = alpha.astype(np.float32)
     if alpha.dtype == np.uint8:
         a /= 255.0
-    return _resize(rgb, width, height), _resize(a, width, height)
+    return resize_image(rgb, width, height), resize_image(a, width, height)

@@ -23,6 +23,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from exoactor.fileio import atomic_path
+from exoactor.media import resize_image
 from exoactor.report.in_scene import Layers, composite, shadow_map, skeleton_mask, upscale
 from exoactor.report.scene_camera import PersonToRobot, gl_frustum, robot_camera, scale_intrinsics
 from exoactor.report.views import FreeCamera, Polyline, SceneGeom, ViewRenderer
@@ -258,22 +259,6 @@ def _label(frame: np.ndarray, text: str) -> np.ndarray:
     return out
 
 
-def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Bilinear resize of a uint8 or float32 image (OpenCV when installed, else Pillow)."""
-    if image.shape[1] == width and image.shape[0] == height:
-        return image
-    try:
-        import cv2
-    except ImportError:
-        from PIL import Image
-
-        if image.dtype == np.uint8:
-            return np.asarray(Image.fromarray(image).resize((width, height), Image.BILINEAR))
-        return np.asarray(Image.fromarray(image.astype(np.float32), "F").resize(
-            (width, height), Image.BILINEAR))
-    return cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)
-
-
 @dataclass
 class SceneVideos:
     """What :func:`write_scene_videos` wrote."""
@@ -310,7 +295,7 @@ def write_scene_videos(model, video: Path, camera: SceneCamera | None, poses: Po
     """
     import time
 
-    from exoactor.report.render import _open_writer
+    from exoactor.media import open_h264
 
     src_w, src_h = video_size(video)
     s = min(1.0, SCENE_MAX_WIDTH_PX / src_w)
@@ -346,9 +331,9 @@ def write_scene_videos(model, video: Path, camera: SceneCamera | None, poses: Po
         mid = n_frames // 2
         body_ids = np.arange(1, views.model.nbody)
         with _outputs(scene_out if do_scene else None, side_out) as (scene_tmp, side_tmp):
-            scene_w = _open_writer(scene_tmp, out_w, out_h, fps, ENCODER_PRESET) \
+            scene_w = open_h264(scene_tmp, out_w, out_h, fps, ENCODER_PRESET) \
                 if scene_tmp else None
-            side_w = _open_writer(side_tmp, panel_w + WORLD_WIDTH_PX,
+            side_w = open_h264(side_tmp, panel_w + WORLD_WIDTH_PX,
                                   PANEL_HEIGHT_PX + CAPTION_STRIP_PX, fps, ENCODER_PRESET) \
                 if side_tmp else None
             try:
@@ -374,7 +359,7 @@ def write_scene_videos(model, video: Path, camera: SceneCamera | None, poses: Po
                         xpos = views.data.xpos[body_ids]
                         ground = xpos.copy()
                         ground[:, 2] = 0.0
-                        shadow = _resize(shadow_map(ground, xpos[:, 2], K_sh, T_r_c, sw, sh),
+                        shadow = resize_image(shadow_map(ground, xpos[:, 2], K_sh, T_r_c, sw, sh),
                                                out_w, out_h)
                         skel = None
                         if poses.skeleton and poses.human_joints_at is not None:
@@ -388,7 +373,7 @@ def write_scene_videos(model, video: Path, camera: SceneCamera | None, poses: Po
                         thumb = scene
                     side = None
                     if side_w is not None:
-                        left = _label(_resize(scene, panel_w, PANEL_HEIGHT_PX),
+                        left = _label(resize_image(scene, panel_w, PANEL_HEIGHT_PX),
                                       scene_label if camera is not None else "input video")
                         right = _label(world, world_label)
                         strip = caption_strip(caption(t) if caption else f"t = {t:5.2f} s",
@@ -440,14 +425,14 @@ def write_world_video(model, poses: Poses, duration_s: float, fps: float, out: P
 
     One frame every ``1 / fps`` over ``[0, duration_s]``.
     """
-    from exoactor.report.render import _open_writer
+    from exoactor.media import open_h264
 
     paths_all = [p for p in (poses.ref_path_w, poses.robot_path_w) if p is not None and len(p)]
     cam = fixed_world_camera(paths_all or [np.zeros((1, 3))], WORLD_WIDTH_PX / PANEL_HEIGHT_PX)
     n = int(math.floor(duration_s * fps + 1e-9)) + 1
     with ViewRenderer(model, WORLD_WIDTH_PX, PANEL_HEIGHT_PX) as views, \
             atomic_path(Path(out)) as tmp:
-        writer = _open_writer(tmp, WORLD_WIDTH_PX, PANEL_HEIGHT_PX, fps, ENCODER_PRESET)
+        writer = open_h264(tmp, WORLD_WIDTH_PX, PANEL_HEIGHT_PX, fps, ENCODER_PRESET)
         try:
             for i in progress(range(n), f"render {Path(out).name}", unit="frame"):
                 t = i / fps

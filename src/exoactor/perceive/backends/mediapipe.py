@@ -25,7 +25,8 @@ import logging
 import time
 import warnings
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -130,38 +131,36 @@ class MediaPipeBackend(PoseBackend):
                 if i >= len(arrays["detected"]):
                     arrays = _grow(arrays)
                 chosen: Person | None = None
-                t0 = time.perf_counter()
                 if not tracker.started:
                     early.append((i, t_s, rgb))
-                    people = detect_people(models["image"], rgb, cfg.tracking.max_people)
-                    step["body"] += time.perf_counter() - t0
+                    with _timed(step, "body"):
+                        people = detect_people(models["image"], rgb, cfg.tracking.max_people)
                     if len(people) > most_people[0]:
                         most_people = (len(people), i)
                     if len(people) > want:
                         chosen = people[want]
                         candidates_at_start = [c.box.round(1).tolist() for c in people]
-                        t1 = time.perf_counter()
-                        tracker.accept(chosen.box, chosen.hip, t_s)
-                        for other in people:
-                            if other is not chosen:
-                                tracker.reject(other.box, other.hip, "not_actor", t_s)
-                        step["tracking"] += time.perf_counter() - t1
+                        with _timed(step, "tracking"):
+                            tracker.accept(chosen.box, chosen.hip, t_s)
+                            for other in people:
+                                if other is not chosen:
+                                    tracker.reject(other.box, other.hip, "not_actor", t_s)
                         logger.info("actor: person %d of %d at frame %d, box %s", want,
                                     len(people), i, chosen.box.round())
-                        t3 = time.perf_counter()
-                        for j, cand in self._backfill(models["image"], list(early)[:-1],
-                                                      chosen, t_s):
-                            self._store(arrays, j, cand)
-                            gate_log["backfilled"] += 1
-                        step["body"] += time.perf_counter() - t3
+                        with _timed(step, "body"):
+                            for j, cand in self._backfill(models["image"], list(early)[:-1],
+                                                          chosen, t_s):
+                                self._store(arrays, j, cand)
+                                gate_log["backfilled"] += 1
                         early.clear()
                 else:
                     chosen = self._track(models, rgb, t_s, tracker, step, gate_log)
                 if chosen is not None:
                     self._store(arrays, i, chosen)
                     if hands:
-                        t2 = time.perf_counter()
-                        hp, hr, hs, labels = hands_on_wrists(models["hands"], rgb, chosen, cfg.mediapipe)
+                        with _timed(step, "hands"):
+                            hp, hr, hs, labels = hands_on_wrists(models["hands"], rgb, chosen,
+                                                                 cfg.mediapipe)
                         arrays["hand_px"][i], arrays["hand_rel_c"][i] = hp, hr
                         arrays["hand_score"][i] = hs
                         for side, lab in enumerate(labels):
@@ -169,7 +168,6 @@ class MediaPipeBackend(PoseBackend):
                                 # MediaPipe labels assume a mirrored image: "Right" = left hand.
                                 label_agree[0] += int(lab == ("Right", "Left")[side])
                                 label_agree[1] += 1
-                        step["hands"] += time.perf_counter() - t2
                 t_dec = time.perf_counter()
         finally:
             self._close(models)
@@ -256,41 +254,45 @@ class MediaPipeBackend(PoseBackend):
     def _track(self, models: dict[str, Any], rgb: np.ndarray, t_s: float, tracker: ActorTracker,
                step: dict[str, float], log: dict[str, int]) -> Person | None:
         h, w = rgb.shape[:2]
-        t0 = time.perf_counter()
-        search = tracker.search_box(t_s)
-        hide = tracker.masked_boxes(t_s)
-        if tracker.gap_s(t_s) > 0.05:
-            logger.debug("t=%.3fs search %s hide %s", t_s, search.round(),
-                         [b.round() for b in hide])
-        image = mask_image(rgb, search, hide)
-        step["tracking"] += time.perf_counter() - t0
-        t1 = time.perf_counter()
-        cand = run_pose(models["video"], image, (0, 0), (w, h), (w, h))
-        step["body"] += time.perf_counter() - t1
-        t2 = time.perf_counter()
-        ok = self._gate(tracker, cand, t_s, log, "video")
-        step["tracking"] += time.perf_counter() - t2
+        with _timed(step, "tracking"):
+            search = tracker.search_box(t_s)
+            hide = tracker.masked_boxes(t_s)
+            if tracker.gap_s(t_s) > 0.05:
+                logger.debug("t=%.3fs search %s hide %s", t_s, search.round(),
+                             [b.round() for b in hide])
+            image = mask_image(rgb, search, hide)
+        with _timed(step, "body"):
+            cand = run_pose(models["video"], image, (0, 0), (w, h), (w, h))
+        with _timed(step, "tracking"):
+            ok = self._gate(tracker, cand, t_s, log, "video")
         if ok:
             return cand
         if cand is not None:
             hide = hide + [cand.box]
-            t3 = time.perf_counter()
-            models["video"].reset()  # it may be locked onto somebody else
-            step["body"] += time.perf_counter() - t3
+            with _timed(step, "body"):
+                models["video"].reset()  # it may be locked onto somebody else
         if self.config.mediapipe.fallback_static:
             for crop, rotate in self._fallback_crops(tracker, t_s, search):
-                t4 = time.perf_counter()
-                cand = pose_on_crop(models["image"], rgb, crop, hide, rotate)
-                step["body"] += time.perf_counter() - t4
-                t5 = time.perf_counter()
-                ok = self._gate(tracker, cand, t_s, log, "fallback")
-                step["tracking"] += time.perf_counter() - t5
+                with _timed(step, "body"):
+                    cand = pose_on_crop(models["image"], rgb, crop, hide, rotate)
+                with _timed(step, "tracking"):
+                    ok = self._gate(tracker, cand, t_s, log, "fallback")
                 if ok:
                     return cand
                 if cand is not None:
                     hide = hide + [cand.box]
         log["missed"] += 1
         return None
+
+
+@contextmanager
+def _timed(step: dict[str, float], key: str) -> Iterator[None]:
+    """Add the wall time of the block to ``step[key]`` [s]."""
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        step[key] += time.perf_counter() - t0
 
 
 def _grow(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
