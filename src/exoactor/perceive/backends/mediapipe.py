@@ -27,6 +27,7 @@ import warnings
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -251,6 +252,15 @@ class MediaPipeBackend(PoseBackend):
             crops.append((search, False))
         return crops
 
+    def _look(self, detect: Callable[[], Person | None], tracker: ActorTracker, t_s: float,
+              step: dict[str, float], log: dict[str, int], how: str) -> tuple[Person | None, bool]:
+        """One detection (timed as ``body``) and its gate (timed as ``tracking``)."""
+        with _timed(step, "body"):
+            cand = detect()
+        with _timed(step, "tracking"):
+            ok = self._gate(tracker, cand, t_s, log, how)
+        return cand, ok
+
     def _track(self, models: dict[str, Any], rgb: np.ndarray, t_s: float, tracker: ActorTracker,
                step: dict[str, float], log: dict[str, int]) -> Person | None:
         h, w = rgb.shape[:2]
@@ -261,10 +271,8 @@ class MediaPipeBackend(PoseBackend):
                 logger.debug("t=%.3fs search %s hide %s", t_s, search.round(),
                              [b.round() for b in hide])
             image = mask_image(rgb, search, hide)
-        with _timed(step, "body"):
-            cand = run_pose(models["video"], image, (0, 0), (w, h), (w, h))
-        with _timed(step, "tracking"):
-            ok = self._gate(tracker, cand, t_s, log, "video")
+        cand, ok = self._look(partial(run_pose, models["video"], image, (0, 0), (w, h), (w, h)),
+                              tracker, t_s, step, log, "video")
         if ok:
             return cand
         if cand is not None:
@@ -273,10 +281,8 @@ class MediaPipeBackend(PoseBackend):
                 models["video"].reset()  # it may be locked onto somebody else
         if self.config.mediapipe.fallback_static:
             for crop, rotate in self._fallback_crops(tracker, t_s, search):
-                with _timed(step, "body"):
-                    cand = pose_on_crop(models["image"], rgb, crop, hide, rotate)
-                with _timed(step, "tracking"):
-                    ok = self._gate(tracker, cand, t_s, log, "fallback")
+                cand, ok = self._look(partial(pose_on_crop, models["image"], rgb, crop, hide, rotate),
+                                      tracker, t_s, step, log, "fallback")
                 if ok:
                     return cand
                 if cand is not None:
