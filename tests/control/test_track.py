@@ -22,6 +22,7 @@ REQUIRED = ("fell", "fall_time_s", "success", "mean_joint_error_rad", "max_joint
             "dropped_frames", "dropped_reasons")
 
 
+@pytest.mark.slow
 def test_ten_second_standing_reference_stays_up(standing):
     result = track_motion(standing(10.0))
     m = result.metrics
@@ -119,6 +120,7 @@ def test_unreadable_motion_file_is_an_error(tmp_path):
         load_motion(bad)
 
 
+@pytest.mark.slow
 def test_render_writes_a_physics_video(standing, tmp_path):
     """``track --render``: the CLI tracks, then renders the rollout (control does not render)."""
     from typer.testing import CliRunner
@@ -135,6 +137,7 @@ def test_render_writes_a_physics_video(standing, tmp_path):
     assert (out / "rollout.mp4").stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_drift_correction_adds_no_fall_on_a_perceived_walk():
     """Regression: a fast (1 m/s) walk from our perceive -> retarget pipeline on real footage
     (the motion ``exoactor demo`` tracks) fell at 2.1 s with drift correction on: the clock

@@ -129,6 +129,7 @@ def test_scene_json_round_trip_and_bad_edits(tmp_path):
         load_scene(tmp_path / "missing.json")
 
 
+@pytest.mark.slow
 def test_filter_plant_and_track_see_the_same_objects():
     from exoactor.control.filter.plant import Plant, PlantSetup
     from exoactor.control.scene_objects import object_geoms, robot_nq
@@ -145,6 +146,7 @@ def test_filter_plant_and_track_see_the_same_objects():
         np.testing.assert_allclose(model.geom_size[geoms[1]] * 2, scene.objects[1].size)
 
 
+@pytest.mark.slow
 def test_robot_sits_on_the_inferred_seat_and_falls_without_it():
     """Physics (TWIST2 in MuJoCo, ~6 s simulated twice): the inferred seat carries the robot."""
     from exoactor.control.track import TrackConfig, track_motion
