@@ -29,6 +29,7 @@ def finished_run(sample_clip: Path, tmp_path_factory: pytest.TempPathFactory) ->
     return out
 
 
+@pytest.mark.slow
 def test_run_directory_has_every_artefact(finished_run: Path) -> None:
     for name in ("manifest.json", "video.mp4", "human_motion.npz", "perceive_overlay.mp4",
                  "perceive_metrics.json", "robot_motion.npz", "retarget_metrics.json", "scene.json",
@@ -44,6 +45,7 @@ def test_run_directory_has_every_artefact(finished_run: Path) -> None:
     assert verdict["reasons"]
 
 
+@pytest.mark.slow
 def test_side_by_side_is_time_aligned(finished_run: Path) -> None:
     import imageio_ffmpeg
 
@@ -56,6 +58,7 @@ def test_side_by_side_is_time_aligned(finished_run: Path) -> None:
     assert w > 2.5 * h  # robot in the scene (16:9) | world view (4:3), plus a caption strip
 
 
+@pytest.mark.slow
 def test_rerun_is_cached(finished_run: Path, sample_clip: Path) -> None:
     summary = run_video(sample_clip, finished_run, RunConfig(start_s=WINDOW_S[0],
                                                             end_s=WINDOW_S[1]))
@@ -64,12 +67,13 @@ def test_rerun_is_cached(finished_run: Path, sample_clip: Path) -> None:
         "track": "cached", "report": "cached"}
 
 
+@pytest.mark.slow
 def test_edited_scene_json_reruns_only_track_and_report(finished_run: Path, sample_clip: Path,
                                                         tmp_path: Path) -> None:
     """scene.json is the user's to edit: a change re-runs track (with the object in the physics,
     scored in metrics.json) and the report, nothing before."""
+    from exoactor.formats.scene import ObjectPose
     from exoactor.scene import Scene, SceneObject, load_scene, save_scene
-    from exoactor.scene.model import ObjectPose
 
     run = tmp_path / "copy"
     shutil.copytree(finished_run, run)
@@ -89,6 +93,7 @@ def test_edited_scene_json_reruns_only_track_and_report(finished_run: Path, samp
     assert any("table far away" in r for r in summary.verdict["reasons"])
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="apt-get install chromium")
 def test_report_in_chromium(finished_run: Path) -> None:
     from exoactor.report.browser import probe_page, screenshot
@@ -125,6 +130,7 @@ def _kill_during_track(cmd: list[str], run_dir: Path, env: dict) -> bool:
     return False
 
 
+@pytest.mark.slow
 def test_killed_during_track_resumes(finished_run: Path, sample_clip: Path,
                                      tmp_path: Path) -> None:
     run_dir = tmp_path / "killed"

@@ -83,7 +83,7 @@ RETARGET_METRICS = "retarget_metrics.json"
 
 # ----------------------------------------------------------------------------- objects
 SCENE = "scene.json"
-"""``objects``: the scene's objects (:class:`exoactor.scene.model.Scene`: boxes in world [m]);
+"""``objects``: the scene's objects (:class:`exoactor.formats.scene.Scene`: boxes in world [m]);
 editable by hand (only ``track`` and ``report`` re-run after an edit)."""
 
 SEATED_MOTION = "seated_motion.npz"

@@ -634,15 +634,15 @@ def track(
             f"as asked {100 * res.fractions['fraction_as_asked']:.0f} %, modified "
             f"{100 * res.fractions['fraction_modified']:.0f} %, not executed "
             f"{100 * res.fractions['fraction_not_executed']:.0f} %")
-        if render:
-            from exoactor.report.render import render_qpos
-            from exoactor.robots import get_robot
-
-            res.files["video"] = render_qpos(
-                get_robot("g1").model, res.rollout.qpos, res.rollout.fps,
-                out / artefacts.ROLLOUT_VIDEO, caption=Path(motion).name).path
     else:
-        res = track_motion(m, cfg, render=render, out_dir=out)
+        res = track_motion(m, cfg, out_dir=out)
+    if render:
+        from exoactor.report.render import render_qpos
+        from exoactor.robots import get_robot
+
+        res.files["video"] = render_qpos(
+            get_robot(res.rollout.robot).model, res.rollout.qpos, res.rollout.fps,
+            out / artefacts.ROLLOUT_VIDEO, caption=Path(motion).name).path
     d = res.metrics.to_dict()
     color = "red" if d["fell"] else "green"
     state = f"FELL at {d['fall_time_s']:.2f} s" if d["fell"] else "no fall"
@@ -834,7 +834,7 @@ def deploy(
         out = out or motion.parent
         _console().print(f"deploying {motion} (the motion this run verified)")
         if (motion.parent / artefacts.SCENE).is_file():
-            from exoactor.scene.model import load_scene, preflight_notes
+            from exoactor.formats.scene import load_scene, preflight_notes
 
             for line in preflight_notes(load_scene(motion.parent / artefacts.SCENE)) or [
                     "scene.json: no objects (the robot touches only the floor)"]:

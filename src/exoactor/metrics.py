@@ -13,6 +13,26 @@ import numpy as np
 from exoactor.rotations import quat_apply_inverse, wrap_angle, yaw
 
 
+def foot_skate_mm(foot_pos_w: np.ndarray, contact: np.ndarray) -> np.ndarray:
+    """Horizontal foot travel [mm] over each frame a foot is in contact at both ends (of
+    a human's or a robot's feet).
+
+    Args:
+        foot_pos_w: ``(T, 2, 3)`` foot positions in world [m].
+        contact: ``(T, 2)`` bool.
+
+    Returns:
+        ``(N,)`` travel per contact frame [mm] (N = frame pairs in contact, both feet).
+    """
+    pos = np.asarray(foot_pos_w)
+    c = np.asarray(contact, dtype=bool)
+    if len(pos) < 2:
+        return np.zeros(0)
+    step = np.linalg.norm(np.diff(pos[..., :2], axis=0), axis=-1)
+    both = c[1:] & c[:-1]
+    return 1000.0 * step[both]
+
+
 def joint_error_rad(joint_pos: np.ndarray, ref_joint_pos: np.ndarray) -> np.ndarray:
     """``(T,)`` mean over joints of ``|q - q_ref|`` [rad] from ``(T, n)`` angles [rad]."""
     return np.abs(np.asarray(joint_pos) - np.asarray(ref_joint_pos)).mean(axis=-1)

@@ -79,6 +79,31 @@ def yaw_quat(yaw_rad: np.ndarray) -> np.ndarray:
     return np.stack([np.cos(h), zeros, zeros, np.sin(h)], axis=-1)
 
 
+def yaw_matrix(yaw_rad: np.ndarray | float) -> np.ndarray:
+    """``(..., 3, 3)`` rotations about world z by ``yaw_rad`` [rad]."""
+    c, s = np.cos(yaw_rad), np.sin(yaw_rad)
+    zero, one = np.zeros_like(c), np.ones_like(c)
+    return np.stack([np.stack([c, -s, zero], -1), np.stack([s, c, zero], -1),
+                     np.stack([zero, zero, one], -1)], -2)
+
+
+def heading_frame(yaw_rad: np.ndarray | float) -> np.ndarray:
+    """``(..., 2, 2)`` rotation from a heading frame (x forward, y left, on the ground) to world
+    xy; its transpose takes world xy vectors into the heading frame."""
+    return yaw_matrix(yaw_rad)[..., :2, :2]
+
+
+def matrix_yaw(R: np.ndarray) -> np.ndarray:
+    """Heading [rad] of each ``(..., 3, 3)`` rotation's x axis projected on the ground."""
+    return np.arctan2(R[..., 1, 0], R[..., 0, 0])
+
+
+def circular_mean(angles_rad: np.ndarray) -> float:
+    """Mean direction [rad] of angles."""
+    a = np.asarray(angles_rad)
+    return float(np.arctan2(np.sin(a).mean(), np.cos(a).mean()))
+
+
 def wrap_angle(angle_rad: np.ndarray) -> np.ndarray:
     """Wrap angles to ``[-pi, pi)``."""
     return (np.asarray(angle_rad) + np.pi) % (2.0 * np.pi) - np.pi

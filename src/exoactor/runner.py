@@ -271,9 +271,10 @@ def _retarget(run: RunDir, config: RunConfig) -> None:
 def _scene(run: RunDir, config: RunConfig) -> None:
     from exoactor.formats import load_npz
     from exoactor.formats.motion import RobotMotion
+    from exoactor.imagine.plan.base import plan_actions
     from exoactor.scene import Scene, save_scene
     from exoactor.scene.contact_ref import choose_reference
-    from exoactor.scene.infer import infer_scene, plan_actions
+    from exoactor.scene.infer import infer_scene
     from exoactor.scene.place import place_seats
 
     motion = load_npz(run.artefact(artefacts.ROBOT_MOTION), expect=RobotMotion)
@@ -346,7 +347,7 @@ def _track_into(out: Path, motion, config: RunConfig, scene) -> None:
         track = track.model_copy(update={"drift": DriftConfig(enabled=False)})
         filter_motion(motion, config.filter, track, out_dir=out, show_progress=False)
     else:
-        track_motion(motion, track, render=False, out_dir=out)
+        track_motion(motion, track, out_dir=out)
 
 
 def _track_with_objects(run_dir: Path, motion, config: RunConfig, scene, plain=None) -> None:

@@ -60,6 +60,7 @@ def local_batch(suite: Path, tmp_path_factory: pytest.TempPathFactory):  # noqa:
     return out, result, results_of(out)
 
 
+@pytest.mark.slow
 def test_crashed_worker_is_reported_and_the_others_finish(local_batch) -> None:
     out, result, _ = local_batch
     assert [o.run_id for o in result.runs] == ["walk/c00", "walk/c01", "mixed/c00", "mixed/c01"]
@@ -88,6 +89,7 @@ def test_crashed_worker_is_reported_and_the_others_finish(local_batch) -> None:
     assert report.count('class="cand is-winner"') == 2 and "killed by SIGKILL" in report
 
 
+@pytest.mark.slow
 def test_restart_resumes_the_crashed_run_and_skips_finished_ones(local_batch, suite: Path,
                                                                  tmp_path: Path) -> None:
     out = tmp_path / "batch"
@@ -134,6 +136,7 @@ def _non_loopback(strace_log: Path) -> list[str]:
     return bad
 
 
+@pytest.mark.slow
 def test_ray_matches_local_and_stays_on_loopback(local_batch, suite: Path,
                                                  tmp_path: Path) -> None:
     """The same suite and drill on a one-node Ray cluster started by the executor, in a
@@ -192,6 +195,7 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc")
 def test_killed_batch_restarts_and_skips_finished_runs(suite: Path, tmp_path: Path) -> None:
     out = tmp_path / "batch"

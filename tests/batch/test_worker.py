@@ -7,12 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from exoactor.batch import RunJob
 from exoactor.batch.outcome import JobEnd, read_outcome
 from exoactor.batch.suite import StageConfig
 from exoactor.batch.worker import execute_run
 
 
+@pytest.mark.slow
 def test_video_job_runs_the_end_to_end_runner(tmp_path: Path, monkeypatch) -> None:
     from exoactor import runner
 

@@ -55,6 +55,7 @@ def walk_result(walk_motion):
     return filter_motion(walk_motion, FAST, show_progress=False)
 
 
+@pytest.mark.slow
 def test_filter_is_never_worse_than_raw_on_its_objective(walk_result) -> None:
     rep = walk_result.report
     for replan in rep["replans"]:
@@ -70,6 +71,7 @@ def test_filter_is_never_worse_than_raw_on_its_objective(walk_result) -> None:
     assert walk_result.metrics.root_xy_error_end_m < walk_result.raw_metrics.root_xy_error_end_m
 
 
+@pytest.mark.slow
 def test_no_fall_where_the_raw_tracker_stands(walk_result) -> None:
     from exoactor.formats import load_motion
 
@@ -82,6 +84,7 @@ def test_no_fall_where_the_raw_tracker_stands(walk_result) -> None:
     assert abs(res.metrics.mean_joint_error_rad - res.raw_metrics.mean_joint_error_rad) < 0.02
 
 
+@pytest.mark.slow
 def test_standing_reference_makes_a_standing_robot(walk_motion, tmp_path) -> None:
     """walk_001's first (clean) frame held 3 s with 1 cm root noise per frame."""
     n = int(3 * walk_motion.fps)
@@ -108,6 +111,7 @@ def test_standing_reference_makes_a_standing_robot(walk_motion, tmp_path) -> Non
     assert (tmp_path / "filter_report.json").is_file()
 
 
+@pytest.mark.slow
 def test_planner_model_is_the_executed_loop(walk_motion) -> None:
     """Candidates run in lockstep (one batched ONNX call) reproduce today's tracking loop
     exactly, so a plan's predicted start is what the executed robot does."""

@@ -22,6 +22,7 @@ REQUIRED = ("fell", "fall_time_s", "success", "mean_joint_error_rad", "max_joint
             "dropped_frames", "dropped_reasons")
 
 
+@pytest.mark.slow
 def test_ten_second_standing_reference_stays_up(standing):
     result = track_motion(standing(10.0))
     m = result.metrics
@@ -119,13 +120,24 @@ def test_unreadable_motion_file_is_an_error(tmp_path):
         load_motion(bad)
 
 
+@pytest.mark.slow
 def test_render_writes_a_physics_video(standing, tmp_path):
-    cfg = TrackConfig(reference={"hold_s": 0.0, "return_s": 0.0})
-    result = track_motion(standing(0.3), cfg, render=True, out_dir=tmp_path)
-    assert result.files["video"] == tmp_path / "rollout.mp4"
-    assert (tmp_path / "rollout.mp4").stat().st_size > 0
+    """``track --render``: the CLI tracks, then renders the rollout (control does not render)."""
+    from typer.testing import CliRunner
+
+    from exoactor.cli import app
+    from exoactor.formats import save_npz
+
+    motion = save_npz(standing(0.3), tmp_path / "standing.npz")
+    out = tmp_path / "track"
+    result = CliRunner().invoke(app, ["track", str(motion), "--out", str(out), "--render",
+                                      "--no-filter"])
+    assert result.exit_code == 0, result.output
+    assert "video:" in result.output and "rollout.mp4" in result.output
+    assert (out / "rollout.mp4").stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_drift_correction_adds_no_fall_on_a_perceived_walk():
     """Regression: a fast (1 m/s) walk from our perceive -> retarget pipeline on real footage
     (the motion ``exoactor demo`` tracks) fell at 2.1 s with drift correction on: the clock

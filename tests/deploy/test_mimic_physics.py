@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow  # the deploy loop walking on the mimic's physics
+
 sdk = pytest.importorskip("exoactor.deploy.sdk")
 
 

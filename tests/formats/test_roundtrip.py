@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +14,11 @@ from exoactor.robots import get_robot
 from exoactor.robots.kinematics import body_positions
 from exoactor.rotations import rot
 
-MOTIONS = sorted((Path(__file__).resolve().parents[3] / "shared/assets/twist2/motions").glob("*.pkl"))
-"""The 11 shared G1 motions (beside the checkout); ``test_shared_motions_are_there`` fails when
-they are missing, so the parametrized tests below never pass by running nothing."""
+MOTIONS = sorted((Path(os.environ.get("EXOACTOR_ASSETS", "<unset>")) / "twist2" / "motions")
+                 .glob("*.pkl"))
+"""The 11 shared G1 motions (in ``EXOACTOR_ASSETS``, which conftest.py points at ../shared);
+``test_shared_motions_are_there`` fails when they are missing, so the parametrized tests below
+never pass by running nothing."""
 
 
 def test_shared_motions_are_there() -> None:

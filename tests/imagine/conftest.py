@@ -111,9 +111,9 @@ def panning_clip(scene_png: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     import numpy as np
     from PIL import Image
 
-    from exoactor.imagine.video.clip import write_video
+    from exoactor.media import write_h264
 
     scene = np.asarray(Image.open(scene_png).convert("RGB"))
     h, w = scene.shape[:2]
     frames = [scene[:, x:x + w - 120] for x in np.linspace(0, 119, 45).astype(int)]
-    return write_video(frames, 30.0, tmp_path_factory.mktemp("clips") / "panning.mp4")
+    return write_h264(frames, 30.0, tmp_path_factory.mktemp("clips") / "panning.mp4")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from exoactor.imagine.checks import ClipCheckConfig, check_clip, rank
-from exoactor.imagine.video.clip import write_video
+from exoactor.media import write_h264
 
 pytest.importorskip("mediapipe")
 FAST = ClipCheckConfig(samples=4)
@@ -42,7 +42,7 @@ def test_too_short(scene_png: Path, tmp_path: Path) -> None:
     from PIL import Image
 
     frame = np.asarray(Image.open(scene_png).convert("RGB"))
-    clip = write_video([frame] * 10, 30.0, tmp_path / "short.mp4")
+    clip = write_h264([frame] * 10, 30.0, tmp_path / "short.mp4")
     report = check_clip(clip, ClipCheckConfig(samples=2))
     assert not _by_name(report)["duration"].passed and "0.33 s" in report.failures[0]
 

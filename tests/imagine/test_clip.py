@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from exoactor.imagine.video.clip import conform_clip, probe, read_frames, resample_indices, write_video
+from exoactor.imagine.video.clip import conform_clip, probe, read_frames, resample_indices
+from exoactor.media import write_h264
 
 
 @pytest.mark.parametrize("n,fps_in,fps_out", [(81, 16.0, 30.0), (49, 8.0, 30.0), (121, 24.0, 30.0),
@@ -37,7 +38,7 @@ def _ramp(n: int, size: int = 32) -> np.ndarray:
 
 
 def test_16fps_clip_becomes_30fps_with_the_same_duration(tmp_path: Path) -> None:
-    src = write_video(_ramp(32), 16.0, tmp_path / "native.mp4")  # 2 s at 16 fps
+    src = write_h264(_ramp(32), 16.0, tmp_path / "native.mp4")  # 2 s at 16 fps
     out = conform_clip(src, tmp_path / "video.mp4", 30.0)
     info = probe(out.path)
     assert (info.fps, info.num_frames) == (30.0, 60) and not out.copied
@@ -48,7 +49,7 @@ def test_16fps_clip_becomes_30fps_with_the_same_duration(tmp_path: Path) -> None
 
 
 def test_true_fps_overrides_a_wrong_container(tmp_path: Path) -> None:
-    src = write_video(_ramp(16), 30.0, tmp_path / "native.mp4")  # says 30, really 8 fps
+    src = write_h264(_ramp(16), 30.0, tmp_path / "native.mp4")  # says 30, really 8 fps
     out = conform_clip(src, tmp_path / "video.mp4", 30.0, source_fps=8.0)
     assert out.num_frames == 60 and out.duration_s == pytest.approx(2.0)
 

@@ -91,3 +91,16 @@ def test_clause_splitting() -> None:
 def test_registry_lists_planners() -> None:
     assert {"template", "openai"} <= set(planners.names())
     assert planners.get("template") is TemplatePlanner
+
+
+def test_the_verb_table_is_data_and_a_bad_entry_is_named() -> None:
+    from exoactor.imagine.errors import PlanError
+    from exoactor.imagine.plan.verbs import VERBS, load_verbs
+
+    assert [v.verb for v in VERBS][:2] == ["walk_to", "pick_up"] and len(VERBS) >= 20
+    one = load_verbs('[[verb]]\nverb = "nod"\npatterns = [\'^nod$\']\ndescription = "nods"\n'
+                     'execution = "The person nods."\nend_state = "The person stands."\n'
+                     'duration_s = 1.0\n')
+    assert one[0].compiled[0].match("nod") and one[0].approach is None
+    with pytest.raises(PlanError, match="duration_s"):
+        load_verbs('[[verb]]\nverb = "nod"\npatterns = [\'^nod$\']\n')

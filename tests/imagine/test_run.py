@@ -142,6 +142,7 @@ def test_kling_run_times_out_then_resumes(fake: FakeServer, keys: None, scene_pn
         assert secret not in text
 
 
+@pytest.mark.slow
 def test_imagine_and_run_hands_video_mp4_to_the_runner(
         sample_clip: Path, scene_png: Path, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:

@@ -39,7 +39,8 @@ def _grey(name: str, count: int, start: int = 0) -> tuple[list[np.ndarray], floa
 
     path = FOOTAGE / name
     if not path.is_file():
-        pytest.skip(f"{path} missing (the shared task videos)")
+        pytest.fail(f"{path} missing: the shared task videos (../shared/footage beside the "
+                    "checkout) are part of the test data")
     cap = cv2.VideoCapture(str(path))
     fps = cap.get(cv2.CAP_PROP_FPS)
     cap.set(cv2.CAP_PROP_POS_FRAMES, start)

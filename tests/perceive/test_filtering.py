@@ -10,15 +10,14 @@ from exoactor.perceive.filtering import (
     bone_index_pairs,
     bone_lengths,
     enforce_bone_lengths,
-    fill_gaps,
     left_right_swaps,
     mirror_labels,
     one_euro,
     reference_lengths,
-    runs,
     savgol,
     stature_m,
 )
+from exoactor.signals import fill_gaps, runs
 from exoactor.skeleton import BODY_33
 
 

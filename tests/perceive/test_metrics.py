@@ -48,6 +48,7 @@ def test_reprojection_of_exact_points_is_zero() -> None:
     assert err.max() < 1e-9
 
 
+@pytest.mark.slow
 def test_reconstruction_against_known_truth(perceived_sample) -> None:
     """The motion perceived in the sample clip, seen again by a known camera through
     MediaPipe-like noise, must come back close to itself."""

@@ -16,6 +16,8 @@ import pytest
 from exoactor.formats import HumanMotion, load_npz
 from exoactor.skeleton import BODY_33
 
+pytestmark = pytest.mark.slow  # perceives the real sample clip (about a minute on 2 cores)
+
 _HIPS = [BODY_33.index("left_hip"), BODY_33.index("right_hip")]
 
 # Where the man's hip centre is (by eye from the frames): on the box top his hips are above

@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow  # a whole run on a rendered clip, then its report
+
 MAX_FOOT_ERROR_PX = 15.0
 """Median distance between the robot's feet and the person's true feet in the composited
 frames [px]. Measured on the 45-frame walk (640x480, perceived camera and motion, both feet):

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from exoactor.formats.scene import ObjectPose, Scene, SceneObject, save_scene
 from exoactor.report.build import _scene_geoms
-from exoactor.scene.model import ObjectPose, Scene, SceneObject, save_scene
 
 
 def test_scene_json_objects_become_view_shapes(tmp_path: Path) -> None:

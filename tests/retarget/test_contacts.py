@@ -5,18 +5,18 @@ from __future__ import annotations
 import numpy as np
 
 from exoactor.retarget.contacts import (
-    contact_segments,
     detect_foot_contact,
     lowest_sole_height,
     pin_foot,
 )
-from exoactor.retarget.frames import yaw_rotation
+from exoactor.rotations import yaw_matrix
+from exoactor.signals import runs
 
 
-def test_contact_segments() -> None:
+def test_runs() -> None:
     c = np.array([1, 1, 0, 0, 1, 0, 1, 1, 1], dtype=bool)
-    assert contact_segments(c) == [(0, 2), (4, 5), (6, 9)]
-    assert contact_segments(np.zeros(3, bool)) == []
+    assert runs(c) == [(0, 2), (4, 5), (6, 9)]
+    assert runs(np.zeros(3, bool)) == []
 
 
 def test_detect_foot_contact_needs_low_and_slow() -> None:
@@ -36,7 +36,7 @@ def _walk(T: int = 90, fps: float = 30.0):
     x = 0.4 * np.clip((t - 40) / 20, 0, 1) + 0.002 * np.sin(t)   # slides 2 mm
     z = 0.04 + 0.01 * np.sin(0.3 * t) + 0.08 * np.sin(np.pi * np.clip((t - 40) / 20, 0, 1))
     origin = np.stack([x, 0.1 + 0 * x, z], 1)
-    R = yaw_rotation(0.05 * np.sin(0.2 * t)) @ yaw_rotation(np.zeros(T))
+    R = yaw_matrix(0.05 * np.sin(0.2 * t)) @ yaw_matrix(np.zeros(T))
     pitch = 0.3 * np.sin(np.pi * np.clip((t - 40) / 20, 0, 1))
     c, s = np.cos(pitch), np.sin(pitch)
     Ry = np.stack([np.stack([c, 0 * c, s], -1), np.stack([0 * c, 1 + 0 * c, 0 * c], -1),
@@ -48,7 +48,7 @@ def test_pinned_foot_is_still_flat_and_on_the_ground(rmodel) -> None:
     origin, R, contact, fps = _walk()
     sc, sr = rmodel.sole_center_b[0], rmodel.sole_radius_m[0]
     p = pin_foot(origin, R, contact, fps, sc, sr)
-    for a, b in contact_segments(contact):
+    for a, b in runs(contact):
         np.testing.assert_allclose(p.origin_w[a:b], np.broadcast_to(p.origin_w[a], (b - a, 3)))
         np.testing.assert_allclose(p.R_w[a:b, 2], np.broadcast_to([0, 0, 1.0], (b - a, 3)),
                                    atol=1e-12)

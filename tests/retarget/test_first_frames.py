@@ -31,6 +31,7 @@ def _leading(res, cfg: RetargetConfig) -> tuple[int, np.ndarray]:  # noqa: ANN00
     return int(res.iters[0]), jumps
 
 
+@pytest.mark.slow
 def test_demo_first_frames(demo_human: HumanMotion) -> None:
     cfg = RetargetConfig()
     cap = cfg.max_joint_vel_rad_s / cfg.output_fps  # the IK's joint travel per frame [rad]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from exoactor.retarget.frames import frame_from_axes, heading, palm_frame, yaw_rotation
+from exoactor.retarget.frames import frame_from_axes, palm_frame
+from exoactor.rotations import matrix_yaw, yaw_matrix
 from exoactor.skeleton import HAND_21
 
 
@@ -44,4 +45,4 @@ def test_palm_frame_of_a_vertical_grasp() -> None:
 
 def test_heading_of_yaw_rotation() -> None:
     yaw = np.linspace(-3, 3, 7)
-    np.testing.assert_allclose(heading(yaw_rotation(yaw)), yaw, atol=1e-12)
+    np.testing.assert_allclose(matrix_yaw(yaw_matrix(yaw)), yaw, atol=1e-12)

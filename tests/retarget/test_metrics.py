@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from exoactor.metrics import foot_skate_mm
 from exoactor.retarget.metrics import (
     foot_float_mm,
     foot_penetration_mm,
-    foot_skate_mm,
     joint_limit_violations,
     median_p95,
     position_errors_mm,

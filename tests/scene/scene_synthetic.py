@@ -10,11 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from exoactor.formats.motion import RobotMotion
-
-
-def _smoothstep(x: np.ndarray) -> np.ndarray:
-    x = np.clip(x, 0.0, 1.0)
-    return x * x * (3 - 2 * x)
+from exoactor.signals import smoothstep
 
 
 def _pose(robot, **angles) -> np.ndarray:
@@ -74,7 +70,7 @@ def sit_reference(hip_deg: float = 96.0, lean_deg: float = 30.0, fps: float = 50
     root_stand, feet_xy = _feet_root(robot, stand, None)
     root_sit, _ = _feet_root(robot, sit, feet_xy + root_stand[:2])
     t = np.arange(0.0, stand_s + down_s + seated_s + up_s + stand_s, 1.0 / fps)
-    a = _smoothstep((t - stand_s) / down_s) - _smoothstep((t - stand_s - down_s - seated_s) / up_s)
+    a = smoothstep((t - stand_s) / down_s) - smoothstep((t - stand_s - down_s - seated_s) / up_s)
     joints = (1 - a)[:, None] * stand + a[:, None] * sit
     root = (1 - a)[:, None] * root_stand + a[:, None] * root_sit
     q = yaw_quat(np.full(len(t), yaw_rad))
@@ -96,7 +92,7 @@ def lift_reference(fps: float = 50.0, hold_s: float = 1.0, rise_s: float = 2.0,
     root_c, feet_xy = _feet_root(robot, crouch, None)
     root_s, _ = _feet_root(robot, stand, feet_xy + root_c[:2])
     t = np.arange(0.0, hold_s + rise_s + hold_s, 1.0 / fps)
-    a = _smoothstep((t - hold_s) / rise_s)
+    a = smoothstep((t - hold_s) / rise_s)
     joints = (1 - a)[:, None] * crouch + a[:, None] * stand
     root = (1 - a)[:, None] * root_c + a[:, None] * root_s
     q = np.tile([1.0, 0, 0, 0], (len(t), 1))

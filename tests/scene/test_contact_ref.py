@@ -11,7 +11,7 @@ from exoactor.scene.contact_ref import (
     nearest_in_hull,
     seat_contact_z,
 )
-from exoactor.scene.model import ObjectPose, Scene, SceneObject
+from exoactor.formats.scene import ObjectPose, Scene, SceneObject
 
 pytest.importorskip("mink")
 

@@ -10,7 +10,7 @@ from scene_synthetic import sit_reference
 
 from exoactor.scene import Scene, SceneObject, load_scene, save_scene
 from exoactor.scene.infer import box_depth, infer_scene, motion_features
-from exoactor.scene.model import ObjectPose
+from exoactor.formats.scene import ObjectPose
 from exoactor.scene.place import (
     PlaceConfig,
     Trial,

@@ -9,9 +9,9 @@ import pytest
 from scene_synthetic import lift_reference, sit_reference
 
 from exoactor.errors import ExoActorError
+from exoactor.formats.scene import ObjectPose
 from exoactor.scene import Scene, SceneObject, load_scene, save_scene
 from exoactor.scene.infer import InferConfig, infer_scene, motion_features, name_from_plan
-from exoactor.scene.model import ObjectPose
 from exoactor.scene.score import penetration_m
 
 SEAT_TOL_M = 0.03
@@ -129,10 +129,11 @@ def test_scene_json_round_trip_and_bad_edits(tmp_path):
         load_scene(tmp_path / "missing.json")
 
 
+@pytest.mark.slow
 def test_filter_plant_and_track_see_the_same_objects():
     from exoactor.control.filter.plant import Plant, PlantSetup
+    from exoactor.control.scene_objects import object_geoms, robot_nq
     from exoactor.control.track import TrackConfig, build_simulation_loop
-    from exoactor.scene.physics import object_geoms, robot_nq
 
     motion = lift_reference()
     scene = infer_scene(motion)
@@ -145,6 +146,7 @@ def test_filter_plant_and_track_see_the_same_objects():
         np.testing.assert_allclose(model.geom_size[geoms[1]] * 2, scene.objects[1].size)
 
 
+@pytest.mark.slow
 def test_robot_sits_on_the_inferred_seat_and_falls_without_it():
     """Physics (TWIST2 in MuJoCo, ~6 s simulated twice): the inferred seat carries the robot."""
     from exoactor.control.track import TrackConfig, track_motion
@@ -205,7 +207,7 @@ def test_a_box_the_hands_were_inside_before_its_hold_is_rejected():
 
 
 def test_preflight_notes_say_what_the_robot_will_touch():
-    from exoactor.scene.model import preflight_notes
+    from exoactor.formats.scene import preflight_notes
 
     seat = SceneObject(kind="seat", name="the chair", pose=ObjectPose(pos=(1.0, -0.5, 0.2)),
                        size=(0.4, 0.5, 0.4))

@@ -39,7 +39,7 @@ def _track(run: RunDir, config) -> None:  # noqa: ANN001 - TrackConfig
     from exoactor.formats.motion import RobotMotion
 
     motion = load_npz(run.artefact(artefacts.ROBOT_MOTION), expect=RobotMotion)
-    track_motion(motion, config, render=False, out_dir=run.path)
+    track_motion(motion, config, out_dir=run.path)
 
 
 def run_motion_task(job: RunJob) -> tuple[str, str] | None:

@@ -71,7 +71,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from exoactor.control.controller import ReferenceFrame, RobotState
 from exoactor.formats.motion import RobotMotion
-from exoactor.rotations import quat_apply, wrap_angle, yaw
+from exoactor.rotations import heading_frame, quat_apply, wrap_angle, yaw
 
 
 class DriftConfig(BaseModel):
@@ -223,8 +223,7 @@ def plan_reference(motion: RobotMotion, config: DriftConfig) -> ReferencePlan:
     # glitched) velocity over half a kernel (a 2.9 m/s last-frame jump read as 1.9 m/s)
     vel_w = gaussian_filter1d(vel_w, sigma, axis=0, mode="reflect")
     psi = yaw(motion.root_quat)
-    c, s = np.cos(psi), np.sin(psi)
-    vel_h = np.stack([c * vel_w[:, 0] + s * vel_w[:, 1], -s * vel_w[:, 0] + c * vel_w[:, 1]], 1)
+    vel_h = np.einsum("tji,tj->ti", heading_frame(psi), vel_w)  # world xy -> heading frame
     crab = np.arctan2(vel_h[:, 1], vel_h[:, 0])
     speed = np.linalg.norm(vel_w, axis=1)
     weight = (ramp(speed, config.crab_speed_start_m_s, config.crab_speed_full_m_s)
@@ -311,12 +310,6 @@ def velocity_budget(cmd: np.ndarray, consistent: np.ndarray, max_m_s: float) -> 
     excess = np.asarray(cmd, float) - consistent
     norm = float(np.linalg.norm(excess))
     return cmd if norm <= max_m_s else consistent + excess * (max_m_s / norm)
-
-
-def heading_frame(yaw_rad: float) -> np.ndarray:
-    """``(2, 2)`` rotation from a heading frame to world (xy)."""
-    c, s = np.cos(yaw_rad), np.sin(yaw_rad)
-    return np.array([[c, -s], [s, c]])
 
 
 @dataclass

@@ -38,10 +38,10 @@ from typing import Any, Protocol
 import numpy as np
 
 from exoactor.control.controller import Controller, ReferenceFrame, RobotState
-from exoactor.control.drift import DriftCorrector, ReferencePlan, heading_frame, scale_swing
+from exoactor.control.drift import DriftCorrector, ReferencePlan, scale_swing
 from exoactor.control.reference import ReferenceStreamer
 from exoactor.control.safety import FallSignals, SafetyCommand, SafetyLayer, SafetyState
-from exoactor.rotations import quat_apply, yaw
+from exoactor.rotations import heading_frame, quat_apply, yaw
 
 
 @dataclass(frozen=True)

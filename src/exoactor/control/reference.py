@@ -28,6 +28,7 @@ from exoactor.control.controller import ReferenceFrame
 from exoactor.errors import InvalidMotionFile
 from exoactor.formats.motion import RobotMotion
 from exoactor.rotations import angular_velocity_w, continuous, rot, slerp, yaw, yaw_quat
+from exoactor.signals import smoothstep
 
 
 class StreamerConfig(BaseModel):
@@ -109,12 +110,6 @@ def drop_glitched_leading_frames(motion: RobotMotion, pos_m: float = 0.1, rot_de
         reasons.append(f"frame {i}: " + ", ".join(why))
         i += 1
     return (motion.slice(i) if i else motion), GlitchReport(i, tuple(reasons))
-
-
-def smoothstep(x: np.ndarray | float) -> np.ndarray:
-    """``3x^2 - 2x^3`` on ``x`` clipped to [0, 1]."""
-    x = np.clip(x, 0.0, 1.0)
-    return x * x * (3.0 - 2.0 * x)
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,8 @@ from exoactor.control.controller import RobotState
 from exoactor.errors import ExoActorError, PhysicsDiverged
 
 if TYPE_CHECKING:
+    from exoactor.formats.scene import Scene
     from exoactor.robots.spec import Robot
-    from exoactor.scene.model import Scene
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class JointGroup:
 def build_pd_model(mjcf_path: Path, groups: list[JointGroup], scene: Scene | None = None):
     """Compile ``mjcf_path`` with its actuators replaced by one PD actuator per joint of ``groups``,
     plus the boxes of ``scene`` (seats, tables: fixed; carried boxes: free bodies whose joints
-    come after the robot's, see :mod:`exoactor.scene.physics`).
+    come after the robot's, see :mod:`exoactor.control.scene_objects`).
 
     Returns:
         ``mujoco.MjModel`` whose ``ctrl`` is the concatenation of the groups' joints.
@@ -88,7 +88,7 @@ def build_pd_model(mjcf_path: Path, groups: list[JointGroup], scene: Scene | Non
             act.forcelimited = 1
             act.forcerange = [-lim, lim]
     if scene is not None and scene.objects:
-        from exoactor.scene.physics import add_objects
+        from exoactor.control.scene_objects import add_objects
 
         add_objects(spec, scene)
     return spec.compile()

@@ -30,6 +30,7 @@ from exoactor.control.drift import DriftConfig, DriftCorrector, plan_reference
 from exoactor.control.hands import HandConfig, grasp_to_hand_pos, hand_joint_names
 from exoactor.control.loop import TrackingLoop
 from exoactor.control.mujoco_plant import MujocoPlant
+from exoactor.control.record import metrics_from_record, rollout_from_record
 from exoactor.control.reference import (
     GlitchReport,
     Pose,
@@ -41,21 +42,15 @@ from exoactor.control.safety import JointLimits, SafetyConfig, SafetyEvent, Safe
 from exoactor.control.sim import JointGroup, Simulation
 from exoactor.errors import ExoActorError, InvalidMotionFile
 from exoactor.formats.motion import RobotMotion, Rollout
+from exoactor.formats.scene import Scene
 from exoactor.metrics import (
     TrackingMetrics,
     real_time_factor,
-    root_xy_error_m,
-    tracking_metrics,
 )
+from exoactor.robots.spec import METRIC_KEY_BODIES
 from exoactor.rotations import yaw, yaw_quat
-from exoactor.scene.model import Scene
 
 logger = logging.getLogger(__name__)
-
-KEY_BODIES = ("left_hand", "right_hand", "left_foot", "right_foot", "left_elbow", "right_elbow",
-              "left_knee", "right_knee")
-"""Key bodies (names of :class:`~exoactor.robots.KeyBodies` fields) of the body-error metrics."""
-
 
 class TrackConfig(BaseModel):
     """Everything that shapes one tracking run (written into ``metrics.json``)."""
@@ -133,14 +128,13 @@ class SimulationRun:
     max_steps: int
 
 
-def track_motion(motion: RobotMotion, config: TrackConfig | None = None, render: bool = False,
+def track_motion(motion: RobotMotion, config: TrackConfig | None = None,
                  out_dir: Path | None = None, grasp: np.ndarray | None = None) -> TrackResult:
     """Execute ``motion`` in MuJoCo physics with a tracking controller.
 
     Args:
         motion: the robot motion (G1 29-DoF body joints, optional ``hand_dof``).
         config: run configuration (defaults: TWIST2, drift correction on).
-        render: also write ``rollout.mp4`` (needs ``out_dir`` and ``exoactor.report.render``).
         out_dir: folder for ``rollout.npz`` and ``metrics.json``; ``None`` writes nothing.
         grasp: optional ``(T, 2)`` grasp closure per hand in [0, 1] at the motion's frames,
             used for the hands when the motion has no ``hand_dof``.
@@ -165,15 +159,13 @@ def track_motion(motion: RobotMotion, config: TrackConfig | None = None, render:
     rec = loop.rec
     fall_time = loop.fall_time_s
     end_time = loop.end_s
-    rollout = _rollout(rec, robot.name, 1.0 / loop.dt_s, sim, motion.source)
+    rollout = rollout_from_record(rec, robot.name, 1.0 / loop.dt_s, motion.source)
     extras = {**loop.drift.summary(), **{k: float(v) for k, v in loop.counters.items()},
               "simulated_s": sim_time}
-    settled = float("nan")
-    if fall_time is None and rec.get("clip_t") and rec["clip_t"][-1] >= end_time - 1e-9:
-        settled = float(root_xy_error_m(rec["qpos"][-1][:3], rec["ref_pos"][-1]))
-    metrics = _metrics(rec, sim, loop.reference.duration_s, fall_time, glitches,
-                       real_time_factor(sim_time, wall), config, extras, settled)
-    files = _write(out_dir, rollout, metrics, config, motion, render, sim)
+    metrics = metrics_from_record(rec, sim, loop.reference.duration_s, end_time, fall_time,
+                                  glitches, real_time_factor(sim_time, wall),
+                                  config.success_body_error_m, extras)
+    files = _write(out_dir, rollout, metrics, config, motion)
     return TrackResult(metrics, rollout, glitches, tuple(loop.safety.events), files)
 
 
@@ -267,7 +259,7 @@ def build_simulation_loop(motion: RobotMotion, config: TrackConfig | None = None
     # ---- the loop ----------------------------------------------------------------------
     dt = controller.control_dt_s
     key = robot.spec.key_bodies.as_dict()
-    body_ids = np.array([robot.body_id(key[k]) for k in KEY_BODIES])
+    body_ids = np.array([robot.body_id(key[k]) for k in METRIC_KEY_BODIES])
     plan = plan_reference(hand_motion, config.drift)
     loop = TrackingLoop(
         MujocoPlant(sim, body_ids), controller, safety, metric_stream,
@@ -296,44 +288,9 @@ def _check_motion(motion: RobotMotion, config: TrackConfig, grasp: np.ndarray | 
                                     f"({motion.num_frames}, 2): one closure per hand per frame")
 
 
-def _rollout(rec: dict[str, list], robot: str, fps: float, sim: Simulation,
-             source: str) -> Rollout:
-    return Rollout(robot=robot, fps=fps, time_s=np.array(rec["t"]), qpos=np.array(rec["qpos"]),
-                   qvel=np.array(rec["qvel"]), torque=np.array(rec["torque"]),
-                   target=np.array(rec["target"]), ref_dof_pos=np.array(rec["ref_dof"]),
-                   ref_root_pos=np.array(rec["ref_pos"]), ref_root_quat=np.array(rec["ref_quat"]),
-                   ref_time_s=np.array(rec["clip_t"]), source=source)
-
-
-def _metrics(rec: dict[str, list], sim: Simulation, duration_s: float, fall_time: float | None,
-             glitches: GlitchReport, rtf: float, config: TrackConfig,
-             extras: dict[str, float], settled_xy_m: float) -> TrackingMetrics:
-    clip_t = np.array(rec["clip_t"])
-    in_clip = (clip_t >= -1e-9) & (clip_t <= duration_s + 1e-9)
-    if fall_time is not None:
-        in_clip &= clip_t <= fall_time + 1e-9
-    sel = np.flatnonzero(in_clip)
-    qpos = np.array(rec["qpos"])[sel]
-    qvel = np.array(rec["qvel"])[sel]
-    return tracking_metrics(
-        joint_pos=qpos[:, sim.body_qpos], ref_joint_pos=np.array(rec["ref_dof"])[sel],
-        joint_vel=qvel[:, sim.body_dof], root_pos_w=qpos[:, 0:3], root_quat_w=qpos[:, 3:7],
-        ref_root_pos_w=np.array(rec["ref_pos"])[sel], ref_root_quat_w=np.array(rec["ref_quat"])[sel],
-        body_pos_w=np.array(rec["body"])[sel], ref_body_pos_w=np.array(rec["ref_body"])[sel],
-        fell=fall_time is not None, fall_time_s=fall_time, real_time_factor=rtf,
-        clip_duration_s=duration_s,
-        evaluated_s=float(clip_t[sel[-1]] - max(clip_t[sel[0]], 0.0)) if len(sel) else 0.0,
-        success_body_error_m=config.success_body_error_m,
-        dropped_frames=glitches.dropped_frames, dropped_reasons=glitches.reasons, extras=extras,
-        root_xy_error_settled_m=settled_xy_m)
-
-
 def _write(out_dir: Path | None, rollout: Rollout, metrics: TrackingMetrics,
-           config: TrackConfig, motion: RobotMotion, render: bool,
-           sim: Simulation) -> dict[str, Path]:
+           config: TrackConfig, motion: RobotMotion) -> dict[str, Path]:
     if out_dir is None:
-        if render:
-            logger.warning("render=True needs out_dir; no video written")
         return {}
     from exoactor.fileio import write_json
     from exoactor.formats.npz import save_npz
@@ -345,9 +302,4 @@ def _write(out_dir: Path | None, rollout: Rollout, metrics: TrackingMetrics,
                "config": config.model_dump(mode="json")}
     write_json(out_dir / artefacts.METRICS, payload)
     files["metrics"] = out_dir / artefacts.METRICS
-    if render:
-        from exoactor.report.render import render_qpos
-
-        files["video"] = render_qpos(sim.model, rollout.qpos, rollout.fps,
-                                     out_dir / artefacts.ROLLOUT_VIDEO, caption=Path(motion.source).name).path
     return files

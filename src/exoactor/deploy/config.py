@@ -105,3 +105,46 @@ class DeployResult:
     exit_code: int
     metrics: dict[str, Any]
     files: dict[str, Path] = field(default_factory=dict)
+
+
+class SimRobotConfig(BaseModel):
+    """How the simulated robot runs."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    domain_id: int = Field(1, ge=0, le=232)
+    """DDS domain (keep it apart from a real robot's domain 0)."""
+    interface: str = sdk.LOOPBACK
+    """Network interface of the DDS participant."""
+    hands: bool = False
+    """Simulate the 43-DoF model with two Dex3-1 hands (``rt/dex3/*/cmd`` in, ``.../state`` out
+    at 100 Hz; fingers held open until their first command)."""
+    state_hz: float = Field(500.0, gt=0.0, le=2000.0)
+    """Rate of ``rt/lowstate`` [Hz]."""
+    gantry: bool = True
+    """Start held by the elastic band (released by ``release``)."""
+    band_kp: float = Field(2000.0, ge=0.0)
+    """Band stiffness on the pelvis position [N/m] (the robot's weight is carried besides)."""
+    band_kd: float = Field(300.0, ge=0.0)
+    """Band damping on the pelvis velocity [N s/m]."""
+    band_rot_kp: float = Field(400.0, ge=0.0)
+    """Band stiffness on the pelvis orientation [N m/rad]."""
+    band_rot_kd: float = Field(40.0, ge=0.0)
+    """Band damping on the pelvis angular velocity [N m s/rad]."""
+    duration_s: float | None = Field(None, gt=0.0)
+    """Stop after this much wall time [s] (``None``: until ``quit`` or Ctrl-C)."""
+    mode_machine: int = 5
+    """The machine mode the robot reports (the G1 29-DoF reports 5; a mimic reports 0)."""
+    mimic: Literal["unitree_mujoco"] | None = None
+    """Behave like a foreign simulator (see the module docstring); ``state_hz`` and
+    ``mode_machine`` are then the mimicked simulator's."""
+    release_after_command_s: float | None = Field(None, ge=0.0)
+    """Drop the band this long after the first accepted command [s] (``None``: only on
+    ``release``)."""
+
+    @model_validator(mode="after")
+    def _mimic_has_no_hands(self) -> SimRobotConfig:
+        if self.mimic is not None and self.hands:
+            raise ValueError(f"mimic='{self.mimic}': its Python bridge drives no Dex3-1 hands; "
+                             "drop hands")
+        return self

@@ -44,7 +44,7 @@ import numpy as np
 
 from exoactor import artefacts
 from exoactor.control.loop import ReferenceMod, TrackingLoop
-from exoactor.control.reference import Pose, smoothstep
+from exoactor.control.reference import Pose
 from exoactor.deploy import messages, preflight, sdk
 from exoactor.deploy.command_loop import MAX_LOOP_ERRORS, CommandLoop
 from exoactor.deploy.config import (
@@ -61,6 +61,7 @@ from exoactor.deploy.plant import RobotPlant, Stopped
 from exoactor.deploy.recorder import deploy_metrics, deploy_rows, write_outputs
 from exoactor.deploy.timing import LoopStats, loop_stats
 from exoactor.formats.motion import RobotMotion
+from exoactor.signals import smoothstep
 
 logger = logging.getLogger(__name__)
 
@@ -99,9 +100,9 @@ class Deployment:
         from exoactor.control.controller import controllers
         from exoactor.control.reference import ReferenceStreamer, drop_glitched_leading_frames
         from exoactor.control.safety import JointLimits, SafetyLayer
-        from exoactor.control.track import KEY_BODIES
         from exoactor.deploy.estimate import BodyEstimator
         from exoactor.robots import get_robot
+        from exoactor.robots.spec import METRIC_KEY_BODIES
         from exoactor.rotations import yaw, yaw_quat
 
         self.config = c = config or DeployConfig()
@@ -135,7 +136,7 @@ class Deployment:
         self.safety = SafetyLayer(JointLimits(limits[:, 0], limits[:, 1], torque), kp, kd, clip,
                                   c.safety)
         kb = self.robot.spec.key_bodies.as_dict()
-        self.estimator = BodyEstimator(self.robot, tuple(kb[k] for k in KEY_BODIES))
+        self.estimator = BodyEstimator(self.robot, tuple(kb[k] for k in METRIC_KEY_BODIES))
         self.link = RobotLink(accept_unsigned=c.simulator is not None)
         self.events: list[dict[str, Any]] = []
         self._t0 = time.monotonic()

@@ -1,32 +1,26 @@
 """A MuJoCo G1 that behaves like the real robot on DDS: ``exoactor sim-robot``.
 
-It subscribes ``rt/lowcmd`` (unitree_hg ``LowCmd_``), rejects commands whose CRC is wrong or
-whose ``mode_machine`` is not its own (a motor whose ``mode`` is not 1 gives no torque), and
-applies the motor PD law of the latest accepted command at every physics step (1 kHz)::
+The physics (PD law at 1 kHz, limp before the first command, the gantry's elastic band, the
+IMU, the unitree_mujoco mimic's held torque) is :mod:`exoactor.deploy.sim_physics`; this module
+is the robot's DDS side. It subscribes ``rt/lowcmd`` (unitree_hg ``LowCmd_``), rejects commands
+whose CRC is wrong or whose ``mode_machine`` is not its own (a motor whose ``mode`` is not 1
+gives no torque), and publishes ``rt/lowstate`` (``LowState_``: IMU at the pelvis, motor
+states, the remote's buttons, tick in ms of simulated time, CRC set) at 500 Hz, paced to the
+wall clock.
 
-    tau = clip(kp (q_cmd - q) + kd (dq_cmd - dq) + tau_ff, +-motor torque limit)
-
-and publishes ``rt/lowstate`` (``LowState_``: IMU at the pelvis, motor states, the remote's
-buttons, tick in ms of simulated time, CRC set) at 500 Hz, paced to the wall clock. Before the
-first command the motors are limp (zero torque), as on a G1 in debug mode.
-
-Like a robot on its gantry, the pelvis starts held by an elastic band (a spring-damper on its
-position and orientation) until ``release`` arrives on the sim-only control topic
-(``rt/exoactor/sim_control``, std_msgs ``String_``), which also takes ``hold`` (band back),
-``press BUTTON [MS]`` (a remote button, default 300 ms), ``stall MS`` (publish no state for MS:
-fault injection), ``reset`` (limp, back on the gantry in the default pose) and ``quit``.
-It reports itself as JSON on ``rt/exoactor/sim_status`` at 10 Hz and, with ``out_dir``,
-writes ``sim_robot.json`` (counters, loop timing) and ``sim_rollout.npz``
-(ground-truth ``qpos`` at 50 Hz, with ``fps``) when it stops.
+The sim-only control topic (``rt/exoactor/sim_control``, std_msgs ``String_``) takes
+``release`` (drop the band), ``hold`` (band back), ``press BUTTON [MS]`` (a remote button,
+default 300 ms), ``stall MS`` (publish no state for MS: fault injection), ``reset`` (limp, back
+on the gantry in the default pose) and ``quit``. It reports itself as JSON on
+``rt/exoactor/sim_status`` at 10 Hz and, with ``out_dir``, writes ``sim_robot.json`` (counters,
+loop timing) and ``sim_rollout.npz`` (ground-truth ``qpos`` at 50 Hz, with ``fps``) when it
+stops.
 
 ``mimic="unitree_mujoco"`` behaves like Unitree's own simulator (``simulate_python`` with its
 DDS bridge) where a deployment can tell: ``LowState_`` at 200 Hz with ``tick`` 0, CRC 0,
 ``mode_machine`` 0, motor ``mode`` 0 and IMU ``rpy`` 0; every ``LowCmd_`` accepted (no CRC,
-machine-mode or motor-mode check); the PD torque computed once per received command from the
-sensors of one physics step ago (the state before the last integration), then held until the
-next command; a 5 ms physics step with the Newton solver and its model's joint armature,
-damping and friction loss (:data:`MIMIC_JOINT_DYNAMICS`). ``release_after_command_s`` drops the
-band that long after the first command (as an operator pressing the viewer key would).
+machine-mode or motor-mode check). ``release_after_command_s`` drops the band that long after
+the first command (as an operator pressing the viewer key would).
 """
 
 from __future__ import annotations
@@ -37,13 +31,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from exoactor import artefacts
 from exoactor.deploy import messages, sdk
+from exoactor.deploy.config import SimRobotConfig
+from exoactor.deploy.sim_physics import SimPhysics
 from exoactor.deploy.timing import RateLoop
 
 logger = logging.getLogger(__name__)
@@ -52,56 +46,6 @@ RECORD_HZ = 50.0
 """Rate of the ground-truth rollout the simulated robot records [Hz]."""
 MIMIC_STATE_HZ = {"unitree_mujoco": 200.0}
 """``LowState_`` rate of each mimicked simulator [Hz] (one state per physics step)."""
-MIMIC_TIMESTEP_S = {"unitree_mujoco": 0.005}
-"""Physics step of each mimicked simulator [s]."""
-MIMIC_JOINT_DYNAMICS = {"unitree_mujoco": (0.01, 0.05, 0.2, 0.1)}
-"""Joint ``(armature [kg m^2], damping [N m s/rad], friction loss [N m], wrist friction loss
-[N m])`` of each mimicked simulator's G1 model (every motor joint of unitree_mujoco's
-``g1_29dof.xml``). Its explicit, held PD torque over a 5 ms step is stable only with them: our
-model's wrists have no armature."""
-
-
-class SimRobotConfig(BaseModel):
-    """How the simulated robot runs."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    domain_id: int = Field(1, ge=0, le=232)
-    """DDS domain (keep it apart from a real robot's domain 0)."""
-    interface: str = sdk.LOOPBACK
-    """Network interface of the DDS participant."""
-    hands: bool = False
-    """Simulate the 43-DoF model with two Dex3-1 hands (``rt/dex3/*/cmd`` in, ``.../state`` out
-    at 100 Hz; fingers held open until their first command)."""
-    state_hz: float = Field(500.0, gt=0.0, le=2000.0)
-    """Rate of ``rt/lowstate`` [Hz]."""
-    gantry: bool = True
-    """Start held by the elastic band (released by ``release``)."""
-    band_kp: float = Field(2000.0, ge=0.0)
-    """Band stiffness on the pelvis position [N/m] (the robot's weight is carried besides)."""
-    band_kd: float = Field(300.0, ge=0.0)
-    """Band damping on the pelvis velocity [N s/m]."""
-    band_rot_kp: float = Field(400.0, ge=0.0)
-    """Band stiffness on the pelvis orientation [N m/rad]."""
-    band_rot_kd: float = Field(40.0, ge=0.0)
-    """Band damping on the pelvis angular velocity [N m s/rad]."""
-    duration_s: float | None = Field(None, gt=0.0)
-    """Stop after this much wall time [s] (``None``: until ``quit`` or Ctrl-C)."""
-    mode_machine: int = 5
-    """The machine mode the robot reports (the G1 29-DoF reports 5; a mimic reports 0)."""
-    mimic: Literal["unitree_mujoco"] | None = None
-    """Behave like a foreign simulator (see the module docstring); ``state_hz`` and
-    ``mode_machine`` are then the mimicked simulator's."""
-    release_after_command_s: float | None = Field(None, ge=0.0)
-    """Drop the band this long after the first accepted command [s] (``None``: only on
-    ``release``)."""
-
-    @model_validator(mode="after")
-    def _mimic_has_no_hands(self) -> SimRobotConfig:
-        if self.mimic is not None and self.hands:
-            raise ValueError(f"mimic='{self.mimic}': its Python bridge drives no Dex3-1 hands; "
-                             "drop hands")
-        return self
 
 
 @dataclass
@@ -118,142 +62,20 @@ class _Inbox:
     controls: list[str] = field(default_factory=list)
 
 
-class SimRobot:
-    """The simulated G1 (see the module docstring)."""
+class SimRobot(SimPhysics):
+    """The simulated G1 on DDS (see the module docstring)."""
 
     def __init__(self, config: SimRobotConfig | None = None, out_dir: Path | None = None):
-        import mujoco
-
-        from exoactor.control.hands import HandConfig
-        from exoactor.control.sim import JointGroup, build_pd_model
-        from exoactor.robots import get_robot
-
-        self.config = config or SimRobotConfig()
-        self.out_dir = None if out_dir is None else Path(out_dir)
-        self.robot = get_robot("g1", hands=self.config.hands)
-        names = tuple(self.robot.body_joint_names)
-        hand_names = tuple(self.robot.hand_joint_names) if self.config.hands else ()
-        all_names = names + hand_names
-        idx = [self.robot.joint_names.index(n) for n in all_names]
-        limits = self.robot.torque_limits[idx]
-        # Unit gain: ctrl carries kp q + kd dq + tau, the bias -kp q - kd dq (set per command).
-        group = JointGroup(all_names, np.ones(len(all_names)), np.zeros(len(all_names)), limits)
-        self.model = build_pd_model(self.robot.mjcf_path, [group])
-        self.model.actuator_biasprm[:, 1:3] = 0.0
+        super().__init__(config)
         mimic = self.config.mimic
-        if mimic is not None:
-            self.model.opt.timestep = MIMIC_TIMESTEP_S[mimic]
-            self.model.opt.solver = mujoco.mjtSolver.mjSOL_NEWTON
-            armature, damping, friction, wrist_friction = MIMIC_JOINT_DYNAMICS[mimic]
-            for name in names:
-                dof = self.model.jnt_dofadr[self.model.joint(name).id]
-                self.model.dof_armature[dof] = armature
-                self.model.dof_damping[dof] = damping
-                self.model.dof_frictionloss[dof] = wrist_friction if "wrist" in name else friction
+        self.out_dir = None if out_dir is None else Path(out_dir)
         self.state_hz = MIMIC_STATE_HZ[mimic] if mimic else self.config.state_hz
         self.mode_machine = 0 if mimic else self.config.mode_machine
-        self.data = mujoco.MjData(self.model)
-        m = self.model
-        self.n_body = len(names)
-        self.qadr = np.array([m.jnt_qposadr[m.joint(n).id] for n in all_names])
-        self.dadr = np.array([m.jnt_dofadr[m.joint(n).id] for n in all_names])
-        self.imu_site = m.site("imu_in_pelvis").id
-        self.pelvis = m.body(self.robot.spec.key_bodies.pelvis).id
-        hand = HandConfig()
-        self.hand_kp, self.hand_kd = hand.kp, hand.kd  # fingers held open until commanded
-        self._weight = np.array([0.0, 0.0, -float(m.body_subtreemass[0]) * m.opt.gravity[2]])
         self._inbox = _Inbox()
         self._buttons_until: dict[str, float] = {}
         self._stall_until = 0.0
-        self.released = not self.config.gantry
-        self._anchor_pos = np.zeros(3)
         self._stop = threading.Event()
         self.published = 0
-        self._held_tau = np.zeros(self.model.nu)
-        self._held_for = -1
-        self._first_command_s: float | None = None
-        self._reset_pose()
-
-    # ---- physics ------------------------------------------------------------------------
-    def _reset_pose(self) -> None:
-        import mujoco
-
-        d = self.data
-        mujoco.mj_resetData(self.model, d)
-        d.qpos[0:3] = (0.0, 0.0, self.robot.spec.root_height_m + 0.02)
-        d.qpos[3:7] = (1.0, 0.0, 0.0, 0.0)
-        d.qpos[self.qadr[:self.n_body]] = self.robot.spec.default_joint_pos(
-            list(self.robot.body_joint_names))
-        mujoco.mj_forward(self.model, d)
-        self._anchor_pos = d.qpos[0:3].copy()
-        self._sensor_q = d.qpos[self.qadr].copy()   # the state before the last integration
-        self._sensor_dq = d.qvel[self.dadr].copy()
-        self._held_tau = np.zeros(self.model.nu)
-        self._held_for = -1
-        self._first_command_s = None
-
-    def _apply_held(self, command: messages.MotorCommand | None, count: int) -> None:
-        """Mimic: the torque of a new command from the one-step-old sensors, then held."""
-        m, d = self.model, self.data
-        n = self.n_body
-        if command is None:
-            self._held_tau[:] = 0.0
-        elif count != self._held_for:
-            dq = np.zeros(n) if command.dq is None else command.dq
-            tau = np.zeros(n) if command.tau is None else command.tau
-            self._held_tau[:n] = (tau + command.kp * (command.q - self._sensor_q[:n])
-                                  + command.kd * (dq - self._sensor_dq[:n]))
-            self._held_for = count
-        m.actuator_biasprm[:, 1:3] = 0.0
-        d.ctrl[:] = self._held_tau  # clipped by each actuator's force range
-
-    def _apply(self, command: messages.MotorCommand | None,
-               hands: dict[str, messages.MotorCommand]) -> None:
-        m, d = self.model, self.data
-        n = self.n_body
-        kp = np.zeros(m.nu)
-        kd = np.zeros(m.nu)
-        ctrl = np.zeros(m.nu)
-        if command is not None:
-            kp[:n], kd[:n] = command.kp, command.kd
-            ctrl[:n] = command.kp * command.q + command.kd * command.dq + command.tau
-        if m.nu > n:  # hands: their commands, or held open
-            for k, side in enumerate(sdk.HAND_SIDES):
-                sl = slice(n + 7 * k, n + 7 * (k + 1))
-                hand = hands.get(side)
-                if hand is None:
-                    kp[sl], kd[sl] = self.hand_kp, self.hand_kd
-                else:
-                    kp[sl], kd[sl] = hand.kp, hand.kd
-                    ctrl[sl] = hand.kp * hand.q + hand.kd * hand.dq + hand.tau
-        m.actuator_biasprm[:, 1] = -kp
-        m.actuator_biasprm[:, 2] = -kd
-        d.ctrl[:] = ctrl
-
-    def _band(self) -> None:
-        from exoactor.rotations import rotvec
-
-        d = self.data
-        d.xfrc_applied[self.pelvis] = 0.0
-        if self.released:
-            return
-        c = self.config
-        d.xfrc_applied[self.pelvis, 0:3] = c.band_kp * (self._anchor_pos - d.qpos[0:3]) \
-            - c.band_kd * d.qvel[0:3] + self._weight
-        rot_err_w = -rotvec(d.qpos[3:7])
-        ang_vel_w = d.xmat[self.pelvis].reshape(3, 3) @ d.qvel[3:6]
-        d.xfrc_applied[self.pelvis, 3:6] = c.band_rot_kp * rot_err_w - c.band_rot_kd * ang_vel_w
-
-    def _imu(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        import mujoco
-
-        m, d = self.model, self.data
-        quat = d.qpos[3:7].copy()
-        gyro = d.qvel[3:6].copy()  # free-joint angular velocity: pelvis frame
-        mujoco.mj_rnePostConstraint(m, d)
-        acc = np.zeros(6)
-        mujoco.mj_objectAcceleration(m, d, mujoco.mjtObj.mjOBJ_SITE, self.imu_site, acc, 1)
-        return quat, gyro, acc[3:6]
 
     # ---- DDS handlers (listener threads) --------------------------------------------------
     def _on_lowcmd(self, msg) -> None:
@@ -348,12 +170,9 @@ class SimRobot:
 
     def advance(self, seconds: float) -> None:
         """Step the physics ``seconds`` under the latest accepted commands (no DDS, no pacing)."""
-        import mujoco
-
         with self._inbox.lock:
             command, hands = self._inbox.command, dict(self._inbox.hand_commands)
             count, first = self._inbox.commands, self._inbox.last_command_s
-        d = self.data
         release = self.config.release_after_command_s
         if command is not None and self._first_command_s is None:
             self._first_command_s = time.monotonic() if first is None else first
@@ -361,23 +180,7 @@ class SimRobot:
                 and time.monotonic() - self._first_command_s >= release):
             self.released = True
             logger.info("band dropped %.1f s after the first command", release)
-        if self.config.mimic is None:
-            self._apply(command, hands)
-        for _ in range(max(1, round(seconds / float(self.model.opt.timestep)))):
-            if self.config.mimic is not None:
-                self._apply_held(command, count)
-            self._band()
-            self._sensor_q, self._sensor_dq = d.qpos[self.qadr].copy(), d.qvel[self.dadr].copy()
-            mujoco.mj_step(self.model, self.data)
-        if not np.all(np.isfinite(self.data.qpos)):
-            from exoactor.errors import PhysicsDiverged
-
-            raise PhysicsDiverged(f"the simulated robot diverged at t = {self.data.time:.3f} s "
-                                  "(NaN/inf state); it stops publishing, as a robot that lost power")
-
-    def hand_pos(self) -> np.ndarray:
-        """``(14,)`` hand joint angles (left 7, right 7) [rad]; empty without hands."""
-        return self.data.qpos[self.qadr[self.n_body:]].copy()
+        self.integrate(seconds, command, hands, count)
 
     # ---- the loop -----------------------------------------------------------------------
     def run(self) -> dict:

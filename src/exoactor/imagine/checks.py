@@ -33,7 +33,6 @@ logger = logging.getLogger(__name__)
 
 _HEAD = (0,)
 _ANKLES = (27, 28)
-_MASK_GREY = 114
 
 
 class ClipCheckConfig(BaseModel):
@@ -127,50 +126,47 @@ class _Person:
 
 
 class _Detector:
-    """MediaPipe BlazePose on single images (the model bundled in mediapipe 0.10.14)."""
+    """Perceive's single-image person detector (:func:`exoactor.perceive.detect.detect_people`,
+    MediaPipe BlazePose), judged for the clip checks."""
 
     def __init__(self) -> None:
-        import warnings
+        from exoactor.perceive.detect import open_pose
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            from mediapipe.python.solutions import pose as mp_pose
-        self.pose = mp_pose.Pose(static_image_mode=True, model_complexity=1,
-                                 enable_segmentation=False, min_detection_confidence=0.5)
+        self.pose = open_pose(video_mode=False, min_detection_confidence=0.5)
 
     def close(self) -> None:
         self.pose.close()
 
     def _detect(self, rgb: np.ndarray, cfg: ClipCheckConfig
                 ) -> list[tuple[np.ndarray, bool]]:
-        """People in one image: (box ``x0, y0, x1, y1`` [px], whole body seen) each."""
+        """People in one image: (box ``x0, y0, x1, y1`` [px], whole body seen) each. A
+        person's box spans its landmarks seen (``min_visibility``), padded by 15 %; it is
+        what is painted out before the next look."""
+        from exoactor.perceive.detect import detect_people
+
         h, w = rgb.shape[:2]
-        img = rgb.copy()
-        found = []
-        for _ in range(cfg.max_people):
-            res = self.pose.process(img)
-            if res.pose_landmarks is None:
-                break
-            lm = res.pose_landmarks.landmark
-            xy = np.array([[p.x * w, p.y * h] for p in lm])
-            vis = np.array([p.visibility for p in lm])
-            seen = vis >= cfg.min_visibility
+        key = list(_HEAD + _ANKLES)
+        boxes: dict[int, np.ndarray] = {}
+
+        def seen_box(person, width_px: int, height_px: int) -> np.ndarray | None:  # noqa: ANN001
+            seen = person.vis >= cfg.min_visibility
             if not seen.any():
-                break
-            x0, y0 = xy[seen].min(axis=0)
-            x1, y1 = xy[seen].max(axis=0)
+                return None
+            x0, y0 = person.kp_px[seen].min(axis=0)
+            x1, y1 = person.kp_px[seen].max(axis=0)
             pad_x, pad_y = 0.15 * (x1 - x0) + 4, 0.15 * (y1 - y0) + 4
-            box = np.array([x0 - pad_x, y0 - pad_y, x1 + pad_x, y1 + pad_y])
-            key = list(_HEAD + _ANKLES)
+            boxes[id(person)] = np.array([x0 - pad_x, y0 - pad_y, x1 + pad_x, y1 + pad_y])
+            return boxes[id(person)]
+
+        found = []
+        for person in detect_people(self.pose, rgb, cfg.max_people, mask_box=seen_box):
+            if id(person) not in boxes:
+                continue  # no landmark seen well enough to count
+            xy, vis = person.kp_px, person.vis
             inside = ((xy[key, 0] >= 1) & (xy[key, 0] < w - 1) & (xy[key, 1] >= 1)
                       & (xy[key, 1] < h - 1))
-            found.append((box, bool(np.all((vis[key] >= cfg.whole_body_min_visibility)
-                                           & inside))))
-            bx0, by0 = max(int(box[0]), 0), max(int(box[1]), 0)
-            bx1, by1 = min(int(math.ceil(box[2])), w), min(int(math.ceil(box[3])), h)
-            if bx1 <= bx0 or by1 <= by0:
-                break
-            img[by0:by1, bx0:bx1] = _MASK_GREY
+            found.append((boxes[id(person)], bool(np.all(
+                (vis[key] >= cfg.whole_body_min_visibility) & inside))))
         return found
 
     def observe(self, rgb: np.ndarray, cfg: ClipCheckConfig) -> _Person:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from exoactor.perceive.filtering import runs, savgol_filter
+from exoactor.perceive.filtering import savgol_filter
+from exoactor.signals import drop_short_runs, fill_short_gaps
 from exoactor.skeleton import BODY_33
 
 SOLE_POINTS: tuple[tuple[int, int], tuple[int, int]] = (
@@ -53,13 +54,7 @@ def clean_runs(mask: np.ndarray, min_len: int) -> np.ndarray:
     m = np.asarray(mask, dtype=bool).copy()
     if min_len <= 1:
         return m
-    for a, b in runs(~m):
-        if a > 0 and b < len(m) and b - a < min_len:
-            m[a:b] = True
-    for a, b in runs(m):
-        if b - a < min_len and not (a == 0 and b == len(m)):
-            m[a:b] = False
-    return m
+    return drop_short_runs(fill_short_gaps(m, min_len - 1), min_len, keep_whole=True)
 
 
 def foot_contacts(sole_height_m: np.ndarray, foot_speed_m_s: np.ndarray, fps: float, *,

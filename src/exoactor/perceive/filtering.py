@@ -22,13 +22,6 @@ EXTRA_RIGID: tuple[tuple[str, str], ...] = tuple(
 :data:`exoactor.skeleton.BODY_BONES`."""
 
 
-def runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """``[start, stop)`` index ranges where the ``(T,)`` bool ``mask`` is True."""
-    m = np.concatenate([[False], np.asarray(mask, dtype=bool), [False]])
-    d = np.diff(m.astype(int))
-    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()))
-
-
 def torso_yaw_c(rel_c: np.ndarray) -> np.ndarray:
     """``(T,)`` heading [rad] in the camera's x-z plane of the body's left direction (hips and
     shoulders, left minus right) from ``(T, 33, 3)`` camera-axes landmarks."""
@@ -78,21 +71,6 @@ def mirror_labels(arr: np.ndarray, frames: np.ndarray) -> np.ndarray:
     out = np.array(arr, copy=True)
     out[frames] = out[frames][:, list(MIRROR_33)]
     return out
-
-
-def fill_gaps(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Linear interpolation over time of ``(T, ...)`` ``values`` where ``valid`` is False;
-    frames before the first / after the last valid frame hold the nearest valid value."""
-    values = np.asarray(values, dtype=float)
-    idx = np.flatnonzero(valid)
-    if idx.size == 0:
-        raise ValueError("fill_gaps needs at least one valid frame")
-    t = np.arange(len(values))
-    flat = values.reshape(len(values), -1)
-    out = np.empty_like(flat)
-    for k in range(flat.shape[1]):
-        out[:, k] = np.interp(t, idx, flat[idx, k])
-    return out.reshape(values.shape)
 
 
 def savgol_filter(values: np.ndarray, window: int, order: int, deriv: int = 0,

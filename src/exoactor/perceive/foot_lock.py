@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from exoactor.perceive.filtering import runs
+from exoactor.signals import runs
 from exoactor.skeleton import BODY_33
 
 _I = BODY_33.index

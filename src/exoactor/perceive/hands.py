@@ -17,7 +17,7 @@ import itertools
 
 import numpy as np
 
-from exoactor.perceive.filtering import fill_gaps, runs
+from exoactor.signals import fill_gaps, runs
 
 FINGERS: tuple[tuple[int, int, int, int], ...] = (
     (5, 6, 7, 8), (9, 10, 11, 12), (13, 14, 15, 16), (17, 18, 19, 20))

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from exoactor.metrics import foot_skate_mm as motion_foot_skate_mm
 from exoactor.perceive.camera import project
 from exoactor.perceive.contacts import foot_points
 from exoactor.perceive.filtering import bone_index_pairs, bone_lengths
@@ -38,10 +39,7 @@ def bone_length_variation_pct(joints: np.ndarray, valid: np.ndarray) -> np.ndarr
 def foot_skate_mm(joints_w: np.ndarray, contact: np.ndarray) -> np.ndarray:
     """Horizontal travel [mm] of each foot's centre (mid heel-toe) between consecutive frames
     that are both in contact, flattened over both feet."""
-    mid = foot_points(joints_w).mean(2)[..., :2]  # (T, 2, 2)
-    step = np.linalg.norm(np.diff(mid, axis=0), axis=-1)
-    both = contact[1:] & contact[:-1]
-    return 1000.0 * step[both]
+    return motion_foot_skate_mm(foot_points(joints_w).mean(2), contact)
 
 
 def contact_height_mm(joints_w: np.ndarray, contact: np.ndarray,

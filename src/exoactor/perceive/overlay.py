@@ -13,6 +13,7 @@ import numpy as np
 
 from exoactor.fileio import atomic_path
 from exoactor.formats.motion import HumanMotion
+from exoactor.media import open_h264
 from exoactor.perceive.camera import project
 from exoactor.perceive.grounding import transform
 from exoactor.perceive.video import VideoSource, iter_frames
@@ -39,7 +40,6 @@ def write_overlay(video: VideoSource, frame_index: np.ndarray, motion: HumanMoti
         width_px: output width [px] (never upscaled).
     """
     import cv2
-    import imageio_ffmpeg
 
     assert motion.camera_K is not None and motion.T_w_c is not None
     frames_T = motion.extras.get("T_w_c_frames")  # a turning camera, compensated
@@ -65,11 +65,7 @@ def write_overlay(video: VideoSource, frame_index: np.ndarray, motion: HumanMoti
     for k, src in enumerate(frame_index):
         wanted.setdefault(int(src), []).append(k)
     with atomic_path(out_path) as tmp:
-        writer = imageio_ffmpeg.write_frames(
-            str(tmp), (w, h), pix_fmt_in="rgb24", pix_fmt_out="yuv420p", fps=motion.fps,
-            codec="libx264", quality=6, macro_block_size=1,
-            output_params=["-movflags", "+faststart"])
-        writer.send(None)
+        writer = open_h264(tmp, w, h, motion.fps)
         try:
             for frame in iter_frames(video):
                 if frame.index not in wanted:

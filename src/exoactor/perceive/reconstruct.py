@@ -58,12 +58,10 @@ from exoactor.perceive.errors import NoPersonFound, TrackingGap
 from exoactor.perceive.filtering import (
     bone_index_pairs,
     enforce_bone_lengths,
-    fill_gaps,
     left_right_swaps,
     mirror_labels,
     one_euro,
     reference_lengths,
-    runs,
     savgol,
     stature_m,
 )
@@ -94,6 +92,7 @@ from exoactor.perceive.world import (
     straighten_knees_c,
     upright_trunk_c,
 )
+from exoactor.signals import drop_short_runs, fill_gaps, runs
 from exoactor.skeleton import BODY_33
 
 logger = logging.getLogger(__name__)
@@ -179,12 +178,7 @@ def _sole(joints: np.ndarray, up: np.ndarray, offset: float) -> tuple[np.ndarray
 def _drop_short_contacts(contact: np.ndarray, fps: float, min_contact_s: float) -> np.ndarray:
     """Drop contact runs shorter than ``min_contact_s`` from ``(T, 2)`` contacts."""
     n = round(min_contact_s * fps)
-    out = contact.copy()
-    for f in range(contact.shape[1]):
-        for a, b in runs(contact[:, f]):
-            if b - a < n:
-                out[a:b, f] = False
-    return out
+    return np.stack([drop_short_runs(contact[:, f], n) for f in range(contact.shape[1])], axis=1)
 
 
 def _regrounded(P: np.ndarray, up: UpEstimate, levels: SupportLevels, support: np.ndarray,

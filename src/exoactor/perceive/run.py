@@ -27,7 +27,6 @@ from exoactor.perceive.artefacts import (
 from exoactor.perceive.backend import PoseObservations, pose_backends
 from exoactor.perceive.camera import background_shift_px, horizontal_fov_deg, intrinsics
 from exoactor.perceive.config import PerceiveConfig
-from exoactor.perceive.filtering import runs
 from exoactor.perceive.metrics import (
     PerceiveMetrics,
     bone_length_variation_pct,
@@ -45,6 +44,7 @@ from exoactor.perceive.video import (
     select_frames,
     trim_start,
 )
+from exoactor.signals import runs
 
 logger = logging.getLogger(__name__)
 

@@ -32,8 +32,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from exoactor.perceive.filtering import runs
 from exoactor.rotations import as_wxyz, continuous
+from exoactor.signals import runs
 from exoactor.skeleton import BODY_33
 
 _I = BODY_33.index

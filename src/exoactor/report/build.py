@@ -209,13 +209,13 @@ _OBJECT_RGBA = {"seat": (0.55, 0.40, 0.25, 0.85), "table": (0.45, 0.45, 0.55, 0.
 def _scene_geoms(path: Path) -> tuple:
     """The objects of ``scene.json`` as shapes for both views, at their initial poses (robot
     world); a carried box is drawn where it starts."""
+    from exoactor.formats.scene import load_scene
     from exoactor.report.views import SceneGeom
-    from exoactor.scene.model import load_scene
+    from exoactor.rotations import yaw_matrix
 
     geoms = []
     for obj in load_scene(path).objects:
-        c, s_ = np.cos(obj.pose.yaw_rad), np.sin(obj.pose.yaw_rad)
-        rot = ((c, -s_, 0.0), (s_, c, 0.0), (0.0, 0.0, 1.0))
+        rot = tuple(tuple(float(v) for v in row) for row in yaw_matrix(obj.pose.yaw_rad))
         half = tuple(0.5 * float(v) for v in obj.size)
         geoms.append(SceneGeom("box", half, tuple(float(v) for v in obj.pose.pos), rot,
                                _OBJECT_RGBA.get(obj.kind, _OBJECT_RGBA["box"])))

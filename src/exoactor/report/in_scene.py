@@ -256,3 +256,4 @@ def _patch(layer, nonzero) -> Patch | None:  # noqa: ANN001
     if not len(rows):
         return None
     return _crop(layer, (int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1))
+

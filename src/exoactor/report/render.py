@@ -54,8 +54,6 @@ TRACK_SMOOTH_S = 0.25
 """Standard deviation of the zero-phase Gaussian smoothing of the look-at path [s]."""
 HEADING_WINDOW_S = 1.0
 """The camera azimuth follows the body's mean heading over this first stretch of the clip [s]."""
-VIDEO_QUALITY = 6
-"""ffmpeg quality (0-10, imageio-ffmpeg scale) of the encoded mp4."""
 
 _HIDDEN_GROUP = 5
 """Geom group the collision duplicates are moved to (disabled in the scene options)."""
@@ -135,9 +133,10 @@ def heading_deg(xmat_w: np.ndarray) -> float:
     Returns:
         Heading in degrees, ``atan2`` convention (0 along +x, 90 along +y).
     """
+    from exoactor.rotations import circular_mean, matrix_yaw
+
     xmat = np.asarray(xmat_w, dtype=np.float64).reshape(-1, 3, 3)
-    yaw = np.arctan2(xmat[:, 1, 0], xmat[:, 0, 0])
-    return float(np.degrees(np.arctan2(np.sin(yaw).mean(), np.cos(yaw).mean())))
+    return float(np.degrees(circular_mean(matrix_yaw(xmat))))
 
 
 def iter_frames(model: mujoco.MjModel, qpos: np.ndarray, fps: float, *, width: int = 640,
@@ -227,6 +226,7 @@ def render_qpos(model: mujoco.MjModel, qpos: np.ndarray, fps: float, out_path: s
         A :class:`RenderResult` with the frame count and timings.
     """
     from exoactor.fileio import atomic_path
+    from exoactor.media import open_h264
     from exoactor.ui import progress
 
     out_path = Path(out_path)
@@ -237,7 +237,7 @@ def render_qpos(model: mujoco.MjModel, qpos: np.ndarray, fps: float, out_path: s
     total = len(qpos) if max_frames is None else min(len(qpos), max(int(max_frames), 1))
     try:
         with atomic_path(out_path) as tmp:
-            writer = _open_writer(tmp, width, height, fps)
+            writer = open_h264(tmp, width, height, fps)
             try:
                 for frame in progress(frames, f"render {out_path.name}", total=total,
                                       unit="frame"):
@@ -471,18 +471,3 @@ def _no_gl(what: str, err: BaseException) -> ExoActorError:
     backend = os.environ.get("MUJOCO_GL", "<unset, glfw>")
     return ExoActorError(_NO_GL.format(what=what, backend=backend,
                                        err=f"{type(err).__name__}: {err}"))
-
-
-def _open_writer(path: Path, width: int, height: int, fps: float,
-                 preset: str | None = None) -> Any:
-    """An imageio-ffmpeg frame writer (a primed generator: ``send`` frames, then ``close``);
-    ``preset`` is x264's speed preset (None: its default, ``medium``)."""
-    import imageio_ffmpeg
-
-    extra = ["-preset", preset] if preset else []
-    writer = imageio_ffmpeg.write_frames(
-        str(path), (width, height), pix_fmt_in="rgb24", pix_fmt_out="yuv420p", fps=fps,
-        codec="libx264", quality=VIDEO_QUALITY, macro_block_size=1,
-        output_params=["-movflags", "+faststart", *extra])
-    writer.send(None)
-    return writer

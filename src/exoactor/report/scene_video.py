@@ -26,6 +26,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from exoactor.fileio import atomic_path
+from exoactor.media import open_h264, resize_image
 from exoactor.report.in_scene import Layers, Patch, composite, shadow_patch, skeleton_patch
 from exoactor.report.scene_camera import PersonToRobot, gl_frustum, robot_camera, scale_intrinsics
 from exoactor.report.views import FreeCamera, Polyline, SceneGeom, ViewRenderer
@@ -389,7 +390,7 @@ def _side_frame(scene: np.ndarray, world: np.ndarray, scene_label: str, world_la
     labels, over the caption strip."""
     side = np.empty((PANEL_HEIGHT_PX + CAPTION_STRIP_PX, panel_w + world.shape[1], 3), np.uint8)
     left = side[:PANEL_HEIGHT_PX, :panel_w]
-    left[:] = _resize(scene, panel_w, PANEL_HEIGHT_PX)
+    left[:] = resize_image(scene, panel_w, PANEL_HEIGHT_PX)
     _stamp(left, scene_label)
     right = side[:PANEL_HEIGHT_PX, panel_w:]
     right[:] = world
@@ -416,23 +417,7 @@ def _scale_patch(patch: Patch | None, sx: float, sy: float) -> Patch | None:
     box = (int(round(y0 * sy)), int(round(y1 * sy)), int(round(x0 * sx)), int(round(x1 * sx)))
     if box[1] <= box[0] or box[3] <= box[2]:
         return None
-    return Patch(_resize(patch.data, box[3] - box[2], box[1] - box[0]), box)
-
-
-def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Bilinear resize of a uint8 or float32 image (OpenCV when installed, else Pillow)."""
-    if image.shape[1] == width and image.shape[0] == height:
-        return image
-    try:
-        import cv2
-    except ImportError:
-        from PIL import Image
-
-        if image.dtype == np.uint8:
-            return np.asarray(Image.fromarray(image).resize((width, height), Image.BILINEAR))
-        return np.asarray(Image.fromarray(image.astype(np.float32), "F").resize(
-            (width, height), Image.BILINEAR))
-    return cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)
+    return Patch(resize_image(patch.data, box[3] - box[2], box[1] - box[0]), box)
 
 
 @dataclass
@@ -471,7 +456,6 @@ def write_scene_videos(model, video: Path, camera: SceneCamera | None, poses: Po
     """
     import time
 
-    from exoactor.report.render import _open_writer
 
     src_w, src_h = video_size(video)
     s = min(1.0, SCENE_MAX_WIDTH_PX / src_w)
@@ -508,9 +492,9 @@ def write_scene_videos(model, video: Path, camera: SceneCamera | None, poses: Po
         mid = n_frames // 2
         body_ids = np.arange(1, views.model.nbody)
         with _outputs(scene_out if do_scene else None, side_out) as (scene_tmp, side_tmp):
-            scene_w = _BackgroundWriter(_open_writer(scene_tmp, out_w, out_h, fps,
+            scene_w = _BackgroundWriter(open_h264(scene_tmp, out_w, out_h, fps,
                                                      ENCODER_PRESET)) if scene_tmp else None
-            side_w = _BackgroundWriter(_open_writer(
+            side_w = _BackgroundWriter(open_h264(
                 side_tmp, panel_w + WORLD_WIDTH_PX, PANEL_HEIGHT_PX + CAPTION_STRIP_PX, fps,
                 ENCODER_PRESET)) if side_tmp else None
             try:
@@ -583,7 +567,7 @@ class _BackgroundWriter:
     writes to ffmpeg (which block while it encodes) overlap the next frame's rendering.
 
     Args:
-        writer: a primed imageio-ffmpeg writer (see ``render._open_writer``).
+        writer: a primed imageio-ffmpeg writer (see :func:`exoactor.media.open_h264`).
         depth: frames that may wait in the queue.
     """
 
@@ -643,7 +627,6 @@ def write_world_video(model, poses: Poses, duration_s: float, fps: float, out: P
 
     One frame every ``1 / fps`` over ``[0, duration_s]``.
     """
-    from exoactor.report.render import _open_writer
 
     paths_all = [p for p in (poses.ref_path_w, poses.robot_path_w) if p is not None and len(p)]
     cam = fixed_world_camera(paths_all or [np.zeros((1, 3))], WORLD_WIDTH_PX / PANEL_HEIGHT_PX)
@@ -651,7 +634,7 @@ def write_world_video(model, poses: Poses, duration_s: float, fps: float, out: P
     with ViewRenderer(model, WORLD_WIDTH_PX, PANEL_HEIGHT_PX) as views, \
             atomic_path(Path(out)) as tmp:
         canvas = WorldCanvas(views, cam, WORLD_WIDTH_PX, PANEL_HEIGHT_PX, poses)
-        writer = _open_writer(tmp, WORLD_WIDTH_PX, PANEL_HEIGHT_PX, fps, ENCODER_PRESET)
+        writer = open_h264(tmp, WORLD_WIDTH_PX, PANEL_HEIGHT_PX, fps, ENCODER_PRESET)
         try:
             for i in progress(range(n), f"render {Path(out).name}", unit="frame"):
                 t = i / fps

@@ -92,7 +92,8 @@ def compose_side_by_side(panels: list[Panel], out_path: str | Path, duration_s: 
     Each panel shows the frame nearest the current time (black before its start, its last frame
     after its end); ``caption(t_s)`` is drawn in a strip under the panels.
     """
-    from exoactor.report.render import _open_writer, draw_caption
+    from exoactor.media import open_h264
+    from exoactor.report.render import draw_caption
 
     cursors = [_Cursor(p, height) for p in panels]
     firsts = [c.at(c.panel.start_s) for c in cursors]
@@ -101,7 +102,7 @@ def compose_side_by_side(panels: list[Panel], out_path: str | Path, duration_s: 
     n_frames = int(np.floor(duration_s * fps)) + 1
     out_path = Path(out_path)
     with atomic_path(out_path) as tmp:
-        writer = _open_writer(tmp, total_w, height + CAPTION_STRIP_PX, fps)
+        writer = open_h264(tmp, total_w, height + CAPTION_STRIP_PX, fps)
         try:
             for i in progress(range(n_frames), "side by side", unit="frame"):
                 t = i / fps

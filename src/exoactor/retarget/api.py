@@ -11,12 +11,12 @@ import numpy as np
 
 from exoactor import artefacts
 from exoactor.formats.motion import HumanMotion, RobotMotion
+from exoactor.metrics import foot_skate_mm
 from exoactor.retarget.config import RetargetConfig
 from exoactor.retarget.metrics import (
     RetargetMetrics,
     foot_float_mm,
     foot_penetration_mm,
-    foot_skate_mm,
     joint_limit_violations,
     median_p95,
     position_errors_mm,

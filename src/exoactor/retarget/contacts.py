@@ -17,14 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from exoactor.retarget.frames import circular_mean, heading, yaw_rotation
-
-
-def contact_segments(contact: np.ndarray) -> list[tuple[int, int]]:
-    """Runs of True in a ``(T,)`` bool array as ``[start, stop)`` frame ranges."""
-    c = np.asarray(contact, dtype=bool).astype(np.int8)
-    edges = np.diff(np.r_[0, c, 0])
-    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
+from exoactor.rotations import circular_mean, matrix_yaw, yaw_matrix
+from exoactor.signals import drop_short_runs, runs, smoothstep
 
 
 def detect_foot_contact(sole_height_m: np.ndarray, foot_pos_w: np.ndarray, fps: float,
@@ -48,11 +42,7 @@ def detect_foot_contact(sole_height_m: np.ndarray, foot_pos_w: np.ndarray, fps: 
     if len(h) < 2:
         return h - h.min() <= height_m
     speed = np.linalg.norm(np.gradient(xy, axis=0), axis=-1) * fps
-    contact = (h - h.min() <= height_m) & (speed <= speed_m_s)
-    for a, b in contact_segments(contact):
-        if b - a < min_frames:
-            contact[a:b] = False
-    return contact
+    return drop_short_runs((h - h.min() <= height_m) & (speed <= speed_m_s), min_frames)
 
 
 @dataclass(frozen=True)
@@ -68,11 +58,6 @@ class PinnedFoot:
     origin_w: np.ndarray
     R_w: np.ndarray
     correction_w: np.ndarray
-
-
-def _smoothstep(x: np.ndarray) -> np.ndarray:
-    x = np.clip(x, 0.0, 1.0)
-    return x * x * (3.0 - 2.0 * x)
 
 
 def lowest_sole_height(origin_w: np.ndarray, R_w: np.ndarray, sole_center_b: np.ndarray,
@@ -101,7 +86,7 @@ def pin_foot(origin_w: np.ndarray, R_w: np.ndarray, contact: np.ndarray, fps: fl
     """
     T = len(origin_w)
     contact = np.asarray(contact, dtype=bool)
-    segs = contact_segments(contact)
+    segs = runs(contact)
     out_o = np.array(origin_w, dtype=float)
     out_R = np.array(R_w, dtype=float)
     if not segs:
@@ -110,7 +95,7 @@ def pin_foot(origin_w: np.ndarray, R_w: np.ndarray, contact: np.ndarray, fps: fl
         return PinnedFoot(out_o, out_R, out_o - origin_w)
     flat_height = float(-(sole_center_b[:, 2] - sole_radius_m).min())
     corr = np.zeros((T, 3))
-    pinned_R = [yaw_rotation(circular_mean(heading(R_w[a:b]))) for a, b in segs]
+    pinned_R = [yaw_matrix(circular_mean(matrix_yaw(R_w[a:b]))) for a, b in segs]
     for (a, b), R_pin in zip(segs, pinned_R):
         anchor = np.r_[origin_w[a:b, :2].mean(axis=0), flat_height]
         out_o[a:b] = anchor
@@ -126,7 +111,7 @@ def pin_foot(origin_w: np.ndarray, R_w: np.ndarray, contact: np.ndarray, fps: fl
         before = corr[lo - 1] if k > 0 else corr[segs[0][0]]
         after = corr[hi] if k < len(segs) else corr[segs[-1][1] - 1]
         if 0 < k < len(segs):
-            w = _smoothstep((t[lo:hi] - (lo - 1)) / (hi - lo + 1))[:, None]
+            w = smoothstep((t[lo:hi] - (lo - 1)) / (hi - lo + 1))[:, None]
         else:
             w = np.zeros((hi - lo, 1))
         corr[lo:hi] = (1 - w) * before + w * after
@@ -153,4 +138,4 @@ def _toward(R_a: np.ndarray, R_b: np.ndarray, w: np.ndarray) -> np.ndarray:
     ``R_b`` (``(3, 3)``)."""
     ra = Rotation.from_matrix(R_a)
     rel = (ra.inv() * Rotation.from_matrix(R_b)).as_rotvec()
-    return (ra * Rotation.from_rotvec(_smoothstep(w)[:, None] * rel)).as_matrix()
+    return (ra * Rotation.from_rotvec(smoothstep(w)[:, None] * rel)).as_matrix()

@@ -58,21 +58,3 @@ def palm_frame(hand_keypoints_w: np.ndarray) -> np.ndarray:
     h = np.asarray(hand_keypoints_w, dtype=float)
     return frame_from_axes(h[..., _MIDDLE_MCP, :] - h[..., _WRIST, :],
                            h[..., _INDEX_MCP, :] - h[..., _PINKY_MCP, :])
-
-
-def yaw_rotation(yaw_rad: np.ndarray) -> np.ndarray:
-    """``(..., 3, 3)`` rotations about world z by ``yaw_rad``."""
-    c, s = np.cos(yaw_rad), np.sin(yaw_rad)
-    zero, one = np.zeros_like(c), np.ones_like(c)
-    return np.stack([np.stack([c, -s, zero], -1), np.stack([s, c, zero], -1),
-                     np.stack([zero, zero, one], -1)], -2)
-
-
-def heading(R: np.ndarray) -> np.ndarray:
-    """Heading [rad] of each rotation's x axis projected on the ground, ``(...)``."""
-    return np.arctan2(R[..., 1, 0], R[..., 0, 0])
-
-
-def circular_mean(angles_rad: np.ndarray) -> float:
-    """Mean direction [rad] of angles."""
-    return float(np.arctan2(np.sin(angles_rad).mean(), np.cos(angles_rad).mean()))

@@ -204,8 +204,7 @@ def fill_hand_gaps(hand_keypoints_w: np.ndarray, hand_confidence: np.ndarray | N
     Returns:
         The ``(T, 2, 21, 3)`` keypoints and ``(T, 2)`` confidence, with the gaps filled.
     """
-    from exoactor.retarget.contacts import contact_segments
-    from exoactor.retarget.repair import fill_gaps
+    from exoactor.signals import fill_gaps, runs
 
     kp = np.array(hand_keypoints_w, dtype=float)
     T = kp.shape[0]
@@ -216,7 +215,7 @@ def fill_hand_gaps(hand_keypoints_w: np.ndarray, hand_confidence: np.ndarray | N
         if not seen.any():
             continue
         short = np.zeros(T, dtype=bool)
-        for a, b in contact_segments(~seen):
+        for a, b in runs(~seen):
             if b - a <= max_gap_frames:
                 short[a:b] = True
         if short.any():

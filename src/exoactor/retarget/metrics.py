@@ -17,25 +17,6 @@ def joint_limit_violations(dof_pos: np.ndarray, limits: np.ndarray, tol_rad: flo
     return int(((q < limits[:, 0] - tol_rad) | (q > limits[:, 1] + tol_rad)).sum())
 
 
-def foot_skate_mm(foot_pos_w: np.ndarray, contact: np.ndarray) -> np.ndarray:
-    """Horizontal foot travel [mm] over each frame a foot is in contact at both ends.
-
-    Args:
-        foot_pos_w: ``(T, 2, 3)`` foot positions in world [m].
-        contact: ``(T, 2)`` bool.
-
-    Returns:
-        ``(N,)`` travel per contact frame [mm] (N = frame pairs in contact, both feet).
-    """
-    pos = np.asarray(foot_pos_w)
-    c = np.asarray(contact, dtype=bool)
-    if len(pos) < 2:
-        return np.zeros(0)
-    step = np.linalg.norm(np.diff(pos[..., :2], axis=0), axis=-1)
-    both = c[1:] & c[:-1]
-    return 1000.0 * step[both]
-
-
 def foot_penetration_mm(sole_height_m: np.ndarray) -> float:
     """Deepest point of any sole under the ground [mm] over ``(T, 2)`` heights [m] (0 if none)."""
     h = np.asarray(sole_height_m)

@@ -31,10 +31,10 @@ import numpy as np
 
 from exoactor.errors import InvalidMotionFile
 from exoactor.formats.motion import HumanMotion
-from exoactor.retarget.contacts import contact_segments
 from exoactor.retarget.correspondence import Correspondence
 from exoactor.retarget.scaling import BONES
 from exoactor.rotations import continuous, slerp
+from exoactor.signals import fill_gaps, runs
 
 logger = logging.getLogger(__name__)
 
@@ -79,21 +79,6 @@ class RepairedKeypoints:
     present: np.ndarray
     root_quat: np.ndarray
     report: RepairReport
-
-
-def fill_gaps(values: np.ndarray, observed: np.ndarray) -> np.ndarray:
-    """Linear interpolation of ``(T, ...)`` values over unobserved frames; ends hold.
-
-    Args:
-        values: ``(T, ...)`` samples (unobserved ones are ignored, may be NaN).
-        observed: ``(T,)`` bool; at least one True.
-    """
-    t = np.arange(len(values))
-    flat = np.asarray(values, dtype=float).reshape(len(values), -1)
-    out = np.empty_like(flat)
-    for j in range(flat.shape[1]):
-        out[:, j] = np.interp(t, t[observed], flat[observed, j])
-    return out.reshape(values.shape)
 
 
 def broken_bones(points: np.ndarray, confident: np.ndarray, low: np.ndarray,
@@ -149,7 +134,7 @@ def repair_keypoints(human: HumanMotion, corr: Correspondence, min_confidence: f
         raise InvalidMotionFile(src, "valid", "is False in every frame: no person was detected; "
                                 "re-run perceive on a clip where the person is visible")
     max_gap = max(1, int(np.floor(max_gap_s * human.fps + 1e-9)))
-    for a, b in contact_segments(~valid):
+    for a, b in runs(~valid):
         if b - a > max_gap:
             raise InvalidMotionFile(
                 src, "valid", f"is False for {(b - a) / human.fps:.2f} s (frames {a}-{b - 1}): "
@@ -183,7 +168,7 @@ def repair_keypoints(human: HumanMotion, corr: Correspondence, min_confidence: f
                     "(never detected, or every estimate breaks a bone) - re-run perceive")
             dropped.append(name)
             continue
-        for a, b in contact_segments(~usable[:, k]):
+        for a, b in runs(~usable[:, k]):
             if b - a > max_gap:
                 raise InvalidMotionFile(
                     src, "joints", f"of keypoint '{name}' is missing or broken for "

@@ -32,13 +32,13 @@ from exoactor.formats.motion import HumanMotion
 from exoactor.formats.resample import interp_linear, sample_times
 from exoactor.retarget.config import RetargetConfig
 from exoactor.retarget.contacts import detect_foot_contact, lowest_sole_height, pin_foot
-from exoactor.retarget.frames import heading, palm_frame, yaw_rotation
+from exoactor.retarget.frames import palm_frame
 from exoactor.retarget.hands import fill_hand_gaps, hand_curl
 from exoactor.retarget.model import RetargetModel
 from exoactor.retarget.repair import RepairReport, repair_keypoints
 from exoactor.retarget.scaling import SegmentScales, bone_lengths, scale_keypoints, segment_scales
 from exoactor.retarget.smoothing import gaussian_smooth, nearest_bool
-from exoactor.rotations import as_wxyz, continuous, rot, slerp
+from exoactor.rotations import as_wxyz, continuous, matrix_yaw, rot, slerp, yaw_matrix
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ def _foot_pose(pts: np.ndarray, rmodel: RetargetModel, side: int, pelvis_R: np.n
     R = rmodel.keypoint_frame(pts, corr.frames[fi]) @ rmodel.frame_offset[fi]
     bad = ~np.isfinite(R).all(axis=(1, 2))
     if bad.any():
-        R[bad] = yaw_rotation(heading(pelvis_R[bad]))
+        R[bad] = yaw_matrix(matrix_yaw(pelvis_R[bad]))
     origins = []
     for name in foot.keypoints:
         k = corr.index(name)

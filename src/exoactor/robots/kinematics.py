@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from exoactor.formats.motion import RobotMotion
 from exoactor.robots.spec import Robot
 from exoactor.rotations import quat_apply_inverse
+
+if TYPE_CHECKING:  # formats reads and writes motions with this FK: it imports robots, not back
+    from exoactor.formats.motion import RobotMotion
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,12 @@ class KeyBodies:
         return dict(self.__dict__)
 
 
+METRIC_KEY_BODIES = ("left_hand", "right_hand", "left_foot", "right_foot", "left_elbow",
+                     "right_elbow", "left_knee", "right_knee")
+"""Key bodies (names of :class:`KeyBodies` fields) of the body-error metrics, in this order:
+tracking, the physics filter and the robot's body estimator index them alike."""
+
+
 @dataclass(frozen=True)
 class RobotSpec:
     """A robot described once. Joint order and limits are read from the MJCF, never retyped."""

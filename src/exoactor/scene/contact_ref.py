@@ -30,7 +30,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from exoactor.formats.motion import RobotMotion
-from exoactor.scene.model import Scene, SceneObject
+from exoactor.formats.scene import Scene, SceneObject
 
 logger = logging.getLogger(__name__)
 

@@ -36,10 +36,11 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from exoactor.formats.motion import RobotMotion
-from exoactor.rotations import yaw
+from exoactor.formats.scene import ObjectPose, Scene, SceneObject
+from exoactor.rotations import circular_mean, yaw, yaw_matrix
 from exoactor.scene.contact_ref import ContactRefConfig
-from exoactor.scene.model import ObjectPose, Scene, SceneObject
 from exoactor.scene.place import PlaceConfig
+from exoactor.signals import drop_short_runs, fill_short_gaps, runs
 
 logger = logging.getLogger(__name__)
 
@@ -308,22 +309,8 @@ def speed(pos: np.ndarray, fps: float, n_smooth: int) -> np.ndarray:
 def segments(mask: np.ndarray, min_len: int, max_gap: int) -> list[tuple[int, int]]:
     """Inclusive ``[first, last]`` runs of True, gaps of at most ``max_gap`` bridged, runs
     shorter than ``min_len`` frames dropped."""
-    idx = np.flatnonzero(mask)
-    if len(idx) == 0:
-        return []
-    runs, a, b = [], int(idx[0]), int(idx[0])
-    for i in idx[1:]:
-        if i - b - 1 <= max_gap:
-            b = int(i)
-        else:
-            runs.append((a, b))
-            a = b = int(i)
-    runs.append((a, b))
-    return [(a, b) for a, b in runs if b - a + 1 >= min_len]
-
-
-def mean_angle(a: np.ndarray) -> float:
-    return float(np.arctan2(np.mean(np.sin(a)), np.mean(np.cos(a))))
+    bridged = drop_short_runs(fill_short_gaps(mask, max_gap), min_len)
+    return [(a, b - 1) for a, b in runs(bridged)]
 
 
 # ---- rules -------------------------------------------------------------------------------
@@ -340,9 +327,7 @@ def seated_mask(f: MotionFeatures, cfg: InferConfig, standing_pelvis_m: float) -
 def box_depth(points_w: np.ndarray, centre: np.ndarray, yaw_rad: float,
               size: np.ndarray) -> np.ndarray:
     """``(...,)`` how deep each world point is inside a box (<= 0: outside) [m]."""
-    c, s = np.cos(yaw_rad), np.sin(yaw_rad)
-    r = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1.0]])
-    local = (points_w - centre) @ r
+    local = (points_w - centre) @ yaw_matrix(yaw_rad)
     return np.min(np.asarray(size) / 2 - np.abs(local), axis=-1)
 
 
@@ -361,7 +346,7 @@ def seat_from_phase(f: MotionFeatures, first: int, last: int, cfg: InferConfig) 
     ``seat_max_back_m``, to the first position that does not; the shift is in the note.
     """
     sl = slice(first, last + 1)
-    heading = mean_angle(f.heading[sl])
+    heading = circular_mean(f.heading[sl])
     xy = np.median(f.pelvis_low_xy[sl], axis=0)
     fwd = np.array([np.cos(heading), np.sin(heading)])
     best = None
@@ -446,7 +431,7 @@ def find_tables(f: MotionFeatures, cfg: InferConfig, exclude: np.ndarray | None 
             ok &= ~exclude
         for a, b in segments(ok, round(cfg.min_support_s * f.fps), round(cfg.gap_s * f.fps)):
             sl = slice(a, b + 1)
-            heading = mean_angle(f.heading[sl])
+            heading = circular_mean(f.heading[sl])
             top = float(np.median(hand[sl, 2])) - cfg.palm_half_thickness_m
             c, s_ = np.cos(heading), np.sin(heading)
             body_xy = np.median(f.pelvis_pos[sl, :2], axis=0)
@@ -674,15 +659,3 @@ def name_from_plan(objects: list[SceneObject], actions: list[str]) -> list[Scene
                         out[i] = o.model_copy(update={"name": arg})
                         break
     return out
-
-
-def plan_actions(plan_path) -> list[str]:
-    """The action chain of a ``plan.json`` as ``verb(target)`` strings (empty without one)."""
-    from pathlib import Path
-
-    from exoactor.imagine.plan.base import load_plan
-
-    p = Path(plan_path)
-    if not p.is_file():
-        return []
-    return [f"{a.verb}({a.target or ''})" for a in load_plan(p).actions]

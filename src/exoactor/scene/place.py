@@ -40,7 +40,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from exoactor.formats.motion import RobotMotion
-from exoactor.scene.model import ObjectPose, Scene, SceneObject
+from exoactor.formats.scene import ObjectPose, Scene, SceneObject
 
 logger = logging.getLogger(__name__)
 

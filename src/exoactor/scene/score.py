@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from exoactor.scene.model import Scene, SceneObject
+from exoactor.formats.scene import Scene, SceneObject
+from exoactor.rotations import yaw_matrix
 
 SEATED_LOAD = 0.25
 """Share of the robot's weight the seat must carry for a step to count as seated [-]
@@ -50,8 +51,7 @@ def point_box_distance_at(points_w: np.ndarray, centre: np.ndarray, yaw_rad: flo
     (or by the full rotation matrix ``rot_w`` when given)."""
     p = np.atleast_2d(points_w) - centre
     if rot_w is None:
-        c, s = np.cos(yaw_rad), np.sin(yaw_rad)
-        rot_w = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1.0]])
+        rot_w = yaw_matrix(yaw_rad)
     local = p @ rot_w
     excess = np.maximum(np.abs(local) - np.asarray(size) / 2, 0.0)
     return np.linalg.norm(excess, axis=1)
@@ -103,7 +103,7 @@ def interaction_metrics(rollout, scene: Scene, *, fps: float | None = None,
     """
     import mujoco
 
-    from exoactor.scene.physics import object_geoms
+    from exoactor.control.scene_objects import object_geoms
 
     fps = fps or scene.fps or 30.0
     robot, model = _tracking_model(rollout.robot, scene)
@@ -220,9 +220,7 @@ def penetration_m(motion, scene: Scene, robot=None, bodies: str = "all") -> np.n
         for i, obj in enumerate(scene.objects):
             if not obj.fixed:
                 continue
-            c, s = np.cos(obj.pose.yaw_rad), np.sin(obj.pose.yaw_rad)
-            r = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1.0]])
-            local = (world - np.asarray(obj.pose.pos)) @ r
+            local = (world - np.asarray(obj.pose.pos)) @ yaw_matrix(obj.pose.yaw_rad)
             inside = np.asarray(obj.size) / 2 - np.abs(local)
             depth = inside.min(axis=1)
             out[t, i] = max(0.0, float(depth.max()))

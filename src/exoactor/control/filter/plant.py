@@ -32,14 +32,13 @@ from exoactor.control.twist2 import (
 )
 from exoactor.errors import ExoActorError
 from exoactor.formats.motion import RobotMotion
+from exoactor.formats.scene import Scene
+from exoactor.robots.spec import METRIC_KEY_BODIES
 from exoactor.rotations import roll_pitch_yaw, yaw, yaw_quat
-from exoactor.scene.model import Scene
 
-KEY_BODIES = ("left_hand", "right_hand", "left_foot", "right_foot", "left_elbow", "right_elbow",
-              "left_knee", "right_knee")
-"""Key bodies of the metrics (as :data:`exoactor.control.track.KEY_BODIES`)."""
 OBJECTIVE_BODIES = (0, 1, 2, 3)
-"""Indices into :data:`KEY_BODIES` the objective weighs: hands and feet."""
+"""Indices into :data:`~exoactor.robots.spec.METRIC_KEY_BODIES` the objective weighs: hands
+and feet."""
 LEG_WINDOW_S = 0.5
 """Window of the leg joints' running mean the stride scale swings about [s]."""
 
@@ -229,7 +228,7 @@ class Plant:
         self.stance_joints = np.array([i for i, nm in enumerate(TWIST2_JOINTS)
                                        if any(k in nm for k in ("hip", "knee", "ankle", "waist"))])
         key = robot.spec.key_bodies.as_dict()
-        self.body_ids = np.array([robot.body_id(key[k]) for k in KEY_BODIES])
+        self.body_ids = np.array([robot.body_id(key[k]) for k in METRIC_KEY_BODIES])
         m = self.model
         foot_ids = {m.body(key["left_foot"]).id, m.body(key["right_foot"]).id}
         self.floor_geoms = np.array([i for i in range(m.ngeom) if m.geom_bodyid[i] == 0])

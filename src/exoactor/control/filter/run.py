@@ -44,14 +44,13 @@ from exoactor.control.filter.decisions import (
 from exoactor.control.filter.objective import clip_objective
 from exoactor.control.filter.plant import OBJECTIVE_BODIES, LoopState, Plant, PlantSetup
 from exoactor.control.filter.workers import Evaluator
+from exoactor.control.record import metrics_from_record, rollout_from_record
 from exoactor.control.reference import GlitchReport, drop_glitched_leading_frames
 from exoactor.control.track import TrackConfig
-from exoactor.control.track import _metrics as _track_metrics
-from exoactor.control.track import _rollout as _track_rollout
 from exoactor.errors import ExoActorError
 from exoactor.formats.motion import RobotMotion, Rollout
-from exoactor.metrics import TrackingMetrics, real_time_factor, root_xy_error_m
-from exoactor.rotations import rot, wrap_angle, yaw, yaw_quat
+from exoactor.metrics import TrackingMetrics, real_time_factor
+from exoactor.rotations import heading_frame, rot, wrap_angle, yaw, yaw_quat
 
 logger = logging.getLogger(__name__)
 
@@ -164,7 +163,7 @@ def filter_motion(motion: RobotMotion, config: FilterConfig | None = None,
     metrics = _metrics(final, main, track, glitches, run.wall_s, extras)
     raw_metrics = _metrics(raw, main, track, glitches, raw.wall_s, {})
     fr = fractions(final, tab, config)
-    rollout = _track_rollout(final.rec, "g1", 1.0 / main.dt, main.sim, motion.source)
+    rollout = rollout_from_record(final.rec, "g1", 1.0 / main.dt, motion.source)
     executable = executable_motion(final, tab, main, motion)
     report = {
         "motion": motion.source, "config": config.model_dump(mode="json"),
@@ -321,8 +320,7 @@ def _feedback(qpos: np.ndarray, state, tab, config: FilterConfig) -> np.ndarray:
     speed = float(np.linalg.norm(v))
     if speed > FEEDBACK_MAX_SPEED:
         v *= FEEDBACK_MAX_SPEED / speed
-    c, s = np.cos(yaw_robot), np.sin(yaw_robot)
-    v_b = np.array([c * v[0] + s * v[1], -s * v[0] + c * v[1]])
+    v_b = heading_frame(yaw_robot).T @ v
     lo, hi = lower_upper(config.bounds)
     out = np.array([v_b[0], v_b[1], FEEDBACK_YAW_GAIN * dyaw, state.decisions[3],
                     state.decisions[4]])
@@ -402,14 +400,11 @@ def fractions(ex: Executed, tab, config: FilterConfig) -> dict[str, float]:
 def _metrics(ex: Executed, main: Plant, track: TrackConfig, glitches, wall_s: float,
              extras: dict) -> TrackingMetrics:
     rec = ex.rec
-    settled = float("nan")
-    end_s = main.table.clip_t[-1]
-    if ex.fall_time_s is None and rec.get("clip_t") and rec["clip_t"][-1] >= end_s - 1e-9:
-        settled = float(root_xy_error_m(rec["qpos"][-1][:3], rec["ref_pos"][-1]))
     sim_time = float(rec["t"][-1]) if rec.get("t") else 0.0
-    return _track_metrics(rec, main.sim, main.table.duration_s, ex.fall_time_s,
-                          glitches or GlitchReport(0, ()), real_time_factor(sim_time, wall_s),
-                          track, extras, settled)
+    return metrics_from_record(rec, main.sim, main.table.duration_s, main.table.clip_t[-1],
+                               ex.fall_time_s, glitches or GlitchReport(0, ()),
+                               real_time_factor(sim_time, wall_s), track.success_body_error_m,
+                               extras)
 
 
 def executable_motion(ex: Executed, tab, main: Plant, motion: RobotMotion) -> RobotMotion:

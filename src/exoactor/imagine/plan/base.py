@@ -121,6 +121,14 @@ def load_plan(path: str | Path) -> Plan:
         raise PlanError(f"{path}: not a valid plan ({exc}); delete it and plan again") from None
 
 
+def plan_actions(path: str | Path) -> list[str]:
+    """The action chain of a ``plan.json`` as ``verb(target)`` strings (empty without one)."""
+    p = Path(path)
+    if not p.is_file():
+        return []
+    return [f"{a.verb}({a.target or ''})" for a in load_plan(p).actions]
+
+
 class Planner(abc.ABC):
     """Turns a task instruction (and optionally the scene image) into a :class:`Plan`."""
 

@@ -12,7 +12,7 @@ import json
 import logging
 import math
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,11 +20,10 @@ import numpy as np
 
 from exoactor.fileio import atomic_path
 from exoactor.imagine.errors import ImagineError
+from exoactor.media import write_h264
 
 logger = logging.getLogger(__name__)
 
-VIDEO_QUALITY = 8
-"""ffmpeg quality (imageio-ffmpeg's 0-10 scale) of written clips."""
 FPS_TOLERANCE = 1e-3
 """Relative difference under which two frame rates are the same."""
 
@@ -171,33 +170,6 @@ def to_uint8(frames: np.ndarray) -> np.ndarray:
     return (np.clip(a, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
-def write_video(frames: Iterable[np.ndarray] | np.ndarray, fps: float, path: str | Path) -> Path:
-    """Write ``(H, W, 3)`` uint8 frames as an H.264 mp4 at ``fps``, atomically.
-
-    Odd frame sizes are cropped by one pixel (yuv420p needs even sizes).
-    """
-    import imageio_ffmpeg
-
-    path = Path(path)
-    it = iter(frames)
-    first = next(it)
-    h, w = first.shape[:2]
-    h2, w2 = h - h % 2, w - w % 2
-    with atomic_path(path) as tmp:
-        writer = imageio_ffmpeg.write_frames(
-            str(tmp), (w2, h2), pix_fmt_in="rgb24", pix_fmt_out="yuv420p", fps=fps,
-            codec="libx264", quality=VIDEO_QUALITY, macro_block_size=1,
-            output_params=["-movflags", "+faststart"])
-        writer.send(None)
-        try:
-            writer.send(np.ascontiguousarray(first[:h2, :w2]))
-            for f in it:
-                writer.send(np.ascontiguousarray(f[:h2, :w2]))
-        finally:
-            writer.close()
-    return path
-
-
 @dataclass(frozen=True)
 class ConformedClip:
     """A clip resampled to the perception rate.
@@ -253,7 +225,7 @@ def conform_clip(src: str | Path, dst: str | Path, fps: float,
         return ConformedClip(dst, fps, info.num_frames, true_fps, info.num_frames, True)
     idx = resample_indices(info.num_frames, true_fps, fps)
     frames, _, _ = iter_frames(src)
-    write_video(pick_frames(frames, idx), fps, dst)
+    write_h264(pick_frames(frames, idx), fps, dst)
     logger.info("resampled %s: %d frames at %g fps -> %d frames at %g fps", src.name,
                 info.num_frames, true_fps, len(idx), fps)
     return ConformedClip(dst, fps, int(len(idx)), true_fps, info.num_frames, False)

@@ -32,7 +32,8 @@ from exoactor.imagine.device import DeviceName, DtypeName, choose_device, filter
 from exoactor.imagine.errors import ImagineError, ModelLoadError
 from exoactor.imagine.local_model import Offload, load_pipeline, pipeline_index
 from exoactor.imagine.video.base import GeneratedClip, VideoGenerator, VideoRequest, generators
-from exoactor.imagine.video.clip import to_uint8, write_video
+from exoactor.imagine.video.clip import to_uint8
+from exoactor.media import write_h264
 
 logger = logging.getLogger(__name__)
 
@@ -230,7 +231,7 @@ class DiffusersVideoGenerator(VideoGenerator):
         out = pipe(**{**filter_kwargs(pipe.__call__, kwargs), **cfg.call_options})
         seconds = time.perf_counter() - t0
         video = to_uint8(out.frames[0])
-        write_video(list(video), fps, out_path)
+        write_h264(list(video), fps, out_path)
         notes = {"family": family, "device": device, "dtype": self._choice.dtype,  # type: ignore[union-attr]
                  "steps": cfg.steps, "seconds": round(seconds, 3),
                  "peak_memory_mb": round(peak_memory_mb(device), 1),

@@ -16,6 +16,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from exoactor.fileio import atomic_path
+from exoactor.media import open_h264
 
 
 class ClipArtefacts(BaseModel):
@@ -91,7 +92,6 @@ def add_clip_artefacts(video_path: str | Path, out_path: str | Path, render_fps:
                        cfg: ClipArtefacts) -> ArtefactClip:
     """Write ``out_path``: the rendered clip ``video_path`` with the artefacts of ``cfg``."""
     import imageio.v2 as imageio
-    import imageio_ffmpeg
 
     frames = [np.asarray(f) for f in imageio.mimread(str(video_path), memtest=False)]
     source, fps = artefact_schedule(len(frames), render_fps, cfg)
@@ -99,10 +99,7 @@ def add_clip_artefacts(video_path: str | Path, out_path: str | Path, render_fps:
     cut = conditioning_frame(frames[0], cfg.cut_zoom)
     out_path = Path(out_path)
     with atomic_path(out_path) as tmp:
-        writer = imageio_ffmpeg.write_frames(
-            str(tmp), (w, h), pix_fmt_in="rgb24", pix_fmt_out="yuv420p", fps=fps,
-            codec="libx264", quality=cfg.quality, macro_block_size=1)
-        writer.send(None)
+        writer = open_h264(tmp, w, h, fps, quality=cfg.quality)
         try:
             for s in source:
                 writer.send(np.ascontiguousarray(cut if s < 0 else frames[s]))

@@ -24,6 +24,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from exoactor.fileio import atomic_path
+from exoactor.media import SOURCE_QUALITY, open_h264
 from exoactor.perceive.camera import intrinsics
 from exoactor.perceive.grounding import facing_c, world_from_camera
 from exoactor.perceive.synthetic import look_at_camera
@@ -77,7 +78,7 @@ class TruthClipConfig(BaseModel):
     missing ones are 0.5."""
     supersample: int = Field(2, ge=1, le=4)
     """Rasterisation at this many times the image size, then area-averaged."""
-    quality: float = Field(8.0, ge=1.0, le=10.0)
+    quality: float = Field(SOURCE_QUALITY, ge=1.0, le=10.0)
     """H.264 quality of imageio-ffmpeg (10 best)."""
 
 
@@ -162,8 +163,6 @@ def make_truth_clip(out_path: str | Path, config: TruthClipConfig | None = None,
     Raises:
         BodyModelError: anny is not installed.
     """
-    import imageio_ffmpeg
-
     cfg = config or TruthClipConfig()
     out_path = Path(out_path)
     body = AnnyBody(cfg.phenotype, cache_dir)
@@ -185,11 +184,7 @@ def make_truth_clip(out_path: str | Path, config: TruthClipConfig | None = None,
     background = room_background(cam, supersample=cfg.supersample)
     light = Light()
     with atomic_path(out_path) as tmp:
-        writer = imageio_ffmpeg.write_frames(
-            str(tmp), (cfg.width_px, cfg.height_px), pix_fmt_in="rgb24", pix_fmt_out="yuv420p",
-            fps=cfg.fps, codec="libx264", quality=cfg.quality, macro_block_size=1,
-            output_params=["-movflags", "+faststart"])
-        writer.send(None)
+        writer = open_h264(tmp, cfg.width_px, cfg.height_px, cfg.fps, quality=cfg.quality)
         try:
             for v in verts_w:
                 img = render_mesh(v, body.faces, colours, cam, background, light, cfg.supersample)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from exoactor.formats.scene import Scene
 from exoactor.rotations import yaw_quat
-from exoactor.scene.model import Scene
 
 PREFIX = "scene_"
 """Prefix of the bodies and geoms of scene objects."""
