@@ -27,51 +27,15 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
 from exoactor.formats.motion import RobotMotion
 from exoactor.formats.scene import Scene, SceneObject
+from exoactor.scene.config import ContactRefConfig
 
 logger = logging.getLogger(__name__)
 
 FEET_BODIES = ("left_ankle_roll_link", "right_ankle_roll_link")
 TORSO_BODY = "torso_link"
-
-
-class ContactRefConfig(BaseModel):
-    """The seat-contact reference (see the module)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    enabled: bool = True
-    """Adjust the reference (``False``: the track stage uses ``robot_motion.npz`` as it is)."""
-    press_m: float = Field(0.05, ge=0.0, le=0.1)
-    """Depth of the seat contact's target below the seat top [m] (the tracker stays a little
-    above its reference; a contact that only touches carries little)."""
-    ramp_s: float = Field(0.5, ge=0.0, le=3.0)
-    """Blend in before and out after each evidence window [s]."""
-    iterations: int = Field(40, ge=1, le=500)
-    """IK steps per frame and pass."""
-    passes: int = Field(3, ge=1, le=10)
-    """Solves per frame, each correcting the pelvis target by the remaining contact error."""
-    foot_cost: float = Field(50.0, gt=0.0)
-    """Cost of the feet's world pose (position [1/m], orientation [1/rad])."""
-    pelvis_cost: float = Field(20.0, gt=0.0)
-    """Cost of the pelvis height and orientation."""
-    pelvis_xy_cost: float = Field(1.0, ge=0.0)
-    """Cost of the pelvis xy (low: the CoM's xy decides where the pelvis goes)."""
-    torso_cost: float = Field(5.0, ge=0.0)
-    """Cost of the torso orientation [1/rad]."""
-    com_cost: float = Field(10.0, ge=0.0)
-    """Cost of the CoM's xy at the reference's [1/m]."""
-    com_to_feet: float = Field(0.5, ge=0.0, le=1.0)
-    """Share of the way the CoM's xy target moves from the reference's CoM toward the feet's
-    support polygon (nearest point) when it is outside it: 0 keeps the reference's CoM, 1 puts
-    it over the feet (a seated robot leaning its weight over its feet stays up)."""
-    posture_cost: float = Field(0.05, ge=0.0)
-    """Cost of the joints' distance from the reference frame's joints."""
-    damping: float = Field(1e-3, gt=0.0)
-    """Levenberg-Marquardt damping of the solve."""
 
 
 @dataclass(frozen=True)

@@ -38,8 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from exoactor.formats.motion import RobotMotion
 from exoactor.formats.scene import ObjectPose, Scene, SceneObject
 from exoactor.rotations import circular_mean, yaw, yaw_matrix
-from exoactor.scene.contact_ref import ContactRefConfig
-from exoactor.scene.place import PlaceConfig
+from exoactor.scene.config import ContactRefConfig, PlaceConfig
 from exoactor.signals import drop_short_runs, fill_short_gaps, runs
 
 logger = logging.getLogger(__name__)

@@ -37,41 +37,12 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
 from exoactor.formats.motion import RobotMotion
 from exoactor.formats.scene import ObjectPose, Scene, SceneObject
+from exoactor.scene.config import PlaceConfig
 
 logger = logging.getLogger(__name__)
-
-
-class PlaceConfig(BaseModel):
-    """The seat placement search (see the module)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    enabled: bool = True
-    """Search the placement (``False``: keep the rule's seats as they are)."""
-    shifts_m: tuple[float, ...] = (-0.20, -0.15, -0.10, -0.05, 0.0, 0.05)
-    """Shifts of the seat along the seated heading from each anchor (+ forward) [m]."""
-    heights_m: tuple[float, ...] = (-0.03, 0.0)
-    """Changes of the seat top from the rule's top [m] (the rule's top is
-    ``InferConfig.seat_above_lowest_m`` above the reference's lowest pelvis/thigh point, so the
-    defaults try +0.06/+0.09, the range sitting-notes measured)."""
-    robot_anchor: bool = True
-    """Also search around the robot's own lowest pelvis point of the no-seat rollout."""
-    robot_anchor_max_m: float = Field(0.30, ge=0.0, le=2.0)
-    """... when it is at most this far from the rule's position along the heading (a robot that
-    drifted further is not descending onto this seat) [m]."""
-    max_raise_m: float = Field(0.20, ge=0.0, le=0.5)
-    """A candidate at the highest top the start pose allows is tried when that is at most this
-    far above the rule's top [m] (a half-standing start whose seat is out of the rule's
-    reach)."""
-    tail_s: float = Field(2.0, ge=0.0, le=60.0)
-    """A seat's rollouts stop this long after its (last) seated phase: standing up from it is
-    judged, the rest of a long clip is not simulated again for every candidate [s]."""
-    start_clearance_m: float = Field(0.01, ge=0.0, le=0.1)
-    """Deepest the robot's start pose may be inside a candidate seat [m]."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,73 @@
+"""Settings of the scene steps that simulate the robot with its objects: the seat placement
+search (:mod:`.place`) and the seat-contact reference (:mod:`.contact_ref`). Kept apart from
+those modules so that :class:`exoactor.scene.infer.InferConfig` holds them without importing
+the steps (which import :mod:`.infer`)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class PlaceConfig(BaseModel):
+    """The seat placement search (see the module)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True
+    """Search the placement (``False``: keep the rule's seats as they are)."""
+    shifts_m: tuple[float, ...] = (-0.20, -0.15, -0.10, -0.05, 0.0, 0.05)
+    """Shifts of the seat along the seated heading from each anchor (+ forward) [m]."""
+    heights_m: tuple[float, ...] = (-0.03, 0.0)
+    """Changes of the seat top from the rule's top [m] (the rule's top is
+    ``InferConfig.seat_above_lowest_m`` above the reference's lowest pelvis/thigh point, so the
+    defaults try +0.06/+0.09, the range sitting-notes measured)."""
+    robot_anchor: bool = True
+    """Also search around the robot's own lowest pelvis point of the no-seat rollout."""
+    robot_anchor_max_m: float = Field(0.30, ge=0.0, le=2.0)
+    """... when it is at most this far from the rule's position along the heading (a robot that
+    drifted further is not descending onto this seat) [m]."""
+    max_raise_m: float = Field(0.20, ge=0.0, le=0.5)
+    """A candidate at the highest top the start pose allows is tried when that is at most this
+    far above the rule's top [m] (a half-standing start whose seat is out of the rule's
+    reach)."""
+    tail_s: float = Field(2.0, ge=0.0, le=60.0)
+    """A seat's rollouts stop this long after its (last) seated phase: standing up from it is
+    judged, the rest of a long clip is not simulated again for every candidate [s]."""
+    start_clearance_m: float = Field(0.01, ge=0.0, le=0.1)
+    """Deepest the robot's start pose may be inside a candidate seat [m]."""
+
+
+class ContactRefConfig(BaseModel):
+    """The seat-contact reference (see the module)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True
+    """Adjust the reference (``False``: the track stage uses ``robot_motion.npz`` as it is)."""
+    press_m: float = Field(0.05, ge=0.0, le=0.1)
+    """Depth of the seat contact's target below the seat top [m] (the tracker stays a little
+    above its reference; a contact that only touches carries little)."""
+    ramp_s: float = Field(0.5, ge=0.0, le=3.0)
+    """Blend in before and out after each evidence window [s]."""
+    iterations: int = Field(40, ge=1, le=500)
+    """IK steps per frame and pass."""
+    passes: int = Field(3, ge=1, le=10)
+    """Solves per frame, each correcting the pelvis target by the remaining contact error."""
+    foot_cost: float = Field(50.0, gt=0.0)
+    """Cost of the feet's world pose (position [1/m], orientation [1/rad])."""
+    pelvis_cost: float = Field(20.0, gt=0.0)
+    """Cost of the pelvis height and orientation."""
+    pelvis_xy_cost: float = Field(1.0, ge=0.0)
+    """Cost of the pelvis xy (low: the CoM's xy decides where the pelvis goes)."""
+    torso_cost: float = Field(5.0, ge=0.0)
+    """Cost of the torso orientation [1/rad]."""
+    com_cost: float = Field(10.0, ge=0.0)
+    """Cost of the CoM's xy at the reference's [1/m]."""
+    com_to_feet: float = Field(0.5, ge=0.0, le=1.0)
+    """Share of the way the CoM's xy target moves from the reference's CoM toward the feet's
+    support polygon (nearest point) when it is outside it: 0 keeps the reference's CoM, 1 puts
+    it over the feet (a seated robot leaning its weight over its feet stays up)."""
+    posture_cost: float = Field(0.05, ge=0.0)
+    """Cost of the joints' distance from the reference frame's joints."""
+    damping: float = Field(1e-3, gt=0.0)
+    """Levenberg-Marquardt damping of the solve."""
