@@ -31,8 +31,8 @@ def _hip_yaw_deg(sample_clip: Path, prime_frames: int) -> np.ndarray:
     first = round(DEMO_WINDOW_S[0] * video.nominal_fps)
     idx = list(range(first, first + _FRAMES))
     view = select_frames(video, idx, [k / video.nominal_fps for k in range(_FRAMES)])
-    cfg = PerceiveConfig(mediapipe=MediaPipeConfig(prime_frames=prime_frames))
-    obs = MediaPipeBackend(cfg).estimate(view, hands=False)
+    backend = MediaPipeBackend(MediaPipeConfig(prime_frames=prime_frames), stage=PerceiveConfig())
+    obs = backend.estimate(view, hands=False)
     assert obs.detected.all()
     d = obs.kp_rel_c[:, BODY_33.index("left_hip")] - obs.kp_rel_c[:, BODY_33.index("right_hip")]
     return np.degrees(np.arctan2(d[:, 2], d[:, 0]))
