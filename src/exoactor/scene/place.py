@@ -179,7 +179,7 @@ def _trial(motion: RobotMotion, scene: Scene, seat: SceneObject | None, track, l
     from exoactor.scene.score import interaction_metrics
 
     res = track_motion(motion, track.model_copy(update={"scene": scene if scene.objects
-                                                         else None}), render=False)
+                                                         else None}))
     m = res.metrics
     fall_t = m.fall_time_s if m.fell else None
     frac = load = 0.0
