@@ -30,6 +30,8 @@ class ReplayController(Controller):
     """Targets = the reference's joint angles."""
 
     Config = ReplayConfig
+    label = "replay"
+    """The name in error messages."""
 
     def __init__(self, joint_names: tuple[str, ...], config: ReplayConfig | None = None):
         from exoactor.control.twist2 import DEFAULT_JOINT_POS, TWIST2_JOINTS, sim2sim_gains
@@ -39,7 +41,7 @@ class ReplayController(Controller):
         if tuple(joint_names) != self.joint_names:
             from exoactor.errors import ExoActorError
 
-            raise ExoActorError("the replay controller drives the G1's 29 body joints in MuJoCo "
+            raise ExoActorError(f"the {self.label} controller drives the G1's 29 body joints in MuJoCo "
                                 f"order; got {len(joint_names)} joints")
         self.control_dt_s = self.config.control_dt_s
         g = sim2sim_gains(self.joint_names)
