@@ -151,3 +151,34 @@ def test_root_fit_holds_depth_while_the_feet_are_planted() -> None:
 
     assert path(free.trans_c) > 0.3
     assert path(held.trans_c) < 0.2 * path(free.trans_c)
+
+
+def _knee_bend_deg(P: np.ndarray, side: str) -> np.ndarray:
+    i = BODY_33.index
+    a = P[:, i(f"{side}_knee")] - P[:, i(f"{side}_hip")]
+    b = P[:, i(f"{side}_ankle")] - P[:, i(f"{side}_knee")]
+    c = np.sum(a * b, -1) / np.linalg.norm(a, axis=-1) / np.linalg.norm(b, axis=-1)
+    return np.degrees(np.arccos(np.clip(c, -1, 1)))
+
+
+def test_standing_weight_judges_the_knees_by_what_the_image_allows() -> None:
+    """A standing body whose model knees are bent toward the camera (depth only: the image is
+    the standing one) counts as standing; a seated body does not, though seen from the front
+    its knees' 2D also lie near the hip-ankle line."""
+    i = BODY_33.index
+    standing = _standing_body()
+    seated = _standing_body()
+    for s, y in (("left", 0.1), ("right", -0.1)):
+        seated[i(f"{s}_hip")] = [0, y, 0.5]
+        seated[i(f"{s}_knee")] = [0.45, y, 0.5]
+        for k in ("ankle", "heel", "foot_index"):
+            seated[i(f"{s}_{k}")] += [0.45, 0, 0]
+    P, _ = _camera_frame(np.stack([standing, standing, seated]), 20.0)
+    for s in ("left", "right"):  # frame 1: the model's knees slide toward the camera
+        k = i(f"{s}_knee")
+        P[1, k] *= (P[1, k, 2] - 0.15) / P[1, k, 2]
+    K = intrinsics(640, 480, 60.0)
+    np.testing.assert_allclose(project(P[1], K), project(P[0], K), atol=1e-6)
+    assert 35 < _knee_bend_deg(P[1:2], "left")[0] < 60  # the model's typical error
+    w = standing_weight(P, np.ones(3, bool), 30.0, smooth_s=0.0)
+    np.testing.assert_array_equal(w, [1.0, 1.0, 0.0])

@@ -140,10 +140,20 @@ def pelvis_quat_w(joints_w: np.ndarray, lumbar_deg: tuple[float, float] = (15.0,
 
 
 def standing_weight(joints_c: np.ndarray, valid: np.ndarray, fps: float,
-                    max_bend_deg: float = 35.0, smooth_s: float = 0.3) -> np.ndarray:
+                    max_bend_deg: float = 35.0, smooth_s: float = 0.3,
+                    max_model_bend_deg: float = 60.0) -> np.ndarray:
     """``(T,)`` weight in [0, 1] of the frames where the actor stands: knees bent less than
     ``max_bend_deg`` and the trunk within ``max_bend_deg`` of the legs' line; a moving
-    average over ``smooth_s`` so that it ramps."""
+    average over ``smooth_s`` so that it ramps.
+
+    The knees' bend is judged on the straightest leg the image allows (each knee slid along
+    its view ray toward its hip-ankle line, :func:`straighten_knees_c`): seen from the front a
+    knee's bend is depth, which the pose model gets worst (it bends standing knees by 15-40
+    deg), and a threshold on that depth would switch the upright prior on and off while the
+    actor stands still (the pelvis then wanders in depth over planted feet). The model's own
+    bend must still be below ``max_model_bend_deg`` (a seated or squatting knee, ~90 deg,
+    whose 2D can also lie on the hip-ankle line when seen from the front).
+    """
     def ang(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         c = np.sum(a * b, -1) / np.maximum(np.linalg.norm(a, axis=-1)
                                            * np.linalg.norm(b, axis=-1), 1e-12)
@@ -154,9 +164,11 @@ def standing_weight(joints_c: np.ndarray, valid: np.ndarray, fps: float,
     sh = joints_c[:, list(SHOULDERS)].mean(1)
     ank = joints_c[:, [FEET[0][0], FEET[1][0]]].mean(1)
     ok = valid & (ang(sh - hip, hip - ank) < lim)
+    straight = straighten_knees_c(joints_c, np.ones(len(joints_c)))
     for h, (a, _, _) in zip(HIPS, FEET, strict=True):
         k = _I("left_knee") if h == HIPS[0] else _I("right_knee")
-        ok &= ang(joints_c[:, k] - joints_c[:, h], joints_c[:, a] - joints_c[:, k]) < lim
+        for P, limit in ((straight, lim), (joints_c, np.radians(max_model_bend_deg))):
+            ok &= ang(P[:, k] - P[:, h], P[:, a] - P[:, k]) < limit
     from scipy.ndimage import uniform_filter1d
 
     n = max(1, min(round(smooth_s * fps), len(ok)))
