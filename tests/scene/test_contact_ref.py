@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from exoactor.formats.scene import ObjectPose, Scene, SceneObject
 from exoactor.scene.contact_ref import (
     FEET_BODIES,
     ContactRefConfig,
@@ -11,7 +12,6 @@ from exoactor.scene.contact_ref import (
     nearest_in_hull,
     seat_contact_z,
 )
-from exoactor.formats.scene import ObjectPose, Scene, SceneObject
 
 pytest.importorskip("mink")
 

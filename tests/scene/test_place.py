@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from scene_synthetic import sit_reference
 
+from exoactor.formats.scene import ObjectPose
 from exoactor.scene import Scene, SceneObject, load_scene, save_scene
 from exoactor.scene.infer import box_depth, infer_scene, motion_features
-from exoactor.formats.scene import ObjectPose
 from exoactor.scene.place import (
     PlaceConfig,
     Trial,
