@@ -14,7 +14,7 @@ centred on the hand (re-centred here on its wrist).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -104,6 +104,13 @@ def run_pose(model: Any, image: np.ndarray, offset: tuple[float, float], size: t
     vis = np.clip(np.array([p.visibility for p in lm]), 0.0, 1.0)
     rel = np.array([(p.x, p.y, p.z) for p in wl])
     return Person(kp, vis, rel, landmark_box_px(kp, *frame_wh))
+
+
+def prime_pose(model: Any, images: Iterable[np.ndarray]) -> None:
+    """Feed a video-mode pose graph ``images`` in order, discarding its results: the graph
+    then reaches the next image with its landmark crop settled on the person it follows."""
+    for image in images:
+        model.process(image)
 
 
 def pose_on_crop(model: Any, rgb: np.ndarray, crop: np.ndarray, hide: list[np.ndarray],
