@@ -123,17 +123,9 @@ def _read_config(path: Path | None, section: str | None = None) -> dict:
     ``perceive``) when the file has one, so one file serves ``run`` and the stage command."""
     if path is None:
         return {}
-    import json
-    import tomllib
+    from exoactor.fileio import read_config_file
 
-    if not path.is_file():
-        raise ExoActorError(f"{path}: no such config file (give a .json or .toml file)")
-    text = path.read_text()
-    try:
-        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ExoActorError(f"{path}: not valid {path.suffix[1:].upper() or 'TOML'} ({exc})"
-                            ) from None
+    data = read_config_file(path, "config")
     if section is not None and isinstance(data.get(section), dict):
         data = data[section]
     return data

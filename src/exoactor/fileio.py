@@ -50,3 +50,25 @@ def _json_default(obj: Any) -> Any:
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def read_config_file(path: str | Path, what: str = "config") -> dict[str, Any]:
+    """A ``.json`` or ``.toml`` (any other suffix) settings file as a dict.
+
+    Raises:
+        ExoActorError: no such file, or it does not parse (the message names the file and the
+            format it was read as).
+    """
+    import tomllib
+
+    from exoactor.errors import ExoActorError
+
+    path = Path(path)
+    if not path.is_file():
+        raise ExoActorError(f"{path}: no such {what} file (give a .json or .toml file)")
+    text = path.read_text()
+    try:
+        return json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        kind = "JSON" if path.suffix == ".json" else "TOML"
+        raise ExoActorError(f"{path}: not valid {kind} ({exc})") from None

@@ -10,13 +10,11 @@ e.g. ``generator_options``), which the flags override.
 
 from __future__ import annotations
 
-import json
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from exoactor import artefacts
-from exoactor.errors import ExoActorError
+from exoactor.fileio import read_config_file
 from exoactor.imagine.config import ImagineConfig
 from exoactor.imagine.run import ImagineSummary, imagine
 from exoactor.registry import Registry
@@ -31,14 +29,7 @@ def load_options(path: Path | None) -> dict[str, Any]:
     """An options file (``.json`` or ``.toml``) as a dict of :class:`ImagineConfig` fields."""
     if path is None:
         return {}
-    path = Path(path)
-    if not path.is_file():
-        raise ExoActorError(f"{path}: no such options file")
-    text = path.read_text()
-    try:
-        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ExoActorError(f"{path}: not valid {path.suffix[1:].upper()} ({exc})") from None
+    data = read_config_file(path, "options")
     return data.get("imagine", data)
 
 
