@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __all__ = ["TruthClip", "TruthClipConfig", "TruthScore", "frontal_pitched_config", "load_truth",
-           "make_truth_clip", "score_motion"]
+           "make_truth_clip", "score_motion", "sit_down_config"]
 
 _LAZY = {
     "TruthClip": "exoactor.perceive.truth.clip",
@@ -27,6 +27,7 @@ _LAZY = {
     "load_truth": "exoactor.perceive.truth.clip",
     "frontal_pitched_config": "exoactor.perceive.truth.clip",
     "make_truth_clip": "exoactor.perceive.truth.clip",
+    "sit_down_config": "exoactor.perceive.truth.clip",
     "TruthScore": "exoactor.perceive.truth.score",
     "score_motion": "exoactor.perceive.truth.score",
 }
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
         frontal_pitched_config,
         load_truth,
         make_truth_clip,
+        sit_down_config,
     )
     from exoactor.perceive.truth.score import TruthScore, score_motion
 

@@ -30,6 +30,7 @@ from exoactor.perceive.grounding import facing_c, world_from_camera
 from exoactor.perceive.synthetic import look_at_camera
 from exoactor.perceive.truth.body import AnnyBody
 from exoactor.perceive.truth.raster import Camera, Light, render_mesh, room_background
+from exoactor.perceive.truth.sit import SitDownConfig, seat_height_m, sit_down_rotations
 from exoactor.perceive.truth.stand import RaiseArmsConfig, raise_arms_rotations
 from exoactor.perceive.truth.walk import WalkConfig, root_path, walk_rotations
 from exoactor.skeleton import BODY_33
@@ -66,13 +67,20 @@ class TruthClipConfig(BaseModel):
     """Camera position, world [m] (front-left of the walk: the body crosses a 3/4 view)."""
     camera_target_m: tuple[float, float, float] = (1.5, 0.0, 0.85)
     """Point the camera looks at, world [m]; no roll."""
-    action: Literal["walk", "raise_arms"] = "walk"
-    """What the body does: walk along +x (:mod:`.walk`) or stand and raise both arms
-    (:mod:`.stand`)."""
+    action: Literal["walk", "raise_arms", "sit"] = "walk"
+    """What the body does: walk along +x (:mod:`.walk`), stand and raise both arms
+    (:mod:`.stand`), or sit down on a box (:mod:`.sit`; the box is drawn, its top at the
+    seated body's seat contact)."""
     walk: WalkConfig = WalkConfig()
     """The gait (``action="walk"``)."""
     raise_arms: RaiseArmsConfig = RaiseArmsConfig()
     """The arm raise (``action="raise_arms"``)."""
+    sit: SitDownConfig = SitDownConfig()
+    """The sit-down (``action="sit"``)."""
+    seat_depth_m: float = Field(0.40, gt=0.0, le=1.0)
+    """Depth of the drawn seat box along the facing direction (``action="sit"``) [m]."""
+    seat_width_m: float = Field(0.50, gt=0.0, le=2.0)
+    """Width of the drawn seat box (``action="sit"``) [m]."""
     phenotype: dict[str, float] = Field(default_factory=dict)
     """Anny phenotype values in [0, 1] (gender, age, muscle, weight, height, proportions);
     missing ones are 0.5."""
@@ -96,6 +104,10 @@ class TruthClip:
         T_c_w: ``(4, 4)`` world -> camera transform.
         image_size_px: (width, height) [px].
         fov_deg: horizontal field of view [deg].
+        seat_top_m: ``action="sit"``: height of the seated body's seat contact = the drawn
+            box's top, world [m] (:func:`~exoactor.perceive.truth.sit.seat_height_m` on the
+            last frame); None otherwise.
+        seat_box_w: ``action="sit"``: ``(2, 3)`` the box's min and max corners, world [m].
     """
 
     video_path: Path
@@ -106,6 +118,8 @@ class TruthClip:
     T_c_w: np.ndarray
     image_size_px: tuple[int, int]
     fov_deg: float
+    seat_top_m: float | None = None
+    seat_box_w: np.ndarray | None = None
 
 
 def _face_colours(body: AnnyBody, rest: np.ndarray, rest_joints: np.ndarray) -> np.ndarray:
@@ -130,6 +144,61 @@ def _face_colours(body: AnnyBody, rest: np.ndarray, rest_joints: np.ndarray) -> 
     return rgb[body.faces].mean(1)
 
 
+_BOX_RGB = np.array([0.55, 0.38, 0.22])
+"""Colour of the drawn seat box (wood)."""
+
+
+def _seat_box(body: AnnyBody, seated_v_w: np.ndarray, seated_j_w: np.ndarray,
+              cfg: TruthClipConfig) -> tuple[float, np.ndarray]:
+    """The seat's top height [m] (the seated body's seat contact) and the box's ``(2, 3)`` min
+    and max corners [m]: ``seat_depth_m`` deep with its front edge 0.12 m behind the knees,
+    ``seat_width_m`` wide about the hips, the body facing +x."""
+    family = np.array([lab.split(".")[0].rstrip("0123456789-") for lab in body.bone_labels])
+    knees = seated_j_w[[BODY_33.index("left_knee"), BODY_33.index("right_knee")]]
+    hips = seated_j_w[[BODY_33.index("left_hip"), BODY_33.index("right_hip")]]
+    top = seat_height_m(seated_v_w, family[body.dominant_bone], float(knees[:, 0].mean()))
+    front = float(knees[:, 0].mean()) - 0.12
+    y = float(hips[:, 1].mean())
+    box = np.array([[front - cfg.seat_depth_m, y - cfg.seat_width_m / 2, 0.0],
+                    [front, y + cfg.seat_width_m / 2, top]])
+    return top, box
+
+
+def box_mesh(corners: np.ndarray, cells: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    """``(V, 3)`` vertices and ``(F, 3)`` outward (counter-clockwise seen from outside) faces
+    of an axis-aligned box (``corners``: min and max, (2, 3) [m]) without its bottom; each face
+    is a ``cells`` x ``cells`` grid, so the painter's order of the renderer stays right next to
+    a body."""
+    lo, hi = np.asarray(corners, float)
+    centre = (lo + hi) / 2
+    verts, faces = [], []
+    g = np.linspace(0.0, 1.0, cells + 1)
+    for axis in range(3):
+        for end in (lo, hi):
+            if axis == 2 and end is lo:
+                continue  # the bottom lies on the floor
+            a, b = [i for i in range(3) if i != axis]
+            u, w = np.meshgrid(g, g, indexing="ij")
+            pts = np.zeros(u.shape + (3,))
+            pts[..., axis] = end[axis]
+            pts[..., a] = lo[a] + u * (hi[a] - lo[a])
+            pts[..., b] = lo[b] + w * (hi[b] - lo[b])
+            base = sum(len(v) for v in verts)
+            verts.append(pts.reshape(-1, 3))
+            idx = np.arange((cells + 1) ** 2).reshape(cells + 1, cells + 1) + base
+            for i in range(cells):
+                for j in range(cells):
+                    faces += [[idx[i, j], idx[i + 1, j], idx[i + 1, j + 1]],
+                              [idx[i, j], idx[i + 1, j + 1], idx[i, j + 1]]]
+    v = np.concatenate(verts)
+    f = np.array(faces)
+    tri = v[f]
+    n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    inward = (n * (tri.mean(1) - centre)).sum(-1) < 0
+    f[inward] = f[inward][:, ::-1]
+    return v, f
+
+
 def _canonical(joints_w: np.ndarray, fps: float) -> np.ndarray:
     """``(4, 4)`` transform into the perceive stage's convention (module docstring)."""
     z = np.array([0.0, 0.0, 1.0])
@@ -151,9 +220,24 @@ def frontal_pitched_config(frames: int = 60, fps: float = 30.0, pitch_deg: float
                            camera_target_m=tuple(float(x) for x in target), **changes)
 
 
+def sit_down_config(frames: int = 90, fps: float = 30.0, pitch_deg: float = 15.0,
+                    azimuth_deg: float = 35.0, distance_m: float = 3.6, **changes
+                    ) -> TruthClipConfig:
+    """A person who sits down on a box (``action="sit"``), seen three-quarter from the front
+    (``azimuth_deg`` from the facing direction) by a camera ``distance_m`` away that looks down
+    at the seat by ``pitch_deg``. ``changes`` update further :class:`TruthClipConfig` fields."""
+    p, a = np.radians(pitch_deg), np.radians(azimuth_deg)
+    target = np.array([-0.2, 0.0, 0.65])
+    eye = target + distance_m * np.array([np.cos(p) * np.cos(a), np.cos(p) * np.sin(a),
+                                          np.sin(p)])
+    return TruthClipConfig(frames=frames, fps=fps, action="sit",
+                           camera_eye_m=tuple(float(x) for x in eye),
+                           camera_target_m=tuple(float(x) for x in target), **changes)
+
+
 def make_truth_clip(out_path: str | Path, config: TruthClipConfig | None = None,
                     cache_dir: str | Path | None = None) -> TruthClip:
-    """Render the body (walking or raising its arms) to ``out_path`` (``.mp4``) and write its truth beside it.
+    """Render the body (walking, raising its arms or sitting down) to ``out_path`` (``.mp4``) and write its truth beside it.
 
     Args:
         out_path: the video to write; the truth goes to ``<stem>_truth.npz``.
@@ -167,8 +251,9 @@ def make_truth_clip(out_path: str | Path, config: TruthClipConfig | None = None,
     out_path = Path(out_path)
     body = AnnyBody(cfg.phenotype, cache_dir)
     rest = body.pose({"root": np.eye(3)[None]})
-    rotations = (walk_rotations(cfg.walk, cfg.frames, cfg.fps) if cfg.action == "walk"
-                 else raise_arms_rotations(cfg.raise_arms, cfg.frames, cfg.fps))
+    rotations = {"walk": lambda: walk_rotations(cfg.walk, cfg.frames, cfg.fps),
+                 "raise_arms": lambda: raise_arms_rotations(cfg.raise_arms, cfg.frames, cfg.fps),
+                 "sit": lambda: sit_down_rotations(cfg.sit, cfg.frames, cfg.fps)}[cfg.action]()
     posed = body.pose(rotations)
     shift = root_path(posed.joints, posed.vertices)[:, None]
     verts_w = (posed.vertices + shift) @ ANNY_TO_WORLD.T
@@ -181,13 +266,21 @@ def make_truth_clip(out_path: str | Path, config: TruthClipConfig | None = None,
     T_c_w = look_at_camera(np.array(cfg.camera_eye_m), np.array(cfg.camera_target_m))
     cam = Camera(K, T_c_w, cfg.width_px, cfg.height_px)
     colours = _face_colours(body, rest.vertices[0], rest.joints[0])
+    faces = body.faces
+    seat_top = box = None
+    if cfg.action == "sit":
+        seat_top, box = _seat_box(body, verts_w[-1], joints_w[-1], cfg)
+        bv, bf = box_mesh(box)
+        faces = np.concatenate([faces, bf + len(verts_w[0])])
+        colours = np.concatenate([colours, np.broadcast_to(_BOX_RGB, (len(bf), 3))])
+        verts_w = np.concatenate([verts_w, np.broadcast_to(bv, (len(verts_w),) + bv.shape)], 1)
     background = room_background(cam, supersample=cfg.supersample)
     light = Light()
     with atomic_path(out_path) as tmp:
         writer = open_h264(tmp, cfg.width_px, cfg.height_px, cfg.fps, quality=cfg.quality)
         try:
             for v in verts_w:
-                img = render_mesh(v, body.faces, colours, cam, background, light, cfg.supersample)
+                img = render_mesh(v, faces, colours, cam, background, light, cfg.supersample)
                 writer.send(np.ascontiguousarray(img))
         finally:
             writer.close()
@@ -195,10 +288,11 @@ def make_truth_clip(out_path: str | Path, config: TruthClipConfig | None = None,
     with atomic_path(truth_path) as tmp:
         np.savez(tmp, joints_w=joints_w, fps=cfg.fps, K=K, T_c_w=T_c_w,
                  image_size_px=np.array([cfg.width_px, cfg.height_px]), fov_deg=cfg.fov_deg,
-                 joint_names=np.array(BODY_33), config=json.dumps(cfg.model_dump(mode="json")))
+                 joint_names=np.array(BODY_33), config=json.dumps(cfg.model_dump(mode="json")),
+                 **({} if seat_top is None else {"seat_top_m": seat_top, "seat_box_w": box}))
     logger.info("rendered %d frames to %s (truth %s)", cfg.frames, out_path, truth_path)
     return TruthClip(out_path, truth_path, joints_w, cfg.fps, K, T_c_w,
-                     (cfg.width_px, cfg.height_px), cfg.fov_deg)
+                     (cfg.width_px, cfg.height_px), cfg.fov_deg, seat_top, box)
 
 
 def load_truth(truth_path: str | Path) -> TruthClip:
@@ -207,5 +301,7 @@ def load_truth(truth_path: str | Path) -> TruthClip:
     with np.load(truth_path) as z:
         size = tuple(int(x) for x in z["image_size_px"])
         video = truth_path.with_name(truth_path.name.removesuffix(TRUTH_SUFFIX) + ".mp4")
+        seat = float(z["seat_top_m"]) if "seat_top_m" in z.files else None
+        box = z["seat_box_w"] if "seat_box_w" in z.files else None
         return TruthClip(video, truth_path, z["joints_w"], float(z["fps"]), z["K"], z["T_c_w"],
-                         (size[0], size[1]), float(z["fov_deg"]))
+                         (size[0], size[1]), float(z["fov_deg"]), seat, box)
