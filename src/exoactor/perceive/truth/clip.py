@@ -237,7 +237,8 @@ def sit_down_config(frames: int = 90, fps: float = 30.0, pitch_deg: float = 15.0
 
 def make_truth_clip(out_path: str | Path, config: TruthClipConfig | None = None,
                     cache_dir: str | Path | None = None) -> TruthClip:
-    """Render the body (walking, raising its arms or sitting down) to ``out_path`` (``.mp4``) and write its truth beside it.
+    """Render the body (walking, raising its arms or sitting down) to ``out_path``
+    (``.mp4``) and write its truth beside it.
 
     Args:
         out_path: the video to write; the truth goes to ``<stem>_truth.npz``.

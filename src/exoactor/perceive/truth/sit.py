@@ -2,7 +2,8 @@
 task clip whose seat the ``objects`` stage must infer (:mod:`exoactor.scene.infer`).
 
 Rotations are in Anny's ``local-ref`` parameterisation (see :mod:`.stand`): a rotation about x
-is a flexion (negative swings a thigh or the trunk forward, positive bends a knee back). The
+is a flexion (negative swings a thigh forward, positive bends a knee back and leans the
+trunk forward). The
 root path of :func:`~exoactor.perceive.truth.walk.root_path` keeps the lowest point on the
 ground and the feet where they are, so the pelvis descends and moves back as the hips and knees
 flex: seated at 90/90 the shanks are vertical and the thighs level, the seat's height set by
@@ -75,7 +76,8 @@ def sit_down_rotations(cfg: SitDownConfig, frames: int, fps: float) -> dict[str,
         out[f"upperarm01.{side}"] = (_about("x", -20.0 * s) * down).as_matrix()
         out[f"lowerarm01.{side}"] = _about("x", -cfg.elbow_deg - cfg.fidget_deg * sign * wave
                                            ).as_matrix()
-    out["spine03"] = (_about("x", lean) * _about("y", cfg.sway_deg * wave)).as_matrix()  # positive: the trunk forward
+    # about x, positive leans the trunk forward (the opposite sign of the thighs' flexion)
+    out["spine03"] = (_about("x", lean) * _about("y", cfg.sway_deg * wave)).as_matrix()
     return out
 
 

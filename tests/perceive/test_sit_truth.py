@@ -1,0 +1,155 @@
+"""Known truth for seats: a rendered Anny body sits down on a drawn box of known height; the
+chain the runner runs (perceive -> retarget -> ``objects`` stage rules) must put one seat
+there (issue 16: "seat height within 3 cm").
+
+Person -> robot scale: the retargeter scales the hip-centre trajectory (hence the pelvis and
+seat heights) by the leg ratio, robot (thigh + shin) / person (thigh + shin)
+(:mod:`exoactor.retarget.scaling`). The truth mapped to the robot is therefore the body's seat
+contact height times robot leg / *true* leg (the true leg from the rendered joints, so a
+perceived size error is part of what is measured). The seat rule
+(:func:`exoactor.scene.infer.seat_from_phase`) measures the lowest reference pelvis/thigh point
+over the seat and puts the top ``seat_above_lowest_m`` above it (the robot sinks into a seat
+in the physics); the measured seat contact is that top minus ``seat_above_lowest_m``, compared
+with the mapped truth.
+
+Needs ``anny`` and its model-data cache (see ``test_known_truth.py``) and the G1 assets.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from exoactor.skeleton import BODY_33
+
+SIT_FRAMES = 90
+"""3 s at 30 Hz: stand 0.4 s, sit down over 1.2 s, seated 1.4 s."""
+MAX_SEAT_ERROR_M = 0.03
+"""Issue 16's bound on the seat height, robot scale."""
+
+
+def _leg_m(joints: np.ndarray) -> float:
+    """Median hip-knee + knee-ankle length of ``(T, 33, 3)`` points, mean of both sides [m]."""
+    i = BODY_33.index
+    legs = [np.linalg.norm(joints[:, i(f"{s}_{a}")] - joints[:, i(f"{s}_{b}")], axis=-1)
+            for s in ("left", "right") for a, b in (("hip", "knee"), ("knee", "ankle"))]
+    return float(np.nanmedian(sum(legs)) / 2)
+
+
+def _seat_from_human(human):
+    """(seat contact height [m], mapped scale robot leg / person leg used by the retargeter,
+    robot leg [m], the scene) through the runner's chain."""
+    from exoactor.retarget import retarget
+    from exoactor.retarget.config import RetargetConfig
+    from exoactor.scene.infer import InferConfig, infer_scene
+
+    cfg = InferConfig()
+    r = retarget(human, RetargetConfig())
+    scene = infer_scene(r.motion, cfg)
+    seats = [o for o in scene.objects if o.kind == "seat"]
+    sc = r.targets.scales
+    robot_leg = (sc.robot_length_m["thigh"] + sc.robot_length_m["shin"]) / 2
+    contact = [s.size[2] - cfg.seat_above_lowest_m for s in seats]
+    return contact, robot_leg, scene
+
+
+def _truth_human(clip):
+    """The rendered body's true joints as a :class:`HumanMotion` (what a perfect perceive
+    stage would give): points the body does not define sit on the wrist (hand points) or the
+    nose (face points) with confidence 0."""
+    from exoactor.formats.motion import HumanMotion
+    from exoactor.perceive.world import pelvis_quat_w
+
+    j = clip.joints_w.copy()
+    missing = np.isnan(j).any(-1)
+    for k, name in enumerate(BODY_33):
+        side = name.split("_")[0]
+        to = (f"{side}_wrist" if side in ("left", "right") and f"{side}_wrist" in BODY_33
+              and any(p in name for p in ("pinky", "index", "thumb")) else "nose")
+        j[missing[:, k], k] = j[missing[:, k], BODY_33.index(to)]
+    hips = j[:, [BODY_33.index("left_hip"), BODY_33.index("right_hip")]].mean(1)
+    T = len(j)
+    return HumanMotion(fps=clip.fps, joint_names=BODY_33, joints=j,
+                       confidence=np.where(missing, 0.0, 1.0), root_pos=hips,
+                       root_quat=pelvis_quat_w(j), foot_contact=np.ones((T, 2), bool),
+                       valid=np.ones(T, bool), source="truth")
+
+
+@pytest.fixture(scope="module")
+def sit_clip(tmp_path_factory: pytest.TempPathFactory):
+    import os
+
+    if not os.environ.get("CI"):
+        pytest.importorskip("anny")
+    from exoactor.perceive.truth import make_truth_clip, sit_down_config
+
+    return make_truth_clip(tmp_path_factory.mktemp("truth") / "sit.mp4",
+                           sit_down_config(frames=SIT_FRAMES))
+
+
+def test_box_mesh_faces_point_outward() -> None:
+    from exoactor.perceive.truth.clip import box_mesh
+
+    v, f = box_mesh(np.array([[0.0, 0.0, 0.0], [0.4, 0.5, 0.45]]), cells=2)
+    tri = v[f]
+    n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    out = tri.mean(1) - np.array([0.2, 0.25, 0.225])
+    assert ((n * out).sum(-1) > 0).all()
+    assert not np.any(np.isclose(tri[..., 2], 0.0).all(1))  # no bottom
+
+
+def test_sit_down_flexes_hips_and_knees_then_holds() -> None:
+    from exoactor.perceive.truth.sit import SitDownConfig, sit_down_rotations, sit_progress
+
+    cfg = SitDownConfig()
+    s = sit_progress(cfg, 90, 30.0)
+    assert s[0] == 0.0 and s[-1] == 1.0 and np.all(np.diff(s) >= 0)
+    knee = sit_down_rotations(cfg, 90, 30.0)["lowerleg01.L"]
+    flex = np.degrees(np.arccos(np.clip(knee[:, 1, 1], -1, 1)))
+    assert flex[0] < 1.0 and abs(flex[-1] - cfg.knee_deg) < 1e-6
+
+
+@pytest.mark.slow
+def test_sit_truth_records_the_seat_under_the_seated_body(sit_clip) -> None:
+    from exoactor.perceive.truth import load_truth
+
+    back = load_truth(sit_clip.truth_path)
+    assert back.seat_top_m == pytest.approx(sit_clip.seat_top_m)
+    hips = back.joints_w[-1, [BODY_33.index("left_hip"), BODY_33.index("right_hip")]].mean(0)
+    assert 0.3 < back.seat_top_m < hips[2] - 0.03  # under the hip joints, a chair's height
+    lo, hi = back.seat_box_w
+    assert lo[0] < hips[0] < hi[0] and hi[2] == pytest.approx(back.seat_top_m)
+
+
+@pytest.mark.slow
+def test_true_joints_give_a_seat_at_the_mapped_truth_height(sit_clip) -> None:
+    """The chain after perception, on the true joints: the retargeter's scaling and the seat
+    rule's geometry put the seat where the mapped truth says (isolates perception)."""
+    contact, robot_leg, scene = _seat_from_human(_truth_human(sit_clip))
+    truth_m = sit_clip.seat_top_m * robot_leg / _leg_m(sit_clip.joints_w)
+    assert len(contact) == 1, scene
+    assert abs(contact[0] - truth_m) <= MAX_SEAT_ERROR_M, (contact, truth_m)
+
+
+# Measured (2 CPUs, mediapipe 0.10.14, true field of view): true joints -> seat contact 0.288 m
+# against the mapped truth 0.295 m (-0.7 cm); perceived -> 0.367 m (+7.1 cm). The perceived
+# seated body is half standing: knee flexion 73 deg (true 98), hip flexion 78 deg (true 104),
+# hip height / leg 0.67 (true 0.55), while its 2D keypoints reproject within ~2 px (median);
+# neither the skeleton fit (off: 0.678) nor the world stage's upright/straight-knee priors
+# (off: 0.671) change it, so the thighs' depth comes from the detector's 3D. Not met: kept
+# strict so that a fix shows up as an unexpected pass.
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="perceived seated pose half standing: seat +7.1 cm "
+                   "(issue 16, rendered-truth seat height within 3 cm, not met)")
+def test_perceived_sit_down_gives_a_seat_at_the_mapped_truth_height(sit_clip,
+                                                                    tmp_path: Path) -> None:
+    from exoactor.perceive import PerceiveConfig, perceive_video
+
+    cfg = PerceiveConfig(hands=False, overlay=False, fov_deg=sit_clip.fov_deg)
+    r = perceive_video(sit_clip.video_path, tmp_path / "human.npz", cfg)
+    contact, robot_leg, scene = _seat_from_human(r.motion)
+    truth_m = sit_clip.seat_top_m * robot_leg / _leg_m(sit_clip.joints_w)
+    assert len(contact) == 1, scene
+    assert abs(contact[0] - truth_m) <= MAX_SEAT_ERROR_M, (contact, truth_m)
