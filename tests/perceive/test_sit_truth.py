@@ -133,23 +133,54 @@ def test_true_joints_give_a_seat_at_the_mapped_truth_height(sit_clip) -> None:
     assert abs(contact[0] - truth_m) <= MAX_SEAT_ERROR_M, (contact, truth_m)
 
 
-# Measured (2 CPUs, mediapipe 0.10.14, true field of view): true joints -> seat contact 0.288 m
-# against the mapped truth 0.295 m (-0.7 cm); perceived -> 0.367 m (+7.1 cm). The perceived
-# seated body is half standing: knee flexion 73 deg (true 98), hip flexion 78 deg (true 104),
-# hip height / leg 0.67 (true 0.55), while its 2D keypoints reproject within ~2 px (median);
-# neither the skeleton fit (off: 0.678) nor the world stage's upright/straight-knee priors
-# (off: 0.671) change it, so the thighs' depth comes from the detector's 3D. Not met: kept
-# strict so that a fix shows up as an unexpected pass.
-@pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="perceived seated pose half standing: seat +7.1 cm "
-                   "(issue 16, rendered-truth seat height within 3 cm, not met)")
-def test_perceived_sit_down_gives_a_seat_at_the_mapped_truth_height(sit_clip,
-                                                                    tmp_path: Path) -> None:
+SIDE_AZIMUTH_DEG = 80.0
+"""A near-side view: the thighs are seen across the image."""
+# Measured (2 CPUs, mediapipe 0.10.14, true field of view, camera 15 deg down): true joints ->
+# seat contact 0.288 m against the mapped truth 0.295 m (-0.7 cm). Perceived, by the camera's
+# azimuth from the facing direction: 80 deg -> 0.286 m (-0.9 cm, hip height / leg 0.572, true
+# 0.553); 35 deg (three-quarter) -> 0.367 m (+7.1 cm); 0 deg (frontal) -> 0.350 m (+5.5 cm).
+# Seen from the front the perceived seated body is half standing: at 35 deg knee flexion 73 deg
+# (true 98), hip flexion 78 (true 104), hip height / leg 0.67, while its 2D keypoints reproject
+# within ~2 px (median); neither the skeleton fit (off: 0.678) nor the world stage's upright /
+# straight-knee priors (off: 0.671) change it: the depth of thighs pointing at the camera
+# comes from the detector's 3D. Not met there: kept strict so that a fix shows up as an
+# unexpected pass.
+
+
+@pytest.fixture(scope="module")
+def side_sit_clip(tmp_path_factory: pytest.TempPathFactory):
+    import os
+
+    if not os.environ.get("CI"):
+        pytest.importorskip("anny")
+    from exoactor.perceive.truth import make_truth_clip, sit_down_config
+
+    return make_truth_clip(tmp_path_factory.mktemp("truth") / "sit_side.mp4",
+                           sit_down_config(frames=SIT_FRAMES, azimuth_deg=SIDE_AZIMUTH_DEG))
+
+
+def _perceived_seat_error_m(clip, out: Path) -> float:
     from exoactor.perceive import PerceiveConfig, perceive_video
 
-    cfg = PerceiveConfig(hands=False, overlay=False, fov_deg=sit_clip.fov_deg)
-    r = perceive_video(sit_clip.video_path, tmp_path / "human.npz", cfg)
+    cfg = PerceiveConfig(hands=False, overlay=False, fov_deg=clip.fov_deg)
+    r = perceive_video(clip.video_path, out, cfg)
     contact, robot_leg, scene = _seat_from_human(r.motion)
-    truth_m = sit_clip.seat_top_m * robot_leg / _leg_m(sit_clip.joints_w)
+    truth_m = clip.seat_top_m * robot_leg / _leg_m(clip.joints_w)
     assert len(contact) == 1, scene
-    assert abs(contact[0] - truth_m) <= MAX_SEAT_ERROR_M, (contact, truth_m)
+    return contact[0] - truth_m
+
+
+@pytest.mark.slow
+def test_perceived_side_view_sit_down_gives_a_seat_at_the_mapped_truth_height(
+        side_sit_clip, tmp_path: Path) -> None:
+    err = _perceived_seat_error_m(side_sit_clip, tmp_path / "human.npz")
+    assert abs(err) <= MAX_SEAT_ERROR_M, err
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="three-quarter view: the perceived seated pose is half "
+                   "standing, seat +7.1 cm (issue 16: rendered-truth seat within 3 cm, not met)")
+def test_perceived_three_quarter_sit_down_gives_a_seat_at_the_mapped_truth_height(
+        sit_clip, tmp_path: Path) -> None:
+    err = _perceived_seat_error_m(sit_clip, tmp_path / "human.npz")
+    assert abs(err) <= MAX_SEAT_ERROR_M, err
