@@ -301,6 +301,11 @@ def _save_seated(run: RunDir, motion, scene, note: str) -> None:
 
 
 def _track(run: RunDir, config: RunConfig) -> None:
+    """Track ``robot_motion.npz`` (or, with seats, ``seated_motion.npz``) with the scene's
+    objects; ``metrics.json`` → ``reference`` names the seated reference when it was followed."""
+    import json
+
+    from exoactor.fileio import write_json
     from exoactor.formats import load_npz
     from exoactor.formats.motion import RobotMotion
     from exoactor.scene import load_scene
@@ -311,8 +316,12 @@ def _track(run: RunDir, config: RunConfig) -> None:
     if scene is None or not scene.objects:
         _track_into(run.path, motion, config, None)
         return
-    seated = _seated_motion(run, scene) or motion
-    _track_with_objects(run.path, seated, config, scene, plain=motion)
+    seated = _seated_motion(run, scene)
+    kept = _track_with_objects(run.path, seated or motion, config, scene, plain=motion)
+    if seated is not None and kept:  # the report draws the reference the robot followed
+        metrics = json.loads(run.artefact(artefacts.METRICS).read_text())
+        metrics["reference"] = artefacts.SEATED_MOTION
+        write_json(run.artefact(artefacts.METRICS), metrics)
 
 
 def _seated_motion(run: RunDir, scene):
@@ -350,13 +359,13 @@ def _track_into(out: Path, motion, config: RunConfig, scene) -> None:
         track_motion(motion, track, out_dir=out)
 
 
-def _track_with_objects(run_dir: Path, motion, config: RunConfig, scene, plain=None) -> None:
+def _track_with_objects(run_dir: Path, motion, config: RunConfig, scene, plain=None) -> bool:
     """Track with the objects; when the robot falls with them, track again without them and
     keep the run without them unless it falls too, and no later (objects must never make the
     robot fall where it stands without them; :func:`exoactor.scene.place.worse_than_without`).
     ``metrics.json`` → ``interaction`` says which was kept and why. ``motion`` is tracked with
     the objects, ``plain`` (default ``motion``: the reference without the seat-contact change)
-    without them."""
+    without them. Returns whether the run with the objects was kept."""
     import json
     import shutil
     import tempfile
@@ -398,6 +407,7 @@ def _track_with_objects(run_dir: Path, motion, config: RunConfig, scene, plain=N
         metrics = json.loads((run_dir / artefacts.METRICS).read_text())
         metrics["interaction"] = dropped
         write_json(run_dir / artefacts.METRICS, metrics)
+    return dropped is None
 
 
 def add_interaction_metrics(run_dir: Path, scene, fps: float) -> dict:

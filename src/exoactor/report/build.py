@@ -68,16 +68,17 @@ def build_report(run_dir: str | Path, fps: float = 25.0) -> ReportResult:
     page.failure = failed[0] if failed else None
 
     human = robot_motion = rollout = None
+    track_metrics = _load_json(run / artefacts.METRICS)
     if (run / artefacts.HUMAN_MOTION).is_file():
         human = load_npz(run / artefacts.HUMAN_MOTION, expect=HumanMotion)
-    if (run / artefacts.ROBOT_MOTION).is_file():
-        robot_motion = load_npz(run / artefacts.ROBOT_MOTION, expect=RobotMotion)
+    reference = run / followed_reference(track_metrics)
+    if reference.is_file():
+        robot_motion = load_npz(reference, expect=RobotMotion)
     if (run / artefacts.ROLLOUT).is_file():
         rollout = load_npz(run / artefacts.ROLLOUT, expect=Rollout)
         nq = get_robot(rollout.robot).model.nq
         if rollout.qpos.shape[1] > nq:   # free scene objects (scene.json) follow the robot
             rollout = replace(rollout, qpos=rollout.qpos[:, :nq])
-    track_metrics = _load_json(run / artefacts.METRICS)
 
     for stage, name in (("perceive", artefacts.PERCEIVE_METRICS),
                         ("retarget", artefacts.RETARGET_METRICS), ("track", artefacts.METRICS)):
@@ -206,6 +207,20 @@ _OBJECT_RGBA = {"seat": (0.55, 0.40, 0.25, 0.85), "table": (0.45, 0.45, 0.55, 0.
 """Colours of the scene objects in the report's views, by kind (others: the box colour)."""
 
 
+def followed_reference(track_metrics: dict | None) -> str:
+    """The run-directory file of the reference the tracker followed: ``seated_motion.npz`` when
+    the track stage says so (``metrics.json`` → ``reference``), else ``robot_motion.npz``."""
+    named = (track_metrics or {}).get("reference")
+    return artefacts.SEATED_MOTION if named == artefacts.SEATED_MOTION else artefacts.ROBOT_MOTION
+
+
+def objects_in_physics(track_metrics: dict | None) -> bool:
+    """Whether the final rollout had ``scene.json``'s objects (the track stage's guard may have
+    kept the run without them: ``interaction`` → ``kept_without_objects``)."""
+    inter = (track_metrics or {}).get("interaction") or {}
+    return not inter.get("kept_without_objects", False)
+
+
 def _scene_geoms(path: Path) -> tuple:
     """The objects of ``scene.json`` as shapes for both views, at their initial poses (robot
     world); a carried box is drawn where it starts."""
@@ -242,7 +257,7 @@ def _videos(run: Path, page, human, robot_motion, rollout, track_metrics: dict |
         return None
     robot = get_robot(motion.robot)
     poses = _poses(robot, robot_motion, rollout, human)
-    if (run / artefacts.SCENE).is_file():
+    if (run / artefacts.SCENE).is_file() and objects_in_physics(track_metrics):
         poses = replace(poses, objects=_scene_geoms(run / artefacts.SCENE))
     kind = "physics" if rollout is not None else "kinematic, tracking did not finish"
     if not source.is_file():
