@@ -175,8 +175,8 @@ def test_fit_on_the_rendered_raise_arms_clip(tmp_path_factory: pytest.TempPathFa
     cfg = PerceiveConfig(hands=False, overlay=False, fov_deg=clip.fov_deg)
     video = open_video(clip.video_path)
     thumbs = _Thumbnails(video)
-    obs = pose_backends.get("mediapipe")(cfg).estimate(video, person=None, hands=False,
-                                                       frame_sink=thumbs)
+    backend = pose_backends.build(cfg.backend, cfg.backend_options, stage=cfg)
+    obs = backend.estimate(video, person=None, hands=False, frame_sink=thumbs)
     K = intrinsics(video.width_px, video.height_px, clip.fov_deg)
     scene = scene_lines(video, obs, thumbs, K)
     off = cfg.model_copy(update={"skeleton_fit": SkeletonFitConfig(enabled=False)})
