@@ -78,13 +78,20 @@ class MediaPipeConfig(BaseModel):
     backfill_frames: int = Field(15, ge=0, le=120)
     """Frames before the actor is first found that are searched again with crops around
     it, backwards (they are buffered in memory: ~6 MB per 1080p frame)."""
+    hand_roi: Literal["pose", "palm"] = "pose"
+    """How a hand is placed (:mod:`exoactor.perceive.detect`). ``"pose"``: MediaPipe
+    Holistic's chain from the body's wrist, pinky and index landmarks (re-crop model, then the
+    hand's own tracking; no palm detector): about half the hands' compute, and on the task
+    clips it keeps to the body's wrist where the palm detector took the other hand of folded
+    arms. ``"palm"``: a crop past each wrist through the single-image MediaPipe Hands graph
+    (palm detector + landmarks), the method before."""
     hand_crop_scale: float = Field(0.4, gt=0.0)
     """Side of the square hand crop as a fraction of the body scale (0.4 found the most
-    hands on the sample clip among 0.2-0.65)."""
+    hands on the sample clip among 0.2-0.65); also the unit of ``hand_max_wrist_offset``."""
     hand_crop_min_px: int = Field(48, ge=16)
     """Smallest side of a hand crop [px]."""
     hand_min_detection_confidence: float = Field(0.3, ge=0.0, le=1.0)
-    """Palm detector score needed to accept a hand in its crop."""
+    """Palm detector score needed to accept a hand in its crop (``hand_roi="palm"``)."""
     hand_max_wrist_offset: float = Field(0.5, gt=0.0)
     """Largest distance between the hand's wrist and the body's wrist, as a fraction of the
     crop side; further, the hand found is somebody else's or the other hand."""

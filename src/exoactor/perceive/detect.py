@@ -1,5 +1,16 @@
-"""MediaPipe detections on one image: people (BlazePose, 'full' model) and hands (MediaPipe
-Hands on square crops placed by a body's wrists).
+"""MediaPipe detections on one image: people (BlazePose, 'full' model) and hands (MediaPipe's
+hand landmark model on regions placed by a body's wrist, pinky and index landmarks).
+
+Two ways to place a hand (``MediaPipeConfig.hand_roi``):
+
+* ``"pose"`` (:func:`hands_from_pose`): MediaPipe Holistic's own chain, without its face and
+  body parts: the body's wrist, pinky and index landmarks give a hand region, the small
+  re-crop model (``hand_recrop.tflite``, 256x256 input) refines it, and from the second frame
+  on the region follows the hand's previous landmarks while they agree with the re-crop
+  (``HandTracking``); then the hand landmark model. No palm detector: ~11 ms per hand.
+* ``"palm"`` (:func:`hands_on_wrists`): a square crop past each wrist through the single-image
+  MediaPipe Hands graph (palm detector + landmark model): ~20 ms per hand, and the palm
+  detector may pick the other hand when the hands are close (folded arms).
 
 This is the one place that calls MediaPipe's pose and hand graphs. The perceive backend
 (:mod:`exoactor.perceive.backends.mediapipe`) tracks its actor with these calls, and the clip
@@ -81,6 +92,60 @@ def open_pose(video_mode: bool, min_detection_confidence: float,
                             min_tracking_confidence=min_tracking_confidence)
     return mp_pose.Pose(static_image_mode=True, model_complexity=1,
                         min_detection_confidence=min_detection_confidence)
+
+
+_HANDS_FROM_POSE = """
+input_stream: "IMAGE:image"
+input_stream: "POSE:pose_hand"
+output_stream: "LANDMARKS:landmarks"
+output_stream: "WORLD_LANDMARKS:world_landmarks"
+output_stream: "HANDEDNESS:handedness"
+node { calculator: "ImagePropertiesCalculator"
+       input_stream: "IMAGE:image" output_stream: "SIZE:image_size" }
+node { calculator: "HandLandmarksFromPoseToRecropRoi"
+       input_stream: "HAND_LANDMARKS_FROM_POSE:pose_hand" input_stream: "IMAGE_SIZE:image_size"
+       output_stream: "ROI:roi_from_pose" }
+node { calculator: "HandRecropByRoiCpu"
+       input_stream: "IMAGE:image" input_stream: "ROI:roi_from_pose"
+       output_stream: "HAND_ROI_FROM_RECROP:roi_from_recrop" }
+node { calculator: "HandTracking"
+       input_stream: "LANDMARKS:landmarks" input_stream: "HAND_ROI_FROM_RECROP:roi_from_recrop"
+       input_stream: "IMAGE_SIZE:image_size" output_stream: "HAND_TRACKING_ROI:roi" }
+node { calculator: "HandLandmarkCpu"
+       input_stream: "IMAGE:image" input_stream: "ROI:roi"
+       output_stream: "LANDMARKS:landmarks" output_stream: "WORLD_LANDMARKS:world_landmarks"
+       output_stream: "HANDEDNESS:handedness"
+       input_side_packet: "MODEL_COMPLEXITY:model_complexity" }
+"""
+"""One hand of MediaPipe Holistic's chain (its ``HandLandmarksFromPoseCpu``, with the world
+landmarks): body landmarks [wrist, pinky, index] -> region -> re-crop model -> tracking of
+the previous landmarks -> hand landmark model. Subgraphs of the mediapipe wheel."""
+
+
+def open_hands_from_pose() -> tuple[Any, Any]:
+    """Two hand graphs placed by the body (left, right hand): each keeps its hand's previous
+    landmarks to place the next region, so a graph must see one hand's frames in order.
+    Raises ``ImportError`` without ``mediapipe``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        from google.protobuf import text_format
+        from mediapipe.framework import calculator_pb2
+        from mediapipe.python.solution_base import SolutionBase
+
+    config = text_format.Parse(_HANDS_FROM_POSE, calculator_pb2.CalculatorGraphConfig())
+    return tuple(SolutionBase(graph_config=config, side_inputs={"model_complexity": 1})
+                 for _ in range(2))  # type: ignore[return-value]
+
+
+class PairOfGraphs:
+    """Both hand graphs of :func:`open_hands_from_pose` behind one ``close()``."""
+
+    def __init__(self, graphs: tuple[Any, Any]):
+        self.graphs = graphs
+
+    def close(self) -> None:
+        for g in self.graphs:
+            g.close()
 
 
 def open_hands(min_detection_confidence: float) -> Any:
@@ -177,19 +242,14 @@ def hands_on_wrists(model: Any, rgb: np.ndarray, person: Person, c: MediaPipeCon
     selfie image and are returned only for diagnostics.
     """
     h, w = rgb.shape[:2]
-    px = np.full((2, NUM_HAND, 2), np.nan)
-    rel = np.full((2, NUM_HAND, 3), np.nan)
-    score = np.zeros(2)
-    labels: list[str | None] = [None, None]
-    scale = box_scale(person.box)
+    px, rel, score, labels = _no_hands()
     for side in (0, 1):
         wi = _WRISTS[side]
         knuckle = person.kp_px[list(_KNUCKLES[side])].mean(axis=0)
         wrist = person.kp_px[wi]
-        if person.vis[wi] < 0.3 or not np.all(np.isfinite(wrist)):
+        if not _wrist_seen(person, side):
             continue
-        reach = float(np.linalg.norm(knuckle - wrist))
-        side_px = max(c.hand_crop_scale * scale, 3.5 * reach, float(c.hand_crop_min_px))
+        side_px = _crop_side_px(person, side, c)
         centre = wrist + (knuckle - wrist) * 1.2
         x0, y0 = int(max(0, centre[0] - side_px / 2)), int(max(0, centre[1] - side_px / 2))
         x1, y1 = int(min(w, centre[0] + side_px / 2)), int(min(h, centre[1] + side_px / 2))
@@ -211,3 +271,62 @@ def hands_on_wrists(model: Any, rgb: np.ndarray, person: Person, c: MediaPipeCon
         if res.multi_handedness:
             labels[side] = res.multi_handedness[0].classification[0].label
     return px, rel, score, labels
+
+
+def hands_from_pose(graphs: tuple[Any, Any], rgb: np.ndarray, person: Person,
+                    c: MediaPipeConfig
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str | None]]:
+    """Both hands of ``person`` by MediaPipe Holistic's chain (:data:`_HANDS_FROM_POSE`):
+    for each wrist seen, the hand graph ``graphs[side]`` places its region from the body's
+    wrist, pinky and index landmarks (and the hand's previous landmarks). A hand whose wrist
+    lands far from the body's wrist is dropped, and scored, as in :func:`hands_on_wrists`.
+
+    Returns what :func:`hands_on_wrists` returns.
+    """
+    from mediapipe.framework.formats import landmark_pb2
+
+    h, w = rgb.shape[:2]
+    px, rel, score, labels = _no_hands()
+    for side in (0, 1):
+        if not _wrist_seen(person, side):
+            continue
+        pose_hand = landmark_pb2.NormalizedLandmarkList()
+        for j in (_WRISTS[side], *_KNUCKLES[side]):  # [wrist, pinky, index]
+            pose_hand.landmark.add(x=float(person.kp_px[j, 0]) / w,
+                                   y=float(person.kp_px[j, 1]) / h,
+                                   visibility=float(person.vis[j]))
+        res = graphs[side].process({"image": rgb, "pose_hand": pose_hand})
+        if res.landmarks is None or res.world_landmarks is None:
+            continue
+        kp = np.array([(p.x, p.y) for p in res.landmarks.landmark]) * [w, h]
+        side_px = _crop_side_px(person, side, c)
+        off = float(np.linalg.norm(kp[0] - person.kp_px[_WRISTS[side]])) / side_px
+        if off > c.hand_max_wrist_offset:
+            continue
+        hw = np.array([(p.x, p.y, p.z) for p in res.world_landmarks.landmark])
+        px[side] = kp
+        rel[side] = hw - hw[0]
+        score[side] = float(np.exp(-(off / (0.5 * c.hand_max_wrist_offset)) ** 2))
+        if res.handedness is not None and res.handedness.classification:
+            labels[side] = res.handedness.classification[0].label
+    return px, rel, score, labels
+
+
+def _no_hands() -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str | None]]:
+    return (np.full((2, NUM_HAND, 2), np.nan), np.full((2, NUM_HAND, 3), np.nan), np.zeros(2),
+            [None, None])
+
+
+def _wrist_seen(person: Person, side: int) -> bool:
+    wi = _WRISTS[side]
+    return bool(person.vis[wi] >= 0.3 and np.all(np.isfinite(person.kp_px[wi])))
+
+
+def _crop_side_px(person: Person, side: int, c: MediaPipeConfig) -> float:
+    """Side of the square hand crop past ``side``'s wrist [px]: a fraction of the body scale,
+    at least 3.5 wrist-to-knuckle lengths and ``hand_crop_min_px``; also the unit of the
+    wrist offset of a hand found."""
+    knuckle = person.kp_px[list(_KNUCKLES[side])].mean(axis=0)
+    reach = float(np.linalg.norm(knuckle - person.kp_px[_WRISTS[side]]))
+    return max(c.hand_crop_scale * box_scale(person.box), 3.5 * reach,
+               float(c.hand_crop_min_px))

@@ -13,11 +13,14 @@ Per frame:
 2. Its result is gated (position, size, torso colours). If it is missing or rejected, the graph
    is reset (it may have locked onto somebody else) and the single-image model runs on a crop
    of the search region with the rejected person masked (``fallback_static``).
-3. Hands: for each body wrist seen, a square crop centred past the wrist towards the knuckles
-   goes through the single-image hand model (palm detector + 21 landmarks). The hand is
-   assigned to the wrist whose crop found it (MediaPipe's own left/right label assumes a
-   mirrored selfie image and is not used); a hand whose wrist lands far from the body's
-   wrist is dropped.
+3. Hands (``hand_roi``): for each body wrist seen, by default MediaPipe Holistic's chain
+   places the hand from the body's wrist, pinky and index landmarks (re-crop model, then the
+   hand's previous landmarks; one graph per hand); or (``"palm"``) a square crop centred past
+   the wrist towards the knuckles goes through the single-image hand model (palm detector +
+   21 landmarks). The hand is assigned to the wrist that placed it (MediaPipe's own
+   left/right label assumes a mirrored selfie image and is not used); a hand whose wrist
+   lands far from the body's wrist is dropped. The hands of a frame run on a worker thread
+   while the main thread decodes and tracks the next frame.
 
 The MediaPipe calls themselves (opening the graphs, pose on a frame or a crop, people
 enumeration, hands) and their landmark conventions are in :mod:`exoactor.perceive.detect`; this
@@ -46,11 +49,14 @@ from exoactor.perceive.backend import (
 )
 from exoactor.perceive.config import MediaPipeConfig, PerceiveConfig
 from exoactor.perceive.detect import (
+    PairOfGraphs,
     Person,
     detect_people,
+    hands_from_pose,
     hands_on_wrists,
     mask_image,
     open_hands,
+    open_hands_from_pose,
     open_pose,
     pose_on_crop,
     prime_pose,
@@ -120,8 +126,17 @@ class MediaPipeBackend(PoseBackend):
             "image": open_pose(False, c.min_detection_confidence),
         }
         if hands:
-            models["hands"] = open_hands(c.hand_min_detection_confidence)
+            models["hands"] = (PairOfGraphs(open_hands_from_pose()) if c.hand_roi == "pose"
+                               else open_hands(c.hand_min_detection_confidence))
         return models
+
+    def _hands_job(self, models: dict[str, Any]) -> Callable[..., Any]:
+        """``f(rgb, person)`` -> both hands (:func:`~exoactor.perceive.detect.hands_on_wrists`'
+        tuple), with this run's hand graphs; called in frame order (the pose-placed graphs
+        follow each hand from frame to frame)."""
+        if self.config.hand_roi == "pose":
+            return partial(hands_from_pose, models["hands"].graphs, c=self.config)
+        return partial(hands_on_wrists, models["hands"], c=self.config)
 
     @staticmethod
     def _close(models: dict[str, Any]) -> None:
@@ -161,6 +176,7 @@ class MediaPipeBackend(PoseBackend):
         # frame i + 1 (the models release the GIL; the body of i + 1 needs only the body of i)
         hand_worker = ThreadPoolExecutor(1, thread_name_prefix="exoactor-hands") if hands \
             else None
+        hands_of = self._hands_job(models) if hands else None
         pending: tuple[int, Future] | None = None
 
         def collect() -> None:
@@ -229,8 +245,7 @@ class MediaPipeBackend(PoseBackend):
                     self._store(arrays, i, chosen)
                     if hand_worker is not None:
                         collect()
-                        pending = (i, hand_worker.submit(hands_on_wrists, models["hands"], rgb,
-                                                         chosen, self.config))
+                        pending = (i, hand_worker.submit(hands_of, rgb, chosen))
                 t_dec = time.perf_counter()
             collect()
         finally:
@@ -252,6 +267,7 @@ class MediaPipeBackend(PoseBackend):
             raise NoPersonFound(NOBODY.format(path=video.path, frames=n))
         notes = {
             "backend": "mediapipe", "model": "pose_landmark_full + hand_landmark_full (bundled)",
+            "hand_roi": self.config.hand_roi,
             "people_at_start": len(candidates_at_start), "actor_index": want,
             "boxes_at_start_px": candidates_at_start, "gate": gate_log,
             "gate_rejections_by_reason": dict(tracker.rejections),
