@@ -119,6 +119,11 @@ class PoseBackend(abc.ABC):
             NoPersonFound: nobody (or fewer than ``person + 1`` people) is visible.
         """
 
+    def warm_up(self) -> None:  # noqa: B027 - optional hook, nothing to do by default
+        """Import the backend's heavy dependencies ahead of :meth:`estimate`. The stage calls
+        it on a thread while it decodes the clip for its artefact scan; it must not raise
+        (a missing dependency is reported by :meth:`estimate`)."""
+
 
 pose_backends: Registry[type[PoseBackend]] = Registry(
     kind="pose backend", package="exoactor.perceive.backends", variable="pose_backends")

@@ -24,6 +24,10 @@ centred on the hand (re-centred here on its wrist).
 
 from __future__ import annotations
 
+import importlib
+import importlib.machinery
+import sys
+import types
 import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -78,13 +82,65 @@ def mask_image(rgb: np.ndarray, keep: np.ndarray | None, hide: list[np.ndarray])
     return out
 
 
+def import_mediapipe() -> None:
+    """Import mediapipe's legacy solutions (pose, hands, the graph runner). Raises
+    ``ImportError`` without ``mediapipe``.
+
+    Its ``solutions`` package imports ``matplotlib.pyplot`` for drawing helpers this package
+    never calls (~0.25 s of CPU per process, a tenth of a short clip's budget). Unless
+    pyplot is already imported, a stand-in is registered first (:class:`_Deferred`): the
+    real pyplot then loads on its first attribute use, by anyone, as usual.
+    """
+    if "mediapipe.python.solutions.hands" in sys.modules:
+        return
+    _defer_import("matplotlib.pyplot")
+    with warnings.catch_warnings():  # protobuf deprecation noise inside mediapipe
+        warnings.simplefilter("ignore", UserWarning)
+        import mediapipe.python.solution_base  # noqa: F401
+        import mediapipe.python.solutions.hands  # noqa: F401
+        import mediapipe.python.solutions.pose  # noqa: F401
+
+
+class _Deferred(types.ModuleType):
+    """Stands in ``sys.modules`` for a module not imported yet; the first attribute asked of
+    it imports the real module (which then replaces it) and answers from that."""
+
+    def __getattr__(self, attr: str) -> Any:  # only for attributes not set here
+        name = self.__name__
+        if sys.modules.get(name) is self:
+            del sys.modules[name]
+        real = importlib.import_module(name)
+        parent, _, child = name.rpartition(".")
+        setattr(sys.modules[parent], child, real)
+        return getattr(real, attr)
+
+
+def _defer_import(name: str) -> None:
+    """Register module ``name`` (not yet imported; its parent package is imported) as
+    :class:`_Deferred`: ``import name`` then costs nothing until it is used."""
+    if name in sys.modules:
+        return
+    parent, _, child = name.rpartition(".")
+    try:
+        base = importlib.import_module(parent)
+        spec = importlib.machinery.PathFinder.find_spec(name, base.__path__)
+    except ImportError:
+        return
+    if spec is None:
+        return
+    stub = _Deferred(name)
+    stub.__spec__ = spec  # import statements read it (a spec not initialising: no load)
+    sys.modules[name] = stub
+    setattr(base, child, stub)
+
+
 def open_pose(video_mode: bool, min_detection_confidence: float,
               min_tracking_confidence: float = 0.5, smooth_landmarks: bool = True) -> Any:
     """A BlazePose graph ('full' model): video mode tracks its landmarks from frame to frame,
     image mode detects afresh on every call. Raises ``ImportError`` without ``mediapipe``."""
-    with warnings.catch_warnings():  # protobuf deprecation noise inside mediapipe
-        warnings.simplefilter("ignore", UserWarning)
-        from mediapipe.python.solutions import pose as mp_pose
+    import_mediapipe()
+    from mediapipe.python.solutions import pose as mp_pose
+
     if video_mode:
         return mp_pose.Pose(static_image_mode=False, model_complexity=1,
                             smooth_landmarks=smooth_landmarks,
@@ -126,11 +182,10 @@ def open_hands_from_pose() -> tuple[Any, Any]:
     """Two hand graphs placed by the body (left, right hand): each keeps its hand's previous
     landmarks to place the next region, so a graph must see one hand's frames in order.
     Raises ``ImportError`` without ``mediapipe``."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        from google.protobuf import text_format
-        from mediapipe.framework import calculator_pb2
-        from mediapipe.python.solution_base import SolutionBase
+    import_mediapipe()
+    from google.protobuf import text_format
+    from mediapipe.framework import calculator_pb2
+    from mediapipe.python.solution_base import SolutionBase
 
     config = text_format.Parse(_HANDS_FROM_POSE, calculator_pb2.CalculatorGraphConfig())
     return tuple(SolutionBase(graph_config=config, side_inputs={"model_complexity": 1})
@@ -150,9 +205,9 @@ class PairOfGraphs:
 
 def open_hands(min_detection_confidence: float) -> Any:
     """The single-image MediaPipe Hands graph (palm detector + 21 landmarks), one hand a call."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        from mediapipe.python.solutions import hands as mp_hands
+    import_mediapipe()
+    from mediapipe.python.solutions import hands as mp_hands
+
     return mp_hands.Hands(static_image_mode=True, max_num_hands=1, model_complexity=1,
                           min_detection_confidence=min_detection_confidence)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,7 +101,12 @@ def perceive_video(video_path: str | Path, out_path: str | Path,
     video = open_video(video_path)
     backend = pose_backends.build(cfg.backend, cfg.backend_options, stage=cfg)
     t_open = time.perf_counter()
+    # the backend imports its models while the artefact scan decodes (OpenCV's decoder
+    # releases the GIL): the two overlap on two cores
+    warm = threading.Thread(target=backend.warm_up, name="exoactor-warm-up", daemon=True)
+    warm.start()
     video, plan = _artefact_plan(video, cfg)
+    warm.join()
     t_scan = time.perf_counter()
     thumbs = _Thumbnails(video)
     corners = (CornerTracker(video.width_px, cfg.artefacts.camera_thumb_width_px,

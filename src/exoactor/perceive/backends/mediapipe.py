@@ -35,7 +35,7 @@ import warnings
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import partial
 from typing import Any
 
@@ -54,6 +54,7 @@ from exoactor.perceive.detect import (
     detect_people,
     hands_from_pose,
     hands_on_wrists,
+    import_mediapipe,
     mask_image,
     open_hands,
     open_hands_from_pose,
@@ -116,6 +117,10 @@ class MediaPipeBackend(PoseBackend):
         self.config = config or MediaPipeConfig()
         self.stage = stage or PerceiveConfig()
         self._video_fresh = True  # the video-mode graph has not seen the actor yet
+
+    def warm_up(self) -> None:
+        with suppress(ImportError):  # estimate() reports it
+            import_mediapipe()
 
     # ------------------------------------------------------------------ models
     def _open(self, hands: bool) -> dict[str, Any]:
