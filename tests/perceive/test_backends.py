@@ -57,8 +57,11 @@ def test_mediapipe_import_leaves_pyplot_until_it_is_used() -> None:
             "import matplotlib.pyplot as plt\n"
             "from mediapipe.python.solutions import drawing_utils\n"
             "assert 'matplotlib.figure' not in sys.modules\n"
+            "import matplotlib\n"
+            "matplotlib.use('Agg')  # as control.filter.run does, later in the same process\n"
             "fig = plt.figure()\n"
             "assert type(sys.modules['matplotlib.pyplot']).__name__ == 'module'\n"
             "assert drawing_utils.plt.close is sys.modules['matplotlib.pyplot'].close\n"
-            "assert 'matplotlib.figure' in sys.modules\n")
+            "assert 'matplotlib.figure' in sys.modules\n"
+            "assert matplotlib.get_backend().lower() == 'agg'\n")
     subprocess.run([sys.executable, "-c", code], check=True)
