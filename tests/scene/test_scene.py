@@ -104,6 +104,28 @@ def test_carried_box_from_a_two_hand_lift():
     assert infer_scene(sit_reference()).of_kind("box") == []
 
 
+def test_a_box_grasped_below_its_top_stands_on_the_floor():
+    """Hands that hold a box by its sides 0.20 m up (a squat to a box on the floor, as in the
+    rendered lift of ``tests/perceive/test_table_box_truth.py``) are below the top of a box of
+    the nominal height standing on the floor: no support slab under it (the old rule put one
+    wherever the midpoint was more than 5 cm above half the nominal height)."""
+    import dataclasses
+
+    from exoactor.scene.infer import find_boxes
+
+    cfg = InferConfig()
+    f = motion_features(lift_reference())
+    for grasp_m, supported in ((0.20, False), (cfg.box_height_m + 0.05, True)):
+        lowest = float(f.hands[:, :, 2].mean(1).min())
+        g = dataclasses.replace(f, hands=f.hands - np.array([0.0, 0.0, lowest - grasp_m]))
+        objs, _ = find_boxes(g, cfg)
+        box = [o for o in objs if o.kind == "box"]
+        assert len(box) == 1
+        bottom = box[0].pose.pos[2] - box[0].size[2] / 2
+        assert (len(objs) == 2) == supported, objs
+        assert (bottom > 0.05) == supported, bottom
+
+
 def test_plan_names_the_objects():
     seat = SceneObject(kind="seat", pose=ObjectPose(pos=(0, 0, 0.2)), size=(0.4, 0.5, 0.4))
     named = name_from_plan([seat], ["walk_to(the chair)", "sit(the chair)"])

@@ -20,8 +20,9 @@ three rules read them:
   covering the hand's path plus a margin, and kept ahead of the body.
 - **carried box** (:func:`find_boxes`): both hands a steady distance apart while their midpoint
   rises → a free box between the palms (width from the hand distance; depth and height, which
-  the motion cannot see, nominal), resting where the grasp began (on the floor, or on a support
-  slab when the grasp began higher).
+  the motion cannot see, nominal), resting where the grasp began: on the floor when a box of
+  the nominal height standing there reaches above both hands (they hold it by its sides,
+  anywhere below its top), otherwise on a support slab under it.
 
 A plan's action chain (``plan.json`` from ``imagine``) names the objects it mentions
 (:func:`name_from_plan`).
@@ -521,7 +522,9 @@ def find_boxes(f: MotionFeatures, cfg: InferConfig) -> tuple[list[SceneObject], 
         bottom = float(centre[2]) - h / 2
         mass = float(np.clip(cfg.box_density_kg_m3 * width * cfg.box_depth_m * h,
                              *cfg.box_mass_range_kg))
-        if bottom < 0.05:                            # grasped near the floor: box on the floor
+        if float(max(lh[2], rh[2])) + cfg.palm_half_thickness_m <= h or bottom < 0.05:
+            # a box standing on the floor reaches above both hands: it can be grasped there
+            # (hands at its sides, anywhere below its top), so no support is needed
             bottom = 0.0
         else:                                        # grasped higher: a support slab under it
             out.append(SceneObject(
