@@ -238,3 +238,42 @@ def test_preflight_notes_say_what_the_robot_will_touch():
     lines = preflight_notes(Scene(objects=(seat, box)))
     assert "a seat ('the chair')" in lines[0] and "top at 0.40 m" in lines[0]
     assert "(+1.00, -0.50)" in lines[0] and "2.0 kg" in lines[1]
+
+
+def test_interaction_tells_an_untracked_box_from_a_misplaced_one():
+    """A recorded run whose robot stood 1 m away from the lift its reference did: the box is
+    not reached by the robot's hands (fails) but is by the reference's (``ref_*`` of the
+    rollout, forward kinematics), and the support under the box asks for no touch."""
+    from exoactor.control.scene_objects import robot_nq
+    from exoactor.formats.motion import Rollout
+    from exoactor.robots import get_robot
+    from exoactor.robots.kinematics import motion_qpos
+    from exoactor.scene.score import _tracking_model, interaction_metrics
+
+    motion = lift_reference()
+    scene = infer_scene(motion)
+    assert [o.kind for o in scene.objects] == ["table", "box"]     # grasped 0.5 m up
+    robot = get_robot("g1")
+    _, model = _tracking_model("g1", scene)
+    T = motion.num_frames
+    q_robot = motion_qpos(robot, motion)
+    q_robot[:, 0] += 1.0                                            # the robot stood elsewhere
+    box = scene.objects[1]
+    half = box.pose.yaw_rad / 2
+    q_box = np.tile([*box.pose.pos, np.cos(half), 0.0, 0.0, np.sin(half)], (T, 1))
+    n_r = robot_nq(model)
+    qpos = np.tile(model.qpos0, (T, 1))
+    assert q_robot.shape[1] == n_r
+    qpos[:, :n_r] = q_robot
+    qpos[:, n_r:n_r + 7] = q_box
+    t = motion.times_s
+    rollout = Rollout(robot="g1", fps=motion.fps, time_s=t, qpos=qpos,
+                      qvel=np.zeros((T, model.nv)), torque=np.zeros((T, model.nu)),
+                      target=np.zeros((T, model.nu)), ref_dof_pos=motion.dof_pos,
+                      ref_root_pos=motion.root_pos, ref_root_quat=motion.root_quat, ref_time_s=t)
+    inter = interaction_metrics(rollout, scene, fps=motion.fps)
+    support, held = inter["objects"]
+    assert support["support_of"] == 1 and support["succeeded"] and "hand_distance_m" not in support
+    assert min(held["hand_distance_m"]) > 0.5 and not held["succeeded"]
+    assert max(held["reference_hand_distance_m"]) <= 0.05           # the reference held it
+    assert len(inter["failures"]) == 1 and "the reference it tracked" in inter["failures"][0]
