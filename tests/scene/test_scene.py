@@ -277,3 +277,42 @@ def test_interaction_tells_an_untracked_box_from_a_misplaced_one():
     assert min(held["hand_distance_m"]) > 0.5 and not held["succeeded"]
     assert max(held["reference_hand_distance_m"]) <= 0.05           # the reference held it
     assert len(inter["failures"]) == 1 and "the reference it tracked" in inter["failures"][0]
+
+
+def _hands_features(hand_z: np.ndarray, hand_y: np.ndarray, fps: float):
+    """MotionFeatures of a body standing at the origin facing +x with both hands 0.5 m ahead at
+    ``hand_z`` [m] (left at +0.2 m + ``hand_y``, right at -0.2 m + ``hand_y``); only what the
+    table rule reads is meaningful."""
+    from exoactor.scene.infer import MotionFeatures
+
+    T = len(hand_z)
+    hands = np.zeros((T, 2, 3))
+    hands[:, :, 0] = 0.5
+    hands[:, 0, 1], hands[:, 1, 1] = 0.2 + hand_y, -0.2 + hand_y
+    hands[:, :, 2] = hand_z[:, None]
+    z3 = np.zeros((T, 3))
+    return MotionFeatures(
+        fps=fps, pelvis_pos=np.tile([0.0, 0.0, 0.75], (T, 1)), heading=np.zeros(T), com=z3,
+        com_outside_feet=np.full(T, -0.05), feet_min_z=np.zeros(T), seat_low_z=np.full(T, 0.6),
+        pelvis_low_xy=np.zeros((T, 2)), hands=hands,
+        shoulders=np.tile([[0.1, 0.18, 1.25], [0.1, -0.18, 1.25]], (T, 1, 1)),
+        knees=np.tile([[0.05, 0.1, 0.45], [0.05, -0.1, 0.45]], (T, 1, 1)),
+        seat_points=np.zeros((T, 1, 3)), other_points=np.zeros((T, 1, 3)))
+
+
+def test_a_wiping_hand_that_wobbles_a_few_cm_makes_one_table():
+    """Perceived wiping hands bob +-2 cm or more at the wipe's rhythm (measured on the rendered wipe,
+    tests/perceive/test_table_box_truth.py): a steady height is a small spread of the height,
+    not a small vertical speed (here 0.075 m/s at the peaks broke the old 0.06 m/s rule's phase
+    into pieces shorter than a second). A hand going down, even slowly, is not resting."""
+    from exoactor.scene.infer import find_tables
+
+    fps, cfg = 50.0, InferConfig()
+    t = np.arange(0.0, 3.0, 1 / fps)
+    wipe = _hands_features(0.75 + 0.025 * np.sin(2 * np.pi * 0.5 * t + 0.3),
+                           0.1 * np.sin(2 * np.pi * 0.5 * t), fps)
+    tables = find_tables(wipe, cfg)
+    assert len(tables) == 1
+    assert abs(tables[0].top_z - (0.75 - cfg.palm_half_thickness_m)) < 0.02
+    lowering = _hands_features(1.0 - 0.2 * t, np.zeros_like(t), fps)   # 0.2 m/s downward
+    assert find_tables(lowering, cfg) == []
