@@ -19,8 +19,9 @@ object, over its evidence phase (motion frames → clip time; steps after a fall
 - box: ``hand_distance_m`` for each hand (closest), ``lift_m`` = highest rise of the box centre,
   ``held_s`` = time it stayed ≥ :data:`LIFTED_M` up; succeeded when both hands reached it and
   it was lifted.
-- table and box, when the rollout recorded the reference it tracked (``ref_*``):
-  ``reference_hand_distance_m``, the same closest approach for the hands of that reference
+- table and box, when the rollout recorded its reference motion (``ref_*``: the motion given
+  to the track stage, before any change the physics filter made to it):
+  ``reference_hand_distance_m``, the same closest approach for the hands of that motion
   (forward kinematics, the object where the scene put it). It tells the two failures apart:
   an object the reference's hands do not reach is misplaced; one they reach while the robot's
   do not was not tracked (the robot was elsewhere: drift, a fall, a filter that stood instead).
@@ -171,7 +172,7 @@ def interaction_metrics(rollout, scene: Scene, *, fps: float | None = None,
                      .min(axis=0) if sel.any() else np.array([np.inf, np.inf]))
             rec["reference_hand_distance_m"] = (float(ref_d.min()) if obj.kind == "table"
                                                 else [float(x) for x in ref_d])
-        ref_note = ("" if ref_d is None else "; the reference it tracked: "
+        ref_note = ("" if ref_d is None else "; the reference motion's hands: "
                     + ("/".join(f"{x:.2f}" for x in ref_d) if obj.kind != "table"
                        else f"{ref_d.min():.2f}") + " m")
         if obj.kind == "seat":
@@ -230,7 +231,7 @@ def _support_of(table: SceneObject, scene: Scene) -> int | None:
 
 
 def _reference_hands(rollout, robot) -> np.ndarray | None:
-    """``(T, 2, 3)`` hand positions of the reference the rollout tracked (its ``ref_root_pos``,
+    """``(T, 2, 3)`` hand positions of the rollout's reference motion (its ``ref_root_pos``,
     ``ref_root_quat``, ``ref_dof_pos``) [m]; None when the rollout did not record it."""
     import mujoco
 
