@@ -57,24 +57,10 @@ def _seat_from_human(human):
 
 def _truth_human(clip):
     """The rendered body's true joints as a :class:`HumanMotion` (what a perfect perceive
-    stage would give): points the body does not define sit on the wrist (hand points) or the
-    nose (face points) with confidence 0."""
-    from exoactor.formats.motion import HumanMotion
-    from exoactor.perceive.world import pelvis_quat_w
+    stage would give; :func:`exoactor.perceive.truth.robot_scale.true_human_motion`)."""
+    from exoactor.perceive.truth.robot_scale import true_human_motion
 
-    j = clip.joints_w.copy()
-    missing = np.isnan(j).any(-1)
-    for k, name in enumerate(BODY_33):
-        side = name.split("_")[0]
-        to = (f"{side}_wrist" if side in ("left", "right") and f"{side}_wrist" in BODY_33
-              and any(p in name for p in ("pinky", "index", "thumb")) else "nose")
-        j[missing[:, k], k] = j[missing[:, k], BODY_33.index(to)]
-    hips = j[:, [BODY_33.index("left_hip"), BODY_33.index("right_hip")]].mean(1)
-    T = len(j)
-    return HumanMotion(fps=clip.fps, joint_names=BODY_33, joints=j,
-                       confidence=np.where(missing, 0.0, 1.0), root_pos=hips,
-                       root_quat=pelvis_quat_w(j), foot_contact=np.ones((T, 2), bool),
-                       valid=np.ones(T, bool), source="truth")
+    return true_human_motion(clip)
 
 
 @pytest.fixture(scope="module")

@@ -104,6 +104,28 @@ def test_carried_box_from_a_two_hand_lift():
     assert infer_scene(sit_reference()).of_kind("box") == []
 
 
+def test_a_box_grasped_below_its_top_stands_on_the_floor():
+    """Hands that hold a box by its sides 0.20 m up (a squat to a box on the floor, as in the
+    rendered lift of ``tests/perceive/test_table_box_truth.py``) are below the top of a box of
+    the nominal height standing on the floor: no support slab under it (the old rule put one
+    wherever the midpoint was more than 5 cm above half the nominal height)."""
+    import dataclasses
+
+    from exoactor.scene.infer import find_boxes
+
+    cfg = InferConfig()
+    f = motion_features(lift_reference())
+    for grasp_m, supported in ((0.20, False), (cfg.box_height_m + 0.05, True)):
+        lowest = float(f.hands[:, :, 2].mean(1).min())
+        g = dataclasses.replace(f, hands=f.hands - np.array([0.0, 0.0, lowest - grasp_m]))
+        objs, _ = find_boxes(g, cfg)
+        box = [o for o in objs if o.kind == "box"]
+        assert len(box) == 1
+        bottom = box[0].pose.pos[2] - box[0].size[2] / 2
+        assert (len(objs) == 2) == supported, objs
+        assert (bottom > 0.05) == supported, bottom
+
+
 def test_plan_names_the_objects():
     seat = SceneObject(kind="seat", pose=ObjectPose(pos=(0, 0, 0.2)), size=(0.4, 0.5, 0.4))
     named = name_from_plan([seat], ["walk_to(the chair)", "sit(the chair)"])
@@ -216,3 +238,81 @@ def test_preflight_notes_say_what_the_robot_will_touch():
     lines = preflight_notes(Scene(objects=(seat, box)))
     assert "a seat ('the chair')" in lines[0] and "top at 0.40 m" in lines[0]
     assert "(+1.00, -0.50)" in lines[0] and "2.0 kg" in lines[1]
+
+
+def test_interaction_tells_an_untracked_box_from_a_misplaced_one():
+    """A recorded run whose robot stood 1 m away from the lift its reference did: the box is
+    not reached by the robot's hands (fails) but is by the reference's (``ref_*`` of the
+    rollout, forward kinematics), and the support under the box asks for no touch."""
+    from exoactor.control.scene_objects import robot_nq
+    from exoactor.formats.motion import Rollout
+    from exoactor.robots import get_robot
+    from exoactor.robots.kinematics import motion_qpos
+    from exoactor.scene.score import _tracking_model, interaction_metrics
+
+    motion = lift_reference()
+    scene = infer_scene(motion)
+    assert [o.kind for o in scene.objects] == ["table", "box"]     # grasped 0.5 m up
+    robot = get_robot("g1")
+    _, model = _tracking_model("g1", scene)
+    T = motion.num_frames
+    q_robot = motion_qpos(robot, motion)
+    q_robot[:, 0] += 1.0                                            # the robot stood elsewhere
+    box = scene.objects[1]
+    half = box.pose.yaw_rad / 2
+    q_box = np.tile([*box.pose.pos, np.cos(half), 0.0, 0.0, np.sin(half)], (T, 1))
+    n_r = robot_nq(model)
+    qpos = np.tile(model.qpos0, (T, 1))
+    assert q_robot.shape[1] == n_r
+    qpos[:, :n_r] = q_robot
+    qpos[:, n_r:n_r + 7] = q_box
+    t = motion.times_s
+    rollout = Rollout(robot="g1", fps=motion.fps, time_s=t, qpos=qpos,
+                      qvel=np.zeros((T, model.nv)), torque=np.zeros((T, model.nu)),
+                      target=np.zeros((T, model.nu)), ref_dof_pos=motion.dof_pos,
+                      ref_root_pos=motion.root_pos, ref_root_quat=motion.root_quat, ref_time_s=t)
+    inter = interaction_metrics(rollout, scene, fps=motion.fps)
+    support, held = inter["objects"]
+    assert support["support_of"] == 1 and support["succeeded"] and "hand_distance_m" not in support
+    assert min(held["hand_distance_m"]) > 0.5 and not held["succeeded"]
+    assert max(held["reference_hand_distance_m"]) <= 0.05           # the reference held it
+    assert len(inter["failures"]) == 1 and "the reference motion's hands" in inter["failures"][0]
+
+
+def _hands_features(hand_z: np.ndarray, hand_y: np.ndarray, fps: float):
+    """MotionFeatures of a body standing at the origin facing +x with both hands 0.5 m ahead at
+    ``hand_z`` [m] (left at +0.2 m + ``hand_y``, right at -0.2 m + ``hand_y``); only what the
+    table rule reads is meaningful."""
+    from exoactor.scene.infer import MotionFeatures
+
+    T = len(hand_z)
+    hands = np.zeros((T, 2, 3))
+    hands[:, :, 0] = 0.5
+    hands[:, 0, 1], hands[:, 1, 1] = 0.2 + hand_y, -0.2 + hand_y
+    hands[:, :, 2] = hand_z[:, None]
+    z3 = np.zeros((T, 3))
+    return MotionFeatures(
+        fps=fps, pelvis_pos=np.tile([0.0, 0.0, 0.75], (T, 1)), heading=np.zeros(T), com=z3,
+        com_outside_feet=np.full(T, -0.05), feet_min_z=np.zeros(T), seat_low_z=np.full(T, 0.6),
+        pelvis_low_xy=np.zeros((T, 2)), hands=hands,
+        shoulders=np.tile([[0.1, 0.18, 1.25], [0.1, -0.18, 1.25]], (T, 1, 1)),
+        knees=np.tile([[0.05, 0.1, 0.45], [0.05, -0.1, 0.45]], (T, 1, 1)),
+        seat_points=np.zeros((T, 1, 3)), other_points=np.zeros((T, 1, 3)))
+
+
+def test_a_wiping_hand_that_wobbles_a_few_cm_makes_one_table():
+    """Perceived wiping hands bob +-2 cm or more at the wipe's rhythm (measured on the rendered wipe,
+    tests/perceive/test_table_box_truth.py): a steady height is a small spread of the height,
+    not a small vertical speed (here 0.075 m/s at the peaks broke the old 0.06 m/s rule's phase
+    into pieces shorter than a second). A hand going down, even slowly, is not resting."""
+    from exoactor.scene.infer import find_tables
+
+    fps, cfg = 50.0, InferConfig()
+    t = np.arange(0.0, 3.0, 1 / fps)
+    wipe = _hands_features(0.75 + 0.025 * np.sin(2 * np.pi * 0.5 * t + 0.3),
+                           0.1 * np.sin(2 * np.pi * 0.5 * t), fps)
+    tables = find_tables(wipe, cfg)
+    assert len(tables) == 1
+    assert abs(tables[0].top_z - (0.75 - cfg.palm_half_thickness_m)) < 0.02
+    lowering = _hands_features(1.0 - 0.2 * t, np.zeros_like(t), fps)   # 0.2 m/s downward
+    assert find_tables(lowering, cfg) == []

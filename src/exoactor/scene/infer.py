@@ -20,8 +20,9 @@ three rules read them:
   covering the hand's path plus a margin, and kept ahead of the body.
 - **carried box** (:func:`find_boxes`): both hands a steady distance apart while their midpoint
   rises → a free box between the palms (width from the hand distance; depth and height, which
-  the motion cannot see, nominal), resting where the grasp began (on the floor, or on a support
-  slab when the grasp began higher).
+  the motion cannot see, nominal), resting where the grasp began: on the floor when a box of
+  the nominal height standing there reaches above both hands (they hold it by its sides,
+  anywhere below its top), otherwise on a support slab under it.
 
 A plan's action chain (``plan.json`` from ``imagine``) names the objects it mentions
 (:func:`name_from_plan`).
@@ -103,8 +104,11 @@ class InferConfig(BaseModel):
     """Gaps shorter than this inside a phase are bridged [s]."""
     smooth_s: float = Field(0.3, gt=0.0, le=2.0)
     """Box-filter window of the velocity features [s]."""
-    hand_still_vz_m_s: float = Field(0.06, gt=0.0, le=1.0)
-    """A hand's vertical speed below which its height is "steady" [m/s]."""
+    hand_steady_std_m: float = Field(0.02, gt=0.0, le=0.2)
+    """A hand's height is "steady" while its spread (std over ``min_support_s / 2``) stays
+    below this [m]: it tolerates the few-cm wobble of a perceived hand wiping sideways (on the
+    rendered wipe of a taller person: +-2 cm at the wipe's 0.5 Hz, vertical speed up to 0.1
+    m/s, which a speed threshold of 0.06 m/s cut into pieces shorter than ``min_support_s``)."""
     hand_ahead_m: float = Field(0.35, ge=0.0, le=1.5)
     """A hand rests on a surface only this far ahead of the pelvis (arms hanging or folded are
     nearer) [m]."""
@@ -413,18 +417,18 @@ def find_tables(f: MotionFeatures, cfg: InferConfig, exclude: np.ndarray | None 
     """Table tops under hands resting, pushing or wiping at a steady height ahead of the body.
 
     ``exclude``: frames already explained otherwise (a carried box), skipped."""
-    n = max(1, round(cfg.smooth_s * f.fps))
     fwd = np.stack([np.cos(f.heading), np.sin(f.heading)], axis=1)
     tables: list[SceneObject] = []
     for h in range(2):
         hand = f.hands[:, h]
-        vz = np.abs(np.gradient(smooth(hand[:, 2], n), 1.0 / f.fps)) if len(hand) > 1 \
-            else np.zeros(len(hand))
+        w = max(3, round(cfg.min_support_s * f.fps / 2))
+        mean_z = smooth(hand[:, 2], w)
+        spread = np.sqrt(np.maximum(smooth(hand[:, 2] ** 2, w) - mean_z ** 2, 0.0))
         ahead = np.sum((hand[:, :2] - f.pelvis_pos[:, :2]) * fwd, axis=1)
         below = f.shoulders[:, h, 2] - hand[:, 2]
         on_knees = np.min(np.linalg.norm(f.knees - hand[:, None], axis=2), axis=1) \
             < cfg.hand_off_body_m
-        ok = (vz < cfg.hand_still_vz_m_s) & (ahead > cfg.hand_ahead_m) & \
+        ok = (spread < cfg.hand_steady_std_m) & (ahead > cfg.hand_ahead_m) & \
              (below > cfg.hand_below_shoulder_m) & (hand[:, 2] > 0.3) & ~on_knees
         if exclude is not None:
             ok &= ~exclude
@@ -521,7 +525,9 @@ def find_boxes(f: MotionFeatures, cfg: InferConfig) -> tuple[list[SceneObject], 
         bottom = float(centre[2]) - h / 2
         mass = float(np.clip(cfg.box_density_kg_m3 * width * cfg.box_depth_m * h,
                              *cfg.box_mass_range_kg))
-        if bottom < 0.05:                            # grasped near the floor: box on the floor
+        if float(max(lh[2], rh[2])) + cfg.palm_half_thickness_m <= h or bottom < 0.05:
+            # a box standing on the floor reaches above both hands: it can be grasped there
+            # (hands at its sides, anywhere below its top), so no support is needed
             bottom = 0.0
         else:                                        # grasped higher: a support slab under it
             out.append(SceneObject(

@@ -12,10 +12,19 @@ object, over its evidence phase (motion frames → clip time; steps after a fall
   least :data:`SEATED_LOAD` of the robot's weight; ``mean_load_fraction``; succeeded when the
   robot did not fall and ``seated_fraction`` ≥ :data:`SEATED_MIN_FRACTION`.
 - table: ``hand_distance_m`` = closest approach of a hand to the top over the phase;
-  ``contact_fraction``; succeeded when a hand came within :data:`REACH_M`.
+  ``contact_fraction``; succeeded when a hand came within :data:`REACH_M`. A table that is a
+  box's support (its top at the box's bottom, the box's centre over it: what
+  :func:`exoactor.scene.infer.find_boxes` puts under a box grasped above the floor) is not
+  something to touch: ``support_of`` names the box and nothing is asked of it.
 - box: ``hand_distance_m`` for each hand (closest), ``lift_m`` = highest rise of the box centre,
   ``held_s`` = time it stayed ≥ :data:`LIFTED_M` up; succeeded when both hands reached it and
   it was lifted.
+- table and box, when the rollout recorded its reference motion (``ref_*``: the motion given
+  to the track stage, before any change the physics filter made to it):
+  ``reference_hand_distance_m``, the same closest approach for the hands of that motion
+  (forward kinematics, the object where the scene put it). It tells the two failures apart:
+  an object the reference's hands do not reach is misplaced; one they reach while the robot's
+  do not was not tracked (the robot was elsewhere: drift, a fall, a filter that stood instead).
 
 A run's interactions succeed when every object's do (``metrics.json`` → ``interaction``).
 """
@@ -121,6 +130,7 @@ def interaction_metrics(rollout, scene: Scene, *, fps: float | None = None,
     weight = float(np.sum(model.body_mass[1:][~np.isin(np.arange(1, model.nbody),
                                                        list(obj_body))])) * 9.81
     hand_ids = [model.body(h).id for h in HAND_BODIES]
+    ref_hands = _reference_hands(rollout, robot)
     clip_t = rollout.ref_time_s if rollout.ref_time_s is not None else rollout.time_s
     valid = np.ones(len(clip_t), bool) if fall_time_s is None else clip_t <= fall_time_s + 1e-9
     n_obj = len(scene.objects)
@@ -155,6 +165,16 @@ def interaction_metrics(rollout, scene: Scene, *, fps: float | None = None,
                                                          obj_rot[k, i])[0]
                                    for k in range(len(clip_t))]) for h in range(2)], axis=1)
         rec = {"kind": obj.kind, "name": obj.name, "phase_steps": int(sel.sum())}
+        support = _support_of(obj, scene) if obj.kind == "table" else None
+        ref_d = None
+        if ref_hands is not None and obj.kind != "seat" and support is None:
+            ref_d = (np.stack([point_box_distance(ref_hands[sel, h], obj) for h in range(2)], 1)
+                     .min(axis=0) if sel.any() else np.array([np.inf, np.inf]))
+            rec["reference_hand_distance_m"] = (float(ref_d.min()) if obj.kind == "table"
+                                                else [float(x) for x in ref_d])
+        ref_note = ("" if ref_d is None else "; the reference motion's hands: "
+                    + ("/".join(f"{x:.2f}" for x in ref_d) if obj.kind != "table"
+                       else f"{ref_d.min():.2f}") + " m")
         if obj.kind == "seat":
             load = force[:, i] / weight
             frac = float(np.mean(load[sel] >= SEATED_LOAD)) if sel.any() else 0.0
@@ -166,6 +186,9 @@ def interaction_metrics(rollout, scene: Scene, *, fps: float | None = None,
                 failures.append(f"seat {obj.name or i}: seated {100 * frac:.0f} % of the sitting "
                                 f"phase (at least {100 * SEATED_MIN_FRACTION:.0f} % needed"
                                 + (", and the robot fell)" if fall_time_s is not None else ")"))
+        elif support is not None:
+            ok = True
+            rec["support_of"] = support
         elif obj.kind == "table":
             d = float(dist[sel].min()) if sel.any() else float("inf")
             ok = d <= REACH_M
@@ -173,7 +196,7 @@ def interaction_metrics(rollout, scene: Scene, *, fps: float | None = None,
                        if sel.any() else 0.0)
             if not ok:
                 failures.append(f"table {obj.name or i}: closest hand {d:.2f} m (reach "
-                                f"{REACH_M:.2f} m)")
+                                f"{REACH_M:.2f} m{ref_note})")
         else:
             d = dist[sel].min(axis=0) if sel.any() else np.array([np.inf, np.inf])
             z0 = obj_pos[0, i, 2]
@@ -187,10 +210,47 @@ def interaction_metrics(rollout, scene: Scene, *, fps: float | None = None,
             if not ok:
                 failures.append(f"box {obj.name or i}: hands {d[0]:.2f}/{d[1]:.2f} m from it, "
                                 f"lifted {rise.max():.2f} m (needs both hands within "
-                                f"{REACH_M:.2f} m and {LIFTED_M:.2f} m lift)")
+                                f"{REACH_M:.2f} m and {LIFTED_M:.2f} m lift{ref_note})")
         rec["succeeded"] = bool(ok)
         out.append(rec)
     return {"succeeded": not failures, "failures": failures, "objects": out}
+
+
+def _support_of(table: SceneObject, scene: Scene) -> int | None:
+    """Index of the box ``table`` holds up (its top within 1 cm of the box's bottom as placed,
+    the box's centre over its top), or None."""
+    for i, o in enumerate(scene.objects):
+        if o.kind != "box":
+            continue
+        bottom = o.pose.pos[2] - o.size[2] / 2
+        over = point_box_distance(np.array([[o.pose.pos[0], o.pose.pos[1], table.top_z]]),
+                                  table)[0] < 1e-6
+        if abs(bottom - table.top_z) <= 0.01 and over:
+            return i
+    return None
+
+
+def _reference_hands(rollout, robot) -> np.ndarray | None:
+    """``(T, 2, 3)`` hand positions of the rollout's reference motion (its ``ref_root_pos``,
+    ``ref_root_quat``, ``ref_dof_pos``) [m]; None when the rollout did not record it."""
+    import mujoco
+
+    if rollout.ref_root_pos is None or rollout.ref_root_quat is None \
+            or rollout.ref_dof_pos is None or rollout.ref_dof_pos.shape[1] != len(robot.body_idx):
+        return None
+    m = robot.model
+    data = mujoco.MjData(m)
+    ids = [m.body(h).id for h in HAND_BODIES]
+    adr = robot.qpos_adr[robot.body_idx]
+    out = np.empty((rollout.num_frames, 2, 3))
+    for k in range(rollout.num_frames):
+        data.qpos[:] = m.qpos0
+        data.qpos[0:3] = rollout.ref_root_pos[k]
+        data.qpos[3:7] = rollout.ref_root_quat[k]
+        data.qpos[adr] = rollout.ref_dof_pos[k]
+        mujoco.mj_kinematics(m, data)
+        out[k] = data.xpos[ids]
+    return out
 
 
 def penetration_m(motion, scene: Scene, robot=None, bodies: str = "all") -> np.ndarray:

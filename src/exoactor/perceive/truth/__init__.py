@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["TruthClip", "TruthClipConfig", "TruthScore", "frontal_pitched_config", "load_truth",
-           "make_truth_clip", "score_motion", "sit_down_config"]
+__all__ = ["TruthClip", "TruthClipConfig", "TruthScore", "frontal_pitched_config", "lean_config",
+           "lift_config", "load_truth", "make_truth_clip", "score_motion", "sit_down_config"]
 
 _LAZY = {
     "TruthClip": "exoactor.perceive.truth.clip",
@@ -28,6 +28,8 @@ _LAZY = {
     "frontal_pitched_config": "exoactor.perceive.truth.clip",
     "make_truth_clip": "exoactor.perceive.truth.clip",
     "sit_down_config": "exoactor.perceive.truth.clip",
+    "lean_config": "exoactor.perceive.truth.clip",
+    "lift_config": "exoactor.perceive.truth.clip",
     "TruthScore": "exoactor.perceive.truth.score",
     "score_motion": "exoactor.perceive.truth.score",
 }
@@ -37,6 +39,8 @@ if TYPE_CHECKING:
         TruthClip,
         TruthClipConfig,
         frontal_pitched_config,
+        lean_config,
+        lift_config,
         load_truth,
         make_truth_clip,
         sit_down_config,
