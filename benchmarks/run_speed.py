@@ -19,7 +19,9 @@ stage runner is wrapped to record wall and CPU seconds per stage (clip, perceive
 objects, track, report), plus the process start-up (interpreter and imports before the first
 stage). Printed as seconds per video-second. ``--before-track`` also runs the track and report
 stages of the "before" code on a copy of that run directory (``--force track``), so the whole
-run's figure can be stated before and after from one measurement of perceive.
+run's figure can be stated before and after from one measurement of perceive. ``--run-dir``
+starts from a run directory of the same clip (perceive .. objects done) and forces track and
+report for both versions.
 
     EXOACTOR_ASSETS=../shared/assets python benchmarks/run_speed.py [--before main]
         [--motions walk_001] [--seconds 10] [--repeats 1] [--set planning_timestep_s=0.002]
@@ -75,25 +77,29 @@ T0 = time.perf_counter()
 def cpu():
     s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
-import exoactor.pipeline as pipeline
-from exoactor.cli import app
-stages = {}
-first = {}
-original = pipeline.RunDir.run_stage
-def timed(self, stage, fn, **kw):
-    if not first:
-        first.update(wall_s=time.perf_counter() - T0, cpu_s=cpu())
-    c0, t0 = cpu(), time.perf_counter()
+def main():
+    # under the main guard: spawned worker processes re-run this file as __mp_main__
+    import exoactor.pipeline as pipeline
+    from exoactor.cli import app
+    stages, first = {}, {}
+    original = pipeline.RunDir.run_stage
+    def timed(self, stage, fn, **kw):
+        if not first:
+            first.update(wall_s=time.perf_counter() - T0, cpu_s=cpu())
+        c0, t0 = cpu(), time.perf_counter()
+        try:
+            return original(self, stage, fn, **kw)
+        finally:
+            stages[stage] = {"wall_s": time.perf_counter() - t0, "cpu_s": cpu() - c0}
+    pipeline.RunDir.run_stage = timed
     try:
-        return original(self, stage, fn, **kw)
+        app(sys.argv[1:], standalone_mode=False)
     finally:
-        stages[stage] = {"wall_s": time.perf_counter() - t0, "cpu_s": cpu() - c0}
-pipeline.RunDir.run_stage = timed
-try:
-    app(sys.argv[1:], standalone_mode=False)
-finally:
-    print("BENCH " + json.dumps({"startup": first, "stages": stages,
-                                 "total": {"wall_s": time.perf_counter() - T0, "cpu_s": cpu()}}))
+        print("BENCH " + json.dumps({"startup": first, "stages": stages,
+                                     "total": {"wall_s": time.perf_counter() - T0,
+                                               "cpu_s": cpu()}}))
+if __name__ == "__main__":
+    main()
 """
 
 
@@ -196,7 +202,12 @@ def _print_stages(label: str, r: dict, video_s: float, names: list[str]) -> None
 def run_part(args, versions: dict[str, Path], scratch: Path) -> None:
     video = args.video.resolve()
     out = scratch / "run_after"
-    after = _run_once(versions["after"], ["run", "--video", str(video), "-o", str(out)])
+    if args.run_dir is not None:  # perceive .. objects done: track + report of both versions
+        shutil.copytree(args.run_dir, out)
+        after = _run_once(versions["after"], ["run", "--video", str(video), "-o", str(out),
+                                              "--force", "track"])
+    else:
+        after = _run_once(versions["after"], ["run", "--video", str(video), "-o", str(out)])
     clip = out / "video.mp4"
     video_s = _video_seconds(clip if clip.is_file() else video)
     names = ["clip", "perceive", "retarget", "objects", "track", "report"]
@@ -241,6 +252,9 @@ def main() -> None:
     ap.add_argument("--before-track", action="store_true",
                     help="also run track + report of the 'before' code on the clip's run")
     ap.add_argument("--skip-filter", action="store_true", help="only the whole-run part")
+    ap.add_argument("--run-dir", type=Path,
+                    help="a run directory of --video with perceive .. objects done: only track "
+                    "and report are run (forced), for both versions")
     args = ap.parse_args()
     repo = Path(__file__).resolve().parents[1]
     with tempfile.TemporaryDirectory(prefix="exoactor-run-speed-") as tmp:
