@@ -76,9 +76,10 @@ class FilterConfig(BaseModel):
     """Threads (or processes, see ``parallel``) the candidates' physics is split over
     (1 = this thread only); results do not depend on it."""
     parallel: Literal["threads", "processes"] = "threads"
-    """``threads``: one process, the policy batched over all candidates, MuJoCo stepping them
-    over ``workers`` threads (no process start-up, no pipe); ``processes``: ``workers``
-    worker processes each holding a share of the candidates. Results do not depend on it."""
+    """``threads``: one process, the candidates split over ``workers`` threads, each stepping
+    its share in lockstep with one batched policy call per step (no process start-up, no
+    pipe); ``processes``: ``workers`` worker processes each holding a share. Results do not
+    depend on it."""
     planning_timestep_s: float | None = Field(None, gt=0.0, le=0.02)
     """Physics timestep of the planning rollouts only [s] (a divisor of the 20 ms control step,
     e.g. 0.002: half the physics work); the executed run always uses the model's own (1 ms).

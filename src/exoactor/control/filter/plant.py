@@ -201,9 +201,9 @@ class Plant:
     Args:
         setup: the motion and loop settings.
         n: loops (most plans simulated at once).
-        threads: threads the physics of the loops is split over (MuJoCo releases the GIL, so
-            they run in parallel); the result does not depend on it (each loop has its own
-            ``MjData``; the policy runs once per step for all loops in the calling thread).
+        threads: threads the loops are split over (MuJoCo and onnxruntime release the GIL,
+            so the groups run in parallel); the result does not depend on it (each loop has
+            its own ``MjData``; the policy's rows do not depend on the batch).
     """
 
     def __init__(self, setup: PlantSetup, n: int, threads: int = 1):
@@ -314,9 +314,13 @@ class Plant:
                  record_steps: int, weights, strict: bool = True) -> PlanOutcome:
         """Simulate ``len(plans)`` plans in lockstep, each from its state.
 
-        Per 50 Hz step: the observations of all loops are built at once, the policy runs once
-        for all of them (one batched ONNX call), and the physics of the loops still up (all of
-        them while recording) is stepped over ``threads`` threads.
+        The plans are split into ``threads`` contiguous groups simulated in parallel (one in
+        the calling thread); within a group, per 50 Hz step the observations are built at
+        once, the policy runs once for the group (one batched ONNX call; onnxruntime and MuJoCo
+        release the GIL) and MuJoCo steps each loop still up (all of them while recording).
+        Groups meet once per call, not per step, so a loaded machine's scheduling delays do
+        not add up step by step. The outcome does not depend on the grouping (tested bit for
+        bit).
 
         Args:
             states: one state per plan (all at the same step).
@@ -326,17 +330,44 @@ class Plant:
             weights: :class:`~exoactor.control.filter.config.ObjectiveWeights`.
             strict: use the planner's fall rule (else the project's rule only).
         """
-        from exoactor.control.filter.objective import step_cost, terminal_cost
-
         k_count = len(plans)
         if k_count > len(self.datas):
             raise ExoActorError(f"Plant has {len(self.datas)} loops, asked to simulate {k_count}")
+        groups = [g for g in np.array_split(np.arange(k_count), min(self.threads, k_count))
+                  if len(g)]
+        if len(groups) == 1:
+            return self._simulate(self.datas[:k_count], states, plans, horizon_steps,
+                                  record_steps, weights, strict)
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="plant")
+
+        def group(g: np.ndarray) -> PlanOutcome:
+            return self._simulate([self.datas[j] for j in g], [states[j] for j in g], plans[g],
+                                  horizon_steps, record_steps, weights, strict)
+
+        futures = [self._pool.submit(group, g) for g in groups[1:]]
+        try:
+            outs = [group(groups[0])]
+        finally:
+            outs += [f.result() for f in futures]
+        return PlanOutcome(np.concatenate([o.cost for o in outs]),
+                           np.concatenate([o.fall_step for o in outs]),
+                           [r for o in outs for r in o.records],
+                           [st for o in outs for st in o.states])
+
+    def _simulate(self, datas: list, states: list[LoopState], plans: np.ndarray,
+                  horizon_steps: int, record_steps: int, weights, strict: bool) -> PlanOutcome:
+        """:meth:`simulate` for one group of loops, in the calling thread."""
+        from exoactor.control.filter.objective import step_cost, terminal_cost
+
+        k_count = len(plans)
         tab = self.table
         safety = self.setup.safety
         k0 = states[0].step
         n = max(0, min(horizon_steps, tab.steps - k0))
         record_steps = min(record_steps, n)
-        datas = self.datas[:k_count]
         for d, s in zip(datas, states):
             self._restore(d, s.physics)
         history = np.stack([s.history for s in states])
@@ -356,7 +387,6 @@ class Plant:
         cos_tilt = np.empty(k_count)
         on_floor = np.zeros(k_count, bool)
         self._read(datas, range(k_count), qpos, qvel, body, cos_tilt, on_floor, False)
-        chunks = self._chunks(k_count)
         jp_default = self.default
         ankles = list(ANKLE_JOINTS)
         for i in range(n):
@@ -388,8 +418,10 @@ class Plant:
             recording = i < record_steps
             torque = np.zeros((k_count, nu)) if recording else None
             active = alive | recording
-            self._parallel(chunks, datas, active, target, torque, qpos, qvel, body, cos_tilt,
-                           on_floor, strict)
+            for j in range(k_count):
+                if active[j]:
+                    self._step(datas[j], target[j], None if torque is None else torque[j])
+            self._read(datas, range(k_count), qpos, qvel, body, cos_tilt, on_floor, strict)
             # judge against the reference at t_{k+1}
             kk = k + 1
             tilt = np.arccos(np.clip(cos_tilt, -1.0, 1.0))
@@ -436,37 +468,7 @@ class Plant:
                 records.append(None)
         return PlanOutcome(cost, fall_step, records, snap)
 
-    # ---- parallel physics ----------------------------------------------------------------
-    def _chunks(self, k_count: int) -> list[np.ndarray]:
-        """Loops per thread (contiguous, as even as possible)."""
-        parts = min(self.threads, k_count)
-        return [c for c in np.array_split(np.arange(k_count), parts) if len(c)]
-
-    def _parallel(self, chunks, datas, active, target, torque, qpos, qvel, body, cos_tilt,
-                  on_floor, contacts: bool) -> None:
-        """Step the active loops of every chunk (one chunk in this thread, the others on the
-        pool) and read their state back into the row of each loop."""
-
-        def work(idx):
-            for j in idx:
-                if active[j]:
-                    self._step(datas[j], target[j], None if torque is None else torque[j])
-            self._read(datas, idx, qpos, qvel, body, cos_tilt, on_floor, contacts)
-
-        if len(chunks) == 1:
-            work(chunks[0])
-            return
-        if self._pool is None:
-            from concurrent.futures import ThreadPoolExecutor
-
-            self._pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="plant")
-        futures = [self._pool.submit(work, c) for c in chunks[1:]]
-        try:
-            work(chunks[0])
-        finally:
-            for f in futures:
-                f.result()
-
+    # ---- helpers ------------------------------------------------------------------------
     def _read(self, datas, idx, qpos, qvel, body, cos_tilt, on_floor, contacts: bool) -> None:
         """Copy the state of loops ``idx`` into their rows of the step arrays."""
         body_ids, torso = self.body_ids, self.torso_id

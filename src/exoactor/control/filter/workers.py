@@ -1,10 +1,10 @@
 """Candidate plans evaluated in this process (physics over threads) or over worker processes.
 
 ``parallel="threads"`` (the default): one :class:`~exoactor.control.filter.plant.Plant` in
-this process holds a loop per candidate; the policy runs once per 50 Hz step for all of them
-(one batched ONNX call) and MuJoCo, which releases the GIL, steps them over ``workers``
-threads. No process start-up (imports, model, reference table: ~2-3 CPU-s per process) and no
-pipe round trips.
+this process holds a loop per candidate, split into ``workers`` groups simulated by as many
+threads (MuJoCo and onnxruntime release the GIL); within a group the policy runs once per
+50 Hz step for all its loops (one batched ONNX call). No process start-up (imports, model,
+reference table: ~2-3 CPU-s per process) and no pipe round trips.
 
 ``parallel="processes"``: each worker process builds its own plant once, then simulates its
 share of every re-plan's candidates; only states, plans and the short executed records cross
