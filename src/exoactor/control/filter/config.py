@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -71,7 +73,22 @@ class FilterConfig(BaseModel):
     replan_s: float = Field(0.5, gt=0.0, le=5.0)
     """Part of the best plan executed before planning again [s]."""
     workers: int = Field(2, ge=1, le=64)
-    """Processes the candidates are split over (1 = in this process)."""
+    """Threads (or processes, see ``parallel``) the candidates' physics is split over
+    (1 = this thread only); results do not depend on it."""
+    parallel: Literal["threads", "processes"] = "threads"
+    """``threads``: one process, the candidates split over ``workers`` threads, each stepping
+    its share in lockstep with one batched policy call per step (no process start-up, no
+    pipe); ``processes``: ``workers`` worker processes each holding a share. Results do not
+    depend on it."""
+    planning_timestep_s: float | None = Field(None, gt=0.0, le=0.02)
+    """Physics timestep of the planning rollouts only [s] (a divisor of the 20 ms control step,
+    e.g. 0.002: half the physics work); the executed run always uses the model's own (1 ms).
+    None plans at the model's own step, so a plan's simulated start is exactly what the robot
+    does."""
+    planning_solver: Literal["model", "newton"] = "model"
+    """Constraint solver of the planning rollouts only: ``model`` (the MJCF's PGS, exactly the
+    executed loop) or ``newton`` (the same contact solution to ~1e-6 m over a plan, fewer
+    iterations); the executed run always uses the model's."""
     seed: int = 0
     """Seed of the random candidates."""
     random_candidates: int = Field(2, ge=0, le=64)

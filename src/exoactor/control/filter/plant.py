@@ -20,7 +20,7 @@ import numpy as np
 
 from exoactor.control.filter.decisions import IDENTITY, apply_to_mimic, plan_at
 from exoactor.control.reference import Pose, ReferenceStreamer, StreamerConfig
-from exoactor.control.safety import FallSignals, SafetyConfig, clip_to_limits, is_fallen
+from exoactor.control.safety import SafetyConfig, clip_to_limits
 from exoactor.control.twist2 import (
     ANG_VEL_SCALE,
     ANKLE_JOINTS,
@@ -55,6 +55,12 @@ class PlantSetup:
         policy: TWIST2 options.
         fall_tilt_margin_deg, fall_height_margin_m: the planner's stricter fall rule.
         scene: objects in the physics (the same as the executed loop's, ``TrackConfig.scene``).
+        physics_dt_s: physics timestep of the planning loops [s] (a divisor of the 20 ms
+            control step); None keeps the model's own (1 ms), so plans are simulated exactly as
+            the executed loop runs them.
+        solver: constraint solver of the planning loops: ``"model"`` (the MJCF's, PGS on the
+            G1) or ``"newton"`` (converges to the same contact forces in fewer, costlier
+            iterations: trajectories agree to ~1e-6 m over a 1.5 s plan).
     """
 
     motion: RobotMotion
@@ -65,6 +71,8 @@ class PlantSetup:
     fall_tilt_margin_deg: float = 30.0
     fall_height_margin_m: float = 0.2
     scene: Scene | None = None
+    physics_dt_s: float | None = None
+    solver: str = "model"
 
 
 @dataclass
@@ -188,9 +196,17 @@ class PlanOutcome:
 
 
 class Plant:
-    """``n`` closed loops of TWIST2 + safety layer + MuJoCo for one motion."""
+    """``n`` closed loops of TWIST2 + safety layer + MuJoCo for one motion.
 
-    def __init__(self, setup: PlantSetup, n: int):
+    Args:
+        setup: the motion and loop settings.
+        n: loops (most plans simulated at once).
+        threads: threads the loops are split over (MuJoCo and onnxruntime release the GIL,
+            so the groups run in parallel); the result does not depend on it (each loop has
+            its own ``MjData``; the policy's rows do not depend on the batch).
+    """
+
+    def __init__(self, setup: PlantSetup, n: int, threads: int = 1):
         import mujoco
 
         from exoactor.control.sim import JointGroup, Simulation
@@ -218,7 +234,18 @@ class Plant:
                            np.minimum(g.torque_limit_nm, robot.torque_limits[body_idx]))
         self.sim = Simulation(robot, group, scene=setup.scene)
         self.model = self.sim.model
-        self.decimation = max(1, round(self.dt / self.sim.physics_dt_s))
+        if setup.physics_dt_s is not None:
+            sub = max(1, round(self.dt / setup.physics_dt_s))
+            if abs(sub * setup.physics_dt_s - self.dt) > 1e-9:
+                raise ExoActorError(f"planning physics step {setup.physics_dt_s} s does not divide "
+                                    f"the {self.dt} s control step; use e.g. 0.001 or 0.002")
+            if abs(setup.physics_dt_s - float(self.model.opt.timestep)) > 1e-12:
+                self.model.opt.timestep = setup.physics_dt_s
+        self.decimation = max(1, round(self.dt / float(self.model.opt.timestep)))
+        if setup.solver == "newton":
+            self.model.opt.solver = mujoco.mjtSolver.mjSOL_NEWTON
+        elif setup.solver != "model":
+            raise ExoActorError(f"planning solver '{setup.solver}': use 'model' or 'newton'")
         self.lower = robot.joint_limits[body_idx, 0]
         self.upper = robot.joint_limits[body_idx, 1]
         self.max_step = setup.safety.max_target_rate_rad_s * self.dt
@@ -233,12 +260,17 @@ class Plant:
         foot_ids = {m.body(key["left_foot"]).id, m.body(key["right_foot"]).id}
         self.floor_geoms = np.array([i for i in range(m.ngeom) if m.geom_bodyid[i] == 0])
         self.foot_geom = np.array([m.geom_bodyid[i] in foot_ids for i in range(m.ngeom)])
+        is_floor = np.zeros(m.ngeom, bool)
+        is_floor[self.floor_geoms] = True
+        self._floor_mask = is_floor
         self.torso_id = self.sim.torso_id
         self.qpos_idx = self.sim.body_qpos
         self.dof_idx = self.sim.body_dof
         self.state_spec = mujoco.mjtState.mjSTATE_INTEGRATION
         self.state_size = mujoco.mj_stateSize(m, self.state_spec)
         self.datas = [mujoco.MjData(m) for _ in range(n)]
+        self.threads = max(1, min(int(threads), n))
+        self._pool = None
 
         first = setup.motion.slice(0, 1)
         stand = Pose(np.array([0.0, 0.0, robot.spec.root_height_m]), np.array([1.0, 0, 0, 0]),
@@ -282,6 +314,14 @@ class Plant:
                  record_steps: int, weights, strict: bool = True) -> PlanOutcome:
         """Simulate ``len(plans)`` plans in lockstep, each from its state.
 
+        The plans are split into ``threads`` contiguous groups simulated in parallel (one in
+        the calling thread); within a group, per 50 Hz step the observations are built at
+        once, the policy runs once for the group (one batched ONNX call; onnxruntime and MuJoCo
+        release the GIL) and MuJoCo steps each loop still up (all of them while recording).
+        Groups meet once per call, not per step, so a loaded machine's scheduling delays do
+        not add up step by step. The outcome does not depend on the grouping (tested bit for
+        bit).
+
         Args:
             states: one state per plan (all at the same step).
             plans: ``(K, 3, 5)`` plans over ``horizon_steps``.
@@ -290,16 +330,44 @@ class Plant:
             weights: :class:`~exoactor.control.filter.config.ObjectiveWeights`.
             strict: use the planner's fall rule (else the project's rule only).
         """
-        from exoactor.control.filter.objective import step_cost, terminal_cost
-
         k_count = len(plans)
         if k_count > len(self.datas):
             raise ExoActorError(f"Plant has {len(self.datas)} loops, asked to simulate {k_count}")
+        groups = [g for g in np.array_split(np.arange(k_count), min(self.threads, k_count))
+                  if len(g)]
+        if len(groups) == 1:
+            return self._simulate(self.datas[:k_count], states, plans, horizon_steps,
+                                  record_steps, weights, strict)
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="plant")
+
+        def group(g: np.ndarray) -> PlanOutcome:
+            return self._simulate([self.datas[j] for j in g], [states[j] for j in g], plans[g],
+                                  horizon_steps, record_steps, weights, strict)
+
+        futures = [self._pool.submit(group, g) for g in groups[1:]]
+        try:
+            outs = [group(groups[0])]
+        finally:
+            outs += [f.result() for f in futures]
+        return PlanOutcome(np.concatenate([o.cost for o in outs]),
+                           np.concatenate([o.fall_step for o in outs]),
+                           [r for o in outs for r in o.records],
+                           [st for o in outs for st in o.states])
+
+    def _simulate(self, datas: list, states: list[LoopState], plans: np.ndarray,
+                  horizon_steps: int, record_steps: int, weights, strict: bool) -> PlanOutcome:
+        """:meth:`simulate` for one group of loops, in the calling thread."""
+        from exoactor.control.filter.objective import step_cost, terminal_cost
+
+        k_count = len(plans)
         tab = self.table
+        safety = self.setup.safety
         k0 = states[0].step
         n = max(0, min(horizon_steps, tab.steps - k0))
         record_steps = min(record_steps, n)
-        datas = self.datas[:k_count]
         for d, s in zip(datas, states):
             self._restore(d, s.physics)
         history = np.stack([s.history for s in states])
@@ -312,22 +380,25 @@ class Plant:
         rec = {k: [] for k in ("qpos", "qvel", "torque", "target", "body", "mimic", "dec", "fell")}
         snap: list[LoopState | None] = [None] * k_count
         prev_dec = np.stack([s.decisions for s in states])
-        nq, nv = self.model.nq, self.model.nv
+        nq, nv, nu = self.model.nq, self.model.nv, self.model.nu
         qpos = np.empty((k_count, nq))
         qvel = np.empty((k_count, nv))
+        body = np.empty((k_count, len(self.body_ids), 3))
+        cos_tilt = np.empty(k_count)
+        on_floor = np.zeros(k_count, bool)
+        self._read(datas, range(k_count), qpos, qvel, body, cos_tilt, on_floor, False)
+        jp_default = self.default
+        ankles = list(ANKLE_JOINTS)
         for i in range(n):
             k = k0 + i
             dec = plan_at(plans, i / max(horizon_steps, 1))
             mimic = apply_to_mimic(tab.mimic[k], dec, tab.leg_mean[k], self.legs,
                                    tab.stand_mimic, self.stance_joints)
-            for j, d in enumerate(datas):
-                qpos[j] = d.qpos
-                qvel[j] = d.qvel
             jp = qpos[:, self.qpos_idx]
             jv = JOINT_VEL_SCALE * qvel[:, self.dof_idx]
-            jv[:, list(ANKLE_JOINTS)] = 0.0
+            jv[:, ankles] = 0.0
             rp = roll_pitch_yaw(qpos[:, 3:7])[:, :2]
-            proprio = np.concatenate([ANG_VEL_SCALE * qvel[:, 3:6], rp, jp - self.default, jv,
+            proprio = np.concatenate([ANG_VEL_SCALE * qvel[:, 3:6], rp, jp - jp_default, jv,
                                       last_action], axis=1)
             frame = np.concatenate([mimic, proprio], axis=1)
             if self.history_first and fresh.any():
@@ -339,33 +410,28 @@ class Plant:
             history[:, -1] = frame
             fresh[:] = False
             last_action = action
-            target = self.default + self.action_scale * np.clip(action, -self.action_clip,
-                                                                 self.action_clip)
+            target = jp_default + self.action_scale * np.clip(action, -self.action_clip,
+                                                               self.action_clip)
             target = clip_to_limits(target, self.lower, self.upper, self.margin)
             target = previous + np.clip(target - previous, -self.max_step, self.max_step)
             previous = target
             recording = i < record_steps
-            torque = np.zeros((k_count, self.model.nu))
-            for j, d in enumerate(datas):
-                if not alive[j] and not recording:
-                    continue
-                self._step(d, target[j], torque[j] if recording else None)
+            torque = np.zeros((k_count, nu)) if recording else None
+            active = alive | recording
+            for j in range(k_count):
+                if active[j]:
+                    self._step(datas[j], target[j], None if torque is None else torque[j])
+            self._read(datas, range(k_count), qpos, qvel, body, cos_tilt, on_floor, strict)
             # judge against the reference at t_{k+1}
             kk = k + 1
-            for j, d in enumerate(datas):
-                qpos[j] = d.qpos
-                qvel[j] = d.qvel
-            body = np.stack([d.xpos[self.body_ids] for d in datas])
-            tilt = np.array([np.arccos(np.clip(d.xmat[self.torso_id][8], -1.0, 1.0))
-                             for d in datas])
-            fell_project = np.array([is_fallen(FallSignals(
-                float(qpos[j, 2]), float(tilt[j]), float(tab.root_pos_w[kk, 2]),
-                float(tab.torso_tilt_rad[kk])), self.setup.safety) for j in range(k_count)])
+            tilt = np.arccos(np.clip(cos_tilt, -1.0, 1.0))
+            fell_project = self._fallen(qpos[:, 2], tilt, tab.root_pos_w[kk, 2],
+                                        tab.torso_tilt_rad[kk], safety)
             fell = fell_project.copy()
             if strict:
                 fell |= np.degrees(tilt - tab.torso_tilt_rad[kk]) > self.setup.fall_tilt_margin_deg
                 fell |= qpos[:, 2] < tab.root_pos_w[kk, 2] - self.setup.fall_height_margin_m
-                fell |= np.array([self._body_on_floor(d) for d in datas])
+                fell |= on_floor
             new_fall = alive & fell
             fall_step[new_fall] = i
             alive &= ~fell
@@ -378,7 +444,7 @@ class Plant:
                 rec["qvel"].append(qvel.copy())
                 rec["torque"].append(torque)
                 rec["target"].append(target.copy())
-                rec["body"].append(body)
+                rec["body"].append(body.copy())
                 rec["mimic"].append(mimic)
                 rec["dec"].append(dec)
                 rec["fell"].append(fell_project)
@@ -402,6 +468,35 @@ class Plant:
                 records.append(None)
         return PlanOutcome(cost, fall_step, records, snap)
 
+    # ---- helpers ------------------------------------------------------------------------
+    def _read(self, datas, idx, qpos, qvel, body, cos_tilt, on_floor, contacts: bool) -> None:
+        """Copy the state of loops ``idx`` into their rows of the step arrays."""
+        body_ids, torso = self.body_ids, self.torso_id
+        for j in idx:
+            d = datas[j]
+            qpos[j] = d.qpos
+            qvel[j] = d.qvel
+            body[j] = d.xpos[body_ids]
+            cos_tilt[j] = d.xmat[torso][8]
+            if contacts:
+                on_floor[j] = self._body_on_floor(d)
+
+    @staticmethod
+    def _fallen(height: np.ndarray, tilt: np.ndarray, ref_height: float, ref_tilt: float,
+                config: SafetyConfig) -> np.ndarray:
+        """:func:`~exoactor.control.safety.is_fallen` over loops (the same comparisons)."""
+        low = (height < config.fall_height_m) & (height < ref_height - config.fall_height_margin_m)
+        tilt_deg = np.degrees(tilt)
+        ref_deg = np.degrees(ref_tilt)
+        tilted = (tilt_deg > config.fall_tilt_deg) & (tilt_deg > ref_deg + config.fall_tilt_margin_deg)
+        return low | tilted
+
+    def close(self) -> None:
+        """Stop the physics threads (the plant stays usable: they restart on demand)."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
     def _step(self, data, target: np.ndarray, torque: np.ndarray | None) -> None:
         import mujoco
 
@@ -423,7 +518,7 @@ class Plant:
         if data.ncon == 0:
             return False
         g = data.contact.geom[:data.ncon]
-        floor = np.isin(g, self.floor_geoms)
+        floor = self._floor_mask[g]
         other = np.where(floor[:, 0], g[:, 1], g[:, 0])
         hit = floor.any(axis=1) & ~self.foot_geom[other]
         return bool(hit.any())

@@ -134,9 +134,11 @@ def filter_motion(motion: RobotMotion, config: FilterConfig | None = None,
                        if rc.drop_glitches else (motion, None))
     setup = PlantSetup(clean, track.start, rc, track.safety,
                        Twist2Config(**track.controller_options), config.fall_tilt_margin_deg,
-                       config.fall_height_margin_m, track.scene)
+                       config.fall_height_margin_m, track.scene, config.planning_timestep_s,
+                       config.planning_solver)
     raw_cfg = track.model_copy(update={"drift": DriftConfig(enabled=False)})
-    main = Plant(setup, config.candidates if config.workers == 1 else 1)
+    in_process = config.workers == 1 or config.parallel == "threads"
+    main = Plant(setup, config.candidates if in_process else 1)
     tab = main.table
 
     # ---- the raw tracker: the unmodified reference (today's loop, drift correction off) --
@@ -144,8 +146,8 @@ def filter_motion(motion: RobotMotion, config: FilterConfig | None = None,
 
     # ---- receding-horizon predictive sampling, executed on the same loop --------------
     wall0 = time.perf_counter()
-    with Evaluator(setup, config.candidates, config.workers,
-                   main if config.workers == 1 else None) as ev:
+    with Evaluator(setup, config.candidates, config.workers, main if in_process else None,
+                   config.parallel) as ev:
         planner = _Planner(ev, tab, config, main.dt)
         run = _run_loop(motion, raw_cfg, out_dir, tab, planner, show_progress)
     run.wall_s = time.perf_counter() - wall0
