@@ -201,7 +201,7 @@ def video_stage_calls(run: RunDir, video: Path, config: RunConfig,
                                       _retarget_cfg(config)),
         "objects": lambda: StageCall(lambda: _scene(run, config), "rules",
                                      {"infer": config.infer_objects, "rules": config.objects,
-                                      "track": config.track}),
+                                      "track": config.track, "filter": config.filter}),
         "track": lambda: StageCall(lambda: _track(run, config), config.track.controller,
                                    config.track),
         "report": lambda: StageCall(lambda: build_report(run.path, fps=config.report.fps), "html",
@@ -285,7 +285,10 @@ def _scene(run: RunDir, config: RunConfig) -> None:
     scene = infer_scene(motion, config.objects, plan_actions=plan_actions(run.artefact(artefacts.PLAN)))
     scenes = place_seats_ranked(motion, scene, config.objects.place, config.track,
                                 keep=config.objects.contact.placements)
-    scene, seated, note = choose_seated(motion, scenes, config.objects.contact, config.track)
+    filtered = (config.filter.enabled and config.track.controller == "twist2"
+                and motion.hand_dof is None)  # as the track stage runs it
+    scene, seated, note = choose_seated(motion, scenes, config.objects.contact, config.track,
+                                        config.filter if filtered else None)
     save_scene(scene, run.artefact(artefacts.SCENE))
     _save_seated(run, seated, scene, note)
 

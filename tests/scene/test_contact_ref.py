@@ -230,3 +230,41 @@ def test_choose_seated_takes_the_best_pair_and_keeps_the_baseline_on_ties(monkey
     monkeypatch.setattr(pl, "_trial", outcome(tie))
     scene, out, note = cr.choose_seated(motion, scenes, cfg)
     assert scene is scenes[0] and out is motion and note.startswith("not used")
+
+
+def test_filter_finalists_take_the_first_success_else_the_best_or_the_baseline(monkeypatch):
+    """Selection only (filter runs replaced): finalists in tracker-rollout order, the first
+    whose seat succeeds is used; with none, the best filtered pair, the baseline on ties."""
+    import exoactor.scene.contact_ref as cr
+    import exoactor.scene.place as pl
+    from exoactor.scene.place import Trial, placement_score
+
+    seat = SceneObject(kind="seat", pose=ObjectPose(pos=(0.0, 0.0, 0.2)), size=(0.4, 0.5, 0.4),
+                       evidence=((10, 40),))
+    scene = Scene(objects=(seat,))
+    base_m, a_m, b_m = object(), object(), object()
+
+    def entry(k, label, fell, seated, mot):
+        t = Trial(fell, 3.0 if fell else None, seated, seated, 0.0, label)
+        return (placement_score(t), k, t, scene, mot)
+
+    # tracker rollouts: baseline falls, a best, then b
+    tried = [entry(0, "base", True, 0.1, base_m), entry(0, "a", False, 0.9, a_m),
+             entry(0, "b", False, 0.6, b_m)]
+    calls = []
+
+    def run(filtered):
+        def fake(mot, sc, s, track, fc, label):
+            calls.append(label)
+            fell, seated = filtered[label.removeprefix("filtered: ")]
+            return Trial(fell, 2.0 if fell else None, seated, seated, 0.0, label)
+        monkeypatch.setattr(pl, "_filter_trial", fake)
+        calls.clear()
+        return cr._filter_finalists(base_m, tried, 2, None, object(), "figures")
+
+    _, mot, note = run({"a": (False, 0.7), "b": (False, 0.9), "base": (False, 0.0)})
+    assert mot is a_m and calls == ["filtered: a"] and note.startswith("used")
+    _, mot, _ = run({"a": (False, 0.2), "b": (False, 0.4), "base": (False, 0.3)})
+    assert mot is b_m and calls == ["filtered: a", "filtered: b", "filtered: base"]
+    _, mot, note = run({"a": (True, 0.9), "b": (False, 0.3), "base": (False, 0.3)})
+    assert mot is base_m and note.startswith("not used")     # tie with the baseline: baseline

@@ -98,9 +98,9 @@ class ContactRefConfig(BaseModel):
     support polygon (nearest point) when it is outside it: 0 keeps the reference's CoM, 1 puts
     it over the feet (a seated robot leaning its weight over its feet stays up)."""
     hold_feet: bool = False
-    """Hold each foot, inside a seat's window, at its pose of the window's first frame (blended
-    in over the ramp): a seated person's feet that slide about (e.g. legs stretched forward)
-    would make the tracker step while it sits."""
+    """Hold each foot, from the start of a seat window's ramp-in to the window's end, at its pose
+    of that first frame (blended out after the window): a seated person's feet that slide about
+    (e.g. legs stretched forward) would make the tracker step while it sits."""
     seat_margin_m: float | None = None
     """When set, the pelvis xy target is the reference pelvis moved into the seat's footprint
     shrunk by this margin along the heading (``pelvis_xy_cost`` then weighs it), so the pelvis
@@ -112,6 +112,12 @@ class ContactRefConfig(BaseModel):
     placements: int = Field(3, ge=1, le=20)
     """Best placements of the placement search (with the retargeted reference) the seat poses
     are tried on; the pair with the best outcome wins."""
+    filter_finalists: int = Field(2, ge=0, le=10)
+    """When the track stage runs the physics filter: the best (placement, pose) pairs of the
+    tracker rollouts that are run again through the filter, best first; the first whose seat
+    interaction succeeds is used, else the best of them and of the baseline (first placement,
+    retargeted reference), all filtered, by the same objective. 0: the tracker rollouts alone
+    decide."""
     posture_cost: float = Field(0.05, ge=0.0)
     """Cost of the joints' distance from the reference frame's joints."""
     damping: float = Field(1e-3, gt=0.0)

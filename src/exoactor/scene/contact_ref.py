@@ -216,9 +216,9 @@ def adjust_for_seats(motion: RobotMotion, scene: Scene, config: ContactRefConfig
         feet_p0 = d.xpos[feet_ids].copy()
         feet_R = [d.xmat[i].reshape(3, 3).copy() for i in feet_ids]
         if cfg.hold_feet:
-            held = held_feet[s][t]
-            feet_goal = feet_p0 + weight[t] * (held[0] - feet_p0)
-            feet_R = list(held[1]) if weight[t] > 0.5 else feet_R
+            held_p, held_R, share = held_feet[s].get(t, (feet_p0, feet_R, 0.0))
+            feet_goal = feet_p0 + share * (held_p - feet_p0)
+            feet_R = list(held_R) if share > 0.5 else feet_R
         else:
             feet_goal = feet_p0
         xy_goal = qref[t][0:2].copy()
@@ -294,7 +294,7 @@ def choose_reference(motion: RobotMotion, scene: Scene, config: ContactRefConfig
 
 
 def choose_seated(motion: RobotMotion, scenes, config: ContactRefConfig | None = None,
-                  track=None) -> tuple[Scene, RobotMotion, str]:
+                  track=None, filter_config=None) -> tuple[Scene, RobotMotion, str]:
     """The placement and reference the track stage follows: a search over ``scenes`` (the
     placement search's best placements, best first) × {the retargeted reference, each of
     ``config.variants``' seat poses (:func:`adjust_for_seats`)}, one rollout of the run's
@@ -302,7 +302,12 @@ def choose_seated(motion: RobotMotion, scenes, config: ContactRefConfig | None =
     :func:`exoactor.scene.place.placement_score` on the first seat (no fall, later fall,
     seated share of the phase, mean load). The first scene with the retargeted reference is
     the baseline: another pair is used only when it scores strictly better (so it never falls
-    where the baseline does not, nor earlier). Returns the scene, the motion and a note."""
+    where the baseline does not, nor earlier). With ``filter_config`` (the track stage runs
+    the physics filter), the ``config.filter_finalists`` best pairs are run again through the
+    filter, which is what the robot will execute (the tracker alone often falls where the
+    filter does not): the first finalist whose seat succeeds (no fall, seated at least
+    :data:`~exoactor.scene.score.SEATED_MIN_FRACTION` of the phase) is used, else the best of
+    the finalists and the baseline, all filtered. Returns the scene, the motion and a note."""
     from exoactor.control.drift import DriftConfig
     from exoactor.control.track import TrackConfig
     from exoactor.scene.place import _trial, placement_score
@@ -337,11 +342,44 @@ def choose_seated(motion: RobotMotion, scenes, config: ContactRefConfig | None =
     best = min(tried, key=lambda x: (x[0], x[1]))
     baseline = tried[0]
     figures = "; ".join(t.summary() for _, _, t, _, _ in tried)
+    if filter_config is not None and cfg.filter_finalists > 0:
+        return _filter_finalists(motion, tried, cfg.filter_finalists, track, filter_config,
+                                 figures)
     if best[0] >= baseline[0]:
         logger.info("seat-contact reference not used: %s", figures)
         return first, motion, f"not used: {len(tried)} tried; {figures}"
     logger.info("seat-contact reference used: %s", best[2].summary())
     return best[3], best[4], f"used: {best[2].summary()} ({len(tried)} tried; {figures})"
+
+
+def _filter_finalists(motion: RobotMotion, tried: list, n: int, track, filter_config,
+                      figures: str) -> tuple[Scene, RobotMotion, str]:
+    """:func:`choose_seated`'s last step: the ``n`` best pairs of ``tried`` (score, placement
+    index, trial, scene, motion) run through the physics filter (see there)."""
+    from exoactor.scene.place import _filter_trial, placement_score
+    from exoactor.scene.score import SEATED_MIN_FRACTION
+
+    ranked = sorted(tried, key=lambda x: (x[0], x[1]))[:n]
+    baseline = tried[0]
+    done = []
+    for _, _, trial, scene, mot in ranked + ([baseline] if baseline not in ranked else []):
+        seat = [o for o in scene.objects if o.kind == "seat" and o.evidence][0]
+        t = _filter_trial(mot, scene, seat, track, filter_config, f"filtered: {trial.label}")
+        logger.info("seat pose %s", t.summary())
+        done.append((placement_score(t), len(done), t, scene, mot))
+        if not t.fell and t.seated_fraction >= SEATED_MIN_FRACTION:
+            break
+    best = min(done, key=lambda x: (x[0], x[1]))
+    if not (not best[2].fell and best[2].seated_fraction >= SEATED_MIN_FRACTION):
+        base = [d for d in done if d[4] is baseline[4] and d[3] is baseline[3]]
+        if base and best[0] >= base[0][0]:
+            best = base[0]
+    filtered = "; ".join(d[2].summary() for d in done)
+    used = best[4] is not motion
+    note = (f"{'used' if used else 'not used'}: {best[2].summary()} ({len(done)} filtered: "
+            f"{filtered}; tracker rollouts, {len(tried)} tried: {figures})")
+    logger.info("seat-contact reference %s", note)
+    return best[3], best[4], note
 
 
 def seats_digest(scene: Scene) -> str:
@@ -369,19 +407,23 @@ def inside_footprint(xy: np.ndarray, seat: SceneObject, margin_m: float) -> np.n
 
 
 def _held_feet(m, d, qref: np.ndarray, windows, ramp_s: float, fps: float, feet_ids
-               ) -> dict[int, tuple[np.ndarray, list]]:
-    """Per frame of each window (with its ramps): the feet positions ``(2, 3)`` and rotations
-    at the window's first frame (the reference feet where the robot sits down)."""
+               ) -> dict[int, tuple[np.ndarray, list, float]]:
+    """Per frame of each window with its ramps: the feet positions ``(2, 3)`` and rotations
+    at the first frame of the ramp-in (where the reference starts to be changed, so the target
+    starts where the reference's feet are), and the share of them in the target: 1 up to the
+    window's last frame, then the blend weight's ramp-out."""
     import mujoco
 
     out = {}
     ramp = int(np.ceil(ramp_s * fps))
     for a, b in windows:
-        d.qpos[:] = qref[min(a, len(qref) - 1)]
+        first = max(0, a - ramp)
+        d.qpos[:] = qref[min(first, len(qref) - 1)]
         mujoco.mj_kinematics(m, d)
-        held = (d.xpos[feet_ids].copy(), [d.xmat[i].reshape(3, 3).copy() for i in feet_ids])
-        for t in range(max(0, a - ramp), min(len(qref), b + ramp + 1)):
-            out.setdefault(t, held)
+        pos, rots = d.xpos[feet_ids].copy(), [d.xmat[i].reshape(3, 3).copy() for i in feet_ids]
+        out_w = blend_weight(len(qref), [(a, b)], fps, ramp_s)
+        for t in range(first, min(len(qref), b + ramp + 1)):
+            out.setdefault(t, (pos, rots, 1.0 if t <= b else float(out_w[t])))
     return out
 
 

@@ -217,6 +217,24 @@ def _trial(motion: RobotMotion, scene: Scene, seat: SceneObject | None, track, l
                     _lowest_pelvis_xy(res.rollout, fall_t, phase_s))
 
 
+def _filter_trial(motion: RobotMotion, scene: Scene, seat: SceneObject, track, filter_config,
+                  label: str) -> Trial:
+    """One run of the physics filter (the track stage's controller when it is on) in
+    ``scene``, scored like :func:`_trial`."""
+    from exoactor.control.filter import filter_motion
+    from exoactor.scene.score import interaction_metrics
+
+    res = filter_motion(motion, filter_config, track.model_copy(update={"scene": scene}),
+                        show_progress=False)
+    m = res.metrics
+    fall_t = m.fall_time_s if m.fell else None
+    inter = interaction_metrics(res.rollout, scene, fps=motion.fps,
+                                dropped_frames=int(m.dropped_frames or 0), fall_time_s=fall_t)
+    rec = inter["objects"][list(scene.objects).index(seat)]
+    return Trial(bool(m.fell), fall_t, float(rec["seated_fraction"]),
+                 float(rec["mean_load_fraction"]), 0.0, label)
+
+
 def _lowest_pelvis_xy(rollout, fall_t: float | None, phase_s: tuple[float, float] | None
                       ) -> np.ndarray | None:
     """xy of the robot's pelvis where it is lowest during ``phase_s`` (clip time [s]), before
