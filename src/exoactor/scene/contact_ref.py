@@ -17,6 +17,17 @@ the reference's pelvis height, so a seat under it carries little weight. This st
   rest of the body (arms, waist) near the reference pose; the pelvis height target is
   corrected by the measured contact error after each solve (``passes``).
 
+Two options change the seat pose itself: ``seat_margin_m`` moves the pelvis xy target inside
+the seat's footprint (a reference pelvis at the seat's front edge loads nothing when lowered),
+and ``hold_feet`` holds the feet where they were when the window's ramp-in began (a seated
+person's sliding feet make the tracker stand up to step).
+
+Which pose, on which placement, is chosen by rollouts (:func:`choose_seated`): the placement
+search's best placements × {the retargeted reference, each pose of ``variants``}, one tracker
+rollout each, scored by :func:`exoactor.scene.place.placement_score`; when the track stage runs
+the physics filter, the best pairs are run again through it (the controller the robot really
+executes) before one is used.
+
 The result is a new motion; the input is not changed. :func:`adjust_for_seats` is pure (no
 files); the objects stage writes its result as ``seated_motion.npz`` for the track stage.
 """
