@@ -201,7 +201,7 @@ def video_stage_calls(run: RunDir, video: Path, config: RunConfig,
                                       _retarget_cfg(config)),
         "objects": lambda: StageCall(lambda: _scene(run, config), "rules",
                                      {"infer": config.infer_objects, "rules": config.objects,
-                                      "track": config.track}),
+                                      "track": config.track, "filter": config.filter}),
         "track": lambda: StageCall(lambda: _track(run, config), config.track.controller,
                                    config.track),
         "report": lambda: StageCall(lambda: build_report(run.path, fps=config.report.fps), "html",
@@ -273,9 +273,9 @@ def _scene(run: RunDir, config: RunConfig) -> None:
     from exoactor.formats.motion import RobotMotion
     from exoactor.imagine.plan.base import plan_actions
     from exoactor.scene import Scene, save_scene
-    from exoactor.scene.contact_ref import choose_reference
+    from exoactor.scene.contact_ref import choose_seated
     from exoactor.scene.infer import infer_scene
-    from exoactor.scene.place import place_seats
+    from exoactor.scene.place import place_seats_ranked
 
     motion = load_npz(run.artefact(artefacts.ROBOT_MOTION), expect=RobotMotion)
     if not config.infer_objects:
@@ -283,9 +283,13 @@ def _scene(run: RunDir, config: RunConfig) -> None:
         _save_seated(run, motion, Scene(), "no objects inferred (infer_objects off)")
         return
     scene = infer_scene(motion, config.objects, plan_actions=plan_actions(run.artefact(artefacts.PLAN)))
-    scene = place_seats(motion, scene, config.objects.place, config.track)
+    scenes = place_seats_ranked(motion, scene, config.objects.place, config.track,
+                                keep=config.objects.contact.placements)
+    filtered = (config.filter.enabled and config.track.controller == "twist2"
+                and motion.hand_dof is None)  # as the track stage runs it
+    scene, seated, note = choose_seated(motion, scenes, config.objects.contact, config.track,
+                                        config.filter if filtered else None)
     save_scene(scene, run.artefact(artefacts.SCENE))
-    seated, note = choose_reference(motion, scene, config.objects.contact, config.track)
     _save_seated(run, seated, scene, note)
 
 

@@ -112,3 +112,162 @@ def test_track_stage_follows_the_seated_motion_only_for_its_seats(tmp_path):
     assert got is not None and np.allclose(got.root_pos, motion.root_pos)
     moved = seat.model_copy(update={"pose": ObjectPose(pos=(0.1, 0.0, 0.2))})
     assert _seated_motion(run, scene.model_copy(update={"objects": (moved,)})) is None
+
+
+def test_inside_footprint_moves_a_point_into_the_shrunk_seat():
+    from exoactor.scene.contact_ref import inside_footprint
+
+    seat = SceneObject(kind="seat", pose=ObjectPose(pos=(1.0, 2.0, 0.2), yaw_rad=np.pi / 2),
+                       size=(0.4, 0.5, 0.4))
+    # heading +y: "along" is y, "lateral" is -x
+    assert np.allclose(inside_footprint(np.array([1.0, 2.05]), seat, 0.1), [1.0, 2.05])
+    assert np.allclose(inside_footprint(np.array([1.0, 2.3]), seat, 0.1), [1.0, 2.1])
+    assert np.allclose(inside_footprint(np.array([0.5, 1.5]), seat, 0.1), [0.85, 1.9])
+
+
+def _pelvis_along(motion, seat):
+    f = np.array([np.cos(seat.pose.yaw_rad), np.sin(seat.pose.yaw_rad)])
+    return (motion.root_pos[:, :2] - np.asarray(seat.pose.pos[:2])) @ f
+
+
+def test_seat_margin_puts_the_pelvis_over_the_seat_with_the_feet_fixed():
+    """A seat 0.15 m behind the reference pelvis's rule position: the reference pelvis is near
+    the seat's front edge; with ``seat_margin_m`` it moves inside the footprint, feet kept."""
+    from exoactor.robots import get_robot
+    from exoactor.robots.kinematics import body_positions
+
+    motion, scene = _sit_with_low_seat(0.12)
+    seat = scene.objects[0]
+    f = np.array([np.cos(seat.pose.yaw_rad), np.sin(seat.pose.yaw_rad)])
+    back = np.asarray(seat.pose.pos[:2]) - 0.15 * f
+    seat = seat.model_copy(update={"pose": ObjectPose(pos=(back[0], back[1], seat.pose.pos[2]),
+                                                      yaw_rad=seat.pose.yaw_rad)})
+    scene = Scene(source="test", fps=motion.fps, objects=(seat,))
+    cfg = ContactRefConfig(press_m=0.03, com_to_feet=0.0, com_cost=0.0, seat_margin_m=0.10,
+                           pelvis_xy_cost=20.0)
+    res = adjust_for_seats(motion, scene, cfg)
+    on = res.weight > 0.999
+    before, after = _pelvis_along(motion, seat)[on], _pelvis_along(res.motion, seat)[on]
+    limit = seat.size[0] / 2 - 0.10
+    assert before.max() > limit + 0.05            # the reference sits at the front edge
+    assert after.max() <= limit + 0.02            # now over the seat, 10 cm from its edge
+    robot = get_robot("g1")
+    feet_in = body_positions(robot, motion, list(FEET_BODIES)).pos_w
+    feet_out = body_positions(robot, res.motion, list(FEET_BODIES)).pos_w
+    assert np.abs(feet_out - feet_in).max() <= 0.01
+
+
+def test_hold_feet_keeps_the_feet_where_the_seated_phase_began():
+    """The seated reference slides 0.12 m forward (feet and all) during its window; with
+    ``hold_feet`` the feet stay where they were at the first frame of the window's ramp-in."""
+    import dataclasses
+
+    from exoactor.robots import get_robot
+    from exoactor.robots.kinematics import body_positions
+
+    motion, scene = _sit_with_low_seat(0.12)
+    seat = scene.objects[0]
+    a, b = seat.evidence[0]
+    f = np.array([np.cos(seat.pose.yaw_rad), np.sin(seat.pose.yaw_rad)])
+    slide = np.zeros(motion.num_frames)
+    mid = (a + b) // 2
+    slide[a:] = 0.12 * np.clip((np.arange(a, motion.num_frames) - a) / max(mid - a, 1), 0, 1)
+    root = motion.root_pos.copy()
+    root[:, :2] += slide[:, None] * f
+    sliding = dataclasses.replace(motion, root_pos=root)
+    robot = get_robot("g1")
+    feet_in = body_positions(robot, sliding, list(FEET_BODIES)).pos_w
+    cfg = ContactRefConfig()
+    first = a - int(np.ceil(cfg.ramp_s * motion.fps))   # the ramp-in's first frame
+    loose = adjust_for_seats(sliding, scene, cfg).motion
+    feet = body_positions(robot, loose, list(FEET_BODIES)).pos_w
+    assert np.linalg.norm(feet[mid:b + 1] - feet_in[a], axis=-1).max() > 0.1   # they slide
+    held = adjust_for_seats(sliding, scene, cfg.model_copy(update={"hold_feet": True})).motion
+    feet = body_positions(robot, held, list(FEET_BODIES)).pos_w
+    assert np.linalg.norm(feet[first:b + 1] - feet_in[first], axis=-1).max() <= 0.015
+
+
+def test_choose_seated_takes_the_best_pair_and_keeps_the_baseline_on_ties(monkeypatch):
+    """Selection only (rollouts and IK replaced): the strictly best (placement, pose) pair by
+    ``placement_score`` wins; a tie with the baseline keeps the retargeted reference."""
+    import dataclasses
+
+    import exoactor.scene.contact_ref as cr
+    import exoactor.scene.place as pl
+    from exoactor.scene.config import SeatPoseVariant
+    from exoactor.scene.place import Trial
+
+    seat = SceneObject(kind="seat", pose=ObjectPose(pos=(0.0, 0.0, 0.2)), size=(0.4, 0.5, 0.4),
+                       evidence=((10, 40),))
+    alt = seat.model_copy(update={"pose": ObjectPose(pos=(-0.1, 0.0, 0.2))})
+    scenes = [Scene(objects=(seat,)), Scene(objects=(alt,))]
+    from scene_synthetic import sit_reference
+
+    motion = sit_reference(seated_s=0.5)
+    marked = {}
+
+    def fake_adjust(m, scene, cfg):
+        out = dataclasses.replace(m, source=f"{cfg.press_m}")
+        marked[id(out)] = (scene.objects[0].pose.pos[0], cfg.press_m)
+        return cr.ContactRefResult(out, *(np.zeros(m.num_frames),) * 5)
+
+    def outcome(table):
+        def fake_trial(m, scene, s, track, label, shift, phase=None):
+            key = (scene.objects[0].pose.pos[0], float(m.source) if m.source[0] in "0123456789"
+                   else None)
+            fell, t, seated = table[key]
+            return pl._Outcome(Trial(fell, t, seated, seated, 0.0, label), None)
+        return fake_trial
+
+    monkeypatch.setattr(cr, "adjust_for_seats", fake_adjust)
+    cfg = ContactRefConfig(variants=(SeatPoseVariant(name="a", press_m=0.02),
+                                     SeatPoseVariant(name="b", press_m=0.08)))
+    table = {(0.0, None): (False, None, 0.3), (0.0, 0.02): (True, 4.0, 0.9),
+             (0.0, 0.08): (False, None, 0.5), (-0.1, None): (False, None, 0.2),
+             (-0.1, 0.02): (False, None, 0.7), (-0.1, 0.08): (True, 2.0, 1.0)}
+    monkeypatch.setattr(pl, "_trial", outcome(table))
+    scene, out, note = cr.choose_seated(motion, scenes, cfg)
+    assert scene is scenes[1] and out.source == "0.02" and note.startswith("used")
+    assert "6 tried" in note and note.count("seated") == 7  # the winner, then every pair
+    tie = {k: (False, None, 0.3) for k in table}
+    monkeypatch.setattr(pl, "_trial", outcome(tie))
+    scene, out, note = cr.choose_seated(motion, scenes, cfg)
+    assert scene is scenes[0] and out is motion and note.startswith("not used")
+
+
+def test_filter_finalists_take_the_first_success_else_the_best_or_the_baseline(monkeypatch):
+    """Selection only (filter runs replaced): finalists in tracker-rollout order, the first
+    whose seat succeeds is used; with none, the best filtered pair, the baseline on ties."""
+    import exoactor.scene.contact_ref as cr
+    import exoactor.scene.place as pl
+    from exoactor.scene.place import Trial, placement_score
+
+    seat = SceneObject(kind="seat", pose=ObjectPose(pos=(0.0, 0.0, 0.2)), size=(0.4, 0.5, 0.4),
+                       evidence=((10, 40),))
+    scene = Scene(objects=(seat,))
+    base_m, a_m, b_m = object(), object(), object()
+
+    def entry(k, label, fell, seated, mot):
+        t = Trial(fell, 3.0 if fell else None, seated, seated, 0.0, label)
+        return (placement_score(t), k, t, scene, mot)
+
+    # tracker rollouts: baseline falls, a best, then b
+    tried = [entry(0, "base", True, 0.1, base_m), entry(0, "a", False, 0.9, a_m),
+             entry(0, "b", False, 0.6, b_m)]
+    calls = []
+
+    def run(filtered):
+        def fake(mot, sc, s, track, fc, label):
+            calls.append(label)
+            fell, seated = filtered[label.removeprefix("filtered: ")]
+            return Trial(fell, 2.0 if fell else None, seated, seated, 0.0, label)
+        monkeypatch.setattr(pl, "_filter_trial", fake)
+        calls.clear()
+        return cr._filter_finalists(base_m, tried, 2, None, object(), "figures")
+
+    _, mot, note = run({"a": (False, 0.7), "b": (False, 0.9), "base": (False, 0.0)})
+    assert mot is a_m and calls == ["filtered: a"] and note.startswith("used")
+    _, mot, _ = run({"a": (False, 0.2), "b": (False, 0.4), "base": (False, 0.3)})
+    assert mot is b_m and calls == ["filtered: a", "filtered: b", "filtered: base"]
+    _, mot, note = run({"a": (True, 0.9), "b": (False, 0.3), "base": (False, 0.3)})
+    assert mot is base_m and note.startswith("not used")     # tie with the baseline: baseline

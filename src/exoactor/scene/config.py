@@ -37,6 +37,36 @@ class PlaceConfig(BaseModel):
     """Deepest the robot's start pose may be inside a candidate seat [m]."""
 
 
+class SeatPoseVariant(BaseModel):
+    """One way of putting the reference's pelvis on a seat (overrides of
+    :class:`ContactRefConfig`'s fields of the same names)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    """Label in notes and logs."""
+    press_m: float = Field(0.05, ge=0.0, le=0.1)
+    com_to_feet: float = Field(0.5, ge=0.0, le=1.0)
+    com_cost: float = Field(10.0, ge=0.0)
+    seat_margin_m: float | None = None
+    pelvis_xy_cost: float = Field(1.0, ge=0.0)
+    hold_feet: bool = False
+
+
+DEFAULT_VARIANTS = (
+    SeatPoseVariant(name="lowered, CoM toward the feet"),
+    SeatPoseVariant(name="lowered over the seat", com_to_feet=0.0, com_cost=0.0,
+                    seat_margin_m=0.10, pelvis_xy_cost=20.0),
+    SeatPoseVariant(name="lowered over the seat, feet held", com_to_feet=0.0, com_cost=0.0,
+                    seat_margin_m=0.10, pelvis_xy_cost=20.0, hold_feet=True),
+)
+"""The seat poses :func:`exoactor.scene.contact_ref.choose_reference` tries: the pelvis lowered
+onto the seat with the CoM moved half way toward the feet (the robot keeps its weight over its
+feet, sitting-notes); lowered with the pelvis moved inside the seat's footprint (10 cm from its
+edges) and the CoM left free (the seat carries it); the same with the feet held where they were
+when the phase began (no foot slides while seated)."""
+
+
 class ContactRefConfig(BaseModel):
     """The seat-contact reference (see the module)."""
 
@@ -67,6 +97,27 @@ class ContactRefConfig(BaseModel):
     """Share of the way the CoM's xy target moves from the reference's CoM toward the feet's
     support polygon (nearest point) when it is outside it: 0 keeps the reference's CoM, 1 puts
     it over the feet (a seated robot leaning its weight over its feet stays up)."""
+    hold_feet: bool = False
+    """Hold each foot, from the start of a seat window's ramp-in to the window's end, at its pose
+    of that first frame (blended out after the window): a seated person's feet that slide about
+    (e.g. legs stretched forward) would make the tracker step while it sits."""
+    seat_margin_m: float | None = None
+    """When set, the pelvis xy target is the reference pelvis moved into the seat's footprint
+    shrunk by this margin along the heading (``pelvis_xy_cost`` then weighs it), so the pelvis
+    sits over the seat rather than at its edge [m]; ``None``: the reference pelvis xy."""
+    variants: tuple[SeatPoseVariant, ...] = DEFAULT_VARIANTS
+    """Seat poses tried, each one rollout per placement tried; the one with the best outcome
+    (:func:`exoactor.scene.place.placement_score`) is used, the retargeted reference when none
+    is better. Empty: this config's own fields are the one pose tried."""
+    placements: int = Field(3, ge=1, le=20)
+    """Best placements of the placement search (with the retargeted reference) the seat poses
+    are tried on; the pair with the best outcome wins."""
+    filter_finalists: int = Field(2, ge=0, le=10)
+    """When the track stage runs the physics filter: the best (placement, pose) pairs of the
+    tracker rollouts that are run again through the filter, best first; the first whose seat
+    interaction succeeds is used, else the best of them and of the baseline (first placement,
+    retargeted reference), all filtered, by the same objective. 0: the tracker rollouts alone
+    decide."""
     posture_cost: float = Field(0.05, ge=0.0)
     """Cost of the joints' distance from the reference frame's joints."""
     damping: float = Field(1e-3, gt=0.0)

@@ -17,6 +17,17 @@ the reference's pelvis height, so a seat under it carries little weight. This st
   rest of the body (arms, waist) near the reference pose; the pelvis height target is
   corrected by the measured contact error after each solve (``passes``).
 
+Two options change the seat pose itself: ``seat_margin_m`` moves the pelvis xy target inside
+the seat's footprint (a reference pelvis at the seat's front edge loads nothing when lowered),
+and ``hold_feet`` holds the feet where they were when the window's ramp-in began (a seated
+person's sliding feet make the tracker stand up to step).
+
+Which pose, on which placement, is chosen by rollouts (:func:`choose_seated`): the placement
+search's best placements × {the retargeted reference, each pose of ``variants``}, one tracker
+rollout each, scored by :func:`exoactor.scene.place.placement_score`; when the track stage runs
+the physics filter, the best pairs are run again through it (the controller the robot really
+executes) before one is used.
+
 The result is a new motion; the input is not changed. :func:`adjust_for_seats` is pure (no
 files); the objects stage writes its result as ``seated_motion.npz`` for the track stage.
 """
@@ -60,15 +71,18 @@ class ContactRefResult:
 
     def summary(self) -> str:
         on = self.weight > 0.999
-        if not (self.drop_m > 0).any():
+        adjusted = np.isfinite(self.contact_z)
+        if not adjusted.any():
             return ("reference unchanged (no seat window, or its seat contact is already at or "
                     "below the seat top)")
         err = np.abs(self.contact_z - self.target_z)[on]
         err = err[np.isfinite(err)]
-        return (f"{int((self.drop_m > 0).sum())} frames adjusted; pelvis lowered up to "
-                f"{self.drop_m.max():.3f} m (mean {self.drop_m[on].mean() if on.any() else 0:.3f} "
-                f"m in the windows); contact error max {err.max() if err.size else 0:.3f} m; "
-                f"feet moved at most {self.feet_err_m.max() * 1000:.1f} mm")
+        drop_on = self.drop_m[on & adjusted]
+        return (f"{int(adjusted.sum())} frames adjusted; pelvis lowered up to "
+                f"{max(self.drop_m.max(), 0.0):.3f} m (mean "
+                f"{drop_on.mean() if drop_on.size else 0:.3f} m in the windows); contact error "
+                f"max {err.max() if err.size else 0:.3f} m; feet off their targets at most "
+                f"{self.feet_err_m.max() * 1000:.1f} mm")
 
 
 def blend_weight(n: int, windows: list[tuple[int, int]], fps: float, ramp_s: float
@@ -193,7 +207,10 @@ def adjust_for_seats(motion: RobotMotion, scene: Scene, config: ContactRefConfig
     limits = [mink.ConfigurationLimit(m)]
 
     drop = np.zeros(T)
+    solved = np.zeros(T, bool)
     contact_z, target_z, feet_err = nan.copy(), nan.copy(), np.zeros(T)
+    held_feet = [_held_feet(m, d, qref, s.evidence, cfg.ramp_s, motion.fps, feet_ids)
+                 for s in seats] if cfg.hold_feet else []
     prev: np.ndarray | None = None
     for t in range(T):
         if weight[t] <= 0:
@@ -207,11 +224,23 @@ def adjust_for_seats(motion: RobotMotion, scene: Scene, config: ContactRefConfig
         z0 = contact.z(d, seat)
         goal = seat.top_z - cfg.press_m
         want = weight[t] * min(0.0, goal - z0)          # only down
-        if want >= 0.0:
-            continue
-        feet_T = [mink.SE3.from_rotation_and_translation(
-            mink.SO3.from_matrix(d.xmat[i].reshape(3, 3)), d.xpos[i].copy()) for i in feet_ids]
         feet_p0 = d.xpos[feet_ids].copy()
+        feet_R = [d.xmat[i].reshape(3, 3).copy() for i in feet_ids]
+        if cfg.hold_feet:
+            held_p, held_R, share = held_feet[s].get(t, (feet_p0, feet_R, 0.0))
+            feet_goal = feet_p0 + share * (held_p - feet_p0)
+            feet_R = list(held_R) if share > 0.5 else feet_R
+        else:
+            feet_goal = feet_p0
+        xy_goal = qref[t][0:2].copy()
+        if cfg.seat_margin_m is not None:
+            xy_goal = xy_goal + weight[t] * (inside_footprint(xy_goal, seat, cfg.seat_margin_m)
+                                             - xy_goal)
+        if (want >= 0.0 and np.abs(feet_goal - feet_p0).max() < 1e-3
+                and np.abs(xy_goal - qref[t][0:2]).max() < 1e-3):
+            continue
+        feet_T = [mink.SE3.from_rotation_and_translation(mink.SO3.from_matrix(R), p)
+                  for R, p in zip(feet_R, feet_goal)]
         torso_R = d.xmat[torso_id].reshape(3, 3).copy()
         com0 = d.subtree_com[m.body("pelvis").id].copy()
         for task, X in zip(feet, feet_T):
@@ -224,13 +253,13 @@ def adjust_for_seats(motion: RobotMotion, scene: Scene, config: ContactRefConfig
         com.set_target(com_goal)
         posture.set_target(qref[t])
         start = (prev if prev is not None else qref[t]).copy()
-        start[0:2] = qref[t][0:2] if prev is None else start[0:2]
+        start[0:2] = xy_goal if prev is None else start[0:2]
         cfgn.update(start)
         pelvis_z = qref[t][2] + want
         target_contact = z0 + want
         for _ in range(cfg.passes):
             pelvis.set_target(mink.SE3.from_rotation_and_translation(
-                mink.SO3(wxyz=qref[t][3:7]), np.array([*qref[t][0:2], pelvis_z])))
+                mink.SO3(wxyz=qref[t][3:7]), np.array([*xy_goal, pelvis_z])))
             for _ in range(cfg.iterations):
                 v = mink.solve_ik(cfgn, tasks, 1.0, "daqp", damping=cfg.damping, limits=limits)
                 cfgn.integrate_inplace(v, 1.0)
@@ -248,9 +277,10 @@ def adjust_for_seats(motion: RobotMotion, scene: Scene, config: ContactRefConfig
         mujoco.mj_kinematics(m, d)
         contact_z[t] = contact.z(d, seat)
         target_z[t] = target_contact
-        feet_err[t] = float(np.linalg.norm(d.xpos[feet_ids] - feet_p0, axis=1).max())
+        feet_err[t] = float(np.linalg.norm(d.xpos[feet_ids] - feet_goal, axis=1).max())
         drop[t] = qref[t][2] - qout[t][2]
-    if not (drop > 0).any():
+        solved[t] = True
+    if not solved.any():
         res = ContactRefResult(motion, weight, drop, contact_z, target_z, feet_err)
         logger.info("seat-contact reference: %s", res.summary())
         return res
@@ -268,34 +298,99 @@ def adjust_for_seats(motion: RobotMotion, scene: Scene, config: ContactRefConfig
 
 def choose_reference(motion: RobotMotion, scene: Scene, config: ContactRefConfig | None = None,
                      track=None) -> tuple[RobotMotion, str]:
-    """The reference the track stage follows: :func:`adjust_for_seats`'s, unless with it the
-    robot falls in ``scene`` where it does not with ``motion`` (or earlier) — one rollout of the
-    run's tracker (drift correction off, as the filter and the placement run it) each, compared
-    by :func:`exoactor.scene.place.worse_than_without`. Returns the motion and a note."""
+    """The reference the track stage follows in ``scene``: :func:`choose_seated` on this one
+    placement. Returns the motion and a note."""
+    _, out, note = choose_seated(motion, [scene], config, track)
+    return out, note
+
+
+def choose_seated(motion: RobotMotion, scenes, config: ContactRefConfig | None = None,
+                  track=None, filter_config=None) -> tuple[Scene, RobotMotion, str]:
+    """The placement and reference the track stage follows: a search over ``scenes`` (the
+    placement search's best placements, best first) × {the retargeted reference, each of
+    ``config.variants``' seat poses (:func:`adjust_for_seats`)}, one rollout of the run's
+    tracker each (drift correction off, as the filter and the placement run it), scored by
+    :func:`exoactor.scene.place.placement_score` on the first seat (no fall, later fall,
+    seated share of the phase, mean load). The first scene with the retargeted reference is
+    the baseline: another pair is used only when it scores strictly better (so it never falls
+    where the baseline does not, nor earlier). With ``filter_config`` (the track stage runs
+    the physics filter), the ``config.filter_finalists`` best pairs are run again through the
+    filter, which is what the robot will execute (the tracker alone often falls where the
+    filter does not): the first finalist whose seat succeeds (no fall, seated at least
+    :data:`~exoactor.scene.score.SEATED_MIN_FRACTION` of the phase) is used, else the best of
+    the finalists and the baseline, all filtered. Returns the scene, the motion and a note."""
     from exoactor.control.drift import DriftConfig
     from exoactor.control.track import TrackConfig
-    from exoactor.scene.place import _trial, worse_than_without
+    from exoactor.scene.place import _trial, placement_score
 
     cfg = config or ContactRefConfig()
-    res = adjust_for_seats(motion, scene, cfg)
-    if res.motion is motion:
-        return motion, res.summary()
+    scenes = list(scenes)[:cfg.placements]
+    first = scenes[0]
+    seats = [o for o in first.objects if o.kind == "seat" and o.evidence]
+    if not cfg.enabled or not seats:
+        return first, motion, "reference unchanged (no seat)"
     track = (track or TrackConfig()).model_copy(update={"drift": DriftConfig(enabled=False)})
-    seats = [o for o in scene.objects if o.kind == "seat"]
     last = max(b for s in seats for _, b in s.evidence)
     upto = min(motion.num_frames, last + round((cfg.ramp_s + 2.0) * motion.fps) + 1)
     phase = (min(a for s in seats for a, _ in s.evidence) / motion.fps, last / motion.fps)
-    base = _trial(motion.slice(0, upto), scene, seats[0], track, "reference as retargeted", 0.0,
-                  phase).trial
-    new = _trial(res.motion.slice(0, upto), scene, seats[0], track, "seat-contact reference",
-                 0.0, phase).trial
-    note = f"{res.summary()}; {new.summary()}; {base.summary()}"
-    if worse_than_without(new, base):
-        logger.info("seat-contact reference not used (it falls where the reference does not, "
-                    "or earlier): %s", note)
-        return motion, "not used: " + note
-    logger.info("seat-contact reference used: %s", note)
-    return res.motion, "used: " + note
+    variants = [(v.name, v.model_dump(exclude={"name"})) for v in cfg.variants] \
+        or [("seat contact", {})]
+    tried = []
+    for k, scene in enumerate(scenes):
+        seat = [o for o in scene.objects if o.kind == "seat" and o.evidence][0]
+        where = "placement" if k == 0 else f"placement {k + 1}"
+        base = _trial(motion.slice(0, upto), scene, seat, track,
+                      f"{where}, reference as retargeted", 0.0, phase).trial
+        tried.append((placement_score(base), k, base, scene, motion))
+        for name, update in variants:
+            res = adjust_for_seats(motion, scene, cfg.model_copy(update=update))
+            if res.motion is motion:
+                continue
+            t = _trial(res.motion.slice(0, upto), scene, seat, track, f"{where}, {name}", 0.0,
+                       phase).trial
+            logger.info("seat pose %s", t.summary())
+            tried.append((placement_score(t), k, t, scene, res.motion))
+    best = min(tried, key=lambda x: (x[0], x[1]))
+    baseline = tried[0]
+    figures = "; ".join(t.summary() for _, _, t, _, _ in tried)
+    if filter_config is not None and cfg.filter_finalists > 0:
+        return _filter_finalists(motion, tried, cfg.filter_finalists, track, filter_config,
+                                 figures)
+    if best[0] >= baseline[0]:
+        logger.info("seat-contact reference not used: %s", figures)
+        return first, motion, f"not used: {len(tried)} tried; {figures}"
+    logger.info("seat-contact reference used: %s", best[2].summary())
+    return best[3], best[4], f"used: {best[2].summary()} ({len(tried)} tried; {figures})"
+
+
+def _filter_finalists(motion: RobotMotion, tried: list, n: int, track, filter_config,
+                      figures: str) -> tuple[Scene, RobotMotion, str]:
+    """:func:`choose_seated`'s last step: the ``n`` best pairs of ``tried`` (score, placement
+    index, trial, scene, motion) run through the physics filter (see there)."""
+    from exoactor.scene.place import _filter_trial, placement_score
+    from exoactor.scene.score import SEATED_MIN_FRACTION
+
+    ranked = sorted(tried, key=lambda x: (x[0], x[1]))[:n]
+    baseline = tried[0]
+    done = []
+    for _, _, trial, scene, mot in ranked + ([baseline] if baseline not in ranked else []):
+        seat = [o for o in scene.objects if o.kind == "seat" and o.evidence][0]
+        t = _filter_trial(mot, scene, seat, track, filter_config, f"filtered: {trial.label}")
+        logger.info("seat pose %s", t.summary())
+        done.append((placement_score(t), len(done), t, scene, mot))
+        if not t.fell and t.seated_fraction >= SEATED_MIN_FRACTION:
+            break
+    best = min(done, key=lambda x: (x[0], x[1]))
+    if not (not best[2].fell and best[2].seated_fraction >= SEATED_MIN_FRACTION):
+        base = [d for d in done if d[4] is baseline[4] and d[3] is baseline[3]]
+        if base and best[0] >= base[0][0]:
+            best = base[0]
+    filtered = "; ".join(d[2].summary() for d in done)
+    used = best[4] is not motion
+    note = (f"{'used' if used else 'not used'}: {best[2].summary()} ({len(done)} filtered: "
+            f"{filtered}; tracker rollouts, {len(tried)} tried: {figures})")
+    logger.info("seat-contact reference %s", note)
+    return best[3], best[4], note
 
 
 def seats_digest(scene: Scene) -> str:
@@ -307,6 +402,40 @@ def seats_digest(scene: Scene) -> str:
     seats = [o.model_dump(include={"pose", "size", "evidence"}) for o in scene.objects
              if o.kind == "seat"]
     return hashlib.sha1(json.dumps(seats, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def inside_footprint(xy: np.ndarray, seat: SceneObject, margin_m: float) -> np.ndarray:
+    """``xy`` moved into ``seat``'s footprint shrunk by ``margin_m`` on every side (the nearest
+    such point; ``xy`` itself when inside) [m]."""
+    c = np.asarray(seat.pose.pos[:2], float)
+    yaw = seat.pose.yaw_rad
+    f, lat = np.array([np.cos(yaw), np.sin(yaw)]), np.array([-np.sin(yaw), np.cos(yaw)])
+    half = np.maximum(np.asarray(seat.size[:2], float) / 2 - margin_m, 0.0)
+    d = np.asarray(xy, float) - c
+    a = np.clip(d @ f, -half[0], half[0])
+    b = np.clip(d @ lat, -half[1], half[1])
+    return c + a * f + b * lat
+
+
+def _held_feet(m, d, qref: np.ndarray, windows, ramp_s: float, fps: float, feet_ids
+               ) -> dict[int, tuple[np.ndarray, list, float]]:
+    """Per frame of each window with its ramps: the feet positions ``(2, 3)`` and rotations
+    at the first frame of the ramp-in (where the reference starts to be changed, so the target
+    starts where the reference's feet are), and the share of them in the target: 1 up to the
+    window's last frame, then the blend weight's ramp-out."""
+    import mujoco
+
+    out = {}
+    ramp = int(np.ceil(ramp_s * fps))
+    for a, b in windows:
+        first = max(0, a - ramp)
+        d.qpos[:] = qref[min(first, len(qref) - 1)]
+        mujoco.mj_kinematics(m, d)
+        pos, rots = d.xpos[feet_ids].copy(), [d.xmat[i].reshape(3, 3).copy() for i in feet_ids]
+        out_w = blend_weight(len(qref), [(a, b)], fps, ramp_s)
+        for t in range(first, min(len(qref), b + ramp + 1)):
+            out.setdefault(t, (pos, rots, 1.0 if t <= b else float(out_w[t])))
+    return out
 
 
 def _smoothstep(x: np.ndarray) -> np.ndarray:

@@ -86,6 +86,15 @@ def place_seats(motion: RobotMotion, scene: Scene, config: PlaceConfig | None = 
         track: the :class:`~exoactor.control.track.TrackConfig` of the run (its ``scene`` and
             drift correction are replaced).
     """
+    return place_seats_ranked(motion, scene, config, track)[0]
+
+
+def place_seats_ranked(motion: RobotMotion, scene: Scene, config: PlaceConfig | None = None,
+                       track=None, keep: int = 1) -> list[Scene]:
+    """As :func:`place_seats`, returning the placed scene first, then up to ``keep - 1``
+    alternatives: the same scene with one seat at its 2nd, 3rd ... best placement (for the
+    seat-pose search of :func:`exoactor.scene.contact_ref.choose_reference`, which tries its
+    poses on each)."""
     from exoactor.control.drift import DriftConfig
     from exoactor.control.track import TrackConfig
     from exoactor.scene.infer import motion_features
@@ -93,13 +102,14 @@ def place_seats(motion: RobotMotion, scene: Scene, config: PlaceConfig | None = 
     cfg = config or PlaceConfig()
     seats = [i for i, o in enumerate(scene.objects) if o.kind == "seat"]
     if not cfg.enabled or not seats:
-        return scene
+        return [scene]
     track = (track or TrackConfig()).model_copy(update={"drift": DriftConfig(enabled=False)})
     start = motion_features(_first_frame(motion))
     scene = _drop_harmful_surfaces(motion, scene, track)
     seats = [i for i, o in enumerate(scene.objects) if o.kind == "seat"]
     objects = list(scene.objects)
     rejected = list(scene.rejected)
+    ranked: dict[int, list] = {}
     for i in seats:
         seat = objects[i]
         others = [o for j, o in enumerate(objects) if j != i and o is not None]
@@ -120,7 +130,9 @@ def place_seats(motion: RobotMotion, scene: Scene, config: PlaceConfig | None = 
         if not trials:
             logger.info("seat %d: every placement holds the start pose; kept as inferred", i)
             continue
-        _, best, obj = min(trials, key=lambda x: x[0])
+        trials.sort(key=lambda x: x[0])
+        _, best, obj = trials[0]
+        ranked[i] = [(t, o) for _, t, o in trials[1:keep]]
         tried = f"{len(trials)} placements tried; best {best.summary()}; {base.trial.summary()}"
         if worse_than_without(best, base.trial):
             logger.info("seat %d rejected: %s", i, tried)
@@ -130,8 +142,20 @@ def place_seats(motion: RobotMotion, scene: Scene, config: PlaceConfig | None = 
             objects[i] = None
             continue
         objects[i] = obj.model_copy(update={"note": seat.note + f"; placed by rollouts: {tried}"})
-    return scene.model_copy(update={"objects": tuple(o for o in objects if o is not None),
-                                    "rejected": tuple(rejected)})
+    placed = scene.model_copy(update={"objects": tuple(o for o in objects if o is not None),
+                                      "rejected": tuple(rejected)})
+    out = [placed]
+    for i, alts in ranked.items():
+        if objects[i] is None:
+            continue
+        for trial, obj in alts:
+            objs = list(objects)
+            objs[i] = obj.model_copy(update={
+                "note": scene.objects[i].note + f"; placed by rollouts (runner-up: "
+                        f"{trial.summary()})"})
+            out.append(placed.model_copy(update={"objects": tuple(o for o in objs
+                                                                  if o is not None)}))
+    return out
 
 
 def _drop_harmful_surfaces(motion: RobotMotion, scene: Scene, track) -> Scene:
@@ -191,6 +215,24 @@ def _trial(motion: RobotMotion, scene: Scene, seat: SceneObject | None, track, l
         frac, load = rec["seated_fraction"], rec["mean_load_fraction"]
     return _Outcome(Trial(bool(m.fell), fall_t, float(frac), float(load), abs(shift), label),
                     _lowest_pelvis_xy(res.rollout, fall_t, phase_s))
+
+
+def _filter_trial(motion: RobotMotion, scene: Scene, seat: SceneObject, track, filter_config,
+                  label: str) -> Trial:
+    """One run of the physics filter (the track stage's controller when it is on) in
+    ``scene``, scored like :func:`_trial`."""
+    from exoactor.control.filter import filter_motion
+    from exoactor.scene.score import interaction_metrics
+
+    res = filter_motion(motion, filter_config, track.model_copy(update={"scene": scene}),
+                        show_progress=False)
+    m = res.metrics
+    fall_t = m.fall_time_s if m.fell else None
+    inter = interaction_metrics(res.rollout, scene, fps=motion.fps,
+                                dropped_frames=int(m.dropped_frames or 0), fall_time_s=fall_t)
+    rec = inter["objects"][list(scene.objects).index(seat)]
+    return Trial(bool(m.fell), fall_t, float(rec["seated_fraction"]),
+                 float(rec["mean_load_fraction"]), 0.0, label)
 
 
 def _lowest_pelvis_xy(rollout, fall_t: float | None, phase_s: tuple[float, float] | None
