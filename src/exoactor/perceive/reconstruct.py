@@ -33,7 +33,10 @@ Steps (all on the constant-rate frames of the clip):
    disabled: the bones restored by projection). Then the **root refit** with the contact
    feet held still and on their support level.
 9. **World frame**: z up, ground z = 0, origin under the hip centre at the first detection,
-   facing +x; feet locked during contacts (:mod:`~exoactor.perceive.foot_lock`; a contact
+   facing +x; the **contact-anchored root trajectory**: each run of a foot planted both in
+   the image and in contact is held at one point, the scene (person and camera, so the image
+   is unchanged: ``extras["T_w_c_frames"]``) shifted horizontally to keep it there
+   (:func:`~exoactor.perceive.world.anchored_shift_w`); feet locked during contacts (:mod:`~exoactor.perceive.foot_lock`; a contact
    whose foot the leg cannot reach ends there); pelvis orientation from the hips, pitched only
    by the trunk's flexion beyond the lumbar spine's share
    (:func:`~exoactor.perceive.world.pelvis_quat_w`; x forward, y left, z up).

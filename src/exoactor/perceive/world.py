@@ -15,6 +15,14 @@ pixels ``_px``.
   monocular 3D model, so this decides when the root fit must keep a foot still in the scene:
   the root's translation, not the foot, then absorbs the changes of the body's apparent size
   (arms raised, a turn), and a person standing in place stays in place.
+* **Contact-anchored root trajectory** (:func:`anchored_shift_w`, :func:`planted_trend`): a
+  foot planted in the image and in contact does not slide, so each planted run of a foot
+  is held at one point of the world; the person (and the camera with them, so the image is
+  unchanged) shifts horizontally to keep it there. What that removes is what the root fit
+  cannot tell from the person moving: depth errors from the body's apparent size and camera
+  translation (a dolly; rotation is compensated upstream). Over a planted run a foot's
+  position relative to the hips is taken as a smooth trend (the body moving over the
+  foot), not the pose model's noisy depth of it.
 * **Depth cap** (:func:`cap_depth_change`): moving landmarks onto their view rays and
   restoring bone lengths turns bones out of the image plane when their image length is a
   little short; the change of each landmark's depth relative to the hip centre is capped.
@@ -240,7 +248,7 @@ def straighten_knees_c(joints_c: np.ndarray, weight: np.ndarray) -> np.ndarray:
 
 def anchored_shift_w(feet_w: np.ndarray, planted: np.ndarray, fps: float,
                      anchor_sigma_m: float = 0.02, accel_sigma_m_s2: float = 2.0,
-                     speed_sigma_m_s: float = 0.3, start: int = 0) -> np.ndarray:
+                     speed_sigma_m_s: float = 0.1, start: int = 0) -> np.ndarray:
     """``(T, 2)`` horizontal shift [m] of the whole scene (person and camera together, so the
     image is unchanged) that keeps planted feet where they were put down.
 
@@ -251,9 +259,10 @@ def anchored_shift_w(feet_w: np.ndarray, planted: np.ndarray, fps: float,
     * anchor: ``(foot(t) + d(t) - a_r) / anchor_sigma_m`` for every frame of run ``r`` — one
       point per run, not a chain of frame-to-frame changes, so a slow drift cannot
       accumulate;
-    * smoothness: the shift's acceleration over ``accel_sigma_m_s2``: between planted runs
-      (a step, a flight) the shift carries on smoothly, and a real step (the foot lifted,
-      put down elsewhere) moves the person because it starts a new anchor.
+    * smoothness: the shift's acceleration over ``accel_sigma_m_s2`` and its speed over
+      ``speed_sigma_m_s``: between planted runs (a step, a flight) the shift holds, and a
+      real step (the foot lifted, put down elsewhere) moves the person because it starts a
+      new anchor.
 
     What the shift removes is the image motion of planted feet that the body's fitted
     position cannot explain as standing still: depth errors from the body's apparent size
@@ -268,6 +277,7 @@ def anchored_shift_w(feet_w: np.ndarray, planted: np.ndarray, fps: float,
         anchor_sigma_m: expected spread of a planted foot's point about its anchor [m]
             (heel and toe rolls, landmark noise).
         accel_sigma_m_s2: expected acceleration of the shift [m/s^2].
+        speed_sigma_m_s: expected speed of the shift [m/s].
         start: the frame whose shift is zero.
     """
     import scipy.sparse as sp
