@@ -36,9 +36,10 @@ Steps (all on the constant-rate frames of the clip):
    facing +x; the **contact-anchored root trajectory**: each run of a foot planted both in
    the image and in contact is held at one point, the scene (person and camera, so the image
    is unchanged: ``extras["T_w_c_frames"]``) shifted horizontally to keep it there
-   (:func:`~exoactor.perceive.world.anchored_shift_w`); feet locked during contacts (:mod:`~exoactor.perceive.foot_lock`; a contact
-   whose foot the leg cannot reach ends there); pelvis orientation from the hips, pitched only
-   by the trunk's flexion beyond the lumbar spine's share
+   (:func:`~exoactor.perceive.world.anchored_shift_w`); feet locked during contacts
+   (:mod:`~exoactor.perceive.foot_lock`; a contact whose foot the leg cannot reach ends
+   there); pelvis orientation from the hips, pitched only by the trunk's flexion beyond the
+   lumbar spine's share
    (:func:`~exoactor.perceive.world.pelvis_quat_w`; x forward, y left, z up).
 10. **Hands** placed at the body's wrists, grasp closure (:mod:`~exoactor.perceive.hands`).
 """
