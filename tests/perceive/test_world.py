@@ -197,7 +197,7 @@ def test_anchored_shift_keeps_planted_feet_and_lets_a_step_move_the_person() -> 
     planted = np.ones((T, 2), bool)
     d = anchored_shift_w(feet, planted, fps)
     held = feet + d[:, None]
-    assert np.ptp(held[..., 0], axis=0).max() < 0.02
+    assert np.ptp(held[..., 0], axis=0).max() < 0.1 * 0.3  # a tenth of the drift is left
     assert abs(d[0]).max() < 1e-9  # the start stays where it was
     # a step: the left foot lifted in frames 40-50 and put down 0.3 m ahead
     feet = np.zeros((T, 2, 2))
