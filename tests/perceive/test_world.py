@@ -182,3 +182,75 @@ def test_standing_weight_judges_the_knees_by_what_the_image_allows() -> None:
     assert 35 < _knee_bend_deg(P[1:2], "left")[0] < 60  # the model's typical error
     w = standing_weight(P, np.ones(3, bool), 30.0, smooth_s=0.0)
     np.testing.assert_array_equal(w, [1.0, 1.0, 0.0])
+
+
+def test_anchored_shift_keeps_planted_feet_and_lets_a_step_move_the_person() -> None:
+    """A planted foot that drifts (camera translation, depth error) is held at one point
+    for its whole run; a step (foot lifted, put down elsewhere) still moves the person."""
+    from exoactor.perceive.world import anchored_shift_w
+
+    T, fps = 90, 30.0
+    feet = np.zeros((T, 2, 2))
+    feet[:, 0, 1], feet[:, 1, 1] = 0.1, -0.1
+    drift = np.linspace(0.0, 0.3, T)
+    feet[:, :, 0] += drift[:, None]  # both feet slide 0.3 m while planted
+    planted = np.ones((T, 2), bool)
+    d = anchored_shift_w(feet, planted, fps)
+    held = feet + d[:, None]
+    assert np.ptp(held[..., 0], axis=0).max() < 0.1 * 0.3  # a tenth of the drift is left
+    assert abs(d[0]).max() < 1e-9  # the start stays where it was
+    # a step: the left foot lifted in frames 40-50 and put down 0.3 m ahead
+    feet = np.zeros((T, 2, 2))
+    feet[50:, 0, 0] = 0.3
+    feet[40:50, 0, 0] = np.linspace(0, 0.3, 10)
+    planted = np.ones((T, 2), bool)
+    planted[40:50, 0] = False
+    d = anchored_shift_w(feet, planted, fps)
+    assert abs(d).max() < 0.01
+    assert abs((feet + d[:, None])[-1, 0, 0] - 0.3) < 0.01
+
+
+def test_a_camera_that_dollies_does_not_walk_a_standing_person() -> None:
+    """A person standing in place, arms rising and falling, filmed by a camera that slides
+    0.3 m sideways (the image is that of the person sliding with planted feet): the
+    contact-anchored root trajectory keeps the root path under 0.05 m (without it: ~0.27 m)."""
+    import sys
+    from pathlib import Path
+
+    from exoactor.perceive.config import PerceiveConfig, WorldConfig
+    from exoactor.perceive.reconstruct import reconstruct
+    from exoactor.perceive.synthetic import (
+        ObservationNoise,
+        look_at_camera,
+        synthetic_observations,
+    )
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from task_video import root_path_m
+
+    i = BODY_33.index
+    T, fps = 90, 30.0
+    body = np.repeat(_standing_body()[None], T, 0)
+    ang = np.pi * 0.5 * (1 - np.cos(np.linspace(0, 2 * np.pi, T)))
+    for s, sg in (("left", 1), ("right", -1)):
+        sh = body[:, i(f"{s}_shoulder")]
+        sh[:, 2] += 0.04 * ang / np.pi  # the shoulders rise with the arms
+        for k, r in (("elbow", 0.3), ("wrist", 0.55), ("pinky", 0.62), ("index", 0.63),
+                     ("thumb", 0.6)):
+            body[:, i(f"{s}_{k}")] = sh + r * np.stack([0 * ang, sg * np.sin(ang),
+                                                        -np.cos(ang)], -1)
+    body[..., 1] += 0.3 * np.linspace(0, 1, T)[:, None]
+    K = intrinsics(1280, 720, 50.0)
+    T_c_w = look_at_camera(np.array([4.0, 0.0, 1.8]), np.array([0.0, 0.0, 0.9]))
+    obs = synthetic_observations(body, T_c_w, K, (1280, 720), fps, ObservationNoise(), seed=1)
+    paths = {}
+    for anchor in (False, True):
+        cfg = PerceiveConfig(hands=False, world=WorldConfig(anchor_feet=anchor))
+        m = reconstruct(obs, fps, K, cfg).motion
+        paths[anchor] = root_path_m(m.root_pos, fps)
+        if anchor:  # the camera poses carry the shift: the image is unchanged
+            frames = m.extras["T_w_c_frames"]
+            assert frames.shape == (T, 4, 4)
+            assert abs(np.ptp(frames[:, :2, 3], axis=0)).max() > 0.2
+    assert paths[False] > 0.2, paths
+    assert paths[True] < 0.05, paths

@@ -292,3 +292,18 @@ def test_plots_beside_the_videos_match_plots_drawn_here(monkeypatch):
     monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
     with _Beside(sorted, [3, 1, 2]) as job:  # no fork: computed in this process
         assert job._future is None and job.result() == [1, 2, 3]
+
+
+def test_the_scene_camera_follows_the_perceived_camera_poses_per_frame():
+    """A moving camera (compensated rotation, the contact anchoring's shift): the report
+    draws each time through the pose of the nearest perceived frame, else the fixed one."""
+    from exoactor.report.scene_video import SceneCamera
+
+    p2r = PersonToRobot(scale=1.0, origin_xy_m=(0.0, 0.0))
+    frames = np.repeat(np.eye(4)[None], 10, axis=0)
+    frames[:, 0, 3] = np.arange(10) * 0.1
+    cam = SceneCamera(np.eye(3), np.eye(4), p2r, frames, 30.0)
+    assert cam.at(0.0)[0, 3] == 0.0
+    assert cam.at(4 / 30.0)[0, 3] == pytest.approx(0.4)
+    assert cam.at(100.0)[0, 3] == pytest.approx(0.9)  # held after the last frame
+    assert np.array_equal(SceneCamera(np.eye(3), np.eye(4), p2r).at(1.0), np.eye(4))

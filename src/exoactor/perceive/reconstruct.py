@@ -33,9 +33,13 @@ Steps (all on the constant-rate frames of the clip):
    disabled: the bones restored by projection). Then the **root refit** with the contact
    feet held still and on their support level.
 9. **World frame**: z up, ground z = 0, origin under the hip centre at the first detection,
-   facing +x; feet locked during contacts (:mod:`~exoactor.perceive.foot_lock`; a contact
-   whose foot the leg cannot reach ends there); pelvis orientation from the hips, pitched only
-   by the trunk's flexion beyond the lumbar spine's share
+   facing +x; the **contact-anchored root trajectory**: each run of a foot planted both in
+   the image and in contact is held at one point, the scene (person and camera, so the image
+   is unchanged: ``extras["T_w_c_frames"]``) shifted horizontally to keep it there
+   (:func:`~exoactor.perceive.world.anchored_shift_w`); feet locked during contacts
+   (:mod:`~exoactor.perceive.foot_lock`; a contact whose foot the leg cannot reach ends
+   there); pelvis orientation from the hips, pitched only by the trunk's flexion beyond the
+   lumbar spine's share
    (:func:`~exoactor.perceive.world.pelvis_quat_w`; x forward, y left, z up).
 10. **Hands** placed at the body's wrists, grasp closure (:mod:`~exoactor.perceive.hands`).
 """
@@ -84,9 +88,11 @@ from exoactor.perceive.skeleton_fit import SkeletonFit, fit_skeleton, scale_abou
 from exoactor.perceive.world import (
     ARM_POINTS,
     FEET,
+    anchored_shift_w,
     cap_depth_change,
     pelvis_quat_w,
     planted_feet_2d,
+    planted_trend,
     standing_weight,
     stature_posterior_m,
     straighten_knees_c,
@@ -357,6 +363,23 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
     origin = root_c[first] - (root_c[first] @ up.up_c - levels.ground_c) * up.up_c
     T_w_c = world_from_camera(up.up_c, facing_c(joints_c, detected, up.up_c, fps), origin)
     joints_w = transform(T_w_c, joints_c)
+    shift_w = np.zeros((T, 2))
+    if wcfg.anchor_feet:
+        # planted feet do not slide: the scene (person and camera together, the image
+        # unchanged) shifts so that they stay where they were put down
+        anchor = {"2d": planted, "contact": contact, "both": planted & contact,
+                  "either": planted | contact}[wcfg.anchor_from] & detected[:, None]
+        # each foot relative to the hips as the model has it is noisy in depth: over each
+        # planted run it is a smooth trend (the body moving over the foot)
+        hip_w = joints_w[:, _HIPS].mean(1)[:, :2]
+        feet_w = np.stack([hip_w + planted_trend(joints_w[:, list(foot), :2].mean(1)
+                                                 - hip_w, anchor[:, f], wcfg.anchor_trend_order)
+                           for f, foot in enumerate(FEET)], 1)
+        shift_w = anchored_shift_w(feet_w, anchor, fps, wcfg.anchor_sigma_m,
+                                   wcfg.anchor_accel_sigma_m_s2, wcfg.anchor_speed_sigma_m_s,
+                                   start=first)
+        joints_w = joints_w.copy()
+        joints_w[..., :2] += shift_w[:, None]
     support_w, contact_w, unlocked_w = support, contact, joints_w
     locked = lock_feet(joints_w, contact_w, support_w, cfg.lock_blend_frames)
     if (locked.unreachable & contact_w).any():
@@ -381,6 +404,11 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
         "support_levels_m": np.asarray(levels.levels_m, dtype=float),
         "keypoints_px": np.nan_to_num(kp_raw, nan=-1.0),
     }
+    if np.any(shift_w):
+        # the camera moved with the scene (the image is unchanged): its pose per frame
+        frames_T = np.repeat(T_w_c[None], T, axis=0)
+        frames_T[:, :2, 3] += shift_w
+        extras["T_w_c_frames"] = frames_T
     motion = HumanMotion(
         fps=fps, joint_names=BODY_33, joints=joints_w, confidence=np.clip(conf, 0, 1),
         root_pos=root_w, root_quat=pelvis_quat_w(joints_w, wcfg.lumbar_flexion_deg), foot_contact=contact_w,

@@ -126,8 +126,10 @@ def perceive_video(video_path: str | Path, out_path: str | Path,
     scene = scene_lines(video, obs, thumbs, K) if cfg.world.scene_lines else None
     rec = reconstruct(prep.obs, view.fps, K, cfg, source=str(video.path), scene=scene)
     if prep.R_0k is not None and rec.motion.T_w_c is not None:
-        extras = dict(rec.motion.extras, T_w_c_frames=camera_poses_w(rec.motion.T_w_c,
-                                                                     prep.R_0k))
+        poses = camera_poses_w(rec.motion.T_w_c, prep.R_0k)
+        if "T_w_c_frames" in rec.motion.extras:  # the anchoring's shift of the scene
+            poses[:, :3, 3] = rec.motion.extras["T_w_c_frames"][:, :3, 3]
+        extras = dict(rec.motion.extras, T_w_c_frames=poses)
         rec = dataclasses.replace(rec, motion=rec.motion.replace(extras=extras))
     t_rec = time.perf_counter()
     camera = _camera_check(video, obs, thumbs, K, cfg, compensated=prep.R_0k is not None)

@@ -15,6 +15,14 @@ pixels ``_px``.
   monocular 3D model, so this decides when the root fit must keep a foot still in the scene:
   the root's translation, not the foot, then absorbs the changes of the body's apparent size
   (arms raised, a turn), and a person standing in place stays in place.
+* **Contact-anchored root trajectory** (:func:`anchored_shift_w`, :func:`planted_trend`): a
+  foot planted in the image and in contact does not slide, so each planted run of a foot
+  is held at one point of the world; the person (and the camera with them, so the image is
+  unchanged) shifts horizontally to keep it there. What that removes is what the root fit
+  cannot tell from the person moving: depth errors from the body's apparent size and camera
+  translation (a dolly; rotation is compensated upstream). Over a planted run a foot's
+  position relative to the hips is taken as a smooth trend (the body moving over the
+  foot), not the pose model's noisy depth of it.
 * **Depth cap** (:func:`cap_depth_change`): moving landmarks onto their view rays and
   restoring bone lengths turns bones out of the image plane when their image length is a
   little short; the change of each landmark's depth relative to the hip centre is capped.
@@ -236,3 +244,108 @@ def straighten_knees_c(joints_c: np.ndarray, weight: np.ndarray) -> np.ndarray:
         w = np.where(ok & (s_ray > 0), weight, 0.0)[:, None]
         P[:, _I(f"{s}_knee")] = (1 - w) * knee + w * target
     return P
+
+
+def anchored_shift_w(feet_w: np.ndarray, planted: np.ndarray, fps: float,
+                     anchor_sigma_m: float = 0.02, accel_sigma_m_s2: float = 2.0,
+                     speed_sigma_m_s: float = 0.1, start: int = 0) -> np.ndarray:
+    """``(T, 2)`` horizontal shift [m] of the whole scene (person and camera together, so the
+    image is unchanged) that keeps planted feet where they were put down.
+
+    One linear least-squares problem over the clip, per horizontal axis. Unknowns: the shift
+    ``d(t)`` of every frame and one anchor ``a_r`` per planted run ``r`` of a foot (a foot
+    does not slide while it bears weight). Residuals:
+
+    * anchor: ``(foot(t) + d(t) - a_r) / anchor_sigma_m`` for every frame of run ``r`` — one
+      point per run, not a chain of frame-to-frame changes, so a slow drift cannot
+      accumulate;
+    * smoothness: the shift's acceleration over ``accel_sigma_m_s2`` and its speed over
+      ``speed_sigma_m_s``: between planted runs (a step, a flight) the shift holds, and a
+      real step (the foot lifted, put down elsewhere) moves the person because it starts a
+      new anchor.
+
+    What the shift removes is the image motion of planted feet that the body's fitted
+    position cannot explain as standing still: depth errors from the body's apparent size
+    (arms raised lengthen the 2D body) and camera translation (the background's rotation is
+    compensated upstream, a dolly or crane is not). ``d(start)`` is 0 (the world origin is
+    where the person stood at the first detection).
+
+    Args:
+        feet_w: ``(T, 2, 2)`` horizontal position of each foot (left, right) [m].
+        planted: ``(T, 2)`` bool, the foot bears weight and stays put.
+        fps: frame rate [Hz].
+        anchor_sigma_m: expected spread of a planted foot's point about its anchor [m]
+            (heel and toe rolls, landmark noise).
+        accel_sigma_m_s2: expected acceleration of the shift [m/s^2].
+        speed_sigma_m_s: expected speed of the shift [m/s].
+        start: the frame whose shift is zero.
+    """
+    import scipy.sparse as sp
+    from scipy.sparse.linalg import spsolve
+
+    T = len(feet_w)
+    feet_runs = [(f, a, b) for f in range(planted.shape[1]) for a, b in runs(planted[:, f])]
+    if T < 3 or not feet_runs:
+        return np.zeros((T, 2))
+    n = T + len(feet_runs)
+    rows, cols, vals = [], [], []
+    r0 = 0
+    sa = 1.0 / anchor_sigma_m
+    anchor_rhs = []
+    for k, (f, a, b) in enumerate(feet_runs):
+        t = np.arange(a, b)
+        rr = r0 + np.arange(len(t))
+        rows += [rr, rr]
+        cols += [t, np.full(len(t), T + k)]
+        vals += [np.full(len(t), sa), np.full(len(t), -sa)]
+        anchor_rhs.append((f, t))
+        r0 += len(t)
+    n_anchor = r0
+    s = 1.0 / (accel_sigma_m_s2 / fps ** 2)
+    t = np.arange(1, T - 1)
+    rr = r0 + np.arange(len(t))
+    for off, v in ((-1, s), (0, -2 * s), (1, s)):
+        rows.append(rr)
+        cols.append(t + off)
+        vals.append(np.full(len(t), v))
+    r0 += len(t)
+    s = 1.0 / (speed_sigma_m_s / fps)
+    t = np.arange(1, T)
+    rr = r0 + np.arange(len(t))
+    for off, v in ((-1, -s), (0, s)):
+        rows.append(rr)
+        cols.append(t + off)
+        vals.append(np.full(len(t), v))
+    r0 += len(t)
+    rows.append(np.array([r0]))  # the gauge: d(start) = 0
+    cols.append(np.array([start]))
+    vals.append(np.array([1e3]))
+    r0 += 1
+    A = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                      shape=(r0, n))
+    AtA = (A.T @ A).tocsc()
+    out = np.zeros((T, 2))
+    for axis in range(2):
+        rhs = np.zeros(r0)
+        i = 0
+        for f, tt in anchor_rhs:
+            rhs[i:i + len(tt)] = -sa * feet_w[tt, f, axis]
+            i += len(tt)
+        assert i == n_anchor
+        out[:, axis] = spsolve(AtA, A.T @ rhs)[:T]
+    return out - out[start]
+
+
+def planted_trend(x: np.ndarray, planted: np.ndarray, order: int = 2) -> np.ndarray:
+    """``(T, D)`` copy of ``x`` with each planted run (``(T,)`` bool) replaced by its
+    least-squares polynomial of ``order`` in time (a short run: of its length - 1)."""
+    out = np.array(x, dtype=float, copy=True)
+    for a, b in runs(planted):
+        t = np.arange(b - a, dtype=float)
+        k = min(order, b - a - 1)
+        if k < 1:
+            continue
+        V = np.vander(t / max(t[-1], 1.0), k + 1)
+        coef, *_ = np.linalg.lstsq(V, out[a:b], rcond=None)
+        out[a:b] = V @ coef
+    return out

@@ -272,7 +272,9 @@ def _videos(run: Path, page, human, robot_motion, rollout, track_metrics: dict |
     if human is not None and human.camera_K is not None and human.T_w_c is not None:
         p2r = person_to_robot(human.joints, human.joint_names, human.root_pos,
                               _load_json(run / artefacts.RETARGET_METRICS))
-        camera = SceneCamera(human.camera_K, human.T_w_c, p2r)
+        frames_T = human.extras.get("T_w_c_frames")
+        camera = SceneCamera(human.camera_K, human.T_w_c, p2r,
+                             None if frames_T is None else np.asarray(frames_T), human.fps)
     else:
         logger.warning("%s: no estimated camera in human_motion.npz; no robot_in_scene.mp4",
                        run)

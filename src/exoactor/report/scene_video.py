@@ -77,11 +77,22 @@ class SceneCamera:
         K: ``(3, 3)`` intrinsics for the video's full size [px].
         T_w_c: ``(4, 4)`` camera pose in the perceive world.
         person_to_robot: the retargeter's person -> robot world map.
+        frames_T_w_c: optional ``(N, 4, 4)`` pose of each perceived frame (a compensated
+            camera rotation, the contact anchoring's shift), at ``frames_fps`` [Hz].
     """
 
     K: np.ndarray
     T_w_c: np.ndarray
     person_to_robot: PersonToRobot
+    frames_T_w_c: np.ndarray | None = None
+    frames_fps: float = 30.0
+
+    def at(self, t: float) -> np.ndarray:
+        """``(4, 4)`` camera pose at time ``t`` [s] (the nearest perceived frame)."""
+        if self.frames_T_w_c is None or not len(self.frames_T_w_c):
+            return self.T_w_c
+        k = min(max(int(round(t * self.frames_fps)), 0), len(self.frames_T_w_c) - 1)
+        return self.frames_T_w_c[k]
 
 
 @dataclass
@@ -505,6 +516,10 @@ def write_scene_videos(model, video: Path, camera: SceneCamera | None, poses: Po
                     ref = poses.ref_qpos_at(t) if poses.ref_qpos_at else None
                     views.pose(poses.qpos_at(t), ref)
                     if camera is not None:
+                        if camera.frames_T_w_c is not None:  # the camera moves
+                            T_r_c = robot_camera(camera.at(t), camera.person_to_robot)
+                            frustum = gl_frustum(K_r, T_r_c, rw, rh,
+                                                 near=0.05 * camera.person_to_robot.scale)
                         box = views.scene_box(K_r, T_r_c, rw, rh, poses.objects)
                         robot = views.scene_patch(frustum, rw, rh, poses.objects, box)
                     tick = int(math.floor(t * WORLD_VIEW_FPS + 1e-6))
@@ -523,7 +538,8 @@ def write_scene_videos(model, video: Path, camera: SceneCamera | None, poses: Po
                         if poses.skeleton and poses.human_joints_at is not None:
                             joints = poses.human_joints_at(t)
                             if joints is not None:
-                                skel = skeleton_patch(joints, K_out, camera.T_w_c, out_w, out_h)
+                                skel = skeleton_patch(joints, K_out, camera.at(t), out_w,
+                                                      out_h)
                         scene = composite(frame, Layers(rgb, alpha, shadow, skel))
                     else:
                         scene = frame
