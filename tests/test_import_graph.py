@@ -35,6 +35,10 @@ ALLOWED_STAGE_EDGES: dict[tuple[str, str], str] = {
         "the clip checks count people with perceive's person detector (one detector, not two)",
     ("imagine", "exoactor.perceive.camera"):
         "the clip checks measure camera motion with perceive's background shift",
+    ("perceive", "exoactor.retarget.scaling"):
+        "the known-truth checks (perceive.truth.robot_scale) carry a rendered body's true joints "
+        "to the robot's scale with the retargeter's own map, so a perceived size error stays in "
+        "what they measure",
 }
 """Stage-to-stage imports required by design: ``(importing stage, imported module prefix)``
 and the reason. They form no cycle between stages (checked below)."""
