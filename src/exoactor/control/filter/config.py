@@ -59,6 +59,9 @@ class ObjectiveWeights(BaseModel):
     """Weight of the pelvis pose at the moment the reference clock reaches the clip's end,
     ``|dxy|^2 + 4 dyaw^2`` counted once (not per second) [s/m^2]: the clip-end pose weighs as
     much as this many seconds of the running pose error."""
+    run_end: float = Field(10.0, ge=0.0)
+    """Weight of the stopping-point term at the end of a whole run (after the hold and return
+    to standing), in the whole-run comparison of :func:`~.run.filter_motion` [1/m^2]."""
 
 
 class FilterConfig(BaseModel):

@@ -68,13 +68,16 @@ def clip_end_row(table) -> int:
     return int(np.searchsorted(table.clip_t, table.duration_s + 1e-9, side="right") - 1)
 
 
-def terminal_cost(qpos: np.ndarray, qvel: np.ndarray, table, k: int, weights) -> np.ndarray:
-    """``(K,)`` stopping-point cost at the horizon's end (reference row ``k``)."""
+def terminal_cost(qpos: np.ndarray, qvel: np.ndarray, table, k: int, weights,
+                  weight: float | None = None) -> np.ndarray:
+    """``(K,)`` stopping-point cost at the horizon's end (reference row ``k``), weighted by
+    ``weight`` (default ``weights.terminal``)."""
     k = min(k, len(table.clip_t) - 1)
     stop = (qpos[:, :2] - table.root_pos_w[k, :2]
             + weights.stop_lookahead_s * (qvel[:, :2] - table.lin_vel_w[k, :2]))
     dyaw = wrap_angle(yaw(qpos[:, 3:7]) - yaw(table.root_quat_w[k]))
-    return weights.terminal * (np.sum(stop * stop, axis=-1) + 4.0 * dyaw * dyaw)
+    w = weights.terminal if weight is None else weight
+    return w * (np.sum(stop * stop, axis=-1) + 4.0 * dyaw * dyaw)
 
 
 # Normalisation of decision changes: the default bounds' half ranges (a fixed scale, so the
@@ -86,7 +89,9 @@ def clip_objective(qpos: np.ndarray, qvel: np.ndarray, body_pos_w: np.ndarray,
                    tilt_rad: np.ndarray, decisions: np.ndarray, table, rows: np.ndarray,
                    joint_qpos: np.ndarray, weights, bodies: tuple[int, ...],
                    fell: bool) -> float:
-    """The objective of one whole executed run (the same terms, summed over its steps).
+    """The objective of one whole executed run (the same terms, summed over its steps; the
+    stopping point at the run's end, after the hold and return to standing, weighs
+    ``run_end``: where the robot is left counts like where the clip ended).
 
     Args:
         qpos, qvel, body_pos_w, tilt_rad, decisions: per executed step (``(T, ...)``).
@@ -103,5 +108,6 @@ def clip_objective(qpos: np.ndarray, qvel: np.ndarray, body_pos_w: np.ndarray,
                                  joint_qpos, weights, bodies)[0]) * table.dt
         prev = decisions[t:t + 1]
     if len(rows):
-        total += float(terminal_cost(qpos[-1:], qvel[-1:], table, int(rows[-1]), weights)[0])
+        total += float(terminal_cost(qpos[-1:], qvel[-1:], table, int(rows[-1]), weights,
+                                     weights.run_end)[0])
     return total
