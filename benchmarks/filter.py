@@ -6,7 +6,8 @@ Motions: the 11 TWIST2 motions in ``$EXOACTOR_ASSETS/twist2/motions``, the 5 Kim
 as perception would deliver a person standing still).
 
 For every motion one call of :func:`exoactor.control.filter.filter_motion` runs the raw tracker
-(today's loop, drift correction off) and the filter on the same loop, and the table shows both:
+(today's loop, drift correction off) and the filter on the same loop, and the table shows both
+(``kept``: which whole run the filter kept, ``filtered``, ``raw`` or ``corrector``):
 fall, clip-end xy and yaw error, settled xy (after hold + return to standing), mean joint error,
 key-body error, and wall seconds per motion-second (filter: planning and execution; raw: the
 plain loop). Then the means and the issue's done-when checks.
@@ -91,6 +92,7 @@ def row(name: str, res) -> dict:
                        "yaw_deg": f.yaw_error_end_deg, "settled_xy_m": f.root_xy_error_settled_m,
                        "joint_rad": f.mean_joint_error_rad, "key_body_mm": f.key_body_error_mm,
                        "s_per_motion_s": res.report["wall_s"] / dur},
+            "objective": res.report["objective"],
             **{k: res.fractions[k] for k in res.fractions}}
 
 

@@ -12,11 +12,11 @@ class DecisionBounds(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    forward_vel_m_s: float = Field(1.0, gt=0.0, le=3.0)
+    forward_vel_m_s: float = Field(1.2, gt=0.0, le=3.0)
     """Largest offset added to the forward root-velocity input, either sign [m/s]."""
     lateral_vel_m_s: float = Field(0.5, gt=0.0, le=3.0)
     """Largest offset added to the lateral root-velocity input, either sign [m/s]."""
-    yaw_rate_rad_s: float = Field(1.2, gt=0.0, le=5.0)
+    yaw_rate_rad_s: float = Field(1.5, gt=0.0, le=5.0)
     """Largest offset added to the yaw-rate input, either sign [rad/s]."""
     stride_min: float = Field(0.7, gt=0.0, le=1.0)
     """Smallest stride scale of the leg joints' swing about their running mean [-]."""
@@ -57,6 +57,13 @@ class ObjectiveWeights(BaseModel):
     """Weight of the stopping-point term at the horizon's end [1/m^2]."""
     stop_lookahead_s: float = Field(0.4, ge=0.0, le=2.0)
     """Where a still-moving robot will stop: pelvis + this x (v - v_ref) [s]."""
+    clip_end: float = Field(10.0, ge=0.0)
+    """Weight of the pelvis pose at the moment the reference clock reaches the clip's end,
+    ``|dxy|^2 + 4 dyaw^2`` counted once (not per second) [s/m^2]: the clip-end pose weighs as
+    much as this many seconds of the running pose error."""
+    run_end: float = Field(10.0, ge=0.0)
+    """Weight of the stopping-point term at the end of a whole run (after the hold and return
+    to standing), in the whole-run comparison of :func:`~.run.filter_motion` [1/m^2]."""
 
 
 class FilterConfig(BaseModel):
@@ -110,3 +117,9 @@ class FilterConfig(BaseModel):
     """After the run, compare the filtered and the raw rollout on the whole-clip objective and
     keep the raw one when it is cheaper and did not fall (the filter is never worse than the raw
     tracker on its own objective)."""
+    corrector_candidate: bool = True
+    """Also run the whole clip once through the drift corrector (:mod:`exoactor.control.drift`:
+    heading, velocity, crab and time re-plans) and keep that run when it is the cheapest on the
+    same whole-run objective and did not fall. Its time re-plan (the reference clock slowed on
+    runs and lagging side-steps) is an authority the sampled decisions lack; the whole-run fall
+    check keeps its known falls (dances, kicks) out. Costs one more plain loop run."""

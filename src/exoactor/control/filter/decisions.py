@@ -80,13 +80,16 @@ def shift_plan(plan: np.ndarray, shift_frac: float) -> np.ndarray:
 
 def candidate_plans(current: np.ndarray, previous_best: np.ndarray | None, feedback: np.ndarray,
                     count: int, n_random: int, bounds: DecisionBounds,
-                    rng: np.random.Generator) -> tuple[np.ndarray, list[str]]:
+                    rng: np.random.Generator,
+                    after_clip: bool = False) -> tuple[np.ndarray, list[str]]:
     """The plans simulated at one re-plan.
 
     Candidates, in order (cut to ``count``): 0 the unmodified reference (identity throughout);
     1 the previous best plan shifted to now (or "hold" when there is none); 2 hold the current
     decisions; 3 a feedback plan (``feedback``: decisions a proportional heading/position law
-    asks for, as one more candidate, never imposed); 4 ease to standing (stance -> 1); then for
+    asks for, as one more candidate, never imposed); 4 ease to standing (stance -> 1); once the
+    clip has ended (``after_clip``) 5 "stop": every offset to 0, stride 1, stance 1 (come to
+    rest where the robot is, rather than walk on under the offsets in use); then for
     each variable the shifted best moved by +-2 sigma at knots 1-2 ("coordinate" candidates);
     then ``n_random`` Gaussian perturbations of the shifted best.
 
@@ -98,6 +101,7 @@ def candidate_plans(current: np.ndarray, previous_best: np.ndarray | None, feedb
         n_random: random perturbations to add (before the cut to ``count``).
         bounds: ranges and spreads.
         rng: random generator.
+        after_clip: the reference clock is past the clip's end (adds the "stop" plan).
 
     Returns:
         ``(count, 3, 5)`` plans (clipped to the bounds) and a short label per plan.
@@ -116,6 +120,12 @@ def candidate_plans(current: np.ndarray, previous_best: np.ndarray | None, feedb
     stand[1:, 4] = 1.0
     plans.append(stand)
     labels.append("stand")
+    if after_clip:
+        stop = np.tile(current, (KNOTS, 1))
+        stop[1:] = IDENTITY
+        stop[1:, 4] = 1.0
+        plans.append(stop)
+        labels.append("stop")
     for j in range(NUM_DECISIONS):
         for sign in (1.0, -1.0):
             p = base.copy()

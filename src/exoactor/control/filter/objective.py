@@ -9,8 +9,11 @@ Lexicographic in spirit, weighted in practice (weights in
 3. joint error against the *unmodified* reference (so easing or re-shaping the motion costs);
 4. smoothness of the decisions;
 plus a torso-tilt excess term (a margin before the fall rule), a pelvis-speed term after the
-clip (come to rest) and a terminal *stopping-point* term: at the horizon's end a robot still
-moving is charged for where it will stop, ``|dxy + tau (v - v_ref)|^2 + 4 dyaw^2``.
+clip (come to rest), a *clip-end* term (the pelvis pose at the step where the reference clock
+reaches the clip's end, ``|dxy|^2 + 4 dyaw^2``, counted once with weight ``clip_end``: where
+the robot is when the clip ends is the figure the motion is judged by) and a terminal
+*stopping-point* term: at the horizon's end a robot still moving is charged for where it will
+stop, ``|dxy + tau (v - v_ref)|^2 + 4 dyaw^2``.
 
 Costs are integrated over time (per second), so horizons of different length compare.
 """
@@ -48,21 +51,33 @@ def step_cost(qpos: np.ndarray, qvel: np.ndarray, body_pos_w: np.ndarray, tilt_r
     body = np.mean(np.sum(db * db, axis=-1), axis=-1)
     joint = np.mean(np.abs(qpos[:, joint_qpos] - table.joint_pos[k]), axis=-1)
     tilt = np.maximum(0.0, tilt_rad - table.torso_tilt_rad[k] - TILT_FREE_RAD) ** 2
-    c = (weights.root_xy * np.sum(dxy * dxy, axis=-1) + weights.yaw * dyaw * dyaw
+    pose = np.sum(dxy * dxy, axis=-1)
+    c = (weights.root_xy * pose + weights.yaw * dyaw * dyaw
          + weights.key_body * body + weights.joint * joint + weights.tilt * tilt)
+    if k == clip_end_row(table):  # counted once: the caller integrates rates over dt
+        c = c + weights.clip_end * (pose + 4.0 * dyaw * dyaw) / table.dt
     if table.clip_t[k] > table.duration_s:
         c = c + weights.after_clip_speed * np.sum(qvel[:, :2] ** 2, axis=-1)
     change = (decisions - previous_decisions) / _HALF_RANGE
     return c + weights.smooth * np.sum(change * change, axis=-1) / table.dt
 
 
-def terminal_cost(qpos: np.ndarray, qvel: np.ndarray, table, k: int, weights) -> np.ndarray:
-    """``(K,)`` stopping-point cost at the horizon's end (reference row ``k``)."""
+def clip_end_row(table) -> int:
+    """The reference row of the clip's end: the last step whose clip time is within the clip
+    (the step ``root_xy_error_end_m`` is measured at)."""
+    return int(np.searchsorted(table.clip_t, table.duration_s + 1e-9, side="right") - 1)
+
+
+def terminal_cost(qpos: np.ndarray, qvel: np.ndarray, table, k: int, weights,
+                  weight: float | None = None) -> np.ndarray:
+    """``(K,)`` stopping-point cost at the horizon's end (reference row ``k``), weighted by
+    ``weight`` (default ``weights.terminal``)."""
     k = min(k, len(table.clip_t) - 1)
     stop = (qpos[:, :2] - table.root_pos_w[k, :2]
             + weights.stop_lookahead_s * (qvel[:, :2] - table.lin_vel_w[k, :2]))
     dyaw = wrap_angle(yaw(qpos[:, 3:7]) - yaw(table.root_quat_w[k]))
-    return weights.terminal * (np.sum(stop * stop, axis=-1) + 4.0 * dyaw * dyaw)
+    w = weights.terminal if weight is None else weight
+    return w * (np.sum(stop * stop, axis=-1) + 4.0 * dyaw * dyaw)
 
 
 # Normalisation of decision changes: the default bounds' half ranges (a fixed scale, so the
@@ -74,7 +89,9 @@ def clip_objective(qpos: np.ndarray, qvel: np.ndarray, body_pos_w: np.ndarray,
                    tilt_rad: np.ndarray, decisions: np.ndarray, table, rows: np.ndarray,
                    joint_qpos: np.ndarray, weights, bodies: tuple[int, ...],
                    fell: bool) -> float:
-    """The objective of one whole executed run (the same terms, summed over its steps).
+    """The objective of one whole executed run (the same terms, summed over its steps; the
+    stopping point at the run's end, after the hold and return to standing, weighs
+    ``run_end``: where the robot is left counts like where the clip ended).
 
     Args:
         qpos, qvel, body_pos_w, tilt_rad, decisions: per executed step (``(T, ...)``).
@@ -91,5 +108,6 @@ def clip_objective(qpos: np.ndarray, qvel: np.ndarray, body_pos_w: np.ndarray,
                                  joint_qpos, weights, bodies)[0]) * table.dt
         prev = decisions[t:t + 1]
     if len(rows):
-        total += float(terminal_cost(qpos[-1:], qvel[-1:], table, int(rows[-1]), weights)[0])
+        total += float(terminal_cost(qpos[-1:], qvel[-1:], table, int(rows[-1]), weights,
+                                     weights.run_end)[0])
     return total

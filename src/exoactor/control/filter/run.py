@@ -14,6 +14,12 @@ the end the whole filtered run is compared with the raw tracker's run on the sam
 and the raw one is kept when it is cheaper and did not fall (``keep_raw_when_better``). So the
 filter is never worse than the raw tracker on its own objective.
 
+One more whole-run candidate (``corrector_candidate``): the clip run once through the drift
+corrector (:mod:`exoactor.control.drift`), whose time re-plan slows the reference clock on runs
+and lagging side-steps, an authority the sampled decisions do not have. It is kept only when it
+did not fall and is the cheapest of the three runs on the same objective, so its known falls on
+dances and kicks cannot reach the output.
+
 Graceful degradation: where every plan falls within the horizon, the one that stays up longest
 is executed (the "stand" candidate eases toward the standing posture), and the steps are
 accounted as modified or not executed (:func:`fractions`).
@@ -65,6 +71,9 @@ FEEDBACK_YAW_GAIN = 2.0
 """Heading gain of the feedback candidate [1/s] (spec twist2-policy §3)."""
 FEEDBACK_POS_GAIN = 1.0
 """Position gain of the feedback candidate [1/s]."""
+JOINT_EDIT_RAD = 0.05
+"""Fed-joint departure from the reference from which a drift-corrected step counts as
+modified [rad]."""
 FEEDBACK_MAX_SPEED = 0.5
 """Speed cap of the feedback candidate's velocity offset [m/s]."""
 
@@ -152,25 +161,41 @@ def filter_motion(motion: RobotMotion, config: FilterConfig | None = None,
         run = _run_loop(motion, raw_cfg, out_dir, tab, planner, show_progress)
     run.wall_s = time.perf_counter() - wall0
 
-    # ---- the whole-clip comparison with the raw tracker --------------------------------
-    filt_obj = _objective(run, tab, main, config)
-    raw_obj = _objective(raw, tab, main, config)
-    kept_raw = bool(config.keep_raw_when_better and raw.fall_time_s is None
-                    and raw_obj < filt_obj)
-    final = raw if kept_raw else run
+    # ---- the drift corrector's whole run: one more whole-run candidate ------------------
+    corrected = None
+    if config.corrector_candidate:
+        drift_cfg = track.drift.model_copy(update={"enabled": True})
+        corrected = _run_loop(motion, track.model_copy(update={"drift": drift_cfg}), None,
+                              tab, None)
+
+    # ---- the whole-clip comparison: filtered, raw, corrected -----------------------------
+    runs = {"filtered": run}
+    if config.keep_raw_when_better:
+        runs["raw"] = raw
+    if corrected is not None:
+        runs["corrector"] = corrected
+    objectives = {name: _objective(ex, tab, main, config) for name, ex in runs.items()}
+    objectives.setdefault("raw", _objective(raw, tab, main, config))
+    kept = choose_run(runs, objectives)
+    final = runs[kept]
     extras = {"simulated_s": float(final.rec["t"][-1]) if final.rec.get("t") else 0.0,
               "filter_wall_s": float(run.wall_s),
               "filter_s_per_motion_s": float(run.wall_s / max(tab.duration_s, 1e-9)),
               "raw_wall_s": float(raw.wall_s)}
     metrics = _metrics(final, main, track, glitches, run.wall_s, extras)
     raw_metrics = _metrics(raw, main, track, glitches, raw.wall_s, {})
-    fr = fractions(final, tab, config)
+    fr = (fractions(final, tab, config) if kept != "corrector"
+          else corrector_fractions(final, tab, config))
     rollout = rollout_from_record(final.rec, "g1", 1.0 / main.dt, motion.source)
     executable = executable_motion(final, tab, main, motion)
     report = {
         "motion": motion.source, "config": config.model_dump(mode="json"),
-        "kept": "raw" if kept_raw else "filtered",
-        "objective": {"filtered": _finite(filt_obj), "raw": _finite(raw_obj)},
+        "kept": kept,
+        "objective": {name: _finite(v) for name, v in objectives.items()},
+        "corrector": (None if corrected is None else
+                      {"fell": corrected.fall_time_s is not None,
+                       "steps": len(corrected.rec.get("t", [])), "nominal_steps": tab.steps,
+                       "wall_s": float(corrected.wall_s)}),
         **fr, "replans": planner.log, "decision_names": list(NAMES),
         "decisions": {"clip_time_s": [float(t) for t in final.rec["clip_t"]],
                       "values": np.array(final.decisions).tolist()},
@@ -179,6 +204,16 @@ def filter_motion(motion: RobotMotion, config: FilterConfig | None = None,
     files = _write(out_dir, metrics, raw_metrics, fr, rollout, executable, report, motion,
                    track, config)
     return FilterResult(metrics, raw_metrics, rollout, executable, report, fr, files)
+
+
+def choose_run(runs: dict[str, Executed], objectives: dict[str, float]) -> str:
+    """The whole run to keep: the filtered one, unless another run that did not fall is cheaper
+    on the same objective (a fallen run's objective is infinite)."""
+    best = "filtered"
+    for name, ex in runs.items():
+        if ex.fall_time_s is None and objectives[name] < objectives[best]:
+            best = name
+    return best
 
 
 def _finite(x: float) -> float | None:
@@ -226,8 +261,10 @@ class _Planner:
         if self.plan is not None:
             self.prev_best = shift_plan(self.plan, self.plan_step / self.h_steps)
         fb = _feedback(qpos, state, tab, config)
+        after = bool(tab.clip_t[min(state.step, tab.steps)] >= tab.duration_s)
         plans, labels = candidate_plans(self.current, self.prev_best, fb, config.candidates,
-                                        config.random_candidates, config.bounds, self.rng)
+                                        config.random_candidates, config.bounds, self.rng,
+                                        after_clip=after)
         out = self.ev.simulate([state] * len(plans), plans, self.h_steps, 0, config.weights)
         best = _choose(out.cost, out.fall_step)
         self.log.append({"clip_time_s": float(saved.clip_time_s), "chosen": labels[best],
@@ -397,6 +434,23 @@ def fractions(ex: Executed, tab, config: FilterConfig) -> dict[str, float]:
     a, m = min(1.0, as_asked / total), min(1.0, modified / total)
     return {"fraction_as_asked": a, "fraction_modified": m,
             "fraction_not_executed": max(0.0, 1.0 - a - m)}
+
+
+def corrector_fractions(ex: Executed, tab, config: FilterConfig) -> dict[str, float]:
+    """:func:`fractions` of a drift-corrected run: its fed mimic read as decisions (velocity
+    and yaw-rate offsets against the unmodified reference at the same clock row; stride 1); a
+    step whose fed joints depart from the reference's by more than ``JOINT_EDIT_RAD`` (the
+    corrector's stance and stride edits) counts as modified at least."""
+    decisions = []
+    for t, m in zip(ex.rec.get("clip_t", []), ex.mimic):
+        ref = tab.mimic[tab.step_of(t)]
+        d = IDENTITY.copy()
+        d[[0, 1, 2]] = m[[0, 1, 5]] - ref[[0, 1, 5]]
+        if np.max(np.abs(m[6:] - ref[6:])) > JOINT_EDIT_RAD:
+            d[3] = config.bounds.stride_max  # a departure at a bound: modified
+        decisions.append(d)
+    view = Executed(ex.rec, decisions, ex.mimic, ex.fall_time_s, ex.wall_s)
+    return fractions(view, tab, config)
 
 
 def _metrics(ex: Executed, main: Plant, track: TrackConfig, glitches, wall_s: float,
