@@ -12,6 +12,7 @@ index  acts on                                                         unmodifie
 3      stride: leg joints' swing about their running mean ``x s``      1
 4      stance: blend legs, waist, pelvis height and tilt toward the    0
        standing posture, and the reference's own velocities toward 0
+       (beyond 1, hold plans only: the arms too, by ``stance - 1``)
 =====  ==============================================================  ==========
 
 A *plan* is piecewise linear in these over the horizon, with knots at ``t0``, ``t0 + H/2`` and
@@ -147,6 +148,38 @@ def candidate_plans(current: np.ndarray, previous_best: np.ndarray | None, feedb
     return out, labels[:count]
 
 
+HOLD = np.array([0.0, 0.0, 0.0, 1.0, 2.0])
+"""Decisions of the hold posture: no offsets, stride 1, stance 2: the whole body at the
+standing posture (legs, waist, pelvis height and tilt by the stance blend's first unit, the
+arms by its part beyond 1, :func:`apply_to_mimic`), the reference's own root velocities and
+yaw rate fed as 0."""
+
+
+def hold_plans(current: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """The "hold" plans, simulated only where every ordinary plan falls within the horizon
+    (graceful degradation: keep the robot up rather than follow the reference).
+
+    ``hold_stand``: :data:`HOLD` at every knot (the standing posture at once; the safety layer's
+    rate limit smooths the jump in targets); ``hold_stand_ramp``: from the decisions in use to
+    :data:`HOLD` at the horizon's middle knot.
+
+    Args:
+        current: ``(5,)`` decisions in use now.
+
+    Returns:
+        ``(2, 3, 5)`` plans and their labels.
+    """
+    now = np.tile(HOLD, (KNOTS, 1))
+    ramp = np.tile(HOLD, (KNOTS, 1))
+    ramp[0] = current
+    return np.stack([now, ramp]), ["hold_stand", "hold_stand_ramp"]
+
+
+def is_hold(label: str) -> bool:
+    """Whether a plan label is one of :func:`hold_plans`'."""
+    return label.startswith("hold_stand")
+
+
 def modification(decisions: np.ndarray, bounds: DecisionBounds) -> np.ndarray:
     """``(..., )`` largest departure of decisions ``(..., 5)`` from the identity, as a fraction
     of each variable's range (0 = unmodified, 1 = at a bound)."""
@@ -165,7 +198,8 @@ def apply_to_mimic(mimic: np.ndarray, decisions: np.ndarray, leg_mean: np.ndarra
         leg_mean: ``(len(legs),)`` running mean of the reference leg joints here [rad].
         legs: indices of the leg joints (within the 29).
         stand_mimic: ``(35,)`` mimic entries of the standing posture at rest.
-        stance_joints: indices of the joints the stance blend moves (legs and waist).
+        stance_joints: indices of the joints the stance blend moves (legs and waist); a
+            stance beyond 1 (hold plans) blends the other joints by ``stance - 1``.
 
     Returns:
         ``(K, 35)``.
@@ -176,10 +210,15 @@ def apply_to_mimic(mimic: np.ndarray, decisions: np.ndarray, leg_mean: np.ndarra
     swing = mimic[6:][legs] - leg_mean
     # written as "value + change" so that the identity leaves every entry bit-exact
     joints[:, legs] += (d[:, 3:4] - 1.0) * swing
-    b = d[:, 4:5]
+    b = np.minimum(d[:, 4:5], 1.0)
     out[:, [0, 1, 5]] -= b * out[:, [0, 1, 5]]
     out[:, 2:5] += b * (stand_mimic[2:5] - out[:, 2:5])
     joints[:, stance_joints] += b * (stand_mimic[6:][stance_joints] - joints[:, stance_joints])
+    # a stance beyond 1 (hold plans only; sampled plans are clipped to [0, 1]) blends the other
+    # joints (arms) too, by ``stance - 1``; within [0, 1] this adds exact zeros
+    others = np.setdiff1d(np.arange(joints.shape[1]), stance_joints)
+    w = np.clip(d[:, 4:5] - 1.0, 0.0, 1.0)
+    joints[:, others] += w * (stand_mimic[6:][others] - joints[:, others])
     out[:, 0] += d[:, 0]
     out[:, 1] += d[:, 1]
     out[:, 5] += d[:, 2]

@@ -20,9 +20,13 @@ and lagging side-steps, an authority the sampled decisions do not have. It is ke
 did not fall and is the cheapest of the three runs on the same objective, so its known falls on
 dances and kicks cannot reach the output.
 
-Graceful degradation: where every plan falls within the horizon, the one that stays up longest
-is executed (the "stand" candidate eases toward the standing posture), and the steps are
-accounted as modified or not executed (:func:`fractions`).
+Graceful degradation: where every plan falls within the horizon, two "hold" plans
+(:func:`~.decisions.hold_plans`: no offsets, stance 1, so legs, waist, pelvis height and tilt
+stand and the reference's own velocities are fed as 0) are simulated from the same state; the
+cheapest plan that stays up among all of them is executed, else the one that stays up longest.
+The hold plans are simulated only there, so a run in which some ordinary plan always stays up
+is bit-identical to one without them. Steps executed under a hold plan count as not executed
+(:func:`fractions`); the others as modified or not executed as usual.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ from exoactor.control.filter.decisions import (
     NAMES,
     apply_to_mimic,
     candidate_plans,
+    hold_plans,
+    is_hold,
     lower_upper,
     modification,
     plan_at,
@@ -86,6 +92,8 @@ class Executed:
     rec: dict[str, list]
     decisions: list[np.ndarray] = field(default_factory=list)
     mimic: list[np.ndarray] = field(default_factory=list)
+    held: list[bool] = field(default_factory=list)
+    """Per recorded step: executed under a hold plan (:func:`~.decisions.hold_plans`)."""
     fall_time_s: float | None = None
     wall_s: float = 0.0
 
@@ -227,6 +235,7 @@ class _Planner:
         self.ev = evaluator
         self.tab = table
         self.config = config
+        self.dt = dt
         self.h_steps = max(1, round(config.horizon_s / dt))
         self.r_steps = max(1, min(self.h_steps, round(config.replan_s / dt)))
         self.rng = np.random.default_rng(config.seed)
@@ -234,6 +243,7 @@ class _Planner:
         self.prev_best: np.ndarray | None = None
         self.plan: np.ndarray | None = None
         self.plan_step = 0
+        self.holding = False
         self.log: list[dict] = []
 
     @property
@@ -266,12 +276,27 @@ class _Planner:
                                         config.random_candidates, config.bounds, self.rng,
                                         after_clip=after)
         out = self.ev.simulate([state] * len(plans), plans, self.h_steps, 0, config.weights)
-        best = _choose(out.cost, out.fall_step)
+        infeasible = int(np.sum(~np.isfinite(out.cost)))
+        cost, fall_step = out.cost, out.fall_step
+        extra = {}
+        if infeasible == len(plans):  # graceful degradation: try holding
+            held, held_labels = hold_plans(self.current)
+            ho = self.ev.simulate([state] * len(held), held, self.h_steps, 0, config.weights)
+            plans = np.concatenate([plans, held])
+            labels = labels + held_labels
+            cost = np.concatenate([cost, ho.cost])
+            fall_step = np.concatenate([fall_step, ho.fall_step])
+            extra = {"hold_infeasible": int(np.sum(~np.isfinite(ho.cost))),
+                     "up_s": float((out.fall_step.max() + 1) * self.dt),
+                     "hold_up_s": [float((f + 1) * self.dt) if f >= 0 else None
+                                   for f in ho.fall_step]}
+        best = _choose(cost, fall_step)
         self.log.append({"clip_time_s": float(saved.clip_time_s), "chosen": labels[best],
-                         "cost": _finite(out.cost[best]), "raw_cost": _finite(out.cost[0]),
-                         "infeasible": int(np.sum(~np.isfinite(out.cost))),
+                         "cost": _finite(cost[best]), "raw_cost": _finite(out.cost[0]),
+                         "infeasible": infeasible, **extra,
                          "decisions_end": plans[best, -1].tolist()})
         self.plan = plans[best]
+        self.holding = is_hold(labels[best])
         self.plan_step = 0
 
 
@@ -298,11 +323,14 @@ def _run_loop(motion: RobotMotion, cfg: TrackConfig, out_dir: Path | None, tab,
             break
         u = IDENTITY
         mod = None
+        held = False
         if planner is not None and loop.fall_time_s is None:
             u = planner.decisions(loop.save(), sim.data.qpos.copy())
             row = tab.step_of(loop.clip_time_s)
             mod = ReferenceMod(transform=_mimic_transform(u, tab.leg_mean[row], planner, stand))
+            held = planner.holding
         res = loop.step(mod)
+        ex.held.append(held)
         ex.decisions.append(np.array(u, dtype=float))
         ex.mimic.append(mimic_obs(res.seen))
     ex.fall_time_s = loop.fall_time_s
@@ -409,7 +437,8 @@ def fractions(ex: Executed, tab, config: FilterConfig) -> dict[str, float]:
     its weight, scaled by how much the reference's legs move there (full from
     :data:`LEG_ACTIVITY_RAD` of swing, :func:`leg_activity_rad`), is at or above
     ``not_executed_stance`` — easing a reference that stands still changes its posture
-    (modified), not its movement; also after a fall, or when the run never got there. It runs
+    (modified), not its movement; also under a hold plan (``ex.held``), after a fall, or when
+    the run never got there. It runs
     *as asked* while every decision is within ``as_asked_tolerance`` of its range from the
     unmodified value, and is *modified* otherwise.
     """
@@ -419,8 +448,11 @@ def fractions(ex: Executed, tab, config: FilterConfig) -> dict[str, float]:
         return {"fraction_as_asked": 0.0, "fraction_modified": 0.0, "fraction_not_executed": 1.0}
     activity = leg_activity_rad(tab)
     as_asked = modified = 0
-    for t, dec in zip(ex.rec.get("clip_t", []), ex.decisions):
+    held = ex.held or [False] * len(ex.decisions)
+    for t, dec, hold in zip(ex.rec.get("clip_t", []), ex.decisions, held):
         if not (1e-9 < t <= tab.duration_s + 1e-9):
+            continue
+        if hold:
             continue
         if ex.fall_time_s is not None and t >= ex.fall_time_s - 1e-9:
             continue
@@ -449,7 +481,7 @@ def corrector_fractions(ex: Executed, tab, config: FilterConfig) -> dict[str, fl
         if np.max(np.abs(m[6:] - ref[6:])) > JOINT_EDIT_RAD:
             d[3] = config.bounds.stride_max  # a departure at a bound: modified
         decisions.append(d)
-    view = Executed(ex.rec, decisions, ex.mimic, ex.fall_time_s, ex.wall_s)
+    view = Executed(ex.rec, decisions, ex.mimic, fall_time_s=ex.fall_time_s, wall_s=ex.wall_s)
     return fractions(view, tab, config)
 
 
