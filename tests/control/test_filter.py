@@ -171,3 +171,100 @@ def test_planner_model_is_the_executed_loop(walk_motion) -> None:
     loop_qpos = np.array(run.loop.rec["qpos"])
     for rec in out.records:
         assert np.abs(rec.qpos - loop_qpos).max() == 0.0
+
+
+def test_hold_plan_feeds_the_whole_standing_posture() -> None:
+    """The hold decisions feed standing at rest: every joint (arms included), pelvis height and
+    tilt at standing and no root velocity or yaw rate, whatever the reference asks."""
+    from exoactor.control.filter.decisions import HOLD, hold_plans, is_hold
+
+    rng = np.random.default_rng(1)
+    mimic, stand = rng.normal(size=35), rng.normal(size=35)
+    stand[[0, 1, 3, 4, 5]] = 0.0
+    out = apply_to_mimic(mimic, HOLD[None], mimic[6:18], np.arange(12), stand, np.arange(15))[0]
+    np.testing.assert_allclose(out, stand, atol=1e-12)
+    # within the sampled range [0, 1] the arms stay bit-exact (hold is an extension only)
+    part = apply_to_mimic(mimic, np.array([[0.0, 0.0, 0.0, 1.0, 0.7]]), mimic[6:18],
+                          np.arange(12), stand, np.arange(15))[0]
+    np.testing.assert_array_equal(part[21:], mimic[21:])
+    current = np.array([0.2, 0.0, 0.6, 1.0, 0.5])
+    plans, labels = hold_plans(current)
+    assert all(is_hold(lb) for lb in labels) and not is_hold("hold")
+    np.testing.assert_array_equal(plans[0], np.tile(HOLD, (3, 1)))
+    np.testing.assert_array_equal(plans[1, 0], current)  # the ramp starts where we are
+    np.testing.assert_array_equal(plans[1, 1:], np.tile(HOLD, (2, 1)))
+
+
+class _FakeEvaluator:
+    """Plans fall unless their stance reaches the hold value (2): a reference no ordinary plan
+    can keep the robot up on, or (``ordinary_up``) one where plan 3 stays up."""
+
+    def __init__(self, ordinary_up: bool):
+        self.ordinary_up = ordinary_up
+        self.calls: list[int] = []
+
+    def simulate(self, states, plans, horizon_steps, record_steps, weights):
+        from types import SimpleNamespace
+
+        self.calls.append(len(plans))
+        up = plans[:, -1, 4] > 1.5
+        if self.ordinary_up and len(self.calls) == 1:
+            up[3] = True
+        cost = np.where(up, 1.0 + np.arange(len(plans)), np.inf)
+        fall = np.where(up, -1, 10 + np.arange(len(plans)))
+        return SimpleNamespace(cost=cost, fall_step=fall)
+
+
+def _planner_replan(ordinary_up: bool):
+    from types import SimpleNamespace
+
+    from exoactor.control.filter.run import _Planner
+
+    n = 100
+    tab = SimpleNamespace(
+        steps=n, dt=0.02, duration_s=1.5, clip_t=-0.5 + 0.02 * np.arange(n + 1),
+        root_quat_w=np.tile([1.0, 0.0, 0.0, 0.0], (n + 1, 1)),
+        root_pos_w=np.zeros((n + 1, 3)), step_of=lambda t: int(round((t + 0.5) / 0.02)))
+    ev = _FakeEvaluator(ordinary_up)
+    planner = _Planner(ev, tab, FAST, 0.02)
+    saved = SimpleNamespace(controller=(np.zeros((10, 3)), np.zeros(29), False),
+                            safety=SimpleNamespace(previous=np.zeros(29)),
+                            plant=SimpleNamespace(integration=np.zeros(3)), clip_time_s=0.1)
+    qpos = np.zeros(36)
+    qpos[3] = 1.0
+    planner._replan(saved, qpos)
+    return planner, ev
+
+
+def test_hold_only_where_every_ordinary_plan_falls() -> None:
+    """All ordinary plans fall: the hold plans are simulated and one that stays up is executed
+    (reported, and its steps flagged); some ordinary plan stays up: no hold plan is even
+    simulated (so such runs are unchanged)."""
+    planner, ev = _planner_replan(ordinary_up=False)
+    assert ev.calls == [FAST.candidates, 2]
+    entry = planner.log[-1]
+    assert entry["chosen"] == "hold_stand" and planner.holding
+    assert entry["infeasible"] == FAST.candidates and entry["hold_infeasible"] == 0
+    planner, ev = _planner_replan(ordinary_up=True)
+    assert ev.calls == [FAST.candidates]
+    assert planner.log[-1]["chosen"] != "hold_stand" and not planner.holding
+    assert "hold_infeasible" not in planner.log[-1]
+
+
+def test_held_steps_count_as_not_executed() -> None:
+    from types import SimpleNamespace
+
+    from exoactor.control.filter.run import Executed, fractions
+
+    n = 50
+    tab = SimpleNamespace(clip_t=0.02 * np.arange(n + 1), duration_s=1.0, dt=0.02,
+                          mimic=np.zeros((n + 1, 35)), leg_mean=np.zeros((n + 1, 12)),
+                          step_of=lambda t: int(round(t / 0.02)))
+    rec = {"clip_t": list(tab.clip_t[1:])}
+    plain = Executed(rec, decisions=[IDENTITY.copy() for _ in range(n)])
+    held = Executed(rec, decisions=[IDENTITY.copy() for _ in range(n)],
+                    held=[i >= n // 2 for i in range(n)])
+    assert fractions(plain, tab, FAST)["fraction_as_asked"] == pytest.approx(1.0)
+    fr = fractions(held, tab, FAST)
+    assert fr["fraction_as_asked"] == pytest.approx(0.5)
+    assert fr["fraction_not_executed"] == pytest.approx(0.5)
