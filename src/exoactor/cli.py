@@ -608,7 +608,7 @@ def track(
     fcfg = FilterConfig.model_validate(_override(filter_data, workers=workers,
                                                  enabled=physics_filter))
     m = load_motion(motion, fps=input_fps, csv_format=csv_format)
-    use_filter = fcfg.enabled and cfg.controller == "twist2" and m.hand_dof is None
+    use_filter = fcfg.applies(cfg.controller, m)
     if fcfg.enabled and not use_filter:
         _console().print("[yellow]the physics filter drives TWIST2 on the 29 body joints; "
                          "running the raw tracker[/]")

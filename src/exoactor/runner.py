@@ -285,8 +285,7 @@ def _scene(run: RunDir, config: RunConfig) -> None:
     scene = infer_scene(motion, config.objects, plan_actions=plan_actions(run.artefact(artefacts.PLAN)))
     scenes = place_seats_ranked(motion, scene, config.objects.place, config.track,
                                 keep=config.objects.contact.placements)
-    filtered = (config.filter.enabled and config.track.controller == "twist2"
-                and motion.hand_dof is None)  # as the track stage runs it
+    filtered = config.filter.applies(config.track.controller, motion)  # as the track stage
     scene, seated, note = choose_seated(motion, scenes, config.objects.contact, config.track,
                                         config.filter if filtered else None)
     save_scene(scene, run.artefact(artefacts.SCENE))
@@ -352,8 +351,7 @@ def _track_into(out: Path, motion, config: RunConfig, scene) -> None:
     from exoactor.control.track import track_motion
 
     track = config.track.model_copy(update={"scene": scene})
-    if (config.filter.enabled and config.track.controller == "twist2"
-            and motion.hand_dof is None):
+    if config.filter.applies(config.track.controller, motion):
         from exoactor.control.drift import DriftConfig
         from exoactor.control.filter import filter_motion
 

@@ -34,3 +34,16 @@ def test_standing_still_tracks_a_walk_worse_than_twist2(walk_motion) -> None:
     stand = track_motion(short, cfg.model_copy(update={"controller": "stand"})).metrics
     twist2 = track_motion(short, cfg).metrics
     assert stand.mean_joint_error_rad > twist2.mean_joint_error_rad
+
+
+def test_a_stateless_controller_round_trips_none_and_refuses_a_foreign_state(walk_motion) -> None:
+    import pytest
+
+    from exoactor.errors import ExoActorError
+
+    ctl = controllers.build("stand", {}, joint_names=walk_motion.joint_names)
+    assert ctl.get_state() is None
+    ctl.set_state(None)  # what its own get_state gave
+    twist2 = controllers.build("twist2", {}, joint_names=walk_motion.joint_names)
+    with pytest.raises(ExoActorError, match="StandController|keeps no internal state"):
+        ctl.set_state(twist2.get_state())

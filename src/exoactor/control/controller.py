@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import BaseModel
 
+from exoactor.errors import ExoActorError
 from exoactor.registry import Registry
 from exoactor.rotations import quat_apply_inverse
 
@@ -134,9 +135,16 @@ class Controller(abc.ABC):
         return None
 
     def set_state(self, state: Any) -> None:
-        """Put back a :meth:`get_state` value exactly."""
+        """Put back a :meth:`get_state` value exactly.
+
+        The default serves stateless controllers: their state is ``None``; any other value was
+        saved from another controller and is refused.
+        """
         if state is not None:
-            raise NotImplementedError(f"{type(self).__name__} does not restore its state")
+            raise ExoActorError(
+                f"{type(self).__name__} keeps no internal state, but was given one "
+                f"({type(state).__name__}): restore a state saved by this controller's own "
+                "get_state(), or give the controller get_state/set_state if it has state")
 
 
 controllers: Registry[type[Controller]] = Registry(

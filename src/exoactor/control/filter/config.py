@@ -123,3 +123,9 @@ class FilterConfig(BaseModel):
     same whole-run objective and did not fall. Its time re-plan (the reference clock slowed on
     runs and lagging side-steps) is an authority the sampled decisions lack; the whole-run fall
     check keeps its known falls (dances, kicks) out. Costs one more plain loop run."""
+
+    def applies(self, controller: str, motion) -> bool:
+        """Whether the filter drives this run: it is enabled and plans for TWIST2 on the 29
+        body joints, so the controller is ``"twist2"`` and ``motion`` (a
+        :class:`~exoactor.formats.motion.RobotMotion`) carries no hand joints."""
+        return self.enabled and controller == "twist2" and motion.hand_dof is None

@@ -21,8 +21,8 @@ did not fall and is the cheapest of the three runs on the same objective, so its
 dances and kicks cannot reach the output.
 
 Graceful degradation: where every plan falls within the horizon, two "hold" plans
-(:func:`~.decisions.hold_plans`: no offsets, stance 1, so legs, waist, pelvis height and tilt
-stand and the reference's own velocities are fed as 0) are simulated from the same state; the
+(:func:`~.decisions.hold_plans`: no offsets, stance 2, so the whole body, arms included, is fed
+the standing posture and the reference's own velocities as 0) are simulated from the same state; the
 cheapest plan that stays up among all of them is executed, else the one that stays up longest.
 The hold plans are simulated only there, so a run in which some ordinary plan always stays up
 is bit-identical to one without them. Steps executed under a hold plan count as not executed
