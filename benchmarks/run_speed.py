@@ -21,11 +21,14 @@ stage). Printed as seconds per video-second. ``--before-track`` also runs the tr
 stages of the "before" code on a copy of that run directory (``--force track``), so the whole
 run's figure can be stated before and after from one measurement of perceive. ``--run-dir``
 starts from a run directory of the same clip (perceive .. objects done) and forces track and
-report for both versions.
+report for both versions. ``--whole-before`` runs the whole ``run`` with both versions
+(alternating, ``--repeats`` times each), prints both per stage side by side with the after /
+before ratios, and compares the two run directories' artefacts by SHA-256 (files whose bytes
+differ are listed; JSON files are also compared without their timing fields).
 
     EXOACTOR_ASSETS=../shared/assets python benchmarks/run_speed.py [--before main]
         [--motions walk_001] [--seconds 10] [--repeats 1] [--set planning_timestep_s=0.002]
-        [--video ../shared/footage/CLIP.mp4 [--before-track]] [--skip-filter]
+        [--video ../shared/footage/CLIP.mp4 [--before-track | --whole-before]] [--skip-filter]
 """
 
 from __future__ import annotations
@@ -199,8 +202,96 @@ def _print_stages(label: str, r: dict, video_s: float, names: list[str]) -> None
           + f" | total {r['total']['wall_s'] / video_s:5.2f}")
 
 
+_TIMING_KEY = ("seconds", "wall", "per_second", "step_s", "_s_per", "started", "fps_wall")
+"""Parts of JSON keys that hold timings (left out of the JSON comparison)."""
+
+
+def _untimed(value):  # noqa: ANN001, ANN202
+    """``value`` (parsed JSON) without timing fields and without paths of the run folder."""
+    if isinstance(value, dict):
+        return {k: _untimed(v) for k, v in value.items()
+                if not any(t in k for t in _TIMING_KEY) and k not in ("input", "output",
+                                                                      "video", "source")}
+    if isinstance(value, list):
+        return [_untimed(v) for v in value]
+    return value
+
+
+def compare_runs(a: Path, b: Path) -> list[str]:
+    """Lines saying which artefacts of run folders ``a`` and ``b`` are byte-identical."""
+    import hashlib
+
+    def digest(p: Path) -> str:
+        return hashlib.sha256(p.read_bytes()).hexdigest()[:16]
+
+    names = sorted({p.name for p in a.iterdir() if p.is_file()}
+                   | {p.name for p in b.iterdir() if p.is_file()})
+    same, lines = [], []
+    for name in names:
+        fa, fb = a / name, b / name
+        if not (fa.is_file() and fb.is_file()):
+            lines.append(f"  {name}: only in {'before' if fa.is_file() else 'after'}")
+            continue
+        if digest(fa) == digest(fb):
+            same.append(name)
+            continue
+        note = ""
+        if name.endswith(".json"):
+            try:
+                equal = _untimed(json.loads(fa.read_text())) == _untimed(json.loads(fb.read_text()))
+            except json.JSONDecodeError:
+                equal = False
+            note = " (equal without timing fields and paths)" if equal else " (content differs)"
+        lines.append(f"  {name}: bytes differ{note}")
+    return [f"  identical ({len(same)}): {', '.join(same)}"] + lines
+
+
+def whole_part(args, versions: dict[str, Path], scratch: Path) -> None:
+    """The whole ``run`` with both versions, alternating; per stage side by side."""
+    video = args.video.resolve()
+    results: dict[str, list[dict]] = {"before": [], "after": []}
+    for i in range(args.repeats):
+        for tag in ("before", "after") if i % 2 == 0 else ("after", "before"):
+            out = scratch / "run"  # one path for both: run folders name themselves in files
+            results[tag].append(_run_once(versions[tag], ["run", "--video", str(video),
+                                                          "-o", str(out)]))
+            out.rename(scratch / f"whole_{tag}_{i}")
+            print(f"  {tag} #{i}: {results[tag][-1]['total']['wall_s']:.1f} s wall, "
+                  f"{results[tag][-1]['total']['cpu_s']:.1f} s CPU", flush=True)
+    video_s = _video_seconds(scratch / "whole_after_0" / "video.mp4")
+    names = ["clip", "perceive", "retarget", "objects", "track", "report"]
+
+    def med(tag: str) -> dict:
+        rs = results[tag]
+        pick = lambda f: {m: statistics.median(f(r)[m] for r in rs) for m in ("wall_s", "cpu_s")}  # noqa: E731
+        return {"startup": pick(lambda r: r["startup"]), "total": pick(lambda r: r["total"]),
+                "stages": {n: pick(lambda r, n=n: r["stages"][n]) for n in names
+                           if all(n in r["stages"] for r in rs)}}
+
+    m = {tag: med(tag) for tag in results}
+    print(f"\nwhole `run` on {video.name}: {video_s:.2f} s of video, {os.cpu_count()} CPUs, "
+          f"before = {args.before}, after = this checkout, median of {args.repeats}, "
+          "seconds per video-second:")
+    for tag in ("before", "after"):
+        _print_stages(tag, m[tag], video_s, names)
+    print("  after / before:")
+    for n in ["startup", *names, "total"]:
+        b = m["before"]["stages"].get(n) if n in names else m["before"][n]
+        a = m["after"]["stages"].get(n) if n in names else m["after"][n]
+        if a and b and b["wall_s"] > 0 and b["cpu_s"] > 0:
+            print(f"    {n:8s} wall {a['wall_s'] / b['wall_s']:5.2f}x  cpu "
+                  f"{a['cpu_s'] / b['cpu_s']:5.2f}x  (saved {(b['cpu_s'] - a['cpu_s']) / video_s:+.2f}"
+                  " CPU s/video-s)")
+    print("artefacts, before #0 vs after #0:")
+    for line in compare_runs(scratch / "whole_before_0", scratch / "whole_after_0"):
+        print(line)
+
+
 def run_part(args, versions: dict[str, Path], scratch: Path) -> None:
     video = args.video.resolve()
+    if args.whole_before:
+        whole_part(args, versions, scratch)
+        return
     out = scratch / "run_after"
     if args.run_dir is not None:  # perceive .. objects done: track + report of both versions
         shutil.copytree(args.run_dir, out)
@@ -251,6 +342,9 @@ def main() -> None:
     ap.add_argument("--video", type=Path, help="a task clip for the whole-run part")
     ap.add_argument("--before-track", action="store_true",
                     help="also run track + report of the 'before' code on the clip's run")
+    ap.add_argument("--whole-before", action="store_true",
+                    help="run the whole `run` on the clip with both versions, compare artefacts")
+    ap.add_argument("--keep", type=Path, help="copy the run directories here (for inspection)")
     ap.add_argument("--skip-filter", action="store_true", help="only the whole-run part")
     ap.add_argument("--run-dir", type=Path,
                     help="a run directory of --video with perceive .. objects done: only track "
@@ -265,7 +359,13 @@ def main() -> None:
         if not args.skip_filter:
             filter_part(args, versions)
         if args.video is not None:
-            run_part(args, versions, scratch)
+            try:
+                run_part(args, versions, scratch)
+            finally:
+                if args.keep is not None:
+                    for d in scratch.iterdir():
+                        if d.is_dir() and d.name != "before_tree":
+                            shutil.copytree(d, args.keep / d.name, dirs_exist_ok=True)
 
 
 if __name__ == "__main__":

@@ -6,13 +6,18 @@ on the ground while in contact (:mod:`.contacts`), Dex3-1 hand joints (:mod:`.ha
 repair (:mod:`.repair`) and metrics (:mod:`.metrics`).
 
 Entry points: :func:`retarget` (in memory) and :func:`retarget_file` (``HUMAN.npz`` →
-``ROBOT.npz`` + ``retarget_metrics.json``). Importing this package loads neither MuJoCo nor mink.
+``ROBOT.npz`` + ``retarget_metrics.json``). Importing this package loads neither MuJoCo nor mink
+(it installs :mod:`.qp`'s import hook, which keeps JAX out of mink's solver layer).
 """
 
 from __future__ import annotations
 
 from importlib import import_module
 from typing import Any
+
+from exoactor.retarget import qp as _qp
+
+_qp.install()  # mink's qpsolvers without its JAX backend (see the module), for every submodule
 
 _LAZY = {
     "RetargetConfig": "exoactor.retarget.config",

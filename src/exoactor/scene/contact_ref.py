@@ -169,12 +169,13 @@ def adjust_for_seats(motion: RobotMotion, scene: Scene, config: ContactRefConfig
                      robot=None) -> ContactRefResult:
     """Lower the reference pelvis onto ``scene``'s seats during their evidence windows, the
     legs re-solved with the feet held (see the module). Pure: returns a new motion."""
-    import mink
     import mujoco
 
+    from exoactor.retarget.qp import import_mink
     from exoactor.robots import get_robot
     from exoactor.robots.kinematics import motion_qpos
 
+    mink = import_mink()
     cfg = config or ContactRefConfig()
     robot = robot or get_robot(motion.robot)
     T = motion.num_frames

@@ -1,0 +1,59 @@
+"""mink's solver layer is imported without JAX (exoactor.retarget.qp)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from exoactor.retarget.qp import modules_missing
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+def _fresh(code: str) -> dict:
+    """Run ``code`` in a fresh interpreter with this checkout's code; its last printed JSON."""
+    env = dict(os.environ, PYTHONPATH=str(SRC))
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          check=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.skipif(importlib.util.find_spec("mink") is None, reason="mink not installed")
+def test_retarget_imports_mink_without_jax():
+    out = _fresh(
+        "import json, sys\n"
+        "import exoactor.retarget.ik, exoactor.retarget.collision_limit, mink, qpsolvers\n"
+        "from exoactor.retarget.qp import _QpsolversFinder\n"
+        "print(json.dumps({'jax': 'jax' in sys.modules, 'jaxopt': 'jaxopt' in sys.modules,\n"
+        "                  'solvers': qpsolvers.available_solvers,\n"
+        "                  'hooks': sum(isinstance(f, _QpsolversFinder) for f in sys.meta_path),\n"
+        "                  'blocked': [n for n in ('jax', 'jaxopt') if n in sys.modules]}))")
+    assert not out["jax"] and not out["jaxopt"], out
+    assert "daqp" in out["solvers"]  # the IK's solver is there
+    assert out["hooks"] == 0 and out["blocked"] == []  # the hook removed itself, nothing left
+
+
+@pytest.mark.skipif(importlib.util.find_spec("mink") is None
+                    or importlib.util.find_spec("jax") is None, reason="mink or jax missing")
+def test_jax_imports_normally_after_mink():
+    out = _fresh("import json, sys\nfrom exoactor.retarget.qp import import_mink\n"
+                 "import_mink()\nimport jax.numpy\n"
+                 "print(json.dumps({'jax': 'jax' in sys.modules}))")
+    assert out["jax"]
+
+
+def test_modules_missing_restores_the_import_state():
+    name = "exoactor_qp_test_absent_module"
+    assert name not in sys.modules
+    already = "json"  # imported: never blocked
+    with modules_missing([name, already]):
+        with pytest.raises(ImportError):
+            __import__(name)
+        assert sys.modules[already] is not None
+    assert name not in sys.modules
