@@ -121,6 +121,31 @@ def slerp(times_s: np.ndarray, quat_wxyz: np.ndarray, query_s: np.ndarray) -> np
     return as_wxyz(Slerp(times_s, rot(quat_wxyz))(query))
 
 
+class SegmentSlerp:
+    """Slerp within the segments of a ``(T, 4)`` wxyz quaternion sequence, each segment's
+    interpolator built on first use and kept.
+
+    ``SegmentSlerp(q)(i, a)`` equals ``slerp(np.array([0.0, 1.0]), q[[i, i + 1]],
+    np.array([a]))[0]`` bit for bit (the same scipy interpolator, built once per segment instead
+    of once per call: a tracker samples each segment many times).
+    """
+
+    def __init__(self, quat_wxyz: np.ndarray):
+        self._quat = np.asarray(quat_wxyz, dtype=float)
+        self._segments: dict[int, Slerp] = {}
+
+    def __call__(self, i: int, a: float) -> np.ndarray:
+        """``(4,)`` wxyz at fraction ``a`` (clamped to [0, 1]) of the way from sample ``i`` to
+        sample ``i + 1``."""
+        interp = self._segments.get(i)
+        if interp is None:
+            interp = self._segments[i] = Slerp(_UNIT_TIMES, rot(self._quat[[i, i + 1]]))
+        return as_wxyz(interp(np.clip(np.array([a], dtype=float), 0.0, 1.0)))[0]
+
+
+_UNIT_TIMES = np.array([0.0, 1.0])
+
+
 def angular_velocity_w(quat_wxyz: np.ndarray, fps: float) -> np.ndarray:
     """World-frame angular velocity ``(T, 3)`` [rad/s] by central differences.
 

@@ -27,7 +27,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from exoactor.control.controller import ReferenceFrame
 from exoactor.errors import InvalidMotionFile
 from exoactor.formats.motion import RobotMotion
-from exoactor.rotations import angular_velocity_w, continuous, rot, slerp, yaw, yaw_quat
+from exoactor.rotations import (
+    SegmentSlerp,
+    angular_velocity_w,
+    continuous,
+    rot,
+    slerp,
+    yaw,
+    yaw_quat,
+)
 from exoactor.signals import smoothstep
 
 
@@ -153,6 +161,7 @@ class ReferenceStreamer:
         self.duration_s = motion.duration_s
         self._pos = motion.root_pos
         self._quat = continuous(motion.root_quat)
+        self._slerp = SegmentSlerp(self._quat)
         self._dof = motion.dof_pos
         self._hand = motion.hand_dof
         self._lin_vel_w = np.gradient(self._pos, 1.0 / self.fps, axis=0)
@@ -186,7 +195,7 @@ class ReferenceStreamer:
         def lerp(arr: np.ndarray) -> np.ndarray:
             return (1.0 - a) * arr[i0] + a * arr[i1]
 
-        quat = slerp(np.array([0.0, 1.0]), self._quat[[i0, i1]], np.array([a]))[0]
+        quat = self._slerp(i0, a)
         return ReferenceFrame(lerp(self._pos), quat, lerp(self._lin_vel_w), lerp(self._ang_vel_w),
                               lerp(self._dof), None if self._hand is None else lerp(self._hand))
 
