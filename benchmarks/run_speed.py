@@ -202,19 +202,38 @@ def _print_stages(label: str, r: dict, video_s: float, names: list[str]) -> None
           + f" | total {r['total']['wall_s'] / video_s:5.2f}")
 
 
-_TIMING_KEY = ("seconds", "wall", "per_second", "step_s", "_s_per", "started", "fps_wall")
-"""Parts of JSON keys that hold timings (left out of the JSON comparison)."""
+_TIMING_KEY = ("seconds", "wall", "per_second", "step_s", "_s_per", "started", "created",
+               "real_time_factor", "ms_per_frame", "frames_per_second")
+"""Parts of JSON keys that hold timings (left out of the JSON comparison). The manifest's
+``report`` stage ``key`` and ``inputs`` hash ``metrics.json``, whose timings differ: left out
+too."""
 
 
 def _untimed(value):  # noqa: ANN001, ANN202
     """``value`` (parsed JSON) without timing fields and without paths of the run folder."""
     if isinstance(value, dict):
         return {k: _untimed(v) for k, v in value.items()
-                if not any(t in k for t in _TIMING_KEY) and k not in ("input", "output",
-                                                                      "video", "source")}
+                if not any(t in k for t in _TIMING_KEY)
+                and k not in ("input", "output", "video", "source")
+                and not (k in ("key", "inputs") and "report" in str(value.get("outputs")))}
     if isinstance(value, list):
         return [_untimed(v) for v in value]
     return value
+
+
+def _html_diff(a: str, b: str) -> list[str]:
+    """Lines of page ``b`` unlike page ``a``'s, after removing what matplotlib's SVGs vary
+    from run to run (their date, their random element ids)."""
+    import difflib
+    import re
+
+    def norm(text: str) -> list[str]:
+        text = re.sub(r"<dc:date>[^<]*</dc:date>", "", text)
+        text = re.sub(r"\b[mp][0-9a-f]{10}\b", "ID", text)
+        return text.replace("><", ">\n<").splitlines()
+
+    return [ln[1:] for ln in difflib.unified_diff(norm(a), norm(b), lineterm="", n=0)
+            if ln.startswith("+") and not ln.startswith("+++")]
 
 
 def compare_runs(a: Path, b: Path) -> list[str]:
@@ -238,10 +257,16 @@ def compare_runs(a: Path, b: Path) -> list[str]:
         note = ""
         if name.endswith(".json"):
             try:
-                equal = _untimed(json.loads(fa.read_text())) == _untimed(json.loads(fb.read_text()))
+                equal = (json.dumps(_untimed(json.loads(fa.read_text())), sort_keys=True)
+                         == json.dumps(_untimed(json.loads(fb.read_text())), sort_keys=True))
             except json.JSONDecodeError:
                 equal = False
             note = " (equal without timing fields and paths)" if equal else " (content differs)"
+        if name.endswith(".html"):
+            rest = _html_diff(fa.read_text(), fb.read_text())
+            note = (" (equal without the plots' SVG dates and ids)" if not rest else
+                    f" ({len(rest)} lines differ beyond the plots' SVG dates and ids, e.g. "
+                    f"{rest[0][:120]!r})")
         lines.append(f"  {name}: bytes differ{note}")
     return [f"  identical ({len(same)}): {', '.join(same)}"] + lines
 
