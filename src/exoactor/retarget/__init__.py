@@ -7,7 +7,7 @@ repair (:mod:`.repair`) and metrics (:mod:`.metrics`).
 
 Entry points: :func:`retarget` (in memory) and :func:`retarget_file` (``HUMAN.npz`` →
 ``ROBOT.npz`` + ``retarget_metrics.json``). Importing this package loads neither MuJoCo nor mink
-(it installs :mod:`.qp`'s import hook, which keeps JAX out of mink's solver layer).
+(it installs :mod:`exoactor.mink_loader`'s import hook, which keeps JAX out of mink's solver layer).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from exoactor.retarget import qp as _qp
+from exoactor import mink_loader as _mink_loader
 
-_qp.install()  # mink's qpsolvers without its JAX backend (see the module), for every submodule
+_mink_loader.install()  # mink without JAX (see that module), for every submodule
 
 _LAZY = {
     "RetargetConfig": "exoactor.retarget.config",

@@ -171,7 +171,7 @@ def adjust_for_seats(motion: RobotMotion, scene: Scene, config: ContactRefConfig
     legs re-solved with the feet held (see the module). Pure: returns a new motion."""
     import mujoco
 
-    from exoactor.retarget.qp import import_mink
+    from exoactor.mink_loader import import_mink
     from exoactor.robots import get_robot
     from exoactor.robots.kinematics import motion_qpos
 

@@ -1,17 +1,18 @@
-"""mink's QP layer imported without the solver backends the IK does not use.
+"""mink's QP layer imported without the solver backends the IK does not use (shared by the
+retarget stage and the scene stage's seat-contact reference, which both solve IK with mink).
 
 mink imports ``qpsolvers``, whose package import tries every QP backend it knows. One of them
 (``jaxopt_osqp``) imports JAX, which is installed here as a dependency of MediaPipe: that alone
-costs ~1.2-1.6 s of CPU in every process that retargets (more than the IK of a 4 s clip). The IK
-solves with ``daqp`` only (:mod:`exoactor.retarget.ik`), so ``qpsolvers`` is imported with the
-modules of :data:`SKIPPED_MODULES` reported missing; its other backends, and a later
-``import jax`` anywhere in the process, are unaffected. When JAX is already imported, nothing is
-skipped (it costs nothing then).
+costs ~1.2-1.6 s of CPU in every process that retargets (more than the IK of a 4 s clip). mink
+is solved with ``daqp`` only (:mod:`exoactor.retarget.ik`, :mod:`exoactor.scene.contact_ref`),
+so ``qpsolvers`` is imported with the modules of :data:`SKIPPED_MODULES` reported missing; its
+other backends, and a later ``import jax`` anywhere in the process, are unaffected. When JAX is
+already imported, nothing is skipped (it costs nothing then).
 
 :func:`install` puts a one-shot import hook for ``qpsolvers`` in front of :data:`sys.meta_path`
-(importing :mod:`exoactor.retarget` installs it, so every module of the package that imports
+(importing :mod:`exoactor.retarget` installs it, so every module of that package that imports
 mink gets it, whatever the import order); :func:`import_mink` installs it and imports mink, for
-code outside the package.
+code outside that package.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""mink's solver layer is imported without JAX (exoactor.retarget.qp)."""
+"""mink's solver layer is imported without JAX (exoactor.mink_loader)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from exoactor.retarget.qp import modules_missing
+from exoactor.mink_loader import modules_missing
 
-SRC = Path(__file__).resolve().parents[2] / "src"
+SRC = Path(__file__).resolve().parents[1] / "src"
 
 
 def _fresh(code: str) -> dict:
@@ -29,7 +29,7 @@ def test_retarget_imports_mink_without_jax():
     out = _fresh(
         "import json, sys\n"
         "import exoactor.retarget.ik, exoactor.retarget.collision_limit, mink, qpsolvers\n"
-        "from exoactor.retarget.qp import _QpsolversFinder\n"
+        "from exoactor.mink_loader import _QpsolversFinder\n"
         "print(json.dumps({'jax': 'jax' in sys.modules, 'jaxopt': 'jaxopt' in sys.modules,\n"
         "                  'solvers': qpsolvers.available_solvers,\n"
         "                  'hooks': sum(isinstance(f, _QpsolversFinder) for f in sys.meta_path),\n"
@@ -42,7 +42,7 @@ def test_retarget_imports_mink_without_jax():
 @pytest.mark.skipif(importlib.util.find_spec("mink") is None
                     or importlib.util.find_spec("jax") is None, reason="mink or jax missing")
 def test_jax_imports_normally_after_mink():
-    out = _fresh("import json, sys\nfrom exoactor.retarget.qp import import_mink\n"
+    out = _fresh("import json, sys\nfrom exoactor.mink_loader import import_mink\n"
                  "import_mink()\nimport jax.numpy\n"
                  "print(json.dumps({'jax': 'jax' in sys.modules}))")
     assert out["jax"]
