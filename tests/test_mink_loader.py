@@ -28,15 +28,15 @@ def _fresh(code: str) -> dict:
 def test_retarget_imports_mink_without_jax():
     out = _fresh(
         "import json, sys\n"
+        "from exoactor.retarget.api import _require_solver\n"
+        "_require_solver()\n"
         "import exoactor.retarget.ik, exoactor.retarget.collision_limit, mink, qpsolvers\n"
-        "from exoactor.mink_loader import _QpsolversFinder\n"
         "print(json.dumps({'jax': 'jax' in sys.modules, 'jaxopt': 'jaxopt' in sys.modules,\n"
         "                  'solvers': qpsolvers.available_solvers,\n"
-        "                  'hooks': sum(isinstance(f, _QpsolversFinder) for f in sys.meta_path),\n"
         "                  'blocked': [n for n in ('jax', 'jaxopt') if n in sys.modules]}))")
     assert not out["jax"] and not out["jaxopt"], out
     assert "daqp" in out["solvers"]  # the IK's solver is there
-    assert out["hooks"] == 0 and out["blocked"] == []  # the hook removed itself, nothing left
+    assert out["blocked"] == []  # nothing left blocked
 
 
 @pytest.mark.skipif(importlib.util.find_spec("mink") is None
@@ -57,3 +57,10 @@ def test_modules_missing_restores_the_import_state():
             __import__(name)
         assert sys.modules[already] is not None
     assert name not in sys.modules
+
+
+def test_importing_the_retarget_package_changes_no_import_machinery():
+    out = _fresh("import json, sys\nbefore = len(sys.meta_path)\nimport exoactor.retarget\n"
+                 "print(json.dumps({'same': len(sys.meta_path) == before,\n"
+                 "                  'mink': 'mink' in sys.modules}))")
+    assert out == {"same": True, "mink": False}

@@ -7,17 +7,13 @@ repair (:mod:`.repair`) and metrics (:mod:`.metrics`).
 
 Entry points: :func:`retarget` (in memory) and :func:`retarget_file` (``HUMAN.npz`` →
 ``ROBOT.npz`` + ``retarget_metrics.json``). Importing this package loads neither MuJoCo nor mink
-(it installs :mod:`exoactor.mink_loader`'s import hook, which keeps JAX out of mink's solver layer).
+(the IK imports mink through :func:`exoactor.mink_loader.import_mink`, which keeps JAX out).
 """
 
 from __future__ import annotations
 
 from importlib import import_module
 from typing import Any
-
-from exoactor import mink_loader as _mink_loader
-
-_mink_loader.install()  # mink without JAX (see that module), for every submodule
 
 _LAZY = {
     "RetargetConfig": "exoactor.retarget.config",

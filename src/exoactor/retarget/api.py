@@ -77,7 +77,10 @@ def _require_solver() -> None:
     """Raise a clear error when the IK's optional dependencies are missing."""
     try:
         import daqp  # noqa: F401
-        import mink  # noqa: F401
+
+        from exoactor.mink_loader import import_mink
+
+        import_mink()
     except ImportError as exc:
         from exoactor.errors import ExoActorError
 

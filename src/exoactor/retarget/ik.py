@@ -76,8 +76,9 @@ class BodyIK:
     """mink IK of one robot model (real state: a mink Configuration and its tasks)."""
 
     def __init__(self, rmodel: RetargetModel, cfg: RetargetConfig, fps: float):
-        import mink
+        from exoactor.mink_loader import import_mink
 
+        mink = import_mink()  # before the modules below, which import mink at their top
         from exoactor.retarget.collision_limit import GeomGroupsLimit
         from exoactor.retarget.ground_limit import GroundLimit
         from exoactor.retarget.keypoint_task import KeypointTask
