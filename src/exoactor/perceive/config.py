@@ -223,6 +223,14 @@ class WorldConfig(BaseModel):
     anchor_sigma_m: float = Field(0.02, gt=0.0)
     """Expected spread of a planted foot's centre about its anchor [m] (heel-toe roll,
     landmark noise)."""
+    anchor_depth_sigma_ratio: float = Field(5.0, ge=1.0)
+    """``anchor_sigma_m`` times this along the camera's horizontal viewing direction (depth).
+    The pose model places a foot relative to the hips far worse in depth than across the
+    image: on the rendered truth clips (walk; raise-arms for 5 body sizes) the error of
+    foot-minus-hips has a 2.3-10.7x (median 5.6x) larger spread in depth than laterally.
+    Holding the feet equally in both axes turned that depth error into root motion: the
+    rendered walk's W2-MPJPE 100.2 -> 102.2 mm (1 and 5: 102.2 / 99.8 mm; the fold-arms
+    task clip's in-place path 0.116 / 0.133 m, 0.470 without anchoring)."""
     anchor_accel_sigma_m_s2: float = Field(2.0, gt=0.0)
     """Expected acceleration of the anchoring shift [m/s^2]: it carries on smoothly between
     planted runs."""

@@ -375,9 +375,14 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
         feet_w = np.stack([hip_w + planted_trend(joints_w[:, list(foot), :2].mean(1)
                                                  - hip_w, anchor[:, f], wcfg.anchor_trend_order)
                            for f, foot in enumerate(FEET)], 1)
-        shift_w = anchored_shift_w(feet_w, anchor, fps, wcfg.anchor_sigma_m,
-                                   wcfg.anchor_accel_sigma_m_s2, wcfg.anchor_speed_sigma_m_s,
-                                   start=first)
+        # across the image and in depth (the camera's horizontal viewing direction): the
+        # model's feet are far less certain in depth
+        view = T_w_c[:2, 2] / max(float(np.linalg.norm(T_w_c[:2, 2])), 1e-9)
+        shift_w = anchored_shift_w(
+            feet_w, anchor, fps,
+            (wcfg.anchor_sigma_m, wcfg.anchor_sigma_m * wcfg.anchor_depth_sigma_ratio),
+            wcfg.anchor_accel_sigma_m_s2, wcfg.anchor_speed_sigma_m_s, start=first,
+            axes_w=np.array([[-view[1], view[0]], view]))
         joints_w = joints_w.copy()
         joints_w[..., :2] += shift_w[:, None]
     support_w, contact_w, unlocked_w = support, contact, joints_w
