@@ -243,7 +243,8 @@ class WorldConfig(BaseModel):
     shift is a slow drift (a generated clip's camera dollies ~0.1 m/s: the fold-arms clip's
     planted feet drift 0.2 m in 2 s) and the body's depth error; measured on the task clips
     and the rendered walk, 0.1 / 0.3 / 1.0 m/s: in-place paths within 0.01 m of each
-    other, the walk's W2-MPJPE 102 / 107 / 121 mm (100 without anchoring)."""
+    other, the walk's W2-MPJPE 102 / 107 / 121 mm (100 without anchoring; measured with equal
+    spreads across and in depth)."""
     lumbar_flexion_deg: tuple[float, float] = (15.0, 30.0)
     """Trunk extension and flexion [deg] that the lumbar spine takes before the pelvis tilts
     (lumbopelvic rhythm): the pelvis pitches only by the trunk's lean beyond these."""

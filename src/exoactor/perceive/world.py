@@ -22,7 +22,8 @@ pixels ``_px``.
   cannot tell from the person moving: depth errors from the body's apparent size and camera
   translation (a dolly; rotation is compensated upstream). Over a planted run a foot's
   position relative to the hips is taken as a smooth trend (the body moving over the
-  foot), not the pose model's noisy depth of it.
+  foot), not the pose model's noisy depth of it, and it is held more loosely in depth
+  (along the camera's horizontal viewing direction) than across the image.
 * **Depth cap** (:func:`cap_depth_change`): moving landmarks onto their view rays and
   restoring bone lengths turns bones out of the image plane when their image length is a
   little short; the change of each landmark's depth relative to the hip centre is capped.
