@@ -1,6 +1,7 @@
 """Perceive speed, before and after side by side in one run: wall and CPU seconds per
 video-second of the whole process (interpreter start-up, imports, ``perceive_video`` with
-hands on and the overlay off), for a git ref ("before") and the working tree ("after").
+hands on and the overlay off, or on with ``--overlay`` as in ``exoactor run``), for a git
+ref ("before") and the working tree ("after").
 
 Each clip runs in a fresh subprocess, alternating before, after, before, after, ... so that
 both see the same load. CPU time is the child's ``getrusage(RUSAGE_CHILDREN)`` user + system
@@ -11,7 +12,7 @@ figure. Each run also prints a digest of the body joints (``HumanMotion.joints``
 digests mean the change left the body untouched; and the hands' detection rates.
 
     .venv/bin/python benchmarks/perceive_speed.py [CLIP ...] [--before REF] [--repeat 2]
-        [--json F]
+        [--json F] [--overlay]
 
 Defaults: the four 30 fps GenMimic clips of ``../shared/footage``, ``--before main``.
 """
@@ -43,7 +44,8 @@ from pathlib import Path
 import numpy as np
 from exoactor.perceive import PerceiveConfig, perceive_video
 with tempfile.TemporaryDirectory() as d:
-    r = perceive_video(sys.argv[1], Path(d) / "human.npz", PerceiveConfig(overlay=False))
+    r = perceive_video(sys.argv[1], Path(d) / "human.npz",
+                       PerceiveConfig(overlay=sys.argv[2] == "overlay"))
 m = r.metrics
 print("RESULT " + json.dumps({
     "video_s": m.duration_s, "frames": m.frames,
@@ -61,14 +63,16 @@ def checkout(ref: str, into: Path) -> Path:
     return into / "src"
 
 
-def run_once(src: Path, clip: Path) -> dict:
-    """One whole process on ``clip`` with ``src`` first on the path: its figures."""
+def run_once(src: Path, clip: Path, overlay: bool = False) -> dict:
+    """One whole process on ``clip`` with ``src`` first on the path (the overlay video
+    written too when ``overlay``): its figures."""
     env = dict(os.environ, PYTHONPATH=str(src), GLOG_minloglevel="2",
                TF_CPP_MIN_LOG_LEVEL="2")
     load0 = os.getloadavg()[0]
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(clip)], env=env,
+    proc = subprocess.run([sys.executable, "-c", CHILD, str(clip),
+                           "overlay" if overlay else "none"], env=env,
                           capture_output=True, text=True)
     wall = time.perf_counter() - t0
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -88,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--before", default="main", help="git ref of the 'before' code")
     ap.add_argument("--repeat", type=int, default=2, help="runs of each per clip")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--overlay", action="store_true",
+                    help="write the overlay video too, as the run's perceive stage does")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     clips = args.clips or [FOOTAGE / c for c in DEFAULT_CLIPS]
@@ -105,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
             runs: dict[str, list[dict]] = {"before": [], "after": []}
             for k in range(args.repeat):
                 for name in ("before", "after"):
-                    r = run_once(srcs[name], clip)
+                    r = run_once(srcs[name], clip, args.overlay)
                     runs[name].append(r)
                     print(f"  {clip.name[:44]:44s} {name:6s} #{k}: wall {r['wall_s']:6.2f} s  "
                           f"cpu {r['cpu_s']:6.2f} s  video {r['video_s']:.2f} s  "

@@ -5,6 +5,7 @@ holding a standing person in place."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy.spatial.transform import Rotation
 
 from exoactor.perceive.camera import intrinsics, project
@@ -208,6 +209,30 @@ def test_anchored_shift_keeps_planted_feet_and_lets_a_step_move_the_person() -> 
     d = anchored_shift_w(feet, planted, fps)
     assert abs(d).max() < 0.01
     assert abs((feet + d[:, None])[-1, 0, 0] - 0.3) < 0.01
+
+
+def test_anchored_shift_trusts_a_planted_foot_less_in_depth() -> None:
+    """The pose model's foot is far less certain in depth than across the image: with a
+    larger spread along the depth axis, a foot that slips in depth moves the person less
+    than the same slip across the image; equal spreads in rotated axes change nothing."""
+    from exoactor.perceive.world import anchored_shift_w
+
+    T, fps = 90, 30.0
+    c, s_ = np.cos(np.radians(30.0)), np.sin(np.radians(30.0))
+    axes = np.array([[c, s_], [-s_, c]])  # rows: across, depth
+    slip = np.linspace(0.0, 0.15, T)[:, None, None]
+    feet = np.zeros((T, 2, 2))
+    feet[:, 0], feet[:, 1] = axes[0] * 0.1, -axes[0] * 0.1
+    feet = feet + slip * (axes[0] + axes[1])  # slips 0.15 m across and 0.15 m in depth
+    planted = np.ones((T, 2), bool)
+    d = anchored_shift_w(feet, planted, fps, (0.02, 0.1), axes_w=axes) @ axes.T
+    across, depth = np.ptp(d[:, 0]), np.ptp(d[:, 1])
+    assert across > 0.9 * 0.15  # held across the image as before
+    assert depth < 0.75 * across, (across, depth)  # equal spreads: equal shifts
+    same = anchored_shift_w(feet, planted, fps, (0.02, 0.02), axes_w=axes)
+    np.testing.assert_allclose(same, anchored_shift_w(feet, planted, fps, 0.02), atol=1e-9)
+    with pytest.raises(ValueError, match="orthonormal"):
+        anchored_shift_w(feet, planted, fps, (0.02, 0.1), axes_w=2 * axes)
 
 
 def test_a_camera_that_dollies_does_not_walk_a_standing_person() -> None:

@@ -79,7 +79,8 @@ class PerceiveMetrics:
         bone_length_variation_pct_mean: mean over body bones of the length's coefficient of
             variation over detected frames [%].
         bone_length_variation_pct_max: the largest one [%].
-        stature_m: standing height implied by the bone lengths [m].
+        stature_m: the stature the skeleton is scaled to [m] (the known one, or the adult
+            prior combined with the bones').
         camera: intrinsics, estimated pitch and roll, background motion, static verdict.
         support_levels_m: heights the actor stood on above the ground [m] (0 = ground).
         contact_fraction: fraction of frames with the left / right foot in contact.
@@ -96,6 +97,9 @@ class PerceiveMetrics:
         config: the resolved stage configuration.
         artefacts: clip artefacts found and handled (start cut, repeated frames, resampling,
             camera rotation; :mod:`exoactor.perceive.artefacts`), None when the scan is off.
+        stature_measured_m: the stature the pose model's bone lengths alone imply [m]
+            (MediaPipe's are close to one template: 1.63-1.65 m for rendered bodies of
+            1.21-1.99 m, so the prior decides ``stature_m``).
     """
 
     video: str
@@ -129,6 +133,7 @@ class PerceiveMetrics:
     seconds_per_video_second: dict[str, float]
     config: dict[str, Any] = field(default_factory=dict)
     artefacts: dict[str, Any] | None = None
+    stature_measured_m: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -132,10 +132,12 @@ class Reconstruction:
         levels: the support levels.
         support_w: ``(T, 2)`` support height under each foot in the world [m].
         swapped_frames: frames whose left/right labels were mirrored.
-        stature_m: standing height implied by the bone lengths [m].
+        stature_m: the stature the skeleton is scaled to [m]: the known one, or the adult
+            prior combined with the bones' (:func:`~exoactor.perceive.world.stature_posterior_m`).
         hands_detected: ``(T, 2)`` frames where each hand was seen (None without hands).
         step_s: seconds per step (``"cleanup"``, ``"grounding"``, ``"hands"``).
         fit_converged: both root fits converged.
+        stature_measured_m: the stature the pose model's bone lengths alone imply [m].
     """
 
     motion: HumanMotion
@@ -153,6 +155,7 @@ class Reconstruction:
     hands_detected: np.ndarray | None
     step_s: dict[str, float] = field(default_factory=dict)
     fit_converged: bool = True
+    stature_measured_m: float | None = None
 
 
 def _smooth(x: np.ndarray, fps: float, cfg: PerceiveConfig, unit_per_m: float = 1.0
@@ -375,9 +378,14 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
         feet_w = np.stack([hip_w + planted_trend(joints_w[:, list(foot), :2].mean(1)
                                                  - hip_w, anchor[:, f], wcfg.anchor_trend_order)
                            for f, foot in enumerate(FEET)], 1)
-        shift_w = anchored_shift_w(feet_w, anchor, fps, wcfg.anchor_sigma_m,
-                                   wcfg.anchor_accel_sigma_m_s2, wcfg.anchor_speed_sigma_m_s,
-                                   start=first)
+        # across the image and in depth (the camera's horizontal viewing direction): the
+        # model's feet are far less certain in depth
+        view = T_w_c[:2, 2] / max(float(np.linalg.norm(T_w_c[:2, 2])), 1e-9)
+        shift_w = anchored_shift_w(
+            feet_w, anchor, fps,
+            (wcfg.anchor_sigma_m, wcfg.anchor_sigma_m * wcfg.anchor_depth_sigma_ratio),
+            wcfg.anchor_accel_sigma_m_s2, wcfg.anchor_speed_sigma_m_s, start=first,
+            axes_w=np.array([[-view[1], view[0]], view]))
         joints_w = joints_w.copy()
         joints_w[..., :2] += shift_w[:, None]
     support_w, contact_w, unlocked_w = support, contact, joints_w
@@ -422,7 +430,7 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
         step_s={"cleanup": t_clean - t_start, "grounding": t_ground - t_clean - fit_s,
                 "skeleton_fit": fit_s,
                 "hands_world": t_hands - t_ground},
-        fit_converged=fit1.converged and fit2.converged)
+        fit_converged=fit1.converged and fit2.converged, stature_measured_m=float(measured))
 
 
 def _fit_skeleton(P0: np.ndarray, kp: np.ndarray, weight: np.ndarray, K: np.ndarray,

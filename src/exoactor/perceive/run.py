@@ -284,7 +284,8 @@ def summarize(video: VideoSource, view: RateView, obs: PoseObservations, rec: Re
         float_max_mm=float(max(0.0, height.max())) if height.size else None,
         hands=hands, ms_per_frame={k: round(v, 3) for k, v in ms.items()},
         seconds_per_video_second={k: round(v, 4) for k, v in per_s.items()},
-        config=cfg.model_dump(mode="json"), artefacts=artefacts)
+        config=cfg.model_dump(mode="json"), artefacts=artefacts,
+        stature_measured_m=rec.stature_measured_m)
 
 
 def _pct(x: np.ndarray, q: float) -> float | None:

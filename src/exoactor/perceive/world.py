@@ -22,7 +22,8 @@ pixels ``_px``.
   cannot tell from the person moving: depth errors from the body's apparent size and camera
   translation (a dolly; rotation is compensated upstream). Over a planted run a foot's
   position relative to the hips is taken as a smooth trend (the body moving over the
-  foot), not the pose model's noisy depth of it.
+  foot), not the pose model's noisy depth of it, and it is held more loosely in depth
+  (along the camera's horizontal viewing direction) than across the image.
 * **Depth cap** (:func:`cap_depth_change`): moving landmarks onto their view rays and
   restoring bone lengths turns bones out of the image plane when their image length is a
   little short; the change of each landmark's depth relative to the hip centre is capped.
@@ -247,8 +248,9 @@ def straighten_knees_c(joints_c: np.ndarray, weight: np.ndarray) -> np.ndarray:
 
 
 def anchored_shift_w(feet_w: np.ndarray, planted: np.ndarray, fps: float,
-                     anchor_sigma_m: float = 0.02, accel_sigma_m_s2: float = 2.0,
-                     speed_sigma_m_s: float = 0.1, start: int = 0) -> np.ndarray:
+                     anchor_sigma_m: float | tuple[float, float] = 0.02,
+                     accel_sigma_m_s2: float = 2.0, speed_sigma_m_s: float = 0.1,
+                     start: int = 0, axes_w: np.ndarray | None = None) -> np.ndarray:
     """``(T, 2)`` horizontal shift [m] of the whole scene (person and camera together, so the
     image is unchanged) that keeps planted feet where they were put down.
 
@@ -270,37 +272,59 @@ def anchored_shift_w(feet_w: np.ndarray, planted: np.ndarray, fps: float,
     compensated upstream, a dolly or crane is not). ``d(start)`` is 0 (the world origin is
     where the person stood at the first detection).
 
+    The anchor residual's spread may differ along two horizontal axes (``axes_w``): a
+    monocular pose model places a foot relative to the hips far worse in depth than across
+    the image, so along the camera's horizontal viewing direction the anchor trusts the foot
+    less and the root fit's own placement more.
+
     Args:
         feet_w: ``(T, 2, 2)`` horizontal position of each foot (left, right) [m].
         planted: ``(T, 2)`` bool, the foot bears weight and stays put.
         fps: frame rate [Hz].
         anchor_sigma_m: expected spread of a planted foot's point about its anchor [m]
-            (heel and toe rolls, landmark noise).
+            (heel and toe rolls, landmark noise); a pair: along the two rows of ``axes_w``.
         accel_sigma_m_s2: expected acceleration of the shift [m/s^2].
         speed_sigma_m_s: expected speed of the shift [m/s].
         start: the frame whose shift is zero.
+        axes_w: ``(2, 2)`` orthonormal horizontal axes (rows) that a pair of
+            ``anchor_sigma_m`` refers to; None: the world's x and y.
     """
-    import scipy.sparse as sp
-    from scipy.sparse.linalg import spsolve
-
     T = len(feet_w)
     feet_runs = [(f, a, b) for f in range(planted.shape[1]) for a, b in runs(planted[:, f])]
     if T < 3 or not feet_runs:
         return np.zeros((T, 2))
+    sigma = np.broadcast_to(np.asarray(anchor_sigma_m, dtype=float), (2,))
+    axes = np.eye(2) if axes_w is None else np.asarray(axes_w, dtype=float)
+    if not np.allclose(axes @ axes.T, np.eye(2), atol=1e-6):
+        raise ValueError(f"axes_w must be orthonormal rows, got {axes.tolist()}")
+    along = feet_w @ axes.T  # (T, 2 feet, 2 axes)
+    out = np.stack([_anchored_shift_1d(along[..., k], feet_runs, fps, float(sigma[k]),
+                                       accel_sigma_m_s2, speed_sigma_m_s, start)
+                    for k in range(2)], 1)
+    return out @ axes
+
+
+def _anchored_shift_1d(feet: np.ndarray, feet_runs: list[tuple[int, int, int]], fps: float,
+                       anchor_sigma_m: float, accel_sigma_m_s2: float,
+                       speed_sigma_m_s: float, start: int) -> np.ndarray:
+    """``(T,)`` shift along one axis for :func:`anchored_shift_w` (``feet``: ``(T, 2)``)."""
+    import scipy.sparse as sp
+    from scipy.sparse.linalg import spsolve
+
+    T = len(feet)
     n = T + len(feet_runs)
     rows, cols, vals = [], [], []
     r0 = 0
     sa = 1.0 / anchor_sigma_m
-    anchor_rhs = []
+    rhs_parts = []
     for k, (f, a, b) in enumerate(feet_runs):
         t = np.arange(a, b)
         rr = r0 + np.arange(len(t))
         rows += [rr, rr]
         cols += [t, np.full(len(t), T + k)]
         vals += [np.full(len(t), sa), np.full(len(t), -sa)]
-        anchor_rhs.append((f, t))
+        rhs_parts.append(-sa * feet[t, f])
         r0 += len(t)
-    n_anchor = r0
     s = 1.0 / (accel_sigma_m_s2 / fps ** 2)
     t = np.arange(1, T - 1)
     rr = r0 + np.arange(len(t))
@@ -323,16 +347,10 @@ def anchored_shift_w(feet_w: np.ndarray, planted: np.ndarray, fps: float,
     r0 += 1
     A = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
                       shape=(r0, n))
-    AtA = (A.T @ A).tocsc()
-    out = np.zeros((T, 2))
-    for axis in range(2):
-        rhs = np.zeros(r0)
-        i = 0
-        for f, tt in anchor_rhs:
-            rhs[i:i + len(tt)] = -sa * feet_w[tt, f, axis]
-            i += len(tt)
-        assert i == n_anchor
-        out[:, axis] = spsolve(AtA, A.T @ rhs)[:T]
+    rhs = np.zeros(r0)
+    anchor_rhs = np.concatenate(rhs_parts)
+    rhs[:len(anchor_rhs)] = anchor_rhs
+    out = spsolve((A.T @ A).tocsc(), A.T @ rhs)[:T]
     return out - out[start]
 
 
