@@ -62,7 +62,7 @@ def test_clip_end_term_counts_once_at_the_clip_end_row() -> None:
     tab = SimpleNamespace(clip_t=clip_t, duration_s=0.9, dt=dt, root_pos_w=np.zeros((n, 3)),
                           root_quat_w=np.tile([1.0, 0, 0, 0], (n, 1)),
                           body_pos_w=np.zeros((n, 4, 3)), joint_pos=np.zeros((n, 29)),
-                          torso_tilt_rad=np.zeros(n))
+                          torso_tilt_rad=np.zeros(n), eased_shift_b=np.zeros((n, 2, 4, 3)))
     end = clip_end_row(tab)
     assert clip_t[end] <= 0.9 + 1e-9 < clip_t[end + 1]
     qpos = np.zeros((1, 36))

@@ -5,7 +5,11 @@ Lexicographic in spirit, weighted in practice (weights in
 
 1. a fall within the horizon excludes a plan (infinite cost; :class:`.plant.Plant` decides);
 2. world-frame key-body error: pelvis xy and heading against the reference along the clip, and
-   the feet and hands in world;
+   the feet and hands in world; and the motion a plan leaves *undone* (:func:`undone_sq`:
+   how far its stance blend moves hands, feet, elbows and knees, relative to the pelvis, from
+   the asked pose toward standing), so that carrying out the motion counts on its own and is
+   not traded for position alone (a robot eased to standing keeps its place but does not do
+   the motion);
 3. joint error against the *unmodified* reference (so easing or re-shaping the motion costs);
 4. smoothness of the decisions;
 plus a torso-tilt excess term (a margin before the fall rule), a pelvis-speed term after the
@@ -54,12 +58,72 @@ def step_cost(qpos: np.ndarray, qvel: np.ndarray, body_pos_w: np.ndarray, tilt_r
     pose = np.sum(dxy * dxy, axis=-1)
     c = (weights.root_xy * pose + weights.yaw * dyaw * dyaw
          + weights.key_body * body + weights.joint * joint + weights.tilt * tilt)
+    if weights.undone > 0.0:
+        c = c + weights.undone * undone_sq(decisions, table, k)
     if k == clip_end_row(table):  # counted once: the caller integrates rates over dt
         c = c + weights.clip_end * (pose + 4.0 * dyaw * dyaw) / table.dt
     if table.clip_t[k] > table.duration_s:
         c = c + weights.after_clip_speed * np.sum(qvel[:, :2] ** 2, axis=-1)
     change = (decisions - previous_decisions) / _HALF_RANGE
     return c + weights.smooth * np.sum(change * change, axis=-1) / table.dt
+
+
+def undone_sq(decisions: np.ndarray, table, k: int) -> np.ndarray:
+    """``(K,)`` the motion a plan leaves undone at row ``k``: the mean over the key bodies of the
+    squared displacement, relative to the pelvis and in its frame, by which the plan's stance
+    blend moves the asked pose toward standing [m^2].
+
+    A stance ``b`` in [0, 1] blends the legs and waist toward standing (``b = 1``: the key bodies
+    at ``table.eased_shift_b[k, 0]`` from the asked pose); its part beyond 1 (hold plans) blends
+    the arms too (``b = 2``: the whole standing posture, a further ``eased_shift_b[k, 1]``). The
+    displacement is interpolated linearly in ``b`` between these exact end points. A reference
+    that already stands gives ~0 (easing it changes nothing), one that jumps or strides gives
+    the size of the jump or stride; velocity offsets and the stride scale change how the
+    motion is done, not whether, and are not charged here.
+
+    Args:
+        decisions: ``(K, 5)`` decisions of the step.
+        table: the :class:`~exoactor.control.filter.plant.ReferenceTable` (its
+            ``eased_shift_b``, :func:`eased_shift_b`).
+        k: reference row.
+    """
+    b = decisions[:, 4]
+    legs = np.clip(b, 0.0, 1.0)[:, None, None]
+    arms = np.clip(b - 1.0, 0.0, 1.0)[:, None, None]
+    shift = legs * table.eased_shift_b[k, 0][None] + arms * table.eased_shift_b[k, 1][None]
+    return np.mean(np.sum(shift * shift, axis=-1), axis=-1)
+
+
+def eased_shift_b(sim, joint_pos: np.ndarray, stand_joint_pos: np.ndarray,
+                  stance_joints: np.ndarray, body_ids: np.ndarray) -> np.ndarray:
+    """``(N, 2, B, 3)`` how far the stance blend moves the key bodies, relative to the pelvis and
+    in its frame, at each reference row [m]: ``[:, 0]`` from the asked pose to the legs and
+    waist at standing (stance 1), ``[:, 1]`` from there to the whole standing posture (stance 2).
+
+    Relative to the pelvis the key bodies depend on the joint angles alone, so this is forward
+    kinematics with the pelvis at the origin.
+
+    Args:
+        sim: a :class:`~exoactor.control.sim.Simulation` (its reference kinematics).
+        joint_pos: ``(N, 29)`` the asked joints [rad].
+        stand_joint_pos: ``(29,)`` the standing posture's joints [rad].
+        stance_joints: indices of the joints the stance blend moves up to 1 (legs, waist).
+        body_ids: MuJoCo ids of the key bodies.
+    """
+    origin, upright = np.zeros(3), np.array([1.0, 0.0, 0.0, 0.0])
+
+    def bodies(q: np.ndarray) -> np.ndarray:
+        return sim.reference_kinematics(sim.compose_qpos(origin, upright, q), body_ids)
+
+    whole = bodies(np.asarray(stand_joint_pos, dtype=float))
+    out = np.empty((len(joint_pos), 2, len(body_ids), 3))
+    for i, q in enumerate(np.asarray(joint_pos, dtype=float)):
+        eased_q = q.copy()
+        eased_q[stance_joints] = stand_joint_pos[stance_joints]
+        eased = bodies(eased_q)
+        out[i, 0] = eased - bodies(q)
+        out[i, 1] = whole - eased
+    return out
 
 
 def clip_end_row(table) -> int:
