@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from exoactor.control.filter.decisions import IDENTITY, apply_to_mimic, plan_at
-from exoactor.control.filter.objective import eased_shift_b
+from exoactor.control.filter.objective import POSTURE_WINDOW_S, eased_shift_b
 from exoactor.control.reference import Pose, ReferenceStreamer, StreamerConfig
 from exoactor.control.safety import SafetyConfig, clip_to_limits
 from exoactor.control.twist2 import (
@@ -121,7 +121,7 @@ class ReferenceTable:
         torso_tilt_rad: ``(N + 1,)``.
         leg_mean: ``(N + 1, 12)`` running mean of the fed leg joints [rad].
         stand_mimic: ``(35,)`` mimic entries of standing at rest.
-        eased_shift_b: ``(N + 1, 2, 8, 3)`` key-body shifts of the stance blend
+        eased_shift_b: ``(N + 1, 2, 8, 3)`` key-body movement the stance blend takes away
             (:func:`~exoactor.control.filter.objective.eased_shift_b`) [m].
         duration_s: the clip's duration [s].
     """
@@ -159,7 +159,7 @@ class ReferenceTable:
         stance = np.array([i for i, nm in enumerate(TWIST2_JOINTS)
                            if any(s in nm for s in ("hip", "knee", "ankle", "waist"))])
         self.eased_shift_b = eased_shift_b(sim, self.joint_pos, stand.joint_pos, stance,
-                                           body_ids)
+                                           body_ids, round(POSTURE_WINDOW_S / dt))
 
     @property
     def steps(self) -> int:
