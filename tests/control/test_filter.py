@@ -270,30 +270,30 @@ def test_held_steps_count_as_not_executed() -> None:
     assert fr["fraction_not_executed"] == pytest.approx(0.5)
 
 
-def _legs_held_then_jumping(standing, seconds: float = 3.0, hip_roll_rad: float = 0.3):
-    """A reference that stands with the legs held apart (hip roll +-0.15 rad, a posture) for
-    its first half, then opens and closes them (0 to +-0.3 rad, once a second, the legs of a
-    jumping jack)."""
+def _legs_held_then_jumping(standing, seconds: float = 3.0):
+    """A reference that holds a posture (legs half apart and half bent) for its first half,
+    then jumps: legs from together and straight to apart (hip roll +-0.3 rad) and bent (hip
+    pitch -0.4, knee +0.8, ankle pitch -0.4 rad) and back, once a second."""
     m = standing(seconds)
     names = list(m.joint_names)
-    left, right = names.index("left_hip_roll_joint"), names.index("right_hip_roll_joint")
     t = np.arange(len(m.dof_pos)) / m.fps
-    roll = np.where(t < seconds / 2, hip_roll_rad / 2,
-                    hip_roll_rad * (1.0 - np.cos(2.0 * np.pi * (t - seconds / 2))) / 2.0)
+    s = np.where(t < seconds / 2, 0.5, (1.0 - np.cos(2.0 * np.pi * (t - seconds / 2))) / 2.0)
     q = m.dof_pos.copy()
-    q[:, left] += roll
-    q[:, right] -= roll
+    for side, sign in (("left", 1.0), ("right", -1.0)):
+        for joint, amp in (("hip_roll", 0.3 * sign), ("hip_pitch", -0.4), ("knee", 0.8),
+                           ("ankle_pitch", -0.4)):
+            q[:, names.index(f"{side}_{joint}_joint")] += amp * s
     return m.replace(dof_pos=q)
 
 
 def test_undone_charges_easing_a_moving_pose_to_standing(standing) -> None:
     """The objective charges a plan for the motion its stance blend leaves undone: the key
-    bodies' movement (relative to the pelvis) it takes away, at the pose weight. Easing a
-    reference that stands, in whatever posture (legs held apart), costs ~0; easing legs that
-    open and close costs their movement, 1/4 of it at half blend; no stance (the unmodified
-    reference) costs exactly 0; a hold plan (stance 2) costs at least as much. Before, the
-    objective had no such term: a stance-1 plan cost the same as a stance-0 plan in the same
-    robot state."""
+    bodies' shift (relative to the pelvis) toward standing where the reference's legs move, at
+    the pose weight. Easing a reference that stands, in whatever posture (legs held apart and
+    bent), costs nothing; easing legs that jump costs their shift, 1/4 of it at half blend; no
+    stance (the unmodified reference) costs exactly 0; a hold plan (stance 2) costs at least as
+    much. Before, the objective had no such term: a stance-1 plan cost the same as a stance-0
+    plan in the same robot state."""
     from exoactor.control.filter.config import ObjectiveWeights
     from exoactor.control.filter.objective import step_cost, undone_sq
     from exoactor.control.filter.plant import Plant, PlantSetup
@@ -305,7 +305,7 @@ def test_undone_charges_easing_a_moving_pose_to_standing(standing) -> None:
                        [0, 0, 0, 1.0, 2.0]])
     u_still, u_apart = undone_sq(stance, tab, still), undone_sq(stance, tab, apart)
     assert u_still[0] == 0.0 and u_apart[0] == 0.0
-    assert u_still[2] < 1e-8  # easing a held posture takes no movement away
+    assert u_still[2] == 0.0  # easing a held posture takes no movement away
     assert u_apart[2] > 0.03 ** 2  # the feet and knees move by several cm
     assert u_apart[1] == pytest.approx(u_apart[2] / 4.0)
     assert u_apart[3] >= u_apart[2]

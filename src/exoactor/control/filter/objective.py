@@ -30,10 +30,11 @@ from exoactor.rotations import wrap_angle, yaw
 
 TILT_FREE_RAD = np.radians(15.0)
 """Torso tilt beyond the reference's that costs nothing [rad]."""
-POSTURE_WINDOW_S = 1.0
-"""Window of the running mean that separates posture from movement in
-:func:`eased_shift_b` [s]: about one cycle of a step or a jump, so that a cyclic motion's
-movement counts in full and only slower changes count as posture."""
+LEG_ACTIVITY_RAD = 0.04
+"""Leg swing of the reference from which it counts as moving in full: the stance blend then
+suppresses its movement (:func:`moving`; :func:`~exoactor.control.filter.run.fractions`) [rad]."""
+_LEGS = np.arange(12)
+"""Leg joints in the TWIST2 order (hips, knees, ankles)."""
 
 
 def step_cost(qpos: np.ndarray, qvel: np.ndarray, body_pos_w: np.ndarray, tilt_rad: np.ndarray,
@@ -74,16 +75,16 @@ def step_cost(qpos: np.ndarray, qvel: np.ndarray, body_pos_w: np.ndarray, tilt_r
 
 def undone_sq(decisions: np.ndarray, table, k: int) -> np.ndarray:
     """``(K,)`` the motion a plan leaves undone at row ``k``: the mean over the key bodies of the
-    squared movement, relative to the pelvis and in its frame, that the plan's stance blend
-    takes away from the asked motion [m^2].
+    squared displacement, relative to the pelvis and in its frame, by which the plan's stance
+    blend moves the asked pose toward standing where the reference's legs move [m^2].
 
-    A stance ``b`` in [0, 1] blends the legs and waist toward standing (``b = 1``: the movement
-    ``table.eased_shift_b[k, 0]`` taken away); its part beyond 1 (hold plans) blends the arms
-    too (``b = 2``: a further ``eased_shift_b[k, 1]``), linearly in ``b`` between these end
-    points (:func:`eased_shift_b`). A reference that stands, in whatever posture, gives ~0
-    (easing it changes its posture, not its movement); one that jumps or strides gives the
-    size of the jump or stride. Velocity offsets and the stride scale change how the motion
-    is done, not whether, and are not charged here.
+    A stance ``b`` in [0, 1] blends the legs and waist toward standing (``b = 1``: the key bodies
+    ``table.eased_shift_b[k, 0]`` from the asked pose); its part beyond 1 (hold plans) blends
+    the arms too (``b = 2``: a further ``eased_shift_b[k, 1]``), linearly in ``b`` between these
+    exact end points (:func:`eased_shift_b`). A reference that stands, in whatever posture,
+    gives 0 (easing it changes its posture, not its movement); one that jumps or strides gives
+    the size of the jump or stride. Velocity offsets and the stride scale change how the
+    motion is done, not whether, and are not charged here.
 
     Args:
         decisions: ``(K, 5)`` decisions of the step.
@@ -98,20 +99,35 @@ def undone_sq(decisions: np.ndarray, table, k: int) -> np.ndarray:
     return np.mean(np.sum(shift * shift, axis=-1), axis=-1)
 
 
+def leg_activity_rad(tab) -> np.ndarray:
+    """``(N + 1,)`` how much the reference's legs move at each step: the mean absolute swing of
+    the leg joints about their running mean, averaged over the same 0.5 s window [rad]."""
+    swing = np.abs(tab.mimic[:, 6:][:, _LEGS] - tab.leg_mean).mean(axis=1)
+    w = max(1, int(round(0.5 / tab.dt)))
+    return np.convolve(np.pad(swing, (w // 2, w - 1 - w // 2), mode="edge"), np.ones(w) / w,
+                       mode="valid")
+
+
+def moving(tab) -> np.ndarray:
+    """``(N + 1,)`` in [0, 1]: how far the reference's legs are moving at each step (full from
+    :data:`LEG_ACTIVITY_RAD` of swing, :func:`leg_activity_rad`)."""
+    return np.minimum(1.0, leg_activity_rad(tab) / LEG_ACTIVITY_RAD)
+
+
 def eased_shift_b(sim, joint_pos: np.ndarray, stand_joint_pos: np.ndarray,
                   stance_joints: np.ndarray, body_ids: np.ndarray,
-                  window_rows: int) -> np.ndarray:
-    """``(N, 2, B, 3)`` the *movement* of the key bodies the stance blend takes away at each
+                  moving_legs: np.ndarray) -> np.ndarray:
+    """``(N, 2, B, 3)`` the motion of the key bodies the stance blend takes away at each
     reference row, relative to the pelvis and in its frame [m]: ``[:, 0]`` by blending the legs
     and waist to standing (stance 1), ``[:, 1]`` by blending the rest (arms) too (stance 2).
 
-    The shift from the asked pose to the eased one, minus its running mean over ``window_rows``
-    rows (centred): a constant shift is a change of posture (a reference that stands, or holds
-    a crouch, eased toward standing), the part that varies is the movement suppressed (legs
-    that jump apart and together, steps). This is the rule of
-    :func:`~exoactor.control.filter.run.fractions`, where easing a reference that stands still
-    counts as modified, not as not executed. Relative to the pelvis the key bodies depend on
-    the joint angles alone, so this is forward kinematics with the pelvis at the origin.
+    The shift from the asked pose to the eased one, where the reference's legs move: the first
+    part is scaled by ``moving_legs`` (:func:`moving`), the rule of
+    :func:`~exoactor.control.filter.run.fractions` (easing a reference that stands still
+    changes its posture, it is modified; easing one whose legs move suppresses the movement,
+    it is not executed). The second part (hold plans only, never executed as asked) is not
+    scaled. Relative to the pelvis the key bodies depend on the joint angles alone, so this
+    is forward kinematics with the pelvis at the origin.
 
     Args:
         sim: a :class:`~exoactor.control.sim.Simulation` (its reference kinematics).
@@ -119,7 +135,7 @@ def eased_shift_b(sim, joint_pos: np.ndarray, stand_joint_pos: np.ndarray,
         stand_joint_pos: ``(29,)`` the standing posture's joints [rad].
         stance_joints: indices of the joints the stance blend moves up to 1 (legs, waist).
         body_ids: MuJoCo ids of the key bodies.
-        window_rows: rows of the running mean (:data:`POSTURE_WINDOW_S` of control steps).
+        moving_legs: ``(N,)`` in [0, 1], :func:`moving` of the same rows.
     """
     origin, upright = np.zeros(3), np.array([1.0, 0.0, 0.0, 0.0])
 
@@ -132,14 +148,9 @@ def eased_shift_b(sim, joint_pos: np.ndarray, stand_joint_pos: np.ndarray,
         eased_q = q.copy()
         eased_q[stance_joints] = stand_joint_pos[stance_joints]
         eased = bodies(eased_q)
-        shift[i, 0] = eased - bodies(q)
+        shift[i, 0] = float(moving_legs[i]) * (eased - bodies(q))
         shift[i, 1] = whole - eased
-    half = max(0, int(window_rows) // 2)
-    pad = np.concatenate([np.repeat(shift[:1], half, 0), shift,
-                          np.repeat(shift[-1:], half, 0)])
-    csum = np.concatenate([np.zeros((1, *shift.shape[1:])), np.cumsum(pad, axis=0)])
-    mean = (csum[2 * half + 1:] - csum[:-2 * half - 1]) / (2 * half + 1)
-    return shift - mean
+    return shift
 
 
 def clip_end_row(table) -> int:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from exoactor.control.filter.decisions import IDENTITY, apply_to_mimic, plan_at
-from exoactor.control.filter.objective import POSTURE_WINDOW_S, eased_shift_b
+from exoactor.control.filter.objective import eased_shift_b, moving
 from exoactor.control.reference import Pose, ReferenceStreamer, StreamerConfig
 from exoactor.control.safety import SafetyConfig, clip_to_limits
 from exoactor.control.twist2 import (
@@ -159,7 +159,7 @@ class ReferenceTable:
         stance = np.array([i for i, nm in enumerate(TWIST2_JOINTS)
                            if any(s in nm for s in ("hip", "knee", "ankle", "waist"))])
         self.eased_shift_b = eased_shift_b(sim, self.joint_pos, stand.joint_pos, stance,
-                                           body_ids, round(POSTURE_WINDOW_S / dt))
+                                           body_ids, moving(self))
 
     @property
     def steps(self) -> int:
