@@ -65,6 +65,19 @@ class ObjectiveWeights(BaseModel):
     """Weight of the stopping-point term at the end of a whole run (after the hold and return
     to standing), in the whole-run comparison of :func:`~.run.filter_motion` [1/m^2]."""
 
+    # ---- doing the motion (issue 14: a robot that holds still has not executed it) ----------
+    undone: float = Field(100.0, ge=0.0)
+    """Weight of the motion a plan leaves undone (:func:`~.objective.undone_sq`): the mean
+    squared displacement of the key bodies (hands, feet, elbows, knees, relative to the pelvis)
+    by which its stance blend eases the asked pose toward standing [1/m^2], charged per second
+    whatever the robot then does, so that holding still to keep position is not free. The
+    weight is 1 / (0.1 m)^2, the warn limit of the pose the verdict judges
+    (``key_body_error_mm``: these bodies relative to the pelvis), on the scale of the other
+    pose terms, each about 1 / (its warn limit)^2: ``root_xy`` 1/m^2 = 1 / (1.0 m)^2, the
+    warn limit of the clip-end drift, and ``yaw`` 4/rad^2 = 1 / (29 deg)^2, near the 25 deg
+    one of the clip-end heading. Leaving the key bodies 0.1 m from the asked pose so costs what
+    a drift at its warn limit does."""
+
 
 class FilterConfig(BaseModel):
     """The physics filter: receding-horizon predictive sampling with the tracker in the loop."""

@@ -5,7 +5,11 @@ Lexicographic in spirit, weighted in practice (weights in
 
 1. a fall within the horizon excludes a plan (infinite cost; :class:`.plant.Plant` decides);
 2. world-frame key-body error: pelvis xy and heading against the reference along the clip, and
-   the feet and hands in world;
+   the feet and hands in world; and the motion a plan leaves *undone* (:func:`undone_sq`:
+   how far its stance blend moves hands, feet, elbows and knees, relative to the pelvis, from
+   the asked pose toward standing), so that carrying out the motion counts on its own and is
+   not traded for position alone (a robot eased to standing keeps its place but does not do
+   the motion);
 3. joint error against the *unmodified* reference (so easing or re-shaping the motion costs);
 4. smoothness of the decisions;
 plus a torso-tilt excess term (a margin before the fall rule), a pelvis-speed term after the
@@ -26,6 +30,11 @@ from exoactor.rotations import wrap_angle, yaw
 
 TILT_FREE_RAD = np.radians(15.0)
 """Torso tilt beyond the reference's that costs nothing [rad]."""
+LEG_ACTIVITY_RAD = 0.04
+"""Leg swing of the reference from which it counts as moving in full: the stance blend then
+suppresses its movement (:func:`moving`; :func:`~exoactor.control.filter.run.fractions`) [rad]."""
+_LEGS = np.arange(12)
+"""Leg joints in the TWIST2 order (hips, knees, ankles)."""
 
 
 def step_cost(qpos: np.ndarray, qvel: np.ndarray, body_pos_w: np.ndarray, tilt_rad: np.ndarray,
@@ -54,12 +63,94 @@ def step_cost(qpos: np.ndarray, qvel: np.ndarray, body_pos_w: np.ndarray, tilt_r
     pose = np.sum(dxy * dxy, axis=-1)
     c = (weights.root_xy * pose + weights.yaw * dyaw * dyaw
          + weights.key_body * body + weights.joint * joint + weights.tilt * tilt)
+    if weights.undone > 0.0:
+        c = c + weights.undone * undone_sq(decisions, table, k)
     if k == clip_end_row(table):  # counted once: the caller integrates rates over dt
         c = c + weights.clip_end * (pose + 4.0 * dyaw * dyaw) / table.dt
     if table.clip_t[k] > table.duration_s:
         c = c + weights.after_clip_speed * np.sum(qvel[:, :2] ** 2, axis=-1)
     change = (decisions - previous_decisions) / _HALF_RANGE
     return c + weights.smooth * np.sum(change * change, axis=-1) / table.dt
+
+
+def undone_sq(decisions: np.ndarray, table, k: int) -> np.ndarray:
+    """``(K,)`` the motion a plan leaves undone at row ``k``: the mean over the key bodies of the
+    squared displacement, relative to the pelvis and in its frame, by which the plan's stance
+    blend moves the asked pose toward standing where the reference's legs move [m^2].
+
+    A stance ``b`` in [0, 1] blends the legs and waist toward standing (``b = 1``: the key bodies
+    ``table.eased_shift_b[k, 0]`` from the asked pose); its part beyond 1 (hold plans) blends
+    the arms too (``b = 2``: a further ``eased_shift_b[k, 1]``), linearly in ``b`` between these
+    exact end points (:func:`eased_shift_b`). A reference that stands, in whatever posture,
+    gives 0 (easing it changes its posture, not its movement); one that jumps or strides gives
+    the size of the jump or stride. Velocity offsets and the stride scale change how the
+    motion is done, not whether, and are not charged here.
+
+    Args:
+        decisions: ``(K, 5)`` decisions of the step.
+        table: the :class:`~exoactor.control.filter.plant.ReferenceTable` (its
+            ``eased_shift_b``, :func:`eased_shift_b`).
+        k: reference row.
+    """
+    b = decisions[:, 4]
+    legs = np.clip(b, 0.0, 1.0)[:, None, None]
+    arms = np.clip(b - 1.0, 0.0, 1.0)[:, None, None]
+    shift = legs * table.eased_shift_b[k, 0][None] + arms * table.eased_shift_b[k, 1][None]
+    return np.mean(np.sum(shift * shift, axis=-1), axis=-1)
+
+
+def leg_activity_rad(tab) -> np.ndarray:
+    """``(N + 1,)`` how much the reference's legs move at each step: the mean absolute swing of
+    the leg joints about their running mean, averaged over the same 0.5 s window [rad]."""
+    swing = np.abs(tab.mimic[:, 6:][:, _LEGS] - tab.leg_mean).mean(axis=1)
+    w = max(1, int(round(0.5 / tab.dt)))
+    return np.convolve(np.pad(swing, (w // 2, w - 1 - w // 2), mode="edge"), np.ones(w) / w,
+                       mode="valid")
+
+
+def moving(tab) -> np.ndarray:
+    """``(N + 1,)`` in [0, 1]: how far the reference's legs are moving at each step (full from
+    :data:`LEG_ACTIVITY_RAD` of swing, :func:`leg_activity_rad`)."""
+    return np.minimum(1.0, leg_activity_rad(tab) / LEG_ACTIVITY_RAD)
+
+
+def eased_shift_b(sim, joint_pos: np.ndarray, stand_joint_pos: np.ndarray,
+                  stance_joints: np.ndarray, body_ids: np.ndarray,
+                  moving_legs: np.ndarray) -> np.ndarray:
+    """``(N, 2, B, 3)`` the motion of the key bodies the stance blend takes away at each
+    reference row, relative to the pelvis and in its frame [m]: ``[:, 0]`` by blending the legs
+    and waist to standing (stance 1), ``[:, 1]`` by blending the rest (arms) too (stance 2).
+
+    The shift from the asked pose to the eased one, where the reference's legs move: the first
+    part is scaled by ``moving_legs`` (:func:`moving`), the rule of
+    :func:`~exoactor.control.filter.run.fractions` (easing a reference that stands still
+    changes its posture, it is modified; easing one whose legs move suppresses the movement,
+    it is not executed). The second part (hold plans only, never executed as asked) is not
+    scaled. Relative to the pelvis the key bodies depend on the joint angles alone, so this
+    is forward kinematics with the pelvis at the origin.
+
+    Args:
+        sim: a :class:`~exoactor.control.sim.Simulation` (its reference kinematics).
+        joint_pos: ``(N, 29)`` the asked joints, one row per control step [rad].
+        stand_joint_pos: ``(29,)`` the standing posture's joints [rad].
+        stance_joints: indices of the joints the stance blend moves up to 1 (legs, waist).
+        body_ids: MuJoCo ids of the key bodies.
+        moving_legs: ``(N,)`` in [0, 1], :func:`moving` of the same rows.
+    """
+    origin, upright = np.zeros(3), np.array([1.0, 0.0, 0.0, 0.0])
+
+    def bodies(q: np.ndarray) -> np.ndarray:
+        return sim.reference_kinematics(sim.compose_qpos(origin, upright, q), body_ids)
+
+    whole = bodies(np.asarray(stand_joint_pos, dtype=float))
+    shift = np.empty((len(joint_pos), 2, len(body_ids), 3))
+    for i, q in enumerate(np.asarray(joint_pos, dtype=float)):
+        eased_q = q.copy()
+        eased_q[stance_joints] = stand_joint_pos[stance_joints]
+        eased = bodies(eased_q)
+        shift[i, 0] = float(moving_legs[i]) * (eased - bodies(q))
+        shift[i, 1] = whole - eased
+    return shift
 
 
 def clip_end_row(table) -> int:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from exoactor.control.filter.decisions import IDENTITY, apply_to_mimic, plan_at
+from exoactor.control.filter.objective import eased_shift_b, moving
 from exoactor.control.reference import Pose, ReferenceStreamer, StreamerConfig
 from exoactor.control.safety import SafetyConfig, clip_to_limits
 from exoactor.control.twist2 import (
@@ -27,6 +28,7 @@ from exoactor.control.twist2 import (
     FRAME_DIM,
     HISTORY_LEN,
     JOINT_VEL_SCALE,
+    TWIST2_JOINTS,
     Twist2Config,
     mimic_obs,
 )
@@ -119,6 +121,8 @@ class ReferenceTable:
         torso_tilt_rad: ``(N + 1,)``.
         leg_mean: ``(N + 1, 12)`` running mean of the fed leg joints [rad].
         stand_mimic: ``(35,)`` mimic entries of standing at rest.
+        eased_shift_b: ``(N + 1, 2, 8, 3)`` key-body movement the stance blend takes away
+            (:func:`~exoactor.control.filter.objective.eased_shift_b`) [m].
         duration_s: the clip's duration [s].
     """
 
@@ -152,6 +156,10 @@ class ReferenceTable:
         self.leg_mean = (csum[2 * half + 1:] - csum[:-2 * half - 1]) / (2 * half + 1)
         self.stand_mimic = np.concatenate([[0.0, 0.0, stand.root_pos_w[2], 0.0, 0.0, 0.0],
                                            stand.joint_pos])
+        stance = np.array([i for i, nm in enumerate(TWIST2_JOINTS)
+                           if any(s in nm for s in ("hip", "knee", "ankle", "waist"))])
+        self.eased_shift_b = eased_shift_b(sim, self.joint_pos, stand.joint_pos, stance,
+                                           body_ids, moving(self))
 
     @property
     def steps(self) -> int:

@@ -53,7 +53,7 @@ from exoactor.control.filter.decisions import (
     plan_at,
     shift_plan,
 )
-from exoactor.control.filter.objective import clip_objective
+from exoactor.control.filter.objective import LEG_ACTIVITY_RAD, clip_objective, leg_activity_rad
 from exoactor.control.filter.plant import OBJECTIVE_BODIES, LoopState, Plant, PlantSetup
 from exoactor.control.filter.workers import Evaluator
 from exoactor.control.record import metrics_from_record, rollout_from_record
@@ -70,9 +70,6 @@ _LEGS = np.arange(12)
 """Leg joints in the TWIST2 order (hips, knees, ankles)."""
 _STANCE = np.arange(15)
 """Joints the stance blend moves: legs and waist."""
-LEG_ACTIVITY_RAD = 0.04
-"""Leg swing of the reference from which the stance blend counts in full as suppressing its
-movement in :func:`fractions` [rad]."""
 FEEDBACK_YAW_GAIN = 2.0
 """Heading gain of the feedback candidate [1/s] (spec twist2-policy §3)."""
 FEEDBACK_POS_GAIN = 1.0
@@ -419,15 +416,6 @@ def _objective(ex: Executed, tab, main: Plant, config: FilterConfig) -> float:
                           _tilts(main, qpos), np.array(ex.decisions), tab, _rows(ex, tab),
                           main.qpos_idx, config.weights, OBJECTIVE_BODIES,
                           ex.fall_time_s is not None)
-
-
-def leg_activity_rad(tab) -> np.ndarray:
-    """``(N + 1,)`` how much the reference's legs move at each step: the mean absolute swing of
-    the leg joints about their running mean, averaged over the same 0.5 s window [rad]."""
-    swing = np.abs(tab.mimic[:, 6:][:, _LEGS] - tab.leg_mean).mean(axis=1)
-    w = max(1, int(round(0.5 / tab.dt)))
-    return np.convolve(np.pad(swing, (w // 2, w - 1 - w // 2), mode="edge"), np.ones(w) / w,
-                       mode="valid")
 
 
 def fractions(ex: Executed, tab, config: FilterConfig) -> dict[str, float]:
