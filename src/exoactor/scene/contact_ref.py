@@ -325,8 +325,12 @@ def choose_seated(motion: RobotMotion, scenes, config: ContactRefConfig | None =
     included) are run again through the filter, which is what the robot will execute (the
     tracker alone often falls where the filter does not): the first finalist whose seat
     succeeds (no fall, seated at least :data:`~exoactor.scene.score.SEATED_MIN_FRACTION` of the
-    phase) is used, else the best of
-    the finalists and the baseline, all filtered. Returns the scene, the motion and a note."""
+    phase) is used, else the best of the finalists and the baseline, all filtered. The tracker
+    rollouts run ``config.workers`` at a time, each while the next pose's IK is solved; the
+    order of the pairs, hence the choice, is the loops' order. Returns the scene, the motion
+    and a note."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from exoactor.control.drift import DriftConfig
     from exoactor.control.track import TrackConfig
     from exoactor.scene.place import _trial, placement_score
@@ -343,10 +347,7 @@ def choose_seated(motion: RobotMotion, scenes, config: ContactRefConfig | None =
     phase = (min(a for s in seats for a, _ in s.evidence) / motion.fps, last / motion.fps)
     variants = [(v.name, v.model_dump(exclude={"name"})) for v in cfg.variants] \
         or [("seat contact", {})]
-    from concurrent.futures import ThreadPoolExecutor
-
-    pending = []  # (future of the rollout, placement index, scene, motion): each rollout runs
-    # while the next pose's IK is solved; the order (hence the choice) is the loops' order
+    pending = []  # (future of the rollout, placement index, scene, motion)
     with ThreadPoolExecutor(max_workers=cfg.workers) as pool:
         for k, scene in enumerate(scenes):
             seat = [o for o in scene.objects if o.kind == "seat" and o.evidence][0]
