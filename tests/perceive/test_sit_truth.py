@@ -119,6 +119,32 @@ def test_true_joints_give_a_seat_at_the_mapped_truth_height(sit_clip) -> None:
     assert abs(contact[0] - truth_m) <= MAX_SEAT_ERROR_M, (contact, truth_m)
 
 
+@pytest.mark.slow
+def test_true_joints_keep_the_seat_through_the_objects_stage_physics(sit_clip) -> None:
+    """The objects stage's physics after the rules (the placement search and the seat-pose
+    search, tracker rollouts) keeps the seat of this clip, which ends seated, at the mapped
+    truth height: the rollouts are judged on the clip (a search that simulated the track
+    stage's return to standing after it asked a seated robot to stand up into its seat)."""
+    from exoactor.retarget import retarget
+    from exoactor.retarget.config import RetargetConfig
+    from exoactor.scene.contact_ref import choose_seated
+    from exoactor.scene.infer import InferConfig, infer_scene
+    from exoactor.scene.place import place_seats_ranked
+
+    cfg = InferConfig()
+    r = retarget(_truth_human(sit_clip), RetargetConfig())
+    placed = place_seats_ranked(r.motion, infer_scene(r.motion, cfg), cfg.place,
+                                keep=cfg.contact.placements)
+    scene, _, note = choose_seated(r.motion, placed, cfg.contact)
+    seats = scene.of_kind("seat")
+    assert len(seats) == 1 and not scene.rejected, (scene, note)
+    sc = r.targets.scales
+    robot_leg = (sc.robot_length_m["thigh"] + sc.robot_length_m["shin"]) / 2
+    truth_m = sit_clip.seat_top_m * robot_leg / _leg_m(sit_clip.joints_w)
+    contact = seats[0].size[2] - cfg.seat_above_lowest_m
+    assert abs(contact - truth_m) <= MAX_SEAT_ERROR_M, (contact, truth_m, seats[0].note)
+
+
 SIDE_AZIMUTH_DEG = 80.0
 """A near-side view: the thighs are seen across the image."""
 # Measured (2 CPUs, mediapipe 0.10.14, true field of view, camera 15 deg down): true joints ->

@@ -271,3 +271,52 @@ def test_filter_finalists_take_the_first_success_else_the_best_or_the_baseline(m
     assert mot is b_m and calls == ["filtered: a", "filtered: b", "filtered: base"]
     _, mot, note = run({"a": (True, 0.9), "b": (False, 0.3), "base": (False, 0.3)})
     assert mot is base_m and note.startswith("not used")     # tie with the baseline: baseline
+
+
+def test_com_toward_the_feet_moves_the_whole_window_without_jumps():
+    """The CoM-toward-the-feet pose is asked of every frame of the window (blended by its
+    weight), not only of the frames that are lowered: the adjusted pelvis moves no faster than
+    the reference's + 1 cm a frame. (Before, the lowered frames of the ramp moved the pelvis
+    ~0.16 m and the seated frames next to them, already low enough, were left as they were.)"""
+    from scene_synthetic import sit_reference
+
+    from exoactor.scene.infer import infer_scene
+
+    motion = sit_reference(lean_deg=0.0, hip_deg=110.0)
+    res = adjust_for_seats(motion, infer_scene(motion), ContactRefConfig(com_to_feet=1.0))
+    step = np.linalg.norm(np.diff(res.motion.root_pos[:, :2], axis=0), axis=1)
+    step_ref = np.linalg.norm(np.diff(motion.root_pos[:, :2], axis=0), axis=1)
+    assert step.max() <= step_ref.max() + 0.01
+    moved = np.linalg.norm(res.motion.root_pos[:, :2] - motion.root_pos[:, :2], axis=1)
+    assert moved[res.weight > 0.999].min() > 0.05      # held over the whole window
+
+
+def test_filter_finalists_are_the_pairs_seated_longest(monkeypatch):
+    """Selection only: the pairs sent to the filter are those whose tracker rollout was seated
+    for the largest share of the whole phase, a later fall included (the filter keeps the robot
+    up; it cannot seat a robot the tracker did not seat), not the ones that did not fall."""
+    import exoactor.scene.contact_ref as cr
+    import exoactor.scene.place as pl
+    from exoactor.scene.place import Trial, finalist_score, placement_score
+
+    seat = SceneObject(kind="seat", pose=ObjectPose(pos=(0.0, 0.0, 0.2)), size=(0.4, 0.5, 0.4),
+                       evidence=((10, 40),))
+    scene = Scene(objects=(seat,))
+    base_m, stands_m, sits_m = object(), object(), object()
+
+    def entry(label, fell, seated, share, mot):
+        t = Trial(fell, 4.5 if fell else None, seated, seated, 0.0, label, share)
+        return (placement_score(t), 0, t, scene, mot)
+
+    tried = [entry("base", True, 0.0, 0.0, base_m), entry("stands", False, 0.08, 0.08, stands_m),
+             entry("sits", True, 0.37, 0.32, sits_m)]
+    assert finalist_score(tried[2][2]) < finalist_score(tried[1][2])
+    calls = []
+
+    def fake(mot, sc, s, track, fc, label):
+        calls.append(label)
+        return Trial(False, None, 0.6, 0.4, 0.0, label)
+
+    monkeypatch.setattr(pl, "_filter_trial", fake)
+    _, mot, note = cr._filter_finalists(base_m, tried, 1, None, object(), "figures")
+    assert calls == ["filtered: sits"] and mot is sits_m and note.startswith("used")

@@ -36,6 +36,10 @@ class PlaceConfig(BaseModel):
     start_clearance_m: float = Field(0.01, ge=0.0, le=0.1)
     """Deepest the robot's start pose may be inside a candidate seat [m]."""
 
+    # -- speed (i16g) --
+    workers: int = Field(2, ge=1, le=16)
+    """Rollouts run at once (threads); the choice does not depend on it."""
+
 
 class SeatPoseVariant(BaseModel):
     """One way of putting the reference's pelvis on a seat (overrides of
@@ -113,8 +117,9 @@ class ContactRefConfig(BaseModel):
     """Best placements of the placement search (with the retargeted reference) the seat poses
     are tried on; the pair with the best outcome wins."""
     filter_finalists: int = Field(2, ge=0, le=10)
-    """When the track stage runs the physics filter: the best (placement, pose) pairs of the
-    tracker rollouts that are run again through the filter, best first; the first whose seat
+    """When the track stage runs the physics filter: the (placement, pose) pairs of the tracker
+    rollouts seated longest (:func:`exoactor.scene.place.finalist_score`) that are run again
+    through the filter, in that order; the first whose seat
     interaction succeeds is used, else the best of them and of the baseline (first placement,
     retargeted reference), all filtered, by the same objective. 0: the tracker rollouts alone
     decide."""
@@ -122,3 +127,8 @@ class ContactRefConfig(BaseModel):
     """Cost of the joints' distance from the reference frame's joints."""
     damping: float = Field(1e-3, gt=0.0)
     """Levenberg-Marquardt damping of the solve."""
+
+    # -- speed (i16g) --
+    workers: int = Field(2, ge=1, le=16)
+    """Tracker rollouts of the (placement, pose) pairs run at once (threads, overlapping the
+    next pose's IK); the choice does not depend on it."""

@@ -24,9 +24,10 @@ person's sliding feet make the tracker stand up to step).
 
 Which pose, on which placement, is chosen by rollouts (:func:`choose_seated`): the placement
 search's best placements × {the retargeted reference, each pose of ``variants``}, one tracker
-rollout each, scored by :func:`exoactor.scene.place.placement_score`; when the track stage runs
-the physics filter, the best pairs are run again through it (the controller the robot really
-executes) before one is used.
+rollout each (judged on the clip, ``workers`` at a time), scored by
+:func:`exoactor.scene.place.placement_score`; when the track stage runs the physics filter, the
+pairs seated longest are run again through it (the controller the robot really executes)
+before one is used.
 
 The result is a new motion; the input is not changed. :func:`adjust_for_seats` is pure (no
 files); the objects stage writes its result as ``seated_motion.npz`` for the track stage.
@@ -237,20 +238,25 @@ def adjust_for_seats(motion: RobotMotion, scene: Scene, config: ContactRefConfig
         if cfg.seat_margin_m is not None:
             xy_goal = xy_goal + weight[t] * (inside_footprint(xy_goal, seat, cfg.seat_margin_m)
                                              - xy_goal)
+        com0 = d.subtree_com[m.body("pelvis").id].copy()
+        sole = d.geom_xpos[contact.soles]
+        com_goal = com0.copy()
+        com_goal[:2] += weight[t] * cfg.com_to_feet * (nearest_in_hull(com0[:2], sole[:, :2])
+                                                       - com0[:2])
+        # a frame is left as it is only when nothing is asked of it; the CoM's move toward the
+        # feet is asked of every frame of the window (not only those lowered: a reference that
+        # is moved on some frames and not on their neighbours jumps between the two poses)
         if (want >= 0.0 and np.abs(feet_goal - feet_p0).max() < 1e-3
-                and np.abs(xy_goal - qref[t][0:2]).max() < 1e-3):
+                and np.abs(xy_goal - qref[t][0:2]).max() < 1e-3
+                and (cfg.com_cost <= 0.0 or np.abs(com_goal - com0).max() < 1e-3)):
             continue
         feet_T = [mink.SE3.from_rotation_and_translation(mink.SO3.from_matrix(R), p)
                   for R, p in zip(feet_R, feet_goal)]
         torso_R = d.xmat[torso_id].reshape(3, 3).copy()
-        com0 = d.subtree_com[m.body("pelvis").id].copy()
         for task, X in zip(feet, feet_T):
             task.set_target(X)
         torso.set_target(mink.SE3.from_rotation_and_translation(
             mink.SO3.from_matrix(torso_R), np.zeros(3)))
-        sole = d.geom_xpos[contact.soles]
-        com_goal = com0.copy()
-        com_goal[:2] += cfg.com_to_feet * (nearest_in_hull(com0[:2], sole[:, :2]) - com0[:2])
         com.set_target(com_goal)
         posture.set_target(qref[t])
         start = (prev if prev is not None else qref[t]).copy()
@@ -315,11 +321,17 @@ def choose_seated(motion: RobotMotion, scenes, config: ContactRefConfig | None =
     seated share of the phase, mean load). The first scene with the retargeted reference is
     the baseline: another pair is used only when it scores strictly better (so it never falls
     where the baseline does not, nor earlier). With ``filter_config`` (the track stage runs
-    the physics filter), the ``config.filter_finalists`` best pairs are run again through the
-    filter, which is what the robot will execute (the tracker alone often falls where the
-    filter does not): the first finalist whose seat succeeds (no fall, seated at least
-    :data:`~exoactor.scene.score.SEATED_MIN_FRACTION` of the phase) is used, else the best of
-    the finalists and the baseline, all filtered. Returns the scene, the motion and a note."""
+    the physics filter), the ``config.filter_finalists`` pairs seated longest
+    (:func:`exoactor.scene.place.finalist_score`: share of the whole phase seated, a later fall
+    included) are run again through the filter, which is what the robot will execute (the
+    tracker alone often falls where the filter does not): the first finalist whose seat
+    succeeds (no fall, seated at least :data:`~exoactor.scene.score.SEATED_MIN_FRACTION` of the
+    phase) is used, else the best of the finalists and the baseline, all filtered. The tracker
+    rollouts run ``config.workers`` at a time, each while the next pose's IK is solved; the
+    order of the pairs, hence the choice, is the loops' order. Returns the scene, the motion
+    and a note."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from exoactor.control.drift import DriftConfig
     from exoactor.control.track import TrackConfig
     from exoactor.scene.place import _trial, placement_score
@@ -336,21 +348,26 @@ def choose_seated(motion: RobotMotion, scenes, config: ContactRefConfig | None =
     phase = (min(a for s in seats for a, _ in s.evidence) / motion.fps, last / motion.fps)
     variants = [(v.name, v.model_dump(exclude={"name"})) for v in cfg.variants] \
         or [("seat contact", {})]
-    tried = []
-    for k, scene in enumerate(scenes):
-        seat = [o for o in scene.objects if o.kind == "seat" and o.evidence][0]
-        where = "placement" if k == 0 else f"placement {k + 1}"
-        base = _trial(motion.slice(0, upto), scene, seat, track,
-                      f"{where}, reference as retargeted", 0.0, phase).trial
-        tried.append((placement_score(base), k, base, scene, motion))
-        for name, update in variants:
-            res = adjust_for_seats(motion, scene, cfg.model_copy(update=update))
-            if res.motion is motion:
-                continue
-            t = _trial(res.motion.slice(0, upto), scene, seat, track, f"{where}, {name}", 0.0,
-                       phase).trial
+    pending = []  # (future of the rollout, placement index, scene, motion)
+    with ThreadPoolExecutor(max_workers=cfg.workers) as pool:
+        for k, scene in enumerate(scenes):
+            seat = [o for o in scene.objects if o.kind == "seat" and o.evidence][0]
+            where = "placement" if k == 0 else f"placement {k + 1}"
+            pending.append((pool.submit(_trial, motion.slice(0, upto), scene, seat, track,
+                                        f"{where}, reference as retargeted", 0.0, phase),
+                            k, scene, motion))
+            for name, update in variants:
+                res = adjust_for_seats(motion, scene, cfg.model_copy(update=update))
+                if res.motion is motion:
+                    continue
+                pending.append((pool.submit(_trial, res.motion.slice(0, upto), scene, seat,
+                                            track, f"{where}, {name}", 0.0, phase),
+                                k, scene, res.motion))
+        tried = []
+        for fut, k, scene, mot in pending:
+            t = fut.result().trial
             logger.info("seat pose %s", t.summary())
-            tried.append((placement_score(t), k, t, scene, res.motion))
+            tried.append((placement_score(t), k, t, scene, mot))
     best = min(tried, key=lambda x: (x[0], x[1]))
     baseline = tried[0]
     figures = "; ".join(t.summary() for _, _, t, _, _ in tried)
@@ -366,12 +383,12 @@ def choose_seated(motion: RobotMotion, scenes, config: ContactRefConfig | None =
 
 def _filter_finalists(motion: RobotMotion, tried: list, n: int, track, filter_config,
                       figures: str) -> tuple[Scene, RobotMotion, str]:
-    """:func:`choose_seated`'s last step: the ``n`` best pairs of ``tried`` (score, placement
-    index, trial, scene, motion) run through the physics filter (see there)."""
-    from exoactor.scene.place import _filter_trial, placement_score
+    """:func:`choose_seated`'s last step: the ``n`` pairs of ``tried`` (score, placement
+    index, trial, scene, motion) seated longest run through the physics filter (see there)."""
+    from exoactor.scene.place import _filter_trial, finalist_score, placement_score
     from exoactor.scene.score import SEATED_MIN_FRACTION
 
-    ranked = sorted(tried, key=lambda x: (x[0], x[1]))[:n]
+    ranked = sorted(tried, key=lambda x: (finalist_score(x[2]), x[1]))[:n]
     baseline = tried[0]
     done = []
     for _, _, trial, scene, mot in ranked + ([baseline] if baseline not in ranked else []):

@@ -26,9 +26,11 @@ each seat is moved to the placement with the best *measured* outcome:
   in its note (a seat must never make the robot fall where it stands without one).
 
 The rollouts use the tracker as the run's ``track`` stage configures it, with the drift
-correction off (as the physics filter runs it); the filter's own changes are not simulated
-here, so the runner keeps a second guard after tracking (:func:`exoactor.runner`'s track stage
-re-runs without objects when the run with them fell).
+correction off (as the physics filter runs it), judged on the clip (:func:`on_the_clip`: the
+reference's hold and return to standing after the motion are not simulated; rollouts run
+``workers`` at a time); the filter's own changes are not simulated here, so the runner keeps
+a second guard after tracking (:func:`exoactor.runner`'s track stage re-runs without objects
+when the run with them fell).
 """
 
 from __future__ import annotations
@@ -55,6 +57,10 @@ class Trial:
     mean_load_fraction: float
     shift_from_rule_m: float
     label: str
+    seated_share: float | None = None
+    """Share of the *whole* seated phase seated (steps after a fall count as not seated;
+    ``seated_fraction`` is over the steps before it); None: not measured (``seated_fraction``
+    stands for it)."""
 
     def summary(self) -> str:
         fall = f"fell at {self.fall_time_s:.2f} s" if self.fell else "no fall"
@@ -66,6 +72,17 @@ def placement_score(t: Trial) -> tuple:
     """Lexicographic objective of a placement (smaller is better)."""
     return (t.fell, -(t.fall_time_s or 0.0) if t.fell else 0.0, -round(t.seated_fraction, 2),
             -round(min(t.mean_load_fraction, 1.0), 2), t.shift_from_rule_m)
+
+
+def finalist_score(t: Trial) -> tuple:
+    """Which tracker rollouts go on to the physics filter (smaller first): the share of the
+    whole seated phase the tracker spent seated, then the mean load, then
+    :func:`placement_score`. The filter is there to keep the robot up where the tracker alone
+    falls; what it cannot do is make a robot sit that the tracker did not seat, so a pair that
+    sat most of the phase and fell near its end is a better finalist than one that stood up
+    and did not fall."""
+    share = t.seated_fraction if t.seated_share is None else t.seated_share
+    return (-round(share, 2), -round(min(t.mean_load_fraction, 1.0), 2), placement_score(t))
 
 
 def worse_than_without(best: Trial, base: Trial) -> bool:
@@ -120,13 +137,13 @@ def place_seats_ranked(motion: RobotMotion, scene: Scene, config: PlaceConfig | 
         base = _trial(part, Scene(source=scene.source, fps=scene.fps, objects=tuple(others)),
                       None, track, "without the seat", 0.0, phase_s)
         cands = _candidates(seat, cfg, start, base.robot_low_xy)
+        outs = run_trials([(part, Scene(source=scene.source, fps=scene.fps,
+                                        objects=tuple(others + [obj])), obj, track, label, shift)
+                           for label, obj, shift in cands], cfg.workers)
         trials = []
-        for label, obj, shift in cands:
-            trial = _trial(part, Scene(source=scene.source, fps=scene.fps,
-                                       objects=tuple(others + [obj])),
-                           obj, track, label, shift).trial
-            logger.info("seat %d placement %s", i, trial.summary())
-            trials.append((placement_score(trial), trial, obj))
+        for (_, obj, _), out in zip(cands, outs):
+            logger.info("seat %d placement %s", i, out.trial.summary())
+            trials.append((placement_score(out.trial), out.trial, obj))
         if not trials:
             logger.info("seat %d: every placement holds the start pose; kept as inferred", i)
             continue
@@ -202,19 +219,47 @@ def _trial(motion: RobotMotion, scene: Scene, seat: SceneObject | None, track, l
     from exoactor.control.track import track_motion
     from exoactor.scene.score import interaction_metrics
 
-    res = track_motion(motion, track.model_copy(update={"scene": scene if scene.objects
-                                                         else None}))
+    res = track_motion(motion, on_the_clip(track).model_copy(
+        update={"scene": scene if scene.objects else None}))
     m = res.metrics
     fall_t = m.fall_time_s if m.fell else None
-    frac = load = 0.0
+    frac = load = share = 0.0
     if seat is not None:
         inter = interaction_metrics(res.rollout, scene, fps=motion.fps,
                                     dropped_frames=int(m.dropped_frames or 0),
                                     fall_time_s=fall_t)
         rec = inter["objects"][list(scene.objects).index(seat)]
         frac, load = rec["seated_fraction"], rec["mean_load_fraction"]
-    return _Outcome(Trial(bool(m.fell), fall_t, float(frac), float(load), abs(shift), label),
+        whole_s = sum((b - a + 1) / motion.fps for a, b in seat.evidence)
+        valid_s = rec["phase_steps"] / res.rollout.fps
+        share = frac * min(1.0, valid_s / whole_s) if whole_s > 0 else 0.0
+    return _Outcome(Trial(bool(m.fell), fall_t, float(frac), float(load), abs(shift), label,
+                          float(share)),
                     _lowest_pelvis_xy(res.rollout, fall_t, phase_s))
+
+
+def on_the_clip(track):
+    """``track`` as the rollouts of the searches run it: judged on the clip. The reference's
+    hold of the last frame and its return to standing after the motion's end are not simulated
+    (``hold_s = return_s = 0``): a clip (or a search's slice of one) that ends seated would
+    otherwise be asked to stand up at the seated pelvis's xy, with its legs inside the seat, and
+    a fall there says nothing about the seat (the track stage still runs them, and its guard
+    judges the whole run). The rollout stops at a fall (``post_fall_s = 0``: nothing after a
+    fall is scored)."""
+    ref = track.reference.model_copy(update={"hold_s": 0.0, "return_s": 0.0})
+    return track.model_copy(update={"reference": ref, "post_fall_s": 0.0})
+
+
+def run_trials(jobs: list[tuple], workers: int) -> list[_Outcome]:
+    """:func:`_trial` of each argument tuple of ``jobs``, ``workers`` at a time (threads:
+    MuJoCo and onnxruntime release the GIL); the results are in ``jobs``' order and do not
+    depend on ``workers`` (each rollout is deterministic and has its own model and policy)."""
+    if workers <= 1 or len(jobs) <= 1:
+        return [_trial(*j) for j in jobs]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+        return list(pool.map(lambda j: _trial(*j), jobs))
 
 
 def _filter_trial(motion: RobotMotion, scene: Scene, seat: SceneObject, track, filter_config,

@@ -31,6 +31,8 @@ A run's interactions succeed when every object's do (``metrics.json`` → ``inte
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from exoactor.formats.scene import Scene, SceneObject
@@ -66,7 +68,29 @@ def point_box_distance_at(points_w: np.ndarray, centre: np.ndarray, yaw_rad: flo
     return np.linalg.norm(excess, axis=1)
 
 
+_MODELS: dict = {}
+_MODELS_LOCK = threading.Lock()
+_MODELS_MAX = 32
+
+
 def _tracking_model(robot_name: str, scene: Scene):
+    """The robot and the tracking model with ``scene``'s objects, compiled once per (robot,
+    objects) and shared: it is only read here (each caller makes its own ``MjData``), and the
+    searches score dozens of rollouts in a handful of scenes."""
+    key = (robot_name, tuple(o.model_dump_json() for o in scene.objects))
+    with _MODELS_LOCK:
+        hit = _MODELS.get(key)
+    if hit is not None:
+        return hit
+    out = _build_tracking_model(robot_name, scene)
+    with _MODELS_LOCK:
+        if len(_MODELS) >= _MODELS_MAX:
+            _MODELS.pop(next(iter(_MODELS)))
+        _MODELS[key] = out
+    return out
+
+
+def _build_tracking_model(robot_name: str, scene: Scene):
     from exoactor.control.hands import HandConfig, hand_joint_names
     from exoactor.control.sim import JointGroup, build_pd_model
     from exoactor.control.twist2 import TWIST2_JOINTS, sim2sim_gains
