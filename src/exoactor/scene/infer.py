@@ -40,6 +40,7 @@ from exoactor.formats.motion import RobotMotion
 from exoactor.formats.scene import ObjectPose, Scene, SceneObject
 from exoactor.rotations import circular_mean, yaw, yaw_matrix
 from exoactor.scene.config import ContactRefConfig, PlaceConfig
+from exoactor.scene.shrink import CENTRE, HIGH, LOW, NominalExtent, shrink_to_clear
 from exoactor.signals import drop_short_runs, fill_short_gaps, runs
 
 logger = logging.getLogger(__name__)
@@ -160,6 +161,20 @@ class InferConfig(BaseModel):
     """The seat-contact reference (:mod:`exoactor.scene.contact_ref`; the ``objects`` stage
     runs it after the placement and writes ``seated_motion.npz``, which the track stage
     follows)."""
+
+    # ---- nominal extents that give way to the body (:mod:`exoactor.scene.shrink`) ----------
+    box_min_depth_m: float = Field(0.10, gt=0.0, le=2.0)
+    """Smallest depth a carried box, and the support slab under it, shrink to when the
+    reference's body passes through their nominal ``box_depth_m`` (about the hands' line: the
+    hands stay at the middle of the box's sides) [m]. A palm is about 0.1 m wide."""
+    box_min_height_m: float = Field(0.10, gt=0.0, le=2.0)
+    """Smallest height a carried box shrinks to (its bottom stays on its support or the floor;
+    its top stays at least ``palm_half_thickness_m`` above both hands at the grasp, so it is
+    still held by its sides) when the body is inside its nominal ``box_height_m`` before the
+    hold [m]."""
+    support_min_thickness_m: float = Field(0.02, gt=0.0, le=0.5)
+    """Smallest thickness a support slab shrinks to (its top, the box's bottom, stays) when the
+    body passes through its nominal ``table_thickness_m`` (a shelf board) [m]."""
 
 
 @dataclass(frozen=True)
@@ -564,14 +579,14 @@ def infer_scene(motion: RobotMotion, config: InferConfig | None = None, robot=No
     f = motion_features(motion, robot)
     seats = find_seats(f, cfg, robot.spec.root_height_m)
     found_boxes, used = find_boxes(f, cfg)
-    boxes = _boxes_clear_of_body(found_boxes, f, cfg)
+    boxes, rejected_boxes = _boxes_clear_of_body(found_boxes, f, cfg)
     found_tables = find_tables(f, cfg, exclude=used)
     tables = [t for t in found_tables
               if _clear_of_body(t, f, cfg) and _clear_of_lap(t, seats, cfg)]
     objects = name_from_plan(seats + tables + boxes, plan_actions or [])
     rejected = tuple(o.model_copy(update={"note": o.note + "; rejected: the reference's body "
                                           "passes through it (or it is over a seat's lap)"})
-                     for o in found_tables + found_boxes if o not in tables + boxes)
+                     for o in found_tables if o not in tables) + tuple(rejected_boxes)
     logger.info("%s: inferred %d seat(s), %d table(s), %d box(es); %d rejected", motion.source,
                 len(seats), sum(o.kind == "table" for o in objects),
                 sum(o.kind == "box" for o in objects), len(rejected))
@@ -594,36 +609,88 @@ def _clear_of_body(obj: SceneObject, f: MotionFeatures, cfg: InferConfig) -> boo
 
 
 def _boxes_clear_of_body(objs: list[SceneObject], f: MotionFeatures, cfg: InferConfig
-                         ) -> list[SceneObject]:
+                         ) -> tuple[list[SceneObject], list[SceneObject]]:
     """Keep a carried box (and its support) only when it could have been there: the support
     clear of the reference's lower body at every frame, the box clear of the lower body and of
-    both hands before its hold begins (a box waits where it is until the hands reach it)."""
-    out, i = [], 0
+    both hands before its hold begins (a box waits where it is until the hands reach it).
+
+    The extents the rule assumed (depth of both, the box's height, the support's thickness)
+    first shrink, each down to its minimum (``box_min_depth_m``, ``box_min_height_m``,
+    ``support_min_thickness_m``), to the largest box the body does not enter
+    (:func:`exoactor.scene.shrink.shrink_to_clear`); what is still more than
+    ``seat_clearance_m`` inside then rejects the box with its support.
+
+    Returns:
+        ``(kept, rejected)``: the kept objects (shrunk where needed), and the rejected ones as
+        found with the reason in their notes.
+    """
+    out, rejected, i = [], [], 0
     while i < len(objs):
         group = [objs[i]]
         if objs[i].kind == "table" and i + 1 < len(objs):       # support, then its box
             group.append(objs[i + 1])
             i += 1
         i += 1
-        ok = True
+        fitted, why = [], ""
         for o in group:
             if o.kind == "table":
-                ok &= _clear_of_body(o, f, cfg)
-                continue
-            first = o.evidence[0][0]
-            before = slice(0, max(0, first))
-            c, size = np.asarray(o.pose.pos), np.asarray(o.size)
-            if first > 0:
-                deep = max(float(np.max(box_depth(f.seat_points[before], c, o.pose.yaw_rad, size))),
-                           float(np.max(box_depth(f.other_points[before], c, o.pose.yaw_rad, size))),
-                           float(np.max(box_depth(f.hands[before], c, o.pose.yaw_rad, size))))
-                if deep > cfg.seat_clearance_m:
-                    logger.info("box of frames %s dropped: the body is %.2f m inside it before "
-                                "the hold", o.evidence, deep)
-                    ok = False
-        if ok:
-            out.extend(group)
-    return out
+                pts = np.concatenate([f.seat_points, f.other_points], axis=1)
+                nominal = (NominalExtent(0, CENTRE, cfg.box_min_depth_m),
+                           NominalExtent(2, HIGH, cfg.support_min_thickness_m))
+            else:
+                first = o.evidence[0][0]
+                if first == 0:
+                    fitted.append(o)
+                    continue
+                before = slice(0, first)
+                pts = np.concatenate([f.seat_points[before], f.other_points[before],
+                                      f.hands[before]], axis=1)
+                nominal = (NominalExtent(0, CENTRE, cfg.box_min_depth_m),
+                           NominalExtent(2, LOW, _box_min_height(o, f, cfg)))
+            fit = _shrink_object(o, pts, nominal)
+            deep = float(np.max(box_depth(pts, np.asarray(fit.pose.pos), fit.pose.yaw_rad,
+                                          np.asarray(fit.size))))
+            if deep > cfg.seat_clearance_m:
+                why = (f"the reference's body is {deep:.3f} m inside the {o.kind}"
+                       + (" before the hold" if o.kind == "box" else "")
+                       + " at its smallest nominal size")
+                logger.info("box of frames %s dropped: %s", group[-1].evidence, why)
+                break
+            fitted.append(fit)
+        if why:
+            rejected.extend(o.model_copy(update={"note": o.note + f"; rejected: {why}"})
+                            for o in group)
+        else:
+            out.extend(fitted)
+    return out, rejected
+
+
+def _box_min_height(box: SceneObject, f: MotionFeatures, cfg: InferConfig) -> float:
+    """Smallest height of ``box`` that keeps its top above both hands at the grasp (the lowest
+    hands' midpoint of its hold) by the palm's half thickness [m]."""
+    a, b = box.evidence[0]
+    g = a + int(np.argmin(f.hands[a:b + 1, :, 2].mean(axis=1)))
+    bottom = box.pose.pos[2] - box.size[2] / 2
+    return max(cfg.box_min_height_m,
+               float(f.hands[g, :, 2].max()) + cfg.palm_half_thickness_m - bottom)
+
+
+def _shrink_object(obj: SceneObject, points_w: np.ndarray, nominal: tuple[NominalExtent, ...]
+                   ) -> SceneObject:
+    """``obj`` with its ``nominal`` extents shrunk until ``points_w`` clear it (a note says
+    which); ``obj`` itself when nothing changes."""
+    centre, size = shrink_to_clear(points_w, np.asarray(obj.pose.pos), obj.pose.yaw_rad,
+                                   np.asarray(obj.size), nominal)
+    changed = [(e.axis, obj.size[e.axis], float(size[e.axis])) for e in nominal
+               if size[e.axis] < obj.size[e.axis] - 1e-9]
+    if not changed:
+        return obj
+    names = ("depth", "width", "height" if obj.kind == "box" else "thickness")
+    what = ", ".join(f"{names[k]} {old:.3f} -> {new:.3f} m" for k, old, new in changed)
+    return obj.model_copy(update={
+        "pose": obj.pose.model_copy(update={"pos": tuple(float(x) for x in centre)}),
+        "size": tuple(float(x) for x in size),
+        "note": obj.note + f"; nominal {what} so the reference's body clears it"})
 
 
 def _clear_of_lap(obj: SceneObject, seats: list[SceneObject], cfg: InferConfig) -> bool:
