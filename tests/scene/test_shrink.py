@@ -130,3 +130,56 @@ def test_a_body_inside_the_measured_extents_still_rejects_the_box():
     kept, rejected = _boxes_clear_of_body([support, box], _with_leg_point(f, frames, near_back),
                                           strict)
     assert kept == [] and "at its smallest nominal size" in rejected[0].note
+
+
+def _hand_clearances(motion, box, frame: int) -> list[float]:
+    """Independent truth: MuJoCo's signed distance from each hand's collision geoms to ``box``
+    (welded where it is) at ``frame`` [m]."""
+    import mujoco
+
+    from exoactor.control.sim import JointGroup, build_pd_model
+    from exoactor.formats.scene import Scene
+    from exoactor.robots import get_robot
+    from exoactor.robots.kinematics import motion_qpos
+    from exoactor.scene.infer import HAND_COLLISION_BODIES
+
+    robot = get_robot("g1")
+    fixed = box.model_copy(update={"kind": "table", "mass": None})
+    model = build_pd_model(robot.mjcf_path, [JointGroup((), np.zeros(0), np.zeros(0),
+                                                        np.zeros(0))], Scene(objects=(fixed,)))
+    data = mujoco.MjData(model)
+    data.qpos[:] = motion_qpos(robot, motion)[frame]
+    mujoco.mj_forward(model, data)
+    obj = model.geom("scene_0_table").id
+    out = []
+    for side in HAND_COLLISION_BODIES:
+        geoms = [g for g in range(model.ngeom) if model.body(model.geom_bodyid[g]).name in side
+                 and (model.geom_contype[g] or model.geom_conaffinity[g])]
+        out.append(min(mujoco.mj_geomDistance(model, data, g, obj, 0.2, None) for g in geoms))
+    return out
+
+
+@pytest.mark.parametrize("shoulder_roll,wrist_roll", [(0.15, 0.6), (0.35, -1.2), (0.35, 1.2)])
+def test_a_carried_box_fills_the_gap_between_the_colliding_hands(shoulder_roll, wrist_roll):
+    """The box's width is the gap between what holds it in the physics (the G1's wrist-yaw
+    collision meshes; its rubber hands do not collide), whatever the hands' turn: at the grasp,
+    MuJoCo finds both hands' collision geoms within 2 mm of the box's sides. The old width
+    (hand origins' distance less a nominal 2.5 cm palm per hand) put them 4-6 mm inside it for
+    these turned wrists (measured)."""
+    from exoactor.scene.infer import grip_gap
+
+    motion = lift_reference(shoulder_roll=shoulder_roll)
+    q, names = motion.dof_pos.copy(), list(motion.joint_names)
+    q[:, names.index("left_wrist_roll_joint")] = wrist_roll
+    q[:, names.index("right_wrist_roll_joint")] = -wrist_roll
+    motion = motion.replace(dof_pos=q)
+    cfg = InferConfig()
+    f = motion_features(motion)
+    objs, _ = find_boxes(f, cfg)
+    box = [o for o in objs if o.kind == "box"][0]
+    a, b = box.evidence[0]
+    g = a + int(np.argmin(f.hands[a:b + 1, :, 2].mean(axis=1)))
+    gap, _ = grip_gap(f, g, cfg)
+    assert box.size[1] == pytest.approx(gap)
+    for d in _hand_clearances(motion, box, g):
+        assert abs(d) < 0.002, d

@@ -19,8 +19,10 @@ three rules read them:
   steady height (resting, pushing or wiping) → a fixed slab whose top is at the palm's underside,
   covering the hand's path plus a margin, and kept ahead of the body.
 - **carried box** (:func:`find_boxes`): both hands a steady distance apart while their midpoint
-  rises → a free box between the palms (width from the hand distance; depth and height, which
-  the motion cannot see, nominal), resting where the grasp began: on the floor when a box of
+  rises → a free box between the hands (width: the gap between the hands' collision surfaces
+  at the grasp, :func:`grip_gap`; depth and height, which the motion cannot see, nominal, and
+  shrunk where the reference's body would pass through them, :mod:`exoactor.scene.shrink`),
+  resting where the grasp began: on the floor when a box of
   the nominal height standing there reaches above both hands (they hold it by its sides,
   anywhere below its top), otherwise on a support slab under it.
 
@@ -53,6 +55,10 @@ LEG_BODIES = ("left_knee_link", "left_ankle_pitch_link", "left_ankle_roll_link",
 """Shanks and feet: they must stay out of a seat (arms may rest on it)."""
 PELVIS_BODY = "pelvis"
 HANDS = ("left_rubber_hand", "right_rubber_hand")
+HAND_COLLISION_BODIES = (("left_wrist_yaw_link", "left_rubber_hand"),
+                         ("right_wrist_yaw_link", "right_rubber_hand"))
+"""Bodies whose collision geoms are each hand's surface in the physics (the G1's rubber hands
+have none: a held box is touched by the wrist-yaw links)."""
 SHOULDERS = ("left_shoulder_pitch_link", "right_shoulder_pitch_link")
 KNEES = ("left_knee_link", "right_knee_link")
 FEET = ("left_ankle_roll_link", "right_ankle_roll_link")
@@ -125,7 +131,9 @@ class InferConfig(BaseModel):
     min_support_s: float = Field(1.0, gt=0.0, le=10.0)
     """Shortest steady-hand phase that makes a table [s]."""
     palm_half_thickness_m: float = Field(0.025, ge=0.0, le=0.1)
-    """Distance from the hand body's origin to the palm's surface [m]."""
+    """Distance from the hand body's origin to the palm's surface [m] (a table top is this far
+    under a resting hand; a carried box's width uses it only for hands without collision
+    geometry, :func:`grip_gap`)."""
     table_thickness_m: float = Field(0.04, gt=0.0, le=0.5)
     """Thickness of an inferred table top slab [m]."""
     table_margin_m: float = Field(0.15, ge=0.0, le=1.0)
@@ -197,6 +205,8 @@ class MotionFeatures:
         seat_points: ``(T, P, 3)`` convex-hull points of the pelvis/thigh collision geoms.
         other_points: ``(T, Q, 3)`` convex-hull points of the shank and foot collision geoms:
             what must not be inside a seat.
+        hand_points: ``(T, 2, H, 3)`` convex-hull points of each hand's collision geoms
+            (``HAND_COLLISION_BODIES``; left, right), or ``None`` when the hands have none.
     """
 
     fps: float
@@ -212,6 +222,7 @@ class MotionFeatures:
     knees: np.ndarray
     seat_points: np.ndarray
     other_points: np.ndarray
+    hand_points: np.ndarray | None = None
 
 
 def hull_points(model, geom: int) -> np.ndarray:
@@ -259,10 +270,13 @@ def motion_features(motion: RobotMotion, robot=None) -> MotionFeatures:
     foot_geoms = [g for g in collide if m.body(m.geom_bodyid[g]).name in FEET
                   and m.geom_type[g] == mujoco.mjtGeom.mjGEOM_SPHERE]
     other_geoms = [g for g in collide if m.body(m.geom_bodyid[g]).name in LEG_BODIES]
-    pts = {g: hull_points(m, g) for g in seat_geoms + other_geoms}
+    hand_geoms = [[g for g in collide if m.body(m.geom_bodyid[g]).name in side]
+                  for side in HAND_COLLISION_BODIES]
+    pts = {g: hull_points(m, g) for g in seat_geoms + other_geoms + sum(hand_geoms, [])}
+    n_hand = max(sum(len(pts[g]) for g in side) for side in hand_geoms)
     T = len(qpos)
     out = {k: [] for k in ("com", "outside", "feet_z", "seat_z", "pel_xy", "hands", "sh", "knees",
-                           "seat_pts", "other_pts")}
+                           "seat_pts", "other_pts", "hand_pts")}
     for t in range(T):
         d.qpos[:] = qpos[t]
         mujoco.mj_kinematics(m, d)
@@ -284,6 +298,11 @@ def motion_features(motion: RobotMotion, robot=None) -> MotionFeatures:
         out["seat_pts"].append(np.concatenate(seat_w))
         out["other_pts"].append(np.concatenate(
             [pts[g] @ d.geom_xmat[g].reshape(3, 3).T + d.geom_xpos[g] for g in other_geoms]))
+        if all(hand_geoms):
+            sides = [np.concatenate([pts[g] @ d.geom_xmat[g].reshape(3, 3).T + d.geom_xpos[g]
+                                     for g in side]) for side in hand_geoms]
+            out["hand_pts"].append(np.stack([np.concatenate(  # pad with repeats: same shape
+                [w, np.repeat(w[:1], n_hand - len(w), 0)]) for w in sides]))
         seat_z = min(z for z, _, _ in lows)
         pel = min((lo for lo in lows if lo[1] in pelvis_geoms), key=lambda lo: lo[0])
         out["com"].append(com)
@@ -301,7 +320,8 @@ def motion_features(motion: RobotMotion, robot=None) -> MotionFeatures:
         seat_low_z=np.array(out["seat_z"]), pelvis_low_xy=np.array(out["pel_xy"]),
         hands=np.array(out["hands"]), shoulders=np.array(out["sh"]),
         knees=np.array(out["knees"]),
-        seat_points=np.array(out["seat_pts"]), other_points=np.array(out["other_pts"]))
+        seat_points=np.array(out["seat_pts"]), other_points=np.array(out["other_pts"]),
+        hand_points=np.array(out["hand_pts"]) if out["hand_pts"] else None)
 
 
 # ---- small pure helpers ------------------------------------------------------------------
@@ -517,6 +537,27 @@ def hold_mask(f: MotionFeatures, cfg: InferConfig) -> np.ndarray:
     return (spread < cfg.grip_std_m) & (dist > lo) & (dist < hi) & (ahead > cfg.hold_ahead_m)
 
 
+def grip_gap(f: MotionFeatures, frame: int, cfg: InferConfig) -> tuple[float, np.ndarray]:
+    """The width of what the hands hold at ``frame``: the gap between the hands' collision
+    surfaces facing each other along the line from the left hand to the right one (what holds
+    a box in the physics, whatever the hands' orientation), and the point midway between those
+    surfaces on the hands' line, world [m]. Without hand collision points: the hand distance
+    less ``palm_half_thickness_m`` per hand, and the hands' midpoint.
+
+    Returns:
+        ``(gap_m, centre_w)``; the gap is negative when the surfaces overlap.
+    """
+    lh, rh = f.hands[frame]
+    dist = float(np.linalg.norm(rh - lh))
+    if f.hand_points is None or dist < 1e-9:
+        return dist - 2 * cfg.palm_half_thickness_m, (lh + rh) / 2
+    u = (rh - lh) / dist
+    left_in = float(np.max(f.hand_points[frame, 0] @ u))      # the left hand's inner surface
+    right_in = float(np.min(f.hand_points[frame, 1] @ u))
+    mid = (lh + rh) / 2
+    return right_in - left_in, mid + u * ((left_in + right_in) / 2 - float(mid @ u))
+
+
 def find_boxes(f: MotionFeatures, cfg: InferConfig) -> tuple[list[SceneObject], np.ndarray]:
     """Carried boxes (free bodies), their supports, and the frames they explain."""
     mask = hold_mask(f, cfg)
@@ -532,11 +573,11 @@ def find_boxes(f: MotionFeatures, cfg: InferConfig) -> tuple[list[SceneObject], 
         g = a + start
         lh, rh = f.hands[g]
         dist = float(np.linalg.norm(lh - rh))
-        width = max(dist - 2 * cfg.palm_half_thickness_m, 0.05)
+        gap, centre = grip_gap(f, g, cfg)
+        width = max(gap, 0.05)
         across = (lh - rh)[:2]
         heading = float(np.arctan2(across[1], across[0])) - np.pi / 2   # depth ⟂ hand axis
         h = cfg.box_height_m
-        centre = (lh + rh) / 2
         bottom = float(centre[2]) - h / 2
         mass = float(np.clip(cfg.box_density_kg_m3 * width * cfg.box_depth_m * h,
                              *cfg.box_mass_range_kg))
@@ -558,7 +599,8 @@ def find_boxes(f: MotionFeatures, cfg: InferConfig) -> tuple[list[SceneObject], 
             size=(cfg.box_depth_m, width, h), mass=mass, friction=cfg.friction,
             evidence=((a, b),),
             note=(f"hands {dist:.2f} m apart (spread < {cfg.grip_std_m:.3f} m) over frames "
-                  f"{a}-{b}, midpoint rose {rise:.2f} m from frame {g}; depth, height nominal")))
+                  f"{a}-{b}, their surfaces {gap:.3f} m apart at frame {g}, midpoint rose "
+                  f"{rise:.2f} m from there; depth, height nominal")))
     return out, used
 
 
