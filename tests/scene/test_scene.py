@@ -206,8 +206,13 @@ def test_interaction_columns_for_benchmark_tables():
     cells = interaction_columns({"interaction": {"succeeded": False, "failures": ["x"], "objects": [
         {"kind": "seat", "seated_fraction": 0.5}, {"kind": "box", "hand_distance_m": [0.3, 0.02],
                                                    "lift_m": 0.1}]}})
-    assert cells == {"objects": "seat, box", "seated": "50 %", "reached": "0.02 m",
+    assert cells == {"objects": "seat, box", "seated": "50 %", "reached": "0.30 m",
                      "lifted": "0.10 m", "interaction": "failed"}
+    # a table is reached by its closest hand, a box by both (the farther decides)
+    cells = interaction_columns({"interaction": {"succeeded": False, "objects": [
+        {"kind": "table", "hand_distance_m": [0.01, 0.4]},
+        {"kind": "box", "hand_distance_m": [0.02, 0.04]}]}})
+    assert cells["reached"] == "0.04 m"
 
 
 def test_a_box_the_hands_were_inside_before_its_hold_is_rejected():

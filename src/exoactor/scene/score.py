@@ -289,8 +289,9 @@ def penetration_m(motion, scene: Scene, robot=None, bodies: str = "all") -> np.n
 
 def interaction_columns(metrics: dict) -> dict[str, str]:
     """Table cells of a run's interactions from its ``metrics.json`` (for benchmark tables):
-    ``objects`` (kinds inferred), ``seated`` (% of the sitting phase), ``reached`` (closest
-    hand [m]), ``lifted`` (box rise [m]), ``interaction`` (ok / failed / left out / -; "left
+    ``objects`` (kinds inferred), ``seated`` (% of the sitting phase), ``reached`` (the hand
+    distance that decides [m], worst object: a table's closest hand, a box's farther hand, since
+    both must hold it), ``lifted`` (box rise [m]), ``interaction`` (ok / failed / left out / -; "left
     out": the objects made the robot fall and the run without them was kept)."""
     inter = metrics.get("interaction")
     if not isinstance(inter, dict):
@@ -300,13 +301,14 @@ def interaction_columns(metrics: dict) -> dict[str, str]:
         return {**cells, "objects": f"left out ({cells['objects']})", "interaction": "left out"}
     objs = inter.get("objects", [])
     seats = [o for o in objs if o.get("kind") == "seat"]
-    reach = [d for o in objs if o.get("kind") != "seat"
-             for d in np.atleast_1d(o.get("hand_distance_m", []))]
+    reach = [(max if o.get("kind") == "box" else min)(np.atleast_1d(o["hand_distance_m"]))
+             for o in objs if o.get("kind") != "seat" and len(np.atleast_1d(
+                 o.get("hand_distance_m", [])))]
     lifts = [o.get("lift_m", 0.0) for o in objs if o.get("kind") == "box"]
     return {
         "objects": ", ".join(o.get("kind", "?") for o in objs) or "none",
         "seated": ", ".join(f"{100 * o.get('seated_fraction', 0.0):.0f} %" for o in seats) or "-",
-        "reached": f"{min(reach):.2f} m" if reach else "-",
+        "reached": f"{max(reach):.2f} m" if reach else "-",
         "lifted": ", ".join(f"{x:.2f} m" for x in lifts) or "-",
         "interaction": "ok" if inter.get("succeeded") else "failed",
     }
