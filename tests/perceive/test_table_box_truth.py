@@ -170,8 +170,8 @@ wrists 0.457 m apart at the grasp (person scale; true joint centres 0.438 m), ro
 0.386 m apart (true joints: 0.347 m); width +3.7 cm (the gap between the robot hands' collision
 surfaces; +5.4 cm with the old width, hand origins less a nominal 2.5 cm palm per hand). With
 ``hands=True`` (the runner's default) +4.8 cm: the perceived hand keypoints' palm frames face
-away from the box, so the retargeted hands turn their backs to it. From 60 deg the far hand is behind the box and the
-box is rejected (hands merge)."""
+away from the box, so the retargeted hands turn their backs to it. From 60 deg the far hand is
+behind the box and the box is rejected (hands merge)."""
 
 
 @pytest.mark.slow

@@ -9,10 +9,9 @@ import numpy as np
 import pytest
 from scene_synthetic import lift_reference
 
-from exoactor.scene.infer import InferConfig, _boxes_clear_of_body, find_boxes, motion_features
-from exoactor.scene.shrink import (CENTRE, HIGH, LOW, NominalExtent, largest_clear_extents,
-                                   shrink_to_clear)
 from exoactor.rotations import yaw_matrix
+from exoactor.scene.infer import InferConfig, _boxes_clear_of_body, find_boxes, motion_features
+from exoactor.scene.shrink import CENTRE, HIGH, LOW, NominalExtent, largest_clear_extents, shrink_to_clear
 
 
 def _inside(points_w, centre, yaw, size) -> np.ndarray:
