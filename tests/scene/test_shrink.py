@@ -182,3 +182,41 @@ def test_a_carried_box_fills_the_gap_between_the_colliding_hands(shoulder_roll, 
     assert box.size[1] == pytest.approx(gap)
     for d in _hand_clearances(motion, box, g):
         assert abs(d) < 0.002, d
+
+
+def test_hands_that_hold_the_box_reach_it_at_their_surfaces():
+    """``hand_distance_m`` of a box is measured from the hands' collision surfaces, the same
+    surfaces whose gap sized it: a run that is its reference (turned wrists) touches the box
+    with both hands (within 2 mm) at the grasp. Measured from the rubber hands' origins, as
+    before, a hand read 2.9 cm off it (measured) although it holds it."""
+    from exoactor.control.scene_objects import robot_nq
+    from exoactor.formats.motion import Rollout
+    from exoactor.robots import get_robot
+    from exoactor.robots.kinematics import motion_qpos
+    from exoactor.scene.infer import infer_scene
+    from exoactor.scene.score import _tracking_model, interaction_metrics
+
+    motion = lift_reference(shoulder_roll=0.35)
+    q, names = motion.dof_pos.copy(), list(motion.joint_names)
+    q[:, names.index("left_wrist_roll_joint")] = 1.2
+    q[:, names.index("right_wrist_roll_joint")] = -1.2
+    motion = motion.replace(dof_pos=q)
+    scene = infer_scene(motion)
+    assert [o.kind for o in scene.objects] == ["table", "box"]
+    robot = get_robot("g1")
+    _, model = _tracking_model("g1", scene)
+    T, n_r = motion.num_frames, robot_nq(model)
+    box = scene.objects[1]
+    half = box.pose.yaw_rad / 2
+    qpos = np.tile(model.qpos0, (T, 1))
+    qpos[:, :n_r] = motion_qpos(robot, motion)
+    qpos[:, n_r:n_r + 7] = [*box.pose.pos, np.cos(half), 0.0, 0.0, np.sin(half)]  # not lifted
+    t = motion.times_s
+    rollout = Rollout(robot="g1", fps=motion.fps, time_s=t, qpos=qpos,
+                      qvel=np.zeros((T, model.nv)), torque=np.zeros((T, model.nu)),
+                      target=np.zeros((T, model.nu)), ref_dof_pos=motion.dof_pos,
+                      ref_root_pos=motion.root_pos, ref_root_quat=motion.root_quat, ref_time_s=t)
+    held = interaction_metrics(rollout, scene, fps=motion.fps)["objects"][1]
+    assert max(held["hand_distance_m"]) < 0.002, held
+    assert max(held["reference_hand_distance_m"]) < 0.002, held
+    assert held["reached"] and not held["lifted"]
