@@ -206,8 +206,13 @@ def test_interaction_columns_for_benchmark_tables():
     cells = interaction_columns({"interaction": {"succeeded": False, "failures": ["x"], "objects": [
         {"kind": "seat", "seated_fraction": 0.5}, {"kind": "box", "hand_distance_m": [0.3, 0.02],
                                                    "lift_m": 0.1}]}})
-    assert cells == {"objects": "seat, box", "seated": "50 %", "reached": "0.02 m",
+    assert cells == {"objects": "seat, box", "seated": "50 %", "reached": "0.30 m",
                      "lifted": "0.10 m", "interaction": "failed"}
+    # a table is reached by its closest hand, a box by both (the farther decides)
+    cells = interaction_columns({"interaction": {"succeeded": False, "objects": [
+        {"kind": "table", "hand_distance_m": [0.01, 0.4]},
+        {"kind": "box", "hand_distance_m": [0.02, 0.04]}]}})
+    assert cells["reached"] == "0.04 m"
 
 
 def test_a_box_the_hands_were_inside_before_its_hold_is_rejected():
@@ -219,13 +224,15 @@ def test_a_box_the_hands_were_inside_before_its_hold_is_rejected():
     scene = infer_scene(motion)
     f = motion_features(motion)
     support, box = scene.objects
-    assert _boxes_clear_of_body([support, box], f, InferConfig()) == [support, box]
+    assert _boxes_clear_of_body([support, box], f, InferConfig()) == ([support, box], [])
     x, y, z = box.pose.pos
     where_a_hand_was = ObjectPose(pos=(x, y + box.size[1] / 2, z))   # the left hand inside
     moved = box.model_copy(update={"pose": where_a_hand_was})
-    assert _boxes_clear_of_body([support, moved], f, InferConfig()) == [support, moved]
+    assert _boxes_clear_of_body([support, moved], f, InferConfig()) == ([support, moved], [])
     late = moved.model_copy(update={"evidence": ((100, 199),)})   # hand inside it at 0-99
-    assert _boxes_clear_of_body([support, late], f, InferConfig()) == []
+    kept, rejected = _boxes_clear_of_body([support, late], f, InferConfig())
+    assert kept == [] and [o.kind for o in rejected] == ["table", "box"]
+    assert all("rejected: the reference's body is" in o.note for o in rejected)
 
 
 def test_preflight_notes_say_what_the_robot_will_touch():

@@ -19,8 +19,10 @@ three rules read them:
   steady height (resting, pushing or wiping) → a fixed slab whose top is at the palm's underside,
   covering the hand's path plus a margin, and kept ahead of the body.
 - **carried box** (:func:`find_boxes`): both hands a steady distance apart while their midpoint
-  rises → a free box between the palms (width from the hand distance; depth and height, which
-  the motion cannot see, nominal), resting where the grasp began: on the floor when a box of
+  rises → a free box between the hands (width: the gap between the hands' collision surfaces
+  at the grasp, :func:`grip_gap`; depth and height, which the motion cannot see, nominal, and
+  shrunk where the reference's body would pass through them, :mod:`exoactor.scene.shrink`),
+  resting where the grasp began: on the floor when a box of
   the nominal height standing there reaches above both hands (they hold it by its sides,
   anywhere below its top), otherwise on a support slab under it.
 
@@ -40,6 +42,7 @@ from exoactor.formats.motion import RobotMotion
 from exoactor.formats.scene import ObjectPose, Scene, SceneObject
 from exoactor.rotations import circular_mean, yaw, yaw_matrix
 from exoactor.scene.config import ContactRefConfig, PlaceConfig
+from exoactor.scene.shrink import CENTRE, HIGH, LOW, NominalExtent, shrink_to_clear
 from exoactor.signals import drop_short_runs, fill_short_gaps, runs
 
 logger = logging.getLogger(__name__)
@@ -52,6 +55,10 @@ LEG_BODIES = ("left_knee_link", "left_ankle_pitch_link", "left_ankle_roll_link",
 """Shanks and feet: they must stay out of a seat (arms may rest on it)."""
 PELVIS_BODY = "pelvis"
 HANDS = ("left_rubber_hand", "right_rubber_hand")
+HAND_COLLISION_BODIES = (("left_wrist_yaw_link", "left_rubber_hand"),
+                         ("right_wrist_yaw_link", "right_rubber_hand"))
+"""Bodies whose collision geoms are each hand's surface in the physics (the G1's rubber hands
+have none: a held box is touched by the wrist-yaw links)."""
 SHOULDERS = ("left_shoulder_pitch_link", "right_shoulder_pitch_link")
 KNEES = ("left_knee_link", "right_knee_link")
 FEET = ("left_ankle_roll_link", "right_ankle_roll_link")
@@ -124,7 +131,9 @@ class InferConfig(BaseModel):
     min_support_s: float = Field(1.0, gt=0.0, le=10.0)
     """Shortest steady-hand phase that makes a table [s]."""
     palm_half_thickness_m: float = Field(0.025, ge=0.0, le=0.1)
-    """Distance from the hand body's origin to the palm's surface [m]."""
+    """Distance from the hand body's origin to the palm's surface [m] (a table top is this far
+    under a resting hand; a carried box's width uses it only for hands without collision
+    geometry, :func:`grip_gap`)."""
     table_thickness_m: float = Field(0.04, gt=0.0, le=0.5)
     """Thickness of an inferred table top slab [m]."""
     table_margin_m: float = Field(0.15, ge=0.0, le=1.0)
@@ -161,6 +170,20 @@ class InferConfig(BaseModel):
     runs it after the placement and writes ``seated_motion.npz``, which the track stage
     follows)."""
 
+    # ---- nominal extents that give way to the body (:mod:`exoactor.scene.shrink`) ----------
+    box_min_depth_m: float = Field(0.10, gt=0.0, le=2.0)
+    """Smallest depth a carried box, and the support slab under it, shrink to when the
+    reference's body passes through their nominal ``box_depth_m`` (about the hands' line: the
+    hands stay at the middle of the box's sides) [m]. A palm is about 0.1 m wide."""
+    box_min_height_m: float = Field(0.10, gt=0.0, le=2.0)
+    """Smallest height a carried box shrinks to (its bottom stays on its support or the floor;
+    its top stays at least ``palm_half_thickness_m`` above both hands at the grasp, so it is
+    still held by its sides) when the body is inside its nominal ``box_height_m`` before the
+    hold [m]."""
+    support_min_thickness_m: float = Field(0.02, gt=0.0, le=0.5)
+    """Smallest thickness a support slab shrinks to (its top, the box's bottom, stays) when the
+    body passes through its nominal ``table_thickness_m`` (a shelf board) [m]."""
+
 
 @dataclass(frozen=True)
 class MotionFeatures:
@@ -182,6 +205,8 @@ class MotionFeatures:
         seat_points: ``(T, P, 3)`` convex-hull points of the pelvis/thigh collision geoms.
         other_points: ``(T, Q, 3)`` convex-hull points of the shank and foot collision geoms:
             what must not be inside a seat.
+        hand_points: ``(T, 2, H, 3)`` convex-hull points of each hand's collision geoms
+            (``HAND_COLLISION_BODIES``; left, right), or ``None`` when the hands have none.
     """
 
     fps: float
@@ -197,6 +222,7 @@ class MotionFeatures:
     knees: np.ndarray
     seat_points: np.ndarray
     other_points: np.ndarray
+    hand_points: np.ndarray | None = None
 
 
 def hull_points(model, geom: int) -> np.ndarray:
@@ -244,10 +270,13 @@ def motion_features(motion: RobotMotion, robot=None) -> MotionFeatures:
     foot_geoms = [g for g in collide if m.body(m.geom_bodyid[g]).name in FEET
                   and m.geom_type[g] == mujoco.mjtGeom.mjGEOM_SPHERE]
     other_geoms = [g for g in collide if m.body(m.geom_bodyid[g]).name in LEG_BODIES]
-    pts = {g: hull_points(m, g) for g in seat_geoms + other_geoms}
+    hand_geoms = [[g for g in collide if m.body(m.geom_bodyid[g]).name in side]
+                  for side in HAND_COLLISION_BODIES]
+    pts = {g: hull_points(m, g) for g in seat_geoms + other_geoms + sum(hand_geoms, [])}
+    n_hand = max(sum(len(pts[g]) for g in side) for side in hand_geoms)
     T = len(qpos)
     out = {k: [] for k in ("com", "outside", "feet_z", "seat_z", "pel_xy", "hands", "sh", "knees",
-                           "seat_pts", "other_pts")}
+                           "seat_pts", "other_pts", "hand_pts")}
     for t in range(T):
         d.qpos[:] = qpos[t]
         mujoco.mj_kinematics(m, d)
@@ -269,6 +298,11 @@ def motion_features(motion: RobotMotion, robot=None) -> MotionFeatures:
         out["seat_pts"].append(np.concatenate(seat_w))
         out["other_pts"].append(np.concatenate(
             [pts[g] @ d.geom_xmat[g].reshape(3, 3).T + d.geom_xpos[g] for g in other_geoms]))
+        if all(hand_geoms):
+            sides = [np.concatenate([pts[g] @ d.geom_xmat[g].reshape(3, 3).T + d.geom_xpos[g]
+                                     for g in side]) for side in hand_geoms]
+            out["hand_pts"].append(np.stack([np.concatenate(  # pad with repeats: same shape
+                [w, np.repeat(w[:1], n_hand - len(w), 0)]) for w in sides]))
         seat_z = min(z for z, _, _ in lows)
         pel = min((lo for lo in lows if lo[1] in pelvis_geoms), key=lambda lo: lo[0])
         out["com"].append(com)
@@ -286,7 +320,8 @@ def motion_features(motion: RobotMotion, robot=None) -> MotionFeatures:
         seat_low_z=np.array(out["seat_z"]), pelvis_low_xy=np.array(out["pel_xy"]),
         hands=np.array(out["hands"]), shoulders=np.array(out["sh"]),
         knees=np.array(out["knees"]),
-        seat_points=np.array(out["seat_pts"]), other_points=np.array(out["other_pts"]))
+        seat_points=np.array(out["seat_pts"]), other_points=np.array(out["other_pts"]),
+        hand_points=np.array(out["hand_pts"]) if out["hand_pts"] else None)
 
 
 # ---- small pure helpers ------------------------------------------------------------------
@@ -502,6 +537,27 @@ def hold_mask(f: MotionFeatures, cfg: InferConfig) -> np.ndarray:
     return (spread < cfg.grip_std_m) & (dist > lo) & (dist < hi) & (ahead > cfg.hold_ahead_m)
 
 
+def grip_gap(f: MotionFeatures, frame: int, cfg: InferConfig) -> tuple[float, np.ndarray]:
+    """The width of what the hands hold at ``frame``: the gap between the hands' collision
+    surfaces facing each other along the line from the left hand to the right one (what holds
+    a box in the physics, whatever the hands' orientation), and the point midway between those
+    surfaces on the hands' line, world [m]. Without hand collision points: the hand distance
+    less ``palm_half_thickness_m`` per hand, and the hands' midpoint.
+
+    Returns:
+        ``(gap_m, centre_w)``; the gap is negative when the surfaces overlap.
+    """
+    lh, rh = f.hands[frame]
+    dist = float(np.linalg.norm(rh - lh))
+    if f.hand_points is None or dist < 1e-9:
+        return dist - 2 * cfg.palm_half_thickness_m, (lh + rh) / 2
+    u = (rh - lh) / dist
+    left_in = float(np.max(f.hand_points[frame, 0] @ u))      # the left hand's inner surface
+    right_in = float(np.min(f.hand_points[frame, 1] @ u))
+    mid = (lh + rh) / 2
+    return right_in - left_in, mid + u * ((left_in + right_in) / 2 - float(mid @ u))
+
+
 def find_boxes(f: MotionFeatures, cfg: InferConfig) -> tuple[list[SceneObject], np.ndarray]:
     """Carried boxes (free bodies), their supports, and the frames they explain."""
     mask = hold_mask(f, cfg)
@@ -517,11 +573,11 @@ def find_boxes(f: MotionFeatures, cfg: InferConfig) -> tuple[list[SceneObject], 
         g = a + start
         lh, rh = f.hands[g]
         dist = float(np.linalg.norm(lh - rh))
-        width = max(dist - 2 * cfg.palm_half_thickness_m, 0.05)
+        gap, centre = grip_gap(f, g, cfg)
+        width = max(gap, 0.05)
         across = (lh - rh)[:2]
         heading = float(np.arctan2(across[1], across[0])) - np.pi / 2   # depth ⟂ hand axis
         h = cfg.box_height_m
-        centre = (lh + rh) / 2
         bottom = float(centre[2]) - h / 2
         mass = float(np.clip(cfg.box_density_kg_m3 * width * cfg.box_depth_m * h,
                              *cfg.box_mass_range_kg))
@@ -543,7 +599,8 @@ def find_boxes(f: MotionFeatures, cfg: InferConfig) -> tuple[list[SceneObject], 
             size=(cfg.box_depth_m, width, h), mass=mass, friction=cfg.friction,
             evidence=((a, b),),
             note=(f"hands {dist:.2f} m apart (spread < {cfg.grip_std_m:.3f} m) over frames "
-                  f"{a}-{b}, midpoint rose {rise:.2f} m from frame {g}; depth, height nominal")))
+                  f"{a}-{b}, their surfaces {gap:.3f} m apart at frame {g}, midpoint rose "
+                  f"{rise:.2f} m from there; depth, height nominal")))
     return out, used
 
 
@@ -564,14 +621,14 @@ def infer_scene(motion: RobotMotion, config: InferConfig | None = None, robot=No
     f = motion_features(motion, robot)
     seats = find_seats(f, cfg, robot.spec.root_height_m)
     found_boxes, used = find_boxes(f, cfg)
-    boxes = _boxes_clear_of_body(found_boxes, f, cfg)
+    boxes, rejected_boxes = _boxes_clear_of_body(found_boxes, f, cfg)
     found_tables = find_tables(f, cfg, exclude=used)
     tables = [t for t in found_tables
               if _clear_of_body(t, f, cfg) and _clear_of_lap(t, seats, cfg)]
     objects = name_from_plan(seats + tables + boxes, plan_actions or [])
     rejected = tuple(o.model_copy(update={"note": o.note + "; rejected: the reference's body "
                                           "passes through it (or it is over a seat's lap)"})
-                     for o in found_tables + found_boxes if o not in tables + boxes)
+                     for o in found_tables if o not in tables) + tuple(rejected_boxes)
     logger.info("%s: inferred %d seat(s), %d table(s), %d box(es); %d rejected", motion.source,
                 len(seats), sum(o.kind == "table" for o in objects),
                 sum(o.kind == "box" for o in objects), len(rejected))
@@ -594,36 +651,88 @@ def _clear_of_body(obj: SceneObject, f: MotionFeatures, cfg: InferConfig) -> boo
 
 
 def _boxes_clear_of_body(objs: list[SceneObject], f: MotionFeatures, cfg: InferConfig
-                         ) -> list[SceneObject]:
+                         ) -> tuple[list[SceneObject], list[SceneObject]]:
     """Keep a carried box (and its support) only when it could have been there: the support
     clear of the reference's lower body at every frame, the box clear of the lower body and of
-    both hands before its hold begins (a box waits where it is until the hands reach it)."""
-    out, i = [], 0
+    both hands before its hold begins (a box waits where it is until the hands reach it).
+
+    The extents the rule assumed (depth of both, the box's height, the support's thickness)
+    first shrink, each down to its minimum (``box_min_depth_m``, ``box_min_height_m``,
+    ``support_min_thickness_m``), to the largest box the body does not enter
+    (:func:`exoactor.scene.shrink.shrink_to_clear`); what is still more than
+    ``seat_clearance_m`` inside then rejects the box with its support.
+
+    Returns:
+        ``(kept, rejected)``: the kept objects (shrunk where needed), and the rejected ones as
+        found with the reason in their notes.
+    """
+    out, rejected, i = [], [], 0
     while i < len(objs):
         group = [objs[i]]
         if objs[i].kind == "table" and i + 1 < len(objs):       # support, then its box
             group.append(objs[i + 1])
             i += 1
         i += 1
-        ok = True
+        fitted, why = [], ""
         for o in group:
             if o.kind == "table":
-                ok &= _clear_of_body(o, f, cfg)
-                continue
-            first = o.evidence[0][0]
-            before = slice(0, max(0, first))
-            c, size = np.asarray(o.pose.pos), np.asarray(o.size)
-            if first > 0:
-                deep = max(float(np.max(box_depth(f.seat_points[before], c, o.pose.yaw_rad, size))),
-                           float(np.max(box_depth(f.other_points[before], c, o.pose.yaw_rad, size))),
-                           float(np.max(box_depth(f.hands[before], c, o.pose.yaw_rad, size))))
-                if deep > cfg.seat_clearance_m:
-                    logger.info("box of frames %s dropped: the body is %.2f m inside it before "
-                                "the hold", o.evidence, deep)
-                    ok = False
-        if ok:
-            out.extend(group)
-    return out
+                pts = np.concatenate([f.seat_points, f.other_points], axis=1)
+                nominal = (NominalExtent(0, CENTRE, cfg.box_min_depth_m),
+                           NominalExtent(2, HIGH, cfg.support_min_thickness_m))
+            else:
+                first = o.evidence[0][0]
+                if first == 0:
+                    fitted.append(o)
+                    continue
+                before = slice(0, first)
+                pts = np.concatenate([f.seat_points[before], f.other_points[before],
+                                      f.hands[before]], axis=1)
+                nominal = (NominalExtent(0, CENTRE, cfg.box_min_depth_m),
+                           NominalExtent(2, LOW, _box_min_height(o, f, cfg)))
+            fit = _shrink_object(o, pts, nominal)
+            deep = float(np.max(box_depth(pts, np.asarray(fit.pose.pos), fit.pose.yaw_rad,
+                                          np.asarray(fit.size))))
+            if deep > cfg.seat_clearance_m:
+                why = (f"the reference's body is {deep:.3f} m inside the {o.kind}"
+                       + (" before the hold" if o.kind == "box" else "")
+                       + " at its smallest nominal size")
+                logger.info("box of frames %s dropped: %s", group[-1].evidence, why)
+                break
+            fitted.append(fit)
+        if why:
+            rejected.extend(o.model_copy(update={"note": o.note + f"; rejected: {why}"})
+                            for o in group)
+        else:
+            out.extend(fitted)
+    return out, rejected
+
+
+def _box_min_height(box: SceneObject, f: MotionFeatures, cfg: InferConfig) -> float:
+    """Smallest height of ``box`` that keeps its top above both hands at the grasp (the lowest
+    hands' midpoint of its hold) by the palm's half thickness [m]."""
+    a, b = box.evidence[0]
+    g = a + int(np.argmin(f.hands[a:b + 1, :, 2].mean(axis=1)))
+    bottom = box.pose.pos[2] - box.size[2] / 2
+    return max(cfg.box_min_height_m,
+               float(f.hands[g, :, 2].max()) + cfg.palm_half_thickness_m - bottom)
+
+
+def _shrink_object(obj: SceneObject, points_w: np.ndarray, nominal: tuple[NominalExtent, ...]
+                   ) -> SceneObject:
+    """``obj`` with its ``nominal`` extents shrunk until ``points_w`` clear it (a note says
+    which); ``obj`` itself when nothing changes."""
+    centre, size = shrink_to_clear(points_w, np.asarray(obj.pose.pos), obj.pose.yaw_rad,
+                                   np.asarray(obj.size), nominal)
+    changed = [(e.axis, obj.size[e.axis], float(size[e.axis])) for e in nominal
+               if size[e.axis] < obj.size[e.axis] - 1e-9]
+    if not changed:
+        return obj
+    names = ("depth", "width", "height" if obj.kind == "box" else "thickness")
+    what = ", ".join(f"{names[k]} {old:.3f} -> {new:.3f} m" for k, old, new in changed)
+    return obj.model_copy(update={
+        "pose": obj.pose.model_copy(update={"pos": tuple(float(x) for x in centre)}),
+        "size": tuple(float(x) for x in size),
+        "note": obj.note + f"; nominal {what} so the reference's body clears it"})
 
 
 def _clear_of_lap(obj: SceneObject, seats: list[SceneObject], cfg: InferConfig) -> bool:

@@ -16,7 +16,9 @@ object, over its evidence phase (motion frames → clip time; steps after a fall
   box's support (its top at the box's bottom, the box's centre over it: what
   :func:`exoactor.scene.infer.find_boxes` puts under a box grasped above the floor) is not
   something to touch: ``support_of`` names the box and nothing is asked of it.
-- box: ``hand_distance_m`` for each hand (closest), ``lift_m`` = highest rise of the box centre,
+- box: ``hand_distance_m`` for each hand (closest approach of the hand's collision surface,
+  :data:`exoactor.scene.infer.HAND_COLLISION_BODIES`, which holds the box in the physics and
+  whose gap sized it; 0 in contact), ``lift_m`` = highest rise of the box centre,
   ``held_s`` = time it stayed ≥ :data:`LIFTED_M` up; succeeded when both hands reached it and
   it was lifted.
 - table and box, when the rollout recorded its reference motion (``ref_*``: the motion given
@@ -50,8 +52,30 @@ LIFTED_M = 0.05
 HAND_BODIES = ("left_rubber_hand", "right_rubber_hand")
 
 
+def hand_surfaces(model) -> list[tuple[list[int], dict[int, np.ndarray]]] | None:
+    """Per hand (left, right): its collision geoms and their convex-hull points in each geom's
+    frame; None when a hand has none (the box distance then uses :data:`HAND_BODIES`)."""
+    from exoactor.scene.infer import HAND_COLLISION_BODIES, hull_points
+
+    out = []
+    for side in HAND_COLLISION_BODIES:
+        geoms = [g for g in range(model.ngeom) if model.body(model.geom_bodyid[g]).name in side
+                 and (model.geom_contype[g] or model.geom_conaffinity[g])]
+        if not geoms:
+            return None
+        out.append((geoms, {g: hull_points(model, g) for g in geoms}))
+    return out
+
+
+def _surface_points(surfaces, data) -> list[np.ndarray]:
+    """Per hand, ``(H, 3)`` world points of its collision surface at ``data``'s pose [m]."""
+    return [np.concatenate([pts[g] @ data.geom_xmat[g].reshape(3, 3).T + data.geom_xpos[g]
+                            for g in geoms]) for geoms, pts in surfaces]
+
+
 def point_box_distance(points_w: np.ndarray, obj: SceneObject) -> np.ndarray:
-    """``(N,)`` distance of world points to the surface of a box at its scene pose (0 inside)."""
+    """``(...,)`` distance of ``(..., 3)`` world points to the surface of a box at its scene pose
+    (0 inside)."""
     return point_box_distance_at(points_w, np.asarray(obj.pose.pos, float), obj.pose.yaw_rad,
                                  np.asarray(obj.size, float))
 
@@ -65,7 +89,7 @@ def point_box_distance_at(points_w: np.ndarray, centre: np.ndarray, yaw_rad: flo
         rot_w = yaw_matrix(yaw_rad)
     local = p @ rot_w
     excess = np.maximum(np.abs(local) - np.asarray(size) / 2, 0.0)
-    return np.linalg.norm(excess, axis=1)
+    return np.linalg.norm(excess, axis=-1)
 
 
 _MODELS: dict = {}
@@ -154,6 +178,7 @@ def interaction_metrics(rollout, scene: Scene, *, fps: float | None = None,
     weight = float(np.sum(model.body_mass[1:][~np.isin(np.arange(1, model.nbody),
                                                        list(obj_body))])) * 9.81
     hand_ids = [model.body(h).id for h in HAND_BODIES]
+    surfaces = hand_surfaces(model)
     ref_hands = _reference_hands(rollout, robot)
     clip_t = rollout.ref_time_s if rollout.ref_time_s is not None else rollout.time_s
     valid = np.ones(len(clip_t), bool) if fall_time_s is None else clip_t <= fall_time_s + 1e-9
@@ -162,6 +187,7 @@ def interaction_metrics(rollout, scene: Scene, *, fps: float | None = None,
     hand_pos = np.zeros((len(clip_t), 2, 3))
     obj_pos = np.zeros((len(clip_t), n_obj, 3))
     obj_rot = np.zeros((len(clip_t), n_obj, 3, 3))
+    box_dist = np.full((len(clip_t), n_obj, 2), np.inf)   # hands' surfaces to each box
     which = {int(g): i for i, g in enumerate(geoms)}
     f6 = np.zeros(6)
     nu = model.nu
@@ -181,6 +207,13 @@ def interaction_metrics(rollout, scene: Scene, *, fps: float | None = None,
         hand_pos[k] = data.xpos[hand_ids]
         obj_pos[k] = data.geom_xpos[geoms]
         obj_rot[k] = data.geom_xmat[geoms].reshape(-1, 3, 3)
+        hands_w = (_surface_points(surfaces, data) if surfaces is not None
+                   else [hand_pos[k, h][None] for h in range(2)])
+        for i, obj in enumerate(scene.objects):
+            if obj.kind == "box":
+                box_dist[k, i] = [point_box_distance_at(p, obj_pos[k, i], 0.0,
+                                                        np.asarray(obj.size, float),
+                                                        obj_rot[k, i]).min() for p in hands_w]
     out, failures = [], []
     for i, obj in enumerate(scene.objects):
         sel = _phase_steps(obj, clip_t, fps, dropped_frames, valid)
@@ -192,8 +225,10 @@ def interaction_metrics(rollout, scene: Scene, *, fps: float | None = None,
         support = _support_of(obj, scene) if obj.kind == "table" else None
         ref_d = None
         if ref_hands is not None and obj.kind != "seat" and support is None:
-            ref_d = (np.stack([point_box_distance(ref_hands[sel, h], obj) for h in range(2)], 1)
-                     .min(axis=0) if sel.any() else np.array([np.inf, np.inf]))
+            pts = ref_hands[1] if obj.kind == "box" else ref_hands[0][:, :, None]
+            ref_d = (np.stack([point_box_distance(pts[sel, h], obj).min(axis=-1)
+                               for h in range(2)], 1).min(axis=0)
+                     if sel.any() else np.array([np.inf, np.inf]))
             rec["reference_hand_distance_m"] = (float(ref_d.min()) if obj.kind == "table"
                                                 else [float(x) for x in ref_d])
         ref_note = ("" if ref_d is None else "; the reference motion's hands: "
@@ -222,7 +257,7 @@ def interaction_metrics(rollout, scene: Scene, *, fps: float | None = None,
                 failures.append(f"table {obj.name or i}: closest hand {d:.2f} m (reach "
                                 f"{REACH_M:.2f} m{ref_note})")
         else:
-            d = dist[sel].min(axis=0) if sel.any() else np.array([np.inf, np.inf])
+            d = box_dist[sel, i].min(axis=0) if sel.any() else np.array([np.inf, np.inf])
             z0 = obj_pos[0, i, 2]
             rise = obj_pos[valid, i, 2] - z0 if valid.any() else np.zeros(1)
             held = float(np.sum(rise >= LIFTED_M) / rollout.fps)
@@ -254,9 +289,11 @@ def _support_of(table: SceneObject, scene: Scene) -> int | None:
     return None
 
 
-def _reference_hands(rollout, robot) -> np.ndarray | None:
-    """``(T, 2, 3)`` hand positions of the rollout's reference motion (its ``ref_root_pos``,
-    ``ref_root_quat``, ``ref_dof_pos``) [m]; None when the rollout did not record it."""
+def _reference_hands(rollout, robot) -> tuple[np.ndarray, np.ndarray] | None:
+    """The hands of the rollout's reference motion (its ``ref_root_pos``, ``ref_root_quat``,
+    ``ref_dof_pos``): ``(T, 2, 3)`` hand body positions and ``(T, 2, H, 3)`` points of the
+    hands' collision surfaces (the positions, ``H = 1``, when the hands have none) [m]; None
+    when the rollout did not record it."""
     import mujoco
 
     if rollout.ref_root_pos is None or rollout.ref_root_quat is None \
@@ -265,8 +302,10 @@ def _reference_hands(rollout, robot) -> np.ndarray | None:
     m = robot.model
     data = mujoco.MjData(m)
     ids = [m.body(h).id for h in HAND_BODIES]
+    surfaces = hand_surfaces(m)
     adr = robot.qpos_adr[robot.body_idx]
     out = np.empty((rollout.num_frames, 2, 3))
+    pts = []
     for k in range(rollout.num_frames):
         data.qpos[:] = m.qpos0
         data.qpos[0:3] = rollout.ref_root_pos[k]
@@ -274,7 +313,12 @@ def _reference_hands(rollout, robot) -> np.ndarray | None:
         data.qpos[adr] = rollout.ref_dof_pos[k]
         mujoco.mj_kinematics(m, data)
         out[k] = data.xpos[ids]
-    return out
+        if surfaces is not None:
+            sides = _surface_points(surfaces, data)
+            n = max(len(p) for p in sides)                  # pad with repeats: same shape
+            pts.append(np.stack([np.concatenate([p, np.repeat(p[:1], n - len(p), 0)])
+                                 for p in sides]))
+    return out, (np.array(pts) if surfaces is not None else out[:, :, None])
 
 
 def penetration_m(motion, scene: Scene, robot=None, bodies: str = "all") -> np.ndarray:
@@ -313,8 +357,9 @@ def penetration_m(motion, scene: Scene, robot=None, bodies: str = "all") -> np.n
 
 def interaction_columns(metrics: dict) -> dict[str, str]:
     """Table cells of a run's interactions from its ``metrics.json`` (for benchmark tables):
-    ``objects`` (kinds inferred), ``seated`` (% of the sitting phase), ``reached`` (closest
-    hand [m]), ``lifted`` (box rise [m]), ``interaction`` (ok / failed / left out / -; "left
+    ``objects`` (kinds inferred), ``seated`` (% of the sitting phase), ``reached`` (the hand
+    distance that decides [m], worst object: a table's closest hand, a box's farther hand, since
+    both must hold it), ``lifted`` (box rise [m]), ``interaction`` (ok / failed / left out / -; "left
     out": the objects made the robot fall and the run without them was kept)."""
     inter = metrics.get("interaction")
     if not isinstance(inter, dict):
@@ -324,13 +369,14 @@ def interaction_columns(metrics: dict) -> dict[str, str]:
         return {**cells, "objects": f"left out ({cells['objects']})", "interaction": "left out"}
     objs = inter.get("objects", [])
     seats = [o for o in objs if o.get("kind") == "seat"]
-    reach = [d for o in objs if o.get("kind") != "seat"
-             for d in np.atleast_1d(o.get("hand_distance_m", []))]
+    reach = [(max if o.get("kind") == "box" else min)(np.atleast_1d(o["hand_distance_m"]))
+             for o in objs if o.get("kind") != "seat" and len(np.atleast_1d(
+                 o.get("hand_distance_m", [])))]
     lifts = [o.get("lift_m", 0.0) for o in objs if o.get("kind") == "box"]
     return {
         "objects": ", ".join(o.get("kind", "?") for o in objs) or "none",
         "seated": ", ".join(f"{100 * o.get('seated_fraction', 0.0):.0f} %" for o in seats) or "-",
-        "reached": f"{min(reach):.2f} m" if reach else "-",
+        "reached": f"{max(reach):.2f} m" if reach else "-",
         "lifted": ", ".join(f"{x:.2f} m" for x in lifts) or "-",
         "interaction": "ok" if inter.get("succeeded") else "failed",
     }
