@@ -33,6 +33,15 @@ class DecisionBounds(BaseModel):
     sigma_stance: float = Field(0.25, gt=0.0)
     """Sampling spread of the stance blend [-] (range 0..1)."""
 
+    # ---- reference time warp (decision 5, :func:`~.decisions.advance_clock`) ----------------
+    clock_rate_min: float = Field(0.5, gt=0.0, le=1.0)
+    """Slowest reference clock rate inside the clip (rows of the reference per control step;
+    1 = real time; ``clock_rate_min = clock_rate_max = 1`` turns the warp off) [-]."""
+    clock_rate_max: float = Field(1.25, ge=1.0, le=2.0)
+    """Fastest reference clock rate inside the clip [-]."""
+    sigma_clock_rate: float = Field(0.15, gt=0.0)
+    """Sampling spread of the clock rate [-]."""
+
 
 class ObjectiveWeights(BaseModel):
     """Weights of the one objective (see :mod:`.objective`); costs are per second of horizon."""
@@ -64,6 +73,12 @@ class ObjectiveWeights(BaseModel):
     run_end: float = Field(10.0, ge=0.0)
     """Weight of the stopping-point term at the end of a whole run (after the hold and return
     to standing), in the whole-run comparison of :func:`~.run.filter_motion` [1/m^2]."""
+
+    # ---- reference time warp (:func:`~.objective.clock_lag_cost`) ---------------------------
+    clock_lag: float = Field(0.1, ge=0.0)
+    """Squared lateness of the reference clock behind (or ahead of) real time, per second
+    [1/s^2]: a warp is used only where it pays (a lag of 1 s costs as much as 0.32 m of pelvis
+    error)."""
 
 
 class FilterConfig(BaseModel):
@@ -123,6 +138,14 @@ class FilterConfig(BaseModel):
     same whole-run objective and did not fall. Its time re-plan (the reference clock slowed on
     runs and lagging side-steps) is an authority the sampled decisions lack; the whole-run fall
     check keeps its known falls (dances, kicks) out. Costs one more plain loop run."""
+
+    # ---- reference time warp -------------------------------------------------------------
+    max_clock_lag_s: float = Field(2.0, ge=0.0, le=10.0)
+    """Largest lateness of the reference clock, either sign [s]: a plan's clock (decision 5,
+    :func:`~.decisions.advance_clock`) is held at rate 1 at this lag, and a whole run whose clip
+    end comes later than this in time (the drift corrector's, whose own time re-plan is not
+    bounded by it) is not kept. The clip-end figures of a kept run are measured when its clock
+    reaches the clip's end; ``metrics.json`` reports how late that was (``clip_end_late_s``)."""
 
     def applies(self, controller: str, motion) -> bool:
         """Whether the filter drives this run: it is enabled and plans for TWIST2 on the 29
