@@ -17,6 +17,7 @@ done-when checks.
 
     EXOACTOR_ASSETS=../shared/assets python benchmarks/filter.py [--only walk_001 kimodo_wave]
         [--workers 2] [--candidates 16] [--json out.json] [--no-warp]
+        [--set '{"weights": {"clock_lag": 0.02}}']
 """
 
 from __future__ import annotations
@@ -101,6 +102,15 @@ def row(name: str, res) -> dict:
             **{k: res.fractions[k] for k in res.fractions}}
 
 
+def _merge(into: dict, changes: dict) -> dict:
+    """``into`` with ``changes`` merged in, nested dicts field by field."""
+    out = dict(into)
+    for key, value in changes.items():
+        out[key] = (_merge(out[key], value) if isinstance(value, dict)
+                    and isinstance(out.get(key), dict) else value)
+    return out
+
+
 def fmt(d: dict) -> str:
     fell = "FELL" if d["fell"] else "ok"
     return (f"{fell:>4} {d['xy_m']:5.2f} {d['late_s']:5.2f} {d['yaw_deg']:5.1f} "
@@ -117,9 +127,12 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="write the rows here")
     ap.add_argument("--no-warp", action="store_true",
                     help="turn the reference time warp off (clock rate bounds 1..1)")
+    ap.add_argument("--set", type=json.loads, default={},
+                    help='FilterConfig fields as JSON, e.g. \'{"weights": {"clock_lag": 0.02}}\'')
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    cfg = FilterConfig(workers=args.workers, candidates=args.candidates, seed=args.seed)
+    base = FilterConfig(workers=args.workers, candidates=args.candidates, seed=args.seed)
+    cfg = FilterConfig.model_validate(_merge(base.model_dump(), args.set))
     if args.no_warp:
         cfg = cfg.model_copy(update={"bounds": cfg.bounds.model_copy(
             update={"clock_rate_min": 1.0, "clock_rate_max": 1.0})})
