@@ -379,3 +379,24 @@ def test_a_plan_that_slows_the_clock_is_simulated_and_executed(walk_motion) -> N
     np.testing.assert_allclose(np.array(seen), fed, atol=1e-9)
     loop_qpos = np.array(loop.rec["qpos"])
     assert np.abs(out.records[1].qpos - loop_qpos).max() < 1e-6
+
+
+def test_fractions_are_of_the_clip_duration_under_a_slowed_clock() -> None:
+    """40 steps at half rate (0.4 s of the clip, modified) then 30 at rate 1 (0.6 s, as asked):
+    the fractions weigh each step by the clip time it covered."""
+    from types import SimpleNamespace
+
+    from exoactor.control.filter.run import Executed, fractions
+
+    n, dt = 50, 0.02
+    tab = SimpleNamespace(clip_t=dt * np.arange(n + 1), duration_s=1.0, dt=dt,
+                          mimic=np.zeros((n + 1, 35)), leg_mean=np.zeros((n + 1, 12)),
+                          step_of=lambda t: int(np.ceil(t / 0.02 - 1e-9)))
+    clip_t = np.concatenate([0.5 * dt * np.arange(1, 41), 0.4 + dt * np.arange(1, 31)])
+    slow = IDENTITY.copy()
+    slow[5] = 0.5
+    run = Executed({"clip_t": list(clip_t)}, decisions=[slow] * 40 + [IDENTITY.copy()] * 30)
+    fr = fractions(run, tab, FAST)
+    assert fr["fraction_modified"] == pytest.approx(0.4)
+    assert fr["fraction_as_asked"] == pytest.approx(0.6)
+    assert fr["fraction_not_executed"] == pytest.approx(0.0, abs=1e-9)

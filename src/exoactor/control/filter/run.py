@@ -505,7 +505,8 @@ def leg_activity_rad(tab) -> np.ndarray:
 
 
 def fractions(ex: Executed, tab, config: FilterConfig) -> dict[str, float]:
-    """Fractions of the clip's duration executed as asked, modified, or not executed.
+    """Fractions of the clip's duration executed as asked, modified, or not executed (each
+    step weighted by the clip time it covered, so a run on a slowed clock counts its clip once).
 
     A clip step is *not executed* when the stance blend suppressed the reference's movement:
     its weight, scaled by how much the reference's legs move there (full from
@@ -521,9 +522,13 @@ def fractions(ex: Executed, tab, config: FilterConfig) -> dict[str, float]:
     if total == 0:
         return {"fraction_as_asked": 0.0, "fraction_modified": 0.0, "fraction_not_executed": 1.0}
     activity = leg_activity_rad(tab)
-    as_asked = modified = 0
+    as_asked = modified = 0.0
     held = ex.held or [False] * len(ex.decisions)
-    for t, dec, hold in zip(ex.rec.get("clip_t", []), ex.decisions, held):
+    clip_t = np.asarray(ex.rec.get("clip_t", []), dtype=float)
+    # each step counts for the clip time it covered (under a time warp a slowed step covers
+    # less than dt), so the fractions are of the clip's duration, not of its steps
+    covered = np.diff(np.concatenate([tab.clip_t[:1], clip_t])) / tab.dt
+    for t, dec, hold, w in zip(clip_t, ex.decisions, held, covered):
         if not (1e-9 < t <= tab.duration_s + 1e-9):
             continue
         if hold:
@@ -534,9 +539,9 @@ def fractions(ex: Executed, tab, config: FilterConfig) -> dict[str, float]:
         if dec[4] * moving >= config.not_executed_stance:
             continue
         if modification(dec, config.bounds) <= config.as_asked_tolerance:
-            as_asked += 1
+            as_asked += w
         else:
-            modified += 1
+            modified += w
     a, m = min(1.0, as_asked / total), min(1.0, modified / total)
     return {"fraction_as_asked": a, "fraction_modified": m,
             "fraction_not_executed": max(0.0, 1.0 - a - m)}
