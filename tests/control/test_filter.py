@@ -40,7 +40,7 @@ def test_identity_decisions_leave_the_mimic_unchanged() -> None:
 
 def test_stop_candidate_only_after_the_clip() -> None:
     rng = np.random.default_rng(0)
-    current = np.array([0.4, 0.1, -0.3, 1.2, 0.2, 0.9])
+    current = np.array([0.4, 0.1, -0.3, 1.2, 0.2, 1.0])
     _, during = candidate_plans(current, None, current, 16, 2, DecisionBounds(), rng)
     plans, after = candidate_plans(current, None, current, 16, 2, DecisionBounds(), rng,
                                    after_clip=True)
@@ -400,3 +400,23 @@ def test_fractions_are_of_the_clip_duration_under_a_slowed_clock() -> None:
     assert fr["fraction_modified"] == pytest.approx(0.4)
     assert fr["fraction_as_asked"] == pytest.approx(0.6)
     assert fr["fraction_not_executed"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_clock_candidates_only_with_a_warp_and_inside_the_clip() -> None:
+    """With the warp allowed the clip's re-plans try a slower and a faster clock; without it
+    (the default bounds 1..1) no plan touches the clock, random ones included."""
+    warp = DecisionBounds(clock_rate_min=0.5, clock_rate_max=1.25)
+    current = np.array([0.1, 0.0, 0.2, 1.0, 0.0, 0.9])
+    plans, labels = candidate_plans(current, None, current, 16, 2, warp,
+                                    np.random.default_rng(0))
+    slow = plans[labels.index("clock_rate-")]
+    assert slow[0, 5] == 0.9 and slow[1, 5] == pytest.approx(0.9 - 2 * warp.sigma_clock_rate)
+    assert "clock_rate+" in labels
+    _, after = candidate_plans(current, None, current, 16, 2, warp, np.random.default_rng(0),
+                               after_clip=True)
+    assert not any(lb.startswith("clock_rate") for lb in after)
+    plans, labels = candidate_plans(current, None, current, 16, 2, DecisionBounds(),
+                                    np.random.default_rng(0))
+    assert not any(lb.startswith("clock_rate") for lb in labels)
+    assert np.all(plans[:, :, 5] == 1.0)
+

@@ -109,7 +109,9 @@ def candidate_plans(current: np.ndarray, previous_best: np.ndarray | None, feedb
     clip has ended (``after_clip``) 5 "stop": every offset to 0, stride 1, stance 1 (come to
     rest where the robot is, rather than walk on under the offsets in use); while it runs, the
     clock candidates "clock_rate-" and "clock_rate+" (the shifted best with the clock rate moved
-    by -+2 sigma: wait for a robot that lags, or catch up); then for each other variable the
+    by -+2 sigma: wait for a robot that lags, or catch up; only with a warp allowed, i.e.
+    ``clock_rate_min < clock_rate_max``: without one the candidates are those of the filter
+    before the warp, random draws included); then for each other variable the
     shifted best moved by +-2 sigma at knots 1-2 ("coordinate" candidates); then ``n_random``
     Gaussian perturbations of the shifted best.
 
@@ -147,7 +149,9 @@ def candidate_plans(current: np.ndarray, previous_best: np.ndarray | None, feedb
         plans.append(stop)
         labels.append("stop")
     clock = NUM_DECISIONS - 1
-    if not after_clip:  # the warp acts inside the clip only (advance_clock)
+    warp = bool(hi[clock] > lo[clock])  # bounds 1..1: no warp, no clock candidates or noise
+    sampled = NUM_DECISIONS if warp else clock
+    if warp and not after_clip:  # the warp acts inside the clip only (advance_clock)
         for sign in (-1.0, 1.0):
             p = base.copy()
             p[1:, clock] += sign * 2.0 * sig[clock]
@@ -161,12 +165,12 @@ def candidate_plans(current: np.ndarray, previous_best: np.ndarray | None, feedb
             labels.append(f"{NAMES[j]}{'+' if sign > 0 else '-'}")
     for _ in range(n_random):
         p = base.copy()
-        p[1:] += rng.normal(0.0, 1.0, (KNOTS - 1, NUM_DECISIONS)) * sig
+        p[1:, :sampled] += rng.normal(0.0, 1.0, (KNOTS - 1, sampled)) * sig[:sampled]
         plans.append(p)
         labels.append("random")
     while len(plans) < count:  # more candidates than the fixed set: more random ones
         p = base.copy()
-        p[1:] += rng.normal(0.0, 1.0, (KNOTS - 1, NUM_DECISIONS)) * sig
+        p[1:, :sampled] += rng.normal(0.0, 1.0, (KNOTS - 1, sampled)) * sig[:sampled]
         plans.append(p)
         labels.append("random")
     out = np.clip(np.stack(plans[:count]), lo, hi)
