@@ -38,7 +38,7 @@ class DecisionBounds(BaseModel):
     """Slowest reference clock rate inside the clip (rows of the reference per control step;
     1 = real time) [-]. The default 1 (with ``clock_rate_max`` 1) leaves the warp off: measured
     on the 16 shared benchmark motions with 0.5..1.25 (``benchmarks/filter.py --set``) the mean
-    clip-end xy was 0.244 m against 0.242 m without it (median 0.10 vs 0.05 m), with 8 of 16
+    clip-end xy was 0.244 m against 0.242 m without it (median 0.10 vs 0.08 m), with 8 of 16
     motions ending the clip 1.4-2.0 s late; it helps where the robot lags for good (walk_010
     0.32 vs 1.09 m, the demo 0.38 vs 0.79 m)."""
     clock_rate_max: float = Field(1.0, ge=1.0, le=2.0)
