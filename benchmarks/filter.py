@@ -8,12 +8,16 @@ as perception would deliver a person standing still).
 For every motion one call of :func:`exoactor.control.filter.filter_motion` runs the raw tracker
 (today's loop, drift correction off) and the filter on the same loop, and the table shows both
 (``kept``: which whole run the filter kept, ``filtered``, ``raw`` or ``corrector``):
-fall, clip-end xy and yaw error, settled xy (after hold + return to standing), mean joint error,
-key-body error, and wall seconds per motion-second (filter: planning and execution; raw: the
-plain loop). Then the means and the issue's done-when checks.
+fall, clip-end xy error, how late the clip end came (``late``: control seconds after the clip's
+nominal end at which the reference clock reached it, under a time warp), yaw error, settled xy
+(after hold + return to standing), mean joint error, key-body error, and wall seconds per
+motion-second (filter: planning and execution; raw: the plain loop). Then the means over all
+rows and over the 16 shared motions (``raw16``/``filt16``: ``stand`` left out), and the issue's
+done-when checks.
 
     EXOACTOR_ASSETS=../shared/assets python benchmarks/filter.py [--only walk_001 kimodo_wave]
-        [--workers 2] [--candidates 16] [--json out.json]
+        [--workers 2] [--candidates 16] [--json out.json] [--no-warp]
+        [--set '{"weights": {"clock_lag": 0.02}}']
 """
 
 from __future__ import annotations
@@ -87,19 +91,31 @@ def row(name: str, res) -> dict:
             "raw": {"fell": r.fell, "xy_m": r.root_xy_error_end_m, "yaw_deg": r.yaw_error_end_deg,
                     "settled_xy_m": r.root_xy_error_settled_m, "joint_rad": r.mean_joint_error_rad,
                     "key_body_mm": r.key_body_error_mm,
+                    "late_s": r.extras.get("clip_end_late_s", float("nan")),
                     "s_per_motion_s": res.report["raw_wall_s"] / dur},
             "filter": {"fell": f.fell, "xy_m": f.root_xy_error_end_m,
                        "yaw_deg": f.yaw_error_end_deg, "settled_xy_m": f.root_xy_error_settled_m,
                        "joint_rad": f.mean_joint_error_rad, "key_body_mm": f.key_body_error_mm,
+                       "late_s": f.extras.get("clip_end_late_s", float("nan")),
                        "s_per_motion_s": res.report["wall_s"] / dur},
             "objective": res.report["objective"],
             **{k: res.fractions[k] for k in res.fractions}}
 
 
+def _merge(into: dict, changes: dict) -> dict:
+    """``into`` with ``changes`` merged in, nested dicts field by field."""
+    out = dict(into)
+    for key, value in changes.items():
+        out[key] = (_merge(out[key], value) if isinstance(value, dict)
+                    and isinstance(out.get(key), dict) else value)
+    return out
+
+
 def fmt(d: dict) -> str:
     fell = "FELL" if d["fell"] else "ok"
-    return (f"{fell:>4} {d['xy_m']:5.2f} {d['yaw_deg']:5.1f} {d['settled_xy_m']:5.2f} "
-            f"{d['joint_rad']:.3f} {d['key_body_mm']:5.1f} {d['s_per_motion_s']:5.2f}")
+    return (f"{fell:>4} {d['xy_m']:5.2f} {d['late_s']:5.2f} {d['yaw_deg']:5.1f} "
+            f"{d['settled_xy_m']:5.2f} {d['joint_rad']:.3f} {d['key_body_mm']:5.1f} "
+            f"{d['s_per_motion_s']:5.2f}")
 
 
 def main() -> None:
@@ -109,10 +125,18 @@ def main() -> None:
     ap.add_argument("--candidates", type=int, default=16)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", type=Path, help="write the rows here")
+    ap.add_argument("--no-warp", action="store_true",
+                    help="turn the reference time warp off (clock rate bounds 1..1)")
+    ap.add_argument("--set", type=json.loads, default={},
+                    help='FilterConfig fields as JSON, e.g. \'{"weights": {"clock_lag": 0.02}}\'')
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    cfg = FilterConfig(workers=args.workers, candidates=args.candidates, seed=args.seed)
-    head = "fall    xy   yaw  sett  joint    kb  s/ms"
+    base = FilterConfig(workers=args.workers, candidates=args.candidates, seed=args.seed)
+    cfg = FilterConfig.model_validate(_merge(base.model_dump(), args.set))
+    if args.no_warp:
+        cfg = cfg.model_copy(update={"bounds": cfg.bounds.model_copy(
+            update={"clock_rate_min": 1.0, "clock_rate_max": 1.0})})
+    head = "fall    xy  late   yaw  sett  joint    kb  s/ms"
     print(f"{'motion':<16} {'dur':>5} | raw: {head} | filter: {head} | asked  mod  not  kept")
     rows = []
     for name, motion in motions(args.only):
@@ -122,11 +146,17 @@ def main() -> None:
         print(f"{name:<16} {d['duration_s']:5.1f} | {fmt(d['raw'])} | {fmt(d['filter'])} | "
               f"{d['fraction_as_asked']:5.2f} {d['fraction_modified']:4.2f} "
               f"{d['fraction_not_executed']:4.2f}  {d['kept']}", flush=True)
-    for label in ("raw", "filter"):
-        xs = [d[label] for d in rows]
-        dur = sum(d["duration_s"] for d in rows)
-        wall = sum(x["s_per_motion_s"] * d["duration_s"] for x, d in zip(xs, rows))
-        print(f"{label:>6}: falls {sum(x['fell'] for x in xs)}/{len(xs)}, mean xy "
+    shared = [d for d in rows if d["motion"] != "stand"]
+    for label, group in (("raw", rows), ("filter", rows), ("raw16", shared),
+                         ("filt16", shared)):
+        label_key = "raw" if label.startswith("raw") else "filter"
+        xs = [d[label_key] for d in group]
+        if not xs:
+            continue
+        dur = sum(d["duration_s"] for d in group)
+        wall = sum(x["s_per_motion_s"] * d["duration_s"] for x, d in zip(xs, group))
+        print(f"{label:>6}: late max {np.nanmax([x['late_s'] for x in xs]):.2f} s, "
+              f"falls {sum(x['fell'] for x in xs)}/{len(xs)}, mean xy "
               f"{np.mean([x['xy_m'] for x in xs]):.3f} m (median "
               f"{np.median([x['xy_m'] for x in xs]):.3f}), yaw "
               f"{np.mean([x['yaw_deg'] for x in xs]):.2f} deg, settled xy "

@@ -328,7 +328,9 @@ def _print_summary(summary) -> None:  # noqa: ANN001
         _console().print(
             f"tracking: fell={m.get('fell')}  mean joint error {m.get('mean_joint_error_rad', 0):.3f}"
             f" rad  key-body error {m.get('key_body_error_mm', 0):.0f} mm  end drift "
-            f"{m.get('root_xy_error_end_m', 0):.2f} m  yaw {m.get('yaw_error_end_deg', 0):.1f}°")
+            f"{m.get('root_xy_error_end_m', 0):.2f} m  yaw {m.get('yaw_error_end_deg', 0):.1f}°"
+            + (f" (clip end reached {m['clip_end_late_s']:.2f} s late)"
+               if m.get("clip_end_late_s") else ""))
     if summary.verdict:
         v = summary.verdict["verdict"]
         color = ("green" if v == "executable" else "yellow" if v.startswith("executable")
@@ -643,6 +645,8 @@ def track(
         f"mean joint error {d['mean_joint_error_rad']:.3f} rad, key bodies "
         f"{d['key_body_error_mm']:.0f} mm, end drift {d['root_xy_error_end_m']:.2f} m, "
         f"yaw {d['yaw_error_end_deg']:.1f}°, {d['real_time_factor']:.1f}× real time"
+        + (f"\n  the clip end was reached {late:.2f} s late (reference time warp)"
+           if (late := d["extras"].get("clip_end_late_s")) and late == late else "")
         + (f"\n  dropped {d['dropped_frames']} glitched leading frame(s)"
            if d["dropped_frames"] else ""))
     for name, path in res.files.items():

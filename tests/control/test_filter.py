@@ -31,7 +31,7 @@ def test_identity_decisions_leave_the_mimic_unchanged() -> None:
     stand = rng.normal(size=35)
     out = apply_to_mimic(mimic, IDENTITY[None], rng.normal(size=12), legs, stand, np.arange(15))
     np.testing.assert_array_equal(out[0], mimic)
-    full = apply_to_mimic(mimic, np.array([[0.3, 0.0, -0.2, 1.0, 1.0]]), mimic[6:18], legs,
+    full = apply_to_mimic(mimic, np.array([[0.3, 0.0, -0.2, 1.0, 1.0, 1.0]]), mimic[6:18], legs,
                           stand, np.arange(15))[0]
     np.testing.assert_allclose(full[6:21], stand[6:21])  # legs and waist stand
     np.testing.assert_allclose(full[[0, 5]], [0.3, -0.2])  # only the offsets are left
@@ -40,14 +40,14 @@ def test_identity_decisions_leave_the_mimic_unchanged() -> None:
 
 def test_stop_candidate_only_after_the_clip() -> None:
     rng = np.random.default_rng(0)
-    current = np.array([0.4, 0.1, -0.3, 1.2, 0.2])
+    current = np.array([0.4, 0.1, -0.3, 1.2, 0.2, 1.0])
     _, during = candidate_plans(current, None, current, 16, 2, DecisionBounds(), rng)
     plans, after = candidate_plans(current, None, current, 16, 2, DecisionBounds(), rng,
                                    after_clip=True)
     assert "stop" not in during and "stop" in after
     stop = plans[after.index("stop")]
     np.testing.assert_array_equal(stop[0], current)  # continuous with the decisions in use
-    np.testing.assert_array_equal(stop[1:], np.tile([0.0, 0.0, 0.0, 1.0, 1.0], (2, 1)))
+    np.testing.assert_array_equal(stop[1:], np.tile([0.0, 0.0, 0.0, 1.0, 1.0, 1.0], (2, 1)))
 
 
 def test_clip_end_term_counts_once_at_the_clip_end_row() -> None:
@@ -78,7 +78,7 @@ def test_clip_end_term_counts_once_at_the_clip_end_row() -> None:
 
 def test_candidates_always_include_the_unmodified_reference() -> None:
     rng = np.random.default_rng(1)
-    current = np.array([0.2, 0.1, -0.3, 1.1, 0.2])
+    current = np.array([0.2, 0.1, -0.3, 1.1, 0.2, 1.0])
     plans, labels = candidate_plans(current, None, current, 16, 2, DecisionBounds(), rng)
     assert labels[0] == "raw" and np.all(plans[0] == IDENTITY)
     assert np.all(plans[1:, 0] == current)  # the others continue from the decisions in use
@@ -184,10 +184,10 @@ def test_hold_plan_feeds_the_whole_standing_posture() -> None:
     out = apply_to_mimic(mimic, HOLD[None], mimic[6:18], np.arange(12), stand, np.arange(15))[0]
     np.testing.assert_allclose(out, stand, atol=1e-12)
     # within the sampled range [0, 1] the arms stay bit-exact (hold is an extension only)
-    part = apply_to_mimic(mimic, np.array([[0.0, 0.0, 0.0, 1.0, 0.7]]), mimic[6:18],
+    part = apply_to_mimic(mimic, np.array([[0.0, 0.0, 0.0, 1.0, 0.7, 1.0]]), mimic[6:18],
                           np.arange(12), stand, np.arange(15))[0]
     np.testing.assert_array_equal(part[21:], mimic[21:])
-    current = np.array([0.2, 0.0, 0.6, 1.0, 0.5])
+    current = np.array([0.2, 0.0, 0.6, 1.0, 0.5, 0.8])
     plans, labels = hold_plans(current)
     assert all(is_hold(lb) for lb in labels) and not is_hold("hold")
     np.testing.assert_array_equal(plans[0], np.tile(HOLD, (3, 1)))
@@ -301,8 +301,8 @@ def test_undone_charges_easing_a_moving_pose_to_standing(standing) -> None:
     tab = Plant(PlantSetup(_legs_held_then_jumping(standing)), 1).table
     still = tab.step_of(0.7)
     apart = tab.step_of(2.0)  # the legs at their widest
-    stance = np.array([IDENTITY, [0, 0, 0, 1.0, 0.5], [0, 0, 0, 1.0, 1.0],
-                       [0, 0, 0, 1.0, 2.0]])
+    stance = np.tile(IDENTITY, (4, 1))
+    stance[1:, 4] = (0.5, 1.0, 2.0)  # decision 4: the stance blend
     u_still, u_apart = undone_sq(stance, tab, still), undone_sq(stance, tab, apart)
     assert u_still[0] == 0.0 and u_apart[0] == 0.0
     assert u_still[2] < 1e-12  # easing a held posture takes no movement away
@@ -346,3 +346,153 @@ def test_a_jumping_motion_is_done_not_eased_to_standing() -> None:
     assert res.fractions["fraction_not_executed"] <= 0.1  # the verdict's bar
     # doing the motion still keeps the robot nearer its reference than raw does
     assert res.metrics.root_xy_error_end_m < res.raw_metrics.root_xy_error_end_m
+# ---- reference time warp (decision 5) ----------------------------------------------------
+
+def test_clock_advance_lands_on_the_clip_end_and_keeps_the_lag_bounded() -> None:
+    from exoactor.control.filter.decisions import advance_clock
+
+    end, limit = 100, 10.0
+    # an unwarped clock stays on whole rows, bit for bit (a rate within 1e-9 of 1 is 1)
+    assert advance_clock(np.array([7.0]), 7, np.array([1.0 - 1e-12]), end, limit)[0] == 8.0
+    # a slowed clock: half a row per step
+    assert advance_clock(np.array([7.0]), 7, np.array([0.5]), end, limit)[0] == 7.5
+    # a step ending within the clip's last row, or beyond the end, lands exactly on the end
+    assert advance_clock(np.array([99.2]), 110, np.array([0.5]), end, 20.0)[0] == 100.0
+    assert advance_clock(np.array([98.9]), 99, np.array([1.25]), end, limit)[0] == 100.0
+    # on / past the clip's end the clock runs at rate 1 whatever the plan asks
+    assert advance_clock(np.array([100.0]), 104, np.array([0.5]), end, limit)[0] == 101.0
+    # at the lateness limit (steps - clock) the rate is held at 1: no later ...
+    assert advance_clock(np.array([40.0]), 50, np.array([0.5]), end, limit)[0] == 41.0
+    # ... and no earlier
+    assert advance_clock(np.array([60.0]), 50, np.array([1.25]), end, limit)[0] == 61.0
+    # vectorised over plans
+    out = advance_clock(np.array([7.0, 7.0]), 7, np.array([0.5, 1.2]), end, limit)
+    np.testing.assert_allclose(out, [7.5, 8.2])
+
+
+def test_clip_end_lateness_and_the_whole_run_choice() -> None:
+    """A run whose clock reached the clip's end late reports how late (control time), and a run
+    later than the limit is not kept even when its objective is lower."""
+    from types import SimpleNamespace
+
+    from exoactor.control.filter.objective import clip_end_row
+    from exoactor.control.filter.run import Executed, choose_run, clip_end_lateness_s
+
+    dt = 0.02
+    clip_t = -0.1 + dt * np.arange(80)
+    tab = SimpleNamespace(clip_t=clip_t, duration_s=1.0, dt=dt)
+    end = clip_end_row(tab)
+    on_time = Executed({"clip_t": list(clip_t[1:])})
+    assert clip_end_lateness_s(on_time, tab) == pytest.approx(0.0, abs=1e-12)
+    # half speed for the first 20 steps: 10 rows behind, so the clip end comes 0.2 s late
+    slow = np.concatenate([clip_t[0] + 0.5 * dt * np.arange(1, 21),
+                           clip_t[10] + dt * np.arange(1, 70)])
+    late = Executed({"clip_t": list(slow)})
+    assert clip_end_lateness_s(late, tab) == pytest.approx(10 * dt)
+    assert slow[end - 1 + 10] <= 1.0 + 1e-9 < slow[end + 10]
+    # a run that never got past the clip's end has no lateness
+    assert np.isnan(clip_end_lateness_s(Executed({"clip_t": list(clip_t[1:end])}), tab))
+    runs = {"filtered": on_time, "corrector": late}
+    objectives = {"filtered": 2.0, "corrector": 1.0}
+    lateness = {"filtered": 0.0, "corrector": 0.2}
+    assert choose_run(runs, objectives, lateness, max_late_s=0.3) == "corrector"
+    assert choose_run(runs, objectives, lateness, max_late_s=0.1) == "filtered"
+
+
+def test_clock_lag_is_charged_by_the_objective() -> None:
+    from exoactor.control.filter.config import ObjectiveWeights
+    from exoactor.control.filter.objective import clock_lag_cost
+
+    w = ObjectiveWeights()
+    np.testing.assert_allclose(clock_lag_cost(np.array([0.0, 1.0, -2.0]), w),
+                               [0.0, w.clock_lag, 4.0 * w.clock_lag])
+
+
+@pytest.mark.slow
+def test_a_plan_that_slows_the_clock_is_simulated_and_executed(walk_motion) -> None:
+    """A plan that slows the reference clock: the planning plant moves each plan along the
+    reference at its own rate (fed and judged there), and the executed loop under the same
+    decisions (the filter's own clock rule and mimic transform) does what the plan simulated."""
+    from exoactor.control.drift import DriftConfig
+    from exoactor.control.filter.config import ObjectiveWeights
+    from exoactor.control.filter.decisions import advance_clock, interpolate_rows
+    from exoactor.control.filter.plant import Plant, PlantSetup
+    from exoactor.control.filter.run import _mimic_transform
+    from exoactor.control.loop import ReferenceMod
+    from exoactor.control.reference import drop_glitched_leading_frames
+    from exoactor.control.track import TrackConfig, build_simulation_loop
+    from exoactor.control.twist2 import mimic_obs
+
+    clean, _ = drop_glitched_leading_frames(walk_motion)
+    plant = Plant(PlantSetup(clean), 2)
+    tab = plant.table
+    slow = IDENTITY.copy()
+    slow[5] = 0.6
+    plans = np.stack([np.tile(IDENTITY, (3, 1)), np.tile(slow, (3, 1))])
+    n = 40
+    out = plant.simulate([plant.initial_state()] * 2, plans, n, n, ObjectiveWeights(),
+                         strict=False)
+    # the slowed plan is 16 rows (0.32 s of the reference) behind the unwarped one after 40 steps
+    assert out.states[0].clock == n and out.states[0].step == n
+    assert out.states[1].clock == pytest.approx(0.6 * n) and out.states[1].step == n
+    # it was fed the reference at its own clock (the mimic interpolated between rows)
+    fed = out.records[1].fed_mimic
+    np.testing.assert_allclose(fed[10, 6:], interpolate_rows(tab.mimic, np.array([6.0]))[0, 6:])
+    np.testing.assert_allclose(fed[11, 6:], interpolate_rows(tab.mimic, np.array([6.6]))[0, 6:])
+    assert np.abs(fed[n - 1, 6:] - out.records[0].fed_mimic[n - 1, 6:]).max() > 1e-3
+
+    run = build_simulation_loop(walk_motion, TrackConfig(drift=DriftConfig(enabled=False)))
+    loop = run.loop
+    clock, seen = 0.0, []
+    for i in range(n):
+        after = float(advance_clock(np.array([clock]), i, np.array([0.6]), plant.end_row,
+                                    plant.max_lag_rows)[0])
+        mod = ReferenceMod(clock_rate=after - clock,
+                           transform=_mimic_transform(slow, clock, tab, tab.stand_mimic))
+        seen.append(mimic_obs(loop.step(mod).seen))
+        clock = after
+    assert loop.clip_time_s == pytest.approx(tab.clip_t[0] + 0.6 * n * tab.dt)
+    np.testing.assert_allclose(np.array(seen), fed, atol=1e-9)
+    loop_qpos = np.array(loop.rec["qpos"])
+    assert np.abs(out.records[1].qpos - loop_qpos).max() < 1e-6
+
+
+def test_fractions_are_of_the_clip_duration_under_a_slowed_clock() -> None:
+    """40 steps at half rate (0.4 s of the clip, modified) then 30 at rate 1 (0.6 s, as asked):
+    the fractions weigh each step by the clip time it covered."""
+    from types import SimpleNamespace
+
+    from exoactor.control.filter.run import Executed, fractions
+
+    n, dt = 50, 0.02
+    tab = SimpleNamespace(clip_t=dt * np.arange(n + 1), duration_s=1.0, dt=dt,
+                          mimic=np.zeros((n + 1, 35)), leg_mean=np.zeros((n + 1, 12)),
+                          step_of=lambda t: int(np.ceil(t / 0.02 - 1e-9)))
+    clip_t = np.concatenate([0.5 * dt * np.arange(1, 41), 0.4 + dt * np.arange(1, 31)])
+    slow = IDENTITY.copy()
+    slow[5] = 0.5
+    run = Executed({"clip_t": list(clip_t)}, decisions=[slow] * 40 + [IDENTITY.copy()] * 30)
+    fr = fractions(run, tab, FAST)
+    assert fr["fraction_modified"] == pytest.approx(0.4)
+    assert fr["fraction_as_asked"] == pytest.approx(0.6)
+    assert fr["fraction_not_executed"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_clock_candidates_only_with_a_warp_and_inside_the_clip() -> None:
+    """With the warp allowed the clip's re-plans try a slower and a faster clock; without it
+    (the default bounds 1..1) no plan touches the clock, random ones included."""
+    warp = DecisionBounds(clock_rate_min=0.5, clock_rate_max=1.25)
+    current = np.array([0.1, 0.0, 0.2, 1.0, 0.0, 0.9])
+    plans, labels = candidate_plans(current, None, current, 16, 2, warp,
+                                    np.random.default_rng(0))
+    slow = plans[labels.index("clock_rate-")]
+    assert slow[0, 5] == 0.9 and slow[1, 5] == pytest.approx(0.9 - 2 * warp.sigma_clock_rate)
+    assert "clock_rate+" in labels
+    _, after = candidate_plans(current, None, current, 16, 2, warp, np.random.default_rng(0),
+                               after_clip=True)
+    assert not any(lb.startswith("clock_rate") for lb in after)
+    plans, labels = candidate_plans(current, None, current, 16, 2, DecisionBounds(),
+                                    np.random.default_rng(0))
+    assert not any(lb.startswith("clock_rate") for lb in labels)
+    assert np.all(plans[:, :, 5] == 1.0)
+

@@ -33,6 +33,19 @@ class DecisionBounds(BaseModel):
     sigma_stance: float = Field(0.25, gt=0.0)
     """Sampling spread of the stance blend [-] (range 0..1)."""
 
+    # ---- reference time warp (decision 5, :func:`~.decisions.advance_clock`) ----------------
+    clock_rate_min: float = Field(1.0, gt=0.0, le=1.0)
+    """Slowest reference clock rate inside the clip (rows of the reference per control step;
+    1 = real time) [-]. The default 1 (with ``clock_rate_max`` 1) leaves the warp off: measured
+    on the 16 shared benchmark motions with 0.5..1.25 (``benchmarks/filter.py --set``) the mean
+    clip-end xy was 0.244 m against 0.242 m without it (median 0.10 vs 0.08 m), with 8 of 16
+    motions ending the clip 1.4-2.0 s late; it helps where the robot lags for good (walk_010
+    0.32 vs 1.09 m, the demo 0.38 vs 0.79 m)."""
+    clock_rate_max: float = Field(1.0, ge=1.0, le=2.0)
+    """Fastest reference clock rate inside the clip [-] (1.25 is the range measured)."""
+    sigma_clock_rate: float = Field(0.15, gt=0.0)
+    """Sampling spread of the clock rate [-]."""
+
 
 class ObjectiveWeights(BaseModel):
     """Weights of the one objective (see :mod:`.objective`); costs are per second of horizon."""
@@ -77,6 +90,12 @@ class ObjectiveWeights(BaseModel):
     warn limit of the clip-end drift, and ``yaw`` 4/rad^2 = 1 / (29 deg)^2, near the 25 deg
     one of the clip-end heading. Leaving the key bodies 0.1 m from the asked pose so costs what
     a drift at its warn limit does."""
+    # ---- reference time warp (:func:`~.objective.clock_lag_cost`) ---------------------------
+    clock_lag: float = Field(0.02, ge=0.0)
+    """Squared lateness of the reference clock behind (or ahead of) real time, per second
+    [1/s^2]: a tie-breaker (a lag of 1 s costs as much as 0.14 m of pelvis error), since the
+    lateness is bounded by ``FilterConfig.max_clock_lag_s`` and reported beside the clip-end
+    figures."""
 
 
 class FilterConfig(BaseModel):
@@ -136,6 +155,14 @@ class FilterConfig(BaseModel):
     same whole-run objective and did not fall. Its time re-plan (the reference clock slowed on
     runs and lagging side-steps) is an authority the sampled decisions lack; the whole-run fall
     check keeps its known falls (dances, kicks) out. Costs one more plain loop run."""
+
+    # ---- reference time warp -------------------------------------------------------------
+    max_clock_lag_s: float = Field(2.0, ge=0.0, le=10.0)
+    """Largest lateness of the reference clock, either sign [s]: a plan's clock (decision 5,
+    :func:`~.decisions.advance_clock`) is held at rate 1 at this lag, and a whole run whose clip
+    end comes later than this in time (the drift corrector's, whose own time re-plan is not
+    bounded by it) is not kept. The clip-end figures of a kept run are measured when its clock
+    reaches the clip's end; ``metrics.json`` reports how late that was (``clip_end_late_s``)."""
 
     def applies(self, controller: str, motion) -> bool:
         """Whether the filter drives this run: it is enabled and plans for TWIST2 on the 29

@@ -1,7 +1,7 @@
 """Decision variables of the physics filter, plans over them, and candidate generation.
 
-Five variables act on what the tracker is fed (its mimic observation), each with authority over
-the TWIST2 policy (``shared/specs/physics-filter-notes.md``, ablation):
+Six variables act on what the tracker is fed (its mimic observation) and when, each with
+authority over the TWIST2 policy (``shared/specs/physics-filter-notes.md``, ablation):
 
 =====  ==============================================================  ==========
 index  acts on                                                         unmodified
@@ -13,12 +13,26 @@ index  acts on                                                         unmodifie
 4      stance: blend legs, waist, pelvis height and tilt toward the    0
        standing posture, and the reference's own velocities toward 0
        (beyond 1, hold plans only: the arms too, by ``stance - 1``)
+5      reference clock rate (time warp): rows of the reference passed  1
+       per control step (< 1 waits / slows, > 1 speeds up); the fed
+       root velocities are *not* scaled, so a slowed clock lets a
+       robot that lags catch up with a reference that waits for it
 =====  ==============================================================  ==========
 
 A *plan* is piecewise linear in these over the horizon, with knots at ``t0``, ``t0 + H/2`` and
 ``t0 + H``; knot 0 is the value in use (continuity) except in the unmodified-reference plan,
-which is the identity throughout. Time warping is left out: the prototype measured that it
-carried nothing (slowing the clock slows the cadence too).
+which is the identity throughout.
+
+The clock (:func:`advance_clock`): each plan carries its own fractional position on the reference
+(rows of the :class:`~.plant.ReferenceTable`); the fed mimic is the table interpolated there. The
+warp acts only inside the clip: a step that would end within the clip's last row or beyond its
+end lands exactly on the clip's end row (so the clip end is judged once, at the row the metrics
+measure it at), and from there the clock runs at rate 1 (the hold and return to standing as
+usual). Its lateness (control steps taken minus rows passed) is bounded by an explicit limit
+(``FilterConfig.max_clock_lag_s``) either way: at the limit the rate is held at 1 until the
+lag shrinks. (The prototype scaled the fed velocities with the rate and found the warp carried
+nothing for the *settled* error; unscaled, it is the wait that the drift corrector's time
+re-plan uses to close the clip-end gap.)
 """
 
 from __future__ import annotations
@@ -27,44 +41,47 @@ import numpy as np
 
 from exoactor.control.filter.config import DecisionBounds
 
-NUM_DECISIONS = 5
+NUM_DECISIONS = 6
 NAMES = ("forward_vel_offset_m_s", "lateral_vel_offset_m_s", "yaw_rate_offset_rad_s",
-         "stride_scale", "stance_blend")
-IDENTITY = np.array([0.0, 0.0, 0.0, 1.0, 0.0])
+         "stride_scale", "stance_blend", "clock_rate")
+IDENTITY = np.array([0.0, 0.0, 0.0, 1.0, 0.0, 1.0])
 """The unmodified reference."""
 KNOTS = 3
 
 
 def lower_upper(bounds: DecisionBounds) -> tuple[np.ndarray, np.ndarray]:
-    """``(5,)`` lower and upper limits of the decisions."""
+    """``(6,)`` lower and upper limits of the decisions."""
     lo = np.array([-bounds.forward_vel_m_s, -bounds.lateral_vel_m_s, -bounds.yaw_rate_rad_s,
-                   bounds.stride_min, 0.0])
+                   bounds.stride_min, 0.0, bounds.clock_rate_min])
     hi = np.array([bounds.forward_vel_m_s, bounds.lateral_vel_m_s, bounds.yaw_rate_rad_s,
-                   bounds.stride_max, 1.0])
+                   bounds.stride_max, 1.0, bounds.clock_rate_max])
     return lo, hi
 
 
 def sigmas(bounds: DecisionBounds) -> np.ndarray:
-    """``(5,)`` sampling spreads."""
+    """``(6,)`` sampling spreads."""
     return np.array([bounds.sigma_forward_m_s, bounds.sigma_lateral_m_s,
-                     bounds.sigma_yaw_rate_rad_s, bounds.sigma_stride, bounds.sigma_stance])
+                     bounds.sigma_yaw_rate_rad_s, bounds.sigma_stride, bounds.sigma_stance,
+                     bounds.sigma_clock_rate])
 
 
 def half_ranges(bounds: DecisionBounds) -> np.ndarray:
-    """``(5,)`` largest departure from the identity each variable allows (for normalising)."""
+    """``(6,)`` largest departure from the identity each variable allows (for normalising; a
+    variable fixed at the identity, e.g. the clock with ``clock_rate_min = clock_rate_max = 1``,
+    gets a tiny positive range so that it never counts as a departure)."""
     lo, hi = lower_upper(bounds)
-    return np.maximum(np.abs(hi - IDENTITY), np.abs(IDENTITY - lo))
+    return np.maximum(np.maximum(np.abs(hi - IDENTITY), np.abs(IDENTITY - lo)), 1e-9)
 
 
 def plan_at(plans: np.ndarray, frac: np.ndarray | float) -> np.ndarray:
     """Decisions of piecewise-linear plans at horizon fraction(s) ``frac`` in [0, 1].
 
     Args:
-        plans: ``(K, 3, 5)`` knot values.
+        plans: ``(K, 3, 6)`` knot values.
         frac: scalar fraction of the horizon (clipped to [0, 1]).
 
     Returns:
-        ``(K, 5)``.
+        ``(K, 6)``.
     """
     x = float(np.clip(frac, 0.0, 1.0)) * (KNOTS - 1)
     i = min(int(np.floor(x)), KNOTS - 2)
@@ -73,7 +90,7 @@ def plan_at(plans: np.ndarray, frac: np.ndarray | float) -> np.ndarray:
 
 
 def shift_plan(plan: np.ndarray, shift_frac: float) -> np.ndarray:
-    """A ``(3, 5)`` plan re-knotted after advancing by ``shift_frac`` of its horizon (the tail
+    """A ``(3, 6)`` plan re-knotted after advancing by ``shift_frac`` of its horizon (the tail
     beyond its end holds the last knot)."""
     fracs = shift_frac + np.linspace(0.0, 1.0, KNOTS)
     return np.stack([plan_at(plan[None], f)[0] for f in fracs])
@@ -90,14 +107,18 @@ def candidate_plans(current: np.ndarray, previous_best: np.ndarray | None, feedb
     decisions; 3 a feedback plan (``feedback``: decisions a proportional heading/position law
     asks for, as one more candidate, never imposed); 4 ease to standing (stance -> 1); once the
     clip has ended (``after_clip``) 5 "stop": every offset to 0, stride 1, stance 1 (come to
-    rest where the robot is, rather than walk on under the offsets in use); then for
-    each variable the shifted best moved by +-2 sigma at knots 1-2 ("coordinate" candidates);
-    then ``n_random`` Gaussian perturbations of the shifted best.
+    rest where the robot is, rather than walk on under the offsets in use); while it runs, the
+    clock candidates "clock_rate-" and "clock_rate+" (the shifted best with the clock rate moved
+    by -+2 sigma: wait for a robot that lags, or catch up; only with a warp allowed, i.e.
+    ``clock_rate_min < clock_rate_max``: without one the candidates are those of the filter
+    before the warp, random draws included); then for each other variable the
+    shifted best moved by +-2 sigma at knots 1-2 ("coordinate" candidates); then ``n_random``
+    Gaussian perturbations of the shifted best.
 
     Args:
-        current: ``(5,)`` decisions in use now (knot 0 of every plan but the identity).
-        previous_best: ``(3, 5)`` the previous best plan already shifted to now, or None.
-        feedback: ``(5,)`` the feedback law's decisions.
+        current: ``(6,)`` decisions in use now (knot 0 of every plan but the identity).
+        previous_best: ``(3, 6)`` the previous best plan already shifted to now, or None.
+        feedback: ``(6,)`` the feedback law's decisions.
         count: number of plans wanted (>= 2).
         n_random: random perturbations to add (before the cut to ``count``).
         bounds: ranges and spreads.
@@ -105,7 +126,7 @@ def candidate_plans(current: np.ndarray, previous_best: np.ndarray | None, feedb
         after_clip: the reference clock is past the clip's end (adds the "stop" plan).
 
     Returns:
-        ``(count, 3, 5)`` plans (clipped to the bounds) and a short label per plan.
+        ``(count, 3, 6)`` plans (clipped to the bounds) and a short label per plan.
     """
     lo, hi = lower_upper(bounds)
     sig = sigmas(bounds)
@@ -127,7 +148,16 @@ def candidate_plans(current: np.ndarray, previous_best: np.ndarray | None, feedb
         stop[1:, 4] = 1.0
         plans.append(stop)
         labels.append("stop")
-    for j in range(NUM_DECISIONS):
+    clock = NUM_DECISIONS - 1
+    warp = bool(hi[clock] > lo[clock])  # bounds 1..1: no warp, no clock candidates or noise
+    sampled = NUM_DECISIONS if warp else clock
+    if warp and not after_clip:  # the warp acts inside the clip only (advance_clock)
+        for sign in (-1.0, 1.0):
+            p = base.copy()
+            p[1:, clock] += sign * 2.0 * sig[clock]
+            plans.append(p)
+            labels.append(f"{NAMES[clock]}{'+' if sign > 0 else '-'}")
+    for j in range(clock):
         for sign in (1.0, -1.0):
             p = base.copy()
             p[1:, j] += sign * 2.0 * sig[j]
@@ -135,12 +165,12 @@ def candidate_plans(current: np.ndarray, previous_best: np.ndarray | None, feedb
             labels.append(f"{NAMES[j]}{'+' if sign > 0 else '-'}")
     for _ in range(n_random):
         p = base.copy()
-        p[1:] += rng.normal(0.0, 1.0, (KNOTS - 1, NUM_DECISIONS)) * sig
+        p[1:, :sampled] += rng.normal(0.0, 1.0, (KNOTS - 1, sampled)) * sig[:sampled]
         plans.append(p)
         labels.append("random")
     while len(plans) < count:  # more candidates than the fixed set: more random ones
         p = base.copy()
-        p[1:] += rng.normal(0.0, 1.0, (KNOTS - 1, NUM_DECISIONS)) * sig
+        p[1:, :sampled] += rng.normal(0.0, 1.0, (KNOTS - 1, sampled)) * sig[:sampled]
         plans.append(p)
         labels.append("random")
     out = np.clip(np.stack(plans[:count]), lo, hi)
@@ -148,9 +178,9 @@ def candidate_plans(current: np.ndarray, previous_best: np.ndarray | None, feedb
     return out, labels[:count]
 
 
-HOLD = np.array([0.0, 0.0, 0.0, 1.0, 2.0])
-"""Decisions of the hold posture: no offsets, stride 1, stance 2: the whole body at the
-standing posture (legs, waist, pelvis height and tilt by the stance blend's first unit, the
+HOLD = np.array([0.0, 0.0, 0.0, 1.0, 2.0, 1.0])
+"""Decisions of the hold posture: no offsets, stride 1, stance 2, clock rate 1: the whole body
+at the standing posture (legs, waist, pelvis height and tilt by the stance blend's first unit, the
 arms by its part beyond 1, :func:`apply_to_mimic`), the reference's own root velocities and
 yaw rate fed as 0."""
 
@@ -164,10 +194,10 @@ def hold_plans(current: np.ndarray) -> tuple[np.ndarray, list[str]]:
     :data:`HOLD` at the horizon's middle knot.
 
     Args:
-        current: ``(5,)`` decisions in use now.
+        current: ``(6,)`` decisions in use now.
 
     Returns:
-        ``(2, 3, 5)`` plans and their labels.
+        ``(2, 3, 6)`` plans and their labels.
     """
     now = np.tile(HOLD, (KNOTS, 1))
     ramp = np.tile(HOLD, (KNOTS, 1))
@@ -181,7 +211,7 @@ def is_hold(label: str) -> bool:
 
 
 def modification(decisions: np.ndarray, bounds: DecisionBounds) -> np.ndarray:
-    """``(..., )`` largest departure of decisions ``(..., 5)`` from the identity, as a fraction
+    """``(..., )`` largest departure of decisions ``(..., 6)`` from the identity, as a fraction
     of each variable's range (0 = unmodified, 1 = at a bound)."""
     return np.max(np.abs(np.asarray(decisions) - IDENTITY) / half_ranges(bounds), axis=-1)
 
@@ -193,9 +223,11 @@ def apply_to_mimic(mimic: np.ndarray, decisions: np.ndarray, leg_mean: np.ndarra
 
     Args:
         mimic: ``(35,)`` the unmodified mimic entries ``[v_x_b, v_y_b, z, roll, pitch, w_z_b,
-            joints (29)]`` of this step.
-        decisions: ``(K, 5)``.
-        leg_mean: ``(len(legs),)`` running mean of the reference leg joints here [rad].
+            joints (29)]`` of this step, or ``(K, 35)``: one per candidate (each on its own
+            reference clock).
+        decisions: ``(K, 6)`` (the clock rate, index 5, does not act on the mimic).
+        leg_mean: ``(len(legs),)`` running mean of the reference leg joints here [rad], or
+            ``(K, len(legs))``.
         legs: indices of the leg joints (within the 29).
         stand_mimic: ``(35,)`` mimic entries of the standing posture at rest.
         stance_joints: indices of the joints the stance blend moves (legs and waist); a
@@ -205,9 +237,9 @@ def apply_to_mimic(mimic: np.ndarray, decisions: np.ndarray, leg_mean: np.ndarra
         ``(K, 35)``.
     """
     d = np.atleast_2d(decisions)
-    out = np.tile(mimic, (len(d), 1))
+    out = np.array(np.broadcast_to(mimic, (len(d), np.shape(mimic)[-1])))
     joints = out[:, 6:]
-    swing = mimic[6:][legs] - leg_mean
+    swing = np.asarray(mimic)[..., 6:][..., legs] - leg_mean
     # written as "value + change" so that the identity leaves every entry bit-exact
     joints[:, legs] += (d[:, 3:4] - 1.0) * swing
     b = np.minimum(d[:, 4:5], 1.0)
@@ -223,3 +255,50 @@ def apply_to_mimic(mimic: np.ndarray, decisions: np.ndarray, leg_mean: np.ndarra
     out[:, 1] += d[:, 1]
     out[:, 5] += d[:, 2]
     return out
+
+
+def advance_clock(clock_row: np.ndarray, steps: int, rate: np.ndarray, end_row: int,
+                  max_lag_rows: float) -> np.ndarray:
+    """Reference clocks after one control step (vectorised over plans).
+
+    Args:
+        clock_row: ``(K,)`` position on the reference before the step, in rows of the
+            :class:`~.plant.ReferenceTable` (fractional under a warp).
+        steps: control steps taken before this one (the nominal clock is ``steps`` rows).
+        rate: ``(K,)`` the plans' clock-rate decisions for this step.
+        end_row: the clip's end row (:func:`~.objective.clip_end_row`).
+        max_lag_rows: largest lateness, ``steps - clock_row``, either sign [rows].
+
+    Returns:
+        ``(K,)`` the clocks after the step. Rules: a rate within 1e-9 of 1 is 1 (an unwarped
+        clock stays on whole rows, bit-exact with the tabulated reference); on or past the clip's
+        end the rate is 1; at the lateness limit the rate is held at 1 (no later, no earlier); a
+        step that would end within the clip's last row or beyond its end lands exactly on
+        ``end_row``.
+    """
+    p = np.asarray(clock_row, dtype=float)
+    r = np.where(np.abs(np.asarray(rate, dtype=float) - 1.0) < 1e-9, 1.0, rate)
+    r = np.where(p >= end_row - 1e-9, 1.0, r)
+    lag = (steps + 1) - (p + r)  # the lateness this step would leave
+    r = np.where(lag > max_lag_rows, np.maximum(r, 1.0), r)
+    r = np.where(lag < -max_lag_rows, np.minimum(r, 1.0), r)
+    new = p + r
+    land = (p < end_row - 1e-9) & (new > end_row - 1.0 + 1e-9)
+    return np.where(land, float(end_row), new)
+
+
+def interpolate_rows(values: np.ndarray, clock_row: np.ndarray) -> np.ndarray:
+    """``values`` (rows first) at fractional rows ``clock_row`` ``(K,)``: linear between the
+    neighbouring rows; a whole row returns that row bit for bit."""
+    p = np.clip(np.asarray(clock_row, dtype=float), 0.0, len(values) - 1)
+    i0 = np.floor(p).astype(int)
+    a = p - i0
+    i1 = np.minimum(i0 + 1, len(values) - 1)
+    a = a.reshape(a.shape + (1,) * (values.ndim - 1))
+    return values[i0] + a * (values[i1] - values[i0])
+
+
+def judged_row(clock_row: np.ndarray) -> np.ndarray:
+    """``(K,)`` the reference row a state at clock ``clock_row`` is judged against: the row at
+    or after the clock (as :meth:`~.plant.ReferenceTable.step_of` for clip times)."""
+    return np.ceil(np.asarray(clock_row, dtype=float) - 1e-9).astype(int)

@@ -173,7 +173,7 @@ def terminal_cost(qpos: np.ndarray, qvel: np.ndarray, table, k: int, weights,
 
 # Normalisation of decision changes: the default bounds' half ranges (a fixed scale, so the
 # objective does not move when the bounds are widened).
-_HALF_RANGE = np.array([1.0, 0.5, 1.2, 0.4, 1.0])
+_HALF_RANGE = np.array([1.0, 0.5, 1.2, 0.4, 1.0, 0.5])
 
 
 def clip_objective(qpos: np.ndarray, qvel: np.ndarray, body_pos_w: np.ndarray,
@@ -202,3 +202,12 @@ def clip_objective(qpos: np.ndarray, qvel: np.ndarray, body_pos_w: np.ndarray,
         total += float(terminal_cost(qpos[-1:], qvel[-1:], table, int(rows[-1]), weights,
                                      weights.run_end)[0])
     return total
+
+
+# ---- reference time warp (decision 5, :func:`~.decisions.advance_clock`) ---------------------
+
+def clock_lag_cost(lag_s: np.ndarray, weights) -> np.ndarray:
+    """``(K,)`` running cost rate of the reference clock's lateness ``lag_s`` ``(K,)`` (control
+    time passed minus reference time passed; negative: ahead) [1/s]: ``clock_lag * lag^2``."""
+    lag = np.asarray(lag_s, dtype=float)
+    return weights.clock_lag * lag * lag

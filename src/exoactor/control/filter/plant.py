@@ -18,7 +18,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from exoactor.control.filter.decisions import IDENTITY, apply_to_mimic, plan_at
+from exoactor.control.filter.decisions import (
+    IDENTITY,
+    advance_clock,
+    apply_to_mimic,
+    interpolate_rows,
+    judged_row,
+    plan_at,
+)
 from exoactor.control.filter.objective import eased_shift_b, moving
 from exoactor.control.reference import Pose, ReferenceStreamer, StreamerConfig
 from exoactor.control.safety import SafetyConfig, clip_to_limits
@@ -63,6 +70,8 @@ class PlantSetup:
         solver: constraint solver of the planning loops: ``"model"`` (the MJCF's, PGS on the
             G1) or ``"newton"`` (converges to the same contact forces in fewer, costlier
             iterations: trajectories agree to ~1e-6 m over a 1.5 s plan).
+        max_clock_lag_s: largest lateness of a plan's reference clock, either sign [s]
+            (:func:`~.decisions.advance_clock`).
     """
 
     motion: RobotMotion
@@ -75,6 +84,7 @@ class PlantSetup:
     scene: Scene | None = None
     physics_dt_s: float | None = None
     solver: str = "model"
+    max_clock_lag_s: float = 2.0
 
 
 @dataclass
@@ -87,8 +97,10 @@ class LoopState:
         last_action: ``(29,)`` the previous raw policy output.
         fresh: the policy has not acted yet (its history is filled on the first step).
         previous_target: ``(29,)`` the safety layer's rate-limiter memory [rad].
-        step: index of the next control step on the reference clock.
-        decisions: ``(5,)`` the decisions in use (knot 0 of the next plan).
+        step: control steps taken (index of the next control step).
+        decisions: ``(6,)`` the decisions in use (knot 0 of the next plan).
+        clock: position on the reference, in rows of the :class:`ReferenceTable`
+            (fractional under a time warp); None: ``step`` (no warp so far).
     """
 
     physics: np.ndarray
@@ -98,11 +110,17 @@ class LoopState:
     previous_target: np.ndarray
     step: int
     decisions: np.ndarray
+    clock: float | None = None
+
+    @property
+    def clock_row(self) -> float:
+        """The reference clock in table rows."""
+        return float(self.step) if self.clock is None else float(self.clock)
 
     def copy(self) -> LoopState:
         return LoopState(self.physics.copy(), self.history.copy(), self.last_action.copy(),
                          self.fresh, self.previous_target.copy(), self.step,
-                         self.decisions.copy())
+                         self.decisions.copy(), self.clock)
 
 
 class ReferenceTable:
@@ -295,6 +313,10 @@ class Plant:
             start_pose = Pose(self.sim.data.qpos[0:3].copy(), heading, self.default)
         self.table = ReferenceTable(setup, self.sim, stand, start_pose, self.dt, self.body_ids,
                                     self.legs)
+        from exoactor.control.filter.objective import clip_end_row
+
+        self.end_row = clip_end_row(self.table)
+        self.max_lag_rows = setup.max_clock_lag_s / self.dt
         self._initial = self._capture(self.sim.data)
 
     # ---- state -------------------------------------------------------------------------
@@ -315,7 +337,7 @@ class Plant:
         """The state before the first step (robot placed as ``track`` places it)."""
         q0 = self.sim.data.qpos[self.qpos_idx].copy()
         return LoopState(self._initial.copy(), np.zeros((HISTORY_LEN, FRAME_DIM)),
-                         np.zeros(len(self.default)), True, q0, 0, IDENTITY.copy())
+                         np.zeros(len(self.default)), True, q0, 0, IDENTITY.copy(), 0.0)
 
     # ---- simulation --------------------------------------------------------------------
     def simulate(self, states: list[LoopState], plans: np.ndarray, horizon_steps: int,
@@ -331,8 +353,8 @@ class Plant:
         bit).
 
         Args:
-            states: one state per plan (all at the same step).
-            plans: ``(K, 3, 5)`` plans over ``horizon_steps``.
+            states: one state per plan (all at the same step; each on its own reference clock).
+            plans: ``(K, 3, 6)`` plans over ``horizon_steps``.
             horizon_steps: steps the plans span (cut at the run's end).
             record_steps: leading steps to record and snapshot (the part that may be executed).
             weights: :class:`~exoactor.control.filter.config.ObjectiveWeights`.
@@ -368,13 +390,14 @@ class Plant:
     def _simulate(self, datas: list, states: list[LoopState], plans: np.ndarray,
                   horizon_steps: int, record_steps: int, weights, strict: bool) -> PlanOutcome:
         """:meth:`simulate` for one group of loops, in the calling thread."""
-        from exoactor.control.filter.objective import step_cost, terminal_cost
+        from exoactor.control.filter.objective import clock_lag_cost, step_cost, terminal_cost
 
         k_count = len(plans)
         tab = self.table
         safety = self.setup.safety
         k0 = states[0].step
-        n = max(0, min(horizon_steps, tab.steps - k0))
+        clock = np.array([s.clock_row for s in states])
+        n = max(0, min(horizon_steps, int(np.ceil(tab.steps - clock.max() - 1e-9))))
         record_steps = min(record_steps, n)
         for d, s in zip(datas, states):
             self._restore(d, s.physics)
@@ -400,8 +423,14 @@ class Plant:
         for i in range(n):
             k = k0 + i
             dec = plan_at(plans, i / max(horizon_steps, 1))
-            mimic = apply_to_mimic(tab.mimic[k], dec, tab.leg_mean[k], self.legs,
-                                   tab.stand_mimic, self.stance_joints)
+            row = _whole_row(clock)
+            if row is not None:  # every clock on the same whole row (no warp): that row exactly
+                fed, leg_mean = tab.mimic[row], tab.leg_mean[row]
+            else:
+                fed = interpolate_rows(tab.mimic, clock)
+                leg_mean = interpolate_rows(tab.leg_mean, clock)
+            mimic = apply_to_mimic(fed, dec, leg_mean, self.legs, tab.stand_mimic,
+                                   self.stance_joints)
             jp = qpos[:, self.qpos_idx]
             jv = JOINT_VEL_SCALE * qvel[:, self.dof_idx]
             jv[:, ankles] = 0.0
@@ -430,8 +459,9 @@ class Plant:
                 if active[j]:
                     self._step(datas[j], target[j], None if torque is None else torque[j])
             self._read(datas, range(k_count), qpos, qvel, body, cos_tilt, on_floor, strict)
-            # judge against the reference at t_{k+1}
-            kk = k + 1
+            # judge against the reference at the clock after the step (t_{k+1} without a warp)
+            clock = advance_clock(clock, k, dec[:, 5], self.end_row, self.max_lag_rows)
+            kk = np.minimum(judged_row(clock), tab.steps)
             tilt = np.arccos(np.clip(cos_tilt, -1.0, 1.0))
             fell_project = self._fallen(qpos[:, 2], tilt, tab.root_pos_w[kk, 2],
                                         tab.torso_tilt_rad[kk], safety)
@@ -443,8 +473,10 @@ class Plant:
             new_fall = alive & fell
             fall_step[new_fall] = i
             alive &= ~fell
-            c = step_cost(qpos, qvel, body, tilt, dec, prev_dec, tab, kk, self.qpos_idx,
-                          weights, OBJECTIVE_BODIES)
+            c = _by_row(kk, (qpos, qvel, body, tilt, dec, prev_dec),
+                        lambda r, a: step_cost(*a, tab, r, self.qpos_idx, weights,
+                                               OBJECTIVE_BODIES))
+            c = c + clock_lag_cost((k + 1 - clock) * self.dt, weights)
             cost += np.where(alive, c, 0.0) * self.dt
             prev_dec = dec
             if recording:
@@ -460,11 +492,14 @@ class Plant:
                     for j, d in enumerate(datas):
                         snap[j] = LoopState(self._capture(d), history[j].copy(),
                                             last_action[j].copy(), False, previous[j].copy(),
-                                            kk, dec[j].copy())
+                                            k + 1, dec[j].copy(), float(clock[j]))
             if not alive.any() and i >= record_steps - 1:
                 break
         if n:
-            cost += np.where(alive, terminal_cost(qpos, qvel, tab, k0 + n, weights), 0.0)
+            end = np.minimum(judged_row(clock), tab.steps)
+            cost += np.where(alive, _by_row(end, (qpos, qvel),
+                                            lambda r, a: terminal_cost(*a, tab, r, weights)),
+                             0.0)
         cost[~alive] = np.inf
         records = []
         for j in range(k_count):
@@ -530,3 +565,24 @@ class Plant:
         other = np.where(floor[:, 0], g[:, 1], g[:, 0])
         hit = floor.any(axis=1) & ~self.foot_geom[other]
         return bool(hit.any())
+
+
+def _whole_row(clock: np.ndarray) -> int | None:
+    """The row every clock is on, when they all sit on the same whole row; else None."""
+    r = clock[0]
+    if r == np.floor(r) and np.all(clock == r):
+        return int(r)
+    return None
+
+
+def _by_row(rows: np.ndarray, arrays: tuple, cost) -> np.ndarray:
+    """``(K,)`` ``cost(row, arrays)`` evaluated per group of plans judged against the same
+    reference row, each array cut to the group's plans (one call when they all share it)."""
+    first = int(rows[0])
+    if np.all(rows == first):
+        return cost(first, arrays)
+    out = np.empty(len(rows))
+    for r in np.unique(rows):
+        j = np.flatnonzero(rows == r)
+        out[j] = cost(int(r), tuple(a[j] for a in arrays))
+    return out

@@ -20,6 +20,13 @@ and lagging side-steps, an authority the sampled decisions do not have. It is ke
 did not fall and is the cheapest of the three runs on the same objective, so its known falls on
 dances and kicks cannot reach the output.
 
+Reference time warp (decision 5, :func:`~.decisions.advance_clock`): every plan carries its own
+reference clock, so a plan can wait for a robot that lags (slow the clock), or catch up; the
+fed root velocities are not scaled, so the robot keeps walking while the reference waits. The
+clip's end is measured when the clock reaches it, so a warped run ends the clip later in time:
+``metrics.json`` reports that lateness (``clip_end_late_s``) beside the clip-end figures, and it
+is bounded by ``max_clock_lag_s`` for every run that can be kept (the corrector's included).
+
 Graceful degradation: where every plan falls within the horizon, two "hold" plans
 (:func:`~.decisions.hold_plans`: no offsets, stance 2, so the whole body, arms included, is fed
 the standing posture and the reference's own velocities as 0) are simulated from the same state; the
@@ -44,16 +51,25 @@ from exoactor.control.filter.config import FilterConfig
 from exoactor.control.filter.decisions import (
     IDENTITY,
     NAMES,
+    advance_clock,
     apply_to_mimic,
     candidate_plans,
     hold_plans,
+    interpolate_rows,
     is_hold,
+    judged_row,
     lower_upper,
     modification,
     plan_at,
     shift_plan,
 )
-from exoactor.control.filter.objective import LEG_ACTIVITY_RAD, clip_objective, leg_activity_rad
+from exoactor.control.filter.objective import (
+    LEG_ACTIVITY_RAD,
+    clip_end_row,
+    clip_objective,
+    clock_lag_cost,
+    leg_activity_rad,
+)
 from exoactor.control.filter.plant import OBJECTIVE_BODIES, LoopState, Plant, PlantSetup
 from exoactor.control.filter.workers import Evaluator
 from exoactor.control.record import metrics_from_record, rollout_from_record
@@ -149,7 +165,7 @@ def filter_motion(motion: RobotMotion, config: FilterConfig | None = None,
     setup = PlantSetup(clean, track.start, rc, track.safety,
                        Twist2Config(**track.controller_options), config.fall_tilt_margin_deg,
                        config.fall_height_margin_m, track.scene, config.planning_timestep_s,
-                       config.planning_solver)
+                       config.planning_solver, config.max_clock_lag_s)
     raw_cfg = track.model_copy(update={"drift": DriftConfig(enabled=False)})
     in_process = config.workers == 1 or config.parallel == "threads"
     main = Plant(setup, config.candidates if in_process else 1)
@@ -181,14 +197,17 @@ def filter_motion(motion: RobotMotion, config: FilterConfig | None = None,
         runs["corrector"] = corrected
     objectives = {name: _objective(ex, tab, main, config) for name, ex in runs.items()}
     objectives.setdefault("raw", _objective(raw, tab, main, config))
-    kept = choose_run(runs, objectives)
+    late = {name: clip_end_lateness_s(ex, tab) for name, ex in runs.items()}
+    late.setdefault("raw", clip_end_lateness_s(raw, tab))
+    kept = choose_run(runs, objectives, late, config.max_clock_lag_s)
     final = runs[kept]
     extras = {"simulated_s": float(final.rec["t"][-1]) if final.rec.get("t") else 0.0,
               "filter_wall_s": float(run.wall_s),
               "filter_s_per_motion_s": float(run.wall_s / max(tab.duration_s, 1e-9)),
-              "raw_wall_s": float(raw.wall_s)}
+              "raw_wall_s": float(raw.wall_s), "clip_end_late_s": late[kept]}
     metrics = _metrics(final, main, track, glitches, run.wall_s, extras)
-    raw_metrics = _metrics(raw, main, track, glitches, raw.wall_s, {})
+    raw_metrics = _metrics(raw, main, track, glitches, raw.wall_s,
+                           {"clip_end_late_s": late["raw"]})
     fr = (fractions(final, tab, config) if kept != "corrector"
           else corrector_fractions(final, tab, config))
     rollout = rollout_from_record(final.rec, "g1", 1.0 / main.dt, motion.source)
@@ -197,6 +216,8 @@ def filter_motion(motion: RobotMotion, config: FilterConfig | None = None,
         "motion": motion.source, "config": config.model_dump(mode="json"),
         "kept": kept,
         "objective": {name: _finite(v) for name, v in objectives.items()},
+        "clip_end_late_s": {name: _finite(v) for name, v in late.items()},
+        "max_clock_lag_s": config.max_clock_lag_s,
         "corrector": (None if corrected is None else
                       {"fell": corrected.fall_time_s is not None,
                        "steps": len(corrected.rec.get("t", [])), "nominal_steps": tab.steps,
@@ -211,14 +232,35 @@ def filter_motion(motion: RobotMotion, config: FilterConfig | None = None,
     return FilterResult(metrics, raw_metrics, rollout, executable, report, fr, files)
 
 
-def choose_run(runs: dict[str, Executed], objectives: dict[str, float]) -> str:
-    """The whole run to keep: the filtered one, unless another run that did not fall is cheaper
-    on the same objective (a fallen run's objective is infinite)."""
+def choose_run(runs: dict[str, Executed], objectives: dict[str, float],
+               late_s: dict[str, float] | None = None,
+               max_late_s: float = float("inf")) -> str:
+    """The whole run to keep: the filtered one, unless another run that did not fall and
+    reached the clip's end at most ``max_late_s`` late (``late_s``, :func:`clip_end_lateness_s`;
+    nan: never reached) is cheaper on the same objective (a fallen run's objective is
+    infinite)."""
+    late_s = late_s or {}
     best = "filtered"
     for name, ex in runs.items():
-        if ex.fall_time_s is None and objectives[name] < objectives[best]:
+        late = late_s.get(name, 0.0)
+        on_time = bool(np.isfinite(late) and abs(late) <= max_late_s + 1e-6)
+        if ex.fall_time_s is None and on_time and objectives[name] < objectives[best]:
             best = name
     return best
+
+
+def clip_end_lateness_s(ex: Executed, tab) -> float:
+    """How late a run's reference clock reached the clip's end, in control time [s]: the step
+    at which the clip-end figures are measured (the last one whose clip time is within the
+    clip) minus the step at which it comes without a time warp (negative: early). nan when the
+    run never got past the clip's end (a fall, or cut short)."""
+    clip_t = np.asarray(ex.rec.get("clip_t", []), dtype=float)
+    inside = np.flatnonzero(clip_t <= tab.duration_s + 1e-9)
+    if not len(inside) or inside[-1] + 1 >= len(clip_t):
+        return float("nan")
+    if ex.fall_time_s is not None and ex.fall_time_s <= tab.duration_s + 1e-9:
+        return float("nan")
+    return float((inside[-1] + 1 - clip_end_row(tab)) * tab.dt)
 
 
 def _finite(x: float) -> float | None:
@@ -242,6 +284,12 @@ class _Planner:
         self.plan_step = 0
         self.holding = False
         self.log: list[dict] = []
+        self.clock = 0.0
+        """The executed reference clock, in table rows (fractional under a warp)."""
+        self.steps = 0
+        """Control steps executed."""
+        self.end_row = clip_end_row(table)
+        self.max_lag_rows = config.max_clock_lag_s / dt
 
     @property
     def replans(self) -> int:
@@ -257,6 +305,20 @@ class _Planner:
         self.current = u
         return u
 
+    def advance(self, u: np.ndarray) -> tuple[float, float]:
+        """Advance the executed reference clock by one step under decisions ``u`` (the same
+        rule as the plans', :func:`~.decisions.advance_clock`).
+
+        Returns:
+            The clock before the step [rows] and the step's clock rate (rows passed) [-].
+        """
+        before = self.clock
+        after = float(advance_clock(np.array([before]), self.steps, np.array([u[5]]),
+                                    self.end_row, self.max_lag_rows)[0])
+        self.clock = after
+        self.steps += 1
+        return before, after - before
+
     def _replan(self, saved, qpos: np.ndarray) -> None:
         tab, config = self.tab, self.config
         history, last_action, fresh = saved.controller
@@ -264,11 +326,11 @@ class _Planner:
         state = LoopState(saved.plant.integration.copy(), np.array(history),
                           np.array(last_action), bool(fresh),
                           np.array(previous if previous is not None else qpos[7:36]),
-                          tab.step_of(saved.clip_time_s), self.current.copy())
+                          self.steps, self.current.copy(), self.clock)
         if self.plan is not None:
             self.prev_best = shift_plan(self.plan, self.plan_step / self.h_steps)
         fb = _feedback(qpos, state, tab, config)
-        after = bool(tab.clip_t[min(state.step, tab.steps)] >= tab.duration_s)
+        after = bool(tab.clip_t[min(int(judged_row(self.clock)), tab.steps)] >= tab.duration_s)
         plans, labels = candidate_plans(self.current, self.prev_best, fb, config.candidates,
                                         config.random_candidates, config.bounds, self.rng,
                                         after_clip=after)
@@ -291,6 +353,7 @@ class _Planner:
         self.log.append({"clip_time_s": float(saved.clip_time_s), "chosen": labels[best],
                          "cost": _finite(cost[best]), "raw_cost": _finite(out.cost[0]),
                          "infeasible": infeasible, **extra,
+                         "clock_lag_s": float((self.steps - self.clock) * self.dt),
                          "decisions_end": plans[best, -1].tolist()})
         self.plan = plans[best]
         self.holding = is_hold(labels[best])
@@ -323,8 +386,9 @@ def _run_loop(motion: RobotMotion, cfg: TrackConfig, out_dir: Path | None, tab,
         held = False
         if planner is not None and loop.fall_time_s is None:
             u = planner.decisions(loop.save(), sim.data.qpos.copy())
-            row = tab.step_of(loop.clip_time_s)
-            mod = ReferenceMod(transform=_mimic_transform(u, tab.leg_mean[row], planner, stand))
+            clock, rate = planner.advance(u)
+            mod = ReferenceMod(clock_rate=rate,
+                               transform=_mimic_transform(u, clock, tab, stand))
             held = planner.holding
         res = loop.step(mod)
         ex.held.append(held)
@@ -335,15 +399,21 @@ def _run_loop(motion: RobotMotion, cfg: TrackConfig, out_dir: Path | None, tab,
     return ex
 
 
-def _mimic_transform(u: np.ndarray, leg_mean: np.ndarray, planner: _Planner, stand: np.ndarray):
-    """A ``ReferenceMod.transform`` whose frame feeds exactly ``apply_to_mimic``'s entries."""
+def _mimic_transform(u: np.ndarray, clock: float, tab, stand: np.ndarray):
+    """A ``ReferenceMod.transform`` whose frame feeds exactly ``apply_to_mimic``'s entries, on
+    the reference at ``clock`` (table rows): on a whole row the frame's own mimic entries (the
+    table's row), between rows the table interpolated there, as the plans were simulated."""
     from exoactor.control.twist2 import mimic_obs
 
     legs = _LEGS
     stance = _STANCE
+    whole = clock == np.floor(clock)
+    at = np.array([clock])
+    leg_mean = tab.leg_mean[int(clock)] if whole else interpolate_rows(tab.leg_mean, at)[0]
 
     def transform(frame):
-        m = apply_to_mimic(mimic_obs(frame), u[None], leg_mean, legs, stand, stance)[0]
+        base = mimic_obs(frame) if whole else interpolate_rows(tab.mimic, at)[0]
+        m = apply_to_mimic(base, u[None], leg_mean, legs, stand, stance)[0]
         return frame_from_mimic(frame, m)
 
     return transform
@@ -376,7 +446,7 @@ def _choose(cost: np.ndarray, fall_step: np.ndarray) -> int:
 
 def _feedback(qpos: np.ndarray, state, tab, config: FilterConfig) -> np.ndarray:
     """Decisions of a proportional heading and position law (one candidate, never imposed)."""
-    k = min(state.step, tab.steps)
+    k = min(int(judged_row(state.clock_row)), tab.steps)
     yaw_robot = float(yaw(qpos[3:7]))
     dyaw = float(wrap_angle(yaw(tab.root_quat_w[k]) - yaw_robot))
     err = tab.root_pos_w[k, :2] - qpos[:2]
@@ -387,7 +457,7 @@ def _feedback(qpos: np.ndarray, state, tab, config: FilterConfig) -> np.ndarray:
     v_b = heading_frame(yaw_robot).T @ v
     lo, hi = lower_upper(config.bounds)
     out = np.array([v_b[0], v_b[1], FEEDBACK_YAW_GAIN * dyaw, state.decisions[3],
-                    state.decisions[4]])
+                    state.decisions[4], state.decisions[5]])
     return np.clip(out, lo, hi)
 
 
@@ -408,18 +478,29 @@ def _rows(ex: Executed, tab) -> np.ndarray:
 
 
 def _objective(ex: Executed, tab, main: Plant, config: FilterConfig) -> float:
-    """The objective of a whole run (clip, hold and return to standing)."""
+    """The objective of a whole run (clip, hold and return to standing), with the reference
+    clock's lateness (:func:`~.objective.clock_lag_cost`) at every step."""
     if not ex.rec.get("clip_t"):
         return float("inf")
     qpos = np.array(ex.rec["qpos"])
-    return clip_objective(qpos, np.array(ex.rec["qvel"]), np.array(ex.rec["body"]),
-                          _tilts(main, qpos), np.array(ex.decisions), tab, _rows(ex, tab),
-                          main.qpos_idx, config.weights, OBJECTIVE_BODIES,
-                          ex.fall_time_s is not None)
+    total = clip_objective(qpos, np.array(ex.rec["qvel"]), np.array(ex.rec["body"]),
+                           _tilts(main, qpos), np.array(ex.decisions), tab, _rows(ex, tab),
+                           main.qpos_idx, config.weights, OBJECTIVE_BODIES,
+                           ex.fall_time_s is not None)
+    lag = clock_lag_s(ex, tab)
+    return total + float(np.sum(clock_lag_cost(lag, config.weights)) * tab.dt)
+
+
+def clock_lag_s(ex: Executed, tab) -> np.ndarray:
+    """``(T,)`` the run's reference-clock lateness after each recorded step: control time
+    passed minus clip time passed [s] (0 without a time warp, up to rounding)."""
+    clip_t = np.asarray(ex.rec.get("clip_t", []), dtype=float)
+    return tab.dt * np.arange(1, len(clip_t) + 1) - (clip_t - tab.clip_t[0])
 
 
 def fractions(ex: Executed, tab, config: FilterConfig) -> dict[str, float]:
-    """Fractions of the clip's duration executed as asked, modified, or not executed.
+    """Fractions of the clip's duration executed as asked, modified, or not executed (each
+    step weighted by the clip time it covered, so a run on a slowed clock counts its clip once).
 
     A clip step is *not executed* when the stance blend suppressed the reference's movement:
     its weight, scaled by how much the reference's legs move there (full from
@@ -435,9 +516,13 @@ def fractions(ex: Executed, tab, config: FilterConfig) -> dict[str, float]:
     if total == 0:
         return {"fraction_as_asked": 0.0, "fraction_modified": 0.0, "fraction_not_executed": 1.0}
     activity = leg_activity_rad(tab)
-    as_asked = modified = 0
+    as_asked = modified = 0.0
     held = ex.held or [False] * len(ex.decisions)
-    for t, dec, hold in zip(ex.rec.get("clip_t", []), ex.decisions, held):
+    clip_t = np.asarray(ex.rec.get("clip_t", []), dtype=float)
+    # each step counts for the clip time it covered (under a time warp a slowed step covers
+    # less than dt), so the fractions are of the clip's duration, not of its steps
+    covered = np.diff(np.concatenate([tab.clip_t[:1], clip_t])) / tab.dt
+    for t, dec, hold, w in zip(clip_t, ex.decisions, held, covered):
         if not (1e-9 < t <= tab.duration_s + 1e-9):
             continue
         if hold:
@@ -448,9 +533,9 @@ def fractions(ex: Executed, tab, config: FilterConfig) -> dict[str, float]:
         if dec[4] * moving >= config.not_executed_stance:
             continue
         if modification(dec, config.bounds) <= config.as_asked_tolerance:
-            as_asked += 1
+            as_asked += w
         else:
-            modified += 1
+            modified += w
     a, m = min(1.0, as_asked / total), min(1.0, modified / total)
     return {"fraction_as_asked": a, "fraction_modified": m,
             "fraction_not_executed": max(0.0, 1.0 - a - m)}
@@ -458,14 +543,18 @@ def fractions(ex: Executed, tab, config: FilterConfig) -> dict[str, float]:
 
 def corrector_fractions(ex: Executed, tab, config: FilterConfig) -> dict[str, float]:
     """:func:`fractions` of a drift-corrected run: its fed mimic read as decisions (velocity
-    and yaw-rate offsets against the unmodified reference at the same clock row; stride 1); a
+    and yaw-rate offsets against the unmodified reference at the same clock row; stride 1; its
+    clock rate from the recorded clip times); a
     step whose fed joints depart from the reference's by more than ``JOINT_EDIT_RAD`` (the
     corrector's stance and stride edits) counts as modified at least."""
     decisions = []
-    for t, m in zip(ex.rec.get("clip_t", []), ex.mimic):
+    clip_t = np.asarray(ex.rec.get("clip_t", []), dtype=float)
+    rates = np.diff(np.concatenate([tab.clip_t[:1], clip_t])) / tab.dt
+    for t, m, rate in zip(clip_t, ex.mimic, rates):
         ref = tab.mimic[tab.step_of(t)]
         d = IDENTITY.copy()
         d[[0, 1, 2]] = m[[0, 1, 5]] - ref[[0, 1, 5]]
+        d[5] = rate
         if np.max(np.abs(m[6:] - ref[6:])) > JOINT_EDIT_RAD:
             d[3] = config.bounds.stride_max  # a departure at a bound: modified
         decisions.append(d)
@@ -533,7 +622,9 @@ def _write(out_dir: Path | None, metrics: TrackingMetrics, raw: TrackingMetrics,
     out.mkdir(parents=True, exist_ok=True)
     files = {"rollout": save_npz(rollout, out / artefacts.ROLLOUT),
              "executable_motion": save_npz(executable, out / artefacts.EXECUTABLE_MOTION)}
-    payload = {**metrics.to_dict(), **fr, "raw": raw.to_dict(), "motion": motion.source,
+    payload = {**metrics.to_dict(), **fr,
+               "clip_end_late_s": _finite(metrics.extras.get("clip_end_late_s", float("nan"))),
+               "raw": raw.to_dict(), "motion": motion.source,
                "controller": track.controller, "filter": report["kept"],
                "config": track.model_dump(mode="json")}
     write_json(out / artefacts.METRICS, payload)
