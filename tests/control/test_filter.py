@@ -480,7 +480,7 @@ def test_fractions_are_of_the_clip_duration_under_a_slowed_clock() -> None:
 
 def test_clock_candidates_only_with_a_warp_and_inside_the_clip() -> None:
     """With the warp allowed the clip's re-plans try a slower and a faster clock; without it
-    (the default bounds 1..1) no plan touches the clock, random ones included."""
+    (bounds 1..1) no plan touches the clock, random ones included."""
     warp = DecisionBounds(clock_rate_min=0.5, clock_rate_max=1.25)
     current = np.array([0.1, 0.0, 0.2, 1.0, 0.0, 0.9])
     plans, labels = candidate_plans(current, None, current, 16, 2, warp,
@@ -491,7 +491,8 @@ def test_clock_candidates_only_with_a_warp_and_inside_the_clip() -> None:
     _, after = candidate_plans(current, None, current, 16, 2, warp, np.random.default_rng(0),
                                after_clip=True)
     assert not any(lb.startswith("clock_rate") for lb in after)
-    plans, labels = candidate_plans(current, None, current, 16, 2, DecisionBounds(),
+    plans, labels = candidate_plans(current, None, current, 16, 2,
+                                    DecisionBounds(clock_rate_min=1.0, clock_rate_max=1.0),
                                     np.random.default_rng(0))
     assert not any(lb.startswith("clock_rate") for lb in labels)
     assert np.all(plans[:, :, 5] == 1.0)

@@ -34,15 +34,15 @@ class DecisionBounds(BaseModel):
     """Sampling spread of the stance blend [-] (range 0..1)."""
 
     # ---- reference time warp (decision 5, :func:`~.decisions.advance_clock`) ----------------
-    clock_rate_min: float = Field(1.0, gt=0.0, le=1.0)
+    clock_rate_min: float = Field(0.5, gt=0.0, le=1.0)
     """Slowest reference clock rate inside the clip (rows of the reference per control step;
-    1 = real time) [-]. The default 1 (with ``clock_rate_max`` 1) leaves the warp off: measured
-    on the 16 shared benchmark motions with 0.5..1.25 (``benchmarks/filter.py --set``) the mean
-    clip-end xy was 0.244 m against 0.242 m without it (median 0.10 vs 0.08 m), with 8 of 16
-    motions ending the clip 1.4-2.0 s late; it helps where the robot lags for good (walk_010
-    0.32 vs 1.09 m, the demo 0.38 vs 0.79 m)."""
+    1 = real time; ``clock_rate_min = clock_rate_max = 1`` turns the warp off) [-]. Measured
+    on the 16 shared benchmark motions (``benchmarks/filter.py``, lateness limit 2 s): mean
+    clip-end xy 0.204 m with this slow-only warp (0.5..1), 0.242 m without a warp, 0.244 m
+    with 0.5..1.25; 9 of 16 motions end the clip 0.1-2.0 s late (``clip_end_late_s``)."""
     clock_rate_max: float = Field(1.0, ge=1.0, le=2.0)
-    """Fastest reference clock rate inside the clip [-] (1.25 is the range measured)."""
+    """Fastest reference clock rate inside the clip [-]. 1: the clock may wait for the robot but
+    not run ahead (with 1.25 a clock that ran ahead ended walk_004 0.34 s early, 0.61 m off)."""
     sigma_clock_rate: float = Field(0.15, gt=0.0)
     """Sampling spread of the clock rate [-]."""
 
