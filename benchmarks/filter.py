@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from exoactor.batch.suite import deep_merge
 from exoactor.control.filter import FilterConfig, filter_motion
 from exoactor.formats import load_motion
 from exoactor.formats.motion import RobotMotion
@@ -102,15 +103,6 @@ def row(name: str, res) -> dict:
             **{k: res.fractions[k] for k in res.fractions}}
 
 
-def _merge(into: dict, changes: dict) -> dict:
-    """``into`` with ``changes`` merged in, nested dicts field by field."""
-    out = dict(into)
-    for key, value in changes.items():
-        out[key] = (_merge(out[key], value) if isinstance(value, dict)
-                    and isinstance(out.get(key), dict) else value)
-    return out
-
-
 def fmt(d: dict) -> str:
     fell = "FELL" if d["fell"] else "ok"
     return (f"{fell:>4} {d['xy_m']:5.2f} {d['late_s']:5.2f} {d['yaw_deg']:5.1f} "
@@ -132,7 +124,7 @@ def main() -> None:
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     base = FilterConfig(workers=args.workers, candidates=args.candidates, seed=args.seed)
-    cfg = FilterConfig.model_validate(_merge(base.model_dump(), args.set))
+    cfg = FilterConfig.model_validate(deep_merge(base.model_dump(), args.set))
     if args.no_warp:
         cfg = cfg.model_copy(update={"bounds": cfg.bounds.model_copy(
             update={"clock_rate_min": 1.0, "clock_rate_max": 1.0})})

@@ -496,4 +496,12 @@ def test_clock_candidates_only_with_a_warp_and_inside_the_clip() -> None:
                                     np.random.default_rng(0))
     assert not any(lb.startswith("clock_rate") for lb in labels)
     assert np.all(plans[:, :, 5] == 1.0)
+    # the random draws are those of the five other variables only (the stream before the warp)
+    from exoactor.control.filter.decisions import lower_upper, sigmas
+
+    no_warp = DecisionBounds(clock_rate_min=1.0, clock_rate_max=1.0)
+    lo, hi = lower_upper(no_warp)
+    draw = np.random.default_rng(0).normal(0.0, 1.0, (2, 5)) * sigmas(no_warp)[:5]
+    np.testing.assert_array_equal(plans[labels.index("random"), 1:, :5],
+                                  np.clip(current[:5] + draw, lo[:5], hi[:5]))
 

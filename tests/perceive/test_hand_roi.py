@@ -20,19 +20,16 @@ CFG = MediaPipeConfig()
 
 
 def _frames(path: Path, start: int, count: int) -> list[np.ndarray]:
-    import cv2
+    """``count`` RGB frames of ``path`` from frame ``start`` (the project's own reader)."""
+    from itertools import islice
+
+    from exoactor.perceive.video import iter_frames, open_video, trim_start
 
     if not path.is_file():
         pytest.fail(f"{path} missing: the shared task videos (../shared/footage beside the "
                     "checkout) are part of the test data")
-    cap = cv2.VideoCapture(str(path))
-    cap.set(cv2.CAP_PROP_POS_FRAMES, start)
-    out = []
-    for _ in range(count):
-        ok, bgr = cap.read()
-        assert ok
-        out.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-    cap.release()
+    out = [f.rgb for f in islice(iter_frames(trim_start(open_video(path), start)), count)]
+    assert len(out) == count
     return out
 
 

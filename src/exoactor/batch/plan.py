@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from exoactor import artefacts
-from exoactor.batch.suite import StageConfig, Suite, TaskKind, TaskSpec
+from exoactor.batch.suite import StageConfig, Suite, TaskKind, TaskSpec, deep_merge
 from exoactor.errors import ExoActorError
 
 logger = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ class RunJob(BaseModel):
         """The tracker's config: overrides, the chosen controller and the seed."""
         from exoactor.control.track import TrackConfig
 
-        data: dict[str, Any] = _merge(self.config.track, {"reference": {"noise_seed": self.seed}})
+        data: dict[str, Any] = deep_merge(self.config.track, {"reference": {"noise_seed": self.seed}})
         if "controller" in self.backends:
             data["controller"] = self.backends["controller"]
         return TrackConfig.model_validate(data)
@@ -117,13 +117,6 @@ class RunJob(BaseModel):
                          perceive=PerceiveConfig.model_validate(perceive),
                          retarget=RetargetConfig.model_validate(self.config.retarget),
                          track=self.track_config(), report_fps=self.report_fps)
-
-
-def _merge(base: dict, update: dict) -> dict:
-    out = dict(base)
-    for k, v in update.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
 
 
 def _check_backends(task: str, backends: dict[str, str]) -> None:

@@ -115,14 +115,15 @@ class StageConfig(BaseModel):
             return self
         data = self.model_dump()
         for key, value in override.model_dump(exclude_unset=True).items():
-            data[key] = _deep_merge(data[key], value) if isinstance(value, dict) else value
+            data[key] = deep_merge(data[key], value) if isinstance(value, dict) else value
         return StageConfig.model_validate(data)
 
 
-def _deep_merge(base: dict, update: dict) -> dict:
+def deep_merge(base: dict, update: dict) -> dict:
+    """``base`` with ``update`` merged in, nested dicts key by key (a new dict)."""
     out = dict(base)
     for key, value in update.items():
-        out[key] = (_deep_merge(out[key], value)
+        out[key] = (deep_merge(out[key], value)
                     if isinstance(value, dict) and isinstance(out.get(key), dict) else value)
     return out
 

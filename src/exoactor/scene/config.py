@@ -64,7 +64,7 @@ DEFAULT_VARIANTS = (
     SeatPoseVariant(name="lowered over the seat, feet held", com_to_feet=0.0, com_cost=0.0,
                     seat_margin_m=0.10, pelvis_xy_cost=20.0, hold_feet=True),
 )
-"""The seat poses :func:`exoactor.scene.contact_ref.choose_reference` tries: the pelvis lowered
+"""The seat poses :func:`exoactor.scene.contact_ref.choose_seated` tries: the pelvis lowered
 onto the seat with the CoM moved half way toward the feet (the robot keeps its weight over its
 feet, sitting-notes); lowered with the pelvis moved inside the seat's footprint (10 cm from its
 edges) and the CoM left free (the seat carries it); the same with the feet held where they were

@@ -43,6 +43,7 @@ import numpy as np
 from exoactor.formats.motion import RobotMotion
 from exoactor.formats.scene import Scene, SceneObject
 from exoactor.scene.config import ContactRefConfig
+from exoactor.signals import smoothstep
 
 logger = logging.getLogger(__name__)
 
@@ -95,8 +96,8 @@ def blend_weight(n: int, windows: list[tuple[int, int]], fps: float, ramp_s: flo
     for a, b in windows:
         ta, tb = a / fps, b / fps
         if ramp_s > 0:
-            up = _smoothstep((t - (ta - ramp_s)) / ramp_s)
-            down = 1.0 - _smoothstep((t - tb) / ramp_s)
+            up = smoothstep((t - (ta - ramp_s)) / ramp_s)
+            down = 1.0 - smoothstep((t - tb) / ramp_s)
         else:
             up = (t >= ta).astype(float)
             down = (t <= tb).astype(float)
@@ -303,14 +304,6 @@ def adjust_for_seats(motion: RobotMotion, scene: Scene, config: ContactRefConfig
     return res
 
 
-def choose_reference(motion: RobotMotion, scene: Scene, config: ContactRefConfig | None = None,
-                     track=None) -> tuple[RobotMotion, str]:
-    """The reference the track stage follows in ``scene``: :func:`choose_seated` on this one
-    placement. Returns the motion and a note."""
-    _, out, note = choose_seated(motion, [scene], config, track)
-    return out, note
-
-
 def choose_seated(motion: RobotMotion, scenes, config: ContactRefConfig | None = None,
                   track=None, filter_config=None) -> tuple[Scene, RobotMotion, str]:
     """The placement and reference the track stage follows: a search over ``scenes`` (the
@@ -454,8 +447,3 @@ def _held_feet(m, d, qref: np.ndarray, windows, ramp_s: float, fps: float, feet_
         for t in range(first, min(len(qref), b + ramp + 1)):
             out.setdefault(t, (pos, rots, 1.0 if t <= b else float(out_w[t])))
     return out
-
-
-def _smoothstep(x: np.ndarray) -> np.ndarray:
-    x = np.clip(x, 0.0, 1.0)
-    return x * x * (3 - 2 * x)

@@ -110,7 +110,7 @@ def place_seats_ranked(motion: RobotMotion, scene: Scene, config: PlaceConfig | 
                        track=None, keep: int = 1) -> list[Scene]:
     """As :func:`place_seats`, returning the placed scene first, then up to ``keep - 1``
     alternatives: the same scene with one seat at its 2nd, 3rd ... best placement (for the
-    seat-pose search of :func:`exoactor.scene.contact_ref.choose_reference`, which tries its
+    seat-pose search of :func:`exoactor.scene.contact_ref.choose_seated`, which tries its
     poses on each)."""
     from exoactor.control.drift import DriftConfig
     from exoactor.control.track import TrackConfig

@@ -189,6 +189,7 @@ def interaction_metrics(rollout, scene: Scene, *, fps: float | None = None,
     obj_rot = np.zeros((len(clip_t), n_obj, 3, 3))
     box_dist = np.full((len(clip_t), n_obj, 2), np.inf)   # hands' surfaces to each box
     which = {int(g): i for i, g in enumerate(geoms)}
+    boxes = [i for i, o in enumerate(scene.objects) if o.kind == "box"]  # hands' surfaces: boxes
     f6 = np.zeros(6)
     nu = model.nu
     for k in range(len(clip_t)):
@@ -207,20 +208,19 @@ def interaction_metrics(rollout, scene: Scene, *, fps: float | None = None,
         hand_pos[k] = data.xpos[hand_ids]
         obj_pos[k] = data.geom_xpos[geoms]
         obj_rot[k] = data.geom_xmat[geoms].reshape(-1, 3, 3)
+        if not boxes:
+            continue
         hands_w = (_surface_points(surfaces, data) if surfaces is not None
                    else [hand_pos[k, h][None] for h in range(2)])
-        for i, obj in enumerate(scene.objects):
-            if obj.kind == "box":
-                box_dist[k, i] = [point_box_distance_at(p, obj_pos[k, i], 0.0,
+        for i in boxes:
+            obj = scene.objects[i]
+            box_dist[k, i] = [point_box_distance_at(p, obj_pos[k, i], 0.0,
                                                         np.asarray(obj.size, float),
                                                         obj_rot[k, i]).min() for p in hands_w]
     out, failures = [], []
     for i, obj in enumerate(scene.objects):
         sel = _phase_steps(obj, clip_t, fps, dropped_frames, valid)
         size = np.asarray(obj.size, float)
-        dist = np.stack([np.array([point_box_distance_at(hand_pos[k, h], obj_pos[k, i], 0.0, size,
-                                                         obj_rot[k, i])[0]
-                                   for k in range(len(clip_t))]) for h in range(2)], axis=1)
         rec = {"kind": obj.kind, "name": obj.name, "phase_steps": int(sel.sum())}
         support = _support_of(obj, scene) if obj.kind == "table" else None
         ref_d = None
@@ -249,7 +249,10 @@ def interaction_metrics(rollout, scene: Scene, *, fps: float | None = None,
             ok = True
             rec["support_of"] = support
         elif obj.kind == "table":
-            d = float(dist[sel].min()) if sel.any() else float("inf")
+            dist = np.array([[point_box_distance_at(hand_pos[k, h], obj_pos[k, i], 0.0, size,
+                                                    obj_rot[k, i])[0] for h in range(2)]
+                             for k in np.flatnonzero(sel)])
+            d = float(dist.min()) if sel.any() else float("inf")
             ok = d <= REACH_M
             rec.update(hand_distance_m=d, contact_fraction=float(np.mean(np.abs(force[sel, i]) > 1.0))
                        if sel.any() else 0.0)

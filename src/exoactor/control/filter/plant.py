@@ -52,6 +52,17 @@ LEG_WINDOW_S = 0.5
 """Window of the leg joints' running mean the stride scale swings about [s]."""
 
 
+def _joints_named(*parts: str) -> np.ndarray:
+    """Indices of the TWIST2 joints whose name contains one of ``parts``."""
+    return np.array([i for i, nm in enumerate(TWIST2_JOINTS) if any(p in nm for p in parts)])
+
+
+LEG_JOINTS = _joints_named("hip", "knee", "ankle")
+"""The leg joints: stride scaling and the legs' running mean act on these."""
+STANCE_JOINTS = _joints_named("hip", "knee", "ankle", "waist")
+"""The joints the stance blend eases toward standing."""
+
+
 @dataclass(frozen=True)
 class PlantSetup:
     """Everything a process needs to build the same loops (picklable).
@@ -100,7 +111,7 @@ class LoopState:
         step: control steps taken (index of the next control step).
         decisions: ``(6,)`` the decisions in use (knot 0 of the next plan).
         clock: position on the reference, in rows of the :class:`ReferenceTable`
-            (fractional under a time warp); None: ``step`` (no warp so far).
+            (fractional under a time warp).
     """
 
     physics: np.ndarray
@@ -110,12 +121,7 @@ class LoopState:
     previous_target: np.ndarray
     step: int
     decisions: np.ndarray
-    clock: float | None = None
-
-    @property
-    def clock_row(self) -> float:
-        """The reference clock in table rows."""
-        return float(self.step) if self.clock is None else float(self.clock)
+    clock: float = 0.0
 
     def copy(self) -> LoopState:
         return LoopState(self.physics.copy(), self.history.copy(), self.last_action.copy(),
@@ -174,9 +180,7 @@ class ReferenceTable:
         self.leg_mean = (csum[2 * half + 1:] - csum[:-2 * half - 1]) / (2 * half + 1)
         self.stand_mimic = np.concatenate([[0.0, 0.0, stand.root_pos_w[2], 0.0, 0.0, 0.0],
                                            stand.joint_pos])
-        stance = np.array([i for i, nm in enumerate(TWIST2_JOINTS)
-                           if any(s in nm for s in ("hip", "knee", "ankle", "waist"))])
-        self.eased_shift_b = eased_shift_b(sim, self.joint_pos, stand.joint_pos, stance,
+        self.eased_shift_b = eased_shift_b(sim, self.joint_pos, stand.joint_pos, STANCE_JOINTS,
                                            body_ids, moving(self))
 
     @property
@@ -276,10 +280,8 @@ class Plant:
         self.upper = robot.joint_limits[body_idx, 1]
         self.max_step = setup.safety.max_target_rate_rad_s * self.dt
         self.margin = setup.safety.joint_limit_margin_rad
-        self.legs = np.array([i for i, nm in enumerate(TWIST2_JOINTS)
-                              if any(k in nm for k in ("hip", "knee", "ankle"))])
-        self.stance_joints = np.array([i for i, nm in enumerate(TWIST2_JOINTS)
-                                       if any(k in nm for k in ("hip", "knee", "ankle", "waist"))])
+        self.legs = LEG_JOINTS
+        self.stance_joints = STANCE_JOINTS
         key = robot.spec.key_bodies.as_dict()
         self.body_ids = np.array([robot.body_id(key[k]) for k in METRIC_KEY_BODIES])
         m = self.model
@@ -396,7 +398,7 @@ class Plant:
         tab = self.table
         safety = self.setup.safety
         k0 = states[0].step
-        clock = np.array([s.clock_row for s in states])
+        clock = np.array([float(s.clock) for s in states])
         n = max(0, min(horizon_steps, int(np.ceil(tab.steps - clock.max() - 1e-9))))
         record_steps = min(record_steps, n)
         for d, s in zip(datas, states):

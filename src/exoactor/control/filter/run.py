@@ -64,11 +64,10 @@ from exoactor.control.filter.decisions import (
     shift_plan,
 )
 from exoactor.control.filter.objective import (
-    LEG_ACTIVITY_RAD,
     clip_end_row,
     clip_objective,
     clock_lag_cost,
-    leg_activity_rad,
+    moving,
 )
 from exoactor.control.filter.plant import OBJECTIVE_BODIES, LoopState, Plant, PlantSetup
 from exoactor.control.filter.workers import Evaluator
@@ -446,7 +445,7 @@ def _choose(cost: np.ndarray, fall_step: np.ndarray) -> int:
 
 def _feedback(qpos: np.ndarray, state, tab, config: FilterConfig) -> np.ndarray:
     """Decisions of a proportional heading and position law (one candidate, never imposed)."""
-    k = min(int(judged_row(state.clock_row)), tab.steps)
+    k = min(int(judged_row(state.clock)), tab.steps)
     yaw_robot = float(yaw(qpos[3:7]))
     dyaw = float(wrap_angle(yaw(tab.root_quat_w[k]) - yaw_robot))
     err = tab.root_pos_w[k, :2] - qpos[:2]
@@ -504,7 +503,7 @@ def fractions(ex: Executed, tab, config: FilterConfig) -> dict[str, float]:
 
     A clip step is *not executed* when the stance blend suppressed the reference's movement:
     its weight, scaled by how much the reference's legs move there (full from
-    :data:`LEG_ACTIVITY_RAD` of swing, :func:`leg_activity_rad`), is at or above
+    :data:`~.objective.LEG_ACTIVITY_RAD` of swing, :func:`~.objective.moving`), is at or above
     ``not_executed_stance`` — easing a reference that stands still changes its posture
     (modified), not its movement; also under a hold plan (``ex.held``), after a fall, or when
     the run never got there. It runs
@@ -515,7 +514,7 @@ def fractions(ex: Executed, tab, config: FilterConfig) -> dict[str, float]:
     total = int(in_clip.sum())
     if total == 0:
         return {"fraction_as_asked": 0.0, "fraction_modified": 0.0, "fraction_not_executed": 1.0}
-    activity = leg_activity_rad(tab)
+    legs_moving = moving(tab)
     as_asked = modified = 0.0
     held = ex.held or [False] * len(ex.decisions)
     clip_t = np.asarray(ex.rec.get("clip_t", []), dtype=float)
@@ -529,8 +528,7 @@ def fractions(ex: Executed, tab, config: FilterConfig) -> dict[str, float]:
             continue
         if ex.fall_time_s is not None and t >= ex.fall_time_s - 1e-9:
             continue
-        moving = min(1.0, float(activity[tab.step_of(t)]) / LEG_ACTIVITY_RAD)
-        if dec[4] * moving >= config.not_executed_stance:
+        if dec[4] * float(legs_moving[tab.step_of(t)]) >= config.not_executed_stance:
             continue
         if modification(dec, config.bounds) <= config.as_asked_tolerance:
             as_asked += w
