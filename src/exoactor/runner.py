@@ -27,6 +27,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from exoactor import artefacts
+from exoactor.control.filter import memo as filter_memo
 from exoactor.control.filter.config import FilterConfig
 from exoactor.control.track import TrackConfig
 from exoactor.errors import ExoActorError, StageFailed
@@ -168,8 +169,10 @@ def run_video(video: str | Path, out_dir: str | Path, config: RunConfig | None =
         raise ExoActorError(f"{video}: no such video file")
     calls = video_stage_calls(run, video, config, summary)
     try:
-        run_stages(run, STAGES[:-1], calls, force=_only(force, STAGES[:-1]),
-                   results=summary.stages)
+        # the objects stage filters the seat pair it chooses, the track stage that pair again
+        with filter_memo.remembering():
+            run_stages(run, STAGES[:-1], calls, force=_only(force, STAGES[:-1]),
+                       results=summary.stages)
     except StageFailed as exc:
         summary.failed_stage = failed_stage(run, STAGES) or "?"
         summary.error = str(exc.__cause__ or exc)

@@ -47,6 +47,7 @@ import numpy as np
 
 from exoactor import artefacts
 from exoactor.control.drift import DriftConfig
+from exoactor.control.filter import memo as filter_memo
 from exoactor.control.filter.config import FilterConfig
 from exoactor.control.filter.decisions import (
     IDENTITY,
@@ -149,14 +150,62 @@ def filter_motion(motion: RobotMotion, config: FilterConfig | None = None,
 
     Raises:
         ExoActorError: unsupported controller or a motion with hands.
-    """
-    from exoactor.control.twist2 import Twist2Config
 
+    Inside :func:`.memo.remembering` (a ``run``'s stages), a call whose motion content,
+    settings and scene equal an earlier call's reuses that call's run (labelled with this
+    motion's ``source``) instead of computing it again.
+    """
     config = config or FilterConfig()
     track = track or TrackConfig()
     if track.controller != "twist2":
         raise ExoActorError(f"the physics filter runs TWIST2; controller '{track.controller}' "
                             "has no filter, track it with --no-filter")
+    memo, key = filter_memo.active(), None
+    if memo is not None:
+        key = filter_memo.run_key(motion, config, track)
+        done = memo.get(key)
+        if done is not None:
+            logger.info("physics filter: %s: the same motion, scene and settings were filtered "
+                        "in this run; reusing that run", motion.source)
+            return _finish(done, motion, track, config, out_dir)
+    done = _compute(motion, config, track, out_dir, show_progress)
+    if memo is not None:
+        memo.put(key, done)
+    return _finish(done, motion, track, config, out_dir)
+
+
+@dataclass(frozen=True)
+class _Computed:
+    """What :func:`_compute` returns: a filter run before it is labelled and written."""
+
+    metrics: TrackingMetrics
+    raw_metrics: TrackingMetrics
+    fractions: dict[str, float]
+    rollout: Rollout
+    executable: RobotMotion
+    report: dict
+
+
+def _finish(done: _Computed, motion: RobotMotion, track: TrackConfig, config: FilterConfig,
+            out_dir: Path | None) -> FilterResult:
+    """``done`` labelled with ``motion.source`` (it may have been computed for the same
+    content under another name, :mod:`.memo`) and written to ``out_dir``."""
+    rollout, executable, report = done.rollout, done.executable, done.report
+    if report.get("motion") != motion.source:
+        rollout = filter_memo.relabelled(rollout, motion.source)
+        executable = filter_memo.relabelled(executable, f"{motion.source} (physics filter)")
+        report = {**report, "motion": motion.source}
+    files = _write(out_dir, done.metrics, done.raw_metrics, done.fractions, rollout, executable,
+                   report, motion, track, config)
+    return FilterResult(done.metrics, done.raw_metrics, rollout, executable, report,
+                        done.fractions, files)
+
+
+def _compute(motion: RobotMotion, config: FilterConfig, track: TrackConfig,
+             out_dir: Path | None, show_progress: bool) -> _Computed:
+    """:func:`filter_motion`'s work (``out_dir``: where a divergence dump goes)."""
+    from exoactor.control.twist2 import Twist2Config
+
     rc = track.reference
     clean, glitches = (drop_glitched_leading_frames(motion, rc.glitch_pos_m, rc.glitch_rot_deg,
                                                     rc.glitch_joint_rad)
@@ -226,9 +275,7 @@ def filter_motion(motion: RobotMotion, config: FilterConfig | None = None,
                       "values": np.array(final.decisions).tolist()},
         "wall_s": float(run.wall_s), "raw_wall_s": float(raw.wall_s),
     }
-    files = _write(out_dir, metrics, raw_metrics, fr, rollout, executable, report, motion,
-                   track, config)
-    return FilterResult(metrics, raw_metrics, rollout, executable, report, fr, files)
+    return _Computed(metrics, raw_metrics, fr, rollout, executable, report)
 
 
 def choose_run(runs: dict[str, Executed], objectives: dict[str, float],
