@@ -45,3 +45,15 @@ def test_unknown_robot_and_body() -> None:
         get_spec("h1")
     with pytest.raises(UnknownName, match="bodies: pelvis"):
         get_robot("g1").body_id("tail")
+
+
+def test_one_compiled_model_however_it_is_asked_for() -> None:
+    """A run asks for the G1 as ``get_robot("g1")`` (retarget, report) and as
+    ``get_robot("g1", hands=False)`` (track): one compile (~0.5 CPU-s of XML and meshes), not
+    one per spelling of the call."""
+    g1 = get_robot("g1")
+    assert get_robot("g1", hands=False) is g1
+    assert get_robot(name="g1") is g1 and get_robot() is g1
+    hands = get_robot("g1", hands=True)
+    assert hands is get_robot("g1_hands") and hands is get_robot("g1_hands", hands=True)
+    assert hands is not g1

@@ -39,14 +39,18 @@ def robot_name(name: str = "g1", *, hands: bool = False) -> str:
     return get_spec(name, hands=hands).name
 
 
-@cache
 def get_robot(name: str = "g1", *, hands: bool = False) -> Robot:
     """The robot ``name`` (its hand variant with ``hands``, e.g. ``get_robot("g1", hands=True)``
     is the 43-DoF G1 with two Dex3-1 hands) with its MJCF resolved through the asset resolver
-    and compiled."""
+    and compiled: one compiled model per spec, however it is asked for (``get_robot("g1")``,
+    ``get_robot("g1", hands=False)`` and ``get_robot(name="g1")`` are the same object)."""
+    return _compiled(get_spec(name, hands=hands).name)
+
+
+@cache
+def _compiled(spec_name: str) -> Robot:
+    """The compiled robot of the registered spec ``spec_name`` (once per process)."""
     from exoactor.assets import resolve_asset
 
-    spec = get_spec(name, hands=hands)
-    if spec.name != name:
-        return get_robot(spec.name)  # one compiled model per spec, however it is asked for
+    spec = ROBOT_SPECS[spec_name]
     return Robot(spec, resolve_asset(spec.asset))
