@@ -26,7 +26,7 @@ report for both versions. ``--whole-before`` runs the whole ``run`` with both ve
 before ratios, and compares the two run directories' artefacts by SHA-256 (files whose bytes
 differ are listed; JSON files are also compared without their timing fields).
 
-    EXOACTOR_ASSETS=../shared/assets python benchmarks/run_speed.py [--before main]
+    EXOACTOR_ASSETS=../shared/assets python benchmarks/run_speed.py [--before main] [--after REV]
         [--motions walk_001] [--seconds 10] [--repeats 1] [--set planning_timestep_s=0.002]
         [--video ../shared/footage/CLIP.mp4 [--before-track | --whole-before]] [--skip-filter]
 """
@@ -356,6 +356,9 @@ def run_part(args, versions: dict[str, Path], scratch: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--before", default="main", help="git revision of the 'before' code")
+    ap.add_argument("--after", default=None,
+                    help="git revision of the 'after' code (default: this checkout's src/, "
+                    "as it is on disk while the benchmark runs)")
     ap.add_argument("--motions", nargs="*", default=["walk_001"],
                     help="motion names of benchmarks/filter.py")
     ap.add_argument("--seconds", type=float, default=10.0,
@@ -379,8 +382,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="exoactor-run-speed-") as tmp:
         scratch = Path(tmp)
         (scratch / "before_tree").mkdir()
+        after = repo / "src"
+        if args.after is not None:
+            (scratch / "after_tree").mkdir()
+            after = _export(args.after, repo, scratch / "after_tree")
         versions = {"before": _export(args.before, repo, scratch / "before_tree"),
-                    "after": repo / "src"}
+                    "after": after}
         if not args.skip_filter:
             filter_part(args, versions)
         if args.video is not None:
@@ -389,7 +396,7 @@ def main() -> None:
             finally:
                 if args.keep is not None:
                     for d in scratch.iterdir():
-                        if d.is_dir() and d.name != "before_tree":
+                        if d.is_dir() and d.name not in ("before_tree", "after_tree"):
                             shutil.copytree(d, args.keep / d.name, dirs_exist_ok=True)
 
 
