@@ -15,10 +15,11 @@ states to ``dump_dir`` when one is given.
 from __future__ import annotations
 
 import logging
-from collections import deque
+import threading
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -59,14 +60,63 @@ class JointGroup:
     torque_limit_nm: np.ndarray
 
 
+PD_MODELS_KEPT = 4
+"""Compiled PD models :func:`build_pd_model` keeps per process (the most recently used; each
+~90 MB with the G1's meshes)."""
+_pd_models: OrderedDict[str, Any] = OrderedDict()
+_pd_lock = threading.Lock()
+
+
 def build_pd_model(mjcf_path: Path, groups: list[JointGroup], scene: Scene | None = None):
     """Compile ``mjcf_path`` with its actuators replaced by one PD actuator per joint of ``groups``,
     plus the boxes of ``scene`` (seats, tables: fixed; carried boxes: free bodies whose joints
     come after the robot's, see :mod:`exoactor.control.scene_objects`).
 
+    A run builds the same model many times (the filter's loops and plant, every rollout of a
+    seat search in one placement): it is compiled once per distinct input (the MJCF's path,
+    size and modification time, the groups, the objects' kinds, poses, sizes, masses and
+    frictions; :data:`PD_MODELS_KEPT` kept) and every call gets its own copy (a third of a
+    compile's time; callers change gains and options of theirs), equal to a fresh compile.
+
     Returns:
         ``mujoco.MjModel`` whose ``ctrl`` is the concatenation of the groups' joints.
     """
+    import copy
+
+    key = _pd_model_key(mjcf_path, groups, scene)
+    with _pd_lock:
+        model = _pd_models.get(key)
+        if model is not None:
+            _pd_models.move_to_end(key)
+    if model is None:
+        model = _compile_pd_model(mjcf_path, groups, scene)
+        with _pd_lock:
+            _pd_models[key] = model
+            while len(_pd_models) > PD_MODELS_KEPT:
+                _pd_models.popitem(last=False)
+    return copy.copy(model)
+
+
+def _pd_model_key(mjcf_path: Path, groups: list[JointGroup], scene: Scene | None) -> str:
+    """What :func:`_compile_pd_model` compiles from, as a digest."""
+    import hashlib
+    import json
+
+    st = Path(mjcf_path).stat()
+    h = hashlib.sha256(f"{Path(mjcf_path).resolve()}|{st.st_size}|{st.st_mtime_ns}".encode())
+    for g in groups:
+        h.update(json.dumps(list(g.names)).encode())
+        for arr in (g.kp, g.kd, g.torque_limit_nm):
+            h.update(np.ascontiguousarray(arr, dtype=float).tobytes())
+    objects = [] if scene is None else [
+        o.model_dump(mode="json", include={"kind", "pose", "size", "mass", "friction"})
+        for o in scene.objects]
+    h.update(json.dumps(objects, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def _compile_pd_model(mjcf_path: Path, groups: list[JointGroup], scene: Scene | None):
+    """:func:`build_pd_model`'s compile."""
     import mujoco
 
     spec = mujoco.MjSpec.from_file(str(mjcf_path))
