@@ -177,3 +177,24 @@ def test_run_config_file_overrides_nested_stage_settings(tmp_path: Path) -> None
     assert cfg.perceive.hands is False and cfg.perceive.fov_deg == 55.0
     assert cfg.track.start == "blend" and cfg.retarget.reground is True and cfg.start_s == 1.0
 
+
+
+def test_video_stages_share_one_filter_memo(tmp_path: Path, monkeypatch) -> None:
+    """The objects stage filters the seat pair it chooses and the track stage follows it:
+    both run inside one :func:`exoactor.control.filter.memo.remembering` scope, so the
+    pair is filtered once; the scope closes with the stages (the stage runner replaced)."""
+    from exoactor import runner
+    from exoactor.control.filter import memo as filter_memo
+
+    seen = {}
+
+    def fake(run, names, calls, force=(), results=None):  # noqa: ANN001, ANN202
+        seen[tuple(names)] = filter_memo.active()
+        return {}
+
+    monkeypatch.setattr(runner, "run_stages", fake)
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(b"not decoded: the stages are replaced")
+    run_video(video, tmp_path / "run", report=False)
+    assert seen[runner.STAGES[:-1]] is not None
+    assert filter_memo.active() is None
