@@ -90,12 +90,14 @@ from exoactor.perceive.world import (
     FEET,
     anchored_shift_w,
     cap_depth_change,
+    hang_unseen_legs_c,
     pelvis_quat_w,
     planted_feet_2d,
     planted_trend,
     standing_weight,
     stature_posterior_m,
     straighten_knees_c,
+    unseen_leg_weight,
     upright_trunk_c,
 )
 from exoactor.signals import drop_short_runs, fill_gaps, runs
@@ -282,7 +284,9 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
     # planted in the image
     fit_weight = weight.copy()
     fit_weight[:, list(ARM_POINTS)] *= wcfg.arm_weight
-    planted = planted_feet_2d(kp, detected, fps, wcfg.stance_speed, cfg.min_contact_s)
+    # what the camera sees (undetected frames are not "hidden": they are filled in)
+    seen = good | ~detected[:, None] if wcfg.seen_only else None
+    planted = planted_feet_2d(kp, detected, fps, wcfg.stance_speed, cfg.min_contact_s, seen)
     across, along = (v / fps for v in wcfg.hold_speed_sigma_m_s)
     window = max(3, round(wcfg.hold_window_s * fps) | 1)
     feet = [i for foot in FEET for i in foot]
@@ -303,17 +307,20 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
     t_clean = time.perf_counter()
 
     # 7. grounding
-    up = estimate_up_c(P, detected, wcfg.upright_max_bend_deg, wcfg.upright_axis)
-    if up.source != "level-camera":
+    up = estimate_up_c(P, detected, wcfg.upright_max_bend_deg, wcfg.upright_axis, seen)
+    if up.source != "level-camera" or scene:
         # pitch: the scene's lines where they are clear, else the body; roll: the body's
         # image-plane direction (its 2D is reliable)
         scene_up = scene_up_c(scene, up.up_c) if scene else None
         roll = up if wcfg.roll_axis == wcfg.upright_axis else estimate_up_c(
-            P, detected, wcfg.upright_max_bend_deg, wcfg.roll_axis)
+            P, detected, wcfg.upright_max_bend_deg, wcfg.roll_axis, seen)
         pitch = up.up_c if scene_up is None else scene_up.up_c
         up = UpEstimate(pitch_and_roll_c(pitch, roll.up_c),
                         up.source + ("+scene" if scene_up is not None else ""), up.frames,
                         up.spread_deg)
+    if wcfg.hang_unseen_legs and seen is not None:
+        # legs the camera does not see stand under their hips (the model's are a guess)
+        P = hang_unseen_legs_c(P, up.up_c, unseen_leg_weight(seen, fps))
     sole_c, _ = _sole(P, up.up_c, 0.0)
     speed = np.linalg.norm(velocity(foot_points(P).mean(2), fps, cfg.speed_window_s), axis=-1)
     levels = support_levels(sole_c, detected, fps, level_gap_m=cfg.level_gap_m,
