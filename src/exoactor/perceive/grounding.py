@@ -30,7 +30,6 @@ logger = logging.getLogger(__name__)
 _I = BODY_33.index
 _LH, _RH, _LS, _RS = _I("left_hip"), _I("right_hip"), _I("left_shoulder"), _I("right_shoulder")
 _LK, _RK, _LA, _RA = _I("left_knee"), _I("right_knee"), _I("left_ankle"), _I("right_ankle")
-_AXIS_POINTS = (_LS, _RS, _LH, _RH, _LK, _RK, _LA, _RA)
 
 
 @dataclass(frozen=True)
@@ -75,8 +74,8 @@ def estimate_up_c(joints_c: np.ndarray, valid: np.ndarray, max_bend_deg: float =
                   axis: str = "body", seen: np.ndarray | None = None) -> UpEstimate:
     """Up direction from the frames where the actor stands straight, once for the clip.
 
-    Only what the camera sees is evidence: a frame counts only where the landmarks of its
-    axis and of the straightness test (shoulders, hips, knees, ankles) are ``seen``. Legs
+    Only what the camera sees is evidence: a frame counts only where the shoulders and hips
+    are ``seen`` and each leg is (its knee or its ankle). Legs
     hidden behind a table or a box are the pose model's guess (measured on the rendered
     lean behind a table, seen from the front and from 30 deg: knees and ankles at visibility
     0.01-0.26, the guessed legs 2-4 deg from vertical while the person stands and 60-80 deg
@@ -100,7 +99,9 @@ def estimate_up_c(joints_c: np.ndarray, valid: np.ndarray, max_bend_deg: float =
     lim = np.radians(max_bend_deg)
     straight = valid & (_angle(sh - hip, hip - ank) < lim)
     if seen is not None:
-        straight &= np.asarray(seen, dtype=bool)[:, list(_AXIS_POINTS)].all(1)
+        seen = np.asarray(seen, dtype=bool)
+        straight &= seen[:, [_LS, _RS, _LH, _RH]].all(1)
+        straight &= (seen[:, [_LK, _RK]] | seen[:, [_LA, _RA]]).all(1)
     for h, k, a in ((_LH, _LK, _LA), (_RH, _RK, _RA)):
         straight &= _angle(joints_c[:, k] - joints_c[:, h], joints_c[:, a] - joints_c[:, k]) < lim
     axes = _unit(sh - (ank if axis == "body" else hip))[straight]

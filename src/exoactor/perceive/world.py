@@ -88,7 +88,7 @@ def planted_feet_2d(kp_px: np.ndarray, valid: np.ndarray, fps: float, speed: flo
         speed: threshold [image heights per 0.1 s].
         min_s: shortest planted run [s].
         seen: ``(T, 33)`` bool, landmarks the camera sees; a foot is planted only in frames
-            where its ankle, heel and toe are seen (a hidden foot's image position is the
+            where its leg is seen (:func:`legs_seen`: a hidden leg's image position is the
             pose model's guess, which holds still while the guessed leg swings in depth).
             None: all.
     """
@@ -109,7 +109,7 @@ def planted_feet_2d(kp_px: np.ndarray, valid: np.ndarray, fps: float, speed: flo
         d = np.linalg.norm(p[hi] - p[lo], axis=-1) * per_01s / np.maximum(span, 1e-9)
         still = valid & (d < speed * height)
         if seen is not None:
-            still &= np.asarray(seen, dtype=bool)[:, list(idx)].all(1)
+            still &= legs_seen(seen)[:, f]
         for a, b in runs(still):
             if b - a >= n_min:
                 out[a:b, f] = True
@@ -226,14 +226,21 @@ def upright_trunk_c(joints_c: np.ndarray, up_c: np.ndarray, weight: np.ndarray,
     return P
 
 
+def legs_seen(seen: np.ndarray) -> np.ndarray:
+    """``(T, 2)`` bool, each leg (left, right) seen: its knee or its ankle is. (A leg whose
+    knee and ankle are both unseen is hidden, e.g. behind a table; one landmark briefly
+    unseen, an ankle behind the other leg in a squat, does not hide the leg.)"""
+    seen = np.asarray(seen, dtype=bool)
+    return np.stack([seen[:, _I(f"{s}_knee")] | seen[:, _I(f"{s}_ankle")]
+                     for s in ("left", "right")], 1)
+
+
 def unseen_leg_weight(seen: np.ndarray, fps: float, smooth_s: float = 0.3) -> np.ndarray:
-    """``(T, 2)`` weight in [0, 1] of the frames where each leg (left, right) is hidden: its
-    knee and ankle not seen; a moving average over ``smooth_s`` so that it ramps."""
+    """``(T, 2)`` weight in [0, 1] of the frames where each leg (left, right) is hidden
+    (:func:`legs_seen`); a moving average over ``smooth_s`` so that it ramps."""
     from scipy.ndimage import uniform_filter1d
 
-    seen = np.asarray(seen, dtype=bool)
-    out = np.stack([~seen[:, _I(f"{s}_knee")] & ~seen[:, _I(f"{s}_ankle")]
-                    for s in ("left", "right")], 1).astype(float)
+    out = (~legs_seen(seen)).astype(float)
     n = max(1, min(round(smooth_s * fps), len(out)))
     return uniform_filter1d(out, n, axis=0, mode="nearest")
 
