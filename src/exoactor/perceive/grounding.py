@@ -6,7 +6,8 @@ the first valid frame, x along the actor's facing direction there.
 
 * **Up** comes from the body: the median direction from the ankles to the shoulders over the
   frames where the actor stands straight (torso and legs aligned, knees extended). People
-  stand within a few degrees of vertical; the camera's pitch and roll follow. Without such
+  stand within a few degrees of vertical; the camera's pitch and roll follow. Only frames whose
+  legs the camera sees count (hidden legs are the pose model's guess). Without such
   frames the camera is assumed level (up = -y of the camera). The feet in contact then level
   it along the directions they span (:func:`refine_up_c`): soles on one support have one
   height, however far the actor walked.

@@ -15,12 +15,14 @@ Steps (all on the constant-rate frames of the clip):
    skeleton is scaled to a stature: the known one, or the bones' regularised toward an adult
    prior (:func:`~exoactor.perceive.world.stature_posterior_m`).
 6. **Root fit** (:mod:`~exoactor.perceive.root_fit`; arm landmarks down-weighted in the size
-   cue; while both feet are still in the image, the feet hold their place,
+   cue; while both feet are still in the image (and their legs seen), the feet hold their place,
    :func:`~exoactor.perceive.world.planted_feet_2d`), then the landmarks slide onto their view
    rays keeping the model's depths (:func:`~exoactor.perceive.world.cap_depth_change`).
 7. **Grounding** (:mod:`~exoactor.perceive.grounding`): up direction once for the clip (pitch
-   from the scene's lines, :mod:`~exoactor.perceive.scene`, or the standing body; roll from
-   the standing trunk), support levels, foot contacts (:mod:`~exoactor.perceive.contacts`,
+   from the scene's lines, :mod:`~exoactor.perceive.scene`, or the standing body, counting only
+   frames whose legs the camera sees; roll from the standing trunk); legs the camera does not
+   see stand under their hips (:func:`~exoactor.perceive.world.hang_unseen_legs_c`); support
+   levels, foot contacts (:mod:`~exoactor.perceive.contacts`,
    from the sole height above the nearest support level and the foot speed); then the up
    direction is levelled by the contact soles
    (:func:`~exoactor.perceive.grounding.refine_up_c`) and levels and contacts found again

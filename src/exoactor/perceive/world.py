@@ -27,6 +27,9 @@ pixels ``_px``.
 * **Depth cap** (:func:`cap_depth_change`): moving landmarks onto their view rays and
   restoring bone lengths turns bones out of the image plane when their image length is a
   little short; the change of each landmark's depth relative to the hip centre is capped.
+* **Hidden legs** (:func:`legs_seen`, :func:`unseen_leg_weight`, :func:`hang_unseen_legs_c`):
+  a leg whose knee and ankle the camera does not see (behind a table) is the pose model's
+  guess; it is no evidence of planted feet, and it stands under its hip.
 * **Upright prior** (:func:`standing_weight`, :func:`upright_trunk_c`,
   :func:`straighten_knees_c`): in frames where the actor stands, the pose model's lean in
   depth of trunk and legs and its bent knees are removed, every landmark sliding along its
