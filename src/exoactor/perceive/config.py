@@ -248,7 +248,10 @@ class WorldConfig(BaseModel):
     seen_only: bool = True
     """Only landmarks the camera sees (visibility at least ``min_visibility``) are evidence
     of gravity (the straight frames of :func:`~exoactor.perceive.grounding.estimate_up_c`)
-    and of planted feet (:func:`~exoactor.perceive.world.planted_feet_2d`). Legs hidden
+    and of planted feet (:func:`~exoactor.perceive.world.planted_feet_2d`); a leg is seen
+    while its knee or its ankle is (:func:`~exoactor.perceive.world.legs_seen`). With the
+    body giving no straight frame, the level-camera assumption is refined by the scene's
+    lines too. Legs hidden
     behind a table are the pose model's guess: on the rendered lean on a table seen from
     30 deg, the guessed legs swung 60-80 deg toward the camera once the trunk leaned, those
     frames passed as straight and the camera's pitch came out 50 deg wrong."""
