@@ -46,6 +46,32 @@ def test_up_from_standing_frames_under_camera_tilt() -> None:
     assert np.allclose(up.up_c, R_c_w @ [0, 0, 1], atol=1e-6)
 
 
+def test_hidden_legs_are_no_evidence_of_gravity() -> None:
+    """A person stands for 10 frames, then leans on a table that hides the legs; the pose
+    model guesses the hidden legs in line with the leaning trunk (a straight body 50 deg off
+    vertical: measured 55-60 deg on the rendered lean seen from 30 deg). Those frames must
+    not pull the camera's gravity (they did: 50 deg)."""
+    body_w = np.repeat(standing_skeleton()[None], 30, 0)
+    lean = Rotation.from_euler("y", 50, degrees=True)  # forward, about the ankles (z = 0)
+    body_w[10:] = lean.apply(body_w[10:].reshape(-1, 3)).reshape(20, 33, 3)
+    R_c_w = (Rotation.from_euler("x", -15, degrees=True)
+             * Rotation.from_matrix([[0, -1, 0], [0, 0, -1], [1, 0, 0]])).as_matrix()
+    body_c = body_w @ R_c_w.T + [0.0, 0.5, 5.0]
+    up_true = R_c_w @ [0, 0, 1]
+    seen = np.ones((30, 33), bool)
+    for name in ("left_knee", "right_knee", "left_ankle", "right_ankle"):
+        seen[10:, BODY_33.index(name)] = False
+    pulled = estimate_up_c(body_c, np.ones(30, bool), 35.0)
+    assert np.degrees(np.arccos(pulled.up_c @ up_true)) > 20  # what the guessed legs do
+    up = estimate_up_c(body_c, np.ones(30, bool), 35.0, seen=seen)
+    assert up.frames == 10 and np.allclose(up.up_c, up_true, atol=1e-6)
+    # one landmark of a leg unseen (an ankle behind the knee in a squat) does not hide it
+    seen[10:, BODY_33.index("left_knee")] = True
+    assert estimate_up_c(body_c, np.ones(30, bool), 35.0, seen=seen).frames == 10
+    seen[10:, [BODY_33.index("right_knee")]] = True
+    assert estimate_up_c(body_c, np.ones(30, bool), 35.0, seen=seen).frames == 30
+
+
 def test_level_camera_fallback_without_standing_frames() -> None:
     body = np.zeros((3, 33, 3))
     up = estimate_up_c(body, np.ones(3, bool))

@@ -245,6 +245,21 @@ class WorldConfig(BaseModel):
     and the rendered walk, 0.1 / 0.3 / 1.0 m/s: in-place paths within 0.01 m of each
     other, the walk's W2-MPJPE 102 / 107 / 121 mm (100 without anchoring; measured with equal
     spreads across and in depth)."""
+    seen_only: bool = True
+    """Only landmarks the camera sees (visibility at least ``min_visibility``) are evidence
+    of gravity (the straight frames of :func:`~exoactor.perceive.grounding.estimate_up_c`)
+    and of planted feet (:func:`~exoactor.perceive.world.planted_feet_2d`); a leg is seen
+    while its knee or its ankle is (:func:`~exoactor.perceive.world.legs_seen`). With the
+    body giving no straight frame, the level-camera assumption is refined by the scene's
+    lines too. Legs hidden
+    behind a table are the pose model's guess: on the rendered lean on a table seen from
+    30 deg, the guessed legs swung 60-80 deg toward the camera once the trunk leaned, those
+    frames passed as straight and the camera's pitch came out 50 deg wrong."""
+    hang_unseen_legs: bool = True
+    """Legs the camera does not see (knee and ankle below ``min_visibility``) stand: each is
+    turned about its hip until the ankle is below it
+    (:func:`~exoactor.perceive.world.hang_unseen_legs_c`; needs ``seen_only``). Without it
+    the rendered lean on a table seen from the front has its feet 0.43 m off the floor."""
     lumbar_flexion_deg: tuple[float, float] = (15.0, 30.0)
     """Trunk extension and flexion [deg] that the lumbar spine takes before the pelvis tilts
     (lumbopelvic rhythm): the pelvis pitches only by the trunk's lean beyond these."""

@@ -15,12 +15,14 @@ Steps (all on the constant-rate frames of the clip):
    skeleton is scaled to a stature: the known one, or the bones' regularised toward an adult
    prior (:func:`~exoactor.perceive.world.stature_posterior_m`).
 6. **Root fit** (:mod:`~exoactor.perceive.root_fit`; arm landmarks down-weighted in the size
-   cue; while both feet are still in the image, the feet hold their place,
+   cue; while both feet are still in the image (and their legs seen), the feet hold their place,
    :func:`~exoactor.perceive.world.planted_feet_2d`), then the landmarks slide onto their view
    rays keeping the model's depths (:func:`~exoactor.perceive.world.cap_depth_change`).
 7. **Grounding** (:mod:`~exoactor.perceive.grounding`): up direction once for the clip (pitch
-   from the scene's lines, :mod:`~exoactor.perceive.scene`, or the standing body; roll from
-   the standing trunk), support levels, foot contacts (:mod:`~exoactor.perceive.contacts`,
+   from the scene's lines, :mod:`~exoactor.perceive.scene`, or the standing body, counting only
+   frames whose legs the camera sees; roll from the standing trunk); legs the camera does not
+   see stand under their hips (:func:`~exoactor.perceive.world.hang_unseen_legs_c`); support
+   levels, foot contacts (:mod:`~exoactor.perceive.contacts`,
    from the sole height above the nearest support level and the foot speed); then the up
    direction is levelled by the contact soles
    (:func:`~exoactor.perceive.grounding.refine_up_c`) and levels and contacts found again
@@ -90,12 +92,14 @@ from exoactor.perceive.world import (
     FEET,
     anchored_shift_w,
     cap_depth_change,
+    hang_unseen_legs_c,
     pelvis_quat_w,
     planted_feet_2d,
     planted_trend,
     standing_weight,
     stature_posterior_m,
     straighten_knees_c,
+    unseen_leg_weight,
     upright_trunk_c,
 )
 from exoactor.signals import drop_short_runs, fill_gaps, runs
@@ -282,7 +286,9 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
     # planted in the image
     fit_weight = weight.copy()
     fit_weight[:, list(ARM_POINTS)] *= wcfg.arm_weight
-    planted = planted_feet_2d(kp, detected, fps, wcfg.stance_speed, cfg.min_contact_s)
+    # what the camera sees (undetected frames are not "hidden": they are filled in)
+    seen = good | ~detected[:, None] if wcfg.seen_only else None
+    planted = planted_feet_2d(kp, detected, fps, wcfg.stance_speed, cfg.min_contact_s, seen)
     across, along = (v / fps for v in wcfg.hold_speed_sigma_m_s)
     window = max(3, round(wcfg.hold_window_s * fps) | 1)
     feet = [i for foot in FEET for i in foot]
@@ -303,17 +309,20 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
     t_clean = time.perf_counter()
 
     # 7. grounding
-    up = estimate_up_c(P, detected, wcfg.upright_max_bend_deg, wcfg.upright_axis)
-    if up.source != "level-camera":
+    up = estimate_up_c(P, detected, wcfg.upright_max_bend_deg, wcfg.upright_axis, seen)
+    if up.source != "level-camera" or scene:
         # pitch: the scene's lines where they are clear, else the body; roll: the body's
         # image-plane direction (its 2D is reliable)
         scene_up = scene_up_c(scene, up.up_c) if scene else None
         roll = up if wcfg.roll_axis == wcfg.upright_axis else estimate_up_c(
-            P, detected, wcfg.upright_max_bend_deg, wcfg.roll_axis)
+            P, detected, wcfg.upright_max_bend_deg, wcfg.roll_axis, seen)
         pitch = up.up_c if scene_up is None else scene_up.up_c
         up = UpEstimate(pitch_and_roll_c(pitch, roll.up_c),
                         up.source + ("+scene" if scene_up is not None else ""), up.frames,
                         up.spread_deg)
+    if wcfg.hang_unseen_legs and seen is not None:
+        # legs the camera does not see stand under their hips (the model's are a guess)
+        P = hang_unseen_legs_c(P, up.up_c, unseen_leg_weight(seen, fps))
     sole_c, _ = _sole(P, up.up_c, 0.0)
     speed = np.linalg.norm(velocity(foot_points(P).mean(2), fps, cfg.speed_window_s), axis=-1)
     levels = support_levels(sole_c, detected, fps, level_gap_m=cfg.level_gap_m,

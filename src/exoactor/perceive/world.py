@@ -27,6 +27,9 @@ pixels ``_px``.
 * **Depth cap** (:func:`cap_depth_change`): moving landmarks onto their view rays and
   restoring bone lengths turns bones out of the image plane when their image length is a
   little short; the change of each landmark's depth relative to the hip centre is capped.
+* **Hidden legs** (:func:`legs_seen`, :func:`unseen_leg_weight`, :func:`hang_unseen_legs_c`):
+  a leg whose knee and ankle the camera does not see (behind a table) is the pose model's
+  guess; it is no evidence of planted feet, and it stands under its hip.
 * **Upright prior** (:func:`standing_weight`, :func:`upright_trunk_c`,
   :func:`straighten_knees_c`): in frames where the actor stands, the pose model's lean in
   depth of trunk and legs and its bent knees are removed, every landmark sliding along its
@@ -73,7 +76,7 @@ def stature_posterior_m(measured_m: float, prior_m: float = 1.70, prior_sd_m: fl
 
 
 def planted_feet_2d(kp_px: np.ndarray, valid: np.ndarray, fps: float, speed: float = 0.02,
-                    min_s: float = 0.1) -> np.ndarray:
+                    min_s: float = 0.1, seen: np.ndarray | None = None) -> np.ndarray:
     """``(T, 2)`` bool, each foot (left, right) still in the image.
 
     A foot's image position is the mean of its ankle, heel and toe; it is still when it moves
@@ -87,6 +90,10 @@ def planted_feet_2d(kp_px: np.ndarray, valid: np.ndarray, fps: float, speed: flo
         fps: frame rate [Hz].
         speed: threshold [image heights per 0.1 s].
         min_s: shortest planted run [s].
+        seen: ``(T, 33)`` bool, landmarks the camera sees; a foot is planted only in frames
+            where its leg is seen (:func:`legs_seen`: a hidden leg's image position is the
+            pose model's guess, which holds still while the guessed leg swings in depth).
+            None: all.
     """
     T = len(kp_px)
     out = np.zeros((T, 2), dtype=bool)
@@ -104,6 +111,8 @@ def planted_feet_2d(kp_px: np.ndarray, valid: np.ndarray, fps: float, speed: flo
         span = (hi - lo) / (2 * h)  # shorter at the ends
         d = np.linalg.norm(p[hi] - p[lo], axis=-1) * per_01s / np.maximum(span, 1e-9)
         still = valid & (d < speed * height)
+        if seen is not None:
+            still &= legs_seen(seen)[:, f]
         for a, b in runs(still):
             if b - a >= n_min:
                 out[a:b, f] = True
@@ -217,6 +226,59 @@ def upright_trunk_c(joints_c: np.ndarray, up_c: np.ndarray, weight: np.ndarray,
         ok = np.abs(along) > 0.2
         ds = np.where(ok, shift / np.where(ok, along, 1.0), 0.0)
         P[:, idx] += ds[..., None] * r
+    return P
+
+
+def legs_seen(seen: np.ndarray) -> np.ndarray:
+    """``(T, 2)`` bool, each leg (left, right) seen: its knee or its ankle is. (A leg whose
+    knee and ankle are both unseen is hidden, e.g. behind a table; one landmark briefly
+    unseen, an ankle behind the other leg in a squat, does not hide the leg.)"""
+    seen = np.asarray(seen, dtype=bool)
+    return np.stack([seen[:, _I(f"{s}_knee")] | seen[:, _I(f"{s}_ankle")]
+                     for s in ("left", "right")], 1)
+
+
+def unseen_leg_weight(seen: np.ndarray, fps: float, smooth_s: float = 0.3) -> np.ndarray:
+    """``(T, 2)`` weight in [0, 1] of the frames where each leg (left, right) is hidden
+    (:func:`legs_seen`); a moving average over ``smooth_s`` so that it ramps."""
+    from scipy.ndimage import uniform_filter1d
+
+    out = (~legs_seen(seen)).astype(float)
+    n = max(1, min(round(smooth_s * fps), len(out)))
+    return uniform_filter1d(out, n, axis=0, mode="nearest")
+
+
+def hang_unseen_legs_c(joints_c: np.ndarray, up_c: np.ndarray, weight: np.ndarray
+                       ) -> np.ndarray:
+    """Turn each leg (knee, ankle, heel, toe) about its hip by ``weight`` ``(T, 2)`` (left,
+    right) of the way to hip-above-ankle along ``up_c``: the standing prior for legs the
+    camera does not see.
+
+    A leg hidden behind furniture is the pose model's guess. Seen from the front, a person
+    leaning on a table has legs that MediaPipe turns 60-80 deg toward the camera (it guesses a
+    seated or kneeling pose once the trunk leans), which lifts the feet 0.3-0.4 m off the
+    floor and makes the leaning frames pass for straight ones. The image says nothing of such
+    legs, so they are taken as standing: each rotated rigidly (its bend and foot kept) so
+    that the ankle is below the hip. The rotation is the shortest one, scaled by the weight.
+    (A person sitting behind a desk with the legs hidden throughout is then perceived
+    standing.)
+    """
+    P = np.array(joints_c, dtype=float, copy=True)
+    down = -np.asarray(up_c, dtype=float) / np.linalg.norm(up_c)
+    for f, s in enumerate(("left", "right")):
+        w = np.asarray(weight, dtype=float)[:, f]
+        if not np.any(w > 0):
+            continue
+        hip = P[:, _I(f"{s}_hip")]
+        chain = [_I(f"{s}_knee"), *FEET[f]]
+        leg = P[:, FEET[f][0]] - hip
+        leg /= np.maximum(np.linalg.norm(leg, axis=-1, keepdims=True), 1e-9)
+        axis = np.cross(leg, down)
+        sin = np.linalg.norm(axis, axis=-1)
+        angle = np.arctan2(sin, leg @ down)
+        unit = np.where(sin[:, None] > 1e-9, axis / np.maximum(sin, 1e-9)[:, None], 0.0)
+        R = Rotation.from_rotvec(unit * (w * angle)[:, None]).as_matrix()
+        P[:, chain] = hip[:, None] + np.einsum("tij,tkj->tki", R, P[:, chain] - hip[:, None])
     return P
 
 
