@@ -20,10 +20,10 @@ three rules read them:
   covering the hand's path plus a margin, and kept ahead of the body.
 - **carried box** (:func:`find_boxes`): both hands a steady distance apart while their midpoint
   rises → a free box between the hands (width: the gap between the collision surfaces of the
-  forearms and wrists at the grasp, :func:`grip_gap`; depth and height, which the motion cannot see, nominal, and
-  shrunk where the reference's body would pass through them, :mod:`exoactor.scene.shrink`),
-  resting where the grasp began: on the floor when a box of
-  the nominal height standing there reaches above both hands (they hold it by its sides,
+  forearms and wrists at the grasp, :func:`grip_gap`; depth and height, which the motion
+  cannot see, nominal, and shrunk where the reference's body would pass through them,
+  :mod:`exoactor.scene.shrink`), resting where the grasp began: on the floor when a box of the
+  nominal height standing there reaches above both hands (they hold it by its sides,
   anywhere below its top), otherwise on a support slab under it.
 
 A plan's action chain (``plan.json`` from ``imagine``) names the objects it mentions
