@@ -505,3 +505,32 @@ def test_clock_candidates_only_with_a_warp_and_inside_the_clip() -> None:
     np.testing.assert_array_equal(plans[labels.index("random"), 1:, :5],
                                   np.clip(current[:5] + draw, lo[:5], hi[:5]))
 
+
+
+def test_a_box_on_the_floor_is_not_the_robot_on_the_floor(standing) -> None:
+    """The planner's strict fall rule ("a geom other than the feet touches the floor") is
+    about the robot: a carried box standing on the floor (or knocked off its support) must not
+    make every plan, a standing one included, count as fallen. Before, it did: on the
+    pick-up-weight clip the box knocked off its support by a wrist made all 16 plans and both
+    hold plans "fall" at the instant it landed, the filter then executed the longest-up plan
+    (the raw reference, by the tie) and the robot really fell at 2.16 s; the same would hold
+    from the first step for any box inferred on the floor."""
+    from exoactor.control.filter.config import ObjectiveWeights
+    from exoactor.control.filter.plant import Plant, PlantSetup
+    from exoactor.formats.scene import ObjectPose, Scene, SceneObject
+
+    box = SceneObject(kind="box", pose=ObjectPose(pos=(0.6, 0.0, 0.15)), size=(0.25, 0.3, 0.3),
+                      mass=2.0)
+    plant = Plant(PlantSetup(standing(1.0), scene=Scene(objects=(box,))), 1)
+    out = plant.simulate([plant.initial_state()], np.tile(IDENTITY, (1, 3, 1)), 20, 0,
+                         ObjectiveWeights(), strict=True)
+    assert out.fall_step[0] == -1 and np.isfinite(out.cost[0])
+    d = plant.datas[0]
+    touching = {int(g) for c in d.contact[:d.ncon] for g in (c.geom1, c.geom2)}
+    box_geom = plant.model.geom("scene_0_box").id
+    assert box_geom in touching  # the box does stand on the floor
+    # the robot's own non-foot geoms still count
+    pelvis = [g for g in range(plant.model.ngeom)
+              if plant.model.geom_bodyid[g] == plant.model.body("pelvis").id]
+    assert pelvis and plant.falls_on_floor_geom[pelvis].all()
+    assert not plant.falls_on_floor_geom[box_geom] and not plant.falls_on_floor_geom[plant.foot_geom].any()

@@ -184,6 +184,61 @@ def test_a_carried_box_fills_the_gap_between_the_colliding_hands(shoulder_roll, 
         assert abs(d) < 0.002, d
 
 
+ARM_LINKS = tuple(f"{side}_{link}" for side in ("left", "right") for link in (
+    "elbow_link", "wrist_roll_link", "wrist_pitch_link", "wrist_yaw_link"))
+"""The G1's colliding forearm and wrist links (listed here, independently of the code)."""
+
+
+@pytest.mark.parametrize("shoulder_roll,wrist_pitch,wrist_yaw",
+                         [(0.35, 0.0, 0.8), (0.35, 0.8, 0.0), (0.15, 0.0, 1.2)])
+def test_a_carried_box_fits_between_the_forearms(shoulder_roll, wrist_pitch, wrist_yaw):
+    """With the wrists bent (hands turned outward, as the perceived hands of the pick-up clip
+    are), the wrist-pitch and wrist-roll links come nearer each other than the wrist-yaw
+    links: the box held between the hands must fit between all of them, or the tracked
+    forearms start inside it and shove it (the pick-up-weight clip: 3.8-4.5 cm inside at the
+    grasp, the box pushed off its support at 0.6 s). At the grasp every colliding forearm and
+    wrist link is outside the box (MuJoCo's signed distance > -2 mm) and each side touches it
+    (< 2 mm). Sized from the wrist-yaw links only, as before, these links were 7.9-11.4 mm
+    inside it (measured)."""
+    import mujoco
+
+    from exoactor.control.sim import JointGroup, build_pd_model
+    from exoactor.formats.scene import Scene
+    from exoactor.robots import get_robot
+    from exoactor.robots.kinematics import motion_qpos
+
+    motion = lift_reference(shoulder_roll=shoulder_roll)
+    q, names = motion.dof_pos.copy(), list(motion.joint_names)
+    for side, sign in (("left", 1.0), ("right", -1.0)):
+        q[:, names.index(f"{side}_wrist_pitch_joint")] = wrist_pitch
+        q[:, names.index(f"{side}_wrist_yaw_joint")] = sign * wrist_yaw
+    motion = motion.replace(dof_pos=q)
+    cfg = InferConfig()
+    f = motion_features(motion)
+    objs, _ = find_boxes(f, cfg)
+    box = [o for o in objs if o.kind == "box"][0]
+    a, b = box.evidence[0]
+    g = a + int(np.argmin(f.hands[a:b + 1, :, 2].mean(axis=1)))
+    robot = get_robot("g1")
+    fixed = box.model_copy(update={"kind": "table", "mass": None})
+    model = build_pd_model(robot.mjcf_path, [JointGroup((), np.zeros(0), np.zeros(0),
+                                                        np.zeros(0))], Scene(objects=(fixed,)))
+    data = mujoco.MjData(model)
+    data.qpos[:] = motion_qpos(robot, motion)[g]
+    mujoco.mj_forward(model, data)
+    obj = model.geom("scene_0_table").id
+    gap = {}
+    for geom in range(model.ngeom):
+        body = model.body(model.geom_bodyid[geom]).name
+        if body in ARM_LINKS and (model.geom_contype[geom] or model.geom_conaffinity[geom]):
+            gap[body] = min(gap.get(body, np.inf),
+                            mujoco.mj_geomDistance(model, data, geom, obj, 0.3, None))
+    assert set(gap) == set(ARM_LINKS)
+    assert min(gap.values()) > -0.002, gap
+    for side in ("left", "right"):
+        assert min(v for k, v in gap.items() if k.startswith(side)) < 0.002, gap
+
+
 def test_hands_that_hold_the_box_reach_it_at_their_surfaces():
     """``hand_distance_m`` of a box is measured from the hands' collision surfaces, the same
     surfaces whose gap sized it: a run that is its reference (turned wrists) touches the box

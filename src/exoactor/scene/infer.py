@@ -19,11 +19,11 @@ three rules read them:
   steady height (resting, pushing or wiping) → a fixed slab whose top is at the palm's underside,
   covering the hand's path plus a margin, and kept ahead of the body.
 - **carried box** (:func:`find_boxes`): both hands a steady distance apart while their midpoint
-  rises → a free box between the hands (width: the gap between the hands' collision surfaces
-  at the grasp, :func:`grip_gap`; depth and height, which the motion cannot see, nominal, and
-  shrunk where the reference's body would pass through them, :mod:`exoactor.scene.shrink`),
-  resting where the grasp began: on the floor when a box of
-  the nominal height standing there reaches above both hands (they hold it by its sides,
+  rises → a free box between the hands (width: the gap between the collision surfaces of the
+  forearms and wrists at the grasp, :func:`grip_gap`; depth and height, which the motion
+  cannot see, nominal, and shrunk where the reference's body would pass through them,
+  :mod:`exoactor.scene.shrink`), resting where the grasp began: on the floor when a box of the
+  nominal height standing there reaches above both hands (they hold it by its sides,
   anywhere below its top), otherwise on a support slab under it.
 
 A plan's action chain (``plan.json`` from ``imagine``) names the objects it mentions
@@ -55,10 +55,14 @@ LEG_BODIES = ("left_knee_link", "left_ankle_pitch_link", "left_ankle_roll_link",
 """Shanks and feet: they must stay out of a seat (arms may rest on it)."""
 PELVIS_BODY = "pelvis"
 HANDS = ("left_rubber_hand", "right_rubber_hand")
-HAND_COLLISION_BODIES = (("left_wrist_yaw_link", "left_rubber_hand"),
-                         ("right_wrist_yaw_link", "right_rubber_hand"))
-"""Bodies whose collision geoms are each hand's surface in the physics (the G1's rubber hands
-have none: a held box is touched by the wrist-yaw links)."""
+HAND_COLLISION_BODIES = tuple(tuple(f"{side}_{link}" for link in (
+    "elbow_link", "wrist_roll_link", "wrist_pitch_link", "wrist_yaw_link", "rubber_hand"))
+    for side in ("left", "right"))
+"""Bodies whose collision geoms are each hand's surface in the physics, left then right: the
+forearm and the wrist, from the elbow link to the wrist-yaw link (the G1's rubber hands have
+none). A box held between the hands must fit between all of them: with the wrist-yaw links
+alone, the pick-up-weight clip's box (0.185 m) had the reference's wrist-pitch and wrist-roll
+links 3.8-4.5 cm inside it at the grasp, and the tracked forearms shoved it off its support."""
 SHOULDERS = ("left_shoulder_pitch_link", "right_shoulder_pitch_link")
 KNEES = ("left_knee_link", "right_knee_link")
 FEET = ("left_ankle_roll_link", "right_ankle_roll_link")

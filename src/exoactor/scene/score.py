@@ -16,9 +16,9 @@ object, over its evidence phase (motion frames → clip time; steps after a fall
   box's support (its top at the box's bottom, the box's centre over it: what
   :func:`exoactor.scene.infer.find_boxes` puts under a box grasped above the floor) is not
   something to touch: ``support_of`` names the box and nothing is asked of it.
-- box: ``hand_distance_m`` for each hand (closest approach of the hand's collision surface,
-  :data:`exoactor.scene.infer.HAND_COLLISION_BODIES`, which holds the box in the physics and
-  whose gap sized it; 0 in contact), ``lift_m`` = highest rise of the box centre,
+- box: ``hand_distance_m`` for each hand (closest approach of the hand's collision surface, its
+  forearm and wrist, :data:`exoactor.scene.infer.HAND_COLLISION_BODIES`, which holds the box
+  in the physics and whose gap sized it; 0 in contact), ``lift_m`` = highest rise of the box centre,
   ``held_s`` = time it stayed ≥ :data:`LIFTED_M` up; succeeded when both hands reached it and
   it was lifted.
 - table and box, when the rollout recorded its reference motion (``ref_*``: the motion given

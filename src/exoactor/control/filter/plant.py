@@ -29,6 +29,7 @@ from exoactor.control.filter.decisions import (
 from exoactor.control.filter.objective import eased_shift_b, moving
 from exoactor.control.reference import Pose, ReferenceStreamer, StreamerConfig
 from exoactor.control.safety import SafetyConfig, clip_to_limits
+from exoactor.control.scene_objects import object_geoms
 from exoactor.control.twist2 import (
     ANG_VEL_SCALE,
     ANKLE_JOINTS,
@@ -291,6 +292,12 @@ class Plant:
         is_floor = np.zeros(m.ngeom, bool)
         is_floor[self.floor_geoms] = True
         self._floor_mask = is_floor
+        scene_geom = np.zeros(m.ngeom, bool)
+        scene_geom[object_geoms(m)] = True
+        self.falls_on_floor_geom = ~self.foot_geom & ~scene_geom & ~is_floor
+        """Geoms whose floor contact is a fall: the robot's, other than its feet (a scene
+        object on the floor, e.g. a carried box set down or knocked off its support, is not
+        the robot lying there)."""
         self.torso_id = self.sim.torso_id
         self.qpos_idx = self.sim.body_qpos
         self.dof_idx = self.sim.body_dof
@@ -559,13 +566,13 @@ class Plant:
             raise PhysicsDiverged(f"physics diverged in a filter rollout at t = {data.time:.3f} s")
 
     def _body_on_floor(self, data) -> bool:
-        """A geom other than the feet touches the floor."""
+        """A robot geom other than the feet touches the floor (scene objects do not count)."""
         if data.ncon == 0:
             return False
         g = data.contact.geom[:data.ncon]
         floor = self._floor_mask[g]
         other = np.where(floor[:, 0], g[:, 1], g[:, 0])
-        hit = floor.any(axis=1) & ~self.foot_geom[other]
+        hit = floor.any(axis=1) & self.falls_on_floor_geom[other]
         return bool(hit.any())
 
 
