@@ -534,3 +534,84 @@ def test_a_box_on_the_floor_is_not_the_robot_on_the_floor(standing) -> None:
               if plant.model.geom_bodyid[g] == plant.model.body("pelvis").id]
     assert pelvis and plant.falls_on_floor_geom[pelvis].all()
     assert not plant.falls_on_floor_geom[box_geom] and not plant.falls_on_floor_geom[plant.foot_geom].any()
+
+
+def test_seat_support_is_charged_off_the_seat_and_only_in_its_phase() -> None:
+    """The seat-support term (issue 16): during a seat's evidence phase a pelvis outside the
+    seat's footprint less the margin costs ``seated * distance^2``; inside it, and outside the
+    phase, the cost is the one without a seat."""
+    from types import SimpleNamespace
+
+    from exoactor.control.filter.config import ObjectiveWeights
+    from exoactor.control.filter.objective import step_cost
+    from exoactor.control.filter.plant import seat_rows
+    from exoactor.formats.scene import ObjectPose, Scene, SceneObject
+
+    dt, fps = 0.02, 50.0
+    clip_t = -0.1 + dt * np.arange(100)
+    n = len(clip_t)
+    seat = SceneObject(kind="seat", pose=ObjectPose(pos=(1.0, 0.0, 0.2), yaw_rad=np.pi / 2),
+                       size=(0.4, 0.5, 0.4), evidence=((60, 80),))
+    rows = seat_rows(Scene(fps=fps, objects=(seat,)), clip_t, fps, dropped_frames=10)
+    assert seat_rows(Scene(fps=fps), clip_t, fps) is None
+    w_seat, centre, yaw_s, half = rows
+    on = np.flatnonzero(w_seat > 0)
+    # evidence frames 60-80 of the inferred motion, 10 frames dropped: clip 1.0-1.4 s
+    assert np.isclose(clip_t[on[0]], 1.0) and np.isclose(clip_t[on[-1]], 1.4)
+    base = dict(clip_t=clip_t, duration_s=1.8, dt=dt, root_pos_w=np.zeros((n, 3)),
+                root_quat_w=np.tile([1.0, 0, 0, 0], (n, 1)), body_pos_w=np.zeros((n, 4, 3)),
+                joint_pos=np.zeros((n, 29)), torso_tilt_rad=np.zeros(n),
+                eased_shift_b=np.zeros((n, 2, 4, 3)))
+    bare = SimpleNamespace(**base)
+    seated = SimpleNamespace(**base, seat_w=w_seat, seat_centre=centre, seat_yaw=yaw_s,
+                             seat_half=half)
+    w = ObjectiveWeights()
+    assert w.seated_margin_m == 0.0  # supported: the pelvis over the seat's footprint
+    joints = np.arange(7, 36)
+    # the seat is turned 90 deg: its depth (0.4 m) along world y, its width (0.5 m) along x
+    qpos = np.zeros((3, 36))
+    qpos[:, 3] = 1.0
+    qpos[:, :2] = [[1.0, 0.0], [1.35, 0.0], [1.0, -0.3]]  # centre; 0.1 m off each side
+    args = (np.zeros((3, 35)), np.zeros((3, 4, 3)), np.zeros(3), IDENTITY[None].repeat(3, 0),
+            IDENTITY[None].repeat(3, 0))
+
+    def cost(tab, k):
+        return step_cost(qpos, *args, tab, k, joints, w, (0, 1, 2, 3))
+
+    k_on, k_off = on[len(on) // 2], on[0] - 5
+    extra = cost(seated, k_on) - cost(bare, k_on)
+    np.testing.assert_allclose(extra, [0.0, w.seated * 0.1 ** 2, w.seated * 0.1 ** 2],
+                               atol=1e-9)
+    np.testing.assert_array_equal(cost(seated, k_off), cost(bare, k_off))
+
+
+def test_planning_loops_charge_the_seat_support_of_the_scene(standing) -> None:
+    """The planning loops (:class:`~exoactor.control.filter.plant.Plant`) charge the seat-support
+    term of the scene's seat in its evidence phase, and only there: a seat 1 m beside a
+    standing robot (out of reach, so the physics is the same with and without the term) adds
+    exactly ``seated * sum(support_sq) dt`` over the phase's steps."""
+    from exoactor.control.filter.config import ObjectiveWeights
+    from exoactor.control.filter.objective import seat_support_sq
+    from exoactor.control.filter.plant import Plant, PlantSetup
+    from exoactor.formats.scene import ObjectPose, Scene, SceneObject
+
+    motion = standing(seconds=1.5)
+    seat = SceneObject(kind="seat", pose=ObjectPose(pos=(0.0, 1.0, 0.2), yaw_rad=0.0),
+                       size=(0.4, 0.5, 0.4), evidence=((20, 40),))
+    plant = Plant(PlantSetup(motion, scene=Scene(fps=motion.fps, objects=(seat,))), 1)
+    tab = plant.table
+    assert tab.seat_w is not None and 0 < tab.seat_w.sum() < len(tab.seat_w)
+    w = ObjectiveWeights()
+    steps = 60
+    runs = [plant.simulate([plant.initial_state()], IDENTITY[None, None].repeat(3, 1), steps,
+                           steps, ww, strict=False)
+            for ww in (w, w.model_copy(update={"seated": 0.0}))]
+    qpos = runs[0].records[0].qpos
+    assert np.array_equal(qpos, runs[1].records[0].qpos)
+    k0 = plant.initial_state().step
+    rows = k0 + 1 + np.arange(steps)
+    expected = sum(tab.seat_w[r] * seat_support_sq(qpos[i:i + 1], tab, r, w.seated_margin_m)[0]
+                   for i, r in enumerate(rows))
+    assert expected > 0.1  # the pelvis is ~0.9 m off the seat's support: (0.9)^2 per row
+    assert np.isclose(runs[0].cost[0] - runs[1].cost[0], w.seated * expected * tab.dt,
+                      rtol=1e-9)

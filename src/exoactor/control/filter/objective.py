@@ -12,10 +12,13 @@ Lexicographic in spirit, weighted in practice (weights in
    the motion);
 3. joint error against the *unmodified* reference (so easing or re-shaping the motion costs);
 4. smoothness of the decisions;
-plus a torso-tilt excess term (a margin before the fall rule), a pelvis-speed term after the
-clip (come to rest), a *clip-end* term (the pelvis pose at the step where the reference clock
-reaches the clip's end, ``|dxy|^2 + 4 dyaw^2``, counted once with weight ``clip_end``: where
-the robot is when the clip ends is the figure the motion is judged by) and a terminal
+plus, where the scene has a seat, a *seat-support* term during the seat's evidence phase (the
+pelvis xy outside the seat's footprint less a margin, :func:`seat_support_sq`: a robot that
+squats beside its seat is not seated, however close its pose), a torso-tilt excess term (a
+margin before the fall rule), a pelvis-speed term after the clip (come to rest), a
+*clip-end* term (the pelvis pose at the step where the reference clock reaches the clip's
+end, ``|dxy|^2 + 4 dyaw^2``, counted once with weight ``clip_end``: where the robot is when
+the clip ends is the figure the motion is judged by) and a terminal
 *stopping-point* term: at the horizon's end a robot still moving is charged for where it will
 stop, ``|dxy + tau (v - v_ref)|^2 + 4 dyaw^2``.
 
@@ -65,12 +68,38 @@ def step_cost(qpos: np.ndarray, qvel: np.ndarray, body_pos_w: np.ndarray, tilt_r
          + weights.key_body * body + weights.joint * joint + weights.tilt * tilt)
     if weights.undone > 0.0:
         c = c + weights.undone * undone_sq(decisions, table, k)
+    seat_w = getattr(table, "seat_w", None)  # None: no seat in the scene
+    if weights.seated > 0.0 and seat_w is not None and seat_w[k] > 0.0:
+        c = c + weights.seated * seat_w[k] * seat_support_sq(qpos, table, k,
+                                                             weights.seated_margin_m)
     if k == clip_end_row(table):  # counted once: the caller integrates rates over dt
         c = c + weights.clip_end * (pose + 4.0 * dyaw * dyaw) / table.dt
     if table.clip_t[k] > table.duration_s:
         c = c + weights.after_clip_speed * np.sum(qvel[:, :2] ** 2, axis=-1)
     change = (decisions - previous_decisions) / _HALF_RANGE
     return c + weights.smooth * np.sum(change * change, axis=-1) / table.dt
+
+
+def seat_support_sq(qpos: np.ndarray, table, k: int, margin_m: float) -> np.ndarray:
+    """``(K,)`` how far the pelvis is off the support of the seat the reference sits on at row
+    ``k``: the squared distance of the pelvis xy (``qpos[:, :2]``) outside the seat's footprint
+    shrunk by ``margin_m`` on every side [m^2] (0 inside it).
+
+    Args:
+        qpos: ``(K, nq)`` robot states.
+        table: the :class:`~exoactor.control.filter.plant.ReferenceTable` (its ``seat_*``
+            arrays: the seat of each row, :func:`~exoactor.control.filter.plant.seat_rows`).
+        k: reference row.
+        margin_m: margin inside the footprint [m].
+    """
+    yaw_k = table.seat_yaw[k]
+    fwd = np.array([np.cos(yaw_k), np.sin(yaw_k)])
+    lat = np.array([-np.sin(yaw_k), np.cos(yaw_k)])
+    d = qpos[:, :2] - table.seat_centre[k]
+    half = np.maximum(table.seat_half[k] - margin_m, 0.0)
+    out_f = np.maximum(np.abs(d @ fwd) - half[0], 0.0)
+    out_l = np.maximum(np.abs(d @ lat) - half[1], 0.0)
+    return out_f * out_f + out_l * out_l
 
 
 def undone_sq(decisions: np.ndarray, table, k: int) -> np.ndarray:

@@ -97,6 +97,44 @@ class PlantSetup:
     physics_dt_s: float | None = None
     solver: str = "model"
     max_clock_lag_s: float = 2.0
+    dropped_frames: int = 0
+    """Leading frames of the motion the scene was inferred from that ``motion`` lacks
+    (:func:`~exoactor.control.reference.drop_glitched_leading_frames`): a seat's evidence frame
+    ``f`` is clip time ``(f - dropped_frames) / scene.fps``."""
+
+
+def seat_rows(scene: Scene | None, clip_t: np.ndarray, fps: float, dropped_frames: int = 0
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """The seat the reference sits on at each clip time of ``clip_t`` ``(N,)``: a weight
+    ``(N,)`` (1 inside a seat's evidence phase, 0 elsewhere), and that seat's centre xy
+    ``(N, 2)`` [m], yaw ``(N,)`` [rad] and half depth and width ``(N, 2)`` [m] (the first seat
+    where phases overlap). None when ``scene`` has no seat with evidence.
+
+    Args:
+        scene: the objects in the physics; its ``fps`` (else ``fps``) is the frame rate of its
+            evidence frames.
+        clip_t: clip times [s].
+        fps: the motion's frame rate [Hz].
+        dropped_frames: leading motion frames dropped before streaming (clip time 0).
+    """
+    seats = [o for o in (scene.objects if scene is not None else ()) if o.kind == "seat"
+             and o.evidence]
+    if not seats:
+        return None
+    rate = float(scene.fps or fps)
+    n = len(clip_t)
+    w, centre = np.zeros(n), np.zeros((n, 2))
+    yaw_s, half = np.zeros(n), np.zeros((n, 2))
+    for o in reversed(seats):  # the first seat wins where phases overlap
+        sel = np.zeros(n, bool)
+        for a, b in o.evidence:
+            sel |= ((clip_t >= (a - dropped_frames) / rate - 1e-9)
+                    & (clip_t <= (b - dropped_frames) / rate + 1e-9))
+        w[sel] = 1.0
+        centre[sel] = o.pose.pos[:2]
+        yaw_s[sel] = o.pose.yaw_rad
+        half[sel] = (o.size[0] / 2, o.size[1] / 2)
+    return w, centre, yaw_s, half
 
 
 @dataclass
@@ -149,6 +187,8 @@ class ReferenceTable:
         eased_shift_b: ``(N + 1, 2, 8, 3)`` key-body movement the stance blend takes away
             (:func:`~exoactor.control.filter.objective.eased_shift_b`) [m].
         duration_s: the clip's duration [s].
+        seat_w, seat_centre, seat_yaw, seat_half: the seat the reference sits on at each row
+            (:func:`seat_rows`; None without a seat in the scene).
     """
 
     def __init__(self, setup: PlantSetup, sim, stand: Pose, start_pose: Pose | None,
@@ -183,6 +223,10 @@ class ReferenceTable:
                                            stand.joint_pos])
         self.eased_shift_b = eased_shift_b(sim, self.joint_pos, stand.joint_pos, STANCE_JOINTS,
                                            body_ids, moving(self))
+        seats = seat_rows(setup.scene, self.clip_t, setup.motion.fps, setup.dropped_frames)
+        self.seat_w = None if seats is None else seats[0]
+        self.seat_centre, self.seat_yaw, self.seat_half = (None, None, None) if seats is None \
+            else seats[1:]
 
     @property
     def steps(self) -> int:

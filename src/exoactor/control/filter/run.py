@@ -213,7 +213,8 @@ def _compute(motion: RobotMotion, config: FilterConfig, track: TrackConfig,
     setup = PlantSetup(clean, track.start, rc, track.safety,
                        Twist2Config(**track.controller_options), config.fall_tilt_margin_deg,
                        config.fall_height_margin_m, track.scene, config.planning_timestep_s,
-                       config.planning_solver, config.max_clock_lag_s)
+                       config.planning_solver, config.max_clock_lag_s,
+                       glitches.dropped_frames if glitches is not None else 0)
     raw_cfg = track.model_copy(update={"drift": DriftConfig(enabled=False)})
     in_process = config.workers == 1 or config.parallel == "threads"
     main = Plant(setup, config.candidates if in_process else 1)
