@@ -9,7 +9,10 @@ Lexicographic in spirit, weighted in practice (weights in
    how far its stance blend moves hands, feet, elbows and knees, relative to the pelvis, from
    the asked pose toward standing), so that carrying out the motion counts on its own and is
    not traded for position alone (a robot eased to standing keeps its place but does not do
-   the motion);
+   the motion); and the part of the clip a plan leaves *not executed*, charged per fraction
+   of the clip exactly as ``fraction_not_executed`` counts it (:func:`not_executed_cost`: the
+   verdict judges that fraction, so the plans and the whole-run comparison pay for it on the
+   same scale);
 3. joint error against the *unmodified* reference (so easing or re-shaping the motion costs);
 4. smoothness of the decisions;
 plus a torso-tilt excess term (a margin before the fall rule), a pelvis-speed term after the
