@@ -587,23 +587,3 @@ def test_a_stance_plan_pays_for_the_clip_it_leaves_not_executed(standing) -> Non
     assert on.cost[0] == off.cost[0]
     assert on.cost[1] - off.cost[1] == pytest.approx(ObjectiveWeights().not_executed * share)
 
-
-def test_the_stance_candidate_resumes_the_motion_once_eased() -> None:
-    """While the best plan ends eased to standing, the stance candidate brings the stance back
-    to 0 ("resume"); else it eases to standing ("stand"). Before, only the raw plan left a
-    stance of 1 once taken (with the clock candidates the "stance_blend-" candidate falls
-    beyond the 16), so a late "stand" was kept to the clip's end."""
-    rng = np.random.default_rng(0)
-    current = np.array([0.2, 0.0, 0.0, 1.0, 1.0, 0.7])
-    eased = np.tile(current, (3, 1))
-    plans, labels = candidate_plans(current, eased, current, 16, 2, DecisionBounds(), rng)
-    assert "resume" in labels and "stand" not in labels
-    resume = plans[labels.index("resume")]
-    np.testing.assert_array_equal(resume[0], current)
-    np.testing.assert_array_equal(resume[1:, 4], [0.0, 0.0])
-    np.testing.assert_array_equal(resume[1:, [0, 5]], eased[1:, [0, 5]])  # the rest kept
-    walking = eased.copy()
-    walking[:, 4] = 0.0
-    plans, labels = candidate_plans(walking[0], walking, walking[0], 16, 2, DecisionBounds(), rng)
-    assert "stand" in labels and "resume" not in labels
-    np.testing.assert_array_equal(plans[labels.index("stand")][1:, 4], [1.0, 1.0])

@@ -105,11 +105,7 @@ def candidate_plans(current: np.ndarray, previous_best: np.ndarray | None, feedb
     Candidates, in order (cut to ``count``): 0 the unmodified reference (identity throughout);
     1 the previous best plan shifted to now (or "hold" when there is none); 2 hold the current
     decisions; 3 a feedback plan (``feedback``: decisions a proportional heading/position law
-    asks for, as one more candidate, never imposed); 4 ease to standing (stance -> 1), or, when
-    the shifted best already ends at a stance of 1/2 or more (eased or held), "resume" the
-    motion (stance -> 0; else only the raw plan would leave a stance once taken, since the
-    coordinate candidates move it by 2 sigma at most and the last of them falls beyond
-    ``count`` when the clock candidates are in); once the
+    asks for, as one more candidate, never imposed); 4 ease to standing (stance -> 1); once the
     clip has ended (``after_clip``) 5 "stop": every offset to 0, stride 1, stance 1 (come to
     rest where the robot is, rather than walk on under the offsets in use); while it runs, the
     clock candidates "clock_rate-" and "clock_rate+" (the shifted best with the clock rate moved
@@ -142,11 +138,10 @@ def candidate_plans(current: np.ndarray, previous_best: np.ndarray | None, feedb
     fb[1:] = feedback
     plans.append(fb)
     labels.append("feedback")
-    stand = base.copy()  # the stance to the far end of its range from where the best ends
-    resume = bool(base[-1, 4] >= 0.5)
-    stand[1:, 4] = 0.0 if resume else 1.0
+    stand = base.copy()
+    stand[1:, 4] = 1.0
     plans.append(stand)
-    labels.append("resume" if resume else "stand")
+    labels.append("stand")
     if after_clip:
         stop = np.tile(current, (KNOTS, 1))
         stop[1:] = IDENTITY
