@@ -615,3 +615,85 @@ def test_planning_loops_charge_the_seat_support_of_the_scene(standing) -> None:
     assert expected > 0.1  # the pelvis is ~0.9 m off the seat's support: (0.9)^2 per row
     assert np.isclose(runs[0].cost[0] - runs[1].cost[0], w.seated * expected * tab.dt,
                       rtol=1e-9)
+
+
+# ---- the clip left not executed: charged as it is reported ---------------------------------
+
+def _moving_stub_table(n: int = 60, dt: float = 0.02, blend_in_s: float = 0.1,
+                       duration_s: float = 0.8):
+    """A reference table whose legs move in full at every row (``moving`` = 1): clip time from
+    ``-blend_in_s``, ``n`` steps."""
+    from types import SimpleNamespace
+
+    from exoactor.control.filter.objective import moving
+
+    mimic = np.zeros((n + 1, 35))
+    mimic[:, 6:18] = 0.1  # 0.1 rad of leg swing about a zero running mean: moving in full
+    tab = SimpleNamespace(clip_t=-blend_in_s + dt * np.arange(n + 1), duration_s=duration_s,
+                          dt=dt, mimic=mimic, leg_mean=np.zeros((n + 1, 12)))
+    tab.step_of = lambda t: int(np.clip(np.ceil((t - tab.clip_t[0]) / dt - 1e-9), 0, n))
+    tab.moving_legs = moving(tab)
+    return tab
+
+
+def test_not_executed_is_charged_as_it_is_reported() -> None:
+    """The objective's charge for leaving the clip not executed, summed over a run's steps, is
+    ``weights.not_executed`` times the ``fraction_not_executed`` that :func:`fractions`
+    reports for the same steps, under a slowed clock too (a slowed step is charged for the
+    clip time it covers, as it is counted). Before, the plans paid only the key-body shift the
+    stance took away (``undone``, 100/m^2): a few tenths for a second of stepping eased to
+    standing, however much of the clip that was."""
+    from exoactor.control.filter.config import ObjectiveWeights
+    from exoactor.control.filter.decisions import advance_clock
+    from exoactor.control.filter.objective import clip_end_row, not_executed_cost
+    from exoactor.control.filter.run import Executed, fractions
+
+    tab = _moving_stub_table()
+    end = clip_end_row(tab)
+    decisions, before, after = [], [], []
+    clock = 0.0
+    for step in range(len(tab.clip_t) - 1):
+        d = IDENTITY.copy()
+        d[5] = 0.5 if step < 20 else 1.0  # the clock waits for the first 20 steps
+        d[4] = 1.0 if 10 <= step < 30 else (0.4 if step < 40 else 0.0)  # eased, then partly
+        new = float(advance_clock(np.array([clock]), step, np.array([d[5]]), end, 100.0)[0])
+        decisions.append(d)
+        before.append(clock)
+        after.append(new)
+        clock = new
+    rec = {"clip_t": [float(tab.clip_t[0] + c * tab.dt) for c in after]}
+    fr = fractions(Executed(rec, decisions=decisions), tab, FAST)
+    assert 0.1 < fr["fraction_not_executed"] < 0.5
+    w = ObjectiveWeights()
+    charge = sum(float(not_executed_cost(np.array([d[4]]), np.array([b]), np.array([a]), tab,
+                                         w, FAST.not_executed_stance)[0]) * tab.dt
+                 for d, b, a in zip(decisions, before, after))
+    assert charge == pytest.approx(w.not_executed * fr["fraction_not_executed"], rel=1e-9)
+    # a partial stance (0.4 < not_executed_stance) is modified, not charged here
+    assert not_executed_cost(np.array([0.4]), np.array([30.0]), np.array([31.0]), tab, w,
+                             FAST.not_executed_stance)[0] == 0.0
+
+
+def test_a_stance_plan_pays_for_the_clip_it_leaves_not_executed(standing) -> None:
+    """In the planning plant, a plan that eases the jumping legs to standing costs
+    ``not_executed`` times the share of the clip its eased steps cover more than under a zero
+    weight; the unmodified reference pays nothing."""
+    from exoactor.control.filter.config import ObjectiveWeights
+    from exoactor.control.filter.objective import clip_rows, not_executed
+    from exoactor.control.filter.plant import Plant, PlantSetup
+
+    plant = Plant(PlantSetup(_legs_held_then_jumping(standing)), 2)
+    tab = plant.table
+    state = plant.initial_state()
+    plans = np.tile(IDENTITY, (2, 3, 1))
+    plans[1, :, 4] = 1.0  # eased to standing throughout
+    h = tab.step_of(2.0)  # into the jumps
+    on = plant.simulate([state, state], plans, h, 0, ObjectiveWeights())
+    off = plant.simulate([state, state], plans, h, 0, ObjectiveWeights(not_executed=0.0))
+    rows = 1 + np.arange(h)
+    inside = (tab.clip_t[rows] > 1e-9) & (tab.clip_t[rows] <= tab.duration_s + 1e-9)
+    share = np.sum(not_executed(np.ones(h), tab.moving_legs[rows], 0.5) & inside) / clip_rows(tab)
+    assert share > 0.05
+    assert on.cost[0] == off.cost[0]
+    assert on.cost[1] - off.cost[1] == pytest.approx(ObjectiveWeights().not_executed * share)
+

@@ -113,6 +113,18 @@ class ObjectiveWeights(BaseModel):
     [1/s^2]: a tie-breaker (a lag of 1 s costs as much as 0.14 m of pelvis error), since the
     lateness is bounded by ``FilterConfig.max_clock_lag_s`` and reported beside the clip-end
     figures."""
+    # ---- the clip left not executed (:func:`~.objective.not_executed_cost`) -----------------
+    not_executed: float = Field(100.0, ge=0.0)
+    """Cost of leaving the whole clip not executed, charged per fraction of the clip's duration
+    exactly as ``fraction_not_executed`` counts it (steps whose stance blend suppresses the
+    reference's movement, hold plans; :func:`~.objective.not_executed`), in the plans and in
+    the whole-run comparison [-]. 100: leaving the verdict's limit of 10 % of the clip not
+    executed (``report.verdict.MAX_NOT_EXECUTED``; beyond it the motion is "not executable")
+    costs 10, what ending the clip 1.0 m off costs (``clip_end`` 10 s/m^2 x (1.0 m)^2, the warn
+    limit of ``root_xy_error_end_m``, beyond which the run is only "marginal"), so keeping
+    position never buys leaving the motion undone beyond the verdict's limit. Counted on the
+    clip's duration, not per second, since the verdict judges a fraction of the clip: the
+    charge of one plan step does not depend on the horizon or on a slowed clock."""
 
 
 class FilterConfig(BaseModel):

@@ -9,7 +9,10 @@ Lexicographic in spirit, weighted in practice (weights in
    how far its stance blend moves hands, feet, elbows and knees, relative to the pelvis, from
    the asked pose toward standing), so that carrying out the motion counts on its own and is
    not traded for position alone (a robot eased to standing keeps its place but does not do
-   the motion);
+   the motion); and the part of the clip a plan leaves *not executed*, charged per fraction
+   of the clip exactly as ``fraction_not_executed`` counts it (:func:`not_executed_cost`: the
+   verdict judges that fraction, so the plans and the whole-run comparison pay for it on the
+   same scale);
 3. joint error against the *unmodified* reference (so easing or re-shaping the motion costs);
 4. smoothness of the decisions;
 plus, where the scene has a seat, a *seat-support* term during the seat's evidence phase (the
@@ -240,3 +243,53 @@ def clock_lag_cost(lag_s: np.ndarray, weights) -> np.ndarray:
     time passed minus reference time passed; negative: ahead) [1/s]: ``clock_lag * lag^2``."""
     lag = np.asarray(lag_s, dtype=float)
     return weights.clock_lag * lag * lag
+
+
+# ---- the clip left not executed (``fraction_not_executed``, :func:`~.run.fractions`) ----------
+
+def not_executed(stance: np.ndarray, moving_legs: np.ndarray | float,
+                 threshold: float) -> np.ndarray:
+    """Whether a step is *not executed* under stance blend(s) ``stance`` where the reference's
+    legs move by ``moving_legs`` (:func:`moving`): the stance blend suppresses the movement
+    (``stance * moving_legs >= threshold``, ``FilterConfig.not_executed_stance``), or it is a
+    hold plan's (stance beyond 1, :func:`~.decisions.hold_plans`). The one rule behind both the
+    reported ``fraction_not_executed`` and its charge in the objective (:func:`not_executed_cost`).
+    """
+    b = np.asarray(stance, dtype=float)
+    return (b > 1.0 + 1e-9) | (b * moving_legs >= threshold)
+
+
+def clip_rows(table) -> int:
+    """Reference rows inside the clip (clip time in (0, duration]): the denominator of the
+    fractions of the clip (:func:`~.run.fractions`)."""
+    t = np.asarray(table.clip_t[1:], dtype=float)
+    return int(np.sum((t > 1e-9) & (t <= table.duration_s + 1e-9)))
+
+
+def not_executed_cost(stance: np.ndarray, clock_before: np.ndarray, clock_after: np.ndarray,
+                      table, weights, threshold: float) -> np.ndarray:
+    """``(K,)`` running cost rate [1/s] of the part of the clip a step leaves not executed,
+    charged as ``fraction_not_executed`` counts it: ``weights.not_executed`` times the fraction
+    of the clip's duration the step covers (reference rows passed, ``clock_after -
+    clock_before``, over :func:`clip_rows`; so a step on a slowed clock is charged for the clip
+    time it covers, once) where :func:`not_executed` holds and the step's clip time is inside
+    the clip.
+
+    Args:
+        stance: ``(K,)`` the step's stance blend decisions.
+        clock_before, clock_after: ``(K,)`` the plans' reference clocks around the step [rows].
+        table: the :class:`~exoactor.control.filter.plant.ReferenceTable` (its ``clip_t``,
+            ``duration_s``, ``dt`` and ``moving_legs``, :func:`moving`).
+        weights: the objective weights.
+        threshold: ``FilterConfig.not_executed_stance``.
+    """
+    if weights.not_executed <= 0.0:
+        return np.zeros(len(np.atleast_1d(stance)))
+    after = np.asarray(clock_after, dtype=float)
+    t = table.clip_t[0] + after * table.dt
+    rows = np.minimum(np.ceil(after - 1e-9).astype(int), len(table.clip_t) - 1)
+    off = not_executed(stance, table.moving_legs[rows], threshold)
+    inside = (t > 1e-9) & (t <= table.duration_s + 1e-9)
+    covered = after - np.asarray(clock_before, dtype=float)
+    share = covered / max(clip_rows(table), 1)
+    return weights.not_executed * np.where(off & inside, share, 0.0) / table.dt

@@ -84,6 +84,9 @@ class PlantSetup:
             iterations: trajectories agree to ~1e-6 m over a 1.5 s plan).
         max_clock_lag_s: largest lateness of a plan's reference clock, either sign [s]
             (:func:`~.decisions.advance_clock`).
+        not_executed_stance: the stance blend (times the reference's leg movement) from which a
+            step is not executed (``FilterConfig.not_executed_stance``,
+            :func:`~.objective.not_executed_cost`).
     """
 
     motion: RobotMotion
@@ -101,6 +104,7 @@ class PlantSetup:
     """Leading frames of the motion the scene was inferred from that ``motion`` lacks
     (:func:`~exoactor.control.reference.drop_glitched_leading_frames`): a seat's evidence frame
     ``f`` is clip time ``(f - dropped_frames) / scene.fps``."""
+    not_executed_stance: float = 0.5
 
 
 def seat_rows(scene: Scene | None, clip_t: np.ndarray, fps: float, dropped_frames: int = 0
@@ -184,6 +188,8 @@ class ReferenceTable:
         torso_tilt_rad: ``(N + 1,)``.
         leg_mean: ``(N + 1, 12)`` running mean of the fed leg joints [rad].
         stand_mimic: ``(35,)`` mimic entries of standing at rest.
+        moving_legs: ``(N + 1,)`` in [0, 1], how far the reference's legs move
+            (:func:`~exoactor.control.filter.objective.moving`).
         eased_shift_b: ``(N + 1, 2, 8, 3)`` key-body movement the stance blend takes away
             (:func:`~exoactor.control.filter.objective.eased_shift_b`) [m].
         duration_s: the clip's duration [s].
@@ -221,8 +227,9 @@ class ReferenceTable:
         self.leg_mean = (csum[2 * half + 1:] - csum[:-2 * half - 1]) / (2 * half + 1)
         self.stand_mimic = np.concatenate([[0.0, 0.0, stand.root_pos_w[2], 0.0, 0.0, 0.0],
                                            stand.joint_pos])
+        self.moving_legs = moving(self)
         self.eased_shift_b = eased_shift_b(sim, self.joint_pos, stand.joint_pos, STANCE_JOINTS,
-                                           body_ids, moving(self))
+                                           body_ids, self.moving_legs)
         seats = seat_rows(setup.scene, self.clip_t, setup.motion.fps, setup.dropped_frames)
         self.seat_w = None if seats is None else seats[0]
         self.seat_centre, self.seat_yaw, self.seat_half = (None, None, None) if seats is None \
@@ -443,7 +450,12 @@ class Plant:
     def _simulate(self, datas: list, states: list[LoopState], plans: np.ndarray,
                   horizon_steps: int, record_steps: int, weights, strict: bool) -> PlanOutcome:
         """:meth:`simulate` for one group of loops, in the calling thread."""
-        from exoactor.control.filter.objective import clock_lag_cost, step_cost, terminal_cost
+        from exoactor.control.filter.objective import (
+            clock_lag_cost,
+            not_executed_cost,
+            step_cost,
+            terminal_cost,
+        )
 
         k_count = len(plans)
         tab = self.table
@@ -513,6 +525,7 @@ class Plant:
                     self._step(datas[j], target[j], None if torque is None else torque[j])
             self._read(datas, range(k_count), qpos, qvel, body, cos_tilt, on_floor, strict)
             # judge against the reference at the clock after the step (t_{k+1} without a warp)
+            clock_before = clock
             clock = advance_clock(clock, k, dec[:, 5], self.end_row, self.max_lag_rows)
             kk = np.minimum(judged_row(clock), tab.steps)
             tilt = np.arccos(np.clip(cos_tilt, -1.0, 1.0))
@@ -530,6 +543,8 @@ class Plant:
                         lambda r, a: step_cost(*a, tab, r, self.qpos_idx, weights,
                                                OBJECTIVE_BODIES))
             c = c + clock_lag_cost((k + 1 - clock) * self.dt, weights)
+            c = c + not_executed_cost(dec[:, 4], clock_before, clock, tab, weights,
+                                      self.setup.not_executed_stance)
             cost += np.where(alive, c, 0.0) * self.dt
             prev_dec = dec
             if recording:

@@ -69,6 +69,7 @@ from exoactor.control.filter.objective import (
     clip_objective,
     clock_lag_cost,
     moving,
+    not_executed,
 )
 from exoactor.control.filter.plant import OBJECTIVE_BODIES, LoopState, Plant, PlantSetup
 from exoactor.control.filter.workers import Evaluator
@@ -214,7 +215,8 @@ def _compute(motion: RobotMotion, config: FilterConfig, track: TrackConfig,
                        Twist2Config(**track.controller_options), config.fall_tilt_margin_deg,
                        config.fall_height_margin_m, track.scene, config.planning_timestep_s,
                        config.planning_solver, config.max_clock_lag_s,
-                       glitches.dropped_frames if glitches is not None else 0)
+                       glitches.dropped_frames if glitches is not None else 0,
+                       config.not_executed_stance)
     raw_cfg = track.model_copy(update={"drift": DriftConfig(enabled=False)})
     in_process = config.workers == 1 or config.parallel == "threads"
     main = Plant(setup, config.candidates if in_process else 1)
@@ -244,7 +246,8 @@ def _compute(motion: RobotMotion, config: FilterConfig, track: TrackConfig,
         runs["raw"] = raw
     if corrected is not None:
         runs["corrector"] = corrected
-    objectives = {name: _objective(ex, tab, main, config) for name, ex in runs.items()}
+    objectives = {name: _objective(ex, tab, main, config, name == "corrector")
+                  for name, ex in runs.items()}
     objectives.setdefault("raw", _objective(raw, tab, main, config))
     late = {name: clip_end_lateness_s(ex, tab) for name, ex in runs.items()}
     late.setdefault("raw", clip_end_lateness_s(raw, tab))
@@ -524,9 +527,13 @@ def _rows(ex: Executed, tab) -> np.ndarray:
     return np.array([tab.step_of(t) for t in ex.rec.get("clip_t", [])], dtype=int)
 
 
-def _objective(ex: Executed, tab, main: Plant, config: FilterConfig) -> float:
+def _objective(ex: Executed, tab, main: Plant, config: FilterConfig,
+               corrector: bool = False) -> float:
     """The objective of a whole run (clip, hold and return to standing), with the reference
-    clock's lateness (:func:`~.objective.clock_lag_cost`) at every step."""
+    clock's lateness (:func:`~.objective.clock_lag_cost`) at every step and the part of the
+    clip it left not executed, as reported (``weights.not_executed`` x
+    ``fraction_not_executed`` of :func:`fractions`, :func:`corrector_fractions` for the drift
+    corrector's run)."""
     if not ex.rec.get("clip_t"):
         return float("inf")
     qpos = np.array(ex.rec["qpos"])
@@ -535,7 +542,11 @@ def _objective(ex: Executed, tab, main: Plant, config: FilterConfig) -> float:
                            main.qpos_idx, config.weights, OBJECTIVE_BODIES,
                            ex.fall_time_s is not None)
     lag = clock_lag_s(ex, tab)
-    return total + float(np.sum(clock_lag_cost(lag, config.weights)) * tab.dt)
+    total += float(np.sum(clock_lag_cost(lag, config.weights)) * tab.dt)
+    if config.weights.not_executed > 0.0 and np.isfinite(total):
+        fr = (corrector_fractions if corrector else fractions)(ex, tab, config)
+        total += config.weights.not_executed * fr["fraction_not_executed"]
+    return total
 
 
 def clock_lag_s(ex: Executed, tab) -> np.ndarray:
@@ -563,6 +574,7 @@ def fractions(ex: Executed, tab, config: FilterConfig) -> dict[str, float]:
     if total == 0:
         return {"fraction_as_asked": 0.0, "fraction_modified": 0.0, "fraction_not_executed": 1.0}
     legs_moving = moving(tab)
+    threshold = config.not_executed_stance
     as_asked = modified = 0.0
     held = ex.held or [False] * len(ex.decisions)
     clip_t = np.asarray(ex.rec.get("clip_t", []), dtype=float)
@@ -576,7 +588,7 @@ def fractions(ex: Executed, tab, config: FilterConfig) -> dict[str, float]:
             continue
         if ex.fall_time_s is not None and t >= ex.fall_time_s - 1e-9:
             continue
-        if dec[4] * float(legs_moving[tab.step_of(t)]) >= config.not_executed_stance:
+        if not_executed(dec[4], float(legs_moving[tab.step_of(t)]), threshold):
             continue
         if modification(dec, config.bounds) <= config.as_asked_tolerance:
             as_asked += w
