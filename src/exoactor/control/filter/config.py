@@ -14,8 +14,11 @@ class DecisionBounds(BaseModel):
 
     forward_vel_m_s: float = Field(1.2, gt=0.0, le=3.0)
     """Largest offset added to the forward root-velocity input, either sign [m/s]."""
-    lateral_vel_m_s: float = Field(0.5, gt=0.0, le=3.0)
-    """Largest offset added to the lateral root-velocity input, either sign [m/s]."""
+    lateral_vel_m_s: float = Field(1.0, gt=0.0, le=3.0)
+    """Largest offset added to the lateral root-velocity input, either sign [m/s]. At 0.5 the
+    chosen offset sat at this bound for seconds while a walk drifted sideways (walk_007: 1.06 m
+    at the clip's end, the offset at 0.5 m/s through its last 4 s); the policy answers a
+    lateral input weakly, so closing a cross-track error needs more of it."""
     yaw_rate_rad_s: float = Field(1.5, gt=0.0, le=5.0)
     """Largest offset added to the yaw-rate input, either sign [rad/s]."""
     stride_min: float = Field(0.7, gt=0.0, le=1.0)
@@ -24,8 +27,9 @@ class DecisionBounds(BaseModel):
     """Largest stride scale [-]."""
     sigma_forward_m_s: float = Field(0.2, gt=0.0)
     """Sampling spread of the forward-velocity offset [m/s]."""
-    sigma_lateral_m_s: float = Field(0.1, gt=0.0)
-    """Sampling spread of the lateral-velocity offset [m/s]."""
+    sigma_lateral_m_s: float = Field(0.2, gt=0.0)
+    """Sampling spread of the lateral-velocity offset [m/s] (a fifth of the range, as the
+    forward offset's 0.2 of 1.2 is a sixth and the lateral one was before, 0.1 of 0.5)."""
     sigma_yaw_rate_rad_s: float = Field(0.3, gt=0.0)
     """Sampling spread of the yaw-rate offset [rad/s]."""
     sigma_stride: float = Field(0.1, gt=0.0)
