@@ -509,10 +509,12 @@ def test_clock_candidates_only_with_a_warp_and_inside_the_clip() -> None:
 
 @pytest.mark.slow
 def test_the_lateral_offset_range_covers_what_carries_authority(walk_motion) -> None:
-    """The policy answers a lateral velocity input with a dead zone: at 0.5 m/s (the old bound,
-    where the planner's choice sat for seconds while walk_007 drifted 1.06 m sideways) a walking
-    robot does not side-step at all; 1.0 m/s moves it sideways, stays up, and is within the
-    default range (so the sampler can reach it)."""
+    """The policy answers a lateral velocity input weakly and unevenly: at 0.5 m/s (the old
+    bound, where the planner's choice sat for seconds while walk_007 drifted 1.06 m sideways)
+    this walk does not side-step to the left at all; 1.0 m/s moves it sideways, stays up, and
+    is within the default range (so the sampler can reach it). (Measured over 2 s, leftward:
+    walk_001 -0.05/-0.04/+0.08/+0.22 m at 0.25/0.5/0.75/1.0 m/s; walk_007 +0.24/+0.20/+0.34/
+    +0.32 m; rightward at 0.5/1.0 m/s: walk_001 0.15/0.51 m, walk_007 0.12/0.39 m.)"""
     from exoactor.control.filter.config import ObjectiveWeights
     from exoactor.control.filter.decisions import lower_upper, sigmas
     from exoactor.control.filter.plant import Plant, PlantSetup
