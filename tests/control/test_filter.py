@@ -697,3 +697,35 @@ def test_a_stance_plan_pays_for_the_clip_it_leaves_not_executed(standing) -> Non
     assert on.cost[0] == off.cost[0]
     assert on.cost[1] - off.cost[1] == pytest.approx(ObjectiveWeights().not_executed * share)
 
+
+
+@pytest.mark.slow
+def test_the_lateral_offset_range_covers_what_carries_authority(walk_motion) -> None:
+    """The policy answers a lateral velocity input weakly and unevenly: at 0.5 m/s (the old
+    bound, where the planner's choice sat for seconds while walk_007 drifted 1.06 m sideways)
+    this walk does not side-step to the left at all; 1.0 m/s moves it sideways, stays up, and
+    is within the default range (so the sampler can reach it). (Measured over 2 s, leftward:
+    walk_001 -0.05/-0.04/+0.08/+0.22 m at 0.25/0.5/0.75/1.0 m/s; walk_007 +0.24/+0.20/+0.34/
+    +0.32 m; rightward at 0.5/1.0 m/s: walk_001 0.15/0.51 m, walk_007 0.12/0.39 m.)"""
+    from exoactor.control.filter.config import ObjectiveWeights
+    from exoactor.control.filter.decisions import lower_upper, sigmas
+    from exoactor.control.filter.plant import Plant, PlantSetup
+    from exoactor.control.reference import drop_glitched_leading_frames
+    from exoactor.rotations import yaw
+
+    bounds = DecisionBounds()
+    lo, hi = lower_upper(bounds)
+    assert lo[1] <= -1.0 and hi[1] >= 1.0
+    assert sigmas(bounds)[1] / hi[1] == pytest.approx(0.1 / 0.5)  # the same relative spread
+    clean, _ = drop_glitched_leading_frames(walk_motion)
+    plant = Plant(PlantSetup(clean), 3)
+    plans = np.tile(IDENTITY, (3, 3, 1))
+    plans[:, :, 1] = np.array([0.0, 0.5, 1.0])[:, None]
+    out = plant.simulate([plant.initial_state()] * 3, plans, 100, 100, ObjectiveWeights())
+    assert np.all(out.fall_step == -1)
+    psi = float(yaw(plant.table.root_quat_w[0]))
+    left = np.array([-np.sin(psi), np.cos(psi)])
+    side = [float((rec.qpos[-1, :2] - out.records[0].qpos[-1, :2]) @ left)
+            for rec in out.records]
+    # measured: 0.5 m/s moved it -0.04 m (nothing), 1.0 m/s +0.22 m in the 2 s
+    assert side[2] > 0.1 and side[2] > side[1] + 0.1, side

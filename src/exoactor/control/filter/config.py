@@ -14,8 +14,15 @@ class DecisionBounds(BaseModel):
 
     forward_vel_m_s: float = Field(1.2, gt=0.0, le=3.0)
     """Largest offset added to the forward root-velocity input, either sign [m/s]."""
-    lateral_vel_m_s: float = Field(0.5, gt=0.0, le=3.0)
-    """Largest offset added to the lateral root-velocity input, either sign [m/s]."""
+    lateral_vel_m_s: float = Field(1.0, gt=0.0, le=3.0)
+    """Largest offset added to the lateral root-velocity input, either sign [m/s]. At 0.5 the
+    chosen offset sat at this bound for seconds while a walk drifted sideways (walk_007: 1.06 m
+    at the clip's end, the offset at 0.5 m/s through its last 4 s); the policy answers a
+    lateral input weakly and unevenly (over 2 s of walk_001, 0.5 m/s to the left moved it
+    -0.04 m, 1.0 m/s +0.22 m; to the right 0.15 and 0.51 m), so closing a cross-track error
+    needs more of it. The in-horizon fall check rejects what the robot cannot take. Measured on
+    the 16 shared benchmark motions (``benchmarks/filter.py``): mean clip-end xy 0.172 m
+    against 0.235 m at 0.5 (walk_007 1.06 -> 0.26 m; walk_004 0.13 -> 0.41 m), no falls."""
     yaw_rate_rad_s: float = Field(1.5, gt=0.0, le=5.0)
     """Largest offset added to the yaw-rate input, either sign [rad/s]."""
     stride_min: float = Field(0.7, gt=0.0, le=1.0)
@@ -24,8 +31,9 @@ class DecisionBounds(BaseModel):
     """Largest stride scale [-]."""
     sigma_forward_m_s: float = Field(0.2, gt=0.0)
     """Sampling spread of the forward-velocity offset [m/s]."""
-    sigma_lateral_m_s: float = Field(0.1, gt=0.0)
-    """Sampling spread of the lateral-velocity offset [m/s]."""
+    sigma_lateral_m_s: float = Field(0.2, gt=0.0)
+    """Sampling spread of the lateral-velocity offset [m/s] (a fifth of the range, as the
+    forward offset's 0.2 of 1.2 is a sixth and the lateral one was before, 0.1 of 0.5)."""
     sigma_yaw_rate_rad_s: float = Field(0.3, gt=0.0)
     """Sampling spread of the yaw-rate offset [rad/s]."""
     sigma_stride: float = Field(0.1, gt=0.0)
