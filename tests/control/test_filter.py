@@ -729,3 +729,28 @@ def test_the_lateral_offset_range_covers_what_carries_authority(walk_motion) -> 
             for rec in out.records]
     # measured: 0.5 m/s moved it -0.04 m (nothing), 1.0 m/s +0.22 m in the 2 s
     assert side[2] > 0.1 and side[2] > side[1] + 0.1, side
+
+
+def test_the_random_candidates_take_part_and_no_plan_is_simulated_twice() -> None:
+    """At the default settings (slow-only warp, 16 candidates, 2 random) the random draws are
+    among the plans, so ``seed`` changes them, and no two plans are equal. Before, 17
+    structured candidates were cut to 16, so every random one was cut (seeds 0 and 1 gave the
+    same run), and the faster clock at rate 1 and the stance eased off at 0 were clipped back
+    onto the previous best: the same plan simulated two or three times."""
+    from exoactor.control.filter.config import FilterConfig
+
+    cfg = FilterConfig()
+    current = np.array([0.1, 0.0, 0.2, 1.0, 0.0, 1.0])  # clock at rate 1, stance 0
+    runs = [candidate_plans(current, np.tile(current, (3, 1)), current, cfg.candidates,
+                            cfg.random_candidates, cfg.bounds, np.random.default_rng(seed))
+            for seed in (0, 1)]
+    for plans, labels in runs:
+        assert len(plans) == cfg.candidates and labels.count("random") >= cfg.random_candidates
+        assert len({p.tobytes() for p in plans}) == len(plans)
+        assert labels[0] == "raw" and np.all(plans[0] == IDENTITY)
+    (a, la), (b, lb) = runs
+    assert la == lb
+    rnd = [i for i, lab in enumerate(la) if lab == "random"]
+    assert not np.array_equal(a[rnd], b[rnd])
+    structured = [i for i, lab in enumerate(la) if lab != "random"]
+    np.testing.assert_array_equal(a[structured], b[structured])

@@ -113,14 +113,17 @@ def candidate_plans(current: np.ndarray, previous_best: np.ndarray | None, feedb
     ``clock_rate_min < clock_rate_max``: without one the candidates are those of the filter
     before the warp, random draws included); then for each other variable the
     shifted best moved by +-2 sigma at knots 1-2 ("coordinate" candidates); then ``n_random``
-    Gaussian perturbations of the shifted best.
+    Gaussian perturbations of the shifted best. A candidate that clipping makes equal to an
+    earlier one is dropped; when more remain than ``count`` allows, the last structured ones
+    are cut, never the ``n_random`` draws (at most ``count - 2``), so ``seed`` and
+    ``random_candidates`` always act; fewer than ``count`` are filled with more draws.
 
     Args:
         current: ``(6,)`` decisions in use now (knot 0 of every plan but the identity).
         previous_best: ``(3, 6)`` the previous best plan already shifted to now, or None.
         feedback: ``(6,)`` the feedback law's decisions.
         count: number of plans wanted (>= 2).
-        n_random: random perturbations to add (before the cut to ``count``).
+        n_random: random perturbations, always among the ``count`` plans.
         bounds: ranges and spreads.
         rng: random generator.
         after_clip: the reference clock is past the clip's end (adds the "stop" plan).
@@ -163,19 +166,29 @@ def candidate_plans(current: np.ndarray, previous_best: np.ndarray | None, feedb
             p[1:, j] += sign * 2.0 * sig[j]
             plans.append(p)
             labels.append(f"{NAMES[j]}{'+' if sign > 0 else '-'}")
-    for _ in range(n_random):
+    # a move clipped back onto its base (the clock sped up at rate 1, the stance eased off at
+    # 0, "previous" = "hold" at the first re-plan) repeats an earlier plan: simulate it once
+    structured, kept_labels, seen = [], [], set()
+    for plan, label in zip(plans, labels):
+        plan = np.clip(plan, lo, hi)
+        key = plan.tobytes()
+        if key not in seen or not structured:
+            seen.add(key)
+            structured.append(plan)
+            kept_labels.append(label)
+    # the n_random draws always take part: the structured candidates are cut instead (the last
+    # first), keeping at least "raw" and one other
+    n_draws = min(n_random, max(count - 2, 0))
+    n_structured = min(len(structured), count - n_draws)
+    plans, labels = structured[:n_structured], kept_labels[:n_structured]
+    while len(plans) < count:  # the draws, then more of them up to ``count``
         p = base.copy()
         p[1:, :sampled] += rng.normal(0.0, 1.0, (KNOTS - 1, sampled)) * sig[:sampled]
-        plans.append(p)
+        plans.append(np.clip(p, lo, hi))
         labels.append("random")
-    while len(plans) < count:  # more candidates than the fixed set: more random ones
-        p = base.copy()
-        p[1:, :sampled] += rng.normal(0.0, 1.0, (KNOTS - 1, sampled)) * sig[:sampled]
-        plans.append(p)
-        labels.append("random")
-    out = np.clip(np.stack(plans[:count]), lo, hi)
+    out = np.stack(plans)
     out[0] = IDENTITY  # the raw plan is exactly the unmodified reference
-    return out, labels[:count]
+    return out, labels
 
 
 HOLD = np.array([0.0, 0.0, 0.0, 1.0, 2.0, 1.0])
