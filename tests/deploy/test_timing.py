@@ -19,8 +19,14 @@ def test_stats_of_a_perfect_and_a_jittery_loop():
 
 
 def test_rate_loop_keeps_the_rate():
+    """No tick starts before its absolute deadline (start + k periods). The achieved rate over
+    40 ticks is not asserted: on a loaded machine a late first tick shortens the span and the
+    figure exceeds 200 Hz with every deadline kept."""
     loop = RateLoop(200.0)
-    for _ in range(40):
-        loop.wait()
+    start = loop._next
+    times = np.array([loop.wait() for _ in range(40)])
     s = loop.stats()
-    assert s.ticks == 40 and s.achieved_hz < 201.0  # never faster than asked (deadlines)
+    assert s.ticks == 40
+    if loop.overruns == 0:  # an overrun re-bases the schedule
+        deadlines = start + loop.period_s * np.arange(1, 41)
+        assert np.all(times >= deadlines)
