@@ -16,7 +16,7 @@ rows and over the 16 shared motions (``raw16``/``filt16``: ``stand`` left out), 
 done-when checks.
 
     EXOACTOR_ASSETS=../shared/assets python benchmarks/filter.py [--only walk_001 kimodo_wave]
-        [--workers 2] [--candidates 16] [--json out.json] [--no-warp]
+        [--workers 2] [--candidates 19] [--json out.json] [--no-warp]
         [--set '{"weights": {"clock_lag": 0.02}}']
 """
 
@@ -113,9 +113,10 @@ def fmt(d: dict) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", nargs="*", help="substrings of the motion names to run")
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--candidates", type=int, default=16)
-    ap.add_argument("--seed", type=int, default=0)
+    defaults = FilterConfig()
+    ap.add_argument("--workers", type=int, default=defaults.workers)
+    ap.add_argument("--candidates", type=int, default=defaults.candidates)
+    ap.add_argument("--seed", type=int, default=defaults.seed)
     ap.add_argument("--json", type=Path, help="write the rows here")
     ap.add_argument("--no-warp", action="store_true",
                     help="turn the reference time warp off (clock rate bounds 1..1)")

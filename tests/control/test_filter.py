@@ -754,3 +754,27 @@ def test_the_random_candidates_take_part_and_no_plan_is_simulated_twice() -> Non
     assert not np.array_equal(a[rnd], b[rnd])
     structured = [i for i, lab in enumerate(la) if lab != "random"]
     np.testing.assert_array_equal(a[structured], b[structured])
+
+
+@pytest.mark.parametrize("after_clip", [False, True])
+def test_the_default_candidates_cut_no_structured_plan(after_clip: bool) -> None:
+    """At the default settings every distinct structured candidate is simulated beside the
+    random draws: from decisions that no move clips (stance 0.3, clock rate 0.8) the plans are
+    raw, previous, hold, feedback, stand, the two clock moves (or "stop" after the clip) and
+    +-2 sigma on the five other variables, plus at least ``random_candidates`` draws (after
+    the clip, one slot more)."""
+    from exoactor.control.filter.config import FilterConfig
+
+    cfg = FilterConfig()
+    current = np.array([0.1, 0.05, 0.2, 1.0, 0.3, 0.8])
+    fb = current + np.array([0.05, -0.05, 0.1, 0.0, 0.0, 0.0])
+    previous = np.tile(current, (3, 1))
+    previous[1:, 0] += 0.1  # the previous best plan speeds up: not "hold"
+    plans, labels = candidate_plans(current, previous, fb, cfg.candidates,
+                                    cfg.random_candidates, cfg.bounds,
+                                    np.random.default_rng(0), after_clip=after_clip)
+    structured = [lab for lab in labels if lab != "random"]
+    assert len(structured) == (16 if after_clip else 17)
+    assert len({p.tobytes() for p in plans}) == len(plans)
+    assert labels.count("random") == len(plans) - len(structured) >= cfg.random_candidates
+    assert "stance_blend-" in labels and "stance_blend+" in labels

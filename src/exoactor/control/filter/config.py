@@ -142,8 +142,12 @@ class FilterConfig(BaseModel):
 
     enabled: bool = True
     """Run the filter (``track --no-filter`` turns it off: the raw tracker)."""
-    candidates: int = Field(16, ge=2, le=256)
-    """Plans simulated at every re-plan (the unmodified reference is always one) [-]."""
+    candidates: int = Field(19, ge=2, le=256)
+    """Plans simulated at every re-plan (the unmodified reference is always one) [-]. 19 holds
+    every distinct structured candidate (at most 17: raw, previous, hold, feedback, stand, the
+    two clock moves or "stop", and +-2 sigma on the five other variables) and the
+    ``random_candidates`` draws; fewer cuts the structured ones from the last
+    (:func:`~.decisions.candidate_plans`)."""
     horizon_s: float = Field(1.5, gt=0.0, le=10.0)
     """Look-ahead of each plan [s]."""
     replan_s: float = Field(0.5, gt=0.0, le=5.0)
