@@ -131,16 +131,25 @@ def test_a_body_inside_the_measured_extents_still_rejects_the_box():
     assert kept == [] and "at its smallest nominal size" in rejected[0].note
 
 
-def _hand_clearances(motion, box, frame: int) -> list[float]:
-    """Independent truth: MuJoCo's signed distance from each hand's collision geoms to ``box``
-    (welded where it is) at ``frame`` [m]."""
+def _box_at_grasp(motion, cfg):
+    """The motion's features, the box inferred from them and its grasp frame (the lowest mean
+    hand height within the box's first evidence range)."""
+    f = motion_features(motion)
+    objs, _ = find_boxes(f, cfg)
+    box = [o for o in objs if o.kind == "box"][0]
+    a, b = box.evidence[0]
+    return f, box, a + int(np.argmin(f.hands[a:b + 1, :, 2].mean(axis=1)))
+
+
+def _link_clearances(motion, box, frame: int) -> dict[str, float]:
+    """Independent truth: MuJoCo's signed distance from each colliding robot link to ``box``
+    (welded where it is) at ``frame``, the nearest of the link's geoms [m], by body name."""
     import mujoco
 
     from exoactor.control.sim import JointGroup, build_pd_model
     from exoactor.formats.scene import Scene
     from exoactor.robots import get_robot
     from exoactor.robots.kinematics import motion_qpos
-    from exoactor.scene.infer import HAND_COLLISION_BODIES
 
     robot = get_robot("g1")
     fixed = box.model_copy(update={"kind": "table", "mass": None})
@@ -150,12 +159,23 @@ def _hand_clearances(motion, box, frame: int) -> list[float]:
     data.qpos[:] = motion_qpos(robot, motion)[frame]
     mujoco.mj_forward(model, data)
     obj = model.geom("scene_0_table").id
-    out = []
-    for side in HAND_COLLISION_BODIES:
-        geoms = [g for g in range(model.ngeom) if model.body(model.geom_bodyid[g]).name in side
-                 and (model.geom_contype[g] or model.geom_conaffinity[g])]
-        out.append(min(mujoco.mj_geomDistance(model, data, g, obj, 0.2, None) for g in geoms))
-    return out
+    gap: dict[str, float] = {}
+    for geom in range(model.ngeom):
+        body = model.body(model.geom_bodyid[geom]).name
+        if body != "world" and geom != obj and (model.geom_contype[geom]
+                                                or model.geom_conaffinity[geom]):
+            gap[body] = min(gap.get(body, np.inf),
+                            mujoco.mj_geomDistance(model, data, geom, obj, 0.3, None))
+    return gap
+
+
+def _hand_clearances(motion, box, frame: int) -> list[float]:
+    """The nearest of each hand's colliding links to ``box`` at ``frame`` [m]
+    (:func:`_link_clearances`)."""
+    from exoactor.scene.infer import HAND_COLLISION_BODIES
+
+    gap = _link_clearances(motion, box, frame)
+    return [min(gap[b] for b in side if b in gap) for side in HAND_COLLISION_BODIES]
 
 
 @pytest.mark.parametrize("shoulder_roll,wrist_roll", [(0.15, 0.6), (0.35, -1.2), (0.35, 1.2)])
@@ -173,11 +193,7 @@ def test_a_carried_box_fills_the_gap_between_the_colliding_hands(shoulder_roll, 
     q[:, names.index("right_wrist_roll_joint")] = -wrist_roll
     motion = motion.replace(dof_pos=q)
     cfg = InferConfig()
-    f = motion_features(motion)
-    objs, _ = find_boxes(f, cfg)
-    box = [o for o in objs if o.kind == "box"][0]
-    a, b = box.evidence[0]
-    g = a + int(np.argmin(f.hands[a:b + 1, :, 2].mean(axis=1)))
+    f, box, g = _box_at_grasp(motion, cfg)
     gap, _ = grip_gap(f, g, cfg)
     assert box.size[1] == pytest.approx(gap)
     for d in _hand_clearances(motion, box, g):
@@ -200,13 +216,6 @@ def test_a_carried_box_fits_between_the_forearms(shoulder_roll, wrist_pitch, wri
     wrist link is outside the box (MuJoCo's signed distance > -2 mm) and each side touches it
     (< 2 mm). Sized from the wrist-yaw links only, as before, these links were 7.9-11.4 mm
     inside it (measured)."""
-    import mujoco
-
-    from exoactor.control.sim import JointGroup, build_pd_model
-    from exoactor.formats.scene import Scene
-    from exoactor.robots import get_robot
-    from exoactor.robots.kinematics import motion_qpos
-
     motion = lift_reference(shoulder_roll=shoulder_roll)
     q, names = motion.dof_pos.copy(), list(motion.joint_names)
     for side, sign in (("left", 1.0), ("right", -1.0)):
@@ -214,25 +223,8 @@ def test_a_carried_box_fits_between_the_forearms(shoulder_roll, wrist_pitch, wri
         q[:, names.index(f"{side}_wrist_yaw_joint")] = sign * wrist_yaw
     motion = motion.replace(dof_pos=q)
     cfg = InferConfig()
-    f = motion_features(motion)
-    objs, _ = find_boxes(f, cfg)
-    box = [o for o in objs if o.kind == "box"][0]
-    a, b = box.evidence[0]
-    g = a + int(np.argmin(f.hands[a:b + 1, :, 2].mean(axis=1)))
-    robot = get_robot("g1")
-    fixed = box.model_copy(update={"kind": "table", "mass": None})
-    model = build_pd_model(robot.mjcf_path, [JointGroup((), np.zeros(0), np.zeros(0),
-                                                        np.zeros(0))], Scene(objects=(fixed,)))
-    data = mujoco.MjData(model)
-    data.qpos[:] = motion_qpos(robot, motion)[g]
-    mujoco.mj_forward(model, data)
-    obj = model.geom("scene_0_table").id
-    gap = {}
-    for geom in range(model.ngeom):
-        body = model.body(model.geom_bodyid[geom]).name
-        if body in ARM_LINKS and (model.geom_contype[geom] or model.geom_conaffinity[geom]):
-            gap[body] = min(gap.get(body, np.inf),
-                            mujoco.mj_geomDistance(model, data, geom, obj, 0.3, None))
+    f, box, g = _box_at_grasp(motion, cfg)
+    gap = {k: v for k, v in _link_clearances(motion, box, g).items() if k in ARM_LINKS}
     assert set(gap) == set(ARM_LINKS)
     assert min(gap.values()) > -0.002, gap
     for side in ("left", "right"):
