@@ -731,12 +731,12 @@ def test_the_lateral_offset_range_covers_what_carries_authority(walk_motion) -> 
     assert side[2] > 0.1 and side[2] > side[1] + 0.1, side
 
 
-def test_the_random_candidates_take_part_and_no_plan_is_simulated_twice() -> None:
-    """At the default settings (slow-only warp, 16 candidates, 2 random) the random draws are
+def test_the_random_candidates_take_part_and_no_plan_takes_two_slots() -> None:
+    """At the default settings (slow-only warp, 2 random candidates) the random draws are
     among the plans, so ``seed`` changes them, and no two plans are equal. Before, 17
-    structured candidates were cut to 16, so every random one was cut (seeds 0 and 1 gave the
-    same run), and the faster clock at rate 1 and the stance eased off at 0 were clipped back
-    onto the previous best: the same plan simulated two or three times."""
+    structured candidates were cut to the 16 candidates, so every random one was cut (seeds 0
+    and 1 gave the same run), and the faster clock at rate 1 and the stance eased off at 0 were clipped back
+    onto the previous best: the same plan took two or three of the 16 slots (simulated once)."""
     from exoactor.control.filter.config import FilterConfig
 
     cfg = FilterConfig()

@@ -167,7 +167,8 @@ def candidate_plans(current: np.ndarray, previous_best: np.ndarray | None, feedb
             plans.append(p)
             labels.append(f"{NAMES[j]}{'+' if sign > 0 else '-'}")
     # a move clipped back onto its base (the clock sped up at rate 1, the stance eased off at
-    # 0, "previous" = "hold" at the first re-plan) repeats an earlier plan: simulate it once
+    # 0, "previous" = "hold" at the first re-plan) repeats an earlier plan: keep one copy (the
+    # evaluator simulates equal plans once, but each copy took one of the ``count`` slots)
     structured, kept_labels, seen = [], [], set()
     for plan, label in zip(plans, labels):
         plan = np.clip(plan, lo, hi)
