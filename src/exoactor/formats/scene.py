@@ -83,6 +83,19 @@ class SceneObject(BaseModel):
         """Height of the box's top face [m]."""
         return self.pose.pos[2] + self.size[2] / 2
 
+    def evidence_mask(self, clip_t, fps: float, dropped_frames: int = 0):
+        """``(N,)`` bool, the clip times ``clip_t`` [s] inside the object's evidence ranges:
+        motion frame ``f`` is clip time ``(f - dropped_frames) / fps`` (``dropped_frames``:
+        leading motion frames dropped before streaming, so clip time 0 is that frame)."""
+        import numpy as np
+
+        clip_t = np.asarray(clip_t, dtype=float)
+        sel = np.zeros(len(clip_t), bool)
+        for a, b in self.evidence:
+            sel |= ((clip_t >= (a - dropped_frames) / fps - 1e-9)
+                    & (clip_t <= (b - dropped_frames) / fps + 1e-9))
+        return sel
+
 
 class Scene(BaseModel):
     """The objects of one run."""

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from exoactor.perceive.world import legs_seen
 from exoactor.skeleton import BODY_33
 
 logger = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ def estimate_up_c(joints_c: np.ndarray, valid: np.ndarray, max_bend_deg: float =
     if seen is not None:
         seen = np.asarray(seen, dtype=bool)
         straight &= seen[:, [_LS, _RS, _LH, _RH]].all(1)
-        straight &= (seen[:, [_LK, _RK]] | seen[:, [_LA, _RA]]).all(1)
+        straight &= legs_seen(seen).all(1)
     for h, k, a in ((_LH, _LK, _LA), (_RH, _RK, _RA)):
         straight &= _angle(joints_c[:, k] - joints_c[:, h], joints_c[:, a] - joints_c[:, k]) < lim
     axes = _unit(sh - (ank if axis == "body" else hip))[straight]

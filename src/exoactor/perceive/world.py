@@ -97,6 +97,7 @@ def planted_feet_2d(kp_px: np.ndarray, valid: np.ndarray, fps: float, speed: flo
     """
     T = len(kp_px)
     out = np.zeros((T, 2), dtype=bool)
+    leg_seen = None if seen is None else legs_seen(seen)
     if T < 3 or not valid.any():
         return out
     height = np.nanmedian(np.nanmax(kp_px[valid, :, 1], 1) - np.nanmin(kp_px[valid, :, 1], 1))
@@ -111,8 +112,8 @@ def planted_feet_2d(kp_px: np.ndarray, valid: np.ndarray, fps: float, speed: flo
         span = (hi - lo) / (2 * h)  # shorter at the ends
         d = np.linalg.norm(p[hi] - p[lo], axis=-1) * per_01s / np.maximum(span, 1e-9)
         still = valid & (d < speed * height)
-        if seen is not None:
-            still &= legs_seen(seen)[:, f]
+        if leg_seen is not None:
+            still &= leg_seen[:, f]
         for a, b in runs(still):
             if b - a >= n_min:
                 out[a:b, f] = True

@@ -137,10 +137,7 @@ def _build_tracking_model(robot_name: str, scene: Scene):
 
 def _phase_steps(obj: SceneObject, clip_t: np.ndarray, fps: float, dropped: int,
                  valid: np.ndarray) -> np.ndarray:
-    sel = np.zeros(len(clip_t), bool)
-    for a, b in obj.evidence:
-        sel |= (clip_t >= (a - dropped) / fps - 1e-9) & (clip_t <= (b - dropped) / fps + 1e-9)
-    return sel & valid
+    return obj.evidence_mask(clip_t, fps, dropped) & valid
 
 
 def interaction_metrics(rollout, scene: Scene, *, fps: float | None = None,

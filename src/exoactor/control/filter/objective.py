@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from exoactor.rotations import wrap_angle, yaw
+from exoactor.rotations import heading_frame, wrap_angle, yaw
 
 TILT_FREE_RAD = np.radians(15.0)
 """Torso tilt beyond the reference's that costs nothing [rad]."""
@@ -95,9 +95,7 @@ def seat_support_sq(qpos: np.ndarray, table, k: int, margin_m: float) -> np.ndar
         k: reference row.
         margin_m: margin inside the footprint [m].
     """
-    yaw_k = table.seat_yaw[k]
-    fwd = np.array([np.cos(yaw_k), np.sin(yaw_k)])
-    lat = np.array([-np.sin(yaw_k), np.cos(yaw_k)])
+    fwd, lat = heading_frame(table.seat_yaw[k]).T  # the seat's depth and width axes in world xy
     d = qpos[:, :2] - table.seat_centre[k]
     half = np.maximum(table.seat_half[k] - margin_m, 0.0)
     out_f = np.maximum(np.abs(d @ fwd) - half[0], 0.0)

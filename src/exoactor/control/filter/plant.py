@@ -130,10 +130,7 @@ def seat_rows(scene: Scene | None, clip_t: np.ndarray, fps: float, dropped_frame
     w, centre = np.zeros(n), np.zeros((n, 2))
     yaw_s, half = np.zeros(n), np.zeros((n, 2))
     for o in reversed(seats):  # the first seat wins where phases overlap
-        sel = np.zeros(n, bool)
-        for a, b in o.evidence:
-            sel |= ((clip_t >= (a - dropped_frames) / rate - 1e-9)
-                    & (clip_t <= (b - dropped_frames) / rate + 1e-9))
+        sel = o.evidence_mask(clip_t, rate, dropped_frames)
         w[sel] = 1.0
         centre[sel] = o.pose.pos[:2]
         yaw_s[sel] = o.pose.yaw_rad
