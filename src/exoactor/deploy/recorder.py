@@ -43,14 +43,15 @@ def deploy_rows(rec: dict[str, list], n_body: int, hands: bool) -> dict[str, np.
 
 def deploy_metrics(rows: dict[str, np.ndarray], clip_duration_s: float, hands: bool,
                    estimator: BodyEstimator) -> dict[str, Any]:
-    """Tracking errors over the clip (empty when no clip step was recorded)."""
+    """Tracking errors over the clip; only ``evaluated_s`` = 0 when no clip step was recorded
+    (the loop stopped in the ramp or the standby)."""
     from exoactor.metrics import body_error_mm, joint_error_rad
 
     clip_t = rows["clip_t"]
     sel = (np.flatnonzero((clip_t >= -1e-9) & (clip_t <= clip_duration_s + 1e-9))
            if len(clip_t) else np.array([], dtype=int))
     if not len(sel):
-        return {}
+        return {"evaluated_s": 0.0}
     q, ref_q = rows["q"][sel], rows["ref_q"][sel]
     jerr = joint_error_rad(q, ref_q)
     body = np.array([estimator.key_bodies_b(x) for x in q])
