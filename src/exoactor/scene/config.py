@@ -35,6 +35,14 @@ class PlaceConfig(BaseModel):
     judged, the rest of a long clip is not simulated again for every candidate [s]."""
     start_clearance_m: float = Field(0.01, ge=0.0, le=0.1)
     """Deepest the robot's start pose may be inside a candidate seat [m]."""
+    under_reference: bool = True
+    """Try only placements whose footprint holds the reference's seated pelvis (the lowest
+    point of its pelvis geom, median over the seated phase: the point the rule anchors the seat
+    to, :func:`exoactor.scene.infer.seat_from_phase`); when none does, all are tried. A seat
+    behind or beside the seated person carries nothing the reference asks for: on the bench
+    clip every placement fell, and the search took the one the robot fell latest with, 0.10 m
+    behind the rule, whose front edge was 0.07 m behind the reference's seated pelvis (seated
+    1 %; the filtered robot stood up in front of it and tripped backward over it)."""
 
     # -- speed (i16g) --
     workers: int = Field(2, ge=1, le=16)

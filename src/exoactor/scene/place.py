@@ -14,6 +14,10 @@ each seat is moved to the placement with the best *measured* outcome:
   robot starts): a top is lowered to the highest the start pose allows over its footprint, and
   that highest top is a candidate of its own (a robot that starts half seated needs its seat
   right under it);
+- only candidates whose footprint holds the reference's seated pelvis are tried
+  (``under_reference``; :func:`reference_pelvis_xy`): a seat behind the seated person is not
+  the one it sat on, whatever the rollouts say (when every placement falls, the latest fall
+  wins, and a seat out of the robot's way delays a fall without seating it);
 - each remaining candidate is one rollout of the real tracker with the scene (the other objects
   kept), scored by the explicit objective :func:`placement_score` — no fall first (a later fall
   is better than an earlier one), then the share of the seated phase with the seat carrying at
@@ -137,6 +141,8 @@ def place_seats_ranked(motion: RobotMotion, scene: Scene, config: PlaceConfig | 
         base = _trial(part, Scene(source=scene.source, fps=scene.fps, objects=tuple(others)),
                       None, track, "without the seat", 0.0, phase_s)
         cands = _candidates(seat, cfg, start, base.robot_low_xy)
+        if cfg.under_reference:
+            cands = _under_reference(cands, reference_pelvis_xy(motion, seat))
         outs = run_trials([(part, Scene(source=scene.source, fps=scene.fps,
                                         objects=tuple(others + [obj])), obj, track, label, shift)
                            for label, obj, shift in cands], cfg.workers)
@@ -329,6 +335,38 @@ def _candidates(seat: SceneObject, cfg: PlaceConfig, start, robot_low_xy) -> lis
                     "size": (seat.size[0], seat.size[1], float(top))})
                 out.append((f"{name} {shift:+.2f} m, top {top:.2f} m", obj, shift))
     return out
+
+
+def reference_pelvis_xy(motion: RobotMotion, seat: SceneObject) -> np.ndarray:
+    """Where the reference sits: the xy of the lowest point of its pelvis geom, median over
+    ``seat``'s evidence frames (the point :func:`exoactor.scene.infer.seat_from_phase` anchors
+    the seat to) [m]."""
+    from exoactor.scene.infer import motion_features
+
+    frames = np.concatenate([np.arange(a, min(b, motion.num_frames - 1) + 1)
+                             for a, b in seat.evidence])
+    lo, hi = int(frames.min()), int(frames.max())
+    f = motion_features(motion.slice(lo, hi + 1))
+    return np.median(f.pelvis_low_xy[frames - lo], axis=0)
+
+
+def holds_point(seat: SceneObject, xy_w: np.ndarray) -> bool:
+    """Whether ``seat``'s footprint holds the world point ``xy_w``."""
+    c, yaw = np.asarray(seat.pose.pos[:2], float), seat.pose.yaw_rad
+    d = np.asarray(xy_w, float) - c
+    along = d @ np.array([np.cos(yaw), np.sin(yaw)])
+    side = d @ np.array([-np.sin(yaw), np.cos(yaw)])
+    return bool(abs(along) <= seat.size[0] / 2 + 1e-9 and abs(side) <= seat.size[1] / 2 + 1e-9)
+
+
+def _under_reference(cands: list, pelvis_xy: np.ndarray) -> list:
+    """The candidates (:func:`_candidates`) whose seat holds the reference's seated pelvis
+    ``pelvis_xy`` (:func:`reference_pelvis_xy`); all of them when none does."""
+    kept = [c for c in cands if holds_point(c[1], pelvis_xy)]
+    if kept and len(kept) < len(cands):
+        logger.info("%d of %d placements hold the reference's seated pelvis; the others are not "
+                    "tried", len(kept), len(cands))
+    return kept or cands
 
 
 def _highest_clear_top(start, xy: np.ndarray, seat: SceneObject, clearance_m: float) -> float:
