@@ -175,3 +175,47 @@ def test_rollouts_in_threads_give_the_same_trials():
     one = [o.trial for o in run_trials(jobs, 1)]
     two = [o.trial for o in run_trials(jobs, 2)]
     assert one == two
+
+
+def test_a_placement_behind_the_seated_pelvis_is_not_tried(monkeypatch):
+    """When every placement falls, the latest fall wins; a seat behind the seated person, out
+    of the robot's way, can delay a fall without seating it (the bench clip: the chosen seat's
+    front edge was 0.07 m behind the reference's seated pelvis). Only placements whose footprint
+    holds the reference's seated pelvis are tried (rollouts faked: this one rewards the seat
+    behind with the later fall)."""
+    import exoactor.scene.place as place
+
+    motion = sit_reference(stand_s=0.5, seated_s=2.5, up_s=1.5)
+    scene = infer_scene(motion)
+    seat = scene.of_kind("seat")[0]
+    pelvis = place.reference_pelvis_xy(motion, seat)
+    assert place.holds_point(seat, pelvis)          # the rule's seat is under it
+    tried = []
+
+    def fake_trial(motion, scene, seat, track, label, shift, phase_s=None):
+        return place._Outcome(Trial(True, 2.0, 0.0, 0.0, abs(shift), label), None)
+
+    def fake_runs(jobs, workers):
+        out = []
+        for _, _, obj, _, label, shift in jobs:
+            tried.append(obj)
+            later = 0.0 if place.holds_point(obj, pelvis) else 1.0
+            out.append(place._Outcome(Trial(True, 3.0 + later, 0.0, 0.0, abs(shift), label),
+                                      None))
+        return out
+
+    monkeypatch.setattr(place, "_trial", fake_trial)
+    monkeypatch.setattr(place, "run_trials", fake_runs)
+    cfg = PlaceConfig(shifts_m=(-0.5, 0.0), heights_m=(0.0,), robot_anchor=False,
+                      max_raise_m=0.0)
+    out = place_seats(motion, scene, cfg)
+    assert place.holds_point(out.of_kind("seat")[0], pelvis)
+    assert tried and all(place.holds_point(o, pelvis) for o in tried)
+    # the old behaviour stays available, and then the later fall (the seat behind) wins
+    tried.clear()
+    old = place_seats(motion, scene, cfg.model_copy(update={"under_reference": False}))
+    assert not place.holds_point(old.of_kind("seat")[0], pelvis) and len(tried) == 2
+    # no candidate holds the point: all are tried
+    far = pelvis + np.array([5.0, 5.0])
+    cands = [("a", seat, 0.0)]
+    assert place._under_reference(cands, far) == cands
