@@ -18,11 +18,15 @@ Per clip (definitions; ``human_motion.npz`` is the perceived motion, z up, groun
 * path: root wander [m], the horizontal path length of the root (hip centre), averaged over
   0.2 s windows and sampled at 10 Hz, so that frame rate and frame-to-frame jitter do not
   inflate it. Judged (≤ 0.15 m) for clips of people standing in place.
-* stature [m]: the 90th percentile over valid frames of the nose's height above the lowest
-  foot landmark, + 0.11 m (nose to crown, adult mean); it is the standing height when the
-  person stands for at least a tenth of the clip. Judged (1.60-1.95 m) for clips where the
-  person stands at some point. ``bones``: the posture-free estimate, (thigh + shank + hip to
-  shoulder) / 0.779 (Drillis & Contini), medians over frames, mean of left and right.
+* stature [m]: standing height, the 90th percentile of the nose's height above the lowest
+  foot landmark, + 0.11 m (nose to crown, adult mean), over the valid frames where the person
+  stands straight (:func:`standing_frames`: knees and trunk-to-leg bent less than
+  perception's ``upright_max_bend_deg``, 35 deg, the body within it of vertical); "?" when
+  no frame is. (Over all frames, as before, a person who stands for less than a tenth of the
+  clip got a seated height: the bench clip 1.43 m for a standing 1.70 m.) Judged
+  (1.60-1.95 m) for clips where the person stands at some point. ``bones``: the
+  posture-free estimate, (thigh + shank + hip to shoulder) / 0.779 (Drillis & Contini),
+  medians over frames, mean of left and right.
 * fall, fall time, drift (``root_xy_error_end_m``: robot pelvis vs its reference at the clip
   end, the reference being where the retargeted person is), key-body error, fraction not
   executed (``fraction_not_executed`` of the physics filter, "?" while tracking does not
@@ -82,6 +86,10 @@ NOT_EXECUTED_MAX = 0.10
 KEY_BODY_MAX_MM = 100.0
 END_DRIFT_MAX_M = 0.5
 NOSE_TO_CROWN_M = 0.11
+STANDING_MAX_BEND_DEG = 35.0
+"""Largest knee and trunk-to-leg bend of a standing frame [deg]: perception's own
+``WorldConfig.upright_max_bend_deg`` (MediaPipe bends the knees of people standing straight
+by 15-35 deg)."""
 PATH_RATE_HZ = 10.0
 
 
@@ -115,12 +123,43 @@ def root_path_m(root_w: np.ndarray, fps: float, rate_hz: float = PATH_RATE_HZ) -
     return float(np.linalg.norm(np.diff(xy, axis=0), axis=-1).sum())
 
 
-def stature_nose_m(joints_w: np.ndarray, names: tuple[str, ...]) -> float:
-    """p90 over frames of the nose's height above the lowest foot landmark + 0.11 m."""
+def _angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    cos = (a * b).sum(-1) / np.maximum(np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1),
+                                       1e-12)
+    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+
+
+def standing_frames(joints_w: np.ndarray, names: tuple[str, ...],
+                    max_bend_deg: float = STANDING_MAX_BEND_DEG) -> np.ndarray:
+    """``(T,)`` bool: the person stands straight (z up): both knees and the trunk against the
+    legs (hip centre → shoulder centre vs ankle centre → hip centre) bent less than
+    ``max_bend_deg``, and the body (ankle centre → shoulder centre) within it of vertical."""
+    ls, rs, lh, rh, la, ra = _idx(names, "left_shoulder", "right_shoulder", "left_hip",
+                                  "right_hip", "left_ankle", "right_ankle")
+    sh = 0.5 * (joints_w[:, ls] + joints_w[:, rs])
+    hip = 0.5 * (joints_w[:, lh] + joints_w[:, rh])
+    ank = 0.5 * (joints_w[:, la] + joints_w[:, ra])
+    out = _angle_deg(sh - hip, hip - ank) < max_bend_deg
+    out &= _angle_deg(sh - ank, np.array([0.0, 0.0, 1.0])) < max_bend_deg
+    for side in ("left", "right"):
+        h, k, a = _idx(names, f"{side}_hip", f"{side}_knee", f"{side}_ankle")
+        out &= _angle_deg(joints_w[:, k] - joints_w[:, h], joints_w[:, a] - joints_w[:, k]) \
+            < max_bend_deg
+    return out
+
+
+def stature_nose_m(joints_w: np.ndarray, names: tuple[str, ...],
+                   min_frames: int = 3) -> float | None:
+    """p90 of the nose's height above the lowest foot landmark + 0.11 m, over the frames
+    where the person stands straight (:func:`standing_frames`); None with fewer than
+    ``min_frames`` of them."""
     nose = names.index("nose")
     feet = _idx(names, "left_ankle", "right_ankle", "left_heel", "right_heel",
                 "left_foot_index", "right_foot_index")
-    h = joints_w[:, nose, 2] - joints_w[:, feet, 2].min(axis=1)
+    h = (joints_w[:, nose, 2] - joints_w[:, feet, 2].min(axis=1))[standing_frames(joints_w,
+                                                                                  names)]
+    if len(h) < min_frames:
+        return None
     return float(np.percentile(h, 90) + NOSE_TO_CROWN_M)
 
 
@@ -256,7 +295,8 @@ def perception_checks(row: dict) -> dict[str, bool]:
     if lab.get("in_place"):
         out["path"] = row["root_path_m"] <= PATH_MAX_M
     if lab.get("stands"):
-        out["stature"] = STATURE_RANGE_M[0] <= row["stature_m"] <= STATURE_RANGE_M[1]
+        out["stature"] = (row.get("stature_m") is not None
+                          and STATURE_RANGE_M[0] <= row["stature_m"] <= STATURE_RANGE_M[1])
     return out
 
 

@@ -61,6 +61,37 @@ def test_tilt_stature_and_path(bench) -> None:  # noqa: ANN001
     assert 0.9 < bench.root_path_m(np.c_[t / 3.0, 0 * t, 0 * t], 30.0) <= 1.0
 
 
+def _seated(T: int = 30) -> np.ndarray:
+    """The stick person of :func:`_standing` seated: hips at 0.45 m, thighs horizontal
+    (forward), shanks and trunk vertical."""
+    j = _standing(T)
+    i = BODY_33.index
+    for side, x in (("left", 0.1), ("right", -0.1)):
+        j[:, i(f"{side}_knee")] = [x, 0.42, 0.45]
+        j[:, i(f"{side}_ankle")] = [x, 0.42, 0.08]
+        j[:, i(f"{side}_heel")] = [x, 0.37, 0.03]
+        j[:, i(f"{side}_foot_index")] = [x, 0.57, 0.02]
+        j[:, i(f"{side}_hip")] = [x, 0.0, 0.45]
+        j[:, i(f"{side}_shoulder")] = [x, 0.0, 0.95]
+    j[:, i("nose")] = [0.0, 0.0, 1.12]
+    return j
+
+
+def test_stature_is_the_standing_height_of_someone_who_sits_most_of_the_clip(bench) -> None:  # noqa: ANN001, E501
+    names = BODY_33
+    # stands for 4 frames of 60, then sits (the bench clip: 8 of 151): the standing height,
+    # not the seated one (over all frames, the old measure gave 1.12 - 0.02 + 0.11 = 1.21 m)
+    clip = np.concatenate([_standing(4), _seated(56)])
+    assert bench.standing_frames(clip, names).tolist() == [True] * 4 + [False] * 56
+    assert bench.stature_nose_m(clip, names) == pytest.approx(1.59 - 0.02 + 0.11)
+    assert bench.stature_nose_m(_seated(60), names) is None  # never stands: not measured
+    # a lean of 40 deg at the hip is not standing straight; 20 deg is
+    assert not bench.standing_frames(_standing(lean_deg=40.0), names).any()
+    assert bench.standing_frames(_standing(lean_deg=20.0), names).all()
+    row = {"labels": {"stands": True}, "tilt_deg": 10.0, "root_path_m": 0.1, "stature_m": None}
+    assert bench.perception_checks(row) == {"stature": False}
+
+
 def test_executable_rule(bench) -> None:  # noqa: ANN001
     good = {"failed_stage": None, "fell": False, "verdict": "marginal", "key_body_error_mm": 80.0,
             "end_drift_m": 0.3, "fraction_not_executed": None}

@@ -27,9 +27,10 @@ def _motion(T: int, K: np.ndarray) -> HumanMotion:
 
 def test_the_overlay_draws_every_frame_and_uses_a_fast_encoder(tmp_path: Path) -> None:
     """Every motion frame is written (a repeated source frame twice), and the stream was
-    encoded with x264's veryfast preset: x264 records its settings in the stream (veryfast:
-    ``subme=2``, ``ref=1``; the default medium: ``subme=7``, ``ref=3``; medium cost
-    2.3-2.7x the CPU of veryfast on the raise-arms task clip's overlay)."""
+    encoded with x264's ultrafast preset: x264 records its settings in the stream (ultrafast:
+    ``subme=0``, ``cabac=0``, ``ref=1``; veryfast: ``subme=2``, ``cabac=1``; the default
+    medium: ``subme=7``, ``ref=3``; veryfast cost 2.6-2.7x the CPU of ultrafast on two task
+    clips' overlays, medium 2.3-2.7x that of veryfast)."""
     T, w, h = 12, 640, 360
     frames = np.zeros((T, h, w, 3), np.uint8)
     frames[:] = np.linspace(0, 255, w, dtype=np.uint8)[None, None, :, None]
@@ -43,4 +44,5 @@ def test_the_overlay_draws_every_frame_and_uses_a_fast_encoder(tmp_path: Path) -
         assert back.width_px == width // 2 * 2
         assert back.declared_frames == T
         data = out.read_bytes()
-        assert b"subme=2" in data and b" ref=1 " in data, data[data.find(b"x264"):][:300]
+        assert b"subme=0" in data and b"cabac=0" in data and b" ref=1 " in data, \
+            data[data.find(b"x264"):][:300]

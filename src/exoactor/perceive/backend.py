@@ -119,10 +119,15 @@ class PoseBackend(abc.ABC):
             NoPersonFound: nobody (or fewer than ``person + 1`` people) is visible.
         """
 
-    def warm_up(self) -> None:  # noqa: B027 - optional hook, nothing to do by default
-        """Import the backend's heavy dependencies ahead of :meth:`estimate`. The stage calls
-        it on a thread while it decodes the clip for its artefact scan; it must not raise
-        (a missing dependency is reported by :meth:`estimate`)."""
+    def warm_up(self, hands: bool = True) -> None:  # noqa: B027 - optional hook
+        """Prepare what :meth:`estimate` (with ``hands``) needs ahead of it: import the heavy
+        dependencies, load the models. The stage calls it on a thread while it decodes the
+        clip for its artefact scan; it must not raise (a missing dependency is reported by
+        :meth:`estimate`), and it must not change what :meth:`estimate` returns."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, nothing to do by default
+        """Release what :meth:`warm_up` prepared and :meth:`estimate` did not use (the stage
+        calls it when it stops before estimating)."""
 
 
 pose_backends: Registry[type[PoseBackend]] = Registry(

@@ -101,11 +101,17 @@ def perceive_video(video_path: str | Path, out_path: str | Path,
     video = open_video(video_path)
     backend = pose_backends.build(cfg.backend, cfg.backend_options, stage=cfg)
     t_open = time.perf_counter()
-    # the backend imports its models while the artefact scan decodes (OpenCV's decoder
-    # releases the GIL): the two overlap on two cores
-    warm = threading.Thread(target=backend.warm_up, name="exoactor-warm-up", daemon=True)
+    # the backend imports MediaPipe and loads its models while the artefact scan decodes
+    # (OpenCV's decoder releases the GIL): the two overlap on two cores
+    warm = threading.Thread(target=backend.warm_up, kwargs={"hands": cfg.hands},
+                            name="exoactor-warm-up", daemon=True)
     warm.start()
-    video, plan = _artefact_plan(video, cfg)
+    try:
+        video, plan = _artefact_plan(video, cfg)
+    except BaseException:
+        warm.join()
+        backend.close()
+        raise
     warm.join()
     t_scan = time.perf_counter()
     thumbs = _Thumbnails(video)

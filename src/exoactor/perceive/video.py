@@ -16,12 +16,15 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
 from exoactor.perceive.errors import VideoError
 
 logger = logging.getLogger(__name__)
+
+_Item = TypeVar("_Item")
 
 VFR_TOLERANCE = 0.15
 """Largest relative deviation of a frame interval from the median interval in a clip taken as
@@ -210,8 +213,9 @@ def iter_frames(video: VideoSource) -> Iterator[Frame]:
                     rgb=cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
 
 
-def prefetched(frames: Iterator[Frame], depth: int = 4) -> Iterator[Frame]:
-    """``frames`` in order, decoded up to ``depth`` frames ahead on a background thread.
+def prefetched(frames: Iterator[_Item], depth: int = 4) -> Iterator[_Item]:
+    """``frames`` (or any items made from them) in order, decoded up to ``depth`` ahead on a
+    background thread.
 
     OpenCV's decoder and colour conversion release the GIL, so decoding the next frames
     overlaps the caller's work on this one (pose models, on the other core). An exception

@@ -117,10 +117,23 @@ class MediaPipeBackend(PoseBackend):
         self.config = config or MediaPipeConfig()
         self.stage = stage or PerceiveConfig()
         self._video_fresh = True  # the video-mode graph has not seen the actor yet
+        self._warm: tuple[bool, dict[str, Any]] | None = None  # (hands, models) of warm_up
 
-    def warm_up(self) -> None:
+    def warm_up(self, hands: bool = True) -> None:
+        """Import MediaPipe and open the graphs :meth:`estimate` will use. A graph loads its
+        models (and builds its TFLite/XNNPACK interpreters) on MediaPipe's own threads after it
+        is opened, which costs ~0.3 s of CPU before its first result (most of it for the
+        single-image pose graph): done here, that overlaps the artefact scan. The graphs are
+        fresh until :meth:`estimate` feeds them, so the results are the same."""
         with suppress(ImportError):  # estimate() reports it
             import_mediapipe()
+            self.close()
+            self._warm = (hands, self._open(hands))
+
+    def close(self) -> None:
+        if self._warm is not None:
+            self._close(self._warm[1])
+            self._warm = None
 
     # ------------------------------------------------------------------ models
     def _open(self, hands: bool) -> dict[str, Any]:
@@ -172,7 +185,11 @@ class MediaPipeBackend(PoseBackend):
         label_agree = [0, 0]
         most_people = (0, -1)
         candidates_at_start: list[list[float]] = []
-        models = self._open(hands)
+        if self._warm is not None and self._warm[0] == hands:
+            models, self._warm = self._warm[1], None
+        else:
+            self.close()
+            models = self._open(hands)
         prime = self.config.prime_frames
         last_prime = -prime
         self._video_fresh = True
