@@ -195,6 +195,48 @@ def test_composite_draws_robot_over_skeleton_over_shadow_only_where_they_are():
     assert (out[untouched] == 200).all()
 
 
+def test_composite_copies_an_opaque_robot_and_blends_the_rest_exactly_as_blending_all():
+    """An all-or-nothing coverage (bool, as rendered, or a 0/1 float) is drawn by copying the
+    robot's pixels; the image equals blending every layer over their common box, pixel for
+    pixel, with the shadow and the skeleton overlapping each other and the robot."""
+    from exoactor.report.in_scene import Patch, _blend_all
+
+    rng = np.random.default_rng(3)
+    frame = rng.integers(0, 256, (90, 120, 3), dtype=np.uint8)
+    cover = np.zeros((40, 50), bool)
+    cover[5:35, 10:30] = rng.random((30, 20)) > 0.3
+    rgb = np.where(cover[..., None], rng.integers(0, 256, (40, 50, 3)), 0).astype(np.uint8)
+    robot_box = (20, 60, 30, 80)
+    shadow = Patch(rng.random((30, 60)).astype(np.float32), (45, 75, 20, 80))
+    skel_mask = np.zeros((70, 40), bool)
+    skel_mask[np.arange(70), (np.arange(70) * 0.5).astype(int)] = True
+    skeleton = Patch(skel_mask, (10, 80, 40, 80))
+    for alpha in (cover, cover.astype(np.float32)):
+        out = composite(frame, Layers(Patch(rgb, robot_box), Patch(alpha, robot_box), shadow,
+                                      skeleton))
+        ref = frame.copy()
+        _blend_all(ref, Patch(cover.astype(np.float32), robot_box), Patch(rgb, robot_box),
+                   shadow, skeleton, (255, 220, 40))
+        assert np.array_equal(out, ref)
+        assert not np.array_equal(out, frame)
+    # without a robot, or with only a shadow, the same holds
+    for layers in (Layers(np.zeros((90, 120, 3), np.uint8), np.zeros((90, 120)), shadow, None),
+                   Layers(np.zeros((90, 120, 3), np.uint8), np.zeros((90, 120)), None, skeleton)):
+        ref = frame.copy()
+        _blend_all(ref, None, None, layers.shadow, layers.skeleton, (255, 220, 40))
+        assert np.array_equal(composite(frame, layers), ref)
+
+
+def test_composite_blends_a_partial_coverage():
+    frame = np.full((10, 10, 3), 100, np.uint8)
+    alpha = np.zeros((10, 10), np.float32)
+    alpha[2:4, 2:4] = 0.5
+    rgb = np.zeros((10, 10, 3), np.uint8)
+    rgb[2:4, 2:4] = 100  # premultiplied: a robot colour of 200 at half coverage
+    out = composite(frame, Layers(rgb, alpha))
+    assert (out[2:4, 2:4] == 150).all() and (out[5:, 5:] == 100).all()
+
+
 def test_caption_font_has_every_glyph_of_the_captions():
     from exoactor.report.build import _stage_status
     from exoactor.report.render import font_path, missing_glyphs

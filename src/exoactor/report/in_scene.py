@@ -193,7 +193,7 @@ class Layers:
     Attributes:
         robot_rgb: ``(H, W, 3)`` uint8 robot image premultiplied by its coverage (black where
             there is no robot).
-        robot_alpha: ``(H, W)`` float robot coverage in [0, 1].
+        robot_alpha: ``(H, W)`` float robot coverage in [0, 1] (or bool).
         shadow: ``(H, W)`` float shadow darkness in [0, 1], or None.
         skeleton: ``(H, W)`` bool skeleton mask, or None.
     """
@@ -208,7 +208,9 @@ def composite(frame: np.ndarray, layers: Layers,
               skeleton_rgb: tuple[int, int, int] = (255, 220, 40)) -> np.ndarray:
     """The frame with the shadow, the skeleton and the robot drawn over it, in that order.
 
-    Only the box holding the layers is recomputed (the rest of the frame is copied).
+    Only the pixels the layers touch are recomputed (the rest of the frame is copied). A robot
+    coverage that is only 0 or 1 (a bool mask, or a rendering that was not rescaled) is drawn
+    by copying its pixels: the same image as blending, without the arithmetic over its box.
     """
     alpha = _patch(layers.robot_alpha, lambda a: a > 0)
     rgb = None
@@ -217,10 +219,51 @@ def composite(frame: np.ndarray, layers: Layers,
             _crop(layers.robot_rgb, alpha.box)
     shadow = _patch(layers.shadow, lambda a: a > 1e-3)
     skeleton = _patch(layers.skeleton, lambda a: a)
-    present = [p for p in (alpha, shadow, skeleton) if p is not None]
     out = frame.copy()
-    if not present:
+    if alpha is not None and not _binary(alpha.data):
+        _blend_all(out, alpha, rgb, shadow, skeleton, skeleton_rgb)
         return out
+    # shadow, then skeleton, in float32 and rounded once, as _blend_all does them
+    region = None
+    if shadow is not None:
+        y0, y1, x0, x1 = shadow.box
+        region = out[y0:y1, x0:x1].astype(np.float32)
+        region *= (1.0 - SHADOW_OPACITY * shadow.data)[..., None]
+    if skeleton is not None:
+        ys, xs = np.nonzero(skeleton.data)
+        ys, xs = ys + skeleton.box[0], xs + skeleton.box[2]
+        line = out[ys, xs].astype(np.float32)
+        if region is not None:
+            y0, y1, x0, x1 = shadow.box
+            inside = (ys >= y0) & (ys < y1) & (xs >= x0) & (xs < x1)
+            line[inside] = region[ys[inside] - y0, xs[inside] - x0]
+        line = ((1.0 - SKELETON_OPACITY) * line
+                + SKELETON_OPACITY * np.array(skeleton_rgb, dtype=np.float32))
+    if region is not None:
+        y0, y1, x0, x1 = shadow.box
+        out[y0:y1, x0:x1] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
+    if skeleton is not None:
+        out[ys, xs] = np.clip(line + 0.5, 0, 255).astype(np.uint8)
+    if alpha is not None:  # premultiplied by a 0/1 coverage: the robot's own pixels
+        y0, y1, x0, x1 = alpha.box
+        np.copyto(out[y0:y1, x0:x1], rgb.data, where=(alpha.data > 0)[..., None])
+    return out
+
+
+def _binary(coverage: np.ndarray) -> bool:
+    """Whether a coverage holds only 0 and 1."""
+    if coverage.dtype == bool:
+        return True
+    return bool(np.all((coverage == 0) | (coverage == 1)))
+
+
+def _blend_all(out: np.ndarray, alpha: Patch | None, rgb: Patch | None, shadow: Patch | None,
+               skeleton: Patch | None, skeleton_rgb: tuple[int, int, int]) -> None:
+    """:func:`composite` for any coverage in [0, 1]: every layer blended in float32 over the box
+    that holds them all, rounded once (in place)."""
+    present = [p for p in (alpha, shadow, skeleton) if p is not None]
+    if not present:
+        return
     y0, y1 = min(p.box[0] for p in present), max(p.box[1] for p in present)
     x0, x1 = min(p.box[2] for p in present), max(p.box[3] for p in present)
     region = out[y0:y1, x0:x1].astype(np.float32)
@@ -239,7 +282,6 @@ def composite(frame: np.ndarray, layers: Layers,
         r = part(alpha)
         r[:] = r * (1.0 - alpha.data[..., None]) + rgb.data
     out[y0:y1, x0:x1] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
-    return out
 
 
 def _crop(image: np.ndarray, box: tuple[int, int, int, int]) -> Patch:

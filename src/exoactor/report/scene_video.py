@@ -412,11 +412,12 @@ def _side_frame(scene: np.ndarray, world: np.ndarray, scene_label: str, world_la
 
 def _robot_layers(rgb: np.ndarray, cover: np.ndarray, box: tuple[int, int, int, int],
                   sx: float, sy: float) -> tuple[Patch, Patch]:
-    """The rendered robot box as premultiplied RGB and float coverage patches of the output
-    frame (rendered at ``sx`` x ``sy`` of its size; upscaled when below 1)."""
-    a = Patch(cover.astype(np.float32), box)
+    """The rendered robot box as premultiplied RGB and coverage patches of the output frame
+    (rendered at ``sx`` x ``sy`` of its size; upscaled when below 1, with a float coverage;
+    otherwise the bool coverage as rendered)."""
     if sx == 1.0 and sy == 1.0:
-        return Patch(rgb, box), a
+        return Patch(rgb, box), Patch(cover, box)
+    a = Patch(cover.astype(np.float32), box)
     return _scale_patch(Patch(rgb, box), 1.0 / sx, 1.0 / sy), _scale_patch(a, 1.0 / sx, 1.0 / sy)
 
 
