@@ -12,7 +12,8 @@ index  acts on                                                         unmodifie
 3      stride: leg joints' swing about their running mean ``x s``      1
 4      stance: blend legs, waist, pelvis height and tilt toward the    0
        standing posture, and the reference's own velocities toward 0
-       (beyond 1, hold plans only: the arms too, by ``stance - 1``)
+       (beyond 1, hold plans only: the arms too, and the yaw rate
+       back to the reference's, by ``stance - 1``)
 5      reference clock rate (time warp): rows of the reference passed  1
        per control step (< 1 waits / slows, > 1 speeds up); the fed
        root velocities are *not* scaled, so a slowed clock lets a
@@ -195,8 +196,11 @@ def candidate_plans(current: np.ndarray, previous_best: np.ndarray | None, feedb
 HOLD = np.array([0.0, 0.0, 0.0, 1.0, 2.0, 1.0])
 """Decisions of the hold posture: no offsets, stride 1, stance 2, clock rate 1: the whole body
 at the standing posture (legs, waist, pelvis height and tilt by the stance blend's first unit, the
-arms by its part beyond 1, :func:`apply_to_mimic`), the reference's own root velocities and
-yaw rate fed as 0."""
+arms by its part beyond 1, :func:`apply_to_mimic`), the reference's own root velocities fed
+as 0 and its yaw rate kept: the robot stands still but turns as the reference turns, so that it
+faces where the reference faces when the hold ends (the filter's velocities are fed in the
+robot's heading frame; a hold that also stopped the turn left a robot that lagged a turning
+reference by 35-55 deg, and every velocity fed after the hold pointed that much off)."""
 
 
 def hold_plans(current: np.ndarray) -> tuple[np.ndarray, list[str]]:
@@ -245,7 +249,8 @@ def apply_to_mimic(mimic: np.ndarray, decisions: np.ndarray, leg_mean: np.ndarra
         legs: indices of the leg joints (within the 29).
         stand_mimic: ``(35,)`` mimic entries of the standing posture at rest.
         stance_joints: indices of the joints the stance blend moves (legs and waist); a
-            stance beyond 1 (hold plans) blends the other joints by ``stance - 1``.
+            stance beyond 1 (hold plans) blends the other joints by ``stance - 1``, and
+            by as much the yaw rate back to the reference's (the robot turns with it).
 
     Returns:
         ``(K, 35)``.
@@ -265,6 +270,14 @@ def apply_to_mimic(mimic: np.ndarray, decisions: np.ndarray, leg_mean: np.ndarra
     others = np.setdiff1d(np.arange(joints.shape[1]), stance_joints)
     w = np.clip(d[:, 4:5] - 1.0, 0.0, 1.0)
     joints[:, others] += w * (stand_mimic[6:][others] - joints[:, others])
+    # ... and keeps the reference's own yaw rate: a hold stands still but keeps the heading
+    # (fed the standing posture with no turn, the robot fell behind a reference that turns, and
+    # every heading-frame velocity fed after the hold pointed the wrong way); within [0, 1] this
+    # leaves every entry untouched
+    turn = w[:, 0] > 0.0
+    if turn.any():
+        yaw_rate = np.broadcast_to(np.asarray(mimic)[..., 5], (len(d),))
+        out[turn, 5] += (w[:, 0] * b[:, 0] * yaw_rate)[turn]
     out[:, 0] += d[:, 0]
     out[:, 1] += d[:, 1]
     out[:, 5] += d[:, 2]
