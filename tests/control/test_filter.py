@@ -174,37 +174,39 @@ def test_planner_model_is_the_executed_loop(walk_motion) -> None:
 
 
 def test_hold_plan_feeds_the_whole_standing_posture() -> None:
-    """The hold decisions feed standing: every joint (arms included), pelvis height and tilt at
-    standing and no root velocity, whatever the reference asks, but the reference's own yaw
-    rate (issue 16: a hold that stopped the turn left the pick-up robot 35-55 deg behind its
-    reference, and every heading-frame velocity fed after it pointed that much off)."""
-    from exoactor.control.filter.decisions import HOLD, hold_plans, is_hold
+    """The hold decisions feed standing at rest: every joint (arms included), pelvis height and
+    tilt at standing and no root velocity or yaw rate, whatever the reference asks; the turning
+    hold (issue 16) the same but the reference's own yaw rate, so the robot turns with it."""
+    from exoactor.control.filter.decisions import HOLD, HOLD_TURN, hold_plans, is_hold
 
     rng = np.random.default_rng(1)
     mimic, stand = rng.normal(size=35), rng.normal(size=35)
     stand[[0, 1, 3, 4, 5]] = 0.0
     out = apply_to_mimic(mimic, HOLD[None], mimic[6:18], np.arange(12), stand, np.arange(15))[0]
+    np.testing.assert_allclose(out, stand, atol=1e-12)
+    turning = apply_to_mimic(mimic, HOLD_TURN[None], mimic[6:18], np.arange(12), stand,
+                             np.arange(15))[0]
     keep = np.arange(35) != 5
-    np.testing.assert_allclose(out[keep], stand[keep], atol=1e-12)
-    assert np.isclose(out[5], mimic[5], atol=1e-12)  # turning as the reference turns
-    # per candidate: a batch of mimic rows (one clock each) keeps each row's yaw rate
+    np.testing.assert_array_equal(turning[keep], out[keep])
+    assert np.isclose(turning[5], mimic[5], atol=1e-12)  # turning as the reference turns
+    # per candidate: a batch of mimic rows (one clock each) keeps each row's own yaw rate
     rows = rng.normal(size=(3, 35))
-    both = apply_to_mimic(rows, np.stack([HOLD, IDENTITY, HOLD]), rows[:, 6:18], np.arange(12),
-                          stand, np.arange(15))
+    both = apply_to_mimic(rows, np.stack([HOLD_TURN, HOLD, HOLD_TURN]), rows[:, 6:18],
+                          np.arange(12), stand, np.arange(15))
     np.testing.assert_allclose(both[[0, 2], 5], rows[[0, 2], 5], atol=1e-12)
-    np.testing.assert_array_equal(both[1], rows[1])
-    # within the sampled range [0, 1] the arms stay bit-exact (hold is an extension only), and
-    # the yaw rate is blended toward 0 with the other velocities as before
+    assert np.isclose(both[1, 5], 0.0, atol=1e-12)
+    # within the sampled range [0, 1] the arms stay bit-exact (hold is an extension only)
     part = apply_to_mimic(mimic, np.array([[0.0, 0.0, 0.0, 1.0, 0.7, 1.0]]), mimic[6:18],
                           np.arange(12), stand, np.arange(15))[0]
     np.testing.assert_array_equal(part[21:], mimic[21:])
-    np.testing.assert_array_equal(part[[0, 1, 5]], mimic[[0, 1, 5]] - 0.7 * mimic[[0, 1, 5]])
     current = np.array([0.2, 0.0, 0.6, 1.0, 0.5, 0.8])
     plans, labels = hold_plans(current)
     assert all(is_hold(lb) for lb in labels) and not is_hold("hold")
+    assert labels == ["hold_stand", "hold_stand_ramp", "hold_stand_turn"]
     np.testing.assert_array_equal(plans[0], np.tile(HOLD, (3, 1)))
     np.testing.assert_array_equal(plans[1, 0], current)  # the ramp starts where we are
     np.testing.assert_array_equal(plans[1, 1:], np.tile(HOLD, (2, 1)))
+    np.testing.assert_array_equal(plans[2], np.tile(HOLD_TURN, (3, 1)))
 
 
 class _FakeEvaluator:
@@ -253,7 +255,7 @@ def test_hold_only_where_every_ordinary_plan_falls() -> None:
     (reported, and its steps flagged); some ordinary plan stays up: no hold plan is even
     simulated (so such runs are unchanged)."""
     planner, ev = _planner_replan(ordinary_up=False)
-    assert ev.calls == [FAST.candidates, 2]
+    assert ev.calls == [FAST.candidates, 3]
     entry = planner.log[-1]
     assert entry["chosen"] == "hold_stand" and planner.holding
     assert entry["infeasible"] == FAST.candidates and entry["hold_infeasible"] == 0
