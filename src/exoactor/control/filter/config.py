@@ -121,13 +121,14 @@ class ObjectiveWeights(BaseModel):
     scene says the person holds it): the mean over the hands of the squared distance of each
     hand to the box as simulated, beyond the reference hand's distance to the box where the
     scene puts it [1/m^2], per second. Without a carried box in the scene the term is not
-    computed. Off by default (0), measured: on the pick-up dev clip no plan that stays up
-    brings the far hand within 0.2 m of the box (the reference's bend at the grasp falls
-    under every decision the filter has), so the term only chose between ways of missing it;
-    at 100 = 1 / (0.1 m)^2 (the scale of ``seated``), with seeds 0 and 1: the far hand 0.22 ->
-    0.22 and 0.39 -> 0.29 m, not executed 66 -> 66 % and 54 -> 33 %, but on seed 1 the robot
-    chased the knocked-off box (clip-end drift 1.51 -> 4.07 m). Meant for a reference the
-    robot can follow to the box."""
+    computed. Off by default (0), measured on the pick-up dev clip: no plan that stays up
+    brings the far hand within 0.2 m of the box (the reference's bend at the grasp falls under
+    every decision the filter has), so the term only chooses between ways of missing it. At
+    100 = 1 / (0.1 m)^2 (the scale of ``seated``), seeds 0 and 1: the far hand 0.39 -> 0.39 m
+    on both, not executed 69 -> 69 % and 54 -> 60 %, clip-end drift 0.23 -> 0.23 and
+    1.50 -> 0.97 m; with holds that all turned (an earlier variant) seed 1 chased the
+    knocked-off box (drift 1.51 -> 4.07 m). Meant for a reference the robot can follow to the
+    box."""
 
     # ---- reference time warp (:func:`~.objective.clock_lag_cost`) ---------------------------
     clock_lag: float = Field(0.02, ge=0.0)

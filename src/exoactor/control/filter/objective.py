@@ -20,7 +20,8 @@ pelvis xy outside the seat's footprint less a margin, :func:`seat_support_sq`: a
 squats beside its seat is not seated, however close its pose), where it has a carried box a
 *grasp* term during the box's evidence phase (each hand's distance to the box as simulated,
 beyond the reference hand's distance to the box where the scene puts it, :func:`grasp_sq`: a
-robot whose hands are not on the box does not carry it, however close its pose), a torso-tilt
+robot whose hands are not on the box does not carry it, however close its pose; off by
+default, ``ObjectiveWeights.grasp``), a torso-tilt
 excess term (a
 margin before the fall rule), a pelvis-speed term after the clip (come to rest), a
 *clip-end* term (the pelvis pose at the step where the reference clock reaches the clip's
