@@ -207,6 +207,13 @@ def test_hold_plan_feeds_the_whole_standing_posture() -> None:
     np.testing.assert_array_equal(plans[1, 0], current)  # the ramp starts where we are
     np.testing.assert_array_equal(plans[1, 1:], np.tile(HOLD, (2, 1)))
     np.testing.assert_array_equal(plans[2], np.tile(HOLD_TURN, (3, 1)))
+    # the turning hold turns toward the reference's heading from knot 1 (the feedback law's)
+    plans, _ = hold_plans(current, 0.4)
+    np.testing.assert_array_equal(plans[2, 0], HOLD_TURN)
+    np.testing.assert_array_equal(plans[2, 1:, 2], [0.4, 0.4])
+    np.testing.assert_array_equal(np.delete(plans[2, 1:], 2, axis=1),
+                                  np.delete(np.tile(HOLD_TURN, (2, 1)), 2, axis=1))
+    np.testing.assert_array_equal(plans[:2], hold_plans(current)[0][:2])
 
 
 class _FakeEvaluator:

@@ -207,19 +207,24 @@ are in the robot's heading frame; on the pick-up dev clip a hold that stopped th
 robot 35-55 deg behind its reference)."""
 
 
-def hold_plans(current: np.ndarray) -> tuple[np.ndarray, list[str]]:
+def hold_plans(current: np.ndarray, heading_rate_rad_s: float = 0.0
+               ) -> tuple[np.ndarray, list[str]]:
     """The "hold" plans, simulated only where every ordinary plan falls within the horizon
     (graceful degradation: keep the robot up rather than follow the reference).
 
     ``hold_stand``: :data:`HOLD` at every knot (the standing posture at once; the safety layer's
     rate limit smooths the jump in targets); ``hold_stand_ramp``: from the decisions in use to
-    :data:`HOLD` at the horizon's middle knot; ``hold_stand_turn``: :data:`HOLD_TURN` at every
-    knot (standing, turning with the reference). The objective chooses among them: turning
-    with a reference that turns is right, turning with a perception glitch (a spin and back
-    within a second) is not.
+    :data:`HOLD` at the horizon's middle knot; ``hold_stand_turn``: :data:`HOLD_TURN` (standing,
+    turning with the reference) with, at knots 1-2, the yaw-rate offset ``heading_rate_rad_s``
+    that turns the robot toward the reference's heading (the feedback law's heading part), so
+    a hold closes the heading gap instead of keeping it. The objective chooses among them:
+    turning with a reference that turns is right, turning with a perception glitch (a spin and
+    back within a second) is not.
 
     Args:
         current: ``(6,)`` decisions in use now.
+        heading_rate_rad_s: yaw-rate offset toward the reference's heading [rad/s] (the
+            feedback candidate's, already within the bounds).
 
     Returns:
         ``(3, 3, 6)`` plans and their labels.
@@ -228,6 +233,7 @@ def hold_plans(current: np.ndarray) -> tuple[np.ndarray, list[str]]:
     ramp = np.tile(HOLD, (KNOTS, 1))
     ramp[0] = current
     turn = np.tile(HOLD_TURN, (KNOTS, 1))
+    turn[1:, 2] = heading_rate_rad_s
     return np.stack([now, ramp, turn]), ["hold_stand", "hold_stand_ramp", "hold_stand_turn"]
 
 
