@@ -124,7 +124,8 @@ class ObjectiveWeights(BaseModel):
     computed. Off by default (0), measured on the pick-up dev clip: no plan that stays up
     brings the far hand within 0.2 m of the box (the reference's bend at the grasp falls under
     every decision the filter has), so the term only chooses between ways of missing it. At
-    100 = 1 / (0.1 m)^2 (the scale of ``seated``), seeds 0 and 1: the far hand 0.39 -> 0.39 m
+    100 = 1 / (0.1 m)^2 (the scale of ``seated``), with the turning hold before its heading
+    feedback (measured then, not since), seeds 0 and 1: the far hand 0.39 -> 0.39 m
     on both, not executed 69 -> 69 % and 54 -> 60 %, clip-end drift 0.23 -> 0.23 and
     1.50 -> 0.97 m; with holds that all turned (an earlier variant) seed 1 chased the
     knocked-off box (drift 1.51 -> 4.07 m). Meant for a reference the robot can follow to the
