@@ -175,14 +175,26 @@ def test_planner_model_is_the_executed_loop(walk_motion) -> None:
 
 def test_hold_plan_feeds_the_whole_standing_posture() -> None:
     """The hold decisions feed standing at rest: every joint (arms included), pelvis height and
-    tilt at standing and no root velocity or yaw rate, whatever the reference asks."""
-    from exoactor.control.filter.decisions import HOLD, hold_plans, is_hold
+    tilt at standing and no root velocity or yaw rate, whatever the reference asks; the turning
+    hold (issue 16) the same but the reference's own yaw rate, so the robot turns with it."""
+    from exoactor.control.filter.decisions import HOLD, HOLD_TURN, hold_plans, is_hold
 
     rng = np.random.default_rng(1)
     mimic, stand = rng.normal(size=35), rng.normal(size=35)
     stand[[0, 1, 3, 4, 5]] = 0.0
     out = apply_to_mimic(mimic, HOLD[None], mimic[6:18], np.arange(12), stand, np.arange(15))[0]
     np.testing.assert_allclose(out, stand, atol=1e-12)
+    turning = apply_to_mimic(mimic, HOLD_TURN[None], mimic[6:18], np.arange(12), stand,
+                             np.arange(15))[0]
+    keep = np.arange(35) != 5
+    np.testing.assert_array_equal(turning[keep], out[keep])
+    assert np.isclose(turning[5], mimic[5], atol=1e-12)  # turning as the reference turns
+    # per candidate: a batch of mimic rows (one clock each) keeps each row's own yaw rate
+    rows = rng.normal(size=(3, 35))
+    both = apply_to_mimic(rows, np.stack([HOLD_TURN, HOLD, HOLD_TURN]), rows[:, 6:18],
+                          np.arange(12), stand, np.arange(15))
+    np.testing.assert_allclose(both[[0, 2], 5], rows[[0, 2], 5], atol=1e-12)
+    assert np.isclose(both[1, 5], 0.0, atol=1e-12)
     # within the sampled range [0, 1] the arms stay bit-exact (hold is an extension only)
     part = apply_to_mimic(mimic, np.array([[0.0, 0.0, 0.0, 1.0, 0.7, 1.0]]), mimic[6:18],
                           np.arange(12), stand, np.arange(15))[0]
@@ -190,9 +202,18 @@ def test_hold_plan_feeds_the_whole_standing_posture() -> None:
     current = np.array([0.2, 0.0, 0.6, 1.0, 0.5, 0.8])
     plans, labels = hold_plans(current)
     assert all(is_hold(lb) for lb in labels) and not is_hold("hold")
+    assert labels == ["hold_stand", "hold_stand_ramp", "hold_stand_turn"]
     np.testing.assert_array_equal(plans[0], np.tile(HOLD, (3, 1)))
     np.testing.assert_array_equal(plans[1, 0], current)  # the ramp starts where we are
     np.testing.assert_array_equal(plans[1, 1:], np.tile(HOLD, (2, 1)))
+    np.testing.assert_array_equal(plans[2], np.tile(HOLD_TURN, (3, 1)))
+    # the turning hold turns toward the reference's heading from knot 1 (the feedback law's)
+    plans, _ = hold_plans(current, 0.4)
+    np.testing.assert_array_equal(plans[2, 0], HOLD_TURN)
+    np.testing.assert_array_equal(plans[2, 1:, 2], [0.4, 0.4])
+    np.testing.assert_array_equal(np.delete(plans[2, 1:], 2, axis=1),
+                                  np.delete(np.tile(HOLD_TURN, (2, 1)), 2, axis=1))
+    np.testing.assert_array_equal(plans[:2], hold_plans(current)[0][:2])
 
 
 class _FakeEvaluator:
@@ -241,7 +262,7 @@ def test_hold_only_where_every_ordinary_plan_falls() -> None:
     (reported, and its steps flagged); some ordinary plan stays up: no hold plan is even
     simulated (so such runs are unchanged)."""
     planner, ev = _planner_replan(ordinary_up=False)
-    assert ev.calls == [FAST.candidates, 2]
+    assert ev.calls == [FAST.candidates, 3]
     entry = planner.log[-1]
     assert entry["chosen"] == "hold_stand" and planner.holding
     assert entry["infeasible"] == FAST.candidates and entry["hold_infeasible"] == 0
@@ -615,6 +636,130 @@ def test_planning_loops_charge_the_seat_support_of_the_scene(standing) -> None:
     assert expected > 0.1  # the pelvis is ~0.9 m off the seat's support: (0.9)^2 per row
     assert np.isclose(runs[0].cost[0] - runs[1].cost[0], w.seated * expected * tab.dt,
                       rtol=1e-9)
+
+
+def test_point_box_distance_matches_the_interaction_score() -> None:
+    """The filter's box distance (:func:`~exoactor.control.filter.objective.point_box_distance_m`,
+    the box's orientation from its free joint's quaternion) equals the interaction score's
+    (:func:`exoactor.scene.score.point_box_distance_at`, from a yaw) for a turned box."""
+    from exoactor.control.filter.objective import point_box_distance_m
+    from exoactor.rotations import yaw_quat
+    from exoactor.scene.score import point_box_distance_at
+
+    rng = np.random.default_rng(3)
+    pts = rng.normal(0.0, 0.15, (5, 7, 3)) + [0.3, -0.2, 0.6]
+    centre = np.array([0.3, -0.2, 0.6])
+    size = np.array([0.25, 0.13, 0.25])
+    for yaw_rad in (0.0, 0.7, np.pi / 2, -2.0):
+        got = point_box_distance_m(pts, np.tile(centre, (5, 1)), np.tile(yaw_quat(yaw_rad), (5, 1)),
+                                   size / 2)
+        want = point_box_distance_at(pts.reshape(-1, 3), centre, yaw_rad, size).reshape(5, 7)
+        np.testing.assert_allclose(got, want, atol=1e-12)
+        assert (want > 0).any() and (want == 0).any()
+
+
+def test_grasp_is_charged_off_the_box_and_only_in_its_phase() -> None:
+    """The grasp term (issue 16): during a carried box's evidence phase each hand's distance to
+    the box as simulated (its free joint in qpos, so a pushed box is where it went), beyond the
+    reference hand's distance, costs ``grasp * mean(excess^2)``; hands as near as the
+    reference's, and any hand outside the phase, cost what they do without a box."""
+    from types import SimpleNamespace
+
+    from exoactor.control.filter.config import ObjectiveWeights
+    from exoactor.control.filter.objective import step_cost
+
+    dt, n = 0.02, 100
+    clip_t = -0.1 + dt * np.arange(n)
+    box_w = ((clip_t >= 1.0) & (clip_t <= 1.4)).astype(float)
+    base = dict(clip_t=clip_t, duration_s=1.8, dt=dt, root_pos_w=np.zeros((n, 3)),
+                root_quat_w=np.tile([1.0, 0, 0, 0], (n, 1)), body_pos_w=np.zeros((n, 4, 3)),
+                joint_pos=np.zeros((n, 29)), torso_tilt_rad=np.zeros(n),
+                eased_shift_b=np.zeros((n, 2, 4, 3)))
+    bare = SimpleNamespace(**base)
+    ref_d = np.zeros((n, 2))
+    ref_d[:, 1] = 0.05  # the reference's right hand stays 5 cm off the box
+    held = SimpleNamespace(**base, box_w=box_w, box_adr=np.full(n, 36),
+                           box_half=np.tile([0.1, 0.2, 0.1], (n, 1)), box_ref_hand_m=ref_d)
+    w = ObjectiveWeights(grasp=100.0)
+    assert ObjectiveWeights().grasp == 0.0  # off by default: the same cost as without a box
+    np.testing.assert_array_equal(
+        step_cost(np.tile(np.r_[np.zeros(3), 1.0, np.zeros(39)], (3, 1)), np.zeros((3, 35)),
+                  np.zeros((3, 4, 3)), np.zeros(3), IDENTITY[None].repeat(3, 0),
+                  IDENTITY[None].repeat(3, 0), held, int(np.flatnonzero(box_w)[0]),
+                  np.arange(7, 36), ObjectiveWeights(), (0, 1, 2, 3)),
+        step_cost(np.tile(np.r_[np.zeros(3), 1.0, np.zeros(39)], (3, 1)), np.zeros((3, 35)),
+                  np.zeros((3, 4, 3)), np.zeros(3), IDENTITY[None].repeat(3, 0),
+                  IDENTITY[None].repeat(3, 0), bare, int(np.flatnonzero(box_w)[0]),
+                  np.arange(7, 36), ObjectiveWeights(), (0, 1, 2, 3)))
+    joints = np.arange(7, 36)
+    # the box turned 90 deg about z at (1, 0, 0.5): its 0.4 m width along world x
+    qpos = np.zeros((3, 43))
+    qpos[:, 3] = 1.0
+    qpos[:, 36:39] = [1.0, 0.0, 0.5]
+    qpos[:, 39:43] = [np.cos(np.pi / 4), 0.0, 0.0, np.sin(np.pi / 4)]
+    hands = np.zeros((3, 4, 3))
+    hands[:, :, 2] = 0.5
+    hands[0, 0, 0], hands[0, 1, 0] = 0.8, 1.2         # on the box's faces (x = 1 -+ 0.2)
+    hands[1, 0, 0], hands[1, 1, 0] = 0.7, 1.35        # left 0.1 m off; right 0.15 m, ref 0.05
+    hands[2, 0, 0], hands[2, 1, 0] = 0.8, 1.0         # left on it, right 0.1 m above the top
+    hands[2, 1, 2] = 0.7
+    args = (np.zeros((3, 35)), hands, np.zeros(3), IDENTITY[None].repeat(3, 0),
+            IDENTITY[None].repeat(3, 0))
+
+    def cost(tab, k):
+        return step_cost(qpos, *args, tab, k, joints, w, (0, 1, 2, 3))
+
+    on = np.flatnonzero(box_w > 0)
+    k_on, k_off = on[len(on) // 2], on[0] - 5
+    extra = cost(held, k_on) - cost(bare, k_on)
+    np.testing.assert_allclose(extra, [0.0, w.grasp * (0.1 ** 2 + 0.1 ** 2) / 2,
+                                       w.grasp * 0.05 ** 2 / 2], atol=1e-9)
+    np.testing.assert_array_equal(cost(held, k_off), cost(bare, k_off))
+    moved = qpos.copy()
+    moved[:, 36] += 0.3  # the box pushed 0.3 m along x: the hands are judged against it there
+    got = step_cost(moved, *args, held, k_on, joints, w, (0, 1, 2, 3)) - cost(bare, k_on)
+    assert got[0] > w.grasp * 0.2 ** 2 / 2
+
+
+def test_planning_loops_charge_the_grasp_of_the_scene_box(standing) -> None:
+    """The planning loops (:class:`~exoactor.control.filter.plant.Plant`) charge the grasp term
+    of the scene's carried box in its evidence phase, and only there: a box on a support 1 m
+    beside a standing robot (out of reach, so the physics is the same with and without the
+    term) adds exactly ``grasp * sum(grasp_sq) dt`` over the phase's steps; the reference
+    hands' distance to the box is the interaction score's."""
+    from exoactor.control.filter.config import ObjectiveWeights
+    from exoactor.control.filter.objective import grasp_sq
+    from exoactor.control.filter.plant import Plant, PlantSetup
+    from exoactor.formats.scene import ObjectPose, Scene, SceneObject
+    from exoactor.scene.score import point_box_distance
+
+    motion = standing(seconds=1.5)
+    table = SceneObject(kind="table", pose=ObjectPose(pos=(0.0, 1.0, 0.4), yaw_rad=0.3),
+                        size=(0.3, 0.3, 0.04))
+    box = SceneObject(kind="box", pose=ObjectPose(pos=(0.0, 1.0, 0.545), yaw_rad=0.3),
+                      size=(0.25, 0.2, 0.25), mass=1.0, evidence=((20, 40),))
+    plant = Plant(PlantSetup(motion, scene=Scene(fps=motion.fps, objects=(table, box))), 1)
+    tab = plant.table
+    assert tab.box_w is not None and 0 < tab.box_w.sum() < len(tab.box_w)
+    on = np.flatnonzero(tab.box_w > 0)
+    want = np.stack([point_box_distance(tab.body_pos_w[on, h], box) for h in range(2)], 1)
+    np.testing.assert_allclose(tab.box_ref_hand_m[on], want, atol=1e-9)
+    w = ObjectiveWeights(grasp=100.0)
+    steps = 60
+    runs = [plant.simulate([plant.initial_state()], IDENTITY[None, None].repeat(3, 1), steps,
+                           steps, ww, strict=False)
+            for ww in (w, w.model_copy(update={"grasp": 0.0}))]
+    rec = runs[0].records[0]
+    assert np.array_equal(rec.qpos, runs[1].records[0].qpos)
+    k0 = plant.initial_state().step
+    rows = k0 + 1 + np.arange(steps)
+    expected = sum(tab.box_w[r] * grasp_sq(rec.qpos[i:i + 1], rec.body_pos_w[i:i + 1], tab, r)[0]
+                   for i, r in enumerate(rows))
+    assert expected > 0.0
+    assert np.isclose(runs[0].cost[0] - runs[1].cost[0], w.grasp * expected * tab.dt, rtol=1e-9)
+    # without a box the table is as before
+    bare = Plant(PlantSetup(motion, scene=Scene(fps=motion.fps, objects=(table,))), 1)
+    assert bare.table.box_w is None
 
 
 # ---- the clip left not executed: charged as it is reported ---------------------------------

@@ -115,6 +115,22 @@ class ObjectiveWeights(BaseModel):
     heading 8 / 44 deg off); on the bench 0, 0.06 and 0.10 m all gave 44 % (15 % without the
     term)."""
 
+    # ---- carrying a box of the scene (issue 16: :func:`~.objective.grasp_sq`) ---------------
+    grasp: float = Field(0.0, ge=0.0)
+    """Weight of the hands off the carried box during the box's evidence phase (the frames the
+    scene says the person holds it): the mean over the hands of the squared distance of each
+    hand to the box as simulated, beyond the reference hand's distance to the box where the
+    scene puts it [1/m^2], per second. Without a carried box in the scene the term is not
+    computed. Off by default (0), measured on the pick-up dev clip: no plan that stays up
+    brings the far hand within 0.2 m of the box (the reference's bend at the grasp falls under
+    every decision the filter has), so the term only chooses between ways of missing it. At
+    100 = 1 / (0.1 m)^2 (the scale of ``seated``), with the turning hold before its heading
+    feedback (measured then, not since), seeds 0 and 1: the far hand 0.39 -> 0.39 m
+    on both, not executed 69 -> 69 % and 54 -> 60 %, clip-end drift 0.23 -> 0.23 and
+    1.50 -> 0.97 m; with holds that all turned (an earlier variant) seed 1 chased the
+    knocked-off box (drift 1.51 -> 4.07 m). Meant for a reference the robot can follow to the
+    box."""
+
     # ---- reference time warp (:func:`~.objective.clock_lag_cost`) ---------------------------
     clock_lag: float = Field(0.02, ge=0.0)
     """Squared lateness of the reference clock behind (or ahead of) real time, per second

@@ -12,7 +12,9 @@ index  acts on                                                         unmodifie
 3      stride: leg joints' swing about their running mean ``x s``      1
 4      stance: blend legs, waist, pelvis height and tilt toward the    0
        standing posture, and the reference's own velocities toward 0
-       (beyond 1, hold plans only: the arms too, by ``stance - 1``)
+       (beyond 1, hold plans only: the arms too, by ``stance - 1``;
+       beyond 2, the yaw rate back to the reference's, by
+       ``stance - 2``)
 5      reference clock rate (time warp): rows of the reference passed  1
        per control step (< 1 waits / slows, > 1 speeds up); the fed
        root velocities are *not* scaled, so a slowed clock lets a
@@ -197,26 +199,42 @@ HOLD = np.array([0.0, 0.0, 0.0, 1.0, 2.0, 1.0])
 at the standing posture (legs, waist, pelvis height and tilt by the stance blend's first unit, the
 arms by its part beyond 1, :func:`apply_to_mimic`), the reference's own root velocities and
 yaw rate fed as 0."""
+HOLD_TURN = np.array([0.0, 0.0, 0.0, 1.0, 3.0, 1.0])
+"""Decisions of the turning hold: :data:`HOLD`, but the reference's own yaw rate fed as it is
+(stance 3, :func:`apply_to_mimic`): the robot stands still and turns as the reference turns, so
+that it faces where the reference faces when the hold ends (the velocities fed after a hold
+are in the robot's heading frame; on the pick-up dev clip a hold that stopped the turn left the
+robot 35-55 deg behind its reference)."""
 
 
-def hold_plans(current: np.ndarray) -> tuple[np.ndarray, list[str]]:
+def hold_plans(current: np.ndarray, heading_rate_rad_s: float = 0.0
+               ) -> tuple[np.ndarray, list[str]]:
     """The "hold" plans, simulated only where every ordinary plan falls within the horizon
     (graceful degradation: keep the robot up rather than follow the reference).
 
     ``hold_stand``: :data:`HOLD` at every knot (the standing posture at once; the safety layer's
     rate limit smooths the jump in targets); ``hold_stand_ramp``: from the decisions in use to
-    :data:`HOLD` at the horizon's middle knot.
+    :data:`HOLD` at the horizon's middle knot; ``hold_stand_turn``: :data:`HOLD_TURN` (standing,
+    turning with the reference) with, at knots 1-2, the yaw-rate offset ``heading_rate_rad_s``
+    that turns the robot toward the reference's heading (the feedback law's heading part), so
+    a hold closes the heading gap instead of keeping it. The objective chooses among them:
+    turning with a reference that turns is right, turning with a perception glitch (a spin and
+    back within a second) is not.
 
     Args:
         current: ``(6,)`` decisions in use now.
+        heading_rate_rad_s: yaw-rate offset toward the reference's heading [rad/s] (the
+            feedback candidate's, already within the bounds).
 
     Returns:
-        ``(2, 3, 6)`` plans and their labels.
+        ``(3, 3, 6)`` plans and their labels.
     """
     now = np.tile(HOLD, (KNOTS, 1))
     ramp = np.tile(HOLD, (KNOTS, 1))
     ramp[0] = current
-    return np.stack([now, ramp]), ["hold_stand", "hold_stand_ramp"]
+    turn = np.tile(HOLD_TURN, (KNOTS, 1))
+    turn[1:, 2] = heading_rate_rad_s
+    return np.stack([now, ramp, turn]), ["hold_stand", "hold_stand_ramp", "hold_stand_turn"]
 
 
 def is_hold(label: str) -> bool:
@@ -245,7 +263,9 @@ def apply_to_mimic(mimic: np.ndarray, decisions: np.ndarray, leg_mean: np.ndarra
         legs: indices of the leg joints (within the 29).
         stand_mimic: ``(35,)`` mimic entries of the standing posture at rest.
         stance_joints: indices of the joints the stance blend moves (legs and waist); a
-            stance beyond 1 (hold plans) blends the other joints by ``stance - 1``.
+            stance beyond 1 (hold plans) blends the other joints by ``stance - 1``, one
+            beyond 2 (:data:`HOLD_TURN`) the yaw rate back to the reference's by
+            ``stance - 2``.
 
     Returns:
         ``(K, 35)``.
@@ -265,6 +285,13 @@ def apply_to_mimic(mimic: np.ndarray, decisions: np.ndarray, leg_mean: np.ndarra
     others = np.setdiff1d(np.arange(joints.shape[1]), stance_joints)
     w = np.clip(d[:, 4:5] - 1.0, 0.0, 1.0)
     joints[:, others] += w * (stand_mimic[6:][others] - joints[:, others])
+    # a stance beyond 2 (the turning hold, :data:`HOLD_TURN`) blends the yaw rate back to the
+    # reference's by ``stance - 2``; below 2 every entry is left as it is
+    turn = np.clip(d[:, 4] - 2.0, 0.0, 1.0)
+    if np.any(turn > 0.0):
+        yaw_rate = np.broadcast_to(np.asarray(mimic)[..., 5], (len(d),))
+        sel = turn > 0.0
+        out[sel, 5] += (turn * b[:, 0] * yaw_rate)[sel]
     out[:, 0] += d[:, 0]
     out[:, 1] += d[:, 1]
     out[:, 5] += d[:, 2]

@@ -17,7 +17,12 @@ Lexicographic in spirit, weighted in practice (weights in
 4. smoothness of the decisions;
 plus, where the scene has a seat, a *seat-support* term during the seat's evidence phase (the
 pelvis xy outside the seat's footprint less a margin, :func:`seat_support_sq`: a robot that
-squats beside its seat is not seated, however close its pose), a torso-tilt excess term (a
+squats beside its seat is not seated, however close its pose), where it has a carried box a
+*grasp* term during the box's evidence phase (each hand's distance to the box as simulated,
+beyond the reference hand's distance to the box where the scene puts it, :func:`grasp_sq`: a
+robot whose hands are not on the box does not carry it, however close its pose; off by
+default, ``ObjectiveWeights.grasp``), a torso-tilt
+excess term (a
 margin before the fall rule), a pelvis-speed term after the clip (come to rest), a
 *clip-end* term (the pelvis pose at the step where the reference clock reaches the clip's
 end, ``|dxy|^2 + 4 dyaw^2``, counted once with weight ``clip_end``: where the robot is when
@@ -75,6 +80,9 @@ def step_cost(qpos: np.ndarray, qvel: np.ndarray, body_pos_w: np.ndarray, tilt_r
     if weights.seated > 0.0 and seat_w is not None and seat_w[k] > 0.0:
         c = c + weights.seated * seat_w[k] * seat_support_sq(qpos, table, k,
                                                              weights.seated_margin_m)
+    box_w = getattr(table, "box_w", None)  # None: no carried box in the scene
+    if weights.grasp > 0.0 and box_w is not None and box_w[k] > 0.0:
+        c = c + weights.grasp * box_w[k] * grasp_sq(qpos, body_pos_w, table, k)
     if k == clip_end_row(table):  # counted once: the caller integrates rates over dt
         c = c + weights.clip_end * (pose + 4.0 * dyaw * dyaw) / table.dt
     if table.clip_t[k] > table.duration_s:
@@ -101,6 +109,47 @@ def seat_support_sq(qpos: np.ndarray, table, k: int, margin_m: float) -> np.ndar
     out_f = np.maximum(np.abs(d @ fwd) - half[0], 0.0)
     out_l = np.maximum(np.abs(d @ lat) - half[1], 0.0)
     return out_f * out_f + out_l * out_l
+
+
+def point_box_distance_m(points_w: np.ndarray, centre_w: np.ndarray, quat_wxyz: np.ndarray,
+                         half_m: np.ndarray) -> np.ndarray:
+    """``(K, H)`` distance of points ``(K, H, 3)`` to the surface of boxes ``(K,)`` with centres
+    ``centre_w`` ``(K, 3)``, orientations ``quat_wxyz`` ``(K, 4)`` and half sizes ``half_m``
+    ``(3,)`` [m] (0 inside)."""
+    w, x, y, z = (np.asarray(quat_wxyz, dtype=float)[:, i] for i in range(4))
+    rot = np.stack([np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], -1),
+                    np.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], -1),
+                    np.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], -1)],
+                   axis=1)  # (K, 3, 3): box frame -> world, rows are world axes
+    local = np.einsum("khi,kij->khj", np.asarray(points_w) - np.asarray(centre_w)[:, None], rot)
+    excess = np.maximum(np.abs(local) - np.asarray(half_m), 0.0)
+    return np.linalg.norm(excess, axis=-1)
+
+
+GRASP_BODIES = (0, 1)
+"""Indices into :data:`~exoactor.robots.spec.METRIC_KEY_BODIES` of the hands (left, right)."""
+
+
+def grasp_sq(qpos: np.ndarray, body_pos_w: np.ndarray, table, k: int) -> np.ndarray:
+    """``(K,)`` how far the hands are off the carried box of row ``k``: the mean over the two
+    hands of the squared distance of the hand (its key body) to the box's surface *as simulated*
+    (the box's free joint in ``qpos``, so a box that is carried, pushed or dropped is where it
+    went), beyond the same hand's distance in the reference to the box where the scene puts it
+    [m^2]. 0 for hands as near the box as the reference's (on it while the reference holds it);
+    a hand that the reference keeps off the box is not pulled onto it.
+
+    Args:
+        qpos: ``(K, nq)`` robot and scene states (the box's pose at ``table.box_adr[k]``).
+        body_pos_w: ``(K, B, 3)`` key bodies in world [m].
+        table: the :class:`~exoactor.control.filter.plant.ReferenceTable` (its ``box_*``
+            arrays, :func:`~exoactor.control.filter.plant.box_rows`).
+        k: reference row.
+    """
+    adr = int(table.box_adr[k])
+    d = point_box_distance_m(body_pos_w[:, list(GRASP_BODIES)], qpos[:, adr:adr + 3],
+                             qpos[:, adr + 3:adr + 7], table.box_half[k])
+    off = np.maximum(d - table.box_ref_hand_m[k], 0.0)
+    return np.mean(off * off, axis=-1)
 
 
 def undone_sq(decisions: np.ndarray, table, k: int) -> np.ndarray:

@@ -26,10 +26,15 @@ from exoactor.control.filter.decisions import (
     judged_row,
     plan_at,
 )
-from exoactor.control.filter.objective import eased_shift_b, moving
+from exoactor.control.filter.objective import (
+    GRASP_BODIES,
+    eased_shift_b,
+    moving,
+    point_box_distance_m,
+)
 from exoactor.control.reference import Pose, ReferenceStreamer, StreamerConfig
 from exoactor.control.safety import SafetyConfig, clip_to_limits
-from exoactor.control.scene_objects import object_geoms
+from exoactor.control.scene_objects import object_geoms, object_name
 from exoactor.control.twist2 import (
     ANG_VEL_SCALE,
     ANKLE_JOINTS,
@@ -138,6 +143,42 @@ def seat_rows(scene: Scene | None, clip_t: np.ndarray, fps: float, dropped_frame
     return w, centre, yaw_s, half
 
 
+def box_rows(scene: Scene | None, clip_t: np.ndarray, fps: float, model,
+             ref_hands_w: np.ndarray, dropped_frames: int = 0
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """The carried box the reference holds at each clip time of ``clip_t`` ``(N,)``: a weight
+    ``(N,)`` (1 inside a box's evidence phase, 0 elsewhere), the qpos address of that box's free
+    joint in ``model`` ``(N,)``, its half sizes ``(N, 3)`` [m] and the reference hands' distance
+    to it where the scene puts it ``(N, 2)`` [m] (the first box where phases overlap). None when
+    ``scene`` has no carried box with evidence.
+
+    Args:
+        scene: the objects in the physics; its ``fps`` (else ``fps``) is the frame rate of its
+            evidence frames.
+        clip_t: clip times [s].
+        fps: the motion's frame rate [Hz].
+        model: the compiled model with the scene's objects (:mod:`~exoactor.control.scene_objects`).
+        ref_hands_w: ``(N, 2, 3)`` the reference's hands (left, right) at ``clip_t`` [m].
+        dropped_frames: leading motion frames dropped before streaming (clip time 0).
+    """
+    boxes = [(i, o) for i, o in enumerate(scene.objects if scene is not None else ())
+             if o.kind == "box" and not o.fixed and o.evidence]
+    if not boxes:
+        return None
+    rate = float(scene.fps or fps)
+    n = len(clip_t)
+    w, adr = np.zeros(n), np.zeros(n, dtype=int)
+    half, ref_d = np.zeros((n, 3)), np.zeros((n, 2))
+    for i, o in reversed(boxes):  # the first box wins where phases overlap
+        sel = o.evidence_mask(clip_t, rate, dropped_frames)
+        a = int(model.jnt_qposadr[model.joint(object_name(i, o.kind)).id])
+        size = np.asarray(o.size, dtype=float) / 2
+        quat = np.tile(yaw_quat(o.pose.yaw_rad), (n, 1))
+        d = point_box_distance_m(ref_hands_w, np.tile(o.pose.pos, (n, 1)), quat, size)
+        w[sel], adr[sel], half[sel], ref_d[sel] = 1.0, a, size, d[sel]
+    return w, adr, half, ref_d
+
+
 @dataclass
 class LoopState:
     """The exact state of one closed loop between two control steps.
@@ -192,6 +233,8 @@ class ReferenceTable:
         duration_s: the clip's duration [s].
         seat_w, seat_centre, seat_yaw, seat_half: the seat the reference sits on at each row
             (:func:`seat_rows`; None without a seat in the scene).
+        box_w, box_adr, box_half, box_ref_hand_m: the carried box the reference holds at each
+            row (:func:`box_rows`; None without a carried box in the scene).
     """
 
     def __init__(self, setup: PlantSetup, sim, stand: Pose, start_pose: Pose | None,
@@ -231,6 +274,10 @@ class ReferenceTable:
         self.seat_w = None if seats is None else seats[0]
         self.seat_centre, self.seat_yaw, self.seat_half = (None, None, None) if seats is None \
             else seats[1:]
+        boxes = box_rows(setup.scene, self.clip_t, setup.motion.fps, sim.model,
+                         self.body_pos_w[:, list(GRASP_BODIES)], setup.dropped_frames)
+        self.box_w, self.box_adr, self.box_half, self.box_ref_hand_m = \
+            (None, None, None, None) if boxes is None else boxes
 
     @property
     def steps(self) -> int:
