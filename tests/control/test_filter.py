@@ -40,14 +40,14 @@ def test_identity_decisions_leave_the_mimic_unchanged() -> None:
 
 def test_stop_candidate_only_after_the_clip() -> None:
     rng = np.random.default_rng(0)
-    current = np.array([0.4, 0.1, -0.3, 1.2, 0.2, 1.0])
+    current = np.array([0.4, 0.1, -0.3, 1.2, 0.2, 1.0, 0.0])
     _, during = candidate_plans(current, None, current, 16, 2, DecisionBounds(), rng)
     plans, after = candidate_plans(current, None, current, 16, 2, DecisionBounds(), rng,
                                    after_clip=True)
     assert "stop" not in during and "stop" in after
     stop = plans[after.index("stop")]
     np.testing.assert_array_equal(stop[0], current)  # continuous with the decisions in use
-    np.testing.assert_array_equal(stop[1:], np.tile([0.0, 0.0, 0.0, 1.0, 1.0, 1.0], (2, 1)))
+    np.testing.assert_array_equal(stop[1:], np.tile([0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0], (2, 1)))
 
 
 def test_clip_end_term_counts_once_at_the_clip_end_row() -> None:
@@ -78,7 +78,7 @@ def test_clip_end_term_counts_once_at_the_clip_end_row() -> None:
 
 def test_candidates_always_include_the_unmodified_reference() -> None:
     rng = np.random.default_rng(1)
-    current = np.array([0.2, 0.1, -0.3, 1.1, 0.2, 1.0])
+    current = np.array([0.2, 0.1, -0.3, 1.1, 0.2, 1.0, 0.0])
     plans, labels = candidate_plans(current, None, current, 16, 2, DecisionBounds(), rng)
     assert labels[0] == "raw" and np.all(plans[0] == IDENTITY)
     assert np.all(plans[1:, 0] == current)  # the others continue from the decisions in use
@@ -184,10 +184,10 @@ def test_hold_plan_feeds_the_whole_standing_posture() -> None:
     out = apply_to_mimic(mimic, HOLD[None], mimic[6:18], np.arange(12), stand, np.arange(15))[0]
     np.testing.assert_allclose(out, stand, atol=1e-12)
     # within the sampled range [0, 1] the arms stay bit-exact (hold is an extension only)
-    part = apply_to_mimic(mimic, np.array([[0.0, 0.0, 0.0, 1.0, 0.7, 1.0]]), mimic[6:18],
+    part = apply_to_mimic(mimic, np.array([[0.0, 0.0, 0.0, 1.0, 0.7, 1.0, 0.0]]), mimic[6:18],
                           np.arange(12), stand, np.arange(15))[0]
     np.testing.assert_array_equal(part[21:], mimic[21:])
-    current = np.array([0.2, 0.0, 0.6, 1.0, 0.5, 0.8])
+    current = np.array([0.2, 0.0, 0.6, 1.0, 0.5, 0.8, 0.0])
     plans, labels = hold_plans(current)
     assert all(is_hold(lb) for lb in labels) and not is_hold("hold")
     np.testing.assert_array_equal(plans[0], np.tile(HOLD, (3, 1)))
@@ -224,7 +224,8 @@ def _planner_replan(ordinary_up: bool):
     tab = SimpleNamespace(
         steps=n, dt=0.02, duration_s=1.5, clip_t=-0.5 + 0.02 * np.arange(n + 1),
         root_quat_w=np.tile([1.0, 0.0, 0.0, 0.0], (n + 1, 1)),
-        root_pos_w=np.zeros((n + 1, 3)), step_of=lambda t: int(round((t + 0.5) / 0.02)))
+        root_pos_w=np.zeros((n + 1, 3)), step_of=lambda t: int(round((t + 0.5) / 0.02)),
+        gait=None)
     ev = _FakeEvaluator(ordinary_up)
     planner = _Planner(ev, tab, FAST, 0.02)
     saved = SimpleNamespace(controller=(np.zeros((10, 3)), np.zeros(29), False),
@@ -448,7 +449,7 @@ def test_a_plan_that_slows_the_clock_is_simulated_and_executed(walk_motion) -> N
         after = float(advance_clock(np.array([clock]), i, np.array([0.6]), plant.end_row,
                                     plant.max_lag_rows)[0])
         mod = ReferenceMod(clock_rate=after - clock,
-                           transform=_mimic_transform(slow, clock, tab, tab.stand_mimic))
+                           transform=_mimic_transform(slow, clock, tab, tab.stand_mimic, i))
         seen.append(mimic_obs(loop.step(mod).seen))
         clock = after
     assert loop.clip_time_s == pytest.approx(tab.clip_t[0] + 0.6 * n * tab.dt)
@@ -482,7 +483,7 @@ def test_clock_candidates_only_with_a_warp_and_inside_the_clip() -> None:
     """With the warp allowed the clip's re-plans try a slower and a faster clock; without it
     (bounds 1..1) no plan touches the clock, random ones included."""
     warp = DecisionBounds(clock_rate_min=0.5, clock_rate_max=1.25)
-    current = np.array([0.1, 0.0, 0.2, 1.0, 0.0, 0.9])
+    current = np.array([0.1, 0.0, 0.2, 1.0, 0.0, 0.9, 0.0])
     plans, labels = candidate_plans(current, None, current, 16, 2, warp,
                                     np.random.default_rng(0))
     slow = plans[labels.index("clock_rate-")]
