@@ -741,7 +741,7 @@ def test_the_random_candidates_take_part_and_no_plan_takes_two_slots() -> None:
     from exoactor.control.filter.config import FilterConfig
 
     cfg = FilterConfig()
-    current = np.array([0.1, 0.0, 0.2, 1.0, 0.0, 1.0])  # clock at rate 1, stance 0
+    current = np.array([0.1, 0.0, 0.2, 1.0, 0.0, 1.0, 0.0])  # clock at rate 1, stance 0
     runs = [candidate_plans(current, np.tile(current, (3, 1)), current, cfg.candidates,
                             cfg.random_candidates, cfg.bounds, np.random.default_rng(seed))
             for seed in (0, 1)]
@@ -757,25 +757,105 @@ def test_the_random_candidates_take_part_and_no_plan_takes_two_slots() -> None:
     np.testing.assert_array_equal(a[structured], b[structured])
 
 
+@pytest.mark.parametrize("gait", [False, True])
 @pytest.mark.parametrize("after_clip", [False, True])
-def test_the_default_candidates_cut_no_structured_plan(after_clip: bool) -> None:
+def test_the_default_candidates_cut_no_structured_plan(after_clip: bool, gait: bool) -> None:
     """At the default settings every distinct structured candidate is simulated beside the
     random draws: from decisions that no move clips (stance 0.3, clock rate 0.8) the plans are
     raw, previous, hold, feedback, stand, the two clock moves (or "stop" after the clip) and
     +-2 sigma on the five other variables, plus at least ``random_candidates`` draws (after
-    the clip, one slot more)."""
+    the clip, one slot more); with the gait offered, "step" and the gait move on top."""
     from exoactor.control.filter.config import FilterConfig
 
     cfg = FilterConfig()
-    current = np.array([0.1, 0.05, 0.2, 1.0, 0.3, 0.8])
-    fb = current + np.array([0.05, -0.05, 0.1, 0.0, 0.0, 0.0])
+    current = np.array([0.1, 0.05, 0.2, 1.0, 0.3, 0.8, 0.0])
+    fb = current + np.array([0.05, -0.05, 0.1, 0.0, 0.0, 0.0, 0.0])
     previous = np.tile(current, (3, 1))
     previous[1:, 0] += 0.1  # the previous best plan speeds up: not "hold"
     plans, labels = candidate_plans(current, previous, fb, cfg.candidates,
                                     cfg.random_candidates, cfg.bounds,
-                                    np.random.default_rng(0), after_clip=after_clip)
+                                    np.random.default_rng(0), after_clip=after_clip, gait=gait)
     structured = [lab for lab in labels if lab != "random"]
-    assert len(structured) == (16 if after_clip else 17)
+    assert len(structured) == (16 if after_clip else 17) + (2 if gait else 0)
     assert len({p.tobytes() for p in plans}) == len(plans)
     assert labels.count("random") == len(plans) - len(structured) >= cfg.random_candidates
     assert "stance_blend-" in labels and "stance_blend+" in labels
+
+
+# ---- the gait (decision 6): extra steps drawn from the clip's own gait ----------------------
+
+def test_gait_cycle_is_the_clips_period_and_none_without_a_gait() -> None:
+    """A periodic leg signal gives one cycle of its own period, taken from the clip; standing
+    legs or aperiodic noise give no gait."""
+    from exoactor.control.filter.decisions import gait_cycle
+
+    dt, n = 0.02, 400
+    t = dt * np.arange(n)
+    rng = np.random.default_rng(0)
+    phase = 2 * np.pi * t / 1.1 + np.linspace(0.0, np.pi, 12)[None, :].T
+    legs = 0.3 * np.sin(phase).T + 0.01 * rng.normal(size=(n, 12))
+    inside = np.ones(n, bool)
+    active = np.full(n, 0.1)
+    cycle = gait_cycle(legs, active, inside, dt, 0.04)
+    assert cycle is not None and abs(len(cycle) * dt - 1.1) <= dt
+    assert any(np.array_equal(cycle, legs[a:a + len(cycle)]) for a in range(n - len(cycle)))
+    assert gait_cycle(np.zeros((n, 12)), np.zeros(n), inside, dt, 0.04) is None  # standing
+    noise = 0.3 * rng.normal(size=(n, 12))
+    assert gait_cycle(noise, active, inside, dt, 0.04) is None  # no periodic movement
+    assert gait_cycle(legs, np.zeros(n), inside, dt, 0.04) is None  # too little activity
+
+
+def test_gait_candidates_where_offered_and_the_others_unchanged() -> None:
+    """Offered, "step" (gait 1, the feedback law's offsets) and a gait move come on top of
+    ``count``; not offered, the candidates are exactly those of the filter without a gait."""
+    from exoactor.control.filter.decisions import GAIT, GAIT_CANDIDATES
+
+    bounds = DecisionBounds()
+    current = np.array([0.1, 0.0, 0.2, 1.0, 0.0, 0.9, 0.0])
+    fb = np.array([0.4, -0.3, 0.1, 1.0, 0.0, 0.9, 0.0])
+    plain, plain_labels = candidate_plans(current, None, fb, 19, 2, bounds,
+                                          np.random.default_rng(0))
+    assert np.all(plain[:, :, GAIT] == 0.0) and "step" not in plain_labels
+    plans, labels = candidate_plans(current, None, fb, 19, 2, bounds, np.random.default_rng(0),
+                                    gait=True)
+    assert len(plans) == 19 + GAIT_CANDIDATES
+    step = plans[labels.index("step")]
+    np.testing.assert_array_equal(step[0], current)
+    np.testing.assert_allclose(step[1:, :3], np.tile(fb[:3], (2, 1)))
+    assert np.all(step[1:, GAIT] == 1.0)
+    assert "gait_blend+" in labels
+    others = [i for i, lb in enumerate(labels) if lb not in ("step", "gait_blend+")]
+    np.testing.assert_array_equal(plans[others], plain)
+
+
+def test_the_gait_makes_a_standing_robot_step_where_velocity_alone_does_not(standing) -> None:
+    """The reason for the decision: over a standing reference the policy ignores a velocity
+    offset (a standing robot does not step), while the same offset with the fed legs on the
+    clip's own gait walks the robot that way. Simulated in the planner's plant."""
+    from exoactor.control.filter.config import ObjectiveWeights
+    from exoactor.control.filter.decisions import GAIT
+    from exoactor.control.filter.plant import Plant, PlantSetup
+    from exoactor.control.reference import drop_glitched_leading_frames
+    from exoactor.formats import load_motion
+
+    root = Path(os.environ["EXOACTOR_ASSETS"]) / "twist2" / "motions"
+    walk = load_motion(root / "0807_yanjie_walk_001.pkl")
+    walk, _ = drop_glitched_leading_frames(walk.slice(0, int(6 * walk.fps)))
+    gait = Plant(PlantSetup(walk), 1).table.gait
+    assert gait is not None and 0.6 <= len(gait) * 0.02 <= 1.6
+
+    plant = Plant(PlantSetup(standing(4.0)), 4)
+    assert plant.table.gait is None  # a standing clip has no gait of its own
+    plant.table.gait = gait  # the walk's, fed over the standing reference
+    plans = []
+    for forward, g in ((0.5, 0.0), (0.5, 1.0), (-0.5, 0.0), (-0.5, 1.0)):
+        d = IDENTITY.copy()
+        d[0], d[GAIT] = forward, g
+        plans.append(np.tile(d, (3, 1)))
+    n = 100
+    out = plant.simulate([plant.initial_state()] * 4, np.stack(plans), n, n, ObjectiveWeights(),
+                         strict=False)
+    assert np.all(out.fall_step < 0)
+    dx = [r.qpos[-1, 0] - r.qpos[0, 0] for r in out.records]
+    assert abs(dx[0]) < 0.1 and abs(dx[2]) < 0.1  # velocity alone: the robot stands
+    assert dx[1] > 0.4 and dx[3] < -0.2  # with the gait it steps forward / back
