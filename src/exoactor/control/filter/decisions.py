@@ -111,7 +111,8 @@ def candidate_plans(current: np.ndarray, previous_best: np.ndarray | None, feedb
                     count: int, n_random: int, bounds: DecisionBounds,
                     rng: np.random.Generator,
                     after_clip: bool = False,
-                    gait: bool = False) -> tuple[np.ndarray, list[str]]:
+                    gait: bool = False,
+                    step: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
     """The plans simulated at one re-plan.
 
     Candidates, in order (cut to ``count``): 0 the unmodified reference (identity throughout);
@@ -133,7 +134,7 @@ def candidate_plans(current: np.ndarray, previous_best: np.ndarray | None, feedb
     Where the gait is offered (``gait``: the clip has one and its reference stands still here,
     or the plan in use steps), :data:`GAIT_CANDIDATES` plans come *in addition* to ``count``,
     right after the fixed ones: "step" (the shifted best with the gait blend at 1 and the
-    feedback law's velocity and yaw-rate offsets at knots 1-2: take steps toward the reference)
+    offsets ``step`` (else the feedback law's) at knots 1-2: take steps toward the reference)
     and the shifted best with the gait blend moved by +2 sigma (or -2 sigma where it is on
     already and + would clip back onto it). Elsewhere the gait is left as it is and the
     candidates are those of the filter without it. The random draws never move the gait.
@@ -148,6 +149,8 @@ def candidate_plans(current: np.ndarray, previous_best: np.ndarray | None, feedb
         rng: random generator.
         after_clip: the reference clock is past the clip's end (adds the "stop" plan).
         gait: offer the gait candidates (above).
+        step: ``(3,)`` velocity and yaw-rate offsets of the "step" plan (None: the feedback
+            law's).
 
     Returns:
         ``(count, 3, 7)`` plans (clipped to the bounds) and a short label per plan.
@@ -174,14 +177,14 @@ def candidate_plans(current: np.ndarray, previous_best: np.ndarray | None, feedb
         labels.append("stop")
     n_fixed = len(plans)
     if gait:
-        step = base.copy()
-        step[1:, :3] = feedback[:3]
-        step[1:, GAIT] = 1.0
+        stepping = base.copy()
+        stepping[1:, :3] = feedback[:3] if step is None else step
+        stepping[1:, GAIT] = 1.0
         move = base.copy()
         up = base[1:, GAIT] + 2.0 * sig[GAIT]
         move[1:, GAIT] = np.where(np.all(base[1:, GAIT] >= hi[GAIT]), base[1:, GAIT]
                                   - 2.0 * sig[GAIT], up)
-        plans += [step, move]
+        plans += [stepping, move]
         labels += ["step", f"{NAMES[GAIT]}{'+' if np.any(move[1:, GAIT] > base[1:, GAIT]) else '-'}"]
     clock = CLOCK
     warp = bool(hi[clock] > lo[clock])  # bounds 1..1: no warp, no clock candidates or noise

@@ -375,13 +375,15 @@ class _Planner:
 
     def _gait_offered(self, row: int) -> bool:
         """Whether the gait candidates take part at reference row ``row``: the clip has a gait
-        and its reference stands still there (its legs move less than half of what counts as
-        moving, :func:`~.objective.moving`), or the plan in use steps already."""
+        and its reference stands still somewhere within the horizon from there (its legs move
+        less than half of what counts as moving, :func:`~.objective.moving`: a step planned
+        now is walking when the reference stops), or the plan in use steps already."""
         if self.tab.gait is None:
             return False
         stepping = self.current[GAIT] > 0.0 or (self.prev_best is not None
                                                  and bool(np.any(self.prev_best[:, GAIT] > 0.0)))
-        return bool(self.tab.moving_legs[row] < 0.5) or stepping
+        ahead = self.tab.moving_legs[row:row + self.h_steps + 1]
+        return bool(ahead.min() < 0.5) or stepping
 
     def _replan(self, saved, qpos: np.ndarray) -> None:
         tab, config = self.tab, self.config
@@ -396,9 +398,12 @@ class _Planner:
         fb = _feedback(qpos, state, tab, config)
         row = min(int(judged_row(self.clock)), tab.steps)
         after = bool(tab.clip_t[row] >= tab.duration_s)
+        gait = self._gait_offered(row)
         plans, labels = candidate_plans(self.current, self.prev_best, fb, config.candidates,
                                         config.random_candidates, config.bounds, self.rng,
-                                        after_clip=after, gait=self._gait_offered(row))
+                                        after_clip=after, gait=gait,
+                                        step=_step_offsets(qpos, fb, tab, row, config)
+                                        if gait else None)
         out = self.ev.simulate([state] * len(plans), plans, self.h_steps, 0, config.weights)
         infeasible = int(np.sum(~np.isfinite(out.cost)))
         cost, fall_step = out.cost, out.fall_step
@@ -526,6 +531,31 @@ def _feedback(qpos: np.ndarray, state, tab, config: FilterConfig) -> np.ndarray:
     lo, hi = lower_upper(config.bounds)
     out = np.array([v_b[0], v_b[1], FEEDBACK_YAW_GAIN * dyaw, *state.decisions[3:]])
     return np.clip(out, lo, hi)
+
+
+STEP_MAX_SPEED_M_S = 1.0
+"""Speed cap of the "step" candidate's velocity offset [m/s]: on the clip's own gait the policy
+walks at about the speed it is fed (``tests/control/test_filter.py``, a standing reference fed
+0.5 m/s with the gait: 1.4 m in 3 s)."""
+
+
+def _step_offsets(qpos: np.ndarray, feedback: np.ndarray, tab, row: int,
+                  config: FilterConfig) -> np.ndarray:
+    """``(3,)`` velocity and yaw-rate offsets of the "step" candidate: the pelvis xy error to
+    the reference at row ``row`` closed by the clip's end (over the clip time left at rate 1,
+    at least half the horizon; after the clip, half the horizon), capped at
+    :data:`STEP_MAX_SPEED_M_S`, in the robot's heading frame; the yaw rate is the feedback
+    law's."""
+    yaw_robot = float(yaw(qpos[3:7]))
+    err = tab.root_pos_w[row, :2] - qpos[:2]
+    left = max(float(tab.duration_s - tab.clip_t[row]), 0.5 * config.horizon_s)
+    v = err / left
+    speed = float(np.linalg.norm(v))
+    if speed > STEP_MAX_SPEED_M_S:
+        v *= STEP_MAX_SPEED_M_S / speed
+    v_b = heading_frame(yaw_robot).T @ v
+    lo, hi = lower_upper(config.bounds)
+    return np.clip(np.array([v_b[0], v_b[1], feedback[2]]), lo[:3], hi[:3])
 
 
 def _tilts(main: Plant, qpos: np.ndarray) -> np.ndarray:
