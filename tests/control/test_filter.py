@@ -859,3 +859,29 @@ def test_the_gait_makes_a_standing_robot_step_where_velocity_alone_does_not(stan
     dx = [r.qpos[-1, 0] - r.qpos[0, 0] for r in out.records]
     assert abs(dx[0]) < 0.1 and abs(dx[2]) < 0.1  # velocity alone: the robot stands
     assert dx[1] > 0.4 and dx[3] < -0.2  # with the gait it steps forward / back
+
+
+def test_the_step_plan_closes_the_gap_by_the_clips_end() -> None:
+    """The "step" plan's velocity offsets: the pelvis gap over the clip time left (at least half
+    the horizon), capped at the gait's speed, in the robot's heading frame."""
+    from types import SimpleNamespace
+
+    from exoactor.control.filter.run import STEP_MAX_SPEED_M_S, _step_offsets
+
+    dt, n = 0.02, 200
+    tab = SimpleNamespace(clip_t=dt * np.arange(n + 1), duration_s=3.0,
+                          root_pos_w=np.tile([0.4, 0.0, 0.8], (n + 1, 1)))
+    qpos = np.zeros(36)
+    qpos[3] = np.cos(np.pi / 4)  # facing +y (yaw 90 deg)
+    qpos[6] = np.sin(np.pi / 4)
+    fb = np.array([0.0, 0.0, 0.3])
+    cfg = FilterConfig()
+    # 2 s of clip left: 0.4 m in 2 s, +x in the world is the robot's right (-y in its frame)
+    np.testing.assert_allclose(_step_offsets(qpos, fb, tab, 50, cfg), [0.0, -0.2, 0.3],
+                               atol=1e-9)
+    # past the clip's end: half the horizon (0.75 s)
+    np.testing.assert_allclose(_step_offsets(qpos, fb, tab, 190, cfg), [0.0, -0.4 / 0.75, 0.3],
+                               atol=1e-9)
+    tab.root_pos_w[:, 0] = 3.0  # far: capped
+    out = _step_offsets(qpos, fb, tab, 190, cfg)
+    assert np.hypot(out[0], out[1]) == pytest.approx(STEP_MAX_SPEED_M_S)
