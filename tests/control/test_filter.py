@@ -40,14 +40,14 @@ def test_identity_decisions_leave_the_mimic_unchanged() -> None:
 
 def test_stop_candidate_only_after_the_clip() -> None:
     rng = np.random.default_rng(0)
-    current = np.array([0.4, 0.1, -0.3, 1.2, 0.2, 1.0])
+    current = np.array([0.4, 0.1, -0.3, 1.2, 0.2, 1.0, 0.0])
     _, during = candidate_plans(current, None, current, 16, 2, DecisionBounds(), rng)
     plans, after = candidate_plans(current, None, current, 16, 2, DecisionBounds(), rng,
                                    after_clip=True)
     assert "stop" not in during and "stop" in after
     stop = plans[after.index("stop")]
     np.testing.assert_array_equal(stop[0], current)  # continuous with the decisions in use
-    np.testing.assert_array_equal(stop[1:], np.tile([0.0, 0.0, 0.0, 1.0, 1.0, 1.0], (2, 1)))
+    np.testing.assert_array_equal(stop[1:], np.tile([0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0], (2, 1)))
 
 
 def test_clip_end_term_counts_once_at_the_clip_end_row() -> None:
@@ -78,7 +78,7 @@ def test_clip_end_term_counts_once_at_the_clip_end_row() -> None:
 
 def test_candidates_always_include_the_unmodified_reference() -> None:
     rng = np.random.default_rng(1)
-    current = np.array([0.2, 0.1, -0.3, 1.1, 0.2, 1.0])
+    current = np.array([0.2, 0.1, -0.3, 1.1, 0.2, 1.0, 0.0])
     plans, labels = candidate_plans(current, None, current, 16, 2, DecisionBounds(), rng)
     assert labels[0] == "raw" and np.all(plans[0] == IDENTITY)
     assert np.all(plans[1:, 0] == current)  # the others continue from the decisions in use
@@ -196,10 +196,10 @@ def test_hold_plan_feeds_the_whole_standing_posture() -> None:
     np.testing.assert_allclose(both[[0, 2], 5], rows[[0, 2], 5], atol=1e-12)
     assert np.isclose(both[1, 5], 0.0, atol=1e-12)
     # within the sampled range [0, 1] the arms stay bit-exact (hold is an extension only)
-    part = apply_to_mimic(mimic, np.array([[0.0, 0.0, 0.0, 1.0, 0.7, 1.0]]), mimic[6:18],
+    part = apply_to_mimic(mimic, np.array([[0.0, 0.0, 0.0, 1.0, 0.7, 1.0, 0.0]]), mimic[6:18],
                           np.arange(12), stand, np.arange(15))[0]
     np.testing.assert_array_equal(part[21:], mimic[21:])
-    current = np.array([0.2, 0.0, 0.6, 1.0, 0.5, 0.8])
+    current = np.array([0.2, 0.0, 0.6, 1.0, 0.5, 0.8, 0.0])
     plans, labels = hold_plans(current)
     assert all(is_hold(lb) for lb in labels) and not is_hold("hold")
     assert labels == ["hold_stand", "hold_stand_ramp", "hold_stand_turn"]
@@ -245,7 +245,8 @@ def _planner_replan(ordinary_up: bool):
     tab = SimpleNamespace(
         steps=n, dt=0.02, duration_s=1.5, clip_t=-0.5 + 0.02 * np.arange(n + 1),
         root_quat_w=np.tile([1.0, 0.0, 0.0, 0.0], (n + 1, 1)),
-        root_pos_w=np.zeros((n + 1, 3)), step_of=lambda t: int(round((t + 0.5) / 0.02)))
+        root_pos_w=np.zeros((n + 1, 3)), step_of=lambda t: int(round((t + 0.5) / 0.02)),
+        gait=None)
     ev = _FakeEvaluator(ordinary_up)
     planner = _Planner(ev, tab, FAST, 0.02)
     saved = SimpleNamespace(controller=(np.zeros((10, 3)), np.zeros(29), False),
@@ -469,7 +470,7 @@ def test_a_plan_that_slows_the_clock_is_simulated_and_executed(walk_motion) -> N
         after = float(advance_clock(np.array([clock]), i, np.array([0.6]), plant.end_row,
                                     plant.max_lag_rows)[0])
         mod = ReferenceMod(clock_rate=after - clock,
-                           transform=_mimic_transform(slow, clock, tab, tab.stand_mimic))
+                           transform=_mimic_transform(slow, clock, tab, tab.stand_mimic, i))
         seen.append(mimic_obs(loop.step(mod).seen))
         clock = after
     assert loop.clip_time_s == pytest.approx(tab.clip_t[0] + 0.6 * n * tab.dt)
@@ -503,7 +504,7 @@ def test_clock_candidates_only_with_a_warp_and_inside_the_clip() -> None:
     """With the warp allowed the clip's re-plans try a slower and a faster clock; without it
     (bounds 1..1) no plan touches the clock, random ones included."""
     warp = DecisionBounds(clock_rate_min=0.5, clock_rate_max=1.25)
-    current = np.array([0.1, 0.0, 0.2, 1.0, 0.0, 0.9])
+    current = np.array([0.1, 0.0, 0.2, 1.0, 0.0, 0.9, 0.0])
     plans, labels = candidate_plans(current, None, current, 16, 2, warp,
                                     np.random.default_rng(0))
     slow = plans[labels.index("clock_rate-")]
@@ -885,7 +886,7 @@ def test_the_random_candidates_take_part_and_no_plan_takes_two_slots() -> None:
     from exoactor.control.filter.config import FilterConfig
 
     cfg = FilterConfig()
-    current = np.array([0.1, 0.0, 0.2, 1.0, 0.0, 1.0])  # clock at rate 1, stance 0
+    current = np.array([0.1, 0.0, 0.2, 1.0, 0.0, 1.0, 0.0])  # clock at rate 1, stance 0
     runs = [candidate_plans(current, np.tile(current, (3, 1)), current, cfg.candidates,
                             cfg.random_candidates, cfg.bounds, np.random.default_rng(seed))
             for seed in (0, 1)]
@@ -901,25 +902,131 @@ def test_the_random_candidates_take_part_and_no_plan_takes_two_slots() -> None:
     np.testing.assert_array_equal(a[structured], b[structured])
 
 
+@pytest.mark.parametrize("gait", [False, True])
 @pytest.mark.parametrize("after_clip", [False, True])
-def test_the_default_candidates_cut_no_structured_plan(after_clip: bool) -> None:
+def test_the_default_candidates_cut_no_structured_plan(after_clip: bool, gait: bool) -> None:
     """At the default settings every distinct structured candidate is simulated beside the
     random draws: from decisions that no move clips (stance 0.3, clock rate 0.8) the plans are
     raw, previous, hold, feedback, stand, the two clock moves (or "stop" after the clip) and
     +-2 sigma on the five other variables, plus at least ``random_candidates`` draws (after
-    the clip, one slot more)."""
+    the clip, one slot more); with the gait offered, "step" and the gait move on top."""
     from exoactor.control.filter.config import FilterConfig
 
     cfg = FilterConfig()
-    current = np.array([0.1, 0.05, 0.2, 1.0, 0.3, 0.8])
-    fb = current + np.array([0.05, -0.05, 0.1, 0.0, 0.0, 0.0])
+    current = np.array([0.1, 0.05, 0.2, 1.0, 0.3, 0.8, 0.0])
+    fb = current + np.array([0.05, -0.05, 0.1, 0.0, 0.0, 0.0, 0.0])
     previous = np.tile(current, (3, 1))
     previous[1:, 0] += 0.1  # the previous best plan speeds up: not "hold"
     plans, labels = candidate_plans(current, previous, fb, cfg.candidates,
                                     cfg.random_candidates, cfg.bounds,
-                                    np.random.default_rng(0), after_clip=after_clip)
+                                    np.random.default_rng(0), after_clip=after_clip, gait=gait)
     structured = [lab for lab in labels if lab != "random"]
-    assert len(structured) == (16 if after_clip else 17)
+    assert len(structured) == (16 if after_clip else 17) + (2 if gait else 0)
     assert len({p.tobytes() for p in plans}) == len(plans)
     assert labels.count("random") == len(plans) - len(structured) >= cfg.random_candidates
     assert "stance_blend-" in labels and "stance_blend+" in labels
+
+
+# ---- the gait (decision 6): extra steps drawn from the clip's own gait ----------------------
+
+def test_gait_cycle_is_the_clips_period_and_none_without_a_gait() -> None:
+    """A periodic leg signal gives one cycle of its own period, taken from the clip; standing
+    legs or aperiodic noise give no gait."""
+    from exoactor.control.filter.decisions import gait_cycle
+
+    dt, n = 0.02, 400
+    t = dt * np.arange(n)
+    rng = np.random.default_rng(0)
+    phase = 2 * np.pi * t / 1.1 + np.linspace(0.0, np.pi, 12)[None, :].T
+    legs = 0.3 * np.sin(phase).T + 0.01 * rng.normal(size=(n, 12))
+    inside = np.ones(n, bool)
+    active = np.full(n, 0.1)
+    cycle = gait_cycle(legs, active, inside, dt, 0.04)
+    assert cycle is not None and abs(len(cycle) * dt - 1.1) <= dt
+    assert any(np.array_equal(cycle, legs[a:a + len(cycle)]) for a in range(n - len(cycle)))
+    assert gait_cycle(np.zeros((n, 12)), np.zeros(n), inside, dt, 0.04) is None  # standing
+    noise = 0.3 * rng.normal(size=(n, 12))
+    assert gait_cycle(noise, active, inside, dt, 0.04) is None  # no periodic movement
+    assert gait_cycle(legs, np.zeros(n), inside, dt, 0.04) is None  # too little activity
+
+
+def test_gait_candidates_where_offered_and_the_others_unchanged() -> None:
+    """Offered, "step" (gait 1, the feedback law's offsets) and a gait move come on top of
+    ``count``; not offered, the candidates are exactly those of the filter without a gait."""
+    from exoactor.control.filter.decisions import GAIT, GAIT_CANDIDATES
+
+    bounds = DecisionBounds()
+    current = np.array([0.1, 0.0, 0.2, 1.0, 0.0, 0.9, 0.0])
+    fb = np.array([0.4, -0.3, 0.1, 1.0, 0.0, 0.9, 0.0])
+    plain, plain_labels = candidate_plans(current, None, fb, 19, 2, bounds,
+                                          np.random.default_rng(0))
+    assert np.all(plain[:, :, GAIT] == 0.0) and "step" not in plain_labels
+    plans, labels = candidate_plans(current, None, fb, 19, 2, bounds, np.random.default_rng(0),
+                                    gait=True)
+    assert len(plans) == 19 + GAIT_CANDIDATES
+    step = plans[labels.index("step")]
+    np.testing.assert_array_equal(step[0], current)
+    np.testing.assert_allclose(step[1:, :3], np.tile(fb[:3], (2, 1)))
+    assert np.all(step[1:, GAIT] == 1.0)
+    assert "gait_blend+" in labels
+    others = [i for i, lb in enumerate(labels) if lb not in ("step", "gait_blend+")]
+    np.testing.assert_array_equal(plans[others], plain)
+
+
+def test_the_gait_makes_a_standing_robot_step_where_velocity_alone_does_not(standing) -> None:
+    """The reason for the decision: over a standing reference the policy ignores a velocity
+    offset (a standing robot does not step), while the same offset with the fed legs on the
+    clip's own gait walks the robot that way. Simulated in the planner's plant."""
+    from exoactor.control.filter.config import ObjectiveWeights
+    from exoactor.control.filter.decisions import GAIT
+    from exoactor.control.filter.plant import Plant, PlantSetup
+    from exoactor.control.reference import drop_glitched_leading_frames
+    from exoactor.formats import load_motion
+
+    root = Path(os.environ["EXOACTOR_ASSETS"]) / "twist2" / "motions"
+    walk = load_motion(root / "0807_yanjie_walk_001.pkl")
+    walk, _ = drop_glitched_leading_frames(walk.slice(0, int(6 * walk.fps)))
+    gait = Plant(PlantSetup(walk), 1).table.gait
+    assert gait is not None and 0.6 <= len(gait) * 0.02 <= 1.6
+
+    plant = Plant(PlantSetup(standing(4.0)), 4)
+    assert plant.table.gait is None  # a standing clip has no gait of its own
+    plant.table.gait = gait  # the walk's, fed over the standing reference
+    plans = []
+    for forward, g in ((0.5, 0.0), (0.5, 1.0), (-0.5, 0.0), (-0.5, 1.0)):
+        d = IDENTITY.copy()
+        d[0], d[GAIT] = forward, g
+        plans.append(np.tile(d, (3, 1)))
+    n = 100
+    out = plant.simulate([plant.initial_state()] * 4, np.stack(plans), n, n, ObjectiveWeights(),
+                         strict=False)
+    assert np.all(out.fall_step < 0)
+    dx = [r.qpos[-1, 0] - r.qpos[0, 0] for r in out.records]
+    assert abs(dx[0]) < 0.1 and abs(dx[2]) < 0.1  # velocity alone: the robot stands
+    assert dx[1] > 0.4 and dx[3] < -0.2  # with the gait it steps forward / back
+
+
+def test_the_step_plan_closes_the_gap_by_the_clips_end() -> None:
+    """The "step" plan's velocity offsets: the pelvis gap over the clip time left (at least half
+    the horizon), capped at the gait's speed, in the robot's heading frame."""
+    from types import SimpleNamespace
+
+    from exoactor.control.filter.run import STEP_MAX_SPEED_M_S, _step_offsets
+
+    dt, n = 0.02, 200
+    tab = SimpleNamespace(clip_t=dt * np.arange(n + 1), duration_s=3.0,
+                          root_pos_w=np.tile([0.4, 0.0, 0.8], (n + 1, 1)))
+    qpos = np.zeros(36)
+    qpos[3] = np.cos(np.pi / 4)  # facing +y (yaw 90 deg)
+    qpos[6] = np.sin(np.pi / 4)
+    fb = np.array([0.0, 0.0, 0.3])
+    cfg = FilterConfig()
+    # 2 s of clip left: 0.4 m in 2 s, +x in the world is the robot's right (-y in its frame)
+    np.testing.assert_allclose(_step_offsets(qpos, fb, tab, 50, cfg), [0.0, -0.2, 0.3],
+                               atol=1e-9)
+    # past the clip's end: half the horizon (0.75 s)
+    np.testing.assert_allclose(_step_offsets(qpos, fb, tab, 190, cfg), [0.0, -0.4 / 0.75, 0.3],
+                               atol=1e-9)
+    tab.root_pos_w[:, 0] = 3.0  # far: capped
+    out = _step_offsets(qpos, fb, tab, 190, cfg)
+    assert np.hypot(out[0], out[1]) == pytest.approx(STEP_MAX_SPEED_M_S)

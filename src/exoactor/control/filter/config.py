@@ -54,6 +54,10 @@ class DecisionBounds(BaseModel):
     sigma_clock_rate: float = Field(0.15, gt=0.0)
     """Sampling spread of the clock rate [-]."""
 
+    # ---- the clip's own gait (decision 6, :func:`~.decisions.gait_cycle`) ------------------
+    sigma_gait: float = Field(0.25, gt=0.0)
+    """Spread of the gait blend's move candidate [-] (range 0..1, as the stance blend's)."""
+
 
 class ObjectiveWeights(BaseModel):
     """Weights of the one objective (see :mod:`.objective`); costs are per second of horizon."""

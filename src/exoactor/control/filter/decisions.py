@@ -19,6 +19,10 @@ index  acts on                                                         unmodifie
        per control step (< 1 waits / slows, > 1 speeds up); the fed
        root velocities are *not* scaled, so a slowed clock lets a
        robot that lags catch up with a reference that waits for it
+6      gait: blend the fed leg joints toward one cycle of the clip's   0
+       own gait (:func:`gait_cycle`, phased by the control step), so
+       that a robot whose reference stands still can take steps; the
+       velocity offsets steer them
 =====  ==============================================================  ==========
 
 A *plan* is piecewise linear in these over the horizon, with knots at ``t0``, ``t0 + H/2`` and
@@ -43,32 +47,39 @@ import numpy as np
 
 from exoactor.control.filter.config import DecisionBounds
 
-NUM_DECISIONS = 6
+NUM_DECISIONS = 7
 NAMES = ("forward_vel_offset_m_s", "lateral_vel_offset_m_s", "yaw_rate_offset_rad_s",
-         "stride_scale", "stance_blend", "clock_rate")
-IDENTITY = np.array([0.0, 0.0, 0.0, 1.0, 0.0, 1.0])
+         "stride_scale", "stance_blend", "clock_rate", "gait_blend")
+IDENTITY = np.array([0.0, 0.0, 0.0, 1.0, 0.0, 1.0, 0.0])
 """The unmodified reference."""
 KNOTS = 3
+CLOCK = 5
+"""Index of the clock rate."""
+GAIT = 6
+"""Index of the gait blend."""
+GAIT_CANDIDATES = 2
+"""Plans :func:`candidate_plans` adds beyond ``count`` where the gait is offered ("step" and
+one gait move)."""
 
 
 def lower_upper(bounds: DecisionBounds) -> tuple[np.ndarray, np.ndarray]:
-    """``(6,)`` lower and upper limits of the decisions."""
+    """``(7,)`` lower and upper limits of the decisions."""
     lo = np.array([-bounds.forward_vel_m_s, -bounds.lateral_vel_m_s, -bounds.yaw_rate_rad_s,
-                   bounds.stride_min, 0.0, bounds.clock_rate_min])
+                   bounds.stride_min, 0.0, bounds.clock_rate_min, 0.0])
     hi = np.array([bounds.forward_vel_m_s, bounds.lateral_vel_m_s, bounds.yaw_rate_rad_s,
-                   bounds.stride_max, 1.0, bounds.clock_rate_max])
+                   bounds.stride_max, 1.0, bounds.clock_rate_max, 1.0])
     return lo, hi
 
 
 def sigmas(bounds: DecisionBounds) -> np.ndarray:
-    """``(6,)`` sampling spreads."""
+    """``(7,)`` sampling spreads."""
     return np.array([bounds.sigma_forward_m_s, bounds.sigma_lateral_m_s,
                      bounds.sigma_yaw_rate_rad_s, bounds.sigma_stride, bounds.sigma_stance,
-                     bounds.sigma_clock_rate])
+                     bounds.sigma_clock_rate, bounds.sigma_gait])
 
 
 def half_ranges(bounds: DecisionBounds) -> np.ndarray:
-    """``(6,)`` largest departure from the identity each variable allows (for normalising; a
+    """``(7,)`` largest departure from the identity each variable allows (for normalising; a
     variable fixed at the identity, e.g. the clock with ``clock_rate_min = clock_rate_max = 1``,
     gets a tiny positive range so that it never counts as a departure)."""
     lo, hi = lower_upper(bounds)
@@ -79,11 +90,11 @@ def plan_at(plans: np.ndarray, frac: np.ndarray | float) -> np.ndarray:
     """Decisions of piecewise-linear plans at horizon fraction(s) ``frac`` in [0, 1].
 
     Args:
-        plans: ``(K, 3, 6)`` knot values.
+        plans: ``(K, 3, 7)`` knot values.
         frac: scalar fraction of the horizon (clipped to [0, 1]).
 
     Returns:
-        ``(K, 6)``.
+        ``(K, 7)``.
     """
     x = float(np.clip(frac, 0.0, 1.0)) * (KNOTS - 1)
     i = min(int(np.floor(x)), KNOTS - 2)
@@ -92,7 +103,7 @@ def plan_at(plans: np.ndarray, frac: np.ndarray | float) -> np.ndarray:
 
 
 def shift_plan(plan: np.ndarray, shift_frac: float) -> np.ndarray:
-    """A ``(3, 6)`` plan re-knotted after advancing by ``shift_frac`` of its horizon (the tail
+    """A ``(3, 7)`` plan re-knotted after advancing by ``shift_frac`` of its horizon (the tail
     beyond its end holds the last knot)."""
     fracs = shift_frac + np.linspace(0.0, 1.0, KNOTS)
     return np.stack([plan_at(plan[None], f)[0] for f in fracs])
@@ -101,7 +112,9 @@ def shift_plan(plan: np.ndarray, shift_frac: float) -> np.ndarray:
 def candidate_plans(current: np.ndarray, previous_best: np.ndarray | None, feedback: np.ndarray,
                     count: int, n_random: int, bounds: DecisionBounds,
                     rng: np.random.Generator,
-                    after_clip: bool = False) -> tuple[np.ndarray, list[str]]:
+                    after_clip: bool = False,
+                    gait: bool = False,
+                    step: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
     """The plans simulated at one re-plan.
 
     Candidates, in order (cut to ``count``): 0 the unmodified reference (identity throughout);
@@ -120,18 +133,29 @@ def candidate_plans(current: np.ndarray, previous_best: np.ndarray | None, feedb
     are cut, never the ``n_random`` draws (at most ``count - 2``), so ``seed`` and
     ``random_candidates`` always act; fewer than ``count`` are filled with more draws.
 
+    Where the gait is offered (``gait``: the clip has one and its reference stands still here,
+    or the plan in use steps), :data:`GAIT_CANDIDATES` plans come *in addition* to ``count``,
+    right after the fixed ones: "step" (the shifted best with the gait blend at 1 and the
+    offsets ``step`` (else the feedback law's) at knots 1-2: take steps toward the reference)
+    and the shifted best with the gait blend moved by +2 sigma (or -2 sigma where it is on
+    already and + would clip back onto it). Elsewhere the gait is left as it is and the
+    candidates are those of the filter without it. The random draws never move the gait.
+
     Args:
-        current: ``(6,)`` decisions in use now (knot 0 of every plan but the identity).
-        previous_best: ``(3, 6)`` the previous best plan already shifted to now, or None.
-        feedback: ``(6,)`` the feedback law's decisions.
+        current: ``(7,)`` decisions in use now (knot 0 of every plan but the identity).
+        previous_best: ``(3, 7)`` the previous best plan already shifted to now, or None.
+        feedback: ``(7,)`` the feedback law's decisions.
         count: number of plans wanted (>= 2).
         n_random: random perturbations, always among the ``count`` plans.
         bounds: ranges and spreads.
         rng: random generator.
         after_clip: the reference clock is past the clip's end (adds the "stop" plan).
+        gait: offer the gait candidates (above).
+        step: ``(3,)`` velocity and yaw-rate offsets of the "step" plan (None: the feedback
+            law's).
 
     Returns:
-        ``(count, 3, 6)`` plans (clipped to the bounds) and a short label per plan.
+        ``(count, 3, 7)`` plans (clipped to the bounds) and a short label per plan.
     """
     lo, hi = lower_upper(bounds)
     sig = sigmas(bounds)
@@ -153,9 +177,20 @@ def candidate_plans(current: np.ndarray, previous_best: np.ndarray | None, feedb
         stop[1:, 4] = 1.0
         plans.append(stop)
         labels.append("stop")
-    clock = NUM_DECISIONS - 1
+    n_fixed = len(plans)
+    if gait:
+        stepping = base.copy()
+        stepping[1:, :3] = feedback[:3] if step is None else step
+        stepping[1:, GAIT] = 1.0
+        move = base.copy()
+        up = base[1:, GAIT] + 2.0 * sig[GAIT]
+        move[1:, GAIT] = np.where(np.all(base[1:, GAIT] >= hi[GAIT]), base[1:, GAIT]
+                                  - 2.0 * sig[GAIT], up)
+        plans += [stepping, move]
+        labels += ["step", f"{NAMES[GAIT]}{'+' if np.any(move[1:, GAIT] > base[1:, GAIT]) else '-'}"]
+    clock = CLOCK
     warp = bool(hi[clock] > lo[clock])  # bounds 1..1: no warp, no clock candidates or noise
-    sampled = NUM_DECISIONS if warp else clock
+    sampled = clock + 1 if warp else clock
     if warp and not after_clip:  # the warp acts inside the clip only (advance_clock)
         for sign in (-1.0, 1.0):
             p = base.copy()
@@ -172,13 +207,16 @@ def candidate_plans(current: np.ndarray, previous_best: np.ndarray | None, feedb
     # 0, "previous" = "hold" at the first re-plan) repeats an earlier plan: keep one copy (the
     # evaluator simulates equal plans once, but each copy took one of the ``count`` slots)
     structured, kept_labels, seen = [], [], set()
-    for plan, label in zip(plans, labels):
+    extra = 0
+    for i, (plan, label) in enumerate(zip(plans, labels)):
         plan = np.clip(plan, lo, hi)
         key = plan.tobytes()
         if key not in seen or not structured:
             seen.add(key)
             structured.append(plan)
             kept_labels.append(label)
+            extra += int(gait and n_fixed <= i < n_fixed + GAIT_CANDIDATES)
+    count += extra  # the gait candidates come in addition to ``count``
     # the n_random draws always take part: the structured candidates are cut instead (the last
     # first), keeping at least "raw" and one other
     n_draws = min(n_random, max(count - 2, 0))
@@ -194,12 +232,12 @@ def candidate_plans(current: np.ndarray, previous_best: np.ndarray | None, feedb
     return out, labels
 
 
-HOLD = np.array([0.0, 0.0, 0.0, 1.0, 2.0, 1.0])
-"""Decisions of the hold posture: no offsets, stride 1, stance 2, clock rate 1: the whole body
+HOLD = np.array([0.0, 0.0, 0.0, 1.0, 2.0, 1.0, 0.0])
+"""Decisions of the hold posture: no offsets, stride 1, stance 2, clock rate 1, no gait: the whole body
 at the standing posture (legs, waist, pelvis height and tilt by the stance blend's first unit, the
 arms by its part beyond 1, :func:`apply_to_mimic`), the reference's own root velocities and
 yaw rate fed as 0."""
-HOLD_TURN = np.array([0.0, 0.0, 0.0, 1.0, 3.0, 1.0])
+HOLD_TURN = np.array([0.0, 0.0, 0.0, 1.0, 3.0, 1.0, 0.0])
 """Decisions of the turning hold: :data:`HOLD`, but the reference's own yaw rate fed as it is
 (stance 3, :func:`apply_to_mimic`): the robot stands still and turns as the reference turns, so
 that it faces where the reference faces when the hold ends (the velocities fed after a hold
@@ -222,12 +260,12 @@ def hold_plans(current: np.ndarray, heading_rate_rad_s: float = 0.0
     back within a second) is not.
 
     Args:
-        current: ``(6,)`` decisions in use now.
+        current: ``(7,)`` decisions in use now.
         heading_rate_rad_s: yaw-rate offset toward the reference's heading [rad/s] (the
             feedback candidate's, already within the bounds).
 
     Returns:
-        ``(3, 3, 6)`` plans and their labels.
+        ``(3, 3, 7)`` plans and their labels.
     """
     now = np.tile(HOLD, (KNOTS, 1))
     ramp = np.tile(HOLD, (KNOTS, 1))
@@ -243,21 +281,21 @@ def is_hold(label: str) -> bool:
 
 
 def modification(decisions: np.ndarray, bounds: DecisionBounds) -> np.ndarray:
-    """``(..., )`` largest departure of decisions ``(..., 6)`` from the identity, as a fraction
+    """``(..., )`` largest departure of decisions ``(..., 7)`` from the identity, as a fraction
     of each variable's range (0 = unmodified, 1 = at a bound)."""
     return np.max(np.abs(np.asarray(decisions) - IDENTITY) / half_ranges(bounds), axis=-1)
 
 
 def apply_to_mimic(mimic: np.ndarray, decisions: np.ndarray, leg_mean: np.ndarray,
                    legs: np.ndarray, stand_mimic: np.ndarray,
-                   stance_joints: np.ndarray) -> np.ndarray:
+                   stance_joints: np.ndarray, gait_legs: np.ndarray | None = None) -> np.ndarray:
     """Modify TWIST2 mimic observations by decisions (vectorised over candidates).
 
     Args:
         mimic: ``(35,)`` the unmodified mimic entries ``[v_x_b, v_y_b, z, roll, pitch, w_z_b,
             joints (29)]`` of this step, or ``(K, 35)``: one per candidate (each on its own
             reference clock).
-        decisions: ``(K, 6)`` (the clock rate, index 5, does not act on the mimic).
+        decisions: ``(K, 7)`` (the clock rate, index 5, does not act on the mimic).
         leg_mean: ``(len(legs),)`` running mean of the reference leg joints here [rad], or
             ``(K, len(legs))``.
         legs: indices of the leg joints (within the 29).
@@ -266,6 +304,10 @@ def apply_to_mimic(mimic: np.ndarray, decisions: np.ndarray, leg_mean: np.ndarra
             stance beyond 1 (hold plans) blends the other joints by ``stance - 1``, one
             beyond 2 (:data:`HOLD_TURN`) the yaw rate back to the reference's by
             ``stance - 2``.
+        gait_legs: ``(len(legs),)`` the leg joints of the clip's own gait at this control
+            step (:func:`gait_at`) [rad], toward which the gait blend (index 6) moves the fed
+            legs after the stride scale and before the stance blend; None: no gait (the
+            blend does nothing).
 
     Returns:
         ``(K, 35)``.
@@ -276,6 +318,8 @@ def apply_to_mimic(mimic: np.ndarray, decisions: np.ndarray, leg_mean: np.ndarra
     swing = np.asarray(mimic)[..., 6:][..., legs] - leg_mean
     # written as "value + change" so that the identity leaves every entry bit-exact
     joints[:, legs] += (d[:, 3:4] - 1.0) * swing
+    if gait_legs is not None and d.shape[1] > GAIT:
+        joints[:, legs] += d[:, GAIT:GAIT + 1] * (np.asarray(gait_legs) - joints[:, legs])
     b = np.minimum(d[:, 4:5], 1.0)
     out[:, [0, 1, 5]] -= b * out[:, [0, 1, 5]]
     out[:, 2:5] += b * (stand_mimic[2:5] - out[:, 2:5])
@@ -343,3 +387,66 @@ def judged_row(clock_row: np.ndarray) -> np.ndarray:
     """``(K,)`` the reference row a state at clock ``clock_row`` is judged against: the row at
     or after the clock (as :meth:`~.plant.ReferenceTable.step_of` for clip times)."""
     return np.ceil(np.asarray(clock_row, dtype=float) - 1e-9).astype(int)
+
+
+GAIT_PERIOD_S = (0.6, 1.6)
+"""Range of gait periods searched (one cycle: two steps) [s]."""
+GAIT_MIN_CORRELATION = 0.6
+"""Smallest normalised autocorrelation of the legs at the chosen period for the clip to count
+as having a gait [-]."""
+GAIT_WINDOW_S = 3.0
+"""Length of the windows searched for the clip's most periodic leg movement [s]."""
+GAIT_WINDOW_STRIDE_S = 0.2
+"""Spacing of the windows searched [s]."""
+
+
+def gait_cycle(legs_fed: np.ndarray, activity: np.ndarray, inside: np.ndarray, dt: float,
+               min_activity: float) -> np.ndarray | None:
+    """One cycle of the clip's own gait: the fed leg joints over one period where they repeat
+    best, or None when the clip has no periodic leg movement.
+
+    Over windows of ``GAIT_WINDOW_S`` inside the clip (every ``GAIT_WINDOW_STRIDE_S``) whose
+    mean leg activity counts as moving (``min_activity``), the normalised autocorrelation of
+    the leg joints about the window's mean, at each lag in :data:`GAIT_PERIOD_S`; the window
+    and lag where it is largest give the cycle: that many rows of the fed legs from the
+    window's start (consecutive cycles there differ little, so the cycle repeats with the
+    clip's own step-to-step continuity). None when the largest correlation is below
+    :data:`GAIT_MIN_CORRELATION` (dances, waves, standing).
+
+    Args:
+        legs_fed: ``(N, L)`` fed leg joints per control step [rad].
+        activity: ``(N,)`` leg activity per step [rad]
+            (:func:`~exoactor.control.filter.objective.leg_activity_rad`).
+        inside: ``(N,)`` whether the step is within the clip.
+        dt: control step [s].
+        min_activity: smallest mean activity of a window that counts as moving [rad].
+
+    Returns:
+        ``(P, L)`` the cycle (P rows, one per control step), or None.
+    """
+    rows = np.flatnonzero(inside)
+    width = int(round(GAIT_WINDOW_S / dt))
+    lags = np.arange(int(round(GAIT_PERIOD_S[0] / dt)), int(round(GAIT_PERIOD_S[1] / dt)) + 1)
+    lags = lags[lags < width // 2]
+    if not len(rows) or len(rows) < width or not len(lags):
+        return None
+    best = (-np.inf, 0, 0)
+    for a in range(rows[0], rows[-1] + 2 - width, max(1, int(round(GAIT_WINDOW_STRIDE_S / dt)))):
+        if activity[a:a + width].mean() < min_activity:
+            continue
+        x = legs_fed[a:a + width] - legs_fed[a:a + width].mean(axis=0)
+        for p in lags:
+            r = np.sum(x[:-p] * x[p:]) / np.sqrt(np.sum(x[:-p] ** 2) * np.sum(x[p:] ** 2)
+                                                 + 1e-12)
+            if r > best[0]:
+                best = (r, a, int(p))
+    if best[0] < GAIT_MIN_CORRELATION:
+        return None
+    _, a, p = best
+    return legs_fed[a:a + p].copy()
+
+
+def gait_at(cycle: np.ndarray | None, step: int) -> np.ndarray | None:
+    """The gait's leg joints at control step ``step`` (the cycle repeated from step 0, so a plan
+    and its execution feed the same phase), or None without a gait."""
+    return None if cycle is None else cycle[step % len(cycle)]

@@ -252,7 +252,7 @@ def terminal_cost(qpos: np.ndarray, qvel: np.ndarray, table, k: int, weights,
 
 # Normalisation of decision changes: the default bounds' half ranges (a fixed scale, so the
 # objective does not move when the bounds are widened).
-_HALF_RANGE = np.array([1.0, 0.5, 1.2, 0.4, 1.0, 0.5])
+_HALF_RANGE = np.array([1.0, 0.5, 1.2, 0.4, 1.0, 0.5, 1.0])
 
 
 def clip_objective(qpos: np.ndarray, qvel: np.ndarray, body_pos_w: np.ndarray,

@@ -22,13 +22,17 @@ from exoactor.control.filter.decisions import (
     IDENTITY,
     advance_clock,
     apply_to_mimic,
+    gait_at,
+    gait_cycle,
     interpolate_rows,
     judged_row,
     plan_at,
 )
 from exoactor.control.filter.objective import (
     GRASP_BODIES,
+    LEG_ACTIVITY_RAD,
     eased_shift_b,
+    leg_activity_rad,
     moving,
     point_box_distance_m,
 )
@@ -190,7 +194,7 @@ class LoopState:
         fresh: the policy has not acted yet (its history is filled on the first step).
         previous_target: ``(29,)`` the safety layer's rate-limiter memory [rad].
         step: control steps taken (index of the next control step).
-        decisions: ``(6,)`` the decisions in use (knot 0 of the next plan).
+        decisions: ``(7,)`` the decisions in use (knot 0 of the next plan).
         clock: position on the reference, in rows of the :class:`ReferenceTable`
             (fractional under a time warp).
     """
@@ -228,6 +232,8 @@ class ReferenceTable:
         stand_mimic: ``(35,)`` mimic entries of standing at rest.
         moving_legs: ``(N + 1,)`` in [0, 1], how far the reference's legs move
             (:func:`~exoactor.control.filter.objective.moving`).
+        gait: ``(P, 12)`` one cycle of the clip's own gait, the fed leg joints
+            (:func:`~exoactor.control.filter.decisions.gait_cycle`), or None.
         eased_shift_b: ``(N + 1, 2, 8, 3)`` key-body movement the stance blend takes away
             (:func:`~exoactor.control.filter.objective.eased_shift_b`) [m].
         duration_s: the clip's duration [s].
@@ -268,6 +274,8 @@ class ReferenceTable:
         self.stand_mimic = np.concatenate([[0.0, 0.0, stand.root_pos_w[2], 0.0, 0.0, 0.0],
                                            stand.joint_pos])
         self.moving_legs = moving(self)
+        inside = (self.clip_t >= 0.0) & (self.clip_t <= self.duration_s + 1e-9)
+        self.gait = gait_cycle(legs_fed, leg_activity_rad(self), inside, dt, LEG_ACTIVITY_RAD)
         self.eased_shift_b = eased_shift_b(sim, self.joint_pos, stand.joint_pos, STANCE_JOINTS,
                                            body_ids, self.moving_legs)
         seats = seat_rows(setup.scene, self.clip_t, setup.motion.fps, setup.dropped_frames)
@@ -458,7 +466,7 @@ class Plant:
 
         Args:
             states: one state per plan (all at the same step; each on its own reference clock).
-            plans: ``(K, 3, 6)`` plans over ``horizon_steps``.
+            plans: ``(K, 3, 7)`` plans over ``horizon_steps``.
             horizon_steps: steps the plans span (cut at the run's end).
             record_steps: leading steps to record and snapshot (the part that may be executed).
             weights: :class:`~exoactor.control.filter.config.ObjectiveWeights`.
@@ -539,7 +547,7 @@ class Plant:
                 fed = interpolate_rows(tab.mimic, clock)
                 leg_mean = interpolate_rows(tab.leg_mean, clock)
             mimic = apply_to_mimic(fed, dec, leg_mean, self.legs, tab.stand_mimic,
-                                   self.stance_joints)
+                                   self.stance_joints, gait_at(tab.gait, k))
             jp = qpos[:, self.qpos_idx]
             jv = JOINT_VEL_SCALE * qvel[:, self.dof_idx]
             jv[:, ankles] = 0.0

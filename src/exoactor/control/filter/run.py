@@ -52,11 +52,14 @@ from exoactor.control.drift import DriftConfig
 from exoactor.control.filter import memo as filter_memo
 from exoactor.control.filter.config import FilterConfig
 from exoactor.control.filter.decisions import (
+    GAIT,
+    GAIT_CANDIDATES,
     IDENTITY,
     NAMES,
     advance_clock,
     apply_to_mimic,
     candidate_plans,
+    gait_at,
     hold_plans,
     interpolate_rows,
     is_hold,
@@ -221,7 +224,7 @@ def _compute(motion: RobotMotion, config: FilterConfig, track: TrackConfig,
                        config.not_executed_stance)
     raw_cfg = track.model_copy(update={"drift": DriftConfig(enabled=False)})
     in_process = config.workers == 1 or config.parallel == "threads"
-    main = Plant(setup, config.candidates if in_process else 1)
+    main = Plant(setup, config.candidates + GAIT_CANDIDATES if in_process else 1)  # + the gait's
     tab = main.table
 
     # ---- the raw tracker: the unmodified reference (today's loop, drift correction off) --
@@ -229,7 +232,8 @@ def _compute(motion: RobotMotion, config: FilterConfig, track: TrackConfig,
 
     # ---- receding-horizon predictive sampling, executed on the same loop --------------
     wall0 = time.perf_counter()
-    with Evaluator(setup, config.candidates, config.workers, main if in_process else None,
+    loops = config.candidates + GAIT_CANDIDATES
+    with Evaluator(setup, loops, config.workers, main if in_process else None,
                    config.parallel) as ev:
         planner = _Planner(ev, tab, config, main.dt)
         run = _run_loop(motion, raw_cfg, out_dir, tab, planner, show_progress)
@@ -371,6 +375,18 @@ class _Planner:
         self.steps += 1
         return before, after - before
 
+    def _gait_offered(self, row: int) -> bool:
+        """Whether the gait candidates take part at reference row ``row``: the clip has a gait
+        and its reference stands still somewhere within the horizon from there (its legs move
+        less than half of what counts as moving, :func:`~.objective.moving`: a step planned
+        now is walking when the reference stops), or the plan in use steps already."""
+        if self.tab.gait is None:
+            return False
+        stepping = self.current[GAIT] > 0.0 or (self.prev_best is not None
+                                                 and bool(np.any(self.prev_best[:, GAIT] > 0.0)))
+        ahead = self.tab.moving_legs[row:row + self.h_steps + 1]
+        return bool(ahead.min() < 0.5) or stepping
+
     def _replan(self, saved, qpos: np.ndarray) -> None:
         tab, config = self.tab, self.config
         history, last_action, fresh = saved.controller
@@ -382,10 +398,14 @@ class _Planner:
         if self.plan is not None:
             self.prev_best = shift_plan(self.plan, self.plan_step / self.h_steps)
         fb = _feedback(qpos, state, tab, config)
-        after = bool(tab.clip_t[min(int(judged_row(self.clock)), tab.steps)] >= tab.duration_s)
+        row = min(int(judged_row(self.clock)), tab.steps)
+        after = bool(tab.clip_t[row] >= tab.duration_s)
+        gait = self._gait_offered(row)
         plans, labels = candidate_plans(self.current, self.prev_best, fb, config.candidates,
                                         config.random_candidates, config.bounds, self.rng,
-                                        after_clip=after)
+                                        after_clip=after, gait=gait,
+                                        step=_step_offsets(qpos, fb, tab, row, config)
+                                        if gait else None)
         out = self.ev.simulate([state] * len(plans), plans, self.h_steps, 0, config.weights)
         infeasible = int(np.sum(~np.isfinite(out.cost)))
         cost, fall_step = out.cost, out.fall_step
@@ -440,7 +460,8 @@ def _run_loop(motion: RobotMotion, cfg: TrackConfig, out_dir: Path | None, tab,
             u = planner.decisions(loop.save(), sim.data.qpos.copy())
             clock, rate = planner.advance(u)
             mod = ReferenceMod(clock_rate=rate,
-                               transform=_mimic_transform(u, clock, tab, stand))
+                               transform=_mimic_transform(u, clock, tab, stand,
+                                                          planner.steps - 1))
             held = planner.holding
         res = loop.step(mod)
         ex.held.append(held)
@@ -451,10 +472,11 @@ def _run_loop(motion: RobotMotion, cfg: TrackConfig, out_dir: Path | None, tab,
     return ex
 
 
-def _mimic_transform(u: np.ndarray, clock: float, tab, stand: np.ndarray):
+def _mimic_transform(u: np.ndarray, clock: float, tab, stand: np.ndarray, step: int):
     """A ``ReferenceMod.transform`` whose frame feeds exactly ``apply_to_mimic``'s entries, on
     the reference at ``clock`` (table rows): on a whole row the frame's own mimic entries (the
-    table's row), between rows the table interpolated there, as the plans were simulated."""
+    table's row), between rows the table interpolated there, as the plans were simulated; the
+    gait at control step ``step`` (the plans' phase)."""
     from exoactor.control.twist2 import mimic_obs
 
     legs = _LEGS
@@ -465,7 +487,8 @@ def _mimic_transform(u: np.ndarray, clock: float, tab, stand: np.ndarray):
 
     def transform(frame):
         base = mimic_obs(frame) if whole else interpolate_rows(tab.mimic, at)[0]
-        m = apply_to_mimic(base, u[None], leg_mean, legs, stand, stance)[0]
+        m = apply_to_mimic(base, u[None], leg_mean, legs, stand, stance,
+                           gait_at(tab.gait, step))[0]
         return frame_from_mimic(frame, m)
 
     return transform
@@ -508,9 +531,33 @@ def _feedback(qpos: np.ndarray, state, tab, config: FilterConfig) -> np.ndarray:
         v *= FEEDBACK_MAX_SPEED / speed
     v_b = heading_frame(yaw_robot).T @ v
     lo, hi = lower_upper(config.bounds)
-    out = np.array([v_b[0], v_b[1], FEEDBACK_YAW_GAIN * dyaw, state.decisions[3],
-                    state.decisions[4], state.decisions[5]])
+    out = np.array([v_b[0], v_b[1], FEEDBACK_YAW_GAIN * dyaw, *state.decisions[3:]])
     return np.clip(out, lo, hi)
+
+
+STEP_MAX_SPEED_M_S = 1.0
+"""Speed cap of the "step" candidate's velocity offset [m/s]: on the clip's own gait the policy
+walks at about the speed it is fed (``tests/control/test_filter.py``, a standing reference fed
+0.5 m/s with the gait: 1.4 m in 3 s)."""
+
+
+def _step_offsets(qpos: np.ndarray, feedback: np.ndarray, tab, row: int,
+                  config: FilterConfig) -> np.ndarray:
+    """``(3,)`` velocity and yaw-rate offsets of the "step" candidate: the pelvis xy error to
+    the reference at row ``row`` closed by the clip's end (over the clip time left at rate 1,
+    at least half the horizon; after the clip, half the horizon), capped at
+    :data:`STEP_MAX_SPEED_M_S`, in the robot's heading frame; the yaw rate is the feedback
+    law's."""
+    yaw_robot = float(yaw(qpos[3:7]))
+    err = tab.root_pos_w[row, :2] - qpos[:2]
+    left = max(float(tab.duration_s - tab.clip_t[row]), 0.5 * config.horizon_s)
+    v = err / left
+    speed = float(np.linalg.norm(v))
+    if speed > STEP_MAX_SPEED_M_S:
+        v *= STEP_MAX_SPEED_M_S / speed
+    v_b = heading_frame(yaw_robot).T @ v
+    lo, hi = lower_upper(config.bounds)
+    return np.clip(np.array([v_b[0], v_b[1], feedback[2]]), lo[:3], hi[:3])
 
 
 def _tilts(main: Plant, qpos: np.ndarray) -> np.ndarray:
