@@ -116,12 +116,10 @@ def point_box_distance_m(points_w: np.ndarray, centre_w: np.ndarray, quat_wxyz: 
     """``(K, H)`` distance of points ``(K, H, 3)`` to the surface of boxes ``(K,)`` with centres
     ``centre_w`` ``(K, 3)``, orientations ``quat_wxyz`` ``(K, 4)`` and half sizes ``half_m``
     ``(3,)`` [m] (0 inside)."""
-    w, x, y, z = (np.asarray(quat_wxyz, dtype=float)[:, i] for i in range(4))
-    rot = np.stack([np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], -1),
-                    np.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], -1),
-                    np.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], -1)],
-                   axis=1)  # (K, 3, 3): box frame -> world, rows are world axes
-    local = np.einsum("khi,kij->khj", np.asarray(points_w) - np.asarray(centre_w)[:, None], rot)
+    from exoactor.rotations import rot
+
+    r_wb = rot(np.asarray(quat_wxyz, dtype=float)).as_matrix().reshape(-1, 3, 3)  # box -> world
+    local = np.einsum("khi,kij->khj", np.asarray(points_w) - np.asarray(centre_w)[:, None], r_wb)
     excess = np.maximum(np.abs(local) - np.asarray(half_m), 0.0)
     return np.linalg.norm(excess, axis=-1)
 

@@ -519,17 +519,23 @@ def _choose(cost: np.ndarray, fall_step: np.ndarray) -> int:
     return int(np.argmax(fall_step))
 
 
+def _capped_b(v_w: np.ndarray, max_speed_m_s: float, yaw_robot_rad: float) -> np.ndarray:
+    """A world-frame xy velocity ``v_w`` [m/s], its speed capped at ``max_speed_m_s``, in the
+    robot's heading frame (the feedback law's and the "step" plan's offsets)."""
+    v = np.array(v_w, dtype=float)
+    speed = float(np.linalg.norm(v))
+    if speed > max_speed_m_s:
+        v *= max_speed_m_s / speed
+    return heading_frame(yaw_robot_rad).T @ v
+
+
 def _feedback(qpos: np.ndarray, state, tab, config: FilterConfig) -> np.ndarray:
     """Decisions of a proportional heading and position law (one candidate, never imposed)."""
     k = min(int(judged_row(state.clock)), tab.steps)
     yaw_robot = float(yaw(qpos[3:7]))
     dyaw = float(wrap_angle(yaw(tab.root_quat_w[k]) - yaw_robot))
     err = tab.root_pos_w[k, :2] - qpos[:2]
-    v = FEEDBACK_POS_GAIN * err
-    speed = float(np.linalg.norm(v))
-    if speed > FEEDBACK_MAX_SPEED:
-        v *= FEEDBACK_MAX_SPEED / speed
-    v_b = heading_frame(yaw_robot).T @ v
+    v_b = _capped_b(FEEDBACK_POS_GAIN * err, FEEDBACK_MAX_SPEED, yaw_robot)
     lo, hi = lower_upper(config.bounds)
     out = np.array([v_b[0], v_b[1], FEEDBACK_YAW_GAIN * dyaw, *state.decisions[3:]])
     return np.clip(out, lo, hi)
@@ -551,11 +557,7 @@ def _step_offsets(qpos: np.ndarray, feedback: np.ndarray, tab, row: int,
     yaw_robot = float(yaw(qpos[3:7]))
     err = tab.root_pos_w[row, :2] - qpos[:2]
     left = max(float(tab.duration_s - tab.clip_t[row]), 0.5 * config.horizon_s)
-    v = err / left
-    speed = float(np.linalg.norm(v))
-    if speed > STEP_MAX_SPEED_M_S:
-        v *= STEP_MAX_SPEED_M_S / speed
-    v_b = heading_frame(yaw_robot).T @ v
+    v_b = _capped_b(err / left, STEP_MAX_SPEED_M_S, yaw_robot)
     lo, hi = lower_upper(config.bounds)
     return np.clip(np.array([v_b[0], v_b[1], feedback[2]]), lo[:3], hi[:3])
 
