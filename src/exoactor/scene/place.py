@@ -352,10 +352,11 @@ def reference_pelvis_xy(motion: RobotMotion, seat: SceneObject) -> np.ndarray:
 
 def holds_point(seat: SceneObject, xy_w: np.ndarray) -> bool:
     """Whether ``seat``'s footprint holds the world point ``xy_w``."""
-    from exoactor.scene.contact_ref import inside_footprint
-
-    xy = np.asarray(xy_w, float)
-    return bool(np.linalg.norm(inside_footprint(xy, seat, 0.0) - xy) <= 1e-9)
+    c, yaw = np.asarray(seat.pose.pos[:2], float), seat.pose.yaw_rad
+    d = np.asarray(xy_w, float) - c
+    along = d @ np.array([np.cos(yaw), np.sin(yaw)])
+    side = d @ np.array([-np.sin(yaw), np.cos(yaw)])
+    return bool(abs(along) <= seat.size[0] / 2 + 1e-9 and abs(side) <= seat.size[1] / 2 + 1e-9)
 
 
 def _under_reference(cands: list, pelvis_xy: np.ndarray) -> list:
