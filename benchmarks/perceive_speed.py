@@ -1,7 +1,8 @@
 """Perceive speed, before and after side by side in one run: wall and CPU seconds per
 video-second of the whole process (interpreter start-up, imports, ``perceive_video`` with
-hands on and the overlay off, or on with ``--overlay`` as in ``exoactor run``), for a git
-ref ("before") and the working tree ("after").
+hands on and the overlay off, or on with ``--overlay`` as in ``exoactor run``), and of the
+stage alone (the ``perceive_video`` call: what ``exoactor run`` reports as perceive's time),
+for a git ref ("before") and the working tree ("after").
 
 Each clip runs in a fresh subprocess, alternating before, after, before, after, ... so that
 both see the same load. CPU time is the child's ``getrusage(RUSAGE_CHILDREN)`` user + system
@@ -39,16 +40,23 @@ DEFAULT_CLIPS = ("gen_genmimic_raise_arms_and_grab_from_side.mp4",
                  "gen_genmimicbench_s3_A_gym_pick_up_weight.mp4")
 
 CHILD = r"""
-import hashlib, json, sys, tempfile
+import hashlib, json, resource, sys, tempfile, time
 from pathlib import Path
 import numpy as np
 from exoactor.perceive import PerceiveConfig, perceive_video
+def cpu():
+    return sum(getattr(resource.getrusage(who), f) for who in
+               (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN) for f in ("ru_utime", "ru_stime"))
 with tempfile.TemporaryDirectory() as d:
+    c0, t0 = cpu(), time.perf_counter()
     r = perceive_video(sys.argv[1], Path(d) / "human.npz",
                        PerceiveConfig(overlay=sys.argv[2] == "overlay"))
+    stage_wall, stage_cpu = time.perf_counter() - t0, cpu() - c0
+    size = r.overlay_path.stat().st_size if r.overlay_path else None
 m = r.metrics
 print("RESULT " + json.dumps({
-    "video_s": m.duration_s, "frames": m.frames,
+    "video_s": m.duration_s, "frames": m.frames, "stage_wall_s": stage_wall,
+    "stage_cpu_s": stage_cpu, "overlay_bytes": size,
     "joints_sha": hashlib.sha1(np.ascontiguousarray(r.motion.joints).tobytes()).hexdigest()[:12],
     "hands_rate": m.hands["detection_rate"] if m.hands else None,
     "stage_per_s": m.seconds_per_video_second}))
@@ -82,7 +90,9 @@ def run_once(src: Path, clip: Path, overlay: bool = False) -> dict:
     out = json.loads(line[len("RESULT "):])
     cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
     out.update(wall_s=wall, cpu_s=cpu, wall_per_video_s=wall / out["video_s"],
-               cpu_per_video_s=cpu / out["video_s"], load=(load0, os.getloadavg()[0]))
+               cpu_per_video_s=cpu / out["video_s"], load=(load0, os.getloadavg()[0]),
+               stage_wall_per_video_s=out["stage_wall_s"] / out["video_s"],
+               stage_cpu_per_video_s=out["stage_cpu_s"] / out["video_s"])
     return out
 
 
@@ -116,22 +126,25 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"  {clip.name[:44]:44s} {name:6s} #{k}: wall {r['wall_s']:6.2f} s  "
                           f"cpu {r['cpu_s']:6.2f} s  video {r['video_s']:.2f} s  "
                           f"-> wall {r['wall_per_video_s']:.2f}  cpu {r['cpu_per_video_s']:.2f}"
-                          f" s/video-s  load {r['load'][0]:.1f}->{r['load'][1]:.1f}  "
+                          f" s/video-s; stage wall {r['stage_wall_per_video_s']:.2f}  cpu "
+                          f"{r['stage_cpu_per_video_s']:.2f}"
+                          + (f"  overlay {r['overlay_bytes'] / 1e3:.0f} kB"
+                             if r.get("overlay_bytes") else "")
+                          + f"  load {r['load'][0]:.1f}->{r['load'][1]:.1f}  "
                           f"joints {r['joints_sha']}  hands {r['hands_rate']}", flush=True)
             results[clip.name] = runs
-    print("\nmedians (s per video-second); after/before")
-    print(f"  {'clip':44s} {'wall before':>11s} {'wall after':>10s} {'ratio':>6s}   "
-          f"{'cpu before':>10s} {'cpu after':>9s} {'ratio':>6s}  body")
+    fields = (("wall_per_video_s", "process wall"), ("cpu_per_video_s", "process cpu"),
+              ("stage_wall_per_video_s", "stage wall"), ("stage_cpu_per_video_s", "stage cpu"))
+    print("\nmedians (s per video-second), before -> after (after/before)")
+    print(f"  {'clip':44s} " + " ".join(f"{label:>22s}" for _, label in fields) + "  body")
     for name, runs in results.items():
-        med = {k: {f: statistics.median(r[f] for r in v) for f in
-                   ("wall_per_video_s", "cpu_per_video_s")} for k, v in runs.items()}
+        med = {k: {f: statistics.median(r[f] for r in v) for f, _ in fields}
+               for k, v in runs.items()}
         same = len({r["joints_sha"] for v in runs.values() for r in v}) == 1
         b, a = med["before"], med["after"]
-        print(f"  {name[:44]:44s} {b['wall_per_video_s']:11.2f} {a['wall_per_video_s']:10.2f} "
-              f"{a['wall_per_video_s'] / b['wall_per_video_s']:6.3f}   "
-              f"{b['cpu_per_video_s']:10.2f} {a['cpu_per_video_s']:9.2f} "
-              f"{a['cpu_per_video_s'] / b['cpu_per_video_s']:6.3f}  "
-              f"{'identical' if same else 'differs'}")
+        print(f"  {name[:44]:44s} " + " ".join(
+            f"{b[f]:6.2f} -> {a[f]:5.2f} ({a[f] / b[f]:5.3f})" for f, _ in fields)
+            + f"  {'identical' if same else 'differs'}")
     print(f"load average at end {os.getloadavg()}")
     if args.json:
         args.json.write_text(json.dumps({"before": args.before, "after": after_name,

@@ -329,20 +329,22 @@ def hands_on_wrists(model: Any, rgb: np.ndarray, person: Person, c: MediaPipeCon
 
 
 def hands_from_pose(graphs: tuple[Any, Any], rgb: np.ndarray, person: Person,
-                    c: MediaPipeConfig
+                    c: MediaPipeConfig, sides: tuple[int, ...] = (0, 1)
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str | None]]:
     """Both hands of ``person`` by MediaPipe Holistic's chain (:data:`_HANDS_FROM_POSE`):
     for each wrist seen, the hand graph ``graphs[side]`` places its region from the body's
     wrist, pinky and index landmarks (and the hand's previous landmarks). A hand whose wrist
     lands far from the body's wrist is dropped, and scored, as in :func:`hands_on_wrists`.
+    Only the hands in ``sides`` are looked at (0 left, 1 right; the two graphs are
+    independent, so each side can run on its own thread).
 
-    Returns what :func:`hands_on_wrists` returns.
+    Returns what :func:`hands_on_wrists` returns (NaN / 0 / None for the sides not asked).
     """
     from mediapipe.framework.formats import landmark_pb2
 
     h, w = rgb.shape[:2]
     px, rel, score, labels = _no_hands()
-    for side in (0, 1):
+    for side in sides:
         if not _wrist_seen(person, side):
             continue
         pose_hand = landmark_pb2.NormalizedLandmarkList()

@@ -27,3 +27,7 @@ class ImportFailed(ExoActorError):
 
 class CameraMoves(ExoActorError):
     """The camera turns more than the stage compensates."""
+
+
+class ModelFailed(ExoActorError):
+    """A pose or hand model raised on a frame of the video."""

@@ -19,8 +19,10 @@ Per frame:
    the wrist towards the knuckles goes through the single-image hand model (palm detector +
    21 landmarks). The hand is assigned to the wrist that placed it (MediaPipe's own
    left/right label assumes a mirrored selfie image and is not used); a hand whose wrist
-   lands far from the body's wrist is dropped. The hands of a frame run on a worker thread
-   while the main thread decodes and tracks the next frame.
+   lands far from the body's wrist is dropped. The hands run on worker threads
+   (:mod:`exoactor.perceive.lanes`; by default one per hand graph, each fed its frames in
+   order) while the main thread tracks the body in the next frames, up to
+   :data:`HANDS_LAG_FRAMES` ahead; frames are decoded ahead on another thread.
 
 The MediaPipe calls themselves (opening the graphs, pose on a frame or a crop, people
 enumeration, hands) and their landmark conventions are in :mod:`exoactor.perceive.detect`; this
@@ -34,7 +36,6 @@ import time
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from functools import partial
 from typing import Any
@@ -63,7 +64,8 @@ from exoactor.perceive.detect import (
     prime_pose,
     run_pose,
 )
-from exoactor.perceive.errors import NoPersonFound
+from exoactor.perceive.errors import ModelFailed, NoPersonFound
+from exoactor.perceive.lanes import LaneJobFailed, OrderedLanes
 from exoactor.perceive.tracking import ActorTracker, box_area, box_overlap, expand_box
 from exoactor.perceive.video import Frame, VideoSource, iter_frames, prefetched
 from exoactor.ui import progress
@@ -75,6 +77,12 @@ INSTALL_HINT = "pip install 'exoactor[perceive]' (mediapipe==0.10.14, opencv)"
 
 NOBODY = ("{path}: no person was detected in any of its {frames} frames. Give a video where the "
           "whole body of the actor is visible (a person at least ~1/6 of the frame tall).")
+HAND_FAILED = ("{path}: the hand model failed on frame {frame} ({cause}). Perceive the body "
+               "only with --no-hands, or, if the frame is damaged, re-encode the clip: ffmpeg -i "
+               "{name} -c:v libx264 -pix_fmt yuv420p fixed.mp4")
+HANDS_LAG_FRAMES = 3
+"""Frames the body tracking may run ahead of the hands (which wait on worker threads): it
+evens out the two cores' work from frame to frame. The results do not depend on it."""
 TOO_FEW = ("{path}: --person {person} asked for the {nth} largest person, but at most {found} "
            "{were} visible at once (frame {frame}). Use --person 0..{last}.")
 
@@ -148,13 +156,18 @@ class MediaPipeBackend(PoseBackend):
                                else open_hands(c.hand_min_detection_confidence))
         return models
 
-    def _hands_job(self, models: dict[str, Any]) -> Callable[..., Any]:
-        """``f(rgb, person)`` -> both hands (:func:`~exoactor.perceive.detect.hands_on_wrists`'
-        tuple), with this run's hand graphs; called in frame order (the pose-placed graphs
-        follow each hand from frame to frame)."""
+    def _hand_jobs(self, models: dict[str, Any]
+                   ) -> list[tuple[tuple[int, ...], Callable[..., Any]]]:
+        """``(sides, f)`` per lane (worker thread): ``f(rgb, person)`` -> the hands
+        (:func:`~exoactor.perceive.detect.hands_on_wrists`' tuple) of ``sides``, with this
+        run's hand graphs. Each is called in frame order on its own thread: the pose-placed
+        graphs (one per hand, independent) follow their hand from frame to frame; the
+        single-image graph looks at both hands, one at a time."""
         if self.config.hand_roi == "pose":
-            return partial(hands_from_pose, models["hands"].graphs, c=self.config)
-        return partial(hands_on_wrists, models["hands"], c=self.config)
+            graphs = models["hands"].graphs
+            return [((side,), partial(hands_from_pose, graphs, c=self.config, sides=(side,)))
+                    for side in (0, 1)]
+        return [((0, 1), partial(hands_on_wrists, models["hands"], c=self.config))]
 
     @staticmethod
     def _close(models: dict[str, Any]) -> None:
@@ -194,28 +207,36 @@ class MediaPipeBackend(PoseBackend):
         last_prime = -prime
         self._video_fresh = True
         decoded = prefetched(iter_frames(video))
-        # hands of frame i run on a worker thread while the main thread decodes and tracks
-        # frame i + 1 (the models release the GIL; the body of i + 1 needs only the body of i)
-        hand_worker = ThreadPoolExecutor(1, thread_name_prefix="exoactor-hands") if hands \
-            else None
-        hands_of = self._hands_job(models) if hands else None
-        pending: tuple[int, Future] | None = None
+        # the hands of frame i run on worker threads while the main thread tracks the body in
+        # frames i + 1, i + 2, ... (the models release the GIL; the body needs only the body)
+        hand_jobs = self._hand_jobs(models) if hands else []
+        lanes: OrderedLanes[int] | None = (
+            OrderedLanes(len(hand_jobs), HANDS_LAG_FRAMES, "exoactor-hands") if hands else None)
 
-        def collect() -> None:
-            nonlocal pending
-            if pending is None:
-                return
-            j, job = pending
-            pending = None
-            with _timed(step, "hands"):  # what the hands add to the wall
-                hp, hr, hs, labels = job.result()
-            arrays["hand_px"][j], arrays["hand_rel_c"][j] = hp, hr
-            arrays["hand_score"][j] = hs
-            for side, lab in enumerate(labels):
-                if lab is not None:
-                    # MediaPipe labels assume a mirrored image: "Right" = left hand.
-                    label_agree[0] += int(lab == ("Right", "Left")[side])
-                    label_agree[1] += 1
+        def store_hands(done: list[tuple[int, list[Any]]]) -> None:
+            for j, per_lane in done:
+                for (sides, _), (hp, hr, hs, labels) in zip(hand_jobs, per_lane, strict=True):
+                    for side in sides:
+                        arrays["hand_px"][j, side] = hp[side]
+                        arrays["hand_rel_c"][j, side] = hr[side]
+                        arrays["hand_score"][j, side] = hs[side]
+                        if labels[side] is not None:
+                            # MediaPipe labels assume a mirrored image: "Right" = left hand.
+                            label_agree[0] += int(labels[side] == ("Right", "Left")[side])
+                            label_agree[1] += 1
+
+        def hands_of(submit: Callable[[], list[tuple[int, list[Any]]]] | None = None) -> None:
+            """Submit (or, without ``submit``, finish) the hands; store the ones done."""
+            assert lanes is not None
+            try:
+                with _timed(step, "hands"):  # what the hands add to the wall
+                    done = submit() if submit is not None else list(lanes.drain())
+            except LaneJobFailed as exc:
+                cause = exc.__cause__
+                raise ModelFailed(HAND_FAILED.format(
+                    path=video.path, frame=exc.key, name=video.path.name,
+                    cause=f"{type(cause).__name__}: {cause}")) from cause
+            store_hands(done)
 
         try:
             frames = _LookAhead(decoded)
@@ -265,14 +286,15 @@ class MediaPipeBackend(PoseBackend):
                     chosen = self._track(models, rgb, t_s, tracker, step, gate_log)
                 if chosen is not None:
                     self._store(arrays, i, chosen)
-                    if hand_worker is not None:
-                        collect()
-                        pending = (i, hand_worker.submit(hands_of, rgb, chosen))
+                    if lanes is not None:
+                        jobs = [partial(job, rgb, chosen) for _, job in hand_jobs]
+                        hands_of(partial(lanes.submit, i, jobs))
                 t_dec = time.perf_counter()
-            collect()
+            if lanes is not None:
+                hands_of()
         finally:
-            if hand_worker is not None:
-                hand_worker.shutdown(wait=True, cancel_futures=True)
+            if lanes is not None:
+                lanes.close()
             decoded.close()
             self._close(models)
         n = len(times)
