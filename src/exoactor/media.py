@@ -23,14 +23,17 @@ SOURCE_QUALITY = 8.0
 
 
 def open_h264(path: str | Path, width: int, height: int, fps: float, preset: str | None = None,
-              quality: float = VIEW_QUALITY) -> Any:
+              quality: float = VIEW_QUALITY, x264_params: str | None = None) -> Any:
     """An H.264 mp4 frame writer on ``path`` (a primed generator: ``send`` ``(height, width,
     3)`` uint8 RGB frames, then ``close``). ``preset`` is x264's speed preset (None: its
-    default, ``medium``); ``width`` and ``height`` must be even [px]. Callers write to a
+    default, ``medium``); ``x264_params`` overrides some of its settings (x264's
+    ``key=value:...`` syntax); ``width`` and ``height`` must be even [px]. Callers write to a
     temporary path (:func:`exoactor.fileio.atomic_path`)."""
     import imageio_ffmpeg
 
     extra = ["-preset", preset] if preset else []
+    if x264_params:
+        extra += ["-x264-params", x264_params]
     writer = imageio_ffmpeg.write_frames(
         str(path), (width, height), pix_fmt_in="rgb24", pix_fmt_out="yuv420p", fps=fps,
         codec="libx264", quality=quality, macro_block_size=1,

@@ -5,19 +5,27 @@ red discs on feet in contact; hands in cyan where a hand was seen. Frames are do
 ``width_px`` and encoded as H.264 (yuv420p) with ffmpeg through ``imageio-ffmpeg``.
 
 It is written inside the perceive stage, so its cost counts against perception's time: x264's
-``ultrafast`` preset (:data:`PRESET`), a bilinear downscale unless the frame shrinks by more
-than half (:data:`AREA_BELOW_SCALE`), and the frames decoded and downscaled on a background
-thread while the main thread draws and ffmpeg encodes. Measured on the task clips (107 frames
-1104x622 and 151 frames of a Kling clip, both to 960x540): ``veryfast`` -> ``ultrafast``
-encodes with 1.45 -> 0.54 and 1.37 -> 0.52 CPU-s, at the same quality (38.5 -> 38.9 dB PSNR
-against the downscaled frames of the Kling clip), in a file 2.6x as large (362 -> 944 kB,
-788 kB -> 2.0 MB): a diagnostic view where time matters more than bytes. (``medium`` and area
-averaging, before: 2.4-2.8 CPU-s and 6.2 instead of 1.6 ms per frame.)
+``ultrafast`` preset (:data:`PRESET`) with B-frames, CABAC, the 8x8 transform and the deblocking
+filter turned back on (:data:`X264_PARAMS`), a bilinear downscale unless the frame shrinks by
+more than half (:data:`AREA_BELOW_SCALE`), and the frames decoded and downscaled on a
+background thread (:func:`decode_ahead`, started by the stage before it reconstructs the
+motion, so that the decoding overlaps the reconstruction on the other core) while the main
+thread draws and ffmpeg encodes.
+
+Measured on two task clips (107 frames 1104x622 -> 960x540; 151 frames 1024x1024 of a Kling
+clip -> 960x960), encode CPU / file / PSNR against the downscaled frames: ``veryfast``
+0.98 s / 371 kB / 41.2 dB and 1.32 s / 807 kB / 38.5 dB; plain ``ultrafast`` 0.48 s /
+967 kB / 41.6 dB and 0.48 s / 2.1 MB / 38.9 dB; ``ultrafast`` + :data:`X264_PARAMS` 0.50 s /
+533 kB / 41.7 dB and 0.53 s / 1.14 MB / 39.1 dB: half the file of plain ``ultrafast`` for
+~5-10 % more encode CPU. (``medium`` and area averaging, earlier: 2.4-2.8 CPU-s and 6.2
+instead of 1.6 ms per frame.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -37,13 +45,62 @@ _FEET = (BODY_33.index("left_foot_index"), BODY_33.index("right_foot_index"))
 GREEN, ORANGE, RED, CYAN = (40, 220, 40), (255, 150, 0), (230, 30, 30), (0, 220, 255)
 PRESET = "ultrafast"
 """x264 speed preset of the overlay video (its quality is :data:`exoactor.media.VIEW_QUALITY`)."""
+X264_PARAMS = "bframes=3:cabac=1:8x8dct=1:deblock=1"
+"""x264 settings over :data:`PRESET`: the cheap tools ``ultrafast`` turns off that halve the
+file at the same quality (module docstring)."""
+BUFFER_BYTES = 128_000_000
+"""Downscaled frames (RGB) :func:`decode_ahead` holds at most [bytes]: about 80 frames of
+960x540, 45 of 960x960."""
 AREA_BELOW_SCALE = 0.5
 """Frames shrunk below this scale are downscaled by area averaging (no aliasing), others
 bilinearly."""
 
 
+@dataclass(frozen=True, eq=False)
+class OverlayFrames:
+    """The overlay's background frames, decoded and downscaled ahead on a thread (see
+    :func:`decode_ahead`); :meth:`close` stops the thread.
+
+    Attributes:
+        size_px: ``(width, height)`` of the frames [px] (even).
+        wanted: source frame -> the motion frames drawn on it.
+        frames: ``(source index, (height, width, 3) uint8 RGB)`` of the wanted frames, in order.
+        source: the generator behind ``frames`` (closed by :meth:`close`).
+    """
+
+    size_px: tuple[int, int]
+    wanted: dict[int, list[int]]
+    frames: Iterator[tuple[int, np.ndarray]]
+    source: Generator[tuple[int, np.ndarray], None, None]
+
+    def close(self) -> None:
+        self.source.close()
+
+
+def decode_ahead(video: VideoSource, frame_index: np.ndarray, width_px: int = 960
+                 ) -> OverlayFrames:
+    """Start decoding and downscaling the frames of ``video`` the overlay draws on (``frame_index``
+    as :func:`write_overlay` takes it), up to :data:`BUFFER_BYTES` ahead, on a background
+    thread. Give the result to :func:`write_overlay`, or :meth:`~OverlayFrames.close` it."""
+    import cv2
+
+    scale = min(1.0, width_px / video.width_px)
+    w = round(video.width_px * scale) // 2 * 2
+    h = round(video.height_px * scale) // 2 * 2
+    wanted: dict[int, list[int]] = {}
+    for k, src in enumerate(frame_index):
+        wanted.setdefault(int(src), []).append(k)
+    interpolation = cv2.INTER_AREA if scale < AREA_BELOW_SCALE else cv2.INTER_LINEAR
+    depth = max(4, int(BUFFER_BYTES // (3 * w * h)))
+    source = prefetched(_downscaled(video, wanted, (w, h), interpolation), depth)
+    first = next(source, None)  # starts the thread
+    return OverlayFrames((w, h), wanted, chain([] if first is None else [first], source),
+                         source)
+
+
 def write_overlay(video: VideoSource, frame_index: np.ndarray, motion: HumanMotion,
-                  out_path: str | Path, width_px: int = 960) -> Path:
+                  out_path: str | Path, width_px: int = 960,
+                  frames: OverlayFrames | None = None) -> Path:
     """Draw ``motion`` over the frames of ``video`` and write ``out_path`` (mp4, atomically).
 
     Args:
@@ -54,9 +111,19 @@ def write_overlay(video: VideoSource, frame_index: np.ndarray, motion: HumanMoti
             compensated).
         out_path: the mp4 to write.
         width_px: output width [px] (never upscaled).
+        frames: the frames already being decoded (:func:`decode_ahead` of the same
+            ``video``, ``frame_index`` and ``width_px``); closed here. None: decoded here.
     """
-    import cv2
+    if frames is None:
+        frames = decode_ahead(video, frame_index, width_px)
+    try:
+        return _write(video, frames, motion, Path(out_path))
+    finally:
+        frames.close()
 
+
+def _write(video: VideoSource, frames: OverlayFrames, motion: HumanMotion,
+           out_path: Path) -> Path:
     assert motion.camera_K is not None and motion.T_w_c is not None
     frames_T = motion.extras.get("T_w_c_frames")  # a turning camera, compensated
     if frames_T is not None and len(frames_T) == motion.num_frames:
@@ -72,26 +139,17 @@ def write_overlay(video: VideoSource, frame_index: np.ndarray, motion: HumanMoti
         hands = None
         if motion.hand_keypoints is not None:
             hands = project(transform(T_c_w, motion.hand_keypoints), motion.camera_K)
-    scale = min(1.0, width_px / video.width_px)
-    w = round(video.width_px * scale) // 2 * 2
-    h = round(video.height_px * scale) // 2 * 2
+    w, h = frames.size_px
     s = np.array([w / video.width_px, h / video.height_px])
-    out_path = Path(out_path)
-    wanted: dict[int, list[int]] = {}
-    for k, src in enumerate(frame_index):
-        wanted.setdefault(int(src), []).append(k)
-    interpolation = cv2.INTER_AREA if scale < AREA_BELOW_SCALE else cv2.INTER_LINEAR
     with atomic_path(out_path) as tmp:
-        writer = open_h264(tmp, w, h, motion.fps, preset=PRESET)
-        frames = prefetched(_downscaled(video, wanted, (w, h), interpolation))
+        writer = open_h264(tmp, w, h, motion.fps, preset=PRESET, x264_params=X264_PARAMS)
         try:
-            for index, small in frames:
-                for k in wanted[index]:
+            for index, small in frames.frames:
+                for k in frames.wanted[index]:
                     img = small.copy()
                     _draw(img, k, pts[k] * s, motion, None if hands is None else hands[k] * s)
                     writer.send(np.ascontiguousarray(img))
         finally:
-            frames.close()
             writer.close()
     return out_path
 

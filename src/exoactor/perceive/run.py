@@ -129,25 +129,33 @@ def perceive_video(video_path: str | Path, out_path: str | Path,
     prep = prepare_observations(obs, corners, plan, K,
                                 cfg.artefacts, video.nominal_fps, str(video.path))
     view = prep.view
-    scene = scene_lines(video, obs, thumbs, K) if cfg.world.scene_lines else None
-    rec = reconstruct(prep.obs, view.fps, K, cfg, source=str(video.path), scene=scene)
-    if prep.R_0k is not None and rec.motion.T_w_c is not None:
-        poses = camera_poses_w(rec.motion.T_w_c, prep.R_0k)
-        if "T_w_c_frames" in rec.motion.extras:  # the anchoring's shift of the scene
-            poses[:, :3, 3] = rec.motion.extras["T_w_c_frames"][:, :3, 3]
-        extras = dict(rec.motion.extras, T_w_c_frames=poses)
-        rec = dataclasses.replace(rec, motion=rec.motion.replace(extras=extras))
-    t_rec = time.perf_counter()
-    camera = _camera_check(video, obs, thumbs, K, cfg, compensated=prep.R_0k is not None)
-    t_cam = time.perf_counter()
-    save_npz(rec.motion, out_path)
-    t_save = time.perf_counter()
-    overlay_path = None
-    if cfg.overlay:
-        from exoactor.perceive.overlay import write_overlay
+    overlay_frames = None
+    if cfg.overlay:  # its frames decode on the other core while the motion is reconstructed
+        from exoactor.perceive.overlay import decode_ahead, write_overlay
 
-        overlay_path = write_overlay(video, view.frame_index, rec.motion,
-                                     out_path.parent / OVERLAY_NAME, cfg.overlay_width_px)
+        overlay_frames = decode_ahead(video, view.frame_index, cfg.overlay_width_px)
+    try:
+        scene = scene_lines(video, obs, thumbs, K) if cfg.world.scene_lines else None
+        rec = reconstruct(prep.obs, view.fps, K, cfg, source=str(video.path), scene=scene)
+        if prep.R_0k is not None and rec.motion.T_w_c is not None:
+            poses = camera_poses_w(rec.motion.T_w_c, prep.R_0k)
+            if "T_w_c_frames" in rec.motion.extras:  # the anchoring's shift of the scene
+                poses[:, :3, 3] = rec.motion.extras["T_w_c_frames"][:, :3, 3]
+            extras = dict(rec.motion.extras, T_w_c_frames=poses)
+            rec = dataclasses.replace(rec, motion=rec.motion.replace(extras=extras))
+        t_rec = time.perf_counter()
+        camera = _camera_check(video, obs, thumbs, K, cfg, compensated=prep.R_0k is not None)
+        t_cam = time.perf_counter()
+        save_npz(rec.motion, out_path)
+        t_save = time.perf_counter()
+        overlay_path = None
+        if overlay_frames is not None:
+            overlay_path = write_overlay(video, view.frame_index, rec.motion,
+                                         out_path.parent / OVERLAY_NAME, cfg.overlay_width_px,
+                                         frames=overlay_frames)
+    finally:
+        if overlay_frames is not None:
+            overlay_frames.close()  # stops its thread when the stage failed before the overlay
     t_overlay = time.perf_counter()
     steps = {"open": t_open - t0, "artefacts": t_scan - t_open + prep.seconds
              + (corners.seconds if corners else 0.0), **obs.step_s,
