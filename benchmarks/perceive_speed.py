@@ -9,7 +9,10 @@ both see the same load. CPU time is the child's ``getrusage(RUSAGE_CHILDREN)`` u
 (every thread of the child: MediaPipe's inference threads, the decode-ahead and hand
 workers). The load average is printed before and after each run: on a shared machine only the
 ratios after/before of runs made side by side mean something, and CPU time is the steadier
-figure. Each run also prints a digest of the body joints (``HumanMotion.joints``): equal
+figure. On a machine loaded far beyond its cores, wall times measure the other jobs, not
+this code; running the benchmark at real-time priority (``chrt -f 1``, root; the kernel still
+leaves other jobs 5 % of each second) makes the two cores nearly this run's own for its few
+minutes. Each run also prints a digest of the body joints (``HumanMotion.joints``): equal
 digests mean the change left the body untouched; and the hands' detection rates.
 
     .venv/bin/python benchmarks/perceive_speed.py [CLIP ...] [--before REF] [--repeat 2]
