@@ -34,9 +34,12 @@ CASES = {
     "sit_front": ("sit", 0.0), "sit_30": ("sit", 30.0), "sit_3q": ("sit", 35.0),
     "sit_side": ("sit", 80.0),
     "lean_front": ("lean", 0.0), "lean_30": ("lean", 30.0), "lean_60": ("lean", 60.0),
-    "lift_front": ("lift", 0.0),
+    "lift_front": ("lift", 0.0), "lift_30": ("lift", 30.0), "lift_60": ("lift", 60.0),
 }
-"""Case -> (action, camera azimuth from the facing direction [deg]); the tests' views."""
+"""Case -> (action, camera azimuth from the facing direction [deg]): the views of the tests
+(``tests/perceive/test_sit_truth.py``: 35 and 80 deg; ``test_table_box_truth.py``: lean 60, lift
+0; ``test_lean_truth.py``: lean 0 and 30), the sit from 0 and 30 deg, the lift from 30 and
+60 deg (the lift's default view)."""
 BOUND_M = {"sit": 0.03, "lean": 0.03, "lift": 0.05}
 FRAMES = {"sit": 90, "lean": 90, "lift": 96}
 
@@ -79,7 +82,6 @@ def _leg_m(joints: np.ndarray) -> float:
 
 def measure(action: str, clip, human) -> tuple[str, float | None, str]:
     """(object kind, error inferred - truth [m] or None when none was kept, a note)."""
-    from exoactor.perceive.truth import robot_scale
     from exoactor.retarget import retarget
     from exoactor.retarget.config import RetargetConfig
     from exoactor.scene.infer import InferConfig, infer_scene
@@ -90,20 +92,28 @@ def measure(action: str, clip, human) -> tuple[str, float | None, str]:
     robot_len = r.targets.scales.robot_length_m
     kind = {"sit": "seat", "lean": "table", "lift": "box"}[action]
     found = scene.of_kind(kind)
-    rej = [o.kind for o in scene.rejected]
-    note = f"kept {[o.kind for o in scene.objects]}, rejected {rej}" if rej else ""
+    rejected = [o for o in scene.rejected if o.kind == kind]
     if len(found) != 1:
-        return kind, None, f"{len(found)} {kind}s; " + note
-    o = found[0]
+        if len(found) == 0 and len(rejected) == 1:
+            err = _error_m(kind, clip, rejected[0], robot_len, cfg)
+            return kind, None, f"rejected: {100 * err:+.1f} cm ({rejected[0].note[:80]})"
+        return kind, None, f"{len(found)} kept, {len(rejected)} rejected"
+    return kind, _error_m(kind, clip, found[0], robot_len, cfg), ""
+
+
+def _error_m(kind: str, clip, o, robot_len: dict[str, float], cfg) -> float:
+    """Inferred - true size or height of ``o`` at the robot's scale [m] (see the docstring)."""
+    from exoactor.perceive.truth import robot_scale
+
     if kind == "seat":
         robot_leg = (robot_len["thigh"] + robot_len["shin"]) / 2
         truth = clip.seat_top_m * robot_leg / _leg_m(clip.joints_w)
-        return kind, o.size[2] - cfg.seat_above_lowest_m - truth, note
+        return o.size[2] - cfg.seat_above_lowest_m - truth
     if kind == "table":
         rest = slice(int(0.6 * len(clip.joints_w)), None)
-        return kind, o.top_z - robot_scale.table_top_at_robot_scale(clip, robot_len, rest), note
+        return o.top_z - robot_scale.table_top_at_robot_scale(clip, robot_len, rest)
     g = int(np.flatnonzero(clip.box_corners_w[:, 0, 2] <= 1e-9)[-1])
-    return kind, o.size[1] - robot_scale.box_width_at_robot_scale(clip, robot_len, g), note
+    return o.size[1] - robot_scale.box_width_at_robot_scale(clip, robot_len, g)
 
 
 def _cm(err_m: float | None) -> str:
