@@ -156,3 +156,15 @@ def test_human_grasp_range() -> None:
                     confidence=np.ones((T, 1)), root_pos=np.zeros((T, 3)),
                     root_quat=np.tile([1.0, 0, 0, 0], (T, 1)), foot_contact=np.zeros((T, 2)),
                     valid=np.ones(T), grasp=np.full((T, 2), 1.5))
+
+
+def test_a_footprint_holds_its_edges_and_turns_with_the_yaw():
+    from exoactor.formats.scene import ObjectPose, SceneObject
+
+    seat = SceneObject(kind="seat", pose=ObjectPose(pos=(1.0, 2.0, 0.2), yaw_rad=np.pi / 2),
+                       size=(0.4, 0.6, 0.4))
+    # heading +y: depth 0.4 m along y, width 0.6 m along x
+    assert seat.holds_xy([1.0, 2.2]) and seat.holds_xy([1.3, 2.0])      # on the edges
+    assert not seat.holds_xy([1.0, 2.25]) and not seat.holds_xy([1.35, 2.0])
+    assert np.allclose(seat.into_footprint([1.0, 2.5]), [1.0, 2.2])
+    assert np.allclose(seat.into_footprint([2.0, 2.0], margin_m=0.1), [1.2, 2.0])

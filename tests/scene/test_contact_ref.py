@@ -114,15 +114,13 @@ def test_track_stage_follows_the_seated_motion_only_for_its_seats(tmp_path):
     assert _seated_motion(run, scene.model_copy(update={"objects": (moved,)})) is None
 
 
-def test_inside_footprint_moves_a_point_into_the_shrunk_seat():
-    from exoactor.scene.contact_ref import inside_footprint
-
+def test_into_footprint_moves_a_point_into_the_shrunk_seat():
     seat = SceneObject(kind="seat", pose=ObjectPose(pos=(1.0, 2.0, 0.2), yaw_rad=np.pi / 2),
                        size=(0.4, 0.5, 0.4))
     # heading +y: "along" is y, "lateral" is -x
-    assert np.allclose(inside_footprint(np.array([1.0, 2.05]), seat, 0.1), [1.0, 2.05])
-    assert np.allclose(inside_footprint(np.array([1.0, 2.3]), seat, 0.1), [1.0, 2.1])
-    assert np.allclose(inside_footprint(np.array([0.5, 1.5]), seat, 0.1), [0.85, 1.9])
+    assert np.allclose(seat.into_footprint(np.array([1.0, 2.05]), 0.1), [1.0, 2.05])
+    assert np.allclose(seat.into_footprint(np.array([1.0, 2.3]), 0.1), [1.0, 2.1])
+    assert np.allclose(seat.into_footprint(np.array([0.5, 1.5]), 0.1), [0.85, 1.9])
 
 
 def _pelvis_along(motion, seat):

@@ -189,7 +189,7 @@ def test_a_placement_behind_the_seated_pelvis_is_not_tried(monkeypatch):
     scene = infer_scene(motion)
     seat = scene.of_kind("seat")[0]
     pelvis = place.reference_pelvis_xy(motion, seat)
-    assert place.holds_point(seat, pelvis)          # the rule's seat is under it
+    assert seat.holds_xy(pelvis)                    # the rule's seat is under it
     tried = []
 
     def fake_trial(motion, scene, seat, track, label, shift, phase_s=None):
@@ -199,7 +199,7 @@ def test_a_placement_behind_the_seated_pelvis_is_not_tried(monkeypatch):
         out = []
         for _, _, obj, _, label, shift in jobs:
             tried.append(obj)
-            later = 0.0 if place.holds_point(obj, pelvis) else 1.0
+            later = 0.0 if obj.holds_xy(pelvis) else 1.0
             out.append(place._Outcome(Trial(True, 3.0 + later, 0.0, 0.0, abs(shift), label),
                                       None))
         return out
@@ -209,12 +209,12 @@ def test_a_placement_behind_the_seated_pelvis_is_not_tried(monkeypatch):
     cfg = PlaceConfig(shifts_m=(-0.5, 0.0), heights_m=(0.0,), robot_anchor=False,
                       max_raise_m=0.0)
     out = place_seats(motion, scene, cfg)
-    assert place.holds_point(out.of_kind("seat")[0], pelvis)
-    assert tried and all(place.holds_point(o, pelvis) for o in tried)
+    assert out.of_kind("seat")[0].holds_xy(pelvis)
+    assert tried and all(o.holds_xy(pelvis) for o in tried)
     # the old behaviour stays available, and then the later fall (the seat behind) wins
     tried.clear()
     old = place_seats(motion, scene, cfg.model_copy(update={"under_reference": False}))
-    assert not place.holds_point(old.of_kind("seat")[0], pelvis) and len(tried) == 2
+    assert not old.of_kind("seat")[0].holds_xy(pelvis) and len(tried) == 2
     # no candidate holds the point: all are tried
     far = pelvis + np.array([5.0, 5.0])
     cands = [("a", seat, 0.0)]

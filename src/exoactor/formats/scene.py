@@ -96,6 +96,37 @@ class SceneObject(BaseModel):
                     & (clip_t <= (b - dropped_frames) / fps + 1e-9))
         return sel
 
+    def footprint_axes(self):
+        """The footprint's frame in world xy: ``(centre (2,), depth axis (2,), width axis
+        (2,))``, the axes unit vectors turned by ``pose.yaw_rad`` [m]."""
+        import numpy as np
+
+        yaw = self.pose.yaw_rad
+        return (np.asarray(self.pose.pos[:2], float), np.array([np.cos(yaw), np.sin(yaw)]),
+                np.array([-np.sin(yaw), np.cos(yaw)]))
+
+    def holds_xy(self, xy_w) -> bool:
+        """Whether the footprint (the box seen from above) holds the world point ``xy_w`` [m]
+        (its edges included, to 1 nm)."""
+        import numpy as np
+
+        c, f, lat = self.footprint_axes()
+        d = np.asarray(xy_w, float) - c
+        return bool(abs(d @ f) <= self.size[0] / 2 + 1e-9
+                    and abs(d @ lat) <= self.size[1] / 2 + 1e-9)
+
+    def into_footprint(self, xy_w, margin_m: float = 0.0):
+        """``(2,)`` the point of the footprint shrunk by ``margin_m`` [m] on every side that is
+        nearest to the world point ``xy_w`` (``xy_w`` itself when inside) [m]."""
+        import numpy as np
+
+        c, f, lat = self.footprint_axes()
+        half = np.maximum(np.asarray(self.size[:2], float) / 2 - margin_m, 0.0)
+        d = np.asarray(xy_w, float) - c
+        a = np.clip(d @ f, -half[0], half[0])
+        b = np.clip(d @ lat, -half[1], half[1])
+        return c + a * f + b * lat
+
 
 class Scene(BaseModel):
     """The objects of one run."""

@@ -237,7 +237,7 @@ def adjust_for_seats(motion: RobotMotion, scene: Scene, config: ContactRefConfig
             feet_goal = feet_p0
         xy_goal = qref[t][0:2].copy()
         if cfg.seat_margin_m is not None:
-            xy_goal = xy_goal + weight[t] * (inside_footprint(xy_goal, seat, cfg.seat_margin_m)
+            xy_goal = xy_goal + weight[t] * (seat.into_footprint(xy_goal, cfg.seat_margin_m)
                                              - xy_goal)
         com0 = d.subtree_com[m.body("pelvis").id].copy()
         sole = d.geom_xpos[contact.soles]
@@ -413,19 +413,6 @@ def seats_digest(scene: Scene) -> str:
     seats = [o.model_dump(include={"pose", "size", "evidence"}) for o in scene.objects
              if o.kind == "seat"]
     return hashlib.sha1(json.dumps(seats, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def inside_footprint(xy: np.ndarray, seat: SceneObject, margin_m: float) -> np.ndarray:
-    """``xy`` moved into ``seat``'s footprint shrunk by ``margin_m`` on every side (the nearest
-    such point; ``xy`` itself when inside) [m]."""
-    c = np.asarray(seat.pose.pos[:2], float)
-    yaw = seat.pose.yaw_rad
-    f, lat = np.array([np.cos(yaw), np.sin(yaw)]), np.array([-np.sin(yaw), np.cos(yaw)])
-    half = np.maximum(np.asarray(seat.size[:2], float) / 2 - margin_m, 0.0)
-    d = np.asarray(xy, float) - c
-    a = np.clip(d @ f, -half[0], half[0])
-    b = np.clip(d @ lat, -half[1], half[1])
-    return c + a * f + b * lat
 
 
 def _held_feet(m, d, qref: np.ndarray, windows, ramp_s: float, fps: float, feet_ids

@@ -350,19 +350,10 @@ def reference_pelvis_xy(motion: RobotMotion, seat: SceneObject) -> np.ndarray:
     return np.median(f.pelvis_low_xy[frames - lo], axis=0)
 
 
-def holds_point(seat: SceneObject, xy_w: np.ndarray) -> bool:
-    """Whether ``seat``'s footprint holds the world point ``xy_w``."""
-    c, yaw = np.asarray(seat.pose.pos[:2], float), seat.pose.yaw_rad
-    d = np.asarray(xy_w, float) - c
-    along = d @ np.array([np.cos(yaw), np.sin(yaw)])
-    side = d @ np.array([-np.sin(yaw), np.cos(yaw)])
-    return bool(abs(along) <= seat.size[0] / 2 + 1e-9 and abs(side) <= seat.size[1] / 2 + 1e-9)
-
-
 def _under_reference(cands: list, pelvis_xy: np.ndarray) -> list:
     """The candidates (:func:`_candidates`) whose seat holds the reference's seated pelvis
     ``pelvis_xy`` (:func:`reference_pelvis_xy`); all of them when none does."""
-    kept = [c for c in cands if holds_point(c[1], pelvis_xy)]
+    kept = [c for c in cands if c[1].holds_xy(pelvis_xy)]
     if kept and len(kept) < len(cands):
         logger.info("%d of %d placements hold the reference's seated pelvis; the others are not "
                     "tried", len(kept), len(cands))
