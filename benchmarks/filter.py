@@ -100,6 +100,7 @@ def row(name: str, res) -> dict:
                        "late_s": f.extras.get("clip_end_late_s", float("nan")),
                        "s_per_motion_s": res.report["wall_s"] / dur},
             "objective": res.report["objective"],
+            "attempts": res.report.get("attempts"), "attempt": res.report.get("attempt"),
             **{k: res.fractions[k] for k in res.fractions}}
 
 

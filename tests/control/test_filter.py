@@ -1030,3 +1030,79 @@ def test_the_step_plan_closes_the_gap_by_the_clips_end() -> None:
     tab.root_pos_w[:, 0] = 3.0  # far: capped
     out = _step_offsets(qpos, fb, tab, 190, cfg)
     assert np.hypot(out[0], out[1]) == pytest.approx(STEP_MAX_SPEED_M_S)
+
+
+def _run_ending_off(xy_off_m: float, fell: bool = False):
+    """An :class:`Executed` of 1 s of clip whose pelvis ends ``xy_off_m`` beside its
+    reference, and the table stub it is judged on."""
+    from types import SimpleNamespace
+
+    from exoactor.control.filter.run import Executed
+
+    dt = 0.02
+    clip_t = dt * np.arange(1, 61)  # 0.02 .. 1.2 s; the clip is 1 s
+    qpos = [np.r_[0.01 * i, xy_off_m if i >= 49 else 0.0, 0.8, 1.0, np.zeros(3)]
+            for i in range(60)]
+    ref = [np.r_[0.01 * i, 0.0, 0.8] for i in range(60)]
+    ex = Executed({"clip_t": list(clip_t), "qpos": qpos, "ref_pos": ref},
+                  fall_time_s=0.5 if fell else None)
+    return ex, SimpleNamespace(duration_s=1.0, dt=dt)
+
+
+def test_another_attempt_only_where_the_kept_run_ends_off_and_draws_differ() -> None:
+    """A retry (``FilterConfig.attempts``) is made where the run that would be kept ends the
+    clip beyond ``retry_xy_m`` (measured as ``root_xy_error_end_m``: at the clip's last step)
+    or fell, while attempts are left and the candidates have random draws."""
+    from exoactor.control.filter.run import clip_end_xy_m, retry_wanted
+
+    cfg = FilterConfig()
+    assert cfg.attempts >= 2 and cfg.retry_xy_m == pytest.approx(0.15)
+    near, tab = _run_ending_off(0.10)
+    far, _ = _run_ending_off(0.40)
+    fallen, _ = _run_ending_off(0.0, fell=True)
+    assert clip_end_xy_m(near, tab) == pytest.approx(0.10)
+    assert clip_end_xy_m(far, tab) == pytest.approx(0.40)
+    assert not retry_wanted(near, tab, cfg, 1)
+    assert retry_wanted(far, tab, cfg, 1)
+    assert retry_wanted(fallen, tab, cfg, 1)
+    assert not retry_wanted(far, tab, cfg, cfg.attempts)  # none left
+    assert not retry_wanted(far, tab, cfg.model_copy(update={"attempts": 1}), 1)
+    # without random draws an attempt would repeat the last one exactly
+    assert not retry_wanted(far, tab, cfg.model_copy(update={"random_candidates": 0}), 1)
+
+
+def test_the_cheapest_attempt_that_stands_on_time_takes_part() -> None:
+    from exoactor.control.filter.run import Executed, best_attempt
+
+    up, down = Executed({}), Executed({}, fall_time_s=1.0)
+    assert best_attempt([(up, 3.0, 0.0), (up, 1.0, 0.5)], 2.0) == 1
+    assert best_attempt([(up, 1.0, 0.0), (up, 3.0, 0.5)], 2.0) == 0
+    assert best_attempt([(up, 3.0, 0.0), (down, 1.0, 0.0)], 2.0) == 0  # fell
+    assert best_attempt([(up, 3.0, 0.0), (up, 1.0, 2.5)], 2.0) == 0  # too late
+    assert best_attempt([(up, 3.0, 0.0), (up, 2.0, 0.1), (up, 1.0, 0.2)], 2.0) == 2
+
+
+@pytest.mark.slow
+def test_a_second_attempt_draws_another_stream_and_the_first_is_unchanged(walk_motion) -> None:
+    """With a retry forced (``retry_xy_m`` 0), the filter makes two whole attempts, the second
+    on another random stream (another run), keeps the cheaper on the whole-run objective, and
+    counts both in its wall time; its first attempt is exactly the run of a filter that makes
+    one (``attempts`` 1: the filter before retries)."""
+    motion = walk_motion.slice(0, int(2.0 * walk_motion.fps))
+    base = FilterConfig(workers=1, candidates=6, random_candidates=2, horizon_s=1.0,
+                        corrector_candidate=False, keep_raw_when_better=False)
+    one = filter_motion(motion, base.model_copy(update={"attempts": 1}), show_progress=False)
+    two = filter_motion(motion, base.model_copy(update={"attempts": 2, "retry_xy_m": 0.0}),
+                        show_progress=False)
+    assert len(one.report["attempts"]) == 1 and one.report["attempt"] == 0
+    tries = two.report["attempts"]
+    assert len(tries) == 2
+    assert tries[0]["objective"] == one.report["objective"]["filtered"]
+    assert tries[1]["objective"] != tries[0]["objective"]  # another stream, another run
+    chosen = two.report["attempt"]
+    assert tries[chosen]["objective"] == min(t["objective"] for t in tries)
+    assert two.report["objective"]["filtered"] == tries[chosen]["objective"]
+    assert two.report["wall_s"] == pytest.approx(sum(t["wall_s"] for t in tries))
+    if chosen == 0:
+        np.testing.assert_array_equal(two.rollout.qpos, one.rollout.qpos)
+    assert two.metrics.root_xy_error_end_m == pytest.approx(tries[chosen]["clip_end_xy_m"])

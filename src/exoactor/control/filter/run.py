@@ -231,39 +231,50 @@ def _compute(motion: RobotMotion, config: FilterConfig, track: TrackConfig,
     raw = _run_loop(motion, raw_cfg, out_dir, tab, None)
 
     # ---- receding-horizon predictive sampling, executed on the same loop --------------
-    wall0 = time.perf_counter()
     loops = config.candidates + GAIT_CANDIDATES
+    objectives = {"raw": _objective(raw, tab, main, config)}
+    late = {"raw": clip_end_lateness_s(raw, tab)}
+    tries: list[tuple[Executed, _Planner, float, float]] = []  # run, planner, objective, late
+    corrected = None
     with Evaluator(setup, loops, config.workers, main if in_process else None,
                    config.parallel) as ev:
-        planner = _Planner(ev, tab, config, main.dt)
-        run = _run_loop(motion, raw_cfg, out_dir, tab, planner, show_progress)
-    run.wall_s = time.perf_counter() - wall0
-
-    # ---- the drift corrector's whole run: one more whole-run candidate ------------------
-    corrected = None
-    if config.corrector_candidate:
-        drift_cfg = track.drift.model_copy(update={"enabled": True})
-        corrected = _run_loop(motion, track.model_copy(update={"drift": drift_cfg}), None,
-                              tab, None)
-
-    # ---- the whole-clip comparison: filtered, raw, corrected -----------------------------
-    runs = {"filtered": run}
-    if config.keep_raw_when_better:
-        runs["raw"] = raw
-    if corrected is not None:
-        runs["corrector"] = corrected
-    objectives = {name: _objective(ex, tab, main, config, name == "corrector")
-                  for name, ex in runs.items()}
-    objectives.setdefault("raw", _objective(raw, tab, main, config))
-    late = {name: clip_end_lateness_s(ex, tab) for name, ex in runs.items()}
-    late.setdefault("raw", clip_end_lateness_s(raw, tab))
-    kept = choose_run(runs, objectives, late, config.max_clock_lag_s)
+        while True:
+            # one more attempt (the first always): the whole receding-horizon run
+            wall0 = time.perf_counter()
+            planner = _Planner(ev, tab, config, main.dt, attempt=len(tries))
+            ex = _run_loop(motion, raw_cfg, out_dir, tab, planner, show_progress)
+            ex.wall_s = time.perf_counter() - wall0
+            tries.append((ex, planner, _objective(ex, tab, main, config),
+                          clip_end_lateness_s(ex, tab)))
+            # ---- the drift corrector's whole run: one more whole-run candidate ----------
+            if config.corrector_candidate and corrected is None:
+                drift_cfg = track.drift.model_copy(update={"enabled": True})
+                corrected = _run_loop(motion, track.model_copy(update={"drift": drift_cfg}),
+                                      None, tab, None)
+                objectives["corrector"] = _objective(corrected, tab, main, config, True)
+                late["corrector"] = clip_end_lateness_s(corrected, tab)
+            # ---- the whole-clip comparison: filtered (its best attempt), raw, corrected ------
+            attempt = best_attempt([(t[0], t[2], t[3]) for t in tries], config.max_clock_lag_s)
+            run, planner, objectives["filtered"], late["filtered"] = tries[attempt]
+            runs = {"filtered": run}
+            if config.keep_raw_when_better:
+                runs["raw"] = raw
+            if corrected is not None:
+                runs["corrector"] = corrected
+            kept = choose_run(runs, objectives, late, config.max_clock_lag_s)
+            if not retry_wanted(runs[kept], tab, config, len(tries)):
+                break
+    filter_wall_s = float(sum(t[0].wall_s for t in tries))
+    attempts = [{"objective": _finite(obj), "clip_end_late_s": _finite(lt),
+                 "clip_end_xy_m": _finite(clip_end_xy_m(ex, tab)),
+                 "fell": ex.fall_time_s is not None, "wall_s": float(ex.wall_s)}
+                for ex, _, obj, lt in tries]
     final = runs[kept]
     extras = {"simulated_s": float(final.rec["t"][-1]) if final.rec.get("t") else 0.0,
-              "filter_wall_s": float(run.wall_s),
-              "filter_s_per_motion_s": float(run.wall_s / max(tab.duration_s, 1e-9)),
+              "filter_wall_s": filter_wall_s,
+              "filter_s_per_motion_s": filter_wall_s / max(tab.duration_s, 1e-9),
               "raw_wall_s": float(raw.wall_s), "clip_end_late_s": late[kept]}
-    metrics = _metrics(final, main, track, glitches, run.wall_s, extras)
+    metrics = _metrics(final, main, track, glitches, filter_wall_s, extras)
     raw_metrics = _metrics(raw, main, track, glitches, raw.wall_s,
                            {"clip_end_late_s": late["raw"]})
     fr = (fractions(final, tab, config) if kept != "corrector"
@@ -280,12 +291,53 @@ def _compute(motion: RobotMotion, config: FilterConfig, track: TrackConfig,
                       {"fell": corrected.fall_time_s is not None,
                        "steps": len(corrected.rec.get("t", [])), "nominal_steps": tab.steps,
                        "wall_s": float(corrected.wall_s)}),
+        "attempts": attempts, "attempt": attempt,
         **fr, "replans": planner.log, "decision_names": list(NAMES),
         "decisions": {"clip_time_s": [float(t) for t in final.rec["clip_t"]],
                       "values": np.array(final.decisions).tolist()},
-        "wall_s": float(run.wall_s), "raw_wall_s": float(raw.wall_s),
+        "wall_s": filter_wall_s, "raw_wall_s": float(raw.wall_s),
     }
     return _Computed(metrics, raw_metrics, fr, rollout, executable, report)
+
+
+def best_attempt(tries: list[tuple[Executed, float, float]], max_late_s: float) -> int:
+    """Index of the filtered attempt that takes part in the whole-run comparison: the cheapest
+    on the whole-run objective among those that did not fall and reached the clip's end at
+    most ``max_late_s`` late (:func:`choose_run`'s rule); the first when none qualifies.
+
+    Args:
+        tries: per attempt, its run, whole-run objective and clip-end lateness [s].
+        max_late_s: ``FilterConfig.max_clock_lag_s`` [s].
+    """
+    runs = {str(a): t[0] for a, t in enumerate(tries)}
+    runs["filtered"] = runs.pop("0")  # choose_run's default: the first attempt
+    key = choose_run(runs, {k: tries[0 if k == "filtered" else int(k)][1] for k in runs},
+                     {k: tries[0 if k == "filtered" else int(k)][2] for k in runs}, max_late_s)
+    return 0 if key == "filtered" else int(key)
+
+
+def clip_end_xy_m(ex: Executed, tab) -> float:
+    """The run's pelvis xy error at its last step inside the clip (before a fall), as
+    ``root_xy_error_end_m`` measures it [m]; inf when it has no such step."""
+    clip_t = np.asarray(ex.rec.get("clip_t", []), dtype=float)
+    inside = (clip_t >= -1e-9) & (clip_t <= tab.duration_s + 1e-9)
+    if ex.fall_time_s is not None:
+        inside &= clip_t <= ex.fall_time_s + 1e-9
+    sel = np.flatnonzero(inside)
+    if not len(sel):
+        return float("inf")
+    i = int(sel[-1])
+    return float(np.linalg.norm(np.asarray(ex.rec["qpos"][i][:2])
+                                - np.asarray(ex.rec["ref_pos"][i][:2])))
+
+
+def retry_wanted(kept: Executed, tab, config: FilterConfig, attempts_made: int) -> bool:
+    """Whether to make another filtered attempt (``FilterConfig.attempts``): attempts are left,
+    the candidates have random draws (else an attempt repeats the last), and the run that would
+    be kept ends the clip more than ``retry_xy_m`` off (or fell)."""
+    if attempts_made >= config.attempts or config.random_candidates == 0:
+        return False
+    return kept.fall_time_s is not None or clip_end_xy_m(kept, tab) > config.retry_xy_m
 
 
 def choose_run(runs: dict[str, Executed], objectives: dict[str, float],
@@ -326,14 +378,18 @@ def _finite(x: float) -> float | None:
 class _Planner:
     """Chooses the decisions of every step: re-plans every ``replan_s`` from the loop's state."""
 
-    def __init__(self, evaluator: Evaluator, table, config: FilterConfig, dt: float):
+    def __init__(self, evaluator: Evaluator, table, config: FilterConfig, dt: float,
+                 attempt: int = 0):
         self.ev = evaluator
         self.tab = table
         self.config = config
         self.dt = dt
         self.h_steps = max(1, round(config.horizon_s / dt))
         self.r_steps = max(1, min(self.h_steps, round(config.replan_s / dt)))
-        self.rng = np.random.default_rng(config.seed)
+        self.rng = np.random.default_rng(config.seed if attempt == 0
+                                         else [config.seed, attempt])
+        """The random candidates' stream: ``seed`` for the first attempt (so a run that makes
+        one attempt is the filter's before retries), ``(seed, attempt)`` for the others."""
         self.current = IDENTITY.copy()
         self.prev_best: np.ndarray | None = None
         self.plan: np.ndarray | None = None
