@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -39,6 +40,9 @@ from exoactor.report.world_view import (  # noqa: F401 - re-exported: the report
     fixed_world_camera,
 )
 from exoactor.ui import progress
+
+if TYPE_CHECKING:
+    from exoactor.report.render_process import RenderProcess
 
 logger = logging.getLogger(__name__)
 
@@ -330,7 +334,7 @@ def write_scene_videos(model, video: Path, camera: SceneCamera | None, poses: Po
                        caption: Callable[[float], str] | None = None,
                        scene_label: str = "robot (physics) in the scene",
                        world_label: str = "world: fixed camera",
-                       render_process: bool = RENDER_PROCESS) -> SceneVideos:
+                       render_process: bool | RenderProcess = RENDER_PROCESS) -> SceneVideos:
     """Render the robot into every frame of ``video`` and write the report's videos.
 
     Args:
@@ -345,8 +349,8 @@ def write_scene_videos(model, video: Path, camera: SceneCamera | None, poses: Po
         caption: time [s] -> text of the caption strip.
         scene_label, world_label: panel titles of the side-by-side.
         render_process: draw the GL views in a second process
-            (:class:`~exoactor.report.render_process.RenderProcess`), else in this one; the
-            videos are the same bit for bit.
+            (:class:`~exoactor.report.render_process.RenderProcess`; a started one is used, and
+            closed), else in this one; the videos are the same bit for bit.
 
     Files are written atomically; on error nothing is left behind (and the render process is
     stopped).
@@ -357,8 +361,11 @@ def write_scene_videos(model, video: Path, camera: SceneCamera | None, poses: Po
     from exoactor.report.render_process import RenderProcess
 
     with contextlib.ExitStack() as stack:
-        # the render process imports MuJoCo while this one probes the video and starts decoding
-        views = stack.enter_context(RenderProcess()) if render_process else None
+        views = None
+        if isinstance(render_process, RenderProcess):
+            views = stack.enter_context(render_process)
+        elif render_process:  # it imports MuJoCo while this process starts decoding
+            views = stack.enter_context(RenderProcess())
         src_w, src_h = video_size(video)
         s = min(1.0, SCENE_MAX_WIDTH_PX / src_w)
         out_w, out_h = _even(src_w * s), _even(src_h * s)
