@@ -116,6 +116,13 @@ def _build(run: Path, fps: float, render_process):  # noqa: ANN001, ANN202
         nq = get_robot(rollout.robot).model.nq
         if rollout.qpos.shape[1] > nq:   # free scene objects (scene.json) follow the robot
             rollout = replace(rollout, qpos=rollout.qpos[:, :nq])
+    motion = rollout if rollout is not None else robot_motion
+    if motion is not None and not isinstance(render_process, bool):
+        # the render process loads the model and makes its GL context while this one goes on
+        from exoactor.report.scene_video import view_buffer_size
+
+        render_process.preload(get_robot(motion.robot).model,
+                               view_buffer_size(run / artefacts.VIDEO))
 
     for stage, name in (("perceive", artefacts.PERCEIVE_METRICS),
                         ("retarget", artefacts.RETARGET_METRICS), ("track", artefacts.METRICS)):

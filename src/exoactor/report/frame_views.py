@@ -137,24 +137,39 @@ class LocalViews:
 
     Args:
         model: the robot's MuJoCo model (not modified).
-        job: the video's view settings.
+        job: the video's view settings, or None (then give them to :meth:`start`).
+        size: ``(width, height)`` of the GL buffer [px] when ``job`` is None (the job's
+            ``max_width`` and ``max_height`` must equal it).
 
     Use as a context manager, or call :meth:`close`.
     """
 
-    def __init__(self, model: mujoco.MjModel, job: ViewJob):
-        self.job = job
-        self.views = ViewRenderer(model, job.max_width, job.max_height)
-        self.canvas = None
-        if job.world_camera is not None:
-            self.canvas = WorldCanvas(self.views, job.world_camera, *job.world_size, job.poses)
+    def __init__(self, model: mujoco.MjModel, job: ViewJob | None = None,
+                 size: tuple[int, int] | None = None):
+        if size is None:
+            size = (job.max_width, job.max_height)
+        self.views = ViewRenderer(model, *size)
+        self.job: ViewJob | None = None
+        self.canvas: WorldCanvas | None = None
         self._pending: collections.deque[ViewRequest] = collections.deque()
+        if job is not None:
+            self.start(job)
 
     def __enter__(self) -> LocalViews:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def start(self, job: ViewJob) -> None:
+        """Draw the views of ``job`` from now on."""
+        if (job.max_width, job.max_height) != self.views.max_size:
+            raise ValueError(f"the job's views ({job.max_width}x{job.max_height}) need another "
+                             f"GL buffer than this one's {self.views.max_size}")
+        self.job = job
+        self.canvas = None
+        if job.world_camera is not None:
+            self.canvas = WorldCanvas(self.views, job.world_camera, *job.world_size, job.poses)
 
     def submit(self, request: ViewRequest) -> None:
         self._pending.append(request)

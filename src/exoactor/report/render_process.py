@@ -156,9 +156,10 @@ class RenderProcess:
     """:class:`~exoactor.report.frame_views.Views` drawn by a second process (see the module's
     doc).
 
-    Creating it starts the child, which imports MuJoCo while the caller goes on; :meth:`load`
-    sends it the model and the job. Then :meth:`submit` requests (several ahead: the child
-    draws while this process works on earlier frames) and take each :meth:`result` in order.
+    Creating it starts the child, which imports MuJoCo while the caller goes on; :meth:`preload`
+    sends it the model (it loads it and makes its GL context meanwhile), :meth:`load` the job.
+    Then :meth:`submit` requests (several ahead: the child draws while this process works on
+    earlier frames) and take each :meth:`result` in order.
     Use as a context manager, or call :meth:`close`.
 
     Raises:
@@ -173,6 +174,7 @@ class RenderProcess:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH")) if p)
         self._closed = False
+        self._loaded: tuple[mujoco.MjModel, tuple[int, int]] | None = None
         self._outbox: queue.Queue = queue.Queue()
         self._inbox: queue.Queue = queue.Queue()
         self._stderr_tail: collections.deque[str] = collections.deque(maxlen=_STDERR_TAIL_LINES)
@@ -196,9 +198,24 @@ class RenderProcess:
 
     # ---- the caller's side ---------------------------------------------------------------
 
-    def load(self, model: mujoco.MjModel, job: ViewJob) -> RenderProcess:
-        """Send the robot's model (not modified) and the video's view settings; returns self."""
+    def preload(self, model: mujoco.MjModel, size: tuple[int, int]) -> None:
+        """Send the robot's model (not modified) and the GL buffer's ``(width, height)`` [px]
+        ahead of the job: the child loads the model and makes its GL context meanwhile."""
+        if self._loaded is not None:
+            raise ValueError("the render process already has a model")
+        self._loaded = (model, (int(size[0]), int(size[1])))
         self._outbox.put(memoryview(model_buffer(model)))
+        self._outbox.put(_dumps(self._loaded[1]))
+
+    def load(self, model: mujoco.MjModel, job: ViewJob) -> RenderProcess:
+        """Send the robot's model (unless :meth:`preload` sent it) and the video's view
+        settings; returns self."""
+        size = (job.max_width, job.max_height)
+        if self._loaded is None:
+            self.preload(model, size)
+        elif self._loaded[0] is not model or self._loaded[1] != size:
+            raise ValueError(f"the render process was preloaded with another model or GL "
+                             f"buffer ({self._loaded[1]}) than the job's ({size})")
         self._outbox.put(_dumps(job))
         return self
 
@@ -307,8 +324,8 @@ class RenderProcess:
 
 
 def _serve(inp: BinaryIO, out: BinaryIO) -> None:
-    """Answer the parent's messages: the model, the job, then requests until a stop (an empty
-    message) or the end of ``inp``."""
+    """Answer the parent's messages: the model, the GL buffer's size, the job, then requests
+    until a stop (an empty message) or the end of ``inp``."""
     from exoactor.report.frame_views import LocalViews
     from exoactor.report.render import _import_mujoco
 
@@ -317,11 +334,14 @@ def _serve(inp: BinaryIO, out: BinaryIO) -> None:
     if len(head) < _HEADER.size:
         return
     model = read_model(inp, _HEADER.unpack(head)[0])
-    job_msg = _recv(inp)
-    if not job_msg:
+    size_msg = _recv(inp)
+    if not size_msg:
         return
-    job = pickle.loads(job_msg)
-    with LocalViews(model, job) as local:
+    with LocalViews(model, size=pickle.loads(size_msg)) as local:  # before the job comes
+        job_msg = _recv(inp)
+        if not job_msg:
+            return
+        local.start(pickle.loads(job_msg))
         while True:
             msg = _recv(inp)
             if not msg:

@@ -316,6 +316,26 @@ def _scale_patch(patch: Patch | None, sx: float, sy: float) -> Patch | None:
     return Patch(resize_image(patch.data, box[3] - box[2], box[1] - box[0]), box)
 
 
+def _sizes(src_w: int, src_h: int) -> tuple[int, int, int, int]:
+    """Width and height of ``robot_in_scene.mp4`` and of the robot's render [px] for an input
+    video of ``src_w`` x ``src_h``."""
+    s = min(1.0, SCENE_MAX_WIDTH_PX / src_w)
+    out_w, out_h = _even(src_w * s), _even(src_h * s)
+    return out_w, out_h, _even(out_w * RENDER_SCALE), _even(out_h * RENDER_SCALE)
+
+
+def _buffer_size(render_w: int, render_h: int) -> tuple[int, int]:
+    """The GL buffer [px] that holds the robot's render and the world view."""
+    return max(render_w, WORLD_WIDTH_PX), max(render_h, PANEL_HEIGHT_PX)
+
+
+def view_buffer_size(video: Path) -> tuple[int, int]:
+    """``(width, height)`` [px] of the GL buffer :func:`write_scene_videos` draws ``video``'s
+    views in (to :meth:`~exoactor.report.render_process.RenderProcess.preload` a render
+    process)."""
+    return _buffer_size(*_sizes(*video_size(video))[2:])
+
+
 @dataclass
 class SceneVideos:
     """What :func:`write_scene_videos` wrote."""
@@ -367,11 +387,9 @@ def write_scene_videos(model, video: Path, camera: SceneCamera | None, poses: Po
         elif render_process:  # it imports MuJoCo while this process starts decoding
             views = stack.enter_context(RenderProcess())
         src_w, src_h = video_size(video)
-        s = min(1.0, SCENE_MAX_WIDTH_PX / src_w)
-        out_w, out_h = _even(src_w * s), _even(src_h * s)
+        out_w, out_h, rw, rh = _sizes(src_w, src_h)
         decoding, stop_decoding = _decode(video, out_w, out_h)
         stack.callback(stop_decoding)
-        rw, rh = _even(out_w * RENDER_SCALE), _even(out_h * RENDER_SCALE)
         panel_w = _even(out_w * PANEL_HEIGHT_PX / out_h)
         do_scene = camera is not None and scene_out is not None
         K_r = T_r_c0 = frustum0 = None
@@ -386,8 +404,7 @@ def write_scene_videos(model, video: Path, camera: SceneCamera | None, poses: Po
                      if p is not None and len(p)]
         world_cam = fixed_world_camera(paths_all or [np.zeros((1, 3))],
                                        WORLD_WIDTH_PX / PANEL_HEIGHT_PX)
-        job = ViewJob(max(rw, WORLD_WIDTH_PX), max(rh, PANEL_HEIGHT_PX),
-                      (rw, rh) if camera is not None else None, K_r, world_cam,
+        job = ViewJob(*_buffer_size(rw, rh), (rw, rh) if camera is not None else None, K_r, world_cam,
                       (WORLD_WIDTH_PX, PANEL_HEIGHT_PX), without_functions(poses))
         if views is not None:
             views.load(model, job)
