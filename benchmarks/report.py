@@ -54,6 +54,10 @@ from exoactor.formats import load_npz
 from exoactor.robots import get_robot
 get_robot(str(numpy.load(sys.argv[1] + "/rollout.npz")["robot"]))  # loaded by track already
 import exoactor.report.build as b
+if os.environ.get("BENCH_RENDER_PROCESS"):  # force the "after" version's render process on/off
+    import exoactor.report.scene_video as sv
+    if hasattr(sv, "RENDER_PROCESS"):
+        sv.RENDER_PROCESS = os.environ["BENCH_RENDER_PROCESS"] == "1"
 def cpu():
     s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
@@ -79,7 +83,8 @@ def _video_seconds(run: Path) -> float:
     return float(seconds)
 
 
-def _measure(src: Path, run: Path, scratch: Path, tag: str, cold_matplotlib: bool) -> dict:
+def _measure(src: Path, run: Path, scratch: Path, tag: str, cold_matplotlib: bool,
+             render_process: bool | None = None) -> dict:
     """Build the report of a fresh copy of ``run`` (``scratch / tag``) with the code under
     ``src``; its wall and CPU seconds."""
     copy = scratch / tag
@@ -89,6 +94,9 @@ def _measure(src: Path, run: Path, scratch: Path, tag: str, cold_matplotlib: boo
     for name in REPORT_OUTPUTS:
         (copy / name).unlink(missing_ok=True)
     env = dict(os.environ, PYTHONPATH=str(src))
+    env.pop("BENCH_RENDER_PROCESS", None)
+    if render_process is not None:
+        env["BENCH_RENDER_PROCESS"] = "1" if render_process else "0"
     env["BENCH_WARM_MATPLOTLIB"] = "0" if cold_matplotlib else "1"
     env.setdefault("MUJOCO_GL", "egl")
     proc = subprocess.run([sys.executable, "-c", _CHILD, str(copy)], env=env,
@@ -151,6 +159,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2, help="measurements per version")
     parser.add_argument("--cold-matplotlib", action="store_true",
                         help="count importing matplotlib (a run without the physics filter)")
+    parser.add_argument("--render-process", type=lambda v: v == "on", default=None,
+                        metavar="on|off", help="force the 'after' version's render process on "
+                        "or off (default: as the code decides: when a core is free)")
     parser.add_argument("--check-identical", action="store_true",
                         help="compare the two versions' reports (videos frame by frame)")
     args = parser.parse_args()
@@ -171,7 +182,8 @@ def main() -> None:
             results: dict[str, list[dict]] = {k: [] for k in versions}
             for i in range(args.repeats):
                 for name, src in versions.items():
-                    r = _measure(src, run, scratch, f"{name}{i}", args.cold_matplotlib)
+                    r = _measure(src, run, scratch, f"{name}{i}", args.cold_matplotlib,
+                                 args.render_process if name == "after" else None)
                     results[name].append(r)
                     print(f"  {name:6s} #{i}: wall {r['wall_s']:6.2f} s, cpu {r['cpu_s']:6.2f} s",
                           flush=True)

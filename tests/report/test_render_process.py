@@ -233,3 +233,29 @@ def test_a_failing_render_process_fails_the_videos_and_leaves_nothing_behind(g1_
     assert started[0].returncode is not None
     assert started[0].pid not in _children()
     assert sorted(p.name for p in (tmp_path / "bad").iterdir()) == []  # no partial files
+
+
+def test_the_render_process_is_used_only_when_a_core_is_free(monkeypatch):
+    import builtins
+    import io
+
+    from exoactor.report import scene_video
+
+    real_open = builtins.open
+    running = {"n": 1}
+
+    def fake_open(path, *args, **kwargs):  # noqa: ANN001, ANN202
+        if path == "/proc/loadavg":
+            return io.StringIO(f"0.50 0.40 0.30 {running['n']}/120 4242\n")
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", fake_open)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert scene_video.render_process_pays(interval_s=0.0)  # only this process runs
+    running["n"] = 3
+    assert not scene_video.render_process_pays(interval_s=0.0)  # two others: no free core
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    assert scene_video.render_process_pays(interval_s=0.0)  # 4 CPUs: two left for us
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    running["n"] = 1
+    assert not scene_video.render_process_pays(interval_s=0.0)  # one CPU: nothing to gain

@@ -59,14 +59,16 @@ def build_report(run_dir: str | Path, fps: float = 25.0,
 
     ``render_process``: draw the videos over the input video with a second process (see
     :func:`~exoactor.report.scene_video.write_scene_videos`); None: as
-    :data:`~exoactor.report.scene_video.RENDER_PROCESS` says. The files are the same either way.
+    :data:`~exoactor.report.scene_video.RENDER_PROCESS` says (by default: when a core is free).
+    The files are the same either way.
     """
+    from exoactor.report import scene_video
     from exoactor.report.html import render_html
-    from exoactor.report.scene_video import RENDER_PROCESS
 
     run = Path(run_dir)
     if render_process is None:
-        render_process = RENDER_PROCESS
+        render_process = (scene_video.RENDER_PROCESS if scene_video.RENDER_PROCESS is not None
+                          else scene_video.render_process_pays())
     with contextlib.ExitStack() as stack:
         renderer = None
         if render_process and _draws_scene_videos(run):

@@ -60,10 +60,13 @@ WORLD_WIDTH_PX = 480
 WORLD_VIEW_FPS = 15.0
 """Update rate of the side-by-side's world view [Hz] (frames in between repeat the last one;
 each update redraws only the box around the robots, see :class:`WorldCanvas`)."""
-RENDER_PROCESS = True
+RENDER_PROCESS: bool | None = None
 """Draw the report's GL views in a second process (see :mod:`exoactor.report.render_process`):
 MuJoCo's render call holds the GIL, so in one process it stalls the decoding and encoding
-threads; in a second one it runs beside them (less wall time, the same CPU time and videos)."""
+threads, and in a second one it runs beside them. That costs ~0.5-0.8 CPU-s more per report
+(the second interpreter, the model's transfer), which only a free core pays back. True / False
+force it; None decides per report with :func:`render_process_pays`. The videos are the same
+either way, bit for bit."""
 LOOKAHEAD_FRAMES = 3
 """Frames whose views are asked for ahead of the frame being composited."""
 CAPTION_STRIP_PX = 36
@@ -74,6 +77,37 @@ the CPU time of ``superfast``; the files are larger, at the same quality setting
 DECODE_SCALER = "fast_bilinear"
 """ffmpeg scaler that downsizes the input video (``fast_bilinear`` costs ~0.85x ``bilinear``
 on the demo's 1768x994 -> 960x540, with no visible difference at that size)."""
+
+
+def render_process_pays(samples: int = 5, interval_s: float = 0.01) -> bool:
+    """Whether a render process would find a free core now: at least 2 CPUs for this process
+    and, on average over ``samples`` looks ``interval_s`` apart, at most that number minus two
+    other runnable tasks (Linux's ``/proc/loadavg``; elsewhere the 1-minute load average minus
+    this process). On a busy machine the second process only adds its CPU time: measured under
+    load 10-20 on 2 cores, 10-27 % more CPU and no faster."""
+    import os
+    import time
+
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    if cpus < 2:
+        return False
+    try:
+        running = []
+        for k in range(samples):
+            if k:
+                time.sleep(interval_s)
+            with open("/proc/loadavg") as fh:  # "1m 5m 15m running/total last-pid"
+                running.append(int(fh.read().split()[3].split("/")[0]))
+        others = sum(running) / len(running) - 1.0  # this process is running while it reads
+    except (OSError, ValueError, IndexError):
+        try:
+            others = os.getloadavg()[0] - 1.0
+        except (AttributeError, OSError):
+            return False
+    return others <= cpus - 2
 
 
 def _even(x: float) -> int:
@@ -354,7 +388,7 @@ def write_scene_videos(model, video: Path, camera: SceneCamera | None, poses: Po
                        caption: Callable[[float], str] | None = None,
                        scene_label: str = "robot (physics) in the scene",
                        world_label: str = "world: fixed camera",
-                       render_process: bool | RenderProcess = RENDER_PROCESS) -> SceneVideos:
+                       render_process: bool | RenderProcess | None = None) -> SceneVideos:
     """Render the robot into every frame of ``video`` and write the report's videos.
 
     Args:
@@ -370,7 +404,8 @@ def write_scene_videos(model, video: Path, camera: SceneCamera | None, poses: Po
         scene_label, world_label: panel titles of the side-by-side.
         render_process: draw the GL views in a second process
             (:class:`~exoactor.report.render_process.RenderProcess`; a started one is used, and
-            closed), else in this one; the videos are the same bit for bit.
+            closed), else in this one; None: as :data:`RENDER_PROCESS` says. The videos are the
+            same bit for bit.
 
     Files are written atomically; on error nothing is left behind (and the render process is
     stopped).
@@ -380,6 +415,8 @@ def write_scene_videos(model, video: Path, camera: SceneCamera | None, poses: Po
     from exoactor.report.frame_views import LocalViews, ViewJob, ViewRequest, without_functions
     from exoactor.report.render_process import RenderProcess
 
+    if render_process is None:
+        render_process = RENDER_PROCESS if RENDER_PROCESS is not None else render_process_pays()
     with contextlib.ExitStack() as stack:
         views = None
         if isinstance(render_process, RenderProcess):
