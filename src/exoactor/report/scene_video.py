@@ -64,10 +64,9 @@ RENDER_PROCESS: bool | None = None
 """Draw the report's GL views in a second process (see :mod:`exoactor.report.render_process`):
 MuJoCo's render call holds the GIL, so in one process it stalls the decoding and encoding
 threads, and in a second one it runs beside them. That costs ~1 CPU-s more per report
-(measured 0.9-1.5: the second interpreter, the model, the pipes), which only a free core
-pays back. True / False
-force it; None decides per report with :func:`render_process_pays`. The videos are the same
-either way, bit for bit."""
+(measured 0.9-1.5: the second interpreter, the model, the pipes), which only a free core pays
+back. True / False force it; None decides per report with :func:`render_process_pays`. The
+videos are the same either way, bit for bit."""
 LOOKAHEAD_FRAMES = 3
 """Frames whose views are asked for ahead of the frame being composited."""
 CAPTION_STRIP_PX = 36
