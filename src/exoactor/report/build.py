@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from dataclasses import dataclass, replace
@@ -44,7 +45,8 @@ def rollout_frame_index(timeline_s: np.ndarray, sample_time_s: np.ndarray) -> np
     return np.where(left_closer, idx - 1, idx)
 
 
-def build_report(run_dir: str | Path, fps: float = 25.0) -> ReportResult:
+def build_report(run_dir: str | Path, fps: float = 25.0,
+                 render_process: bool | None = None) -> ReportResult:
     """Write the report's videos, ``verdict.json`` and ``report.html`` for whatever stages of
     ``run_dir`` finished.
 
@@ -54,13 +56,50 @@ def build_report(run_dir: str | Path, fps: float = 25.0) -> ReportResult:
     robot in the scene | the world from a fixed camera with the reference robot, the reference
     path and the robot's path). Without one: ``rollout.mp4`` (or ``robot_motion.mp4`` when
     tracking did not finish), the world view alone at ``fps``.
+
+    ``render_process``: draw the videos over the input video with a second process (see
+    :func:`~exoactor.report.scene_video.write_scene_videos`); None: as
+    :data:`~exoactor.report.scene_video.RENDER_PROCESS` says (by default: when a core is free).
+    The files are the same either way.
     """
-    from exoactor.formats import load_npz
-    from exoactor.formats.motion import HumanMotion, RobotMotion, Rollout
-    from exoactor.report.html import ReportPage, render_html
-    from exoactor.robots import get_robot
+    from exoactor.report import scene_video
+    from exoactor.report.html import render_html
 
     run = Path(run_dir)
+    if render_process is None:
+        render_process = (scene_video.RENDER_PROCESS if scene_video.RENDER_PROCESS is not None
+                          else scene_video.render_process_pays())
+    with contextlib.ExitStack() as stack:
+        renderer = None
+        if render_process and _draws_scene_videos(run):
+            # started first: it imports MuJoCo while this process loads the run
+            from exoactor.report.render_process import RenderProcess
+
+            renderer = stack.enter_context(RenderProcess())
+        page, side, verdict = _build(run, fps, renderer if renderer is not None else False)
+    html_path = run / artefacts.REPORT
+    with atomic_path(html_path) as tmp:
+        tmp.write_text(render_html(page, run))
+    return ReportResult(html_path, side, verdict)
+
+
+def _draws_scene_videos(run: Path) -> bool:
+    """Whether the report of ``run`` will draw the videos over its input video (a motion to
+    draw, an input video)."""
+    return (run / artefacts.VIDEO).is_file() and any(
+        (run / name).is_file() for name in (artefacts.ROLLOUT, artefacts.ROBOT_MOTION,
+                                            artefacts.SEATED_MOTION))
+
+
+def _build(run: Path, fps: float, render_process):  # noqa: ANN001, ANN202
+    """The report's page (plots, videos, verdict), its side-by-side video and its verdict;
+    ``render_process``: a started :class:`~exoactor.report.render_process.RenderProcess` or
+    a bool, as :func:`~exoactor.report.scene_video.write_scene_videos` takes it."""
+    from exoactor.formats import load_npz
+    from exoactor.formats.motion import HumanMotion, RobotMotion, Rollout
+    from exoactor.report.html import ReportPage
+    from exoactor.robots import get_robot
+
     manifest = _load_json(run / artefacts.MANIFEST) or {}
     page = ReportPage(title=f"exoactor run: {manifest.get('name', run.name)}", manifest=manifest)
     failed = [(s, e.get("error") or "?") for s, e in manifest.get("stages", {}).items()
@@ -79,6 +118,13 @@ def build_report(run_dir: str | Path, fps: float = 25.0) -> ReportResult:
         nq = get_robot(rollout.robot).model.nq
         if rollout.qpos.shape[1] > nq:   # free scene objects (scene.json) follow the robot
             rollout = replace(rollout, qpos=rollout.qpos[:, :nq])
+    motion = rollout if rollout is not None else robot_motion
+    if motion is not None and not isinstance(render_process, bool):
+        # the render process loads the model and makes its GL context while this one goes on
+        from exoactor.report.scene_video import view_buffer_size
+
+        render_process.preload(get_robot(motion.robot).model,
+                               view_buffer_size(run / artefacts.VIDEO))
 
     for stage, name in (("perceive", artefacts.PERCEIVE_METRICS),
                         ("retarget", artefacts.RETARGET_METRICS), ("track", artefacts.METRICS)):
@@ -100,13 +146,11 @@ def build_report(run_dir: str | Path, fps: float = 25.0) -> ReportResult:
         body_adr = robot.qpos_adr[robot.body_idx]
     plot_args = (rollout, body_adr, (track_metrics or {}).get("fall_time_s"), human)
     with _Beside(_plots, *plot_args) as plotted:
-        side = _videos(run, page, human, robot_motion, rollout, track_metrics, manifest, fps)
+        side = _videos(run, page, human, robot_motion, rollout, track_metrics, manifest, fps,
+                       render_process)
         page.plots.extend(plotted.result())
 
-    html_path = run / artefacts.REPORT
-    with atomic_path(html_path) as tmp:
-        tmp.write_text(render_html(page, run))
-    return ReportResult(html_path, side, verdict)
+    return page, side, verdict
 
 
 def _plots(rollout, body_qpos_adr, fall_time_s, human) -> list[tuple[str, str]]:  # noqa: ANN001
@@ -238,7 +282,7 @@ def _scene_geoms(path: Path) -> tuple:
 
 
 def _videos(run: Path, page, human, robot_motion, rollout, track_metrics: dict | None,  # noqa: ANN001
-            manifest: dict, fps: float) -> Path | None:
+            manifest: dict, fps: float, render_process=False) -> Path | None:
     """Render the report's videos into ``run`` and list them on ``page``; the side-by-side's
     path (None when there is no input video)."""
     from exoactor.report.in_scene import person_to_robot
@@ -291,7 +335,8 @@ def _videos(run: Path, page, human, robot_motion, rollout, track_metrics: dict |
     res = write_scene_videos(robot.model, source, camera, poses, scene_out=scene_out,
                              side_out=side, thumbnail_out=thumb, caption=caption,
                              scene_label=f"robot ({kind}) in the scene",
-                             world_label="world, fixed camera | blue: reference")
+                             world_label="world, fixed camera | blue: reference",
+                             render_process=render_process)
     if res.robot_in_scene is not None:
         page.videos.append((f"robot in the scene: the robot ({kind}) through the estimated "
                             "camera, over the input video", res.robot_in_scene))

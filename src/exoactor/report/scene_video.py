@@ -13,15 +13,16 @@ rendered and composited: the robot's box in the scene view, the robots' box in t
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import logging
 import math
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -29,8 +30,19 @@ from exoactor.fileio import atomic_path
 from exoactor.media import open_h264, resize_image
 from exoactor.report.in_scene import Layers, Patch, composite, shadow_patch, skeleton_patch
 from exoactor.report.scene_camera import PersonToRobot, gl_frustum, robot_camera, scale_intrinsics
-from exoactor.report.views import FreeCamera, Polyline, SceneGeom, ViewRenderer
+from exoactor.report.views import ViewRenderer
+from exoactor.report.world_view import (  # noqa: F401 - re-exported: the report's other modules use them here
+    REF_PATH_RGBA,
+    ROBOT_PATH_RGBA,
+    WORLD_FOVY_DEG,
+    Poses,
+    WorldCanvas,
+    fixed_world_camera,
+)
 from exoactor.ui import progress
+
+if TYPE_CHECKING:
+    from exoactor.report.render_process import RenderProcess
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +60,15 @@ WORLD_WIDTH_PX = 480
 WORLD_VIEW_FPS = 15.0
 """Update rate of the side-by-side's world view [Hz] (frames in between repeat the last one;
 each update redraws only the box around the robots, see :class:`WorldCanvas`)."""
+RENDER_PROCESS: bool | None = None
+"""Draw the report's GL views in a second process (see :mod:`exoactor.report.render_process`):
+MuJoCo's render call holds the GIL, so in one process it stalls the decoding and encoding
+threads, and in a second one it runs beside them. That costs ~1 CPU-s more per report
+(measured 0.9-1.5: the second interpreter, the model, the pipes), which only a free core pays
+back. True / False force it; None decides per report with :func:`render_process_pays`. The
+videos are the same either way, bit for bit."""
+LOOKAHEAD_FRAMES = 3
+"""Frames whose views are asked for ahead of the frame being composited."""
 CAPTION_STRIP_PX = 36
 """Height of the caption strip under the side-by-side panels [px]."""
 ENCODER_PRESET = "ultrafast"
@@ -56,12 +77,37 @@ the CPU time of ``superfast``; the files are larger, at the same quality setting
 DECODE_SCALER = "fast_bilinear"
 """ffmpeg scaler that downsizes the input video (``fast_bilinear`` costs ~0.85x ``bilinear``
 on the demo's 1768x994 -> 960x540, with no visible difference at that size)."""
-REF_PATH_RGBA = (0.2, 0.5, 1.0, 0.9)
-"""Colour of the reference root path (and the reference robot's tint)."""
-ROBOT_PATH_RGBA = (1.0, 0.45, 0.1, 1.0)
-"""Colour of the robot's root path."""
-WORLD_FOVY_DEG = 45.0
-"""Vertical field of view of MuJoCo's free camera (``vis.global.fovy`` default) [deg]."""
+
+
+def render_process_pays(samples: int = 5, interval_s: float = 0.01) -> bool:
+    """Whether a render process would find a free core now: at least 2 CPUs for this process
+    and, on average over ``samples`` looks ``interval_s`` apart, at most that number minus two
+    other runnable tasks (Linux's ``/proc/loadavg``; elsewhere the 1-minute load average minus
+    this process). On a busy machine the second process only adds its CPU time: measured under
+    load 10-20 on 2 cores, 10-27 % more CPU and no faster."""
+    import os
+    import time
+
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    if cpus < 2:
+        return False
+    try:
+        running = []
+        for k in range(samples):
+            if k:
+                time.sleep(interval_s)
+            with open("/proc/loadavg") as fh:  # "1m 5m 15m running/total last-pid"
+                running.append(int(fh.read().split()[3].split("/")[0]))
+        others = sum(running) / len(running) - 1.0  # this process is running while it reads
+    except (OSError, ValueError, IndexError):
+        try:
+            others = os.getloadavg()[0] - 1.0
+        except (AttributeError, OSError):
+            return False
+    return others <= cpus - 2
 
 
 def _even(x: float) -> int:
@@ -93,134 +139,6 @@ class SceneCamera:
             return self.T_w_c
         k = min(max(int(round(t * self.frames_fps)), 0), len(self.frames_T_w_c) - 1)
         return self.frames_T_w_c[k]
-
-
-@dataclass
-class Poses:
-    """What to draw at a time: robot and reference configurations and their root paths.
-
-    Attributes:
-        qpos_at: time [s] -> ``(nq,)`` robot configuration.
-        ref_qpos_at: time [s] -> ``(nq,)`` reference configuration, or None (no ghost).
-        ref_path_w: ``(N, 3)`` reference root path, robot world [m].
-        robot_path_w: ``(M, 3)`` robot root path [m] and ``robot_path_t`` its ``(M,)`` times
-            [s]; the part up to the current time is drawn.
-        human_joints_at: time [s] -> ``(33, 3)`` person joints, perceive world [m], or None.
-        skeleton: draw the person's skeleton faintly in the scene view.
-    """
-
-    qpos_at: Callable[[float], np.ndarray]
-    ref_qpos_at: Callable[[float], np.ndarray] | None = None
-    ref_path_w: np.ndarray | None = None
-    robot_path_w: np.ndarray | None = None
-    robot_path_t: np.ndarray | None = None
-    human_joints_at: Callable[[float], np.ndarray | None] | None = None
-    skeleton: bool = True
-    objects: Sequence[SceneGeom] = ()
-    """Static shapes of the scene, robot world (drawn in both views; see :class:`SceneGeom`:
-    the hook for a ``scene.json`` scene description)."""
-
-    def paths(self, t_s: float) -> list[Polyline]:
-        """The reference root path and the robot's root path up to ``t_s``."""
-        out = []
-        if self.ref_path_w is not None and len(self.ref_path_w) > 1:
-            out.append(Polyline(_thin(self.ref_path_w), REF_PATH_RGBA, 3.0))
-        done = self.robot_path_so_far(t_s)
-        if done is not None:
-            out.append(Polyline(done, ROBOT_PATH_RGBA, 4.0))
-        return out
-
-    def robot_path_so_far(self, t_s: float, max_points: int = 40) -> np.ndarray | None:
-        """``(P, 3)`` points of the robot's root path up to ``t_s`` on the ground (z = 1 cm),
-        or None (fewer than two samples so far).
-
-        The whole path is thinned to at most ``max_points`` samples once, and the part up to
-        ``t_s`` is those samples plus the latest one: a point, once drawn, stays (only the last
-        two segments change from one time to the next, so the world view is redrawn only
-        there and around the robots).
-        """
-        if self.robot_path_w is None or self.robot_path_t is None:
-            return None
-        n = int(np.searchsorted(self.robot_path_t, t_s + 1e-9, side="right"))
-        if n < 2:
-            return None
-        step = max(1, math.ceil(len(self.robot_path_w) / max_points))
-        idx = np.arange(0, n, step)
-        if idx[-1] != n - 1:
-            idx = np.r_[idx, n - 1]
-        p = np.asarray(self.robot_path_w, dtype=float)[idx].copy()
-        p[:, 2] = 0.01
-        return p
-
-
-def _thin(points: np.ndarray, max_points: int = 40) -> np.ndarray:
-    p = np.asarray(points, dtype=float).copy()
-    p[:, 2] = 0.01
-    step = max(1, math.ceil(len(p) / max_points))
-    return np.vstack([p[::step], p[-1:]]) if step > 1 else p
-
-
-class WorldCanvas:
-    """The world view of successive times, redrawn only where it changes.
-
-    The fixed camera, the floor, the scene objects and the reference path do not change, so
-    after a first full render each update renders (through the sub-frustum of those pixels) only
-    the box that holds the robots now and at the previous update and the path segments that
-    changed, and pastes it into the last image: identical to a full render (same camera, same
-    GL state), at the cost of the box's pixels.
-    """
-
-    def __init__(self, views: ViewRenderer, camera: FreeCamera, width: int, height: int,
-                 poses: Poses):
-        self.views, self.camera, self.size, self.poses = views, camera, (width, height), poses
-        self.K, self.T_r_c = views.world_pinhole(camera, width, height)
-        self.image: np.ndarray | None = None
-        self._last_box: tuple[int, int, int, int] | None = None
-
-    def update(self, t_s: float, reference: bool) -> np.ndarray:
-        """The world view at ``t_s`` (the robots must already be posed); a view into the
-        canvas (copy it to keep it)."""
-        from exoactor.report.views import merge_boxes
-
-        w, h = self.size
-        path = self.poses.robot_path_so_far(t_s)
-        fresh = path[-3:] if path is not None else None
-        box = self.views.world_box(self.K, self.T_r_c, w, h, reference=reference, points=fresh)
-        draw = None if self.image is None else merge_boxes(box, self._last_box)
-        kw = {"reference": reference, "paths": self.poses.paths(t_s),
-              "objects": self.poses.objects}
-        if draw is None:
-            self.image = self.views.world_view(self.camera, w, h, **kw)
-        elif draw[1] > draw[0] and draw[3] > draw[2]:
-            y0, y1, x0, x1 = draw
-            self.image[y0:y1, x0:x1] = self.views.world_view(self.camera, w, h, box=draw, **kw)
-        self._last_box = box
-        return self.image
-
-
-def fixed_world_camera(paths_w: Sequence[np.ndarray], aspect: float,
-                       elevation_deg: float = -22.0) -> FreeCamera:
-    """A fixed camera that keeps every path (and a robot standing on it) in view.
-
-    It looks across the paths' main direction (their principal axis on the ground) from the
-    side, at their centre, from far enough that the whole extent fits the horizontal field of
-    view with margin.
-    """
-    pts = np.concatenate([np.asarray(p, dtype=float)[:, :2] for p in paths_w if len(p)])
-    lo, hi = pts.min(axis=0), pts.max(axis=0)
-    centre = 0.5 * (lo + hi)
-    d = pts - pts.mean(axis=0)
-    axis = np.linalg.svd(d, full_matrices=False)[2][0] if np.ptp(d, axis=0).max() > 1e-3 \
-        else np.array([1.0, 0.0])
-    along = d @ axis
-    extent = float(np.ptp(along)) + 1.2
-    half_v = math.radians(WORLD_FOVY_DEG) / 2
-    half_h = math.atan(math.tan(half_v) * aspect)
-    distance = max(3.0, 1.15 * (extent / 2) / math.tan(half_h) + 0.6,
-                   0.8 / math.tan(half_v) + 0.6)
-    azimuth = math.degrees(math.atan2(axis[1], axis[0])) + 90.0
-    return FreeCamera((float(centre[0]), float(centre[1]), 0.6), distance, azimuth,
-                      elevation_deg)
 
 
 def _decode(path: Path, width: int, height: int
@@ -432,6 +350,26 @@ def _scale_patch(patch: Patch | None, sx: float, sy: float) -> Patch | None:
     return Patch(resize_image(patch.data, box[3] - box[2], box[1] - box[0]), box)
 
 
+def _sizes(src_w: int, src_h: int) -> tuple[int, int, int, int]:
+    """Width and height of ``robot_in_scene.mp4`` and of the robot's render [px] for an input
+    video of ``src_w`` x ``src_h``."""
+    s = min(1.0, SCENE_MAX_WIDTH_PX / src_w)
+    out_w, out_h = _even(src_w * s), _even(src_h * s)
+    return out_w, out_h, _even(out_w * RENDER_SCALE), _even(out_h * RENDER_SCALE)
+
+
+def _buffer_size(render_w: int, render_h: int) -> tuple[int, int]:
+    """The GL buffer [px] that holds the robot's render and the world view."""
+    return max(render_w, WORLD_WIDTH_PX), max(render_h, PANEL_HEIGHT_PX)
+
+
+def view_buffer_size(video: Path) -> tuple[int, int]:
+    """``(width, height)`` [px] of the GL buffer :func:`write_scene_videos` draws ``video``'s
+    views in (to :meth:`~exoactor.report.render_process.RenderProcess.preload` a render
+    process)."""
+    return _buffer_size(*_sizes(*video_size(video))[2:])
+
+
 @dataclass
 class SceneVideos:
     """What :func:`write_scene_videos` wrote."""
@@ -449,7 +387,8 @@ def write_scene_videos(model, video: Path, camera: SceneCamera | None, poses: Po
                        thumbnail_out: Path | None = None,
                        caption: Callable[[float], str] | None = None,
                        scene_label: str = "robot (physics) in the scene",
-                       world_label: str = "world: fixed camera") -> SceneVideos:
+                       world_label: str = "world: fixed camera",
+                       render_process: bool | RenderProcess | None = None) -> SceneVideos:
     """Render the robot into every frame of ``video`` and write the report's videos.
 
     Args:
@@ -463,78 +402,104 @@ def write_scene_videos(model, video: Path, camera: SceneCamera | None, poses: Po
         thumbnail_out: a JPEG of the middle frame of the scene video, or None.
         caption: time [s] -> text of the caption strip.
         scene_label, world_label: panel titles of the side-by-side.
+        render_process: draw the GL views in a second process
+            (:class:`~exoactor.report.render_process.RenderProcess`; a started one is used, and
+            closed), else in this one; None: as :data:`RENDER_PROCESS` says. The videos are the
+            same bit for bit.
 
-    Files are written atomically; on error nothing is left behind.
+    Files are written atomically; on error nothing is left behind (and the render process is
+    stopped).
     """
     import time
 
+    from exoactor.report.frame_views import LocalViews, ViewJob, ViewRequest, without_functions
+    from exoactor.report.render_process import RenderProcess
 
-    src_w, src_h = video_size(video)
-    s = min(1.0, SCENE_MAX_WIDTH_PX / src_w)
-    out_w, out_h = _even(src_w * s), _even(src_h * s)
-    decoding, stop_decoding = _decode(video, out_w, out_h)
-    rw, rh = _even(out_w * RENDER_SCALE), _even(out_h * RENDER_SCALE)
-    panel_w = _even(out_w * PANEL_HEIGHT_PX / out_h)
-    do_scene = camera is not None and scene_out is not None
-    if camera is not None:
-        K_out = scale_intrinsics(camera.K, out_w / src_w, out_h / src_h)
-        K_r = scale_intrinsics(camera.K, rw / src_w, rh / src_h)
-        T_r_c = robot_camera(camera.T_w_c, camera.person_to_robot)
-        frustum = gl_frustum(K_r, T_r_c, rw, rh,
-                             near=0.05 * camera.person_to_robot.scale)
-        sw, sh = _even(out_w * SHADOW_SCALE), _even(out_h * SHADOW_SCALE)
-        K_sh = scale_intrinsics(camera.K, sw / src_w, sh / src_h)
-    paths_all = [p for p in (poses.ref_path_w, poses.robot_path_w) if p is not None and len(p)]
-    world_cam = fixed_world_camera(paths_all or [np.zeros((1, 3))],
-                                   WORLD_WIDTH_PX / PANEL_HEIGHT_PX)
-    timing = {"render": 0.0, "compose": 0.0, "encode": 0.0}
-    max_w = max(rw, WORLD_WIDTH_PX)
-    max_h = max(rh, PANEL_HEIGHT_PX)
-    written = 0
-    thumb = None
-    world_tick, world = -1, None
-    try:
-        views = ViewRenderer(model, max_w, max_h)
-    except BaseException:
-        stop_decoding()
-        raise
-    canvas = WorldCanvas(views, world_cam, WORLD_WIDTH_PX, PANEL_HEIGHT_PX, poses)
-    with views, contextlib.closing(SimpleNamespace(close=stop_decoding)):
+    if render_process is None:
+        render_process = RENDER_PROCESS if RENDER_PROCESS is not None else render_process_pays()
+    with contextlib.ExitStack() as stack:
+        views = None
+        if isinstance(render_process, RenderProcess):
+            views = stack.enter_context(render_process)
+        elif render_process:  # it imports MuJoCo while this process starts decoding
+            views = stack.enter_context(RenderProcess())
+        src_w, src_h = video_size(video)
+        out_w, out_h, rw, rh = _sizes(src_w, src_h)
+        decoding, stop_decoding = _decode(video, out_w, out_h)
+        stack.callback(stop_decoding)
+        panel_w = _even(out_w * PANEL_HEIGHT_PX / out_h)
+        do_scene = camera is not None and scene_out is not None
+        K_r = T_r_c0 = frustum0 = None
+        if camera is not None:
+            K_out = scale_intrinsics(camera.K, out_w / src_w, out_h / src_h)
+            K_r = scale_intrinsics(camera.K, rw / src_w, rh / src_h)
+            T_r_c0 = robot_camera(camera.T_w_c, camera.person_to_robot)
+            frustum0 = gl_frustum(K_r, T_r_c0, rw, rh, near=0.05 * camera.person_to_robot.scale)
+            sw, sh = _even(out_w * SHADOW_SCALE), _even(out_h * SHADOW_SCALE)
+            K_sh = scale_intrinsics(camera.K, sw / src_w, sh / src_h)
+        paths_all = [p for p in (poses.ref_path_w, poses.robot_path_w)
+                     if p is not None and len(p)]
+        world_cam = fixed_world_camera(paths_all or [np.zeros((1, 3))],
+                                       WORLD_WIDTH_PX / PANEL_HEIGHT_PX)
+        job = ViewJob(*_buffer_size(rw, rh), (rw, rh) if camera is not None else None, K_r, world_cam,
+                      (WORLD_WIDTH_PX, PANEL_HEIGHT_PX), without_functions(poses))
+        if views is not None:
+            views.load(model, job)
+        else:
+            views = stack.enter_context(LocalViews(model, job))
+        timing = {"render": 0.0, "compose": 0.0, "encode": 0.0}
+        written = 0
+        thumb = world = None
         frames, fps, n_frames = decoding()
         mid = n_frames // 2
-        body_ids = np.arange(1, views.model.nbody)
+        sent: collections.deque[ViewRequest] = collections.deque()
+        last_tick = -1
+
+        def submit(i: int) -> None:
+            """Ask for frame ``i``'s views (the views are drawn ahead of their frames)."""
+            nonlocal last_tick
+            t = i / fps
+            T_r_c, frustum = T_r_c0, frustum0
+            if camera is not None and camera.frames_T_w_c is not None:  # the camera moves
+                T_r_c = robot_camera(camera.at(t), camera.person_to_robot)
+                frustum = gl_frustum(K_r, T_r_c, rw, rh,
+                                     near=0.05 * camera.person_to_robot.scale)
+            tick = int(math.floor(t * WORLD_VIEW_FPS + 1e-6))
+            due = side_out is not None and tick != last_tick
+            if due:
+                last_tick = tick
+            request = ViewRequest(t, poses.qpos_at(t),
+                                  poses.ref_qpos_at(t) if poses.ref_qpos_at else None,
+                                  T_r_c, frustum, due)
+            views.submit(request)
+            sent.append(request)
+
         with _outputs(scene_out if do_scene else None, side_out) as (scene_tmp, side_tmp):
             scene_w = _BackgroundWriter(open_h264(scene_tmp, out_w, out_h, fps,
-                                                     ENCODER_PRESET)) if scene_tmp else None
+                                                  ENCODER_PRESET)) if scene_tmp else None
             side_w = _BackgroundWriter(open_h264(
                 side_tmp, panel_w + WORLD_WIDTH_PX, PANEL_HEIGHT_PX + CAPTION_STRIP_PX, fps,
                 ENCODER_PRESET)) if side_tmp else None
             try:
                 for i, frame in enumerate(progress(frames, "report videos", total=n_frames,
                                                    unit="frame")):
+                    while written + len(sent) <= i + LOOKAHEAD_FRAMES:
+                        submit(written + len(sent))
                     t = i / fps
                     t0 = time.perf_counter()
-                    ref = poses.ref_qpos_at(t) if poses.ref_qpos_at else None
-                    views.pose(poses.qpos_at(t), ref)
-                    if camera is not None:
-                        if camera.frames_T_w_c is not None:  # the camera moves
-                            T_r_c = robot_camera(camera.at(t), camera.person_to_robot)
-                            frustum = gl_frustum(K_r, T_r_c, rw, rh,
-                                                 near=0.05 * camera.person_to_robot.scale)
-                        box = views.scene_box(K_r, T_r_c, rw, rh, poses.objects)
-                        robot = views.scene_patch(frustum, rw, rh, poses.objects, box)
-                    tick = int(math.floor(t * WORLD_VIEW_FPS + 1e-6))
-                    if side_w is not None and tick != world_tick:
-                        world = canvas.update(t, reference=ref is not None)
-                        world_tick = tick
+                    request = sent.popleft()
+                    drawn = views.result()
+                    if drawn.world is not None:
+                        world = drawn.world
                     t1 = time.perf_counter()
                     if camera is not None:
-                        rgb, alpha = _robot_layers(*robot, rw / out_w, rh / out_h)
-                        xpos = views.data.xpos[body_ids]
+                        rgb, alpha = _robot_layers(*drawn.robot, rw / out_w, rh / out_h)
+                        xpos = drawn.body_xpos
                         ground = xpos.copy()
                         ground[:, 2] = 0.0
-                        shadow = _scale_patch(shadow_patch(ground, xpos[:, 2], K_sh, T_r_c,
-                                                           sw, sh), out_w / sw, out_h / sh)
+                        shadow = _scale_patch(shadow_patch(ground, xpos[:, 2], K_sh,
+                                                           request.T_r_c, sw, sh),
+                                              out_w / sw, out_h / sh)
                         skel = None
                         if poses.skeleton and poses.human_joints_at is not None:
                             joints = poses.human_joints_at(t)
@@ -548,8 +513,9 @@ def write_scene_videos(model, video: Path, camera: SceneCamera | None, poses: Po
                         thumb = scene
                     side = None
                     if side_w is not None:  # assembled in the encoder's thread
+                        # ``world`` is the views' own array, never changed: shared by frames
                         side = functools.partial(
-                            _side_frame, scene, world.copy(),
+                            _side_frame, scene, world,
                             scene_label if camera is not None else "input video", world_label,
                             caption(t) if caption else f"t = {t:5.2f} s", panel_w)
                     t2 = time.perf_counter()
@@ -562,6 +528,7 @@ def write_scene_videos(model, video: Path, camera: SceneCamera | None, poses: Po
                     timing["compose"] += t2 - t1
                     timing["encode"] += t3 - t2
                     written += 1
+                views.close()  # while the encoders finish (the views asked ahead are dropped)
             finally:
                 for w in (scene_w, side_w):
                     if w is not None:
