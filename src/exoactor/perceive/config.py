@@ -347,6 +347,13 @@ class PerceiveConfig(BaseModel):
     differences)."""
     min_contact_s: float = Field(0.1, ge=0.0)
     """Shorter contacts (and gaps between contacts) are dropped (filled) [s]."""
+    contact_from_planted: bool = True
+    """A foot still in the image (``world.stance_speed``) is in contact whatever its 3D
+    height and speed (:func:`~exoactor.perceive.contacts.foot_contacts`); False: height and
+    speed only."""
+    skeleton_fit_ground: bool = True
+    """The skeleton fit holds the lowest sole point of each contact foot on its support
+    (:class:`~exoactor.perceive.skeleton_fit.Ground`); False: no support term."""
     lock_blend_frames: int = Field(3, ge=0, le=30)
     """Frames over which a foot blends into and out of its locked contact position."""
 
