@@ -347,13 +347,24 @@ class PerceiveConfig(BaseModel):
     differences)."""
     min_contact_s: float = Field(0.1, ge=0.0)
     """Shorter contacts (and gaps between contacts) are dropped (filled) [s]."""
-    contact_from_planted: bool = True
+    # The three switches below act together ("feet planted in the image stand on their
+    # support"); off by default. Measured on the task videos and the rendered truth
+    # (/work/notes/tv7.md): on, the water-flowers clip becomes executable (key-body 104 ->
+    # 77 mm) but the book clip drifts 0.19 -> 0.56 m, and the rendered raise-arms truth's
+    # MPJPE rises 57 -> 76 mm (the support term), the rendered walk's W2-MPJPE 100 -> 125 mm.
+    contact_from_planted: bool = False
     """A foot still in the image (``world.stance_speed``) is in contact whatever its 3D
     height and speed (:func:`~exoactor.perceive.contacts.foot_contacts`); False: height and
     speed only."""
-    skeleton_fit_ground: bool = True
+    skeleton_fit_ground: bool = False
     """The skeleton fit holds the lowest sole point of each contact foot on its support
-    (:class:`~exoactor.perceive.skeleton_fit.Ground`); False: no support term."""
+    (:class:`~exoactor.perceive.skeleton_fit.Ground`), and the ground scales with the
+    skeleton back to the stature; False: no support term."""
+    lift_off_above_contact_height: bool = False
+    """A contact foot the leg cannot lock onto its support lifts off only where, placed as
+    close as the leg allows, it is still above ``contact_height_m``
+    (:func:`~exoactor.perceive.reconstruct.lifting_off`); False: wherever the leg is
+    clamped, by however little."""
     lock_blend_frames: int = Field(3, ge=0, le=30)
     """Frames over which a foot blends into and out of its locked contact position."""
 

@@ -420,7 +420,8 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
         joints_w[..., :2] += shift_w[:, None]
     support_w, contact_w, unlocked_w = support, contact, joints_w
     locked = lock_feet(joints_w, contact_w, support_w, cfg.lock_blend_frames)
-    lifting = lifting_off(locked, support_w, cfg.contact_height_m) & contact_w
+    lifting = (lifting_off(locked, support_w, cfg.contact_height_m)
+               if cfg.lift_off_above_contact_height else locked.unreachable) & contact_w
     if lifting.any():
         # A foot the leg cannot bring down to its support is lifting off: end its contact
         # there and lock again.
