@@ -69,3 +69,40 @@ def test_lock_feet_removes_skate_and_puts_soles_on_support() -> None:
     out = lock_feet(body, contact, support).joints_w
     assert np.mean(foot_skate_mm(out, contact)) == pytest.approx(0.0, abs=1e-6)
     assert np.abs(contact_height_mm(out, contact, support)).max() < 1e-6
+
+
+def test_a_foot_still_in_the_image_is_in_contact_whatever_its_3d_height() -> None:
+    """The water-flowers clip (three-quarter view, camera 23 deg down): the left foot stood
+    still in the image for 5 s while the model put its sole 6-11 cm up, so it never
+    started a contact and the robot was given a one-legged stance."""
+    T = 60
+    h = np.full((T, 2), 0.11)  # above the release height: height alone says "lifted"
+    v = np.full((T, 2), 0.05)
+    planted = np.zeros((T, 2), bool)
+    planted[:, 0] = True
+    planted[20:40, 1] = True
+    assert not foot_contacts(h, v, 30.0).any()
+    c = foot_contacts(h, v, 30.0, planted=planted)
+    assert c[:, 0].all()
+    assert c[20:40, 1].all() and not c[:20, 1].any() and not c[40:, 1].any()
+
+
+def test_a_leg_clamped_by_millimetres_is_not_lifting_off() -> None:
+    """A straight leg over a planted foot: the hip sways by millimetres, the foot lock is
+    clamped by millimetres. That foot stands; one the leg leaves 10 cm up lifts off."""
+    from tests.perceive.test_grounding import standing_skeleton
+
+    from exoactor.perceive.foot_lock import FootLock
+    from exoactor.perceive.reconstruct import lifting_off
+
+    T = 10
+    body = np.repeat(standing_skeleton()[None], T, 0)
+    left, right = LEGS
+    for j in ("ankle", "heel", "toe"):
+        body[:, left[j], 2] += 0.008
+        body[:, right[j], 2] += 0.10
+    locked = FootLock(body, np.zeros((T, 2)), np.ones((T, 2), bool))
+    out = lifting_off(locked, np.zeros((T, 2)), 0.06)
+    assert not out[:, 0].any() and out[:, 1].all()
+    free = FootLock(body, np.zeros((T, 2)), np.zeros((T, 2), bool))
+    assert not lifting_off(free, np.zeros((T, 2)), 0.06).any()  # reached: never lifting

@@ -60,7 +60,8 @@ def clean_runs(mask: np.ndarray, min_len: int) -> np.ndarray:
 def foot_contacts(sole_height_m: np.ndarray, foot_speed_m_s: np.ndarray, fps: float, *,
                   contact_height_m: float = 0.06, release_height_m: float = 0.10,
                   contact_speed_m_s: float = 0.4, release_speed_m_s: float = 0.8,
-                  min_contact_s: float = 0.1) -> np.ndarray:
+                  min_contact_s: float = 0.1,
+                  planted: np.ndarray | None = None) -> np.ndarray:
     """Per-foot contact with hysteresis.
 
     A contact starts when the sole is within ``contact_height_m`` of its support and the
@@ -68,10 +69,17 @@ def foot_contacts(sole_height_m: np.ndarray, foot_speed_m_s: np.ndarray, fps: fl
     ``release_height_m`` or the foot moves faster than ``release_speed_m_s``. Contacts and
     gaps shorter than ``min_contact_s`` are removed / filled.
 
+    A foot that the image shows planted (``planted``: still in 2D, which monocular depth
+    error does not move) is in contact whatever its 3D height and speed: from a camera that
+    looks down, or in a three-quarter view, the model's depth error lifts a planted foot by
+    centimetres and moves it with the body, while its pixels stay put.
+
     Args:
         sole_height_m: ``(T, 2)`` height of each foot's lowest point above its support [m].
         foot_speed_m_s: ``(T, 2)`` speed of each foot [m/s].
         fps: frame rate [Hz].
+        planted: ``(T, 2)`` bool, each foot still in the image
+            (:func:`~exoactor.perceive.world.planted_feet_2d`); None: height and speed only.
 
     Returns:
         ``(T, 2)`` bool, left and right foot in contact.
@@ -83,5 +91,8 @@ def foot_contacts(sole_height_m: np.ndarray, foot_speed_m_s: np.ndarray, fps: fl
     for k in range(h.shape[1]):
         enter = (h[:, k] < contact_height_m) & (v[:, k] < contact_speed_m_s)
         stay = (h[:, k] < release_height_m) & (v[:, k] < release_speed_m_s)
+        if planted is not None:
+            still = np.asarray(planted, dtype=bool)[:, k]
+            enter, stay = enter | still, stay | still
         out[:, k] = clean_runs(hysteresis(enter, stay), min_len)
     return out

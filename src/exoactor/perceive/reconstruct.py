@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy.spatial.transform import Rotation
@@ -71,7 +71,7 @@ from exoactor.perceive.filtering import (
     savgol,
     stature_m,
 )
-from exoactor.perceive.foot_lock import lock_feet
+from exoactor.perceive.foot_lock import FootLock, lock_feet
 from exoactor.perceive.grounding import (
     SupportLevels,
     UpEstimate,
@@ -86,7 +86,7 @@ from exoactor.perceive.grounding import (
 from exoactor.perceive.hands import fill_hand, grasp_closure, template_hand_w
 from exoactor.perceive.root_fit import fit_root_translation
 from exoactor.perceive.scene import LineFamily, pitch_and_roll_c, scene_up_c
-from exoactor.perceive.skeleton_fit import SkeletonFit, fit_skeleton, scale_about_camera
+from exoactor.perceive.skeleton_fit import Ground, SkeletonFit, fit_skeleton, scale_about_camera
 from exoactor.perceive.world import (
     ARM_POINTS,
     FEET,
@@ -186,6 +186,17 @@ def _sole(joints: np.ndarray, up: np.ndarray, offset: float) -> tuple[np.ndarray
     the index (0 heel, 1 toe) of that point."""
     h = foot_points(joints) @ up - offset  # (T, 2 feet, 2 points)
     return h.min(-1), h.argmin(-1)
+
+
+def lifting_off(locked: FootLock, support_w: np.ndarray, contact_height_m: float
+                ) -> np.ndarray:
+    """``(T, 2)`` bool, the feet the leg could not lock onto their support: out of reach
+    (``locked.unreachable``) and, placed as close as the leg allows, still higher than
+    ``contact_height_m`` above it [m] (the height that starts a contact). A straight leg
+    whose hip sways by millimetres over a planted foot is clamped by millimetres; that foot
+    stands, it is not lifting off."""
+    sole = foot_points(locked.joints_w)[..., 2].min(-1)
+    return locked.unreachable & (sole - np.asarray(support_w) > contact_height_m)
 
 
 def _drop_short_contacts(contact: np.ndarray, fps: float, min_contact_s: float) -> np.ndarray:
@@ -333,7 +344,8 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
                   "release_height_m": cfg.release_height_m,
                   "contact_speed_m_s": cfg.contact_speed_m_s,
                   "release_speed_m_s": cfg.release_speed_m_s,
-                  "min_contact_s": cfg.min_contact_s}
+                  "min_contact_s": cfg.min_contact_s,
+                  "planted": planted if cfg.contact_from_planted else None}
     contact = foot_contacts(above - support, speed, fps, **contact_kw)
     if cfg.up_from_soles:
         up, levels, support, contact = _regrounded(P, up, levels, support, contact, detected,
@@ -349,7 +361,16 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
     if cfg.skeleton_fit.enabled:
         # one skeleton for the clip fitted to the 2D, the upright pose above as its prior
         t_fit = time.perf_counter()
-        _, P, lengths = _fit_skeleton(P, kp, weight, K, fps, pairs, lengths, stature, cfg)
+        ground = (Ground(up.up_c, levels.ground_c + support, contact)
+                  if cfg.skeleton_fit_ground else None)
+        _, P, lengths, k = _fit_skeleton(P, kp, weight, K, fps, pairs, lengths, stature, cfg,
+                                         ground)
+        if ground is not None:
+            # the feet stood on the ground in the fit: scaled about the camera back to the
+            # stature, the ground they stand on scales with them (the image unchanged)
+            levels = replace(levels, ground_c=k * levels.ground_c,
+                             levels_m=k * np.asarray(levels.levels_m))
+            support = k * support
         fit_s = time.perf_counter() - t_fit
     elif cfg.bone_iterations:  # the slides along the rays changed the bones a little
         P = enforce_bone_lengths(P, pairs, lengths, 10)
@@ -399,9 +420,12 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
         joints_w[..., :2] += shift_w[:, None]
     support_w, contact_w, unlocked_w = support, contact, joints_w
     locked = lock_feet(joints_w, contact_w, support_w, cfg.lock_blend_frames)
-    if (locked.unreachable & contact_w).any():
-        # A foot the leg cannot reach is lifting off: end its contact there and lock again.
-        contact_w = _drop_short_contacts(contact_w & ~locked.unreachable, fps, cfg.min_contact_s)
+    lifting = (lifting_off(locked, support_w, cfg.contact_height_m)
+               if cfg.lift_off_above_contact_height else locked.unreachable) & contact_w
+    if lifting.any():
+        # A foot the leg cannot bring down to its support is lifting off: end its contact
+        # there and lock again.
+        contact_w = _drop_short_contacts(contact_w & ~lifting, fps, cfg.min_contact_s)
         locked = lock_feet(joints_w, contact_w, support_w, cfg.lock_blend_frames)
     joints_w = locked.joints_w
     joints_c = transform(np.linalg.inv(T_w_c), joints_w)
@@ -444,14 +468,15 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
 
 def _fit_skeleton(P0: np.ndarray, kp: np.ndarray, weight: np.ndarray, K: np.ndarray,
                   fps: float, pairs: list[tuple[int, int]], lengths: np.ndarray,
-                  stature: float, cfg: PerceiveConfig
-                  ) -> tuple[SkeletonFit, np.ndarray, np.ndarray]:
+                  stature: float, cfg: PerceiveConfig, ground: Ground | None = None
+                  ) -> tuple[SkeletonFit, np.ndarray, np.ndarray, float]:
     """The temporal skeleton fit (:mod:`~exoactor.perceive.skeleton_fit`) from ``P0``, then
     scaled about the camera centre (the image unchanged) back to ``stature``: one camera
     does not see size, the fit's proportions are kept. (Measuring the stature again from the
     fitted proportions moved the rendered bodies' statures away from the truth: +5.3 ->
-    +5.9 %, +4.8 -> +4.9 %.) Returns the fit, the points and the bone lengths."""
-    fit = fit_skeleton(P0, P0, kp, weight, K, fps, lengths, cfg.skeleton_fit, pairs)
+    +5.9 %, +4.8 -> +4.9 %.) Returns the fit, the points, the bone lengths and the scale
+    factor applied about the camera."""
+    fit = fit_skeleton(P0, P0, kp, weight, K, fps, lengths, cfg.skeleton_fit, pairs, ground)
     lengths = fit.lengths_m
     k = stature / stature_m(lengths, pairs)
     logger.info("skeleton fit: %d iterations, reprojection %.1f -> %.1f px (weighted median), "
@@ -461,7 +486,7 @@ def _fit_skeleton(P0: np.ndarray, kp: np.ndarray, weight: np.ndarray, K: np.ndar
     # the fit holds each bone within bone_sigma_m (a few % of a short hand or foot segment):
     # a last projection makes them exact
     P = enforce_bone_lengths(scale_about_camera(fit.points_c, k), pairs, lengths, 10)
-    return fit, P, lengths
+    return fit, P, lengths, float(k)
 
 
 def _hands(obs: PoseObservations, joints_w: np.ndarray, T_w_c: np.ndarray, rays: Rotation,
