@@ -203,17 +203,24 @@ def test_hold_plan_feeds_the_whole_standing_posture() -> None:
     plans, labels = hold_plans(current)
     assert all(is_hold(lb) for lb in labels) and not is_hold("hold")
     assert labels == ["hold_stand", "hold_stand_ramp", "hold_stand_turn"]
-    np.testing.assert_array_equal(plans[0], np.tile(HOLD, (3, 1)))
-    np.testing.assert_array_equal(plans[1, 0], current)  # the ramp starts where we are
-    np.testing.assert_array_equal(plans[1, 1:], np.tile(HOLD, (2, 1)))
-    np.testing.assert_array_equal(plans[2], np.tile(HOLD_TURN, (3, 1)))
+    # every hold starts where the robot is (the decisions in use) and ramps: never a step
+    for plan in plans:
+        np.testing.assert_array_equal(plan[0], current)
+    np.testing.assert_array_equal(plans[0, 1:], np.tile(HOLD, (2, 1)))
+    np.testing.assert_allclose(plans[1, 1], 0.5 * (current + HOLD))  # the slower rise
+    np.testing.assert_array_equal(plans[1, 2], HOLD)
+    # the turning hold stands by the middle knot as hold_stand, turns with the reference by the end
+    np.testing.assert_array_equal(plans[2, 1], HOLD)
+    np.testing.assert_array_equal(plans[2, 2], HOLD_TURN)
     # the turning hold turns toward the reference's heading from knot 1 (the feedback law's)
     plans, _ = hold_plans(current, 0.4)
-    np.testing.assert_array_equal(plans[2, 0], HOLD_TURN)
+    np.testing.assert_array_equal(plans[2, 0], current)
     np.testing.assert_array_equal(plans[2, 1:, 2], [0.4, 0.4])
-    np.testing.assert_array_equal(np.delete(plans[2, 1:], 2, axis=1),
-                                  np.delete(np.tile(HOLD_TURN, (2, 1)), 2, axis=1))
+    np.testing.assert_array_equal(np.delete(plans[2, 2], 2), np.delete(HOLD_TURN, 2))
     np.testing.assert_array_equal(plans[:2], hold_plans(current)[0][:2])
+    # a hold in use goes on unchanged (a turning one keeps turning from the middle knot)
+    np.testing.assert_array_equal(hold_plans(HOLD)[0][0], np.tile(HOLD, (3, 1)))
+    np.testing.assert_array_equal(hold_plans(HOLD_TURN)[0][2], np.tile(HOLD_TURN, (3, 1)))
 
 
 class _FakeEvaluator:
