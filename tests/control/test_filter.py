@@ -202,25 +202,23 @@ def test_hold_plan_feeds_the_whole_standing_posture() -> None:
     current = np.array([0.2, 0.0, 0.6, 1.0, 0.5, 0.8, 0.0])
     plans, labels = hold_plans(current)
     assert all(is_hold(lb) for lb in labels) and not is_hold("hold")
-    assert labels == ["hold_stand", "hold_stand_ramp", "hold_stand_turn"]
+    assert labels == ["hold_stand", "hold_stand_turn"]
     # every hold starts where the robot is (the decisions in use) and ramps: never a step
     for plan in plans:
         np.testing.assert_array_equal(plan[0], current)
     np.testing.assert_array_equal(plans[0, 1:], np.tile(HOLD, (2, 1)))
-    np.testing.assert_allclose(plans[1, 1], 0.5 * (current + HOLD))  # the slower rise
-    np.testing.assert_array_equal(plans[1, 2], HOLD)
     # the turning hold stands by the middle knot as hold_stand, turns with the reference by the end
-    np.testing.assert_array_equal(plans[2, 1], HOLD)
-    np.testing.assert_array_equal(plans[2, 2], HOLD_TURN)
+    np.testing.assert_array_equal(plans[1, 1], HOLD)
+    np.testing.assert_array_equal(plans[1, 2], HOLD_TURN)
     # the turning hold turns toward the reference's heading from knot 1 (the feedback law's)
     plans, _ = hold_plans(current, 0.4)
-    np.testing.assert_array_equal(plans[2, 0], current)
-    np.testing.assert_array_equal(plans[2, 1:, 2], [0.4, 0.4])
-    np.testing.assert_array_equal(np.delete(plans[2, 2], 2), np.delete(HOLD_TURN, 2))
-    np.testing.assert_array_equal(plans[:2], hold_plans(current)[0][:2])
+    np.testing.assert_array_equal(plans[1, 0], current)
+    np.testing.assert_array_equal(plans[1, 1:, 2], [0.4, 0.4])
+    np.testing.assert_array_equal(np.delete(plans[1, 2], 2), np.delete(HOLD_TURN, 2))
+    np.testing.assert_array_equal(plans[0], hold_plans(current)[0][0])
     # a hold in use goes on unchanged (a turning one keeps turning from the middle knot)
     np.testing.assert_array_equal(hold_plans(HOLD)[0][0], np.tile(HOLD, (3, 1)))
-    np.testing.assert_array_equal(hold_plans(HOLD_TURN)[0][2], np.tile(HOLD_TURN, (3, 1)))
+    np.testing.assert_array_equal(hold_plans(HOLD_TURN)[0][1], np.tile(HOLD_TURN, (3, 1)))
 
 
 class _FakeEvaluator:
@@ -270,7 +268,7 @@ def test_hold_only_where_every_ordinary_plan_falls() -> None:
     (reported, and its steps flagged); some ordinary plan stays up: no hold plan is even
     simulated (so such runs are unchanged)."""
     planner, ev = _planner_replan(ordinary_up=False)
-    assert ev.calls == [FAST.candidates, 3]
+    assert ev.calls == [FAST.candidates, 2]
     entry = planner.log[-1]
     assert entry["chosen"] == "hold_stand" and planner.holding
     assert entry["infeasible"] == FAST.candidates and entry["hold_infeasible"] == 0

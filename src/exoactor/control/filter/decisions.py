@@ -252,21 +252,21 @@ def hold_plans(current: np.ndarray, heading_rate_rad_s: float = 0.0
 
     Every hold starts where the robot is: knot 0 is the decisions in use (the fed posture the
     robot is tracking now, as for every other plan but the unmodified reference), and the
-    posture then ramps to the hold's: ``hold_stand`` reaches :data:`HOLD` (the standing
-    posture) at the horizon's middle knot; ``hold_stand_ramp`` reaches it at the horizon's end
-    (half way at the middle knot: a slower rise); ``hold_stand_turn`` stands as ``hold_stand``
-    does by the middle knot and reaches :data:`HOLD_TURN` (standing, turning with the
-    reference) at the end (at the middle knot already when it is in use), with, at knots 1-2, the
+    posture ramps from there to the hold's by the horizon's middle knot. ``hold_stand``: to
+    :data:`HOLD` (the standing posture); ``hold_stand_turn``: to :data:`HOLD` by the middle
+    knot as well, then on to :data:`HOLD_TURN` (standing, turning with the reference) at the
+    end (already at the middle knot when a turning hold is in use), with, at knots 1-2, the
     yaw-rate offset ``heading_rate_rad_s`` that turns the robot toward the reference's heading
     (the feedback law's heading part), so a hold closes the heading gap instead of keeping it.
-    Once a hold is in use it continues unchanged (its knot 0 is already the hold). The
-    objective chooses among them: turning with a reference that turns is right, turning with a
-    perception glitch (a spin and back within a second) is not.
+    A hold in use goes on unchanged (its knot 0 is already the hold). The objective chooses
+    between them: turning with a reference that turns is right, turning with a perception
+    glitch (a spin and back within a second) is not.
 
     No hold steps to the standing posture at once: fed from a deep seat in one control step,
     TWIST2 extends its legs as fast as it can and leaves the floor (bench dev clip, i16j:
     pelvis 0.54 -> 0.975 m with no foot contact, landing at 7.4x its weight; the safety
-    layer's rate limit does not prevent it).
+    layer's rate limit does not prevent it). The instant hold that did so is gone; the ramped
+    one is what was ``hold_stand_ramp``.
 
     Args:
         current: ``(7,)`` decisions in use now.
@@ -274,22 +274,19 @@ def hold_plans(current: np.ndarray, heading_rate_rad_s: float = 0.0
             feedback candidate's, already within the bounds).
 
     Returns:
-        ``(3, 3, 7)`` plans and their labels.
+        ``(2, 3, 7)`` plans and their labels.
     """
     current = np.asarray(current, dtype=float)
-    now = np.tile(HOLD, (KNOTS, 1))
-    now[0] = current
-    ramp = np.tile(HOLD, (KNOTS, 1))
-    ramp[0] = current
-    ramp[1] = 0.5 * (current + HOLD)
+    stand = np.tile(HOLD, (KNOTS, 1))
+    stand[0] = current
     turn = np.tile(HOLD_TURN, (KNOTS, 1))
     turn[0] = current
     # standing by the middle knot as ``hold_stand`` (stance 2 there: the legs ramp as fast as
-    # its, not 1.5x faster), turning with the reference from there (a turning hold in use
-    # keeps turning)
+    # in it, not 1.5x faster), turning with the reference from there; a turning hold in use
+    # keeps turning
     turn[1, 4] = max(HOLD[4], min(float(current[4]), HOLD_TURN[4]))
     turn[1:, 2] = heading_rate_rad_s
-    return np.stack([now, ramp, turn]), ["hold_stand", "hold_stand_ramp", "hold_stand_turn"]
+    return np.stack([stand, turn]), ["hold_stand", "hold_stand_turn"]
 
 
 def is_hold(label: str) -> bool:

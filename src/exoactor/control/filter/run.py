@@ -27,12 +27,12 @@ clip's end is measured when the clock reaches it, so a warped run ends the clip 
 ``metrics.json`` reports that lateness (``clip_end_late_s``) beside the clip-end figures, and it
 is bounded by ``max_clock_lag_s`` for every run that can be kept (the corrector's included).
 
-Graceful degradation: where every plan falls within the horizon, three "hold" plans
-(:func:`~.decisions.hold_plans`: from the decisions in use, ramped to no offsets and stance 2,
-so the whole body, arms included, is fed the standing posture and the reference's own
-velocities as 0 — never in one step, which launches a seated robot off the floor; in the
-third, ramped on to stance 3, its yaw rate as it is plus the feedback law's turn toward the
-reference's heading, so the robot turns with it) are simulated from the same state; the
+Graceful degradation: where every plan falls within the horizon, two "hold" plans
+(:func:`~.decisions.hold_plans`: from the decisions in use, ramped by the horizon's middle knot
+to no offsets and stance 2, so the whole body, arms included, is fed the standing posture and
+the reference's own velocities as 0 — never in one step, which launches a seated robot off the
+floor; in the second, ramped on to stance 3, its yaw rate as it is plus the feedback law's turn
+toward the reference's heading, so the robot turns with it) are simulated from the same state; the
 cheapest plan that stays up among all of them is executed, else the one that stays up longest.
 The hold plans are simulated only there, so a run in which some ordinary plan always stays up
 is bit-identical to one without them. Steps executed under a hold plan count as not executed
