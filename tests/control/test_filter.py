@@ -177,7 +177,13 @@ def test_hold_plan_feeds_the_whole_standing_posture() -> None:
     """The hold decisions feed standing at rest: every joint (arms included), pelvis height and
     tilt at standing and no root velocity or yaw rate, whatever the reference asks; the turning
     hold (issue 16) the same but the reference's own yaw rate, so the robot turns with it."""
-    from exoactor.control.filter.decisions import HOLD, HOLD_TURN, hold_plans, is_hold
+    from exoactor.control.filter.decisions import (
+        HOLD,
+        HOLD_TURN,
+        hold_must_ramp,
+        hold_plans,
+        is_hold,
+    )
 
     rng = np.random.default_rng(1)
     mimic, stand = rng.normal(size=35), rng.normal(size=35)
@@ -202,23 +208,33 @@ def test_hold_plan_feeds_the_whole_standing_posture() -> None:
     current = np.array([0.2, 0.0, 0.6, 1.0, 0.5, 0.8, 0.0])
     plans, labels = hold_plans(current)
     assert all(is_hold(lb) for lb in labels) and not is_hold("hold")
-    assert labels == ["hold_stand", "hold_stand_turn"]
-    # every hold starts where the robot is (the decisions in use) and ramps: never a step
+    assert labels == ["hold_stand", "hold_stand_ramp", "hold_stand_turn"]
+    np.testing.assert_array_equal(plans[0], np.tile(HOLD, (3, 1)))
+    np.testing.assert_array_equal(plans[1, 0], current)  # the ramp starts where we are
+    np.testing.assert_array_equal(plans[1, 1:], np.tile(HOLD, (2, 1)))
+    np.testing.assert_array_equal(plans[2], np.tile(HOLD_TURN, (3, 1)))
+    # the turning hold turns toward the reference's heading from knot 1 (the feedback law's)
+    plans, _ = hold_plans(current, 0.4)
+    np.testing.assert_array_equal(plans[2, 0], HOLD_TURN)
+    np.testing.assert_array_equal(plans[2, 1:, 2], [0.4, 0.4])
+    np.testing.assert_array_equal(np.delete(plans[2, 1:], 2, axis=1),
+                                  np.delete(np.tile(HOLD_TURN, (2, 1)), 2, axis=1))
+    np.testing.assert_array_equal(plans[:2], hold_plans(current)[0][:2])
+    # a robot well below standing: every hold starts where it is and ramps, never a step
+    assert hold_must_ramp(0.50, 0.79, 0.1) and not hold_must_ramp(0.72, 0.79, 0.1)
+    plans, labels = hold_plans(current, 0.4, ramp=True)
+    assert labels == ["hold_stand_ramp", "hold_stand_turn_ramp"] and all(map(is_hold, labels))
     for plan in plans:
         np.testing.assert_array_equal(plan[0], current)
     np.testing.assert_array_equal(plans[0, 1:], np.tile(HOLD, (2, 1)))
-    # the turning hold stands by the middle knot as hold_stand, turns with the reference by the end
-    np.testing.assert_array_equal(plans[1, 1], HOLD)
-    np.testing.assert_array_equal(plans[1, 2], HOLD_TURN)
-    # the turning hold turns toward the reference's heading from knot 1 (the feedback law's)
-    plans, _ = hold_plans(current, 0.4)
-    np.testing.assert_array_equal(plans[1, 0], current)
-    np.testing.assert_array_equal(plans[1, 1:, 2], [0.4, 0.4])
+    # the turning one stands by the middle knot as the other, turns with the reference by the end
+    np.testing.assert_array_equal(np.delete(plans[1, 1], 2), np.delete(HOLD, 2))
     np.testing.assert_array_equal(np.delete(plans[1, 2], 2), np.delete(HOLD_TURN, 2))
-    np.testing.assert_array_equal(plans[0], hold_plans(current)[0][0])
+    np.testing.assert_array_equal(plans[1, 1:, 2], [0.4, 0.4])
     # a hold in use goes on unchanged (a turning one keeps turning from the middle knot)
-    np.testing.assert_array_equal(hold_plans(HOLD)[0][0], np.tile(HOLD, (3, 1)))
-    np.testing.assert_array_equal(hold_plans(HOLD_TURN)[0][1], np.tile(HOLD_TURN, (3, 1)))
+    np.testing.assert_array_equal(hold_plans(HOLD, ramp=True)[0][0], np.tile(HOLD, (3, 1)))
+    np.testing.assert_array_equal(hold_plans(HOLD_TURN, ramp=True)[0][1],
+                                  np.tile(HOLD_TURN, (3, 1)))
 
 
 class _FakeEvaluator:
@@ -251,14 +267,14 @@ def _planner_replan(ordinary_up: bool):
         steps=n, dt=0.02, duration_s=1.5, clip_t=-0.5 + 0.02 * np.arange(n + 1),
         root_quat_w=np.tile([1.0, 0.0, 0.0, 0.0], (n + 1, 1)),
         root_pos_w=np.zeros((n + 1, 3)), step_of=lambda t: int(round((t + 0.5) / 0.02)),
-        gait=None)
+        gait=None, stand_mimic=np.r_[0.0, 0.0, 0.79, np.zeros(32)])
     ev = _FakeEvaluator(ordinary_up)
     planner = _Planner(ev, tab, FAST, 0.02)
     saved = SimpleNamespace(controller=(np.zeros((10, 3)), np.zeros(29), False),
                             safety=SimpleNamespace(previous=np.zeros(29)),
                             plant=SimpleNamespace(integration=np.zeros(3)), clip_time_s=0.1)
     qpos = np.zeros(36)
-    qpos[3] = 1.0
+    qpos[2:4] = [0.78, 1.0]  # standing
     planner._replan(saved, qpos)
     return planner, ev
 
@@ -268,7 +284,7 @@ def test_hold_only_where_every_ordinary_plan_falls() -> None:
     (reported, and its steps flagged); some ordinary plan stays up: no hold plan is even
     simulated (so such runs are unchanged)."""
     planner, ev = _planner_replan(ordinary_up=False)
-    assert ev.calls == [FAST.candidates, 2]
+    assert ev.calls == [FAST.candidates, 3]
     entry = planner.log[-1]
     assert entry["chosen"] == "hold_stand" and planner.holding
     assert entry["infeasible"] == FAST.candidates and entry["hold_infeasible"] == 0

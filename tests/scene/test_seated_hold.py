@@ -16,8 +16,8 @@ pytest.importorskip("mink")
 def test_a_hold_from_a_seat_ramps_up_without_leaving_the_floor():
     from scene_synthetic import sit_reference
 
-    from exoactor.control.filter.config import ObjectiveWeights
-    from exoactor.control.filter.decisions import IDENTITY, hold_plans
+    from exoactor.control.filter.config import FilterConfig, ObjectiveWeights
+    from exoactor.control.filter.decisions import IDENTITY, hold_must_ramp, hold_plans
     from exoactor.control.filter.plant import Plant, PlantSetup
     from exoactor.formats.scene import Scene
     from exoactor.scene.infer import infer_scene
@@ -32,13 +32,16 @@ def test_a_hold_from_a_seat_ramps_up_without_leaving_the_floor():
                          seated, w, strict=False)
     state = run.states[0]
     assert state is not None and run.records[0].qpos[-1, 2] < 0.55  # sitting
-    plans, labels = hold_plans(IDENTITY)
+    z = float(run.records[0].qpos[-1, 2])
+    ramp = hold_must_ramp(z, float(plant.table.stand_mimic[2]), FilterConfig().hold_ramp_below_m)
+    assert ramp  # as the planner decides it
+    plans, labels = hold_plans(IDENTITY, ramp=ramp)
     steps = 75  # 1.5 s
     out = plant.simulate([state] * len(plans), plans, steps, steps, w, strict=False)
     stand_z = 0.80  # the G1's standing pelvis height is ~0.78-0.79 m
     for label, rec, fall in zip(labels, out.records, out.fall_step):
         z, vz = rec.qpos[:, 2], rec.qvel[:, 2]
-        # before: "hold_stand" and "hold_stand_turn" reached 1.04 m at 3.1 m/s and fell
+        # before: the instant "hold_stand" and "hold_stand_turn" reached 1.04 m at 3.1 m/s and fell
         assert z.max() < stand_z + 0.03, (label, z.max())
         assert vz.max() < 2.0, (label, vz.max())
         assert fall == -1 and z[-1] > 0.7, (label, fall, z[-1])  # it stands up

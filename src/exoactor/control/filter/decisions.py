@@ -245,48 +245,63 @@ are in the robot's heading frame; on the pick-up dev clip a hold that stopped th
 robot 35-55 deg behind its reference)."""
 
 
-def hold_plans(current: np.ndarray, heading_rate_rad_s: float = 0.0
+def hold_plans(current: np.ndarray, heading_rate_rad_s: float = 0.0, ramp: bool = False
                ) -> tuple[np.ndarray, list[str]]:
     """The "hold" plans, simulated only where every ordinary plan falls within the horizon
     (graceful degradation: keep the robot up rather than follow the reference).
 
-    Every hold starts where the robot is: knot 0 is the decisions in use (the fed posture the
-    robot is tracking now, as for every other plan but the unmodified reference), and the
-    posture ramps from there to the hold's by the horizon's middle knot. ``hold_stand``: to
-    :data:`HOLD` (the standing posture); ``hold_stand_turn``: to :data:`HOLD` by the middle
-    knot as well, then on to :data:`HOLD_TURN` (standing, turning with the reference) at the
-    end (already at the middle knot when a turning hold is in use), with, at knots 1-2, the
-    yaw-rate offset ``heading_rate_rad_s`` that turns the robot toward the reference's heading
-    (the feedback law's heading part), so a hold closes the heading gap instead of keeping it.
-    A hold in use goes on unchanged (its knot 0 is already the hold). The objective chooses
-    between them: turning with a reference that turns is right, turning with a perception
-    glitch (a spin and back within a second) is not.
+    A robot near its standing height (``ramp`` False): ``hold_stand``: :data:`HOLD` at every
+    knot (the standing posture at once; the safety layer's rate limit smooths the jump in
+    targets); ``hold_stand_ramp``: from the decisions in use to :data:`HOLD` at the horizon's
+    middle knot; ``hold_stand_turn``: :data:`HOLD_TURN` (standing, turning with the reference)
+    with, at knots 1-2, the yaw-rate offset ``heading_rate_rad_s`` that turns the robot toward
+    the reference's heading (the feedback law's heading part), so a hold closes the heading gap
+    instead of keeping it. The objective chooses among them: turning with a reference that
+    turns is right, turning with a perception glitch (a spin and back within a second) is not.
 
-    No hold steps to the standing posture at once: fed from a deep seat in one control step,
-    TWIST2 extends its legs as fast as it can and leaves the floor (bench dev clip, i16j:
-    pelvis 0.54 -> 0.975 m with no foot contact, landing at 7.4x its weight; the safety
-    layer's rate limit does not prevent it). The instant hold that did so is gone; the ramped
-    one is what was ``hold_stand_ramp``.
+    A robot well below its standing height (``ramp`` True, :func:`hold_must_ramp`: seated,
+    squatting, crouched): no hold steps to the standing posture; both start at the decisions
+    in use (the fed posture the robot is tracking now) and reach :data:`HOLD` by the middle
+    knot: ``hold_stand_ramp`` stays there, ``hold_stand_turn_ramp`` goes on to
+    :data:`HOLD_TURN` at the end (at the middle knot already when a turning hold is in use),
+    with the yaw-rate offset at knots 1-2. Fed the standing posture in one control step from a
+    deep seat, TWIST2 extends its legs as fast as it can and leaves the floor (bench dev clip,
+    i16j: pelvis 0.54 -> 0.975 m with no foot contact, landing at 7.4x its weight); from near
+    standing the step is small, and the instant holds (the turning one above all: the pick-up
+    dev clip needs it, i16k) stay as they were.
 
     Args:
         current: ``(7,)`` decisions in use now.
         heading_rate_rad_s: yaw-rate offset toward the reference's heading [rad/s] (the
             feedback candidate's, already within the bounds).
+        ramp: the robot is well below standing (:func:`hold_must_ramp`).
 
     Returns:
-        ``(2, 3, 7)`` plans and their labels.
+        ``(3, 3, 7)`` plans and their labels (``(2, 3, 7)`` with ``ramp``).
     """
     current = np.asarray(current, dtype=float)
-    stand = np.tile(HOLD, (KNOTS, 1))
-    stand[0] = current
+    stand_ramp = np.tile(HOLD, (KNOTS, 1))
+    stand_ramp[0] = current
+    if ramp:
+        turn = np.tile(HOLD_TURN, (KNOTS, 1))
+        turn[0] = current
+        # standing by the middle knot as ``hold_stand_ramp`` (stance 2 there: the legs ramp as
+        # fast as in it, not 1.5x faster), turning with the reference from there; a turning
+        # hold in use keeps turning
+        turn[1, 4] = max(HOLD[4], min(float(current[4]), HOLD_TURN[4]))
+        turn[1:, 2] = heading_rate_rad_s
+        return np.stack([stand_ramp, turn]), ["hold_stand_ramp", "hold_stand_turn_ramp"]
+    now = np.tile(HOLD, (KNOTS, 1))
     turn = np.tile(HOLD_TURN, (KNOTS, 1))
-    turn[0] = current
-    # standing by the middle knot as ``hold_stand`` (stance 2 there: the legs ramp as fast as
-    # in it, not 1.5x faster), turning with the reference from there; a turning hold in use
-    # keeps turning
-    turn[1, 4] = max(HOLD[4], min(float(current[4]), HOLD_TURN[4]))
     turn[1:, 2] = heading_rate_rad_s
-    return np.stack([stand, turn]), ["hold_stand", "hold_stand_turn"]
+    return np.stack([now, stand_ramp, turn]), ["hold_stand", "hold_stand_ramp",
+                                               "hold_stand_turn"]
+
+
+def hold_must_ramp(pelvis_z_m: float, stand_pelvis_z_m: float, below_m: float) -> bool:
+    """Whether a hold must ramp (:func:`hold_plans`): the robot's pelvis is more than
+    ``below_m`` below its standing height [m]."""
+    return bool(pelvis_z_m < stand_pelvis_z_m - below_m)
 
 
 def is_hold(label: str) -> bool:
