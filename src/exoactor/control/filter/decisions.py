@@ -260,15 +260,14 @@ def hold_plans(current: np.ndarray, heading_rate_rad_s: float = 0.0, ramp: bool 
     turns is right, turning with a perception glitch (a spin and back within a second) is not.
 
     A robot well below its standing height (``ramp`` True, :func:`hold_must_ramp`: seated,
-    squatting, crouched): no hold steps to the standing posture; both start at the decisions
-    in use (the fed posture the robot is tracking now) and reach :data:`HOLD` by the middle
-    knot: ``hold_stand_ramp`` stays there, ``hold_stand_turn_ramp`` goes on to
-    :data:`HOLD_TURN` at the end (at the middle knot already when a turning hold is in use),
-    with the yaw-rate offset at knots 1-2. Fed the standing posture in one control step from a
-    deep seat, TWIST2 extends its legs as fast as it can and leaves the floor (bench dev clip,
-    i16j: pelvis 0.54 -> 0.975 m with no foot contact, landing at 7.4x its weight); from near
-    standing the step is small, and the instant holds (the turning one above all: the pick-up
-    dev clip needs it, i16k) stay as they were.
+    squatting, crouched) gets ``hold_stand_ramp`` alone: no hold steps to the standing posture
+    (nor to the turning hold's, which is standing too). Fed the standing posture in one control
+    step from a deep seat, TWIST2 extends its legs as fast as it can and leaves the floor
+    (bench dev clip, i16j: pelvis 0.54 -> 0.975 m with no foot contact, landing at 7.4x its
+    weight). From near standing the step is small, and the instant holds stay as they were
+    (the turning one above all: the pick-up dev clip needs it, i16k). A turning hold that
+    ramps (standing by the middle knot, turning by the end) was tried and dropped: on the bench
+    its filtered runs fell where the plain ramp's did not (i16l).
 
     Args:
         current: ``(7,)`` decisions in use now.
@@ -277,20 +276,13 @@ def hold_plans(current: np.ndarray, heading_rate_rad_s: float = 0.0, ramp: bool 
         ramp: the robot is well below standing (:func:`hold_must_ramp`).
 
     Returns:
-        ``(3, 3, 7)`` plans and their labels (``(2, 3, 7)`` with ``ramp``).
+        ``(3, 3, 7)`` plans and their labels (``(1, 3, 7)`` with ``ramp``).
     """
     current = np.asarray(current, dtype=float)
     stand_ramp = np.tile(HOLD, (KNOTS, 1))
     stand_ramp[0] = current
     if ramp:
-        turn = np.tile(HOLD_TURN, (KNOTS, 1))
-        turn[0] = current
-        # standing by the middle knot as ``hold_stand_ramp`` (stance 2 there: the legs ramp as
-        # fast as in it, not 1.5x faster), turning with the reference from there; a turning
-        # hold in use keeps turning
-        turn[1, 4] = max(HOLD[4], min(float(current[4]), HOLD_TURN[4]))
-        turn[1:, 2] = heading_rate_rad_s
-        return np.stack([stand_ramp, turn]), ["hold_stand_ramp", "hold_stand_turn_ramp"]
+        return stand_ramp[None], ["hold_stand_ramp"]
     now = np.tile(HOLD, (KNOTS, 1))
     turn = np.tile(HOLD_TURN, (KNOTS, 1))
     turn[1:, 2] = heading_rate_rad_s

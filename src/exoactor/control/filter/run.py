@@ -31,8 +31,8 @@ Graceful degradation: where every plan falls within the horizon, three "hold" pl
 (:func:`~.decisions.hold_plans`: no offsets, stance 2, so the whole body, arms included, is fed
 the standing posture and the reference's own velocities as 0; in the third, stance 3, its yaw
 rate as it is plus the feedback law's turn toward the reference's heading, so the robot turns
-with it; a robot well below its standing height, ``hold_ramp_below_m``, gets two, ramped from
-the decisions in use: a step to standing launches a seated robot off the floor) are simulated
+with it; a robot well below its standing height, ``hold_ramp_below_m``, gets the ramp alone,
+from the decisions in use: a step to standing launches a seated robot off the floor) are simulated
 from the same state; the cheapest plan that stays up among all of them is executed, else the
 one that stays up longest. The hold plans are simulated only there, so a run in which some
 ordinary plan always stays up is bit-identical to one without them. Steps executed under a hold
