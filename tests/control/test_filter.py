@@ -177,7 +177,13 @@ def test_hold_plan_feeds_the_whole_standing_posture() -> None:
     """The hold decisions feed standing at rest: every joint (arms included), pelvis height and
     tilt at standing and no root velocity or yaw rate, whatever the reference asks; the turning
     hold (issue 16) the same but the reference's own yaw rate, so the robot turns with it."""
-    from exoactor.control.filter.decisions import HOLD, HOLD_TURN, hold_plans, is_hold
+    from exoactor.control.filter.decisions import (
+        HOLD,
+        HOLD_TURN,
+        hold_must_ramp,
+        hold_plans,
+        is_hold,
+    )
 
     rng = np.random.default_rng(1)
     mimic, stand = rng.normal(size=35), rng.normal(size=35)
@@ -214,6 +220,14 @@ def test_hold_plan_feeds_the_whole_standing_posture() -> None:
     np.testing.assert_array_equal(np.delete(plans[2, 1:], 2, axis=1),
                                   np.delete(np.tile(HOLD_TURN, (2, 1)), 2, axis=1))
     np.testing.assert_array_equal(plans[:2], hold_plans(current)[0][:2])
+    # a robot well below standing: every hold starts where it is and ramps, never a step
+    assert hold_must_ramp(0.50, 0.79, 0.1) and not hold_must_ramp(0.72, 0.79, 0.1)
+    plans, labels = hold_plans(current, 0.4, ramp=True)
+    assert labels == ["hold_stand_ramp"] and is_hold(labels[0])
+    np.testing.assert_array_equal(plans[0, 0], current)
+    np.testing.assert_array_equal(plans[0, 1:], np.tile(HOLD, (2, 1)))
+    # a hold in use goes on unchanged
+    np.testing.assert_array_equal(hold_plans(HOLD, ramp=True)[0][0], np.tile(HOLD, (3, 1)))
 
 
 class _FakeEvaluator:
@@ -246,14 +260,14 @@ def _planner_replan(ordinary_up: bool):
         steps=n, dt=0.02, duration_s=1.5, clip_t=-0.5 + 0.02 * np.arange(n + 1),
         root_quat_w=np.tile([1.0, 0.0, 0.0, 0.0], (n + 1, 1)),
         root_pos_w=np.zeros((n + 1, 3)), step_of=lambda t: int(round((t + 0.5) / 0.02)),
-        gait=None)
+        gait=None, stand_mimic=np.r_[0.0, 0.0, 0.79, np.zeros(32)])
     ev = _FakeEvaluator(ordinary_up)
     planner = _Planner(ev, tab, FAST, 0.02)
     saved = SimpleNamespace(controller=(np.zeros((10, 3)), np.zeros(29), False),
                             safety=SimpleNamespace(previous=np.zeros(29)),
                             plant=SimpleNamespace(integration=np.zeros(3)), clip_time_s=0.1)
     qpos = np.zeros(36)
-    qpos[3] = 1.0
+    qpos[2:4] = [0.78, 1.0]  # standing
     planner._replan(saved, qpos)
     return planner, ev
 

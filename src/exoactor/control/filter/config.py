@@ -237,6 +237,11 @@ class FilterConfig(BaseModel):
     runs and lagging side-steps) is an authority the sampled decisions lack; the whole-run fall
     check keeps its known falls (dances, kicks) out. Costs one more plain loop run."""
 
+    hold_ramp_below_m: float = Field(0.1, ge=0.0, le=1.0)
+    """A robot whose pelvis is more than this below its standing height gets only ramped hold
+    plans (:func:`~.decisions.hold_plans`): from a seat or a squat, a step to the standing
+    posture launches it off the floor (a seated G1's pelvis is ~0.3 m below standing) [m]."""
+
     # ---- reference time warp -------------------------------------------------------------
     max_clock_lag_s: float = Field(2.0, ge=0.0, le=10.0)
     """Largest lateness of the reference clock, either sign [s]: a plan's clock (decision 5,

@@ -245,34 +245,55 @@ are in the robot's heading frame; on the pick-up dev clip a hold that stopped th
 robot 35-55 deg behind its reference)."""
 
 
-def hold_plans(current: np.ndarray, heading_rate_rad_s: float = 0.0
+def hold_plans(current: np.ndarray, heading_rate_rad_s: float = 0.0, ramp: bool = False
                ) -> tuple[np.ndarray, list[str]]:
     """The "hold" plans, simulated only where every ordinary plan falls within the horizon
     (graceful degradation: keep the robot up rather than follow the reference).
 
-    ``hold_stand``: :data:`HOLD` at every knot (the standing posture at once; the safety layer's
-    rate limit smooths the jump in targets); ``hold_stand_ramp``: from the decisions in use to
-    :data:`HOLD` at the horizon's middle knot; ``hold_stand_turn``: :data:`HOLD_TURN` (standing,
-    turning with the reference) with, at knots 1-2, the yaw-rate offset ``heading_rate_rad_s``
-    that turns the robot toward the reference's heading (the feedback law's heading part), so
-    a hold closes the heading gap instead of keeping it. The objective chooses among them:
-    turning with a reference that turns is right, turning with a perception glitch (a spin and
-    back within a second) is not.
+    A robot near its standing height (``ramp`` False): ``hold_stand``: :data:`HOLD` at every
+    knot (the standing posture at once; the safety layer's rate limit smooths the jump in
+    targets); ``hold_stand_ramp``: from the decisions in use to :data:`HOLD` at the horizon's
+    middle knot; ``hold_stand_turn``: :data:`HOLD_TURN` (standing, turning with the reference)
+    with, at knots 1-2, the yaw-rate offset ``heading_rate_rad_s`` that turns the robot toward
+    the reference's heading (the feedback law's heading part), so a hold closes the heading gap
+    instead of keeping it. The objective chooses among them: turning with a reference that
+    turns is right, turning with a perception glitch (a spin and back within a second) is not.
+
+    A robot well below its standing height (``ramp`` True, :func:`hold_must_ramp`: seated,
+    squatting, crouched) gets ``hold_stand_ramp`` alone: no hold steps to the standing posture
+    (nor to the turning hold's, which is standing too). Fed the standing posture in one control
+    step from a deep seat, TWIST2 extends its legs as fast as it can and leaves the floor
+    (bench dev clip, i16j: pelvis 0.54 -> 0.975 m with no foot contact, landing at 7.4x its
+    weight). From near standing the step is small, and the instant holds stay as they were
+    (the turning one above all: the pick-up dev clip needs it, i16k). A turning hold that
+    ramps (standing by the middle knot, turning by the end) was tried and dropped: on the bench
+    its filtered runs fell where the plain ramp's did not (i16l).
 
     Args:
         current: ``(7,)`` decisions in use now.
         heading_rate_rad_s: yaw-rate offset toward the reference's heading [rad/s] (the
             feedback candidate's, already within the bounds).
+        ramp: the robot is well below standing (:func:`hold_must_ramp`).
 
     Returns:
-        ``(3, 3, 7)`` plans and their labels.
+        ``(3, 3, 7)`` plans and their labels (``(1, 3, 7)`` with ``ramp``).
     """
+    current = np.asarray(current, dtype=float)
+    stand_ramp = np.tile(HOLD, (KNOTS, 1))
+    stand_ramp[0] = current
+    if ramp:
+        return stand_ramp[None], ["hold_stand_ramp"]
     now = np.tile(HOLD, (KNOTS, 1))
-    ramp = np.tile(HOLD, (KNOTS, 1))
-    ramp[0] = current
     turn = np.tile(HOLD_TURN, (KNOTS, 1))
     turn[1:, 2] = heading_rate_rad_s
-    return np.stack([now, ramp, turn]), ["hold_stand", "hold_stand_ramp", "hold_stand_turn"]
+    return np.stack([now, stand_ramp, turn]), ["hold_stand", "hold_stand_ramp",
+                                               "hold_stand_turn"]
+
+
+def hold_must_ramp(pelvis_z_m: float, stand_pelvis_z_m: float, below_m: float) -> bool:
+    """Whether a hold must ramp (:func:`hold_plans`): the robot's pelvis is more than
+    ``below_m`` below its standing height [m]."""
+    return bool(pelvis_z_m < stand_pelvis_z_m - below_m)
 
 
 def is_hold(label: str) -> bool:

@@ -31,11 +31,12 @@ Graceful degradation: where every plan falls within the horizon, three "hold" pl
 (:func:`~.decisions.hold_plans`: no offsets, stance 2, so the whole body, arms included, is fed
 the standing posture and the reference's own velocities as 0; in the third, stance 3, its yaw
 rate as it is plus the feedback law's turn toward the reference's heading, so the robot turns
-with it) are simulated from the same state; the
-cheapest plan that stays up among all of them is executed, else the one that stays up longest.
-The hold plans are simulated only there, so a run in which some ordinary plan always stays up
-is bit-identical to one without them. Steps executed under a hold plan count as not executed
-(:func:`fractions`); the others as modified or not executed as usual.
+with it; a robot well below its standing height, ``hold_ramp_below_m``, gets the ramp alone,
+from the decisions in use: a step to standing launches a seated robot off the floor) are simulated
+from the same state; the cheapest plan that stays up among all of them is executed, else the
+one that stays up longest. The hold plans are simulated only there, so a run in which some
+ordinary plan always stays up is bit-identical to one without them. Steps executed under a hold
+plan count as not executed (:func:`fractions`); the others as modified or not executed as usual.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ from exoactor.control.filter.decisions import (
     apply_to_mimic,
     candidate_plans,
     gait_at,
+    hold_must_ramp,
     hold_plans,
     interpolate_rows,
     is_hold,
@@ -467,7 +469,10 @@ class _Planner:
         cost, fall_step = out.cost, out.fall_step
         extra = {}
         if infeasible == len(plans):  # graceful degradation: try holding
-            held, held_labels = hold_plans(self.current, float(fb[2]))
+            held, held_labels = hold_plans(
+                self.current, float(fb[2]),
+                ramp=hold_must_ramp(float(qpos[2]), float(tab.stand_mimic[2]),
+                                    config.hold_ramp_below_m))
             ho = self.ev.simulate([state] * len(held), held, self.h_steps, 0, config.weights)
             plans = np.concatenate([plans, held])
             labels = labels + held_labels
