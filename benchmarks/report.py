@@ -161,7 +161,7 @@ def main() -> None:
                         help="count importing matplotlib (a run without the physics filter)")
     parser.add_argument("--render-process", type=lambda v: v == "on", default=None,
                         metavar="on|off", help="force the 'after' version's render process on "
-                        "or off (default: as the code decides: when a core is free)")
+                        "or off (default: as the code decides: RENDER_PROCESS, off)")
     parser.add_argument("--check-identical", action="store_true",
                         help="compare the two versions' reports (videos frame by frame)")
     args = parser.parse_args()

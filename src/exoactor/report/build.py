@@ -59,7 +59,7 @@ def build_report(run_dir: str | Path, fps: float = 25.0,
 
     ``render_process``: draw the videos over the input video with a second process (see
     :func:`~exoactor.report.scene_video.write_scene_videos`); None: as
-    :data:`~exoactor.report.scene_video.RENDER_PROCESS` says (by default: when a core is free).
+    :data:`~exoactor.report.scene_video.RENDER_PROCESS` says (by default: in this process).
     The files are the same either way.
     """
     from exoactor.report import scene_video

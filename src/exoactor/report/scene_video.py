@@ -60,13 +60,15 @@ WORLD_WIDTH_PX = 480
 WORLD_VIEW_FPS = 15.0
 """Update rate of the side-by-side's world view [Hz] (frames in between repeat the last one;
 each update redraws only the box around the robots, see :class:`WorldCanvas`)."""
-RENDER_PROCESS: bool | None = None
+RENDER_PROCESS: bool | None = False
 """Draw the report's GL views in a second process (see :mod:`exoactor.report.render_process`):
 MuJoCo's render call holds the GIL, so in one process it stalls the decoding and encoding
 threads, and in a second one it runs beside them. That costs ~1 CPU-s more per report
-(measured 0.9-1.5: the second interpreter, the model, the pipes), which only a free core pays
-back. True / False force it; None decides per report with :func:`render_process_pays`. The
-videos are the same either way, bit for bit."""
+(measured 0.9-1.5: the second interpreter, the model, the pipes). Off by default: on 2 cores
+at load 1.3-3 (``benchmarks/report.py --render-process on``, 3 clips, 3 repeats) it was no
+faster in wall time (0.97-1.17x of in-process) for 11-35 % more CPU. True / False force it;
+None decides per report with :func:`render_process_pays`. The videos are the same either way,
+bit for bit."""
 LOOKAHEAD_FRAMES = 3
 """Frames whose views are asked for ahead of the frame being composited."""
 CAPTION_STRIP_PX = 36
