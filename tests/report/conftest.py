@@ -39,3 +39,24 @@ def truth_run(truth_clip, tmp_path_factory: pytest.TempPathFactory) -> Path:
     summary = run_video(truth_clip.video_path, out, cfg)
     assert summary.ok, summary.error
     return out
+
+
+BALL_XML = """
+<mujoco>
+  <worldbody>
+    <geom name="floor" type="plane" size="5 5 0.05" rgba="0.3 0.5 0.3 1"/>
+    <light pos="0 0 4" dir="0 0 -1"/>
+    <body name="ball" pos="0 0 1"><freejoint/><geom type="sphere" size="0.08"
+      rgba="0.9 0.1 0.1 1"/></body>
+  </worldbody>
+</mujoco>
+"""
+"""A ball over a floor: the smallest model the report's views draw."""
+
+
+@pytest.fixture(scope="session")
+def ball_model():
+    """The MuJoCo model of :data:`BALL_XML`."""
+    import mujoco
+
+    return mujoco.MjModel.from_xml_string(BALL_XML)

@@ -81,25 +81,13 @@ def test_person_to_robot_reads_the_retarget_metrics():
     assert person_to_robot(joints, BODY_33, root, None).scale == 1.0
 
 
-_BALL_XML = """
-<mujoco>
-  <worldbody>
-    <geom name="floor" type="plane" size="5 5 0.05" rgba="0.3 0.5 0.3 1"/>
-    <light pos="0 0 4" dir="0 0 -1"/>
-    <body name="ball" pos="0 0 1"><freejoint/><geom type="sphere" size="0.08"
-      rgba="0.9 0.1 0.1 1"/></body>
-  </worldbody>
-</mujoco>
-"""
 
 
 @pytest.fixture(scope="module")
-def ball_views():
-    import mujoco
-
+def ball_views(ball_model):
     from exoactor.report.views import ViewRenderer
 
-    model = mujoco.MjModel.from_xml_string(_BALL_XML)
+    model = ball_model
     try:
         views = ViewRenderer(model, 320, 240)
     except ExoActorError as err:

@@ -17,16 +17,6 @@ from exoactor.report.scene_camera import PersonToRobot, gl_frustum
 from exoactor.report.views import FreeCamera, SceneGeom
 from exoactor.report.world_view import Poses
 
-_BALL_XML = """
-<mujoco>
-  <worldbody>
-    <geom name="floor" type="plane" size="5 5 0.05" rgba="0.3 0.5 0.3 1"/>
-    <light pos="0 0 4" dir="0 0 -1"/>
-    <body name="ball" pos="0 0 1"><freejoint/><geom type="sphere" size="0.08"
-      rgba="0.9 0.1 0.1 1"/></body>
-  </worldbody>
-</mujoco>
-"""
 W, H = 320, 240
 K = np.array([[300.0, 0.0, 150.0], [0.0, 300.0, 110.0], [0.0, 0.0, 1.0]])
 """Intrinsics of a 320x240 image with the principal point off the centre."""
@@ -45,12 +35,10 @@ def _look_at(eye, target) -> np.ndarray:  # noqa: ANN001
 
 
 @pytest.fixture(scope="module")
-def ball():
-    import mujoco
-
+def ball(ball_model):
     from exoactor.report.views import ViewRenderer
 
-    model = mujoco.MjModel.from_xml_string(_BALL_XML)
+    model = ball_model
     try:
         ViewRenderer(model, 8, 8).close()
     except ExoActorError as err:
