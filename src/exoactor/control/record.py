@@ -26,6 +26,16 @@ def rollout_from_record(rec: dict[str, list], robot: str, fps: float, source: st
                    ref_time_s=np.array(rec["clip_t"]), source=source)
 
 
+def clip_steps(clip_t: np.ndarray, duration_s: float, fall_time_s: float | None) -> np.ndarray:
+    """Indices of the record's steps inside the clip (``0 <= clip_t <= duration_s`` [s]) and
+    before a fall (``fall_time_s`` [s], None: no fall): the steps the metrics measure."""
+    clip_t = np.asarray(clip_t, dtype=float)
+    in_clip = (clip_t >= -1e-9) & (clip_t <= duration_s + 1e-9)
+    if fall_time_s is not None:
+        in_clip &= clip_t <= fall_time_s + 1e-9
+    return np.flatnonzero(in_clip)
+
+
 def metrics_from_record(rec: dict[str, list], sim: Simulation, duration_s: float, end_s: float,
                         fall_time_s: float | None, glitches: GlitchReport,
                         real_time_factor: float, success_body_error_m: float,
@@ -37,10 +47,7 @@ def metrics_from_record(rec: dict[str, list], sim: Simulation, duration_s: float
     settled = float("nan")
     if fall_time_s is None and len(clip_t) and clip_t[-1] >= end_s - 1e-9:
         settled = float(root_xy_error_m(rec["qpos"][-1][:3], rec["ref_pos"][-1]))
-    in_clip = (clip_t >= -1e-9) & (clip_t <= duration_s + 1e-9)
-    if fall_time_s is not None:
-        in_clip &= clip_t <= fall_time_s + 1e-9
-    sel = np.flatnonzero(in_clip)
+    sel = clip_steps(clip_t, duration_s, fall_time_s)
     qpos = np.array(rec["qpos"])[sel]
     qvel = np.array(rec["qvel"])[sel]
     return tracking_metrics(

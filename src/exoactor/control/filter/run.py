@@ -80,12 +80,12 @@ from exoactor.control.filter.objective import (
 )
 from exoactor.control.filter.plant import OBJECTIVE_BODIES, LoopState, Plant, PlantSetup
 from exoactor.control.filter.workers import Evaluator
-from exoactor.control.record import metrics_from_record, rollout_from_record
+from exoactor.control.record import clip_steps, metrics_from_record, rollout_from_record
 from exoactor.control.reference import GlitchReport, drop_glitched_leading_frames
 from exoactor.control.track import TrackConfig
 from exoactor.errors import ExoActorError
 from exoactor.formats.motion import RobotMotion, Rollout
-from exoactor.metrics import TrackingMetrics, real_time_factor
+from exoactor.metrics import TrackingMetrics, real_time_factor, root_xy_error_m
 from exoactor.rotations import heading_frame, rot, wrap_angle, yaw, yaw_quat
 
 logger = logging.getLogger(__name__)
@@ -311,26 +311,21 @@ def best_attempt(tries: list[tuple[Executed, float, float]], max_late_s: float) 
         tries: per attempt, its run, whole-run objective and clip-end lateness [s].
         max_late_s: ``FilterConfig.max_clock_lag_s`` [s].
     """
-    runs = {str(a): t[0] for a, t in enumerate(tries)}
-    runs["filtered"] = runs.pop("0")  # choose_run's default: the first attempt
-    key = choose_run(runs, {k: tries[0 if k == "filtered" else int(k)][1] for k in runs},
-                     {k: tries[0 if k == "filtered" else int(k)][2] for k in runs}, max_late_s)
-    return 0 if key == "filtered" else int(key)
+    keys = [str(a) for a in range(len(tries))]
+    return int(choose_run(dict(zip(keys, (t[0] for t in tries), strict=True)),
+                          dict(zip(keys, (t[1] for t in tries), strict=True)),
+                          dict(zip(keys, (t[2] for t in tries), strict=True)), max_late_s,
+                          first="0"))
 
 
 def clip_end_xy_m(ex: Executed, tab) -> float:
     """The run's pelvis xy error at its last step inside the clip (before a fall), as
     ``root_xy_error_end_m`` measures it [m]; inf when it has no such step."""
-    clip_t = np.asarray(ex.rec.get("clip_t", []), dtype=float)
-    inside = (clip_t >= -1e-9) & (clip_t <= tab.duration_s + 1e-9)
-    if ex.fall_time_s is not None:
-        inside &= clip_t <= ex.fall_time_s + 1e-9
-    sel = np.flatnonzero(inside)
+    sel = clip_steps(ex.rec.get("clip_t", []), tab.duration_s, ex.fall_time_s)
     if not len(sel):
         return float("inf")
     i = int(sel[-1])
-    return float(np.linalg.norm(np.asarray(ex.rec["qpos"][i][:2])
-                                - np.asarray(ex.rec["ref_pos"][i][:2])))
+    return float(root_xy_error_m(ex.rec["qpos"][i][:3], ex.rec["ref_pos"][i]))
 
 
 def retry_wanted(kept: Executed, tab, config: FilterConfig, attempts_made: int) -> bool:
@@ -344,13 +339,13 @@ def retry_wanted(kept: Executed, tab, config: FilterConfig, attempts_made: int) 
 
 def choose_run(runs: dict[str, Executed], objectives: dict[str, float],
                late_s: dict[str, float] | None = None,
-               max_late_s: float = float("inf")) -> str:
-    """The whole run to keep: the filtered one, unless another run that did not fall and
-    reached the clip's end at most ``max_late_s`` late (``late_s``, :func:`clip_end_lateness_s`;
-    nan: never reached) is cheaper on the same objective (a fallen run's objective is
-    infinite)."""
+               max_late_s: float = float("inf"), first: str = "filtered") -> str:
+    """The whole run to keep: ``first`` (the filtered one), unless another run that did not
+    fall and reached the clip's end at most ``max_late_s`` late (``late_s``,
+    :func:`clip_end_lateness_s`; nan: never reached) is cheaper on the same objective (a fallen
+    run's objective is infinite)."""
     late_s = late_s or {}
-    best = "filtered"
+    best = first
     for name, ex in runs.items():
         late = late_s.get(name, 0.0)
         on_time = bool(np.isfinite(late) and abs(late) <= max_late_s + 1e-6)
