@@ -9,7 +9,11 @@ Timeline (``clip_time_s``, the motion's own clock after cleaning):
   orientation by slerp; root velocities are central differences of the frames (world frame,
   ``np.gradient`` for position, the ``q[i+1] q[i-1]^-1`` exp map for orientation), linearly
   interpolated.
-* ``(duration_s, duration_s + hold_s]``: the last frame, at rest.
+* with ``run_out`` on and a clip that ends mid-walk, ``(duration_s, duration_s + run_out_s]``:
+  the clip carried on to a reachable stop (:mod:`exoactor.control.run_out`); the run-out's
+  last frame is then "the last frame" below. Off, or for a clip that ends at rest,
+  ``run_out_s`` is 0.
+* ``(duration_s + run_out_s, ... + hold_s]``: the last frame, at rest.
 * then ``return_s`` of smoothstep back to the standing pose (default joints, standing root
   height, level root, the last frame's xy and heading), held afterwards.
 
@@ -52,6 +56,16 @@ class StreamerConfig(BaseModel):
     """Time the last frame is held after the motion ends [s]."""
     return_s: float = Field(1.0, ge=0.0, le=10.0)
     """Duration of the blend from the last frame back to standing [s]."""
+    run_out: bool = False
+    """Carry a clip that ends mid-walk on past its end to a stop a walker can reach
+    (:func:`~exoactor.control.run_out.reachable_stop`) before the hold; a clip that ends at
+    rest is streamed unchanged. The physics filter turns it on (``FilterConfig.run_out``)."""
+    run_out_decel_m_s2: float = Field(1.0, gt=0.0, le=10.0)
+    """Deceleration bound of the run-out [m/s^2]: it lasts at least speed / this (and at least
+    one gait period)."""
+    run_out_min_speed_m_s: float = Field(0.2, ge=0.0, le=5.0)
+    """Root speed over the clip's last gait cycle below which the clip ends at rest (no
+    run-out) [m/s]."""
     drop_glitches: bool = True
     """Drop leading frames whose jump to the next frame exceeds the thresholds below."""
     glitch_pos_m: float = Field(0.1, gt=0.0)
@@ -169,6 +183,29 @@ class ReferenceStreamer:
         self.start = start
         self.blend_in_s = self.config.blend_in_s if start is not None else 0.0
         last = self.frame_at_index(motion.num_frames - 1)
+        self.run_out = None
+        """The :class:`~exoactor.control.run_out.RunOut` streamed after the clip, or None."""
+        self.run_out_s = 0.0
+        """Clip time the run-out adds [s] (0 without one)."""
+        if self.config.run_out:
+            from exoactor.control.run_out import reachable_stop
+
+            self.run_out = reachable_stop(motion, self.config.run_out_decel_m_s2,
+                                          self.config.run_out_min_speed_m_s)
+        if self.run_out is not None:
+            ro = self.run_out.motion
+            self._ro_pos = ro.root_pos
+            self._ro_quat = continuous(ro.root_quat)
+            self._ro_slerp = SegmentSlerp(self._ro_quat)
+            self._ro_dof = ro.dof_pos
+            self._ro_hand = ro.hand_dof
+            self._ro_lin_vel_w = np.gradient(self._ro_pos, 1.0 / self.fps, axis=0)
+            self._ro_ang_vel_w = angular_velocity_w(self._ro_quat, self.fps)
+            self.run_out_s = self.run_out.duration_s
+            n = ro.num_frames - 1
+            last = ReferenceFrame(self._ro_pos[n].copy(), self._ro_quat[n].copy(),
+                                  np.zeros(3), np.zeros(3), self._ro_dof[n].copy(),
+                                  None if self._ro_hand is None else self._ro_hand[n].copy())
         end_yaw = float(yaw(last.root_quat_w))
         stand_pos = np.array([last.root_pos_w[0], last.root_pos_w[1], stand.root_pos_w[2]])
         self._last = last
@@ -178,7 +215,7 @@ class ReferenceStreamer:
     @property
     def end_s(self) -> float:
         """Clip time after which the stream is constant (standing) [s]."""
-        return self.duration_s + self.config.hold_s + self.config.return_s
+        return self.duration_s + self.run_out_s + self.config.hold_s + self.config.return_s
 
     def frame_at_index(self, i: int) -> ReferenceFrame:
         """The reference at motion frame ``i`` exactly."""
@@ -199,6 +236,20 @@ class ReferenceStreamer:
         return ReferenceFrame(lerp(self._pos), quat, lerp(self._lin_vel_w), lerp(self._ang_vel_w),
                               lerp(self._dof), None if self._hand is None else lerp(self._hand))
 
+    def _run_out(self, t_s: float) -> ReferenceFrame:
+        """The run-out ``t_s`` after the clip's end (its frames interpolated as the clip's)."""
+        x = t_s * self.fps
+        i0 = int(np.clip(np.floor(x), 0, len(self._ro_pos) - 2))
+        a = float(np.clip(x - i0, 0.0, 1.0))
+        i1 = i0 + 1
+
+        def lerp(arr: np.ndarray) -> np.ndarray:
+            return (1.0 - a) * arr[i0] + a * arr[i1]
+
+        return ReferenceFrame(lerp(self._ro_pos), self._ro_slerp(i0, a), lerp(self._ro_lin_vel_w),
+                              lerp(self._ro_ang_vel_w), lerp(self._ro_dof),
+                              None if self._ro_hand is None else lerp(self._ro_hand))
+
     def sample(self, clip_time_s: float) -> ReferenceFrame:
         """The reference at ``clip_time_s`` (negative during the blend-in)."""
         t = float(clip_time_s)
@@ -209,7 +260,9 @@ class ReferenceStreamer:
             return _blend(self.start, first, 1.0 + t / self.blend_in_s, self.blend_in_s)
         if t <= self.duration_s:
             return self._clip(t)
-        t_end = t - self.duration_s - self.config.hold_s
+        if self.run_out is not None and t <= self.duration_s + self.run_out_s:
+            return self._run_out(t - self.duration_s)
+        t_end = t - self.duration_s - self.run_out_s - self.config.hold_s
         if t_end <= 0.0 or self.config.return_s <= 0.0:
             return _at_rest(self._last)
         return _blend(_pose(self._last), _frame(self._stand), t_end / self.config.return_s,

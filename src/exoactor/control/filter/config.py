@@ -77,7 +77,8 @@ class ObjectiveWeights(BaseModel):
     tilt: float = Field(5.0, ge=0.0)
     """Squared torso tilt beyond the reference's plus 15 deg [1/rad^2]."""
     after_clip_speed: float = Field(0.2, ge=0.0)
-    """Pelvis speed squared once the clip has ended [s^2/m^2]."""
+    """Squared pelvis velocity against the reference's (at rest after a clip that ends at rest,
+    slowing along a run-out) once the clip has ended [s^2/m^2]."""
     terminal: float = Field(2.0, ge=0.0)
     """Weight of the stopping-point term at the horizon's end [1/m^2]."""
     stop_lookahead_s: float = Field(0.4, ge=0.0, le=2.0)
@@ -209,6 +210,15 @@ class FilterConfig(BaseModel):
     0.219 -> 0.146 m under seed 1 (walk_007 1.28 -> 0.46, walk_008 1.06 -> 0.86, kimodo_dance
     0.26 -> 0.02), no falls, joint error +0.0001 / -0.0006 rad; a retry on 58 / 40 of the
     164 motion-seconds, about +20-30 % filter time over the benchmark."""
+    run_out: bool = True
+    """Carry a reference that ends mid-walk on past the clip's end to a stop the robot can
+    reach (``StreamerConfig.run_out``, :mod:`exoactor.control.run_out`) in every run the
+    filter makes (raw, filtered, corrector), so that where the clip ends and where the robot
+    stops are judged against one consistent reference (a clip cut mid-walk otherwise stops
+    dead: the robot overshoots a metre and the ``run_end`` and ``clip_end`` terms pull
+    apart). The clip's own figures are still taken at its end against the original reference;
+    a reference that ends at rest is unchanged. ``filter_report.json`` says what was appended
+    (``run_out``)."""
     retry_xy_m: float = Field(0.15, ge=0.0)
     """Clip-end pelvis xy error of the kept run above which another attempt is made [m]: the
     issue's target for the clip-end error (``root_xy_error_end_m``, as the metrics measure

@@ -23,7 +23,9 @@ beyond the reference hand's distance to the box where the scene puts it, :func:`
 robot whose hands are not on the box does not carry it, however close its pose; off by
 default, ``ObjectiveWeights.grasp``), a torso-tilt
 excess term (a
-margin before the fall rule), a pelvis-speed term after the clip (come to rest), a
+margin before the fall rule), a pelvis-speed term after the clip (the pelvis velocity
+against the reference's: come to rest as it does, after a clip carried on to a reachable stop
+along with it), a
 *clip-end* term (the pelvis pose at the step where the reference clock reaches the clip's
 end, ``|dxy|^2 + 4 dyaw^2``, counted once with weight ``clip_end``: where the robot is when
 the clip ends is the figure the motion is judged by) and a terminal
@@ -85,8 +87,9 @@ def step_cost(qpos: np.ndarray, qvel: np.ndarray, body_pos_w: np.ndarray, tilt_r
         c = c + weights.grasp * box_w[k] * grasp_sq(qpos, body_pos_w, table, k)
     if k == clip_end_row(table):  # counted once: the caller integrates rates over dt
         c = c + weights.clip_end * (pose + 4.0 * dyaw * dyaw) / table.dt
-    if table.clip_t[k] > table.duration_s:
-        c = c + weights.after_clip_speed * np.sum(qvel[:, :2] ** 2, axis=-1)
+    if table.clip_t[k] > table.duration_s:  # come to rest as the reference does
+        c = c + weights.after_clip_speed * np.sum((qvel[:, :2] - table.lin_vel_w[k, :2]) ** 2,
+                                                  axis=-1)
     change = (decisions - previous_decisions) / _HALF_RANGE
     return c + weights.smooth * np.sum(change * change, axis=-1) / table.dt
 

@@ -237,6 +237,8 @@ class ReferenceTable:
         eased_shift_b: ``(N + 1, 2, 8, 3)`` key-body movement the stance blend takes away
             (:func:`~exoactor.control.filter.objective.eased_shift_b`) [m].
         duration_s: the clip's duration [s].
+        run_out: the :class:`~exoactor.control.run_out.RunOut` the reference is carried on by
+            after the clip (``StreamerConfig.run_out``), or None.
         seat_w, seat_centre, seat_yaw, seat_half: the seat the reference sits on at each row
             (:func:`seat_rows`; None without a seat in the scene).
         box_w, box_adr, box_half, box_ref_hand_m: the carried box the reference holds at each
@@ -247,6 +249,7 @@ class ReferenceTable:
                  dt: float, body_ids: np.ndarray, legs: np.ndarray):
         stream = ReferenceStreamer(setup.motion, stand, start_pose, setup.streamer)
         self.duration_s = stream.duration_s
+        self.run_out = stream.run_out
         self.dt = dt
         t0 = -stream.blend_in_s
         n = int(np.ceil((stream.end_s - t0) / dt - 1e-9))

@@ -164,7 +164,7 @@ def filter_motion(motion: RobotMotion, config: FilterConfig | None = None,
     motion's ``source``) instead of computing it again.
     """
     config = config or FilterConfig()
-    track = track or TrackConfig()
+    track = with_run_out(track or TrackConfig(), config)
     if track.controller != "twist2":
         raise ExoActorError(f"the physics filter runs TWIST2; controller '{track.controller}' "
                             "has no filter, track it with --no-filter")
@@ -180,6 +180,16 @@ def filter_motion(motion: RobotMotion, config: FilterConfig | None = None,
     if memo is not None:
         memo.put(key, done)
     return _finish(done, motion, track, config, out_dir)
+
+
+def with_run_out(track: TrackConfig, config: FilterConfig) -> TrackConfig:
+    """``track`` with its reference carried on to a reachable stop after a clip that ends
+    mid-walk as ``config.run_out`` asks (``StreamerConfig.run_out``): every run of the filter
+    and its reference table stream the same reference."""
+    if track.reference.run_out == config.run_out:
+        return track
+    return track.model_copy(update={"reference": track.reference.model_copy(
+        update={"run_out": config.run_out})})
 
 
 @dataclass(frozen=True)
@@ -294,6 +304,7 @@ def _compute(motion: RobotMotion, config: FilterConfig, track: TrackConfig,
                        "steps": len(corrected.rec.get("t", [])), "nominal_steps": tab.steps,
                        "wall_s": float(corrected.wall_s)}),
         "attempts": attempts, "attempt": attempt,
+        "run_out": None if tab.run_out is None else tab.run_out.summary(),
         **fr, "replans": planner.log, "decision_names": list(NAMES),
         "decisions": {"clip_time_s": [float(t) for t in final.rec["clip_t"]],
                       "values": np.array(final.decisions).tolist()},
