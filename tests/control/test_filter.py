@@ -1120,3 +1120,36 @@ def test_a_second_attempt_draws_another_stream_and_the_first_is_unchanged(walk_m
     if chosen == 0:
         np.testing.assert_array_equal(two.rollout.qpos, one.rollout.qpos)
     assert two.metrics.root_xy_error_end_m == pytest.approx(tries[chosen]["clip_end_xy_m"])
+
+
+# ---- a clip cut mid-walk: carried on to a reachable stop (``FilterConfig.run_out``) -----------
+
+def test_the_filter_streams_its_runs_with_the_run_out() -> None:
+    from exoactor.control.filter.run import with_run_out
+    from exoactor.control.track import TrackConfig
+
+    assert FilterConfig().run_out
+    assert with_run_out(TrackConfig(), FilterConfig()).reference.run_out
+    off = with_run_out(TrackConfig(), FilterConfig(run_out=False))
+    assert not off.reference.run_out and off == TrackConfig()
+
+
+@pytest.mark.slow
+def test_a_clip_cut_mid_walk_is_carried_on_to_a_reachable_stop(tmp_path) -> None:
+    """Kimodo's walk cut to its last 2.5 s (it ends at about 1.1 m/s): the filter's runs go on
+    past the clip's end along the run-out, its report says what was appended, and the clip's
+    figures are still taken at the clip's end."""
+    import json
+
+    walk = _kimodo_csv("kimodo_walk")
+    clip = walk.slice(walk.num_frames - int(2.5 * walk.fps))
+    res = filter_motion(clip, FAST, out_dir=tmp_path, show_progress=False)
+    run_out = json.loads((tmp_path / "filter_report.json").read_text())["run_out"]
+    assert run_out is not None and run_out["speed_m_s"] > 0.8
+    assert run_out["appended_s"] >= run_out["gait_period_s"] - 1e-9
+    assert run_out["stop_distance_m"] == pytest.approx(run_out["speed_m_s"] * run_out["stop_s"]
+                                                       / 2)
+    assert res.metrics.clip_duration_s == pytest.approx(clip.duration_s)
+    ref_t = np.asarray(res.rollout.ref_time_s)
+    assert ref_t.max() >= clip.duration_s + run_out["appended_s"] - 1e-6  # it went on
+    assert not res.metrics.fell

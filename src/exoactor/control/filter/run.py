@@ -27,6 +27,14 @@ clip's end is measured when the clock reaches it, so a warped run ends the clip 
 ``metrics.json`` reports that lateness (``clip_end_late_s``) beside the clip-end figures, and it
 is bounded by ``max_clock_lag_s`` for every run that can be kept (the corrector's included).
 
+A clip that ends mid-walk (``run_out``, :mod:`exoactor.control.run_out`): every run the filter
+makes (raw, filtered, corrector) and its reference table stream the clip carried on past its
+end to a stop a walker can reach, instead of a dead stop at the last frame, so that the
+clip-end term and the whole run's stopping point (``run_end``) are judged against one
+reference that a robot can follow; the clip's figures are still taken at its end against the
+original reference, and ``filter_report.json`` → ``run_out`` says what was appended (None:
+the clip ends at rest and nothing changed).
+
 Graceful degradation: where every plan falls within the horizon, three "hold" plans
 (:func:`~.decisions.hold_plans`: no offsets, stance 2, so the whole body, arms included, is fed
 the standing posture and the reference's own velocities as 0; in the third, stance 3, its yaw
