@@ -127,3 +127,5 @@ def test_the_backend_wraps_its_inner_backend(tmp_path: Path, monkeypatch) -> Non
     with pytest.raises(ExoActorError, match="no truth file"):
         pose_backends.build(BACKEND_NAME, {"truth_path": str(tmp_path / "none.npz"),
                                            "inner": "test-fixed-observations"})
+    with pytest.raises(ExoActorError, match="set backend_options.truth_path"):
+        pose_backends.build(BACKEND_NAME, {"inner": "test-fixed-observations"})

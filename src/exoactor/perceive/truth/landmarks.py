@@ -45,8 +45,9 @@ class TruthLandmarksConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    truth_path: str
-    """The rendered clip's ``_truth.npz`` (:func:`~exoactor.perceive.truth.make_truth_clip`)."""
+    truth_path: str = ""
+    """The rendered clip's ``_truth.npz`` (:func:`~exoactor.perceive.truth.make_truth_clip`);
+    required: building the backend without one raises."""
     joints_px: tuple[str, ...] = ()
     """BODY_33 names whose 2D landmarks become the projected truth."""
     joints_rel_c: tuple[str, ...] = ()
@@ -119,9 +120,10 @@ class TruthLandmarksBackend(PoseBackend):
 
     def __init__(self, config: TruthLandmarksConfig, **context: Any) -> None:
         self.config = config
-        if not Path(config.truth_path).is_file():
-            raise ExoActorError(f"truth-landmarks: no truth file {config.truth_path}; render "
-                                "the clip first (exoactor.perceive.truth.make_truth_clip)")
+        if not config.truth_path or not Path(config.truth_path).is_file():
+            raise ExoActorError(f"truth-landmarks: no truth file '{config.truth_path}': set "
+                                "backend_options.truth_path to a rendered clip's _truth.npz "
+                                "(exoactor.perceive.truth.make_truth_clip)")
         self.inner = pose_backends.build(config.inner, config.inner_options, **context)
 
     def warm_up(self, hands: bool = True) -> None:
