@@ -129,3 +129,35 @@ def test_the_backend_wraps_its_inner_backend(tmp_path: Path, monkeypatch) -> Non
                                            "inner": "test-fixed-observations"})
     with pytest.raises(ExoActorError, match="set backend_options.truth_path"):
         pose_backends.build(BACKEND_NAME, {"inner": "test-fixed-observations"})
+
+
+def _scene_truth_bench():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "scene_truth.py"
+    spec = importlib.util.spec_from_file_location("scene_truth_bench", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_the_scene_truth_benchmark_builds_its_attribution_variants(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from exoactor.perceive.config import PerceiveConfig
+
+    bench = _scene_truth_bench()
+    clip = SimpleNamespace(fov_deg=50.0, truth_path=tmp_path / "sit_truth.npz")
+    plain = bench.perceive_config(clip, [], [], {})
+    assert plain == PerceiveConfig(hands=False, overlay=False, fov_deg=50.0)
+    assert bench.variant_tag([], [], {}) == ""
+    cfg = bench.perceive_config(clip, ["left_hip", "right_hip"], ["left_knee"],
+                                {"direction_sigma_m": 0.3})
+    assert cfg.backend == BACKEND_NAME and cfg.skeleton_fit.direction_sigma_m == 0.3
+    opts = pose_backends.validate(cfg.backend, cfg.backend_options)
+    assert opts.joints_px == ("left_hip", "right_hip") and opts.joints_rel_c == ("left_knee",)
+    assert opts.inner == "mediapipe" and opts.truth_path == str(clip.truth_path)
+    assert bench.variant_tag(["left_hip"], ["left_knee"], {"direction_sigma_m": 0.3}) == \
+        "_px-left_hip_rel-left_knee_fit-direction_sigma_m=0.3"
+    with pytest.raises(ValueError, match="no_such_weight"):
+        bench.perceive_config(clip, [], [], {"no_such_weight": 1.0})
