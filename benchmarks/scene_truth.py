@@ -18,13 +18,22 @@ Issue 16's bounds: seat and table within 3 cm, box within 5 cm. Rendered clips a
 motions are cached under ``--cache`` (``--fresh`` perceives again; rendering is deterministic).
 Needs ``anny`` and the G1 assets.
 
+Attribution: ``--true-2d`` / ``--true-3d`` name BODY_33 landmarks that the detector's output
+takes from the truth (the ``truth-landmarks`` backend, :mod:`exoactor.perceive.truth.landmarks`:
+2D projected through the clip's camera, 3D relative to the hips), ``--skeleton-fit`` overrides
+fields of :class:`~exoactor.perceive.skeleton_fit.SkeletonFitConfig` (JSON); each variant is
+cached under its own name.
+
     EXOACTOR_ASSETS=../shared/assets .venv/bin/python benchmarks/scene_truth.py \
-        [--cache DIR] [--cases sit_3q lean_30 ...] [--fresh]
+        [--cache DIR] [--cases sit_3q lean_30 ...] [--fresh] \
+        [--true-2d left_hip right_hip] [--true-3d left_knee right_knee] \
+        [--skeleton-fit '{"direction_sigma_m": 0.3}']
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 from pathlib import Path
 
@@ -59,15 +68,45 @@ def _clip(cache: Path, name: str):
     return truth.make_truth_clip(video, make(frames=FRAMES[action], azimuth_deg=az))
 
 
-def _perceived(cache: Path, name: str, clip, fresh: bool):
+def variant_tag(true_2d: list[str], true_3d: list[str], fit: dict) -> str:
+    """File-name tag of a perceive variant ("" for the stage as configured)."""
+    parts = ([f"px-{'.'.join(true_2d)}"] if true_2d else []) + (
+        [f"rel-{'.'.join(true_3d)}"] if true_3d else []) + (
+        [f"fit-{'.'.join(f'{k}={v}' for k, v in sorted(fit.items()))}"] if fit else [])
+    return "" if not parts else "_" + "_".join(parts)
+
+
+def perceive_config(clip, true_2d: list[str], true_3d: list[str], fit: dict):
+    """The perceive stage's config for a case: body only, the true field of view, and the
+    variant's swaps (the ``truth-landmarks`` backend) and skeleton-fit overrides."""
+    from exoactor.perceive import PerceiveConfig
+
+    cfg = PerceiveConfig(hands=False, overlay=False, fov_deg=clip.fov_deg)
+    update: dict = {}
+    if true_2d or true_3d:
+        import exoactor.perceive.truth.landmarks as lm  # registers the backend
+
+        update |= {"backend": lm.BACKEND_NAME, "backend_options": {
+            "truth_path": str(clip.truth_path), "joints_px": tuple(true_2d),
+            "joints_rel_c": tuple(true_3d), "inner": cfg.backend,
+            "inner_options": cfg.backend_options}}
+    if fit:
+        update["skeleton_fit"] = cfg.skeleton_fit.model_validate(
+            cfg.skeleton_fit.model_dump() | fit)
+    return cfg.model_copy(update=update)
+
+
+def _perceived(cache: Path, name: str, clip, fresh: bool, true_2d: list[str] = (),
+               true_3d: list[str] = (), fit: dict | None = None):
     from exoactor.formats import HumanMotion
     from exoactor.formats.npz import load_npz
-    from exoactor.perceive import PerceiveConfig, perceive_video
+    from exoactor.perceive import perceive_video
 
-    out = cache / f"{name}_human.npz"
+    fit = fit or {}
+    out = cache / f"{name}{variant_tag(list(true_2d), list(true_3d), fit)}_human.npz"
     if out.exists() and not fresh:
         return load_npz(out, expect=HumanMotion)
-    cfg = PerceiveConfig(hands=False, overlay=False, fov_deg=clip.fov_deg)
+    cfg = perceive_config(clip, list(true_2d), list(true_3d), fit)
     return perceive_video(clip.video_path, out, cfg).motion
 
 
@@ -127,6 +166,12 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=Path("runs/scene_truth"))
     ap.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
     ap.add_argument("--fresh", action="store_true", help="perceive again (ignore the cache)")
+    ap.add_argument("--true-2d", nargs="+", default=[], metavar="NAME",
+                    help="BODY_33 landmarks whose 2D is taken from the truth")
+    ap.add_argument("--true-3d", nargs="+", default=[], metavar="NAME",
+                    help="BODY_33 landmarks whose hip-relative 3D is taken from the truth")
+    ap.add_argument("--skeleton-fit", type=json.loads, default={}, metavar="JSON",
+                    help="SkeletonFitConfig fields to override, e.g. '{\"direction_sigma_m\": 0.3}'")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     args.cache.mkdir(parents=True, exist_ok=True)
@@ -136,7 +181,8 @@ def main() -> None:
         action = CASES[name][0]
         clip = _clip(args.cache, name)
         kind, e_true, _ = measure(action, clip, true_human_motion(clip))
-        kind, e_per, note = measure(action, clip, _perceived(args.cache, name, clip, args.fresh))
+        kind, e_per, note = measure(action, clip, _perceived(
+            args.cache, name, clip, args.fresh, args.true_2d, args.true_3d, args.skeleton_fit))
         bound = BOUND_M[action]
         ok = e_per is not None and abs(e_per) <= bound
         print(f"| {name} | {kind} | {_cm(e_true)} | {_cm(e_per)} | {100 * bound:.0f} | "

@@ -70,6 +70,35 @@ def test_reference_lengths_are_symmetric() -> None:
     assert L[i] == L[j]
 
 
+def test_reference_lengths_can_come_from_side_on_frames_only() -> None:
+    """A model that shortens a segment while it points at the camera (z = optical axis):
+    the clip median is short; taken over the side-on frames it is the segment's length."""
+    pairs = bone_index_pairs()
+    names = [(BODY_33[a], BODY_33[b]) for a, b in pairs]
+    T = 40
+    pts = np.zeros((T, 33, 3))
+    pts[..., 2] = 4.0
+    rng = np.random.default_rng(5)
+    for s, sign in (("left", 1.0), ("right", -1.0)):
+        hip, knee = BODY_33.index(f"{s}_hip"), BODY_33.index(f"{s}_knee")
+        pts[:, hip] = [0.1 * sign, 0.0, 4.0]
+        angle = np.where(np.arange(T) < 12, 0.0, np.radians(80.0))  # 12 side-on, 28 toward
+        length = np.where(np.arange(T) < 12, 0.40, 0.34) + rng.normal(0, 0.002, T)
+        pts[:, knee] = pts[:, hip] + np.stack([np.zeros(T), np.cos(angle), -np.sin(angle)],
+                                              -1) * length[:, None]
+    i, j = names.index(("left_hip", "left_knee")), names.index(("right_hip", "right_knee"))
+    plain = reference_lengths(pts, np.ones(T, bool), pairs)
+    side_on = reference_lengths(pts, np.ones(T, bool), pairs, inplane_max_sine=0.15)
+    assert abs(plain[i] - 0.34) < 0.01  # the foreshortened frames dominate the median
+    assert abs(side_on[i] - 0.40) < 0.005 and side_on[i] == side_on[j]
+    # too few side-on frames: the plain median, left and right averaged
+    few = reference_lengths(pts, np.arange(T) >= 8, pairs, inplane_max_sine=0.15)
+    np.testing.assert_allclose(few, reference_lengths(pts, np.arange(T) >= 8, pairs))
+    # no switch: bit-identical to the clip median
+    np.testing.assert_array_equal(
+        reference_lengths(pts, np.ones(T, bool), pairs, inplane_max_sine=None), plain)
+
+
 def test_mirror_is_an_involution() -> None:
     m = np.array(MIRROR_33)
     assert np.array_equal(m[m], np.arange(33))

@@ -172,16 +172,35 @@ def bone_lengths(points: np.ndarray, pairs: list[tuple[int, int]]) -> np.ndarray
 
 
 def reference_lengths(points: np.ndarray, valid: np.ndarray, pairs: list[tuple[int, int]],
-                      names: tuple[str, ...] = BODY_33) -> np.ndarray:
-    """``(B,)`` clip-median segment lengths over ``valid`` frames, left and right averaged."""
-    med = np.median(bone_lengths(points[valid], pairs), axis=0)
+                      names: tuple[str, ...] = BODY_33, inplane_max_sine: float | None = None,
+                      min_frames: int = 10) -> np.ndarray:
+    """``(B,)`` clip-median segment lengths over ``valid`` frames, left and right averaged.
+
+    With ``inplane_max_sine`` (``points`` in camera axes, z the optical axis), each segment's
+    median is taken, left and right pooled, over the frames where it lies within
+    ``asin(inplane_max_sine)`` of the image plane (seen side-on, not foreshortened); a
+    segment with fewer than ``min_frames`` such samples keeps the plain median.
+    """
+    P = np.asarray(points)[valid]
+    lengths = bone_lengths(P, pairs)
+    med = np.median(lengths, axis=0)
     key = []
     for a, b in pairs:
         na, nb = names[a].replace("right_", "left_"), names[b].replace("right_", "left_")
         key.append(tuple(sorted((na, nb))))
     out = med.copy()
+    if inplane_max_sine is not None:
+        a = np.array([p[0] for p in pairs])
+        b = np.array([p[1] for p in pairs])
+        depth = np.abs(P[:, b, 2] - P[:, a, 2]) / np.maximum(lengths, 1e-9)
+        side_on = depth < inplane_max_sine
     for k in set(key):
         sel = [i for i, kk in enumerate(key) if kk == k]
+        if inplane_max_sine is not None:
+            x = lengths[:, sel][side_on[:, sel]]
+            if len(x) >= min_frames:
+                out[sel] = np.median(x)
+                continue
         out[sel] = med[sel].mean()
     return out
 

@@ -277,7 +277,8 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
     rays = ray_rotations(kp[:, _HIPS].mean(1), K)
     rel = np.einsum("tij,tkj->tki", rays.as_matrix(), rel)
     pairs = bone_index_pairs()
-    lengths = reference_lengths(rel, detected, pairs)
+    lengths = reference_lengths(rel, detected, pairs,
+                                inplane_max_sine=cfg.length_inplane_max_sine)
     measured = stature_m(lengths, pairs)
     stature = cfg.body_height_m if cfg.body_height_m is not None else stature_posterior_m(
         measured, wcfg.stature_prior_m, wcfg.stature_prior_sd_m, wcfg.stature_measure_sd_m)
