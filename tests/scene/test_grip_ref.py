@@ -6,8 +6,13 @@ from scene_synthetic import lift_reference, reach_lift_reference
 
 from exoactor.formats.scene import ObjectPose, Scene, SceneObject
 from exoactor.scene.config import GripRefConfig
-from exoactor.scene.grip_ref import (boxes_digest, grasp_frame, squeeze_for_boxes,
-                                     squeeze_targets, squeeze_weight)
+from exoactor.scene.grip_ref import (
+    boxes_digest,
+    grasp_frame,
+    squeeze_for_boxes,
+    squeeze_targets,
+    squeeze_weight,
+)
 from exoactor.scene.infer import infer_scene
 
 
