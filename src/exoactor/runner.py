@@ -277,6 +277,7 @@ def _scene(run: RunDir, config: RunConfig) -> None:
     from exoactor.imagine.plan.base import plan_actions
     from exoactor.scene import Scene, save_scene
     from exoactor.scene.contact_ref import choose_seated
+    from exoactor.scene.grip_ref import squeeze_for_boxes
     from exoactor.scene.infer import infer_scene
     from exoactor.scene.place import place_seats_ranked
 
@@ -291,19 +292,27 @@ def _scene(run: RunDir, config: RunConfig) -> None:
     filtered = config.filter.applies(config.track.controller, motion)  # as the track stage
     scene, seated, note = choose_seated(motion, scenes, config.objects.contact, config.track,
                                         config.filter if filtered else None)
+    grip = squeeze_for_boxes(seated, scene, config.objects.grip)
+    if grip.motion is not seated:
+        note = f"{note}; grip: {grip.summary()}"
     save_scene(scene, run.artefact(artefacts.SCENE))
-    _save_seated(run, seated, scene, note)
+    _save_seated(run, grip.motion, scene, note)
 
 
 def _save_seated(run: RunDir, motion, scene, note: str) -> None:
     """``seated_motion.npz`` (the reference the track stage follows with the objects) and
-    ``seated_motion.json`` (for which seats it was made, and how it was chosen)."""
+    ``seated_motion.json`` (for which seats and carried boxes it was made, and how it was
+    chosen)."""
     from exoactor.fileio import write_json
     from exoactor.formats import save_npz
     from exoactor.scene.contact_ref import seats_digest
+    from exoactor.scene.grip_ref import boxes_digest
 
     save_npz(motion, run.artefact(artefacts.SEATED_MOTION))
-    write_json(run.artefact(artefacts.SEATED_MOTION_META), {"seats": seats_digest(scene), "note": note})
+    meta = {"seats": seats_digest(scene), "note": note}
+    if boxes_digest(scene):
+        meta["boxes"] = boxes_digest(scene)
+    write_json(run.artefact(artefacts.SEATED_MOTION_META), meta)
 
 
 def _track(run: RunDir, config: RunConfig) -> None:
@@ -331,20 +340,24 @@ def _track(run: RunDir, config: RunConfig) -> None:
 
 
 def _seated_motion(run: RunDir, scene):
-    """The objects stage's seat-contact reference when it was made for ``scene``'s seats
-    (``None`` otherwise, e.g. after an edit of ``scene.json``: the retargeted motion is used)."""
+    """The objects stage's seat-contact and grip reference when it was made for ``scene``'s
+    seats and carried boxes (``None`` otherwise, e.g. after an edit of ``scene.json``: the
+    retargeted motion is used)."""
     import json
 
     from exoactor.formats import load_npz
     from exoactor.formats.motion import RobotMotion
     from exoactor.scene.contact_ref import seats_digest
+    from exoactor.scene.grip_ref import boxes_digest
 
     npz, meta = run.artefact(artefacts.SEATED_MOTION), run.artefact(artefacts.SEATED_MOTION_META)
     if not (npz.is_file() and meta.is_file()):
         return None
-    if json.loads(meta.read_text()).get("seats") != seats_digest(scene):
-        logger.info("%s was made for other seats than %s's: tracking %s", artefacts.SEATED_MOTION,
-                    artefacts.SCENE, artefacts.ROBOT_MOTION)
+    made_for = json.loads(meta.read_text())
+    if (made_for.get("seats") != seats_digest(scene)
+            or made_for.get("boxes", "") != boxes_digest(scene)):
+        logger.info("%s was made for other seats or boxes than %s's: tracking %s",
+                    artefacts.SEATED_MOTION, artefacts.SCENE, artefacts.ROBOT_MOTION)
         return None
     return load_npz(npz, expect=RobotMotion)
 

@@ -98,3 +98,59 @@ def lift_reference(fps: float = 50.0, hold_s: float = 1.0, rise_s: float = 2.0,
     q = np.tile([1.0, 0, 0, 0], (len(t), 1))
     return RobotMotion(robot="g1", fps=fps, joint_names=robot.joint_names, root_pos=root,
                        root_quat=q, dof_pos=joints, source="<synthetic lift>")
+
+
+def reach_lift_reference(fps: float = 50.0, ahead_m: float = 0.30, half_gap_m: float = 0.13,
+                         hold_z_m: float = 0.75, rise_m: float = 0.20) -> RobotMotion:
+    """A standing G1 (feet, pelvis and torso still) reaches forward and down with both hands to
+    ``(ahead_m, ±half_gap_m, hold_z_m)`` in 1-2 s, holds there to 2.5 s, raises its hands by
+    ``rise_m`` in 2.5-3.5 s and holds them up to 6 s: a two-hand lift with the legs straight,
+    which the tracker follows without a fall. Hands placed by differential IK (mink)."""
+    import mujoco
+
+    from exoactor.mink_loader import import_mink
+    from exoactor.robots import get_robot
+
+    mink = import_mink()
+    robot = get_robot("g1")
+    m = robot.model
+    d = mujoco.MjData(m)
+    q0 = m.qpos0.copy()
+    q0[2] = robot.spec.root_height_m
+    hands_b = ("left_rubber_hand", "right_rubber_hand")
+    d.qpos[:] = q0
+    mujoco.mj_kinematics(m, d)
+    h0 = np.array([d.xpos[m.body(b).id] for b in hands_b])
+    t = np.arange(0.0, 6.0, 1.0 / fps)
+    hold = np.array([[ahead_m, half_gap_m, hold_z_m], [ahead_m, -half_gap_m, hold_z_m]])
+    a = smoothstep((t - 1.0) / 1.0)[:, None, None]
+    targets = h0[None] * (1 - a) + hold[None] * a
+    targets[:, :, 2] += smoothstep((t - 2.5) / 1.0)[:, None] * rise_m
+    still = ["left_ankle_roll_link", "right_ankle_roll_link", "pelvis", "torso_link"]
+    fixed = []
+    for b in still:
+        task = mink.FrameTask(b, "body", position_cost=50.0, orientation_cost=50.0)
+        i = m.body(b).id
+        task.set_target(mink.SE3.from_rotation_and_translation(
+            mink.SO3.from_matrix(d.xmat[i].reshape(3, 3).copy()), d.xpos[i].copy()))
+        fixed.append(task)
+    hands = [mink.FrameTask(b, "body", position_cost=20.0, orientation_cost=0.0) for b in hands_b]
+    posture = mink.PostureTask(m, cost=0.05)
+    posture.set_target(q0)
+    cfg = mink.Configuration(m)
+    cfg.update(q0.copy())
+    qs = np.tile(q0, (len(t), 1))
+    for k in range(len(t)):
+        for task, p in zip(hands, targets[k]):
+            task.set_target(mink.SE3.from_rotation_and_translation(mink.SO3.identity(), p))
+        for _ in range(80):
+            v = mink.solve_ik(cfg, [*fixed, *hands, posture], 1.0, "daqp", damping=1e-3,
+                              limits=[mink.ConfigurationLimit(m)])
+            cfg.integrate_inplace(v, 0.5)
+            if np.linalg.norm(v) < 1e-5:
+                break
+        qs[k] = cfg.q
+    return RobotMotion(robot="g1", fps=fps, joint_names=robot.joint_names,
+                       root_pos=qs[:, 0:3].copy(), root_quat=qs[:, 3:7].copy(),
+                       dof_pos=qs[:, robot.qpos_adr[robot.body_idx]].copy(),
+                       source="<synthetic reach and lift>")

@@ -1,5 +1,6 @@
 """Settings of the scene steps that simulate the robot with its objects: the seat placement
-search (:mod:`.place`) and the seat-contact reference (:mod:`.contact_ref`). Kept apart from
+search (:mod:`.place`), the seat-contact reference (:mod:`.contact_ref`) and the grip reference
+(:mod:`.grip_ref`). Kept apart from
 those modules so that :class:`exoactor.scene.infer.InferConfig` holds them without importing
 the steps (which import :mod:`.infer`)."""
 
@@ -140,3 +141,36 @@ class ContactRefConfig(BaseModel):
     workers: int = Field(2, ge=1, le=16)
     """Tracker rollouts of the (placement, pose) pairs run at once (threads, overlapping the
     next pose's IK); the choice does not depend on it."""
+
+
+class GripRefConfig(BaseModel):
+    """The grip reference of a carried box (:mod:`exoactor.scene.grip_ref`): the reference's
+    hands pressed into the box's sides while they hold it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True
+    """Squeeze the reference's hands (``False``: the hands stay where the retargeting put them,
+    at the box's sides, and the tracked arms push on it with no force to lift it by)."""
+    squeeze_m: float = Field(0.03, ge=0.0, le=0.1)
+    """How far each hand's target goes inward (toward the other hand) while it holds the box
+    [m]. The tracker's arms press on the box in proportion to how far their reference is inside
+    it; friction then carries its weight. Measured (standing G1 under TWIST2, box inferred from
+    the motion, friction 1, its hands raised 0.2 m; ``tests/scene/test_grip_ref.py``): a 1.75 kg
+    box rose 0.002/0.005/0.093/0.097 m for 0/0.01/0.02/0.03 m; a 3 kg box (the heaviest an
+    inferred box gets, ``InferConfig.box_mass_range_kg``) 0.049/0.077/0.081 m for 0.02/0.03/
+    0.04 m, held from 0.03 m on (lift 0.05 m, the interaction score's bound). 0.03: the least
+    measured squeeze that lifts the heaviest box."""
+    ramp_s: float = Field(0.2, ge=0.0, le=2.0)
+    """The squeeze ramps in over this time after the grasp (the hands first reach the box's
+    sides, then press) and out over it after the hold's last frame [s]."""
+    iterations: int = Field(30, ge=1, le=500)
+    """IK steps per frame."""
+    hand_cost: float = Field(20.0, gt=0.0)
+    """Cost of each hand's squeezed position [1/m]."""
+    body_cost: float = Field(50.0, gt=0.0)
+    """Cost of the feet, pelvis and torso at their reference poses (only the arms move)."""
+    posture_cost: float = Field(0.05, ge=0.0)
+    """Cost of the joints' distance from the reference frame's joints."""
+    damping: float = Field(1e-3, gt=0.0)
+    """Levenberg-Marquardt damping of the solve."""

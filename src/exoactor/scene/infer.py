@@ -41,7 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from exoactor.formats.motion import RobotMotion
 from exoactor.formats.scene import ObjectPose, Scene, SceneObject
 from exoactor.rotations import circular_mean, yaw, yaw_matrix
-from exoactor.scene.config import ContactRefConfig, PlaceConfig
+from exoactor.scene.config import ContactRefConfig, GripRefConfig, PlaceConfig
 from exoactor.scene.shrink import CENTRE, HIGH, LOW, NominalExtent, shrink_to_clear
 from exoactor.signals import drop_short_runs, fill_short_gaps, runs
 
@@ -173,6 +173,9 @@ class InferConfig(BaseModel):
     """The seat-contact reference (:mod:`exoactor.scene.contact_ref`; the ``objects`` stage
     runs it after the placement and writes ``seated_motion.npz``, which the track stage
     follows)."""
+    grip: GripRefConfig = Field(default_factory=GripRefConfig)
+    """The grip reference of carried boxes (:mod:`exoactor.scene.grip_ref`; the ``objects``
+    stage runs it after the seat-contact reference, into ``seated_motion.npz``)."""
 
     # ---- nominal extents that give way to the body (:mod:`exoactor.scene.shrink`) ----------
     box_min_depth_m: float = Field(0.10, gt=0.0, le=2.0)
