@@ -16,16 +16,21 @@ This module plans that sit-down for one seat window (pure functions, no physics)
   its highest before), and lasts at least ``min_descent_s`` (the person's own descent when that
   is longer);
 - **where, from the seat**: the pelvis goes to a point on the seat's depth axis
-  ``seat_point_m`` behind the front edge (the front half: the robot's weight stays between the
-  seat and its feet, away from a back edge), laterally the reference's pelvis kept within the
-  footprint;
+  ``behind_front_m`` behind the front edge (sitting-notes' placement: the reference pelvis
+  0.20 m behind the front edge; TWIST2 sits 13-24 cm nearer its feet than its reference, so the
+  robot ends up on the seat's front half, its weight shared with its feet, away from a back
+  edge), laterally the reference's pelvis kept within the footprint;
 - **how**: the blend weight from the reference to the seated pose rises over the descent
-  (smooth step); the trunk (pelvis and torso) leans forward by ``lean_rad`` by the end of the
-  descent, then settles to ``settle_lean_rad`` over ``settle_s``; after the window the weight
-  ramps out over ``ramp_s`` (standing up follows the reference).
+  (smooth step); the torso leans forward (the waist, the pelvis upright, as in the stool
+  references) by ``lean_rad`` by the end of the descent, then settles to ``settle_lean_rad``
+  over ``settle_s``; after the window the weight ramps out over ``ramp_s`` (standing up follows
+  the reference).
 
-:func:`exoactor.scene.contact_ref.adjust_for_seats` solves the poses by IK with these targets
-(the feet held where they were when the descent began, the pelvis lowered onto the seat top).
+:func:`exoactor.scene.contact_ref.adjust_for_seats` solves the poses by IK with these targets:
+the feet held where they were when the descent began, the legs drawn toward the stool
+references' seated posture (:func:`seated_posture`), the seat contact at the seat top less
+``press_m`` from the end of the descent (the pelvis height during the descent runs from the
+person's where it began to that seated height, on the plan's weight).
 """
 
 from __future__ import annotations
