@@ -148,3 +148,36 @@ def test_the_sit_down_pose_puts_the_pelvis_on_the_seat_point_with_the_feet_held(
     # the descent is monotone in the pelvis height (not the person's own, shorter descent)
     zs = q[first:last + 1, 2]
     assert np.all(np.diff(zs) < 0.01)
+
+
+@pytest.mark.slow
+def test_the_sit_down_seats_the_tracked_robot_on_a_synthetic_stool():
+    """Physics: the default sit-down variant, tracked (the objects stage's rollout, drift
+    correction off) on the stool the scene rule infers, is seated most of the phase without a
+    fall. Measured: no fall, seated 94 %, load 74 % (2 CPUs)."""
+    pytest.importorskip("mink")
+    from scene_synthetic import sit_reference
+
+    from exoactor.control.drift import DriftConfig
+    from exoactor.control.track import TrackConfig
+    from exoactor.formats.scene import Scene
+    from exoactor.scene.config import DEFAULT_VARIANTS, ContactRefConfig
+    from exoactor.scene.contact_ref import adjust_for_seats
+    from exoactor.scene.infer import infer_scene
+    from exoactor.scene.place import _trial
+
+    motion = sit_reference(stand_s=0.5, down_s=1.5, seated_s=3.0, up_s=1.5)
+    seats = [o for o in infer_scene(motion).objects if o.kind == "seat"]
+    assert seats
+    seat = seats[0]
+    scene = Scene(fps=motion.fps, objects=(seat,))
+    v = [x for x in DEFAULT_VARIANTS if x.sit_down is not None]
+    assert len(v) == 1
+    cfg = ContactRefConfig().model_copy(update={k: getattr(v[0], k)
+                                                for k in type(v[0]).model_fields if k != "name"})
+    ref = adjust_for_seats(motion, scene, cfg).motion
+    track = TrackConfig().model_copy(update={"drift": DriftConfig(enabled=False)})
+    phase = (seat.evidence[0][0] / motion.fps, seat.evidence[0][1] / motion.fps)
+    trial = _trial(ref, scene, seat, track, "sit-down", 0.0, phase).trial
+    assert not trial.fell, trial.summary()
+    assert trial.seated_fraction >= 0.5, trial.summary()
