@@ -50,6 +50,36 @@ class PlaceConfig(BaseModel):
     """Rollouts run at once (threads); the choice does not depend on it."""
 
 
+class SitDownConfig(BaseModel):
+    """An explicit sit-down onto the seat (:mod:`exoactor.scene.sit_down`): the pelvis goes
+    down over the front half of the seat with the trunk leaning forward, on the person's
+    timing, then the trunk settles; the feet are held where they were when the descent
+    began."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    behind_front_m: float = Field(0.20, ge=0.0, le=1.0)
+    """Pelvis target behind the seat's front edge, along its depth [m]: sitting-notes' placement
+    (front edge 0.20 m ahead of the reference pelvis), since TWIST2 sits with its pelvis 13-24 cm
+    nearer its feet than the reference's, i.e. on the seat's front half."""
+    lateral_margin_m: float = Field(0.10, ge=0.0, le=0.5)
+    """The pelvis target's lateral position (the reference's) is kept this far inside the
+    seat's side edges [m]."""
+    lean_rad: float = Field(0.52, ge=0.0, le=1.2)
+    """Forward lean of the trunk (pelvis and torso, about the seat's width axis) at the end of
+    the descent [rad] (the stool references of sitting-notes lean 30° and 45°)."""
+    settle_lean_rad: float = Field(0.17, ge=-0.3, le=1.2)
+    """Forward lean once settled on the seat [rad] (the bench clip's person sits at +10-15°)."""
+    settle_s: float = Field(1.0, ge=0.0, le=5.0)
+    """Time from the end of the descent to the settled lean [s]."""
+    start_share: float = Field(0.9, gt=0.0, lt=1.0)
+    """The descent starts where the reference pelvis is last this share of the way from its
+    seated height up to its highest before (the person begins to sit)."""
+    min_descent_s: float = Field(1.5, ge=0.1, le=5.0)
+    """Shortest descent [s] (the person's own when longer; the stool references take 2-3 s,
+    the bench clip's person 0.8 s)."""
+
+
 class SeatPoseVariant(BaseModel):
     """One way of putting the reference's pelvis on a seat (overrides of
     :class:`ContactRefConfig`'s fields of the same names)."""
@@ -58,12 +88,14 @@ class SeatPoseVariant(BaseModel):
 
     name: str
     """Label in notes and logs."""
-    press_m: float = Field(0.05, ge=0.0, le=0.1)
+    press_m: float = Field(0.05, ge=0.0, le=0.2)
     com_to_feet: float = Field(0.5, ge=0.0, le=1.0)
     com_cost: float = Field(10.0, ge=0.0)
     seat_margin_m: float | None = None
     pelvis_xy_cost: float = Field(1.0, ge=0.0)
     hold_feet: bool = False
+    posture_cost: float = Field(0.05, ge=0.0)
+    sit_down: SitDownConfig | None = None
 
 
 DEFAULT_VARIANTS = (
@@ -72,12 +104,20 @@ DEFAULT_VARIANTS = (
                     seat_margin_m=0.10, pelvis_xy_cost=20.0),
     SeatPoseVariant(name="lowered over the seat, feet held", com_to_feet=0.0, com_cost=0.0,
                     seat_margin_m=0.10, pelvis_xy_cost=20.0, hold_feet=True),
+    SeatPoseVariant(name="sat down, leaning forward", press_m=0.13, com_to_feet=0.0,
+                    com_cost=0.0, pelvis_xy_cost=20.0, posture_cost=1.0,
+                    sit_down=SitDownConfig()),
 )
 """The seat poses :func:`exoactor.scene.contact_ref.choose_seated` tries: the pelvis lowered
 onto the seat with the CoM moved half way toward the feet (the robot keeps its weight over its
 feet, sitting-notes); lowered with the pelvis moved inside the seat's footprint (10 cm from its
 edges) and the CoM left free (the seat carries it); the same with the feet held where they were
-when the phase began (no foot slides while seated)."""
+when the phase began (no foot slides while seated); an explicit sit-down
+(:class:`SitDownConfig`, :mod:`exoactor.scene.sit_down`): the pelvis down onto the seat
+``behind_front_m`` behind its front edge on the person's timing, the torso leaning forward then
+settling, the legs drawn toward the stool references' seated posture (``posture_cost``), the seat
+contact 0.13 m below the top (TWIST2 holds its pelvis about 8 cm above a seated reference's: on
+the bench clip, with 0.08 m the robot hovered over the seat, loading it in 2-15 % of the phase)."""
 
 
 class ContactRefConfig(BaseModel):
@@ -87,7 +127,7 @@ class ContactRefConfig(BaseModel):
 
     enabled: bool = True
     """Adjust the reference (``False``: the track stage uses ``robot_motion.npz`` as it is)."""
-    press_m: float = Field(0.05, ge=0.0, le=0.1)
+    press_m: float = Field(0.05, ge=0.0, le=0.2)
     """Depth of the seat contact's target below the seat top [m] (the tracker stays a little
     above its reference; a contact that only touches carries little)."""
     ramp_s: float = Field(0.5, ge=0.0, le=3.0)
@@ -114,6 +154,10 @@ class ContactRefConfig(BaseModel):
     """Hold each foot, from the start of a seat window's ramp-in to the window's end, at its pose
     of that first frame (blended out after the window): a seated person's feet that slide about
     (e.g. legs stretched forward) would make the tracker step while it sits."""
+    sit_down: SitDownConfig | None = None
+    """An explicit sit-down (:class:`SitDownConfig`) instead of the reference's own, through the
+    seat window; ``seat_margin_m``, ``hold_feet`` and the CoM's target are then not used (the
+    feet are held from the descent's start, the CoM is free)."""
     seat_margin_m: float | None = None
     """When set, the pelvis xy target is the reference pelvis moved into the seat's footprint
     shrunk by this margin along the heading (``pelvis_xy_cost`` then weighs it), so the pelvis

@@ -43,6 +43,7 @@ import numpy as np
 from exoactor.formats.motion import RobotMotion
 from exoactor.formats.scene import Scene, SceneObject
 from exoactor.scene.config import ContactRefConfig
+from exoactor.scene.sit_down import leaned_quat, seated_posture
 from exoactor.signals import smoothstep
 
 logger = logging.getLogger(__name__)
@@ -183,15 +184,18 @@ def adjust_for_seats(motion: RobotMotion, scene: Scene, config: ContactRefConfig
     T = motion.num_frames
     nan = np.full(T, np.nan)
     seats = [o for o in scene.objects if o.kind == "seat" and o.evidence]
-    per_seat = [blend_weight(T, list(s.evidence), motion.fps, cfg.ramp_s) for s in seats]
+    qref = motion_qpos(robot, motion)
+    plans = [_sit_down_plan(qref, s, motion.fps, cfg) for s in seats] if cfg.sit_down else []
+    per_seat = ([p.weight for p in plans] if plans else
+                [blend_weight(T, list(s.evidence), motion.fps, cfg.ramp_s) for s in seats])
     weight = np.max(per_seat, axis=0) if per_seat else np.zeros(T)
     if not cfg.enabled or not (weight > 0).any():
         return ContactRefResult(motion, np.zeros(T), np.zeros(T), nan, nan.copy(), np.zeros(T))
     m = robot.model
     d = mujoco.MjData(m)
     contact = _Contact(m)
-    qref = motion_qpos(robot, motion)
     qout = qref.copy()
+    body_adr = robot.qpos_adr[robot.body_idx]
     feet_ids = [m.body(b).id for b in FEET_BODIES]
     torso_id = m.body(TORSO_BODY).id
 
@@ -206,18 +210,32 @@ def adjust_for_seats(motion: RobotMotion, scene: Scene, config: ContactRefConfig
                            orientation_cost=cfg.torso_cost)
     com = mink.ComTask(cost=[cfg.com_cost, cfg.com_cost, 0.0])
     posture = mink.PostureTask(m, cost=cfg.posture_cost)
-    tasks = [*feet, pelvis, torso, com, posture]
+    tasks = [*feet, pelvis, torso, com, posture] if not cfg.sit_down else \
+        [*feet, pelvis, torso, posture]  # the sit-down leaves the CoM free
     limits = [mink.ConfigurationLimit(m)]
 
     drop = np.zeros(T)
     solved = np.zeros(T, bool)
     contact_z, target_z, feet_err = nan.copy(), nan.copy(), np.zeros(T)
-    held_feet = [_held_feet(m, d, qref, s.evidence, cfg.ramp_s, motion.fps, feet_ids)
-                 for s in seats] if cfg.hold_feet else []
+    if plans:  # the feet held from the descent's start to the window's end
+        held_feet = [_held_feet(m, d, qref, [(p.descent[0], b) for _, b in s.evidence], 0.0,
+                                motion.fps, feet_ids, ramp_out_s=cfg.ramp_s)
+                     for p, s in zip(plans, seats)]
+    else:
+        held_feet = [_held_feet(m, d, qref, s.evidence, cfg.ramp_s, motion.fps, feet_ids)
+                     for s in seats] if cfg.hold_feet else []
     prev: np.ndarray | None = None
-    for t in range(T):
-        if weight[t] <= 0:
+    # the sit-down's descent runs down to the pelvis height solved at its last frame: those
+    # frames (to the window's end) are solved first
+    seated_from = [p.descent[1] for p in plans]
+    order = list(range(T))
+    seated_target: list[float | None] = [None] * len(plans)  # pelvis height target, seated
+    if plans:
+        order = list(range(seated_from[0], T)) + list(range(seated_from[0]))
+    for t in order:
+        if weight[t] <= 0 or (plans and t == 0):
             prev = None
+        if weight[t] <= 0:
             continue
         s = int(np.argmax([w[t] for w in per_seat]))
         seat = seats[s]
@@ -226,48 +244,71 @@ def adjust_for_seats(motion: RobotMotion, scene: Scene, config: ContactRefConfig
         mujoco.mj_comPos(m, d)
         z0 = contact.z(d, seat)
         goal = seat.top_z - cfg.press_m
-        want = weight[t] * min(0.0, goal - z0)          # only down
+        # only down; the sit-down's contact goes to the seat's, up or down (it replaces the
+        # person's own descent, which may dip into the seat)
+        want = weight[t] * ((goal - z0) if plans else min(0.0, goal - z0))
         feet_p0 = d.xpos[feet_ids].copy()
         feet_R = [d.xmat[i].reshape(3, 3).copy() for i in feet_ids]
-        if cfg.hold_feet:
+        if held_feet:
             held_p, held_R, share = held_feet[s].get(t, (feet_p0, feet_R, 0.0))
             feet_goal = feet_p0 + share * (held_p - feet_p0)
             feet_R = list(held_R) if share > 0.5 else feet_R
         else:
             feet_goal = feet_p0
         xy_goal = qref[t][0:2].copy()
-        if cfg.seat_margin_m is not None:
+        pelvis_q = qref[t][3:7]
+        if plans:  # the sit-down's seat point, the pelvis upright, the torso leaning forward
+            xy_goal = xy_goal + weight[t] * (plans[s].seat_xy_w[t] - xy_goal)
+            pelvis_q = _toward(pelvis_q, leaned_quat(seat.pose.yaw_rad, 0.0), weight[t])
+            torso_q = leaned_quat(seat.pose.yaw_rad, plans[s].lean_rad[t])
+        elif cfg.seat_margin_m is not None:
             xy_goal = xy_goal + weight[t] * (seat.into_footprint(xy_goal, cfg.seat_margin_m)
                                              - xy_goal)
         com0 = d.subtree_com[m.body("pelvis").id].copy()
         sole = d.geom_xpos[contact.soles]
         com_goal = com0.copy()
-        com_goal[:2] += weight[t] * cfg.com_to_feet * (nearest_in_hull(com0[:2], sole[:, :2])
-                                                       - com0[:2])
+        if not plans:
+            com_goal[:2] += weight[t] * cfg.com_to_feet * (
+                nearest_in_hull(com0[:2], sole[:, :2]) - com0[:2])
         # a frame is left as it is only when nothing is asked of it; the CoM's move toward the
         # feet is asked of every frame of the window (not only those lowered: a reference that
         # is moved on some frames and not on their neighbours jumps between the two poses)
-        if (want >= 0.0 and np.abs(feet_goal - feet_p0).max() < 1e-3
+        if (not plans and want >= 0.0 and np.abs(feet_goal - feet_p0).max() < 1e-3
                 and np.abs(xy_goal - qref[t][0:2]).max() < 1e-3
                 and (cfg.com_cost <= 0.0 or np.abs(com_goal - com0).max() < 1e-3)):
             continue
         feet_T = [mink.SE3.from_rotation_and_translation(mink.SO3.from_matrix(R), p)
                   for R, p in zip(feet_R, feet_goal)]
         torso_R = d.xmat[torso_id].reshape(3, 3).copy()
+        if plans:
+            torso_R = _toward_matrix(torso_R, torso_q, weight[t])
         for task, X in zip(feet, feet_T):
             task.set_target(X)
         torso.set_target(mink.SE3.from_rotation_and_translation(
             mink.SO3.from_matrix(torso_R), np.zeros(3)))
         com.set_target(com_goal)
-        posture.set_target(qref[t])
+        if plans:
+            post = qref[t].copy()
+            post[body_adr] = seated_posture(motion.joint_names, qref[t][body_adr],
+                                            plans[s].lean_rad[t], weight[t])
+            posture.set_target(post)
+        else:
+            posture.set_target(qref[t])
         start = (prev if prev is not None else qref[t]).copy()
         start[0:2] = xy_goal if prev is None else start[0:2]
         cfgn.update(start)
         pelvis_z = qref[t][2] + want
         target_contact = z0 + want
-        for _ in range(cfg.passes):
+        passes = cfg.passes
+        first = plans[s].descent[0] if plans else 0
+        if plans and first <= t < seated_from[s] and seated_target[s] is not None:
+            # the descent: the pelvis from its height where the person began to sit down to the
+            # seated height, on the plan's weight (not on the person's own descent)
+            pelvis_z = qref[first][2] + weight[t] * (seated_target[s] - qref[first][2])
+            passes = 1
+        for _ in range(passes):
             pelvis.set_target(mink.SE3.from_rotation_and_translation(
-                mink.SO3(wxyz=qref[t][3:7]), np.array([*xy_goal, pelvis_z])))
+                mink.SO3(wxyz=pelvis_q), np.array([*xy_goal, pelvis_z])))
             for _ in range(cfg.iterations):
                 v = mink.solve_ik(cfgn, tasks, 1.0, "daqp", damping=cfg.damping, limits=limits)
                 cfgn.integrate_inplace(v, 1.0)
@@ -279,6 +320,8 @@ def adjust_for_seats(motion: RobotMotion, scene: Scene, config: ContactRefConfig
             if abs(err) < 2e-3:
                 break
             pelvis_z -= err
+        if plans and t == seated_from[s]:
+            seated_target[s] = pelvis_z
         qout[t] = cfgn.q
         prev = cfgn.q.copy()
         d.qpos[:] = qout[t]
@@ -339,8 +382,8 @@ def choose_seated(motion: RobotMotion, scenes, config: ContactRefConfig | None =
     last = max(b for s in seats for _, b in s.evidence)
     upto = min(motion.num_frames, last + round((cfg.ramp_s + 2.0) * motion.fps) + 1)
     phase = (min(a for s in seats for a, _ in s.evidence) / motion.fps, last / motion.fps)
-    variants = [(v.name, v.model_dump(exclude={"name"})) for v in cfg.variants] \
-        or [("seat contact", {})]
+    variants = [(v.name, {k: getattr(v, k) for k in type(v).model_fields if k != "name"})
+                for v in cfg.variants] or [("seat contact", {})]
     pending = []  # (future of the rollout, placement index, scene, motion)
     with ThreadPoolExecutor(max_workers=cfg.workers) as pool:
         for k, scene in enumerate(scenes):
@@ -415,22 +458,64 @@ def seats_digest(scene: Scene) -> str:
     return hashlib.sha1(json.dumps(seats, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _held_feet(m, d, qref: np.ndarray, windows, ramp_s: float, fps: float, feet_ids
-               ) -> dict[int, tuple[np.ndarray, list, float]]:
+def _sit_down_plan(qref: np.ndarray, seat: SceneObject, fps: float, cfg: ContactRefConfig):
+    """:func:`exoactor.scene.sit_down.plan_sit_down` for ``seat``'s first evidence window
+    (its later windows: the weight of a plain blend), from the reference's pelvis."""
+    from exoactor.scene.sit_down import plan_sit_down
+
+    sd = cfg.sit_down
+    windows = sorted(seat.evidence)
+    plan = plan_sit_down(qref[:, 0:2], qref[:, 2], seat, windows[0], fps,
+                         behind_front_m=sd.behind_front_m, lateral_margin_m=sd.lateral_margin_m,
+                         lean_rad=sd.lean_rad, settle_lean_rad=sd.settle_lean_rad,
+                         settle_s=sd.settle_s, start_share=sd.start_share,
+                         min_descent_s=sd.min_descent_s, ramp_s=cfg.ramp_s)
+    if len(windows) > 1:
+        import dataclasses
+
+        rest = blend_weight(len(qref), windows[1:], fps, cfg.ramp_s)
+        plan = dataclasses.replace(plan, weight=np.maximum(plan.weight, rest))
+    return plan
+
+
+def _toward(q_from: np.ndarray, q_to: np.ndarray, share: float) -> np.ndarray:
+    """``(4,)`` wxyz, ``share`` of the way from ``q_from`` to ``q_to`` (slerp)."""
+    from exoactor.rotations import slerp
+
+    return slerp(np.array([0.0, 1.0]), np.stack([q_from, q_to]), np.array([share]))[0]
+
+
+def _toward_matrix(R_from: np.ndarray, q_to: np.ndarray, share: float) -> np.ndarray:
+    """``(3, 3)``: ``share`` of the way from the rotation ``R_from`` to ``q_to`` (wxyz)."""
+    from scipy.spatial.transform import Rotation
+
+    from exoactor.rotations import as_wxyz, rot
+
+    q_from = as_wxyz(Rotation.from_matrix(R_from))
+    return rot(_toward(q_from, q_to, share)).as_matrix()
+
+
+def _held_feet(m, d, qref: np.ndarray, windows, ramp_s: float, fps: float, feet_ids,
+               ramp_out_s: float | None = None) -> dict[int, tuple[np.ndarray, list, float]]:
     """Per frame of each window with its ramps: the feet positions ``(2, 3)`` and rotations
     at the first frame of the ramp-in (where the reference starts to be changed, so the target
     starts where the reference's feet are), and the share of them in the target: 1 up to the
-    window's last frame, then the blend weight's ramp-out."""
+    window's last frame, then the blend weight's ramp-out (over ``ramp_out_s`` when given,
+    else ``ramp_s``)."""
     import mujoco
 
     out = {}
     ramp = int(np.ceil(ramp_s * fps))
+    ramp_out = ramp if ramp_out_s is None else int(np.ceil(ramp_out_s * fps))
     for a, b in windows:
         first = max(0, a - ramp)
         d.qpos[:] = qref[min(first, len(qref) - 1)]
         mujoco.mj_kinematics(m, d)
         pos, rots = d.xpos[feet_ids].copy(), [d.xmat[i].reshape(3, 3).copy() for i in feet_ids]
-        out_w = blend_weight(len(qref), [(a, b)], fps, ramp_s)
-        for t in range(first, min(len(qref), b + ramp + 1)):
+        if ramp_out_s is None:
+            out_w = blend_weight(len(qref), [(a, b)], fps, ramp_s)
+        else:
+            out_w = 1.0 - smoothstep((np.arange(len(qref)) - b) / max(ramp_out_s * fps, 1e-9))
+        for t in range(first, min(len(qref), b + ramp_out + 1)):
             out.setdefault(t, (pos, rots, 1.0 if t <= b else float(out_w[t])))
     return out
