@@ -319,6 +319,9 @@ class PerceiveConfig(BaseModel):
     jitter back and forth by tens of centimetres."""
     contact_sigma_m: float = Field(0.005, gt=0.0)
     """Allowed travel of a foot in contact per frame [m] (weight of the no-skate term)."""
+    contact_depth_sigma_ratio: float = Field(1.0, ge=1.0)
+    """``contact_sigma_m`` times this along the optical axis (the pose model's depth of a
+    foot relative to the hips is the uncertain direction, as for ``world.anchor_sigma_m``)."""
     support_sigma_m: float = Field(0.01, gt=0.0)
     """Allowed height error of a foot in contact [m] (weight of the on-the-ground term)."""
     up_from_soles: bool = True

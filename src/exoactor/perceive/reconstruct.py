@@ -386,7 +386,9 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
         tt = np.flatnonzero(contact[:, f])
         height[tt, idx[tt]] = levels.ground_c + support[tt, f]
     fit2 = fit_root_translation(rel2, kp, fit_weight, K, fps, stationary=stationary,
-                                contact_sigma_m=cfg.contact_sigma_m, support_height_m=height,
+                                contact_sigma_m=cfg.contact_sigma_m,
+                                contact_depth_sigma_ratio=cfg.contact_depth_sigma_ratio,
+                                support_height_m=height,
                                 up_c=up.up_c, support_sigma_m=cfg.support_sigma_m,
                                 **hold_kw(rel2), **fit_kw)
     joints_c = rel2 + fit2.trans_c[:, None]
