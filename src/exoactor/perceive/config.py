@@ -371,6 +371,12 @@ class PerceiveConfig(BaseModel):
     close as the leg allows, it is still above ``contact_height_m``
     (:func:`~exoactor.perceive.reconstruct.lifting_off`); False: wherever the leg is
     clamped, by however little."""
+    lift_off_unless_planted: bool = False
+    """A contact foot the leg cannot lock onto its support lifts off only where the image
+    does not show it planted (``world.stance_speed``): a foot still in the image stands
+    although the leg falls short of it by the model's depth error; a foot that moves in
+    the image and is out of reach is lifting off. Used instead of
+    ``lift_off_above_contact_height`` when both are set; False: as that switch says."""
     lock_blend_frames: int = Field(3, ge=0, le=30)
     """Frames over which a foot blends into and out of its locked contact position."""
 
