@@ -106,3 +106,24 @@ def test_a_leg_clamped_by_millimetres_is_not_lifting_off() -> None:
     assert not out[:, 0].any() and out[:, 1].all()
     free = FootLock(body, np.zeros((T, 2)), np.zeros((T, 2), bool))
     assert not lifting_off(free, np.zeros((T, 2)), 0.06).any()  # reached: never lifting
+
+
+def test_an_unreachable_foot_still_in_the_image_is_not_lifting_off() -> None:
+    """Both legs fall short of their support (left 10 cm, as the depth error of a camera
+    looking down leaves a planted foot; right as well). The left foot is still in the image
+    and stands; the right one moves in the image from frame 5 and lifts off there."""
+    from tests.perceive.test_grounding import standing_skeleton
+
+    from exoactor.perceive.foot_lock import FootLock
+    from exoactor.perceive.reconstruct import lifting_off_unless_planted
+
+    T = 10
+    body = np.repeat(standing_skeleton()[None], T, 0)
+    locked = FootLock(body, np.zeros((T, 2)), np.ones((T, 2), bool))
+    planted = np.ones((T, 2), bool)
+    planted[5:, 1] = False
+    out = lifting_off_unless_planted(locked, planted)
+    assert not out[:, 0].any()
+    assert out[5:, 1].all() and not out[:5, 1].any()
+    free = FootLock(body, np.zeros((T, 2)), np.zeros((T, 2), bool))
+    assert not lifting_off_unless_planted(free, ~planted).any()  # reached: never lifting

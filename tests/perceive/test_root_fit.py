@@ -62,3 +62,27 @@ def test_support_height_is_met() -> None:
     fit = fit_root_translation(rel, kp, np.ones(kp.shape[:2]) * 1e-3, K, 30.0,
                                support_height_m=height, up_c=up, support_sigma_m=1e-4)
     assert np.allclose((rel[:, 3] + fit.trans_c) @ up, -1.5, atol=1e-3)
+
+
+def test_a_contact_foot_is_held_loosely_in_depth_where_its_depth_is_uncertain() -> None:
+    # a planted foot whose depth relative to the hips the pose model gets wrong (a stride
+    # shortened in depth: +-0.1 m over the stance), everything else exact up to pixel noise
+    rel, trans, K, _ = _scene(seed=5)
+    anchor = np.array([-0.3, 0.9, 6.5])
+    rel[:, 0] = anchor - trans
+    rng = np.random.default_rng(6)
+    kp = project(rel + trans[:, None], K) + rng.normal(0, 2.0, (len(rel), 33, 2))
+    rel_model = rel.copy()
+    rel_model[:, 0, 2] += np.linspace(0.1, -0.1, len(rel))
+    stationary = np.zeros(kp.shape[:2], bool)
+    stationary[:, 0] = True
+    w = np.ones(kp.shape[:2])
+    err = {}
+    for ratio in (1.0, 5.0):
+        fit = fit_root_translation(rel_model, kp, w, K, 30.0, stationary=stationary,
+                                   contact_sigma_m=0.005, contact_depth_sigma_ratio=ratio)
+        err[ratio] = np.abs(fit.trans_c[:, 2] - trans[:, 2]).max()
+        foot = rel_model[:, 0] + fit.trans_c
+        # across the image the foot is still held
+        assert np.abs(np.diff(foot[:, :2], axis=0)).max() < 0.01
+    assert err[5.0] < 0.5 * err[1.0], err

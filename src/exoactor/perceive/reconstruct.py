@@ -199,6 +199,15 @@ def lifting_off(locked: FootLock, support_w: np.ndarray, contact_height_m: float
     return locked.unreachable & (sole - np.asarray(support_w) > contact_height_m)
 
 
+def lifting_off_unless_planted(locked: FootLock, planted: np.ndarray) -> np.ndarray:
+    """``(T, 2)`` bool, the feet the leg could not lock onto their support
+    (``locked.unreachable``) that the image does not show planted (``planted``, still in 2D:
+    :func:`~exoactor.perceive.world.planted_feet_2d`). A foot still in the image stands,
+    however far the model's depth error leaves it from the leg's reach; an unreachable foot
+    that moves in the image is lifting off."""
+    return locked.unreachable & ~np.asarray(planted, dtype=bool)
+
+
 def _drop_short_contacts(contact: np.ndarray, fps: float, min_contact_s: float) -> np.ndarray:
     """Drop contact runs shorter than ``min_contact_s`` from ``(T, 2)`` contacts."""
     n = round(min_contact_s * fps)
@@ -387,7 +396,9 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
         tt = np.flatnonzero(contact[:, f])
         height[tt, idx[tt]] = levels.ground_c + support[tt, f]
     fit2 = fit_root_translation(rel2, kp, fit_weight, K, fps, stationary=stationary,
-                                contact_sigma_m=cfg.contact_sigma_m, support_height_m=height,
+                                contact_sigma_m=cfg.contact_sigma_m,
+                                contact_depth_sigma_ratio=cfg.contact_depth_sigma_ratio,
+                                support_height_m=height,
                                 up_c=up.up_c, support_sigma_m=cfg.support_sigma_m,
                                 **hold_kw(rel2), **fit_kw)
     joints_c = rel2 + fit2.trans_c[:, None]
@@ -421,8 +432,12 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
         joints_w[..., :2] += shift_w[:, None]
     support_w, contact_w, unlocked_w = support, contact, joints_w
     locked = lock_feet(joints_w, contact_w, support_w, cfg.lock_blend_frames)
-    lifting = (lifting_off(locked, support_w, cfg.contact_height_m)
-               if cfg.lift_off_above_contact_height else locked.unreachable) & contact_w
+    if cfg.lift_off_unless_planted:
+        lifting = lifting_off_unless_planted(locked, planted) & contact_w
+    elif cfg.lift_off_above_contact_height:
+        lifting = lifting_off(locked, support_w, cfg.contact_height_m) & contact_w
+    else:
+        lifting = locked.unreachable & contact_w
     if lifting.any():
         # A foot the leg cannot bring down to its support is lifting off: end its contact
         # there and lock again.

@@ -61,6 +61,7 @@ def fit_root_translation(rel_c: np.ndarray, kp_px: np.ndarray, weight: np.ndarra
                          accel_sigma_m_s2: float = 15.0,
                          depth_accel_sigma_m_s2: float | None = None, stationary: np.ndarray | None = None,
                          contact_sigma_m: float | np.ndarray = 0.005,
+                         contact_depth_sigma_ratio: float = 1.0,
                          support_height_m: np.ndarray | None = None,
                          up_c: np.ndarray | None = None, support_sigma_m: float = 0.01,
                          hold: np.ndarray | None = None,
@@ -83,6 +84,10 @@ def fit_root_translation(rel_c: np.ndarray, kp_px: np.ndarray, weight: np.ndarra
             the previous frame when both are True.
         contact_sigma_m: allowed travel per frame of a stationary landmark [m]; a scalar or
             ``(T, J)`` (the value at the later frame of a pair counts).
+        contact_depth_sigma_ratio: ``contact_sigma_m`` times this along the optical axis: a
+            monocular pose model places a foot relative to the hips far worse in depth than
+            across the image, and holding it equally in depth turns that error into root
+            motion (1: the same in every axis).
         support_height_m: optional ``(T, J)`` height [m] a landmark must have along ``up_c``
             (NaN: no constraint).
         up_c: ``(3,)`` unit up direction in the camera frame (needed with heights).
@@ -133,11 +138,12 @@ def fit_root_translation(rel_c: np.ndarray, kp_px: np.ndarray, weight: np.ndarra
         sig = np.asarray(contact_sigma_m, dtype=float)
         s = 1.0 / (sig[tt, jj] if sig.ndim == 2 else np.full(len(tt), float(sig)))
         for k in range(3):
+            sk = s / contact_depth_sigma_ratio if k == 2 else s
             r = np.arange(len(tt))
             rows = np.repeat(r, 2)
             cols = np.stack([3 * tt + k, 3 * (tt - 1) + k], 1).ravel()
-            vals = np.stack([s, -s], 1).ravel()
-            rhs = -s * (X[tt, jj, k] - X[tt - 1, jj, k])
+            vals = np.stack([sk, -sk], 1).ravel()
+            rhs = -sk * (X[tt, jj, k] - X[tt - 1, jj, k])
             row = add(rows, cols, vals, rhs, row)
     if hold is not None and T >= 2:
         tt = np.flatnonzero(hold[1:] & hold[:-1]) + 1
