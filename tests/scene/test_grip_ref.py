@@ -15,6 +15,8 @@ from exoactor.scene.grip_ref import (
 )
 from exoactor.scene.infer import infer_scene
 
+GRIP = GripRefConfig(enabled=True)  # the grip is off by default
+
 
 def _fk(motion, bodies):
     import mujoco
@@ -57,7 +59,7 @@ def test_grip_presses_the_hands_in_during_the_hold_and_moves_nothing_else():
     box = found.model_copy(update={"evidence": ((a, b - 40),)})    # a hold that ends in the clip
     scene = scene.model_copy(update={"objects": tuple(box if o is found else o
                                                       for o in scene.objects)})
-    res = squeeze_for_boxes(motion, scene, GripRefConfig(squeeze_m=0.03))
+    res = squeeze_for_boxes(motion, scene, GripRefConfig(enabled=True, squeeze_m=0.03))
     hands = ("left_rubber_hand", "right_rubber_hand")
     held = ("left_ankle_roll_link", "right_ankle_roll_link", "pelvis", "torso_link")
     before, after = _fk(motion, hands + held), _fk(res.motion, hands + held)
@@ -82,7 +84,7 @@ def test_no_carried_box_leaves_the_reference_and_the_digest_as_they_are():
     seat = SceneObject(kind="seat", pose=ObjectPose(pos=(0.0, 0.0, 0.2)), size=(0.4, 0.4, 0.4),
                        evidence=((10, 20),))
     scene = Scene(source="test", objects=(seat,))
-    res = squeeze_for_boxes(motion, scene)
+    res = squeeze_for_boxes(motion, scene, GRIP)
     assert res.motion is motion and not res.weight.any()
     assert boxes_digest(scene) == ""
     off = squeeze_for_boxes(motion, infer_scene(motion), GripRefConfig(enabled=False))
@@ -95,7 +97,7 @@ def test_track_stage_follows_the_grip_reference_only_for_its_boxes(tmp_path):
 
     motion = lift_reference()
     scene = infer_scene(motion)
-    grip = squeeze_for_boxes(motion, scene).motion
+    grip = squeeze_for_boxes(motion, scene, GRIP).motion
     run = RunDir(tmp_path)
     _save_seated(run, grip, scene, "test")
     got = _seated_motion(run, scene)
@@ -122,7 +124,7 @@ def test_a_tracked_grip_lifts_the_inferred_box():
     assert [o.kind for o in scene.objects] == ["table", "box"]
     track = TrackConfig(scene=scene, drift=DriftConfig(enabled=False))
     lifted = {}
-    for name, mot in (("plain", motion), ("grip", squeeze_for_boxes(motion, scene).motion)):
+    for name, mot in (("plain", motion), ("grip", squeeze_for_boxes(motion, scene, GRIP).motion)):
         res = track_motion(mot, track)
         assert not res.metrics.fell
         inter = interaction_metrics(res.rollout, scene, fps=motion.fps)

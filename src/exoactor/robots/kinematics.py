@@ -43,6 +43,20 @@ def motion_qpos(robot: Robot, motion: RobotMotion) -> np.ndarray:
     return qpos
 
 
+def motion_from_qpos(robot: Robot, like: RobotMotion, qpos: np.ndarray, source: str
+                     ) -> RobotMotion:
+    """The inverse of :func:`motion_qpos`: ``(T, nq)`` qpos as a motion with ``like``'s robot,
+    fps, joint names and hand joints (root quaternions renormalised), named ``source``."""
+    from exoactor.formats.motion import RobotMotion
+
+    quat = qpos[:, 3:7]
+    return RobotMotion(robot=like.robot, fps=like.fps, joint_names=like.joint_names,
+                       root_pos=qpos[:, 0:3].copy(),
+                       root_quat=quat / np.linalg.norm(quat, axis=1, keepdims=True),
+                       dof_pos=qpos[:, robot.qpos_adr[robot.body_idx]].copy(),
+                       hand_dof=like.hand_dof, source=source)
+
+
 def body_positions(robot: Robot, motion: RobotMotion, bodies: list[str] | None = None
                    ) -> BodyPositions:
     """FK of every frame of ``motion`` for ``bodies`` (default: every body of the model)."""

@@ -176,7 +176,7 @@ def adjust_for_seats(motion: RobotMotion, scene: Scene, config: ContactRefConfig
 
     from exoactor.mink_loader import import_mink
     from exoactor.robots import get_robot
-    from exoactor.robots.kinematics import motion_qpos
+    from exoactor.robots.kinematics import motion_from_qpos, motion_qpos
 
     mink = import_mink()
     cfg = config or ContactRefConfig()
@@ -335,13 +335,8 @@ def adjust_for_seats(motion: RobotMotion, scene: Scene, config: ContactRefConfig
         res = ContactRefResult(motion, weight, drop, contact_z, target_z, feet_err)
         logger.info("seat-contact reference: %s", res.summary())
         return res
-    out = RobotMotion(robot=motion.robot, fps=motion.fps, joint_names=motion.joint_names,
-                      root_pos=qout[:, 0:3].copy(),
-                      root_quat=qout[:, 3:7] / np.linalg.norm(qout[:, 3:7], axis=1,
-                                                              keepdims=True),
-                      dof_pos=qout[:, robot.qpos_adr[robot.body_idx]].copy(),
-                      hand_dof=motion.hand_dof,
-                      source=f"{motion.source} (seat contact: pelvis lowered onto the seat)")
+    out = motion_from_qpos(robot, motion, qout,
+                           f"{motion.source} (seat contact: pelvis lowered onto the seat)")
     res = ContactRefResult(out, weight, drop, contact_z, target_z, feet_err)
     logger.info("seat-contact reference: %s", res.summary())
     return res

@@ -119,7 +119,7 @@ def squeeze_for_boxes(motion: RobotMotion, scene: Scene, config: GripRefConfig |
 
     from exoactor.mink_loader import import_mink
     from exoactor.robots import get_robot
-    from exoactor.robots.kinematics import motion_qpos
+    from exoactor.robots.kinematics import motion_from_qpos, motion_qpos
 
     cfg = config or GripRefConfig()
     robot = robot or get_robot(motion.robot)
@@ -179,13 +179,7 @@ def squeeze_for_boxes(motion: RobotMotion, scene: Scene, config: GripRefConfig |
         moved = d.xpos[hand_ids] - hands_w[t]
         squeeze[t] = 0.5 * float(moved[0] @ u - moved[1] @ u)
         held_err[t] = float(np.linalg.norm(d.xpos[held_ids] - held_p, axis=1).max())
-    out = RobotMotion(robot=motion.robot, fps=motion.fps, joint_names=motion.joint_names,
-                      root_pos=qout[:, 0:3].copy(),
-                      root_quat=qout[:, 3:7] / np.linalg.norm(qout[:, 3:7], axis=1,
-                                                              keepdims=True),
-                      dof_pos=qout[:, robot.qpos_adr[robot.body_idx]].copy(),
-                      hand_dof=motion.hand_dof,
-                      source=f"{motion.source} (grip: hands pressed into the carried box)")
+    out = motion_from_qpos(robot, motion, qout, f"{motion.source} (grip: hands pressed into the carried box)")
     res = GripRefResult(out, weight, squeeze, held_err, grasps)
     logger.info("grip reference: %s", res.summary())
     return res
