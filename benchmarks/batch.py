@@ -48,7 +48,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     os.environ.setdefault("MUJOCO_GL", "egl")
-    root = Path(os.environ.get("EXOACTOR_ASSETS", Path(__file__).parents[2] / "shared" / "assets"))
+    root = Path(os.environ.get("EXOACTOR_ASSETS", Path(__file__).resolve().parents[2] / "shared" / "assets"))
 
     from exoactor.batch import BatchConfig, run_batch
     from exoactor.batch.suite import validate_suite

@@ -41,7 +41,7 @@ KIMODO_FPS = 30.0
 
 def assets() -> Path:
     return Path(os.environ.get("EXOACTOR_ASSETS",
-                               Path(__file__).parents[2] / "shared" / "assets"))
+                               Path(__file__).resolve().parents[2] / "shared" / "assets"))
 
 
 def load_kimodo_csv(path: Path) -> RobotMotion:

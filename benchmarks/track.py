@@ -50,7 +50,7 @@ ABLATION = [("off", {"enabled": False})] + [
 
 
 def motion_files() -> list[Path]:
-    root = Path(os.environ.get("EXOACTOR_ASSETS", Path(__file__).parents[2] / "shared" / "assets"))
+    root = Path(os.environ.get("EXOACTOR_ASSETS", Path(__file__).resolve().parents[2] / "shared" / "assets"))
     files = sorted((root / "twist2" / "motions").glob("*.pkl"))
     if not files:
         sys.exit(f"no motions under {root}/twist2/motions; set EXOACTOR_ASSETS")
