@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -47,14 +47,10 @@ def motion_from_qpos(robot: Robot, like: RobotMotion, qpos: np.ndarray, source: 
                      ) -> RobotMotion:
     """The inverse of :func:`motion_qpos`: ``(T, nq)`` qpos as a motion with ``like``'s robot,
     fps, joint names and hand joints (root quaternions renormalised), named ``source``."""
-    from exoactor.formats.motion import RobotMotion
-
     quat = qpos[:, 3:7]
-    return RobotMotion(robot=like.robot, fps=like.fps, joint_names=like.joint_names,
-                       root_pos=qpos[:, 0:3].copy(),
-                       root_quat=quat / np.linalg.norm(quat, axis=1, keepdims=True),
-                       dof_pos=qpos[:, robot.qpos_adr[robot.body_idx]].copy(),
-                       hand_dof=like.hand_dof, source=source)
+    return replace(like, root_pos=qpos[:, 0:3].copy(),
+                   root_quat=quat / np.linalg.norm(quat, axis=1, keepdims=True),
+                   dof_pos=qpos[:, robot.qpos_adr[robot.body_idx]].copy(), source=source)
 
 
 def body_positions(robot: Robot, motion: RobotMotion, bodies: list[str] | None = None
