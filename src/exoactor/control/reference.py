@@ -151,6 +151,41 @@ class Pose:
     hand_pos: np.ndarray | None = None
 
 
+class _Frames:
+    """A motion's reference frames: root pose, world velocities (finite differences at
+    ``fps``), joints; sampled at a time by linear interpolation (root orientation by slerp)."""
+
+    def __init__(self, motion: RobotMotion):
+        self.fps = motion.fps
+        self.pos = motion.root_pos
+        self.quat = continuous(motion.root_quat)
+        self.slerp = SegmentSlerp(self.quat)
+        self.dof = motion.dof_pos
+        self.hand = motion.hand_dof
+        self.lin_vel_w = np.gradient(self.pos, 1.0 / self.fps, axis=0)
+        self.ang_vel_w = angular_velocity_w(self.quat, self.fps)
+
+    def at_index(self, i: int) -> ReferenceFrame:
+        """Frame ``i`` exactly (copies)."""
+        return ReferenceFrame(self.pos[i].copy(), self.quat[i].copy(), self.lin_vel_w[i].copy(),
+                              self.ang_vel_w[i].copy(), self.dof[i].copy(),
+                              None if self.hand is None else self.hand[i].copy())
+
+    def at(self, t_s: float) -> ReferenceFrame:
+        """The frame at ``t_s`` after the first (clamped to the motion's frames)."""
+        x = t_s * self.fps
+        i0 = int(np.clip(np.floor(x), 0, len(self.pos) - 2))
+        a = float(np.clip(x - i0, 0.0, 1.0))
+        i1 = i0 + 1
+
+        def lerp(arr: np.ndarray) -> np.ndarray:
+            return (1.0 - a) * arr[i0] + a * arr[i1]
+
+        quat = self.slerp(i0, a)
+        return ReferenceFrame(lerp(self.pos), quat, lerp(self.lin_vel_w), lerp(self.ang_vel_w),
+                              lerp(self.dof), None if self.hand is None else lerp(self.hand))
+
+
 class ReferenceStreamer:
     """Samples a (cleaned) motion at any clip time, with start blend, end hold and return.
 
@@ -173,13 +208,7 @@ class ReferenceStreamer:
         self.motion = motion
         self.fps = motion.fps
         self.duration_s = motion.duration_s
-        self._pos = motion.root_pos
-        self._quat = continuous(motion.root_quat)
-        self._slerp = SegmentSlerp(self._quat)
-        self._dof = motion.dof_pos
-        self._hand = motion.hand_dof
-        self._lin_vel_w = np.gradient(self._pos, 1.0 / self.fps, axis=0)
-        self._ang_vel_w = angular_velocity_w(self._quat, self.fps)
+        self._frames = _Frames(motion)
         self.start = start
         self.blend_in_s = self.config.blend_in_s if start is not None else 0.0
         last = self.frame_at_index(motion.num_frames - 1)
@@ -193,19 +222,9 @@ class ReferenceStreamer:
             self.run_out = reachable_stop(motion, self.config.run_out_decel_m_s2,
                                           self.config.run_out_min_speed_m_s)
         if self.run_out is not None:
-            ro = self.run_out.motion
-            self._ro_pos = ro.root_pos
-            self._ro_quat = continuous(ro.root_quat)
-            self._ro_slerp = SegmentSlerp(self._ro_quat)
-            self._ro_dof = ro.dof_pos
-            self._ro_hand = ro.hand_dof
-            self._ro_lin_vel_w = np.gradient(self._ro_pos, 1.0 / self.fps, axis=0)
-            self._ro_ang_vel_w = angular_velocity_w(self._ro_quat, self.fps)
+            self._ro_frames = _Frames(self.run_out.motion)
             self.run_out_s = self.run_out.duration_s
-            n = ro.num_frames - 1
-            last = ReferenceFrame(self._ro_pos[n].copy(), self._ro_quat[n].copy(),
-                                  np.zeros(3), np.zeros(3), self._ro_dof[n].copy(),
-                                  None if self._ro_hand is None else self._ro_hand[n].copy())
+            last = _at_rest(self._ro_frames.at_index(len(self._ro_frames.pos) - 1))
         end_yaw = float(yaw(last.root_quat_w))
         stand_pos = np.array([last.root_pos_w[0], last.root_pos_w[1], stand.root_pos_w[2]])
         self._last = last
@@ -219,36 +238,7 @@ class ReferenceStreamer:
 
     def frame_at_index(self, i: int) -> ReferenceFrame:
         """The reference at motion frame ``i`` exactly."""
-        return ReferenceFrame(self._pos[i].copy(), self._quat[i].copy(), self._lin_vel_w[i].copy(),
-                              self._ang_vel_w[i].copy(), self._dof[i].copy(),
-                              None if self._hand is None else self._hand[i].copy())
-
-    def _clip(self, t_s: float) -> ReferenceFrame:
-        x = t_s * self.fps
-        i0 = int(np.clip(np.floor(x), 0, self.motion.num_frames - 2))
-        a = float(np.clip(x - i0, 0.0, 1.0))
-        i1 = i0 + 1
-
-        def lerp(arr: np.ndarray) -> np.ndarray:
-            return (1.0 - a) * arr[i0] + a * arr[i1]
-
-        quat = self._slerp(i0, a)
-        return ReferenceFrame(lerp(self._pos), quat, lerp(self._lin_vel_w), lerp(self._ang_vel_w),
-                              lerp(self._dof), None if self._hand is None else lerp(self._hand))
-
-    def _run_out(self, t_s: float) -> ReferenceFrame:
-        """The run-out ``t_s`` after the clip's end (its frames interpolated as the clip's)."""
-        x = t_s * self.fps
-        i0 = int(np.clip(np.floor(x), 0, len(self._ro_pos) - 2))
-        a = float(np.clip(x - i0, 0.0, 1.0))
-        i1 = i0 + 1
-
-        def lerp(arr: np.ndarray) -> np.ndarray:
-            return (1.0 - a) * arr[i0] + a * arr[i1]
-
-        return ReferenceFrame(lerp(self._ro_pos), self._ro_slerp(i0, a), lerp(self._ro_lin_vel_w),
-                              lerp(self._ro_ang_vel_w), lerp(self._ro_dof),
-                              None if self._ro_hand is None else lerp(self._ro_hand))
+        return self._frames.at_index(i)
 
     def sample(self, clip_time_s: float) -> ReferenceFrame:
         """The reference at ``clip_time_s`` (negative during the blend-in)."""
@@ -259,9 +249,9 @@ class ReferenceStreamer:
             first = self.frame_at_index(0)
             return _blend(self.start, first, 1.0 + t / self.blend_in_s, self.blend_in_s)
         if t <= self.duration_s:
-            return self._clip(t)
+            return self._frames.at(t)
         if self.run_out is not None and t <= self.duration_s + self.run_out_s:
-            return self._run_out(t - self.duration_s)
+            return self._ro_frames.at(t - self.duration_s)
         t_end = t - self.duration_s - self.run_out_s - self.config.hold_s
         if t_end <= 0.0 or self.config.return_s <= 0.0:
             return _at_rest(self._last)
