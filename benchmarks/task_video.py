@@ -41,7 +41,7 @@ file stem to ``{"upright": bool, "in_place": bool, "stands": bool}``. Writes
 
     EXOACTOR_ASSETS=../shared/assets .venv/bin/python benchmarks/task_video.py \
         [--footage ../shared/footage] [--clips 'gen_*.mp4'] [--out DIR] [--workers 1] \
-        [--report] [--force]
+        [--report] [--force] [--set '{"perceive": {"contact_from_planted": true}}']
 """
 
 from __future__ import annotations
@@ -194,17 +194,22 @@ def _load_json(path: Path) -> dict | None:
         return None
 
 
-def run_clip(video: str, run_dir: str, report: bool, force: bool) -> dict:
-    """Run one clip (resuming its run directory); return its row. Runs in a worker process."""
+def run_clip(video: str, run_dir: str, report: bool, force: bool,
+             settings: dict | None = None) -> dict:
+    """Run one clip (resuming its run directory); return its row. Runs in a worker process.
+
+    ``settings``: :class:`~exoactor.runner.RunConfig` fields (nested dicts) over its defaults.
+    """
     os.environ.setdefault("MUJOCO_GL", "egl")
     os.environ.setdefault("GLOG_minloglevel", "2")
     logging.basicConfig(level=logging.ERROR)
-    from exoactor.runner import run_video
+    from exoactor.runner import RunConfig, run_video
 
     t0 = time.perf_counter()
     error = None
     try:
-        run_video(video, run_dir, force={"all"} if force else set(), report=report)
+        config = RunConfig.model_validate(settings or {})
+        run_video(video, run_dir, config, force={"all"} if force else set(), report=report)
     except Exception as exc:  # noqa: BLE001 - a crash is a result of the benchmark
         error = f"{type(exc).__name__}: {exc}"
     row = clip_row(Path(video), Path(run_dir))
@@ -400,6 +405,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="also build each run's report (videos, page); slow")
     ap.add_argument("--force", action="store_true", help="recompute every stage")
     ap.add_argument("--labels", type=Path, help="JSON: clip stem -> labels (see docstring)")
+    ap.add_argument("--set", type=json.loads, default={}, metavar="JSON",
+                    help='RunConfig fields over the defaults, e.g. '
+                         '\'{"perceive": {"contact_from_planted": true}}\'')
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     clips = sorted(args.footage.glob(args.clips))
@@ -414,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{os.cpu_count()} CPUs, load " + " ".join(f"{x:.1f}" for x in os.getloadavg()),
           flush=True)
     t0 = time.perf_counter()
-    jobs = [(str(c), str(out / c.stem), args.report, args.force) for c in clips]
+    jobs = [(str(c), str(out / c.stem), args.report, args.force, args.set) for c in clips]
     rows: dict[str, dict] = {}
     if args.workers <= 1:
         for job in jobs:
@@ -440,7 +448,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wall {time.perf_counter() - t0:.0f} s")
     from exoactor.fileio import write_json
 
-    write_json(out / "task_video.json", {"code": _git_label(), "rows": ordered})
+    write_json(out / "task_video.json", {"code": _git_label(), "settings": args.set,
+                                         "rows": ordered})
     (out / "task_video.md").write_text(text + "\n")
     return 0
 
