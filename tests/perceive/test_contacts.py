@@ -87,27 +87,6 @@ def test_a_foot_still_in_the_image_is_in_contact_whatever_its_3d_height() -> Non
     assert c[20:40, 1].all() and not c[:20, 1].any() and not c[40:, 1].any()
 
 
-def test_a_leg_clamped_by_millimetres_is_not_lifting_off() -> None:
-    """A straight leg over a planted foot: the hip sways by millimetres, the foot lock is
-    clamped by millimetres. That foot stands; one the leg leaves 10 cm up lifts off."""
-    from tests.perceive.test_grounding import standing_skeleton
-
-    from exoactor.perceive.foot_lock import FootLock
-    from exoactor.perceive.reconstruct import lifting_off
-
-    T = 10
-    body = np.repeat(standing_skeleton()[None], T, 0)
-    left, right = LEGS
-    for j in ("ankle", "heel", "toe"):
-        body[:, left[j], 2] += 0.008
-        body[:, right[j], 2] += 0.10
-    locked = FootLock(body, np.zeros((T, 2)), np.ones((T, 2), bool))
-    out = lifting_off(locked, np.zeros((T, 2)), 0.06)
-    assert not out[:, 0].any() and out[:, 1].all()
-    free = FootLock(body, np.zeros((T, 2)), np.zeros((T, 2), bool))
-    assert not lifting_off(free, np.zeros((T, 2)), 0.06).any()  # reached: never lifting
-
-
 def test_an_unreachable_foot_still_in_the_image_is_not_lifting_off() -> None:
     """Both legs fall short of their support (left 10 cm, as the depth error of a camera
     looking down leaves a planted foot; right as well). The left foot is still in the image

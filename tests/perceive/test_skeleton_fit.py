@@ -17,7 +17,6 @@ from exoactor.perceive.camera import intrinsics, project
 from exoactor.perceive.filtering import bone_index_pairs, bone_lengths, reference_lengths
 from exoactor.perceive.metrics import pa_mpjpe_mm
 from exoactor.perceive.skeleton_fit import (
-    Ground,
     SkeletonFitConfig,
     fit_skeleton,
     length_groups,
@@ -200,41 +199,3 @@ def test_fit_on_the_rendered_raise_arms_clip(tmp_path_factory: pytest.TempPathFa
             if any(k in BODY_33[a] for k in ("shoulder", "elbow"))
             and any(k in BODY_33[b] for k in ("elbow", "wrist"))]
     assert bone_lengths(with_fit.joints_c, bone_index_pairs())[:, arms].std(0).max() < 0.005
-
-
-def test_ground_term_puts_a_contact_foot_back_on_its_support() -> None:
-    """The image cannot tell a foot on the floor from one nearer the camera and higher on
-    the same view ray (the three-quarter and pitched-camera clips: a planted foot came out
-    6-11 cm up and the pelvis rolled 12 deg). Given the support, the fit slides the foot
-    back along its ray onto it; without it the foot stays up."""
-    rng = np.random.default_rng(3)
-    truth = _stick_body(30)
-    K = intrinsics(640, 480, 60.0)
-    kp = project(truth, K) + rng.normal(scale=0.5, size=truth.shape[:2] + (2,))
-    up_c = np.array([0.0, -1.0, 0.0])  # a level camera: image y is down
-    left_foot = [N("left_ankle"), N("left_heel"), N("left_foot_index")]
-    start = truth.copy()
-    z = start[:, left_foot, 2:3]
-    start[:, left_foot] *= (z - 0.6) / z  # 0.6 m nearer on the same rays: higher
-    sole = [N("left_heel"), N("left_foot_index")]
-    support = (truth[:, sole] @ up_c).min(1)  # the left foot stands (straight leg)
-    lifted = (start[:, sole] @ up_c).min(1) - support
-    assert lifted.min() > 0.05  # [m] the ambiguity the test is about
-    pairs = bone_index_pairs()
-    lengths0 = reference_lengths(truth, np.ones(len(truth), bool), pairs)
-    contact = np.zeros((len(truth), 2), bool)
-    contact[:, 0] = True
-    height = np.stack([support, np.full(len(truth), np.nan)], 1)
-    cfg = SkeletonFitConfig(iterations=10, rigid_trunk=True)
-    ground = Ground(up_c, height, contact)
-
-    def sole_error(P: np.ndarray) -> np.ndarray:
-        return (P[:, sole] @ up_c).min(1) - support
-
-    plain = fit_skeleton(start, start, kp, np.ones(truth.shape[:2]), K, 30.0, lengths0, cfg,
-                         pairs)
-    held = fit_skeleton(start, start, kp, np.ones(truth.shape[:2]), K, 30.0, lengths0, cfg,
-                        pairs, ground)
-    assert np.abs(sole_error(held.points_c)).max() < 0.015, sole_error(held.points_c)
-    assert sole_error(plain.points_c).min() > 0.03, sole_error(plain.points_c)
-    assert np.median(reprojection_px(held.points_c, kp, K)) < 2.0  # the image is kept

@@ -362,33 +362,16 @@ class PerceiveConfig(BaseModel):
     differences)."""
     min_contact_s: float = Field(0.1, ge=0.0)
     """Shorter contacts (and gaps between contacts) are dropped (filled) [s]."""
-    # Three switches: "feet planted in the image stand on their support"; off by default.
-    # Measured on the 8 task videos and the rendered truth (branch tv7's note):
-    # - all three: water executable (key-body 104 -> 77 mm), book not (drift 0.19 -> 0.56
-    #   m): 4/8 -> 4/8; rendered raise-arms MPJPE 57 -> 76 mm (the support term).
-    # - contact_from_planted + lift_off_above_contact_height (no support term): 4/8 -> 5/8
-    #   (water 104 -> 56 mm; fold's end drift 0.50 -> 0.02 m, bench 0.43 -> 0.14 m), but
-    #   pick-up drifts 0.58 -> 3.22 m (not executed 43 -> 70 %), raise 0.58 -> 1.65 m, and
-    #   the rendered walk's W2-MPJPE rises 100 -> 138 mm (raise-arms truth unchanged).
     contact_from_planted: bool = False
     """A foot still in the image (``world.stance_speed``) is in contact whatever its 3D
     height and speed (:func:`~exoactor.perceive.contacts.foot_contacts`); False: height and
     speed only."""
-    skeleton_fit_ground: bool = False
-    """The skeleton fit holds the lowest sole point of each contact foot on its support
-    (:class:`~exoactor.perceive.skeleton_fit.Ground`), and the ground scales with the
-    skeleton back to the stature; False: no support term."""
-    lift_off_above_contact_height: bool = False
-    """A contact foot the leg cannot lock onto its support lifts off only where, placed as
-    close as the leg allows, it is still above ``contact_height_m``
-    (:func:`~exoactor.perceive.reconstruct.lifting_off`); False: wherever the leg is
-    clamped, by however little."""
     lift_off_unless_planted: bool = False
     """A contact foot the leg cannot lock onto its support lifts off only where the image
     does not show it planted (``world.stance_speed``): a foot still in the image stands
     although the leg falls short of it by the model's depth error; a foot that moves in
-    the image and is out of reach is lifting off. Used instead of
-    ``lift_off_above_contact_height`` when both are set; False: as that switch says.
+    the image and is out of reach is lifting off; False: every contact foot the leg cannot
+    lock lifts off there.
     Measured with ``contact_from_planted`` and ``contact_depth_sigma_ratio`` = 5 (branch
     i15j's note): water_flowers becomes executable (key-body 109 -> 59 mm), fold's end drift
     0.50 -> 0.02 m, book's 0.19 -> 0.06 m; but pick-up drifts 0.58 -> 1.23 m (not executed

@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.spatial.transform import Rotation
@@ -86,7 +86,7 @@ from exoactor.perceive.grounding import (
 from exoactor.perceive.hands import fill_hand, grasp_closure, template_hand_w
 from exoactor.perceive.root_fit import fit_root_translation
 from exoactor.perceive.scene import LineFamily, pitch_and_roll_c, scene_up_c
-from exoactor.perceive.skeleton_fit import Ground, SkeletonFit, fit_skeleton, scale_about_camera
+from exoactor.perceive.skeleton_fit import fit_skeleton, scale_about_camera
 from exoactor.perceive.world import (
     ARM_POINTS,
     FEET,
@@ -186,17 +186,6 @@ def _sole(joints: np.ndarray, up: np.ndarray, offset: float) -> tuple[np.ndarray
     the index (0 heel, 1 toe) of that point."""
     h = foot_points(joints) @ up - offset  # (T, 2 feet, 2 points)
     return h.min(-1), h.argmin(-1)
-
-
-def lifting_off(locked: FootLock, support_w: np.ndarray, contact_height_m: float
-                ) -> np.ndarray:
-    """``(T, 2)`` bool, the feet the leg could not lock onto their support: out of reach
-    (``locked.unreachable``) and, placed as close as the leg allows, still higher than
-    ``contact_height_m`` above it [m] (the height that starts a contact). A straight leg
-    whose hip sways by millimetres over a planted foot is clamped by millimetres; that foot
-    stands, it is not lifting off."""
-    sole = foot_points(locked.joints_w)[..., 2].min(-1)
-    return locked.unreachable & (sole - np.asarray(support_w) > contact_height_m)
 
 
 def lifting_off_unless_planted(locked: FootLock, planted: np.ndarray) -> np.ndarray:
@@ -371,16 +360,7 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
     if cfg.skeleton_fit.enabled:
         # one skeleton for the clip fitted to the 2D, the upright pose above as its prior
         t_fit = time.perf_counter()
-        ground = (Ground(up.up_c, levels.ground_c + support, contact)
-                  if cfg.skeleton_fit_ground else None)
-        _, P, lengths, k = _fit_skeleton(P, kp, weight, K, fps, pairs, lengths, stature, cfg,
-                                         ground)
-        if ground is not None:
-            # the feet stood on the ground in the fit: scaled about the camera back to the
-            # stature, the ground they stand on scales with them (the image unchanged)
-            levels = replace(levels, ground_c=k * levels.ground_c,
-                             levels_m=k * np.asarray(levels.levels_m))
-            support = k * support
+        P, lengths = _fit_skeleton(P, kp, weight, K, fps, pairs, lengths, stature, cfg)
         fit_s = time.perf_counter() - t_fit
     elif cfg.bone_iterations:  # the slides along the rays changed the bones a little
         P = enforce_bone_lengths(P, pairs, lengths, 10)
@@ -434,8 +414,6 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
     locked = lock_feet(joints_w, contact_w, support_w, cfg.lock_blend_frames)
     if cfg.lift_off_unless_planted:
         lifting = lifting_off_unless_planted(locked, planted) & contact_w
-    elif cfg.lift_off_above_contact_height:
-        lifting = lifting_off(locked, support_w, cfg.contact_height_m) & contact_w
     else:
         lifting = locked.unreachable & contact_w
     if lifting.any():
@@ -484,15 +462,13 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
 
 def _fit_skeleton(P0: np.ndarray, kp: np.ndarray, weight: np.ndarray, K: np.ndarray,
                   fps: float, pairs: list[tuple[int, int]], lengths: np.ndarray,
-                  stature: float, cfg: PerceiveConfig, ground: Ground | None = None
-                  ) -> tuple[SkeletonFit, np.ndarray, np.ndarray, float]:
+                  stature: float, cfg: PerceiveConfig) -> tuple[np.ndarray, np.ndarray]:
     """The temporal skeleton fit (:mod:`~exoactor.perceive.skeleton_fit`) from ``P0``, then
     scaled about the camera centre (the image unchanged) back to ``stature``: one camera
     does not see size, the fit's proportions are kept. (Measuring the stature again from the
     fitted proportions moved the rendered bodies' statures away from the truth: +5.3 ->
-    +5.9 %, +4.8 -> +4.9 %.) Returns the fit, the points, the bone lengths and the scale
-    factor applied about the camera."""
-    fit = fit_skeleton(P0, P0, kp, weight, K, fps, lengths, cfg.skeleton_fit, pairs, ground)
+    +5.9 %, +4.8 -> +4.9 %.) Returns the points and the bone lengths."""
+    fit = fit_skeleton(P0, P0, kp, weight, K, fps, lengths, cfg.skeleton_fit, pairs)
     lengths = fit.lengths_m
     k = stature / stature_m(lengths, pairs)
     logger.info("skeleton fit: %d iterations, reprojection %.1f -> %.1f px (weighted median), "
@@ -502,7 +478,7 @@ def _fit_skeleton(P0: np.ndarray, kp: np.ndarray, weight: np.ndarray, K: np.ndar
     # the fit holds each bone within bone_sigma_m (a few % of a short hand or foot segment):
     # a last projection makes them exact
     P = enforce_bone_lengths(scale_about_camera(fit.points_c, k), pairs, lengths, 10)
-    return fit, P, lengths, float(k)
+    return P, lengths
 
 
 def _hands(obs: PoseObservations, joints_w: np.ndarray, T_w_c: np.ndarray, rays: Rotation,

@@ -25,12 +25,6 @@ eliminates (batched dense 99x99 solves: linear in the clip's length):
 * **joint limits** (elbows and knees): the hinge's end stays on the side of its parent
   segment that MediaPipe's 3D puts it (no flipping through a straight limb), as a one-sided
   penalty on the distance past the straight line;
-* **feet on their support** (given a :class:`Ground`): the lowest sole point (heel or toe)
-  of a foot in contact lies at its support's height along gravity. The image cannot tell a
-  foot on the floor from one higher and nearer along its view ray; from a camera that looks
-  down, or a three-quarter view, the model's depth error becomes a foot lifted by
-  centimetres and a tilted pelvis. This term resolves that ambiguity where the contact says
-  which it is: the sole slides along its ray and the leg follows.
 
 The overall size is not observable from one camera (scaling every point about the camera
 centre leaves the image unchanged); it stays where the bone-length prior holds it, and the
@@ -47,7 +41,6 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from scipy import sparse
 
-from exoactor.perceive.contacts import SOLE_POINTS
 from exoactor.perceive.filtering import bone_index_pairs, savgol
 from exoactor.skeleton import BODY_33
 
@@ -103,25 +96,6 @@ class SkeletonFitConfig(BaseModel):
     limit_sigma_m: float = Field(0.01, gt=0.0)
     """Standard deviation of an elbow or knee past its straight line, on the side the model
     does not bend it [m] (one-sided)."""
-    ground_sigma_m: float = Field(0.01, gt=0.0)
-    """Standard deviation of a contact foot's lowest sole point about its support's height
-    [m] (the term acts only when the caller passes a :class:`Ground`)."""
-
-
-@dataclass(frozen=True)
-class Ground:
-    """Where the feet in contact stand, for :func:`fit_skeleton`'s support term.
-
-    Attributes:
-        up_c: ``(3,)`` unit gravity-up direction in the camera frame.
-        height_m: ``(T, 2)`` height along ``up_c`` (a camera-frame coordinate: ``p @ up_c``)
-            of the support under the left and right foot [m].
-        contact: ``(T, 2)`` bool, the foot stands on it.
-    """
-
-    up_c: np.ndarray
-    height_m: np.ndarray
-    contact: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -189,7 +163,7 @@ class _Problem:
     def __init__(self, model_c: np.ndarray, kp_px: np.ndarray, weight: np.ndarray,
                  K: np.ndarray, fps: float, pairs: list[tuple[int, int]],
                  lengths0: np.ndarray, cfg: SkeletonFitConfig,
-                 soft_pairs: list[tuple[int, int]] = (), ground: Ground | None = None) -> None:
+                 soft_pairs: list[tuple[int, int]] = ()) -> None:
         T, J, _ = model_c.shape
         self.T, self.J, self.K, self.cfg, self.kp, self.w = T, J, K, cfg, kp_px, weight
         self.pairs = np.array(pairs)
@@ -211,7 +185,6 @@ class _Problem:
         self.window = max(3, round(cfg.smooth_window_s * fps) | 1)
         self.trend: np.ndarray | None = None
         self.kpw = np.sqrt(np.clip(weight, 0.0, None))
-        self.ground = ground
 
     def _bend_dir(self, P: np.ndarray) -> np.ndarray:
         a, b, c = (P[:, self.hinges[:, i]] for i in range(3))
@@ -338,23 +311,6 @@ class _Problem:
             add(r, rr, cc, vv)
         else:
             add(r)
-        # feet in contact on their support (1 row per contact foot and frame; the lowest of
-        # heel and toe, chosen at the current points)
-        if self.ground is not None:
-            g = self.ground
-            sole = P[:, np.array(SOLE_POINTS)] @ g.up_c  # (T, 2 feet, 2 points)
-            low = sole.argmin(-1)
-            tc, fc = np.nonzero(g.contact)
-            j = np.array(SOLE_POINTS)[fc, low[tc, fc]]
-            r = (sole[tc, fc, low[tc, fc]] - g.height_m[tc, fc]) / cfg.ground_sigma_m
-            if jac:
-                k = np.arange(len(tc))
-                rr = np.repeat(k, 3)
-                cc = (self.pidx(tc, j)[:, None] + np.arange(3)).ravel()
-                vv = np.tile(g.up_c / cfg.ground_sigma_m, len(tc))
-                add(r, rr, cc, vv)
-            else:
-                add(r)
         rvec = np.concatenate(res)
         if not jac:
             return rvec, None
@@ -367,8 +323,7 @@ class _Problem:
 def fit_skeleton(start_c: np.ndarray, model_c: np.ndarray, kp_px: np.ndarray,
                  weight: np.ndarray, K: np.ndarray, fps: float, lengths0: np.ndarray,
                  cfg: SkeletonFitConfig | None = None,
-                 pairs: list[tuple[int, int]] | None = None,
-                 ground: Ground | None = None) -> SkeletonFit:
+                 pairs: list[tuple[int, int]] | None = None) -> SkeletonFit:
     """Fit ``(T, 33, 3)`` camera-frame landmarks to the 2D ones over the whole clip.
 
     Args:
@@ -382,7 +337,6 @@ def fit_skeleton(start_c: np.ndarray, model_c: np.ndarray, kp_px: np.ndarray,
         lengths0: ``(B,)`` template length of each pair of ``pairs`` [m].
         cfg: weights of the objective (default :class:`SkeletonFitConfig`).
         pairs: the rigid segments (default :func:`~exoactor.perceive.filtering.bone_index_pairs`).
-        ground: the support under the feet in contact (None: no support term).
 
     Returns:
         The fitted points and the clip's bone lengths (one per pair, left = right).
@@ -397,7 +351,7 @@ def fit_skeleton(start_c: np.ndarray, model_c: np.ndarray, kp_px: np.ndarray,
     soft = [] if cfg.rigid_trunk else [i for i, p in enumerate(pairs) if tuple(p) in girdle]
     rigid = [i for i in range(len(pairs)) if i not in soft]
     prob = _Problem(model_c, kp_px, weight, K, fps, [pairs[i] for i in rigid], lengths0[rigid],
-                    cfg, [pairs[i] for i in soft], ground)
+                    cfg, [pairs[i] for i in soft])
     P = np.array(start_c, dtype=float, copy=True)
     L = prob.L0.copy()
     c = cfg.robust_scale
