@@ -311,9 +311,12 @@ class PerceiveConfig(BaseModel):
     """Take each bone's clip length (the median of the model's 3D) only over the frames where
     the model's segment lies within ``asin(value)`` of the image plane (the segment seen
     side-on; its image length bounds its 3D length there), left and right pooled; fewer
-    than 10 such frames: all frames. None: all frames (the clip median). On the rendered sits
-    0.15 takes the seat errors +5.5/+5.0/+7.1/-0.9 -> +0.8/+2.3/+4.9/-0.3 cm, but the
-    rendered walk's W2-MPJPE 99.8 -> 103.6 mm: off (``/work/notes/i16o.md``)."""
+    than 10 such frames: all frames. None: all frames (the clip median). Off: on the
+    rendered sits 0.15 takes the seat errors +5.5/+5.0/+7.1/-0.9 -> +0.8/+2.3/+4.9/-0.3 cm
+    (branch i16o), but 0.15 was chosen there; on this machine the rendered walk's
+    PA-MPJPE 45.0 -> 46.4 mm (W2 116.8 -> 110.6), the raise-arms truth's MPJPE 57.3 -> 57.6
+    mm; on the 8 task clips tilt moves <= 0.3 deg, path <= 0.03 m, stature <= 0.04 m
+    (branch i15s); their robot runs were not measured."""
 
     # ---------------------------------------------------------------- grounding
     reprojection_sigma_px: float = Field(3.0, gt=0.0)
@@ -329,11 +332,10 @@ class PerceiveConfig(BaseModel):
     contact_depth_sigma_ratio: float = Field(1.0, ge=1.0)
     """``contact_sigma_m`` times this along the optical axis (the pose model's depth of a
     foot relative to the hips is the uncertain direction, as for ``world.anchor_sigma_m``).
-    Measured (branch i15j's note): with ``contact_from_planted`` the rendered walk's W2-MPJPE
-    rose 99.8 -> 127.8 mm because more (correct) contact frames held the model's wrong stride
-    depth; 5 gives 82.8 mm (alone: 85.9), at WA-MPJPE 74.4 -> 76.1 (alone: 78.8); the raise-arms
-    truth is unchanged. Not on by default: the task clips move both ways (see
-    ``lift_off_unless_planted``)."""
+    Made for ``contact_from_planted``, whose extra (correct) contact frames held the model's
+    wrong stride depth on the rendered walk. Not on by default: alone it changes the
+    rendered raise-arms truth by < 0.1 mm and takes the rendered walk's W2-MPJPE 116.8 ->
+    116.3 mm but its WA-MPJPE 87.5 -> 92.5 mm (branch i15s, this machine)."""
     support_sigma_m: float = Field(0.01, gt=0.0)
     """Allowed height error of a foot in contact [m] (weight of the on-the-ground term)."""
     up_from_soles: bool = True
@@ -363,20 +365,21 @@ class PerceiveConfig(BaseModel):
     min_contact_s: float = Field(0.1, ge=0.0)
     """Shorter contacts (and gaps between contacts) are dropped (filled) [s]."""
     contact_from_planted: bool = False
-    """A foot still in the image (``world.stance_speed``) is in contact whatever its 3D
-    height and speed (:func:`~exoactor.perceive.contacts.foot_contacts`); False: height and
-    speed only."""
-    lift_off_unless_planted: bool = False
-    """A contact foot the leg cannot lock onto its support lifts off only where the image
-    does not show it planted (``world.stance_speed``): a foot still in the image stands
-    although the leg falls short of it by the model's depth error; a foot that moves in
-    the image and is out of reach is lifting off; False: every contact foot the leg cannot
-    lock lifts off there.
-    Measured with ``contact_from_planted`` and ``contact_depth_sigma_ratio`` = 5 (branch
-    i15j's note): water_flowers becomes executable (key-body 109 -> 59 mm), fold's end drift
-    0.50 -> 0.02 m, book's 0.19 -> 0.06 m; but pick-up drifts 0.58 -> 1.23 m (not executed
-    43 -> 61 %), raise 0.58 -> 1.59 m, clean-car key-body 58 -> 82 mm; rendered walk
-    MPJPE 62.5 -> 62.0, W2 99.8 -> 82.6, WA 74.4 -> 75.9 mm, raise-arms MPJPE 57.3 -> 57.7."""
+    """The image decides foot contact where it shows a foot still (``world.stance_speed``):
+    such a foot is in contact whatever its 3D height and speed
+    (:func:`~exoactor.perceive.contacts.foot_contacts`), and where the leg cannot reach it
+    it stays in contact
+    (:func:`~exoactor.perceive.reconstruct.lifting_off_unless_planted`; a foot out of reach
+    that moves in the image lifts off). False: contacts from 3D height and speed, and a
+    contact foot out of the leg's reach lifts off.
+
+    Off: on the 8 task clips with ``contact_depth_sigma_ratio`` 5 (branch i15s) it made
+    water_flowers executable (key-body 109 -> 59 mm), fold's end drift 0.50 -> 0.02 m and
+    book's 0.19 -> 0.06 m, but raise drifts 0.58 -> 1.59 m, pick-up 0.58 -> 1.23 m (not
+    executed 43 -> 61 %) and clean-car's key-body 58 -> 82 mm. It keeps in contact feet the
+    leg cannot reach (their soles 2-10 cm up, where the body rises on raise and bends on
+    pick-up; the retargeter pins contact feet to the floor) and feet under a turning pelvis
+    (pick-up: up to 63-66 deg of pelvis yaw within one contact, 0-16 deg without)."""
     lock_blend_frames: int = Field(3, ge=0, le=30)
     """Frames over which a foot blends into and out of its locked contact position."""
 

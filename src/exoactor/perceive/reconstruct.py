@@ -412,7 +412,7 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
         joints_w[..., :2] += shift_w[:, None]
     support_w, contact_w, unlocked_w = support, contact, joints_w
     locked = lock_feet(joints_w, contact_w, support_w, cfg.lock_blend_frames)
-    if cfg.lift_off_unless_planted:
+    if cfg.contact_from_planted:
         lifting = lifting_off_unless_planted(locked, planted) & contact_w
     else:
         lifting = locked.unreachable & contact_w
