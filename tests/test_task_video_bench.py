@@ -116,3 +116,21 @@ def test_write_verdict_without_report(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "verdict.json").read_text()) == v
     (tmp_path / "rollout.npz").unlink()
     assert write_verdict(tmp_path) is None and not (tmp_path / "verdict.json").exists()
+
+
+def test_settings_reach_the_run_config(bench, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    """``--set``: the clip runs with those RunConfig fields over the defaults; a field that
+    does not exist is the clip's error, not a silent default."""
+    import exoactor.runner
+
+    seen = []
+    monkeypatch.setattr(exoactor.runner, "run_video",
+                        lambda video, run_dir, config, **kw: seen.append(config))
+    video = str(tmp_path / "clip.mp4")
+    bench.run_clip(video, str(tmp_path / "run"), False, False,
+                   {"perceive": {"contact_from_planted": True}})
+    assert seen[0].perceive.contact_from_planted
+    assert seen[0].perceive.min_visibility == exoactor.runner.RunConfig().perceive.min_visibility
+    row = bench.run_clip(video, str(tmp_path / "run"), False, False,
+                         {"perceive": {"no_such_switch": True}})
+    assert len(seen) == 1 and "no_such_switch" in row["error"]
