@@ -315,7 +315,7 @@ class PerceiveConfig(BaseModel):
     rendered sits 0.15 takes the seat errors +5.5/+5.0/+7.1/-0.9 -> +0.8/+2.3/+4.9/-0.3 cm
     (branch i16o), but 0.15 was chosen there; on this machine the rendered walk's
     PA-MPJPE 45.0 -> 46.4 mm (W2 116.8 -> 110.6), the raise-arms truth's MPJPE 57.3 -> 57.6
-    mm; on the 8 task clips tilt moves <= 0.3 deg, path <= 0.03 m, stature <= 0.04 m
+    mm; on the 8 task clips tilt moves <= 0.3 deg, path <= 0.04 m, stature <= 0.04 m
     (branch i15s); their robot runs were not measured."""
 
     # ---------------------------------------------------------------- grounding
