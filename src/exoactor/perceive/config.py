@@ -376,7 +376,8 @@ class PerceiveConfig(BaseModel):
     Off: on the 8 task clips with ``contact_depth_sigma_ratio`` 5 (branch i15s) it made
     water_flowers executable (key-body 109 -> 59 mm), fold's end drift 0.50 -> 0.02 m and
     book's 0.19 -> 0.06 m, but raise drifts 0.58 -> 1.59 m, pick-up 0.58 -> 1.23 m (not
-    executed 43 -> 61 %) and clean-car's key-body 58 -> 82 mm. It keeps in contact feet the
+    executed 43 -> 61 %), clean-car's key-body 58 -> 82 mm and the bench robot is seated
+    49 -> 40 % of the sit (key-body 99 -> 113 mm). It keeps in contact feet the
     leg cannot reach (their soles 2-10 cm up, where the body rises on raise and bends on
     pick-up; the retargeter pins contact feet to the floor) and feet under a turning pelvis
     (pick-up: up to 63-66 deg of pelvis yaw within one contact, 0-16 deg without)."""
