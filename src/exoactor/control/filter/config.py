@@ -142,6 +142,15 @@ class ObjectiveWeights(BaseModel):
     [1/s^2]: a tie-breaker (a lag of 1 s costs as much as 0.14 m of pelvis error), since the
     lateness is bounded by ``FilterConfig.max_clock_lag_s`` and reported beside the clip-end
     figures."""
+    postponed: float = Field(0.0, ge=0.0, le=1.0)
+    """Share of the reference movement a warped clock postpones that is charged, per second, as
+    the pose error it defers (:func:`~.objective.warp_cost`: ``root_xy |dxy|^2 + yaw dyaw^2``
+    between the reference where an unwarped clock would be and where the warped one is) [-].
+    The running pose terms judge a state against the reference at the warped clock, so a
+    slowed clock alone earns credit against any reference that moves away from the robot
+    (a walk it lags, the heading swing of a standing person); at 1 that credit is paid back
+    in full: a robot lagging a walk by ``e`` gains from a wait of at most ``e / 2``, and a lag
+    on a reference that stands still costs the tie-breaker ``clock_lag`` only. 0: off."""
     # ---- the clip left not executed (:func:`~.objective.not_executed_cost`) -----------------
     not_executed: float = Field(100.0, ge=0.0)
     """Cost of leaving the whole clip not executed, charged per fraction of the clip's duration
