@@ -153,11 +153,12 @@ class ObjectiveWeights(BaseModel):
     on a reference that stands still costs the tie-breaker ``clock_lag`` only. 0: off, the
     default. Measured at 1 (one machine; filter seeds as said): the standing fold_arms_wave
     task clip ends 0.50 -> 0.03 m (seed 0) and 0.25 -> 0.08 m (seed 1) off, 1.6 -> 0.6-0.7 s
-    late; but the demo walk is no better (seeds 0-2: 0.40, 0.21, 0.11 -> 0.67, 0.09, 0.27 m;
-    settled 0.02, 0.12, 0.07 -> 0.28, 1.07, 0.14 m), and on the filter benchmark (seed 0)
-    walk_001 ends 0.10 -> 0.15 m off (the corrector's run kept; 1.98 -> 0.18 s late) and
-    walk_002 0.02 -> 0.04 m (yaw 3.3 -> 0.4 deg; 1.98 -> 0.76 s late); the 17 rows were not
-    measured."""
+    late; but the demo walk is worse (seeds 0-3: 0.40, 0.21, 0.11, 0.23 -> 0.67, 0.09, 0.27,
+    0.29 m, mean 0.24 -> 0.33 m), and on 5 rows of the filter benchmark (seed 0) the walks end
+    a little farther off though far less late (walk_001 0.10 -> 0.15 m, the corrector's run
+    kept; walk_002 0.02 -> 0.04 m; walk_003 0.03 -> 0.04 m; each 1.98 s late -> 0.2-0.8 s),
+    the standing row closer (0.03 -> 0.01 m, yaw 1.7 -> 0.1 deg), kimodo_wave unchanged; the
+    17 rows were not measured."""
     # ---- the clip left not executed (:func:`~.objective.not_executed_cost`) -----------------
     not_executed: float = Field(100.0, ge=0.0)
     """Cost of leaving the whole clip not executed, charged per fraction of the clip's duration
