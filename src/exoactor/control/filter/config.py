@@ -154,10 +154,10 @@ class ObjectiveWeights(BaseModel):
     default. Measured at 1 (one machine; filter seeds as said): the standing fold_arms_wave
     task clip ends 0.50 -> 0.03 m (seed 0) and 0.25 -> 0.08 m (seed 1) off, 1.6 -> 0.6-0.7 s
     late; but the demo walk is worse (seeds 0-3: 0.40, 0.21, 0.11, 0.23 -> 0.67, 0.09, 0.27,
-    0.29 m, mean 0.24 -> 0.33 m), and on 13 of the 17 filter benchmark rows (seed 0; the
-    kimodo dance, high5, jumpjack and walk not measured) mean clip-end xy 0.083 -> 0.104 m
-    (walk_010 0.13 -> 0.37 m, walk_006 0.03 -> 0.10 m), yaw 1.20 -> 0.87 deg, rows ending at
-    the 2 s lateness limit 8 -> 2, no falls; the standing row closer (0.03 -> 0.01 m)."""
+    0.29 m, mean 0.24 -> 0.33 m), and on the 17 filter benchmark motions (seed 0) mean
+    clip-end xy 0.095 -> 0.110 m (walk_010 0.13 -> 0.37 m, walk_001 0.10 -> 0.15 m), within
+    0.15 m and 3 deg 12 -> 11, yaw 1.23 -> 0.90 deg, motions ending at the 2 s lateness limit
+    8 -> 2, no falls; the standing row closer (0.03 -> 0.01 m)."""
     # ---- the clip left not executed (:func:`~.objective.not_executed_cost`) -----------------
     not_executed: float = Field(100.0, ge=0.0)
     """Cost of leaving the whole clip not executed, charged per fraction of the clip's duration
