@@ -1153,3 +1153,111 @@ def test_a_clip_cut_mid_walk_is_carried_on_to_a_reachable_stop(tmp_path) -> None
     ref_t = np.asarray(res.rollout.ref_time_s)
     assert ref_t.max() >= clip.duration_s + run_out["appended_s"] - 1e-6  # it went on
     assert not res.metrics.fell
+
+
+def _walk_then_stand_table(heading_swing_rad: float = 0.0):
+    """A reference table that walks 1 m/s along x for 1 s (rows 0-50), then stands still, its
+    heading swinging by ``heading_swing_rad`` (sine, 1.2 s period) while it stands."""
+    from types import SimpleNamespace
+
+    from exoactor.rotations import yaw_quat
+
+    dt, n = 0.02, 100
+    t = dt * np.arange(n + 1)
+    x = np.minimum(t, 1.0)
+    psi = np.where(t > 1.0, heading_swing_rad * np.sin(2 * np.pi * (t - 1.0) / 1.2), 0.0)
+    return SimpleNamespace(clip_t=t, duration_s=2.0, dt=dt,
+                           root_pos_w=np.stack([x, np.zeros_like(x), np.full_like(x, 0.75)], 1),
+                           root_quat_w=np.stack([yaw_quat(p) for p in psi]))
+
+
+def test_a_warped_clock_pays_for_the_reference_movement_it_postpones() -> None:
+    """The warp charge (:func:`~exoactor.control.filter.objective.warp_cost`): without
+    ``postponed`` exactly the lateness tie-breaker; with it, the reference's pelvis movement
+    between where an unwarped clock would be and where the warped one is, charged as the pose
+    error it defers: a lag of 0.2 s on a 1 m/s walk (0.2 m) as a 0.2 m xy error, a lag on a
+    reference that stands still nothing beyond the tie-breaker, and a lag behind a heading
+    swing as the heading error it hides."""
+    from exoactor.control.filter.config import ObjectiveWeights
+    from exoactor.control.filter.objective import clock_lag_cost, postponed_sq, warp_cost
+
+    tab = _walk_then_stand_table()
+    lag_s = np.array([0.0, 0.2])
+    judged = np.array([40, 30])  # nominal row 40: one plan on time, one 10 rows (0.2 s) late
+    off, on = ObjectiveWeights(), ObjectiveWeights(postponed=1.0)
+    np.testing.assert_array_equal(warp_cost(lag_s, tab, 40, judged, off),
+                                  clock_lag_cost(lag_s, off))
+    np.testing.assert_allclose(postponed_sq(tab, 40, judged), [[0.0, 0.04], [0.0, 0.0]],
+                               atol=1e-12)
+    np.testing.assert_allclose(warp_cost(lag_s, tab, 40, judged, on),
+                               clock_lag_cost(lag_s, on) + [0.0, on.root_xy * 0.04], atol=1e-12)
+    # standing still (rows 60-100): a lag costs the tie-breaker only
+    np.testing.assert_allclose(warp_cost(lag_s, tab, 90, np.array([90, 80]), on),
+                               clock_lag_cost(lag_s, on), atol=1e-12)
+    # a heading that swings while the reference stands: the lag hides the swing, and pays it
+    swing = _walk_then_stand_table(np.radians(10.0))
+    sq = postponed_sq(swing, 90, np.array([90, 80]))
+    dyaw = np.radians(10.0) * (np.sin(2 * np.pi * 0.8 / 1.2) - np.sin(2 * np.pi * 0.6 / 1.2))
+    np.testing.assert_allclose(sq[:, 1], [0.0, dyaw ** 2], atol=1e-12)
+    np.testing.assert_allclose(warp_cost(lag_s, swing, 90, np.array([90, 80]), on)[1],
+                               clock_lag_cost(lag_s, on)[1] + on.yaw * dyaw ** 2, atol=1e-12)
+
+
+def test_lagging_a_walk_earns_at_most_half_the_pose_error_it_hides() -> None:
+    """A robot 0.4 m behind a 1 m/s walk: judged against the reference at a clock that waits
+    for it, the pose error vanishes at a 0.4 s lag, which the lateness tie-breaker alone sells
+    for almost nothing (the old charge: the wait looks like tracking); with the postponed
+    movement charged, no lag makes the pose error plus the charge less than half the error on
+    time, and a lag on a reference that stands still changes nothing."""
+    from exoactor.control.filter.config import ObjectiveWeights
+    from exoactor.control.filter.objective import warp_cost
+
+    tab = _walk_then_stand_table()
+    nominal = 45
+    robot_xy = tab.root_pos_w[nominal, :2] - [0.4, 0.0]
+    lags = np.arange(0, 21)  # rows
+    judged = nominal - lags
+    pose = np.sum((robot_xy - tab.root_pos_w[judged, :2]) ** 2, axis=-1)
+
+    def total(w):
+        return w.root_xy * pose + warp_cost(lags * tab.dt, tab, nominal, judged, w)
+
+    old, new = total(ObjectiveWeights()), total(ObjectiveWeights(postponed=1.0))
+    on_time = pose[0]
+    assert on_time == pytest.approx(0.16)
+    assert old.min() < 0.1 * on_time  # the wait earns nearly the whole error
+    assert new.min() >= 0.5 * on_time - 1e-9  # it earns at most half
+    assert new[0] == old[0] == on_time
+
+
+def test_planning_loops_charge_the_movement_a_slowed_clock_postpones(walk_motion) -> None:
+    """In the planning plant, a plan that slows the clock on a walk costs, with ``postponed``
+    on, exactly the postponed movement of its judged rows against the control steps taken
+    more than with it off (the physics is the same); the unwarped plan pays nothing more."""
+    from exoactor.control.filter.config import ObjectiveWeights
+    from exoactor.control.filter.decisions import advance_clock, judged_row
+    from exoactor.control.filter.objective import postponed_cost
+    from exoactor.control.filter.plant import Plant, PlantSetup
+    from exoactor.control.reference import drop_glitched_leading_frames
+
+    clean, _ = drop_glitched_leading_frames(walk_motion)
+    plant = Plant(PlantSetup(clean), 2)
+    tab = plant.table
+    slow = IDENTITY.copy()
+    slow[5] = 0.6
+    plans = np.stack([np.tile(IDENTITY, (3, 1)), np.tile(slow, (3, 1))])
+    state = plant.initial_state()
+    n = 40
+    on_w = ObjectiveWeights(postponed=1.0)
+    on = plant.simulate([state] * 2, plans, n, n, on_w, strict=False)
+    off = plant.simulate([state] * 2, plans, n, n, ObjectiveWeights(), strict=False)
+    np.testing.assert_array_equal(on.records[1].qpos, off.records[1].qpos)
+    assert on.cost[0] == off.cost[0]
+    clock, charged = float(state.clock), 0.0
+    for i in range(n):
+        k = state.step + i
+        clock = float(advance_clock(np.array([clock]), k, np.array([0.6]), plant.end_row,
+                                    plant.max_lag_rows)[0])
+        charged += float(postponed_cost(tab, k + 1, judged_row(np.array([clock])), on_w)[0])
+    assert charged * tab.dt > 1e-3  # the walk moved on while the clock waited
+    assert on.cost[1] - off.cost[1] == pytest.approx(charged * tab.dt, rel=1e-9)

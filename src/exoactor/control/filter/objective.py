@@ -293,6 +293,49 @@ def clock_lag_cost(lag_s: np.ndarray, weights) -> np.ndarray:
     return weights.clock_lag * lag * lag
 
 
+def postponed_sq(table, nominal_rows, judged_rows: np.ndarray) -> np.ndarray:
+    """``(2, K)`` the reference movement a warped clock postpones at one step: the pelvis pose
+    of the reference where an unwarped clock would be (rows ``nominal_rows``, an int or
+    ``(K,)``: control steps taken) against the pose at the rows the states are judged against
+    (``judged_rows`` ``(K,)``, :func:`~.decisions.judged_row` of their clocks): ``|dxy|^2``
+    [m^2] and ``dyaw^2`` [rad^2]. 0 without a warp, and for a lag on a reference that stands
+    still; a lag that holds back a walk of ``v`` m/s by ``tau`` s gives ``(v tau)^2``."""
+    last = len(table.clip_t) - 1
+    n = np.minimum(np.asarray(nominal_rows, dtype=int), last)
+    rows = np.minimum(np.asarray(judged_rows, dtype=int), last)
+    dxy = table.root_pos_w[n, :2] - table.root_pos_w[rows, :2]
+    dyaw = wrap_angle(yaw(table.root_quat_w[n]) - yaw(table.root_quat_w[rows]))
+    return np.stack([np.sum(dxy * dxy, axis=-1), np.broadcast_to(dyaw * dyaw, rows.shape)])
+
+
+def postponed_cost(table, nominal_rows, judged_rows: np.ndarray, weights) -> np.ndarray:
+    """``(K,)`` running cost rate of the reference movement a warped clock postpones
+    (:func:`postponed_sq`), charged as the pose error it defers, ``weights.postponed x
+    (root_xy |dxy|^2 + yaw dyaw^2)`` [1/s] (0 when ``weights.postponed`` is 0).
+
+    The running pose terms judge a state against the reference at the warped clock, so a
+    slowed clock alone moves the judged reference toward a robot that lags it (or hides a
+    heading swing the robot lags) and earns credit for it; this pays the credit back with
+    what the robot still has to do. A lag on a reference that stands still costs nothing
+    here (the tie-breaker :func:`clock_lag_cost` still applies)."""
+    rows = np.asarray(judged_rows, dtype=int)
+    if weights.postponed <= 0.0:
+        return np.zeros(rows.shape)
+    sq = postponed_sq(table, nominal_rows, rows)
+    return weights.postponed * (weights.root_xy * sq[0] + weights.yaw * sq[1])
+
+
+def warp_cost(lag_s: np.ndarray, table, nominal_row: int, judged_rows: np.ndarray,
+              weights) -> np.ndarray:
+    """``(K,)`` running cost rate of the plans' warped reference clocks at one step [1/s]: the
+    lateness tie-breaker (:func:`clock_lag_cost`, exactly, when ``weights.postponed`` is 0)
+    plus the movement the warp postpones (:func:`postponed_cost`)."""
+    c = clock_lag_cost(lag_s, weights)
+    if weights.postponed <= 0.0:
+        return c
+    return c + postponed_cost(table, nominal_row, judged_rows, weights)
+
+
 # ---- the clip left not executed (``fraction_not_executed``, :func:`~.run.fractions`) ----------
 
 def not_executed(stance: np.ndarray, moving_legs: np.ndarray | float,

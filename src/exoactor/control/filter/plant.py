@@ -506,10 +506,10 @@ class Plant:
                   horizon_steps: int, record_steps: int, weights, strict: bool) -> PlanOutcome:
         """:meth:`simulate` for one group of loops, in the calling thread."""
         from exoactor.control.filter.objective import (
-            clock_lag_cost,
             not_executed_cost,
             step_cost,
             terminal_cost,
+            warp_cost,
         )
 
         k_count = len(plans)
@@ -597,7 +597,7 @@ class Plant:
             c = _by_row(kk, (qpos, qvel, body, tilt, dec, prev_dec),
                         lambda r, a: step_cost(*a, tab, r, self.qpos_idx, weights,
                                                OBJECTIVE_BODIES))
-            c = c + clock_lag_cost((k + 1 - clock) * self.dt, weights)
+            c = c + warp_cost((k + 1 - clock) * self.dt, tab, k + 1, kk, weights)
             c = c + not_executed_cost(dec[:, 4], clock_before, clock, tab, weights,
                                       self.setup.not_executed_stance)
             cost += np.where(alive, c, 0.0) * self.dt

@@ -85,6 +85,7 @@ from exoactor.control.filter.objective import (
     clock_lag_cost,
     moving,
     not_executed,
+    postponed_cost,
 )
 from exoactor.control.filter.plant import OBJECTIVE_BODIES, LoopState, Plant, PlantSetup
 from exoactor.control.filter.workers import Evaluator
@@ -669,6 +670,10 @@ def _objective(ex: Executed, tab, main: Plant, config: FilterConfig,
                            ex.fall_time_s is not None)
     lag = clock_lag_s(ex, tab)
     total += float(np.sum(clock_lag_cost(lag, config.weights)) * tab.dt)
+    if config.weights.postponed > 0.0 and np.isfinite(total):
+        rows = _rows(ex, tab)
+        total += float(np.sum(postponed_cost(tab, np.arange(1, len(rows) + 1), rows,
+                                             config.weights)) * tab.dt)
     if config.weights.not_executed > 0.0 and np.isfinite(total):
         fr = (corrector_fractions if corrector else fractions)(ex, tab, config)
         total += config.weights.not_executed * fr["fraction_not_executed"]
