@@ -41,7 +41,7 @@ file stem to ``{"upright": bool, "in_place": bool, "stands": bool}``. Writes
 
     EXOACTOR_ASSETS=../shared/assets .venv/bin/python benchmarks/task_video.py \
         [--footage ../shared/footage] [--clips 'gen_*.mp4'] [--out DIR] [--workers 1] \
-        [--report] [--force]
+        [--report] [--force] [--filter-seed N]
 """
 
 from __future__ import annotations
@@ -194,17 +194,23 @@ def _load_json(path: Path) -> dict | None:
         return None
 
 
-def run_clip(video: str, run_dir: str, report: bool, force: bool) -> dict:
-    """Run one clip (resuming its run directory); return its row. Runs in a worker process."""
+def run_clip(video: str, run_dir: str, report: bool, force: bool,
+             filter_seed: int | None = None) -> dict:
+    """Run one clip (resuming its run directory); return its row. Runs in a worker process.
+    ``filter_seed``: the physics filter's seed (``FilterConfig.seed``; None: the default)."""
     os.environ.setdefault("MUJOCO_GL", "egl")
     os.environ.setdefault("GLOG_minloglevel", "2")
     logging.basicConfig(level=logging.ERROR)
-    from exoactor.runner import run_video
+    from exoactor.runner import RunConfig, run_video
 
+    config = RunConfig()
+    if filter_seed is not None:
+        config = config.model_copy(update={"filter": config.filter.model_copy(
+            update={"seed": filter_seed})})
     t0 = time.perf_counter()
     error = None
     try:
-        run_video(video, run_dir, force={"all"} if force else set(), report=report)
+        run_video(video, run_dir, config, force={"all"} if force else set(), report=report)
     except Exception as exc:  # noqa: BLE001 - a crash is a result of the benchmark
         error = f"{type(exc).__name__}: {exc}"
     row = clip_row(Path(video), Path(run_dir))
@@ -400,6 +406,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="also build each run's report (videos, page); slow")
     ap.add_argument("--force", action="store_true", help="recompute every stage")
     ap.add_argument("--labels", type=Path, help="JSON: clip stem -> labels (see docstring)")
+    ap.add_argument("--filter-seed", type=int, default=None,
+                    help="the physics filter's seed (FilterConfig.seed; default: its default)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     clips = sorted(args.footage.glob(args.clips))
@@ -414,7 +422,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{os.cpu_count()} CPUs, load " + " ".join(f"{x:.1f}" for x in os.getloadavg()),
           flush=True)
     t0 = time.perf_counter()
-    jobs = [(str(c), str(out / c.stem), args.report, args.force) for c in clips]
+    jobs = [(str(c), str(out / c.stem), args.report, args.force, args.filter_seed)
+            for c in clips]
     rows: dict[str, dict] = {}
     if args.workers <= 1:
         for job in jobs:
