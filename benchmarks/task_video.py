@@ -42,6 +42,7 @@ file stem to ``{"upright": bool, "in_place": bool, "stands": bool}``. Writes
     EXOACTOR_ASSETS=../shared/assets .venv/bin/python benchmarks/task_video.py \
         [--footage ../shared/footage] [--clips 'gen_*.mp4'] [--out DIR] [--workers 1] \
         [--report] [--force] [--set '{"perceive": {"contact_from_planted": true}}']
+        [--set '{"filter": {"seed": 1}}']  # the physics filter's seed
 """
 
 from __future__ import annotations

@@ -590,7 +590,7 @@ def test_seat_support_is_charged_off_the_seat_and_only_in_its_phase() -> None:
                        size=(0.4, 0.5, 0.4), evidence=((60, 80),))
     rows = seat_rows(Scene(fps=fps, objects=(seat,)), clip_t, fps, dropped_frames=10)
     assert seat_rows(Scene(fps=fps), clip_t, fps) is None
-    w_seat, centre, yaw_s, half = rows
+    w_seat, centre, yaw_s, half, index = rows
     on = np.flatnonzero(w_seat > 0)
     # evidence frames 60-80 of the inferred motion, 10 frames dropped: clip 1.0-1.4 s
     assert np.isclose(clip_t[on[0]], 1.0) and np.isclose(clip_t[on[-1]], 1.4)
@@ -651,6 +651,111 @@ def test_planning_loops_charge_the_seat_support_of_the_scene(standing) -> None:
     assert expected > 0.1  # the pelvis is ~0.9 m off the seat's support: (0.9)^2 per row
     assert np.isclose(runs[0].cost[0] - runs[1].cost[0], w.seated * expected * tab.dt,
                       rtol=1e-9)
+
+
+def test_seat_load_cost_is_the_shortfall_below_the_seated_load_per_share_of_the_phase() -> None:
+    """The seat-load term (issue 16): in a seat's phase a step is charged ``seat_load / steps of
+    the phase / dt`` times ``clip(1 - load / SEATED_LOAD, 0, 1)`` (nothing once the seat carries
+    the seated share of the weight, the full share when it carries nothing), so a whole phase
+    unseated costs ``seat_load``; outside the phase, or with no load measured, nothing."""
+    from types import SimpleNamespace
+
+    from exoactor.control.filter.config import ObjectiveWeights
+    from exoactor.control.filter.objective import seat_load_shortfall, step_cost
+    from exoactor.control.scene_objects import SEATED_LOAD
+
+    dt, n = 0.02, 100
+    w_seat = np.zeros(n)
+    w_seat[40:90] = 1.0
+    base = dict(clip_t=-0.1 + dt * np.arange(n), duration_s=1.8, dt=dt,
+                root_pos_w=np.zeros((n, 3)), root_quat_w=np.tile([1.0, 0, 0, 0], (n, 1)),
+                body_pos_w=np.zeros((n, 4, 3)), joint_pos=np.zeros((n, 29)),
+                torso_tilt_rad=np.zeros(n), eased_shift_b=np.zeros((n, 2, 4, 3)))
+    tab = SimpleNamespace(**base, seat_w=w_seat, seat_centre=np.zeros((n, 2)),
+                          seat_yaw=np.zeros(n), seat_half=np.full((n, 2), 1.0),
+                          seat_steps=50)
+    w = ObjectiveWeights()
+    assert w.seat_load > 0.0
+    qpos = np.zeros((4, 36))
+    qpos[:, 3] = 1.0  # the pelvis over the seat: the support term is 0
+    args = (np.zeros((4, 35)), np.zeros((4, 4, 3)), np.zeros(4), IDENTITY[None].repeat(4, 0),
+            IDENTITY[None].repeat(4, 0))
+    load = np.array([0.0, SEATED_LOAD / 2, SEATED_LOAD, 0.7])
+    np.testing.assert_allclose(seat_load_shortfall(load), [1.0, 0.5, 0.0, 0.0])
+
+    def cost(k, seat_load):
+        return step_cost(qpos, *args, tab, k, np.arange(7, 36), w, (0, 1, 2, 3),
+                         seat_load=seat_load)
+
+    extra = cost(60, load) - cost(60, None)
+    np.testing.assert_allclose(extra * dt, w.seat_load / 50 * np.array([1.0, 0.5, 0.0, 0.0]),
+                               rtol=1e-12)
+    np.testing.assert_array_equal(cost(20, load), cost(20, None))  # outside the phase
+    off = w.model_copy(update={"seat_load": 0.0})
+    np.testing.assert_array_equal(
+        step_cost(qpos, *args, tab, 60, np.arange(7, 36), off, (0, 1, 2, 3), seat_load=load),
+        cost(60, None))
+
+
+def test_planning_loops_charge_the_seat_load_from_the_contact_forces(standing) -> None:
+    """The planning loops charge the seat-load term from MuJoCo's contact forces, in the seat's
+    phase only: a robot standing beside the seat (out of reach, the seat carries nothing) pays
+    ``seat_load`` times the share of the phase's steps simulated, and the physics is the same
+    with the term on and off."""
+    from exoactor.control.filter.config import ObjectiveWeights
+    from exoactor.control.filter.plant import Plant, PlantSetup
+    from exoactor.formats.scene import ObjectPose, Scene, SceneObject
+
+    w = ObjectiveWeights()
+    motion = standing(seconds=1.5)
+    seat = SceneObject(kind="seat", pose=ObjectPose(pos=(0.0, 1.0, 0.2), yaw_rad=0.0),
+                       size=(0.4, 0.5, 0.4), evidence=((20, 40),))
+    plant = Plant(PlantSetup(motion, scene=Scene(fps=motion.fps, objects=(seat,))), 1)
+    tab = plant.table
+    assert tab.seat_steps == int(np.sum(tab.seat_w > 0)) > 0
+    steps = 60
+    runs = [plant.simulate([plant.initial_state()], IDENTITY[None, None].repeat(3, 1), steps,
+                           steps, ww, strict=False)
+            for ww in (w, w.model_copy(update={"seat_load": 0.0}))]
+    assert np.array_equal(runs[0].records[0].qpos, runs[1].records[0].qpos)
+    rows = plant.initial_state().step + 1 + np.arange(steps)
+    in_phase = int(np.sum(tab.seat_w[rows] > 0))
+    assert 10 < in_phase < steps
+    assert runs[0].cost[0] - runs[1].cost[0] == pytest.approx(
+        w.seat_load * in_phase / tab.seat_steps, rel=1e-9)
+
+
+def test_object_loads_weigh_what_a_seat_carries(standing) -> None:
+    """:class:`~exoactor.control.scene_objects.ObjectLoads` (the seated rule of the interaction
+    score and of the filter's seat-load term): the G1 held in its standing pose on a low seat
+    puts its whole weight on it; a seat beside it carries nothing."""
+    import mujoco
+
+    from exoactor.control.filter.plant import Plant, PlantSetup
+    from exoactor.control.scene_objects import ObjectLoads
+    from exoactor.formats.scene import ObjectPose, Scene, SceneObject
+
+    top = 0.05
+    seats = (SceneObject(kind="seat", pose=ObjectPose(pos=(0.0, 0.0, top / 2), yaw_rad=0.0),
+                         size=(0.8, 0.8, top), evidence=((0, 10),)),
+             SceneObject(kind="seat", pose=ObjectPose(pos=(0.0, 1.5, 0.2), yaw_rad=0.0),
+                         size=(0.4, 0.5, 0.4), evidence=((0, 10),)))
+    plant = Plant(PlantSetup(standing(seconds=0.5), scene=Scene(fps=50.0, objects=seats)), 1)
+    m = plant.model
+    d = mujoco.MjData(m)
+    d.qpos[:] = plant.sim.data.qpos
+    d.qpos[2] += top  # the feet on the seat
+    d.ctrl[:] = plant.default
+    loads = ObjectLoads(m)
+    assert loads.weight_n == pytest.approx(float(np.sum(m.body_mass[1:])) * 9.81)  # fixed seats
+    f = []
+    for _ in range(300):
+        mujoco.mj_step(m, d)
+        f.append(loads.forces_n(d) / loads.weight_n)
+    f = np.array(f)
+    assert d.qpos[2] > plant.sim.data.qpos[2] + top - 0.05  # still standing on it
+    assert np.mean(f[-100:, 0]) == pytest.approx(1.0, abs=0.05)
+    assert np.all(f[:, 1] == 0.0)
 
 
 def test_point_box_distance_matches_the_interaction_score() -> None:

@@ -66,3 +66,57 @@ def robot_nq(model) -> int:
         if model.joint(j).name.startswith(PREFIX):
             return int(model.jnt_qposadr[j])
     return int(model.nq)
+
+
+SEATED_LOAD = 0.25
+"""Share of the robot's weight a seat must carry for a step to count as seated [-]
+(sitting-notes: a seat the policy really sits on carries 52-75 %). The one definition behind
+the seat interaction's ``seated_fraction`` (:func:`exoactor.scene.score.interaction_metrics`)
+and the physics filter's seat-load term (:func:`exoactor.control.filter.objective.seat_load_shortfall`)."""
+
+
+class ObjectLoads:
+    """The vertical force each scene object of a compiled model exerts on the robot.
+
+    Per object, the vertical component of the summed world-frame contact force of its geom on
+    the robot's geoms (so squeezing forces that cancel do not count as carried weight) [N],
+    read from a ``MjData`` whose contacts and constraint forces are current (after
+    ``mj_forward`` or ``mj_step``); :attr:`weight_n` is the robot's weight (every body but the
+    world and the objects') [N].
+    """
+
+    def __init__(self, model):
+        self.model = model
+        self.geoms = object_geoms(model)
+        obj_body = {int(model.geom_bodyid[g]) for g in self.geoms}
+        robot_geom = model.geom_bodyid >= 1
+        robot_geom &= ~np.isin(model.geom_bodyid, list(obj_body))
+        self.robot_geom = robot_geom
+        self.weight_n = float(np.sum(model.body_mass[1:][~np.isin(np.arange(1, model.nbody),
+                                                                  list(obj_body))])) * 9.81
+        self.index = np.full(model.ngeom, -1, dtype=int)
+        """Object index of each geom (-1: not an object's)."""
+        self.index[self.geoms] = np.arange(len(self.geoms))
+
+    def forces_n(self, data) -> np.ndarray:
+        """``(n_objects,)`` upward force of each object on the robot [N]."""
+        import mujoco
+
+        out = np.zeros(len(self.geoms))
+        n = data.ncon
+        if n == 0 or not len(self.geoms):
+            return out
+        g = data.contact.geom[:n]
+        obj = self.index[g]
+        touch = ((obj[:, 0] >= 0) & self.robot_geom[g[:, 1]]) \
+            | ((obj[:, 1] >= 0) & self.robot_geom[g[:, 0]])
+        f6 = np.zeros(6)
+        for c in np.flatnonzero(touch):
+            g1, g2 = int(g[c, 0]), int(g[c, 1])
+            for go, gr in ((g1, g2), (g2, g1)):
+                if self.index[go] >= 0 and self.robot_geom[gr]:
+                    # force of geom1 on geom2 along the frame; on the robot, up = weight carried
+                    mujoco.mj_contactForce(self.model, data, int(c), f6)
+                    f_w = data.contact.frame[c].reshape(3, 3).T @ f6[:3]
+                    out[self.index[go]] += f_w[2] if go == g1 else -f_w[2]
+        return out

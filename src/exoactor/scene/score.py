@@ -37,12 +37,10 @@ import threading
 
 import numpy as np
 
+from exoactor.control.scene_objects import SEATED_LOAD
 from exoactor.formats.scene import Scene, SceneObject
 from exoactor.rotations import yaw_matrix
 
-SEATED_LOAD = 0.25
-"""Share of the robot's weight the seat must carry for a step to count as seated [-]
-(sitting-notes: a seat the policy really sits on carries 52-75 %)."""
 SEATED_MIN_FRACTION = 0.5
 """Share of the seated phase the robot must be seated for the seat interaction to succeed."""
 REACH_M = 0.05
@@ -157,7 +155,7 @@ def interaction_metrics(rollout, scene: Scene, *, fps: float | None = None,
     """
     import mujoco
 
-    from exoactor.control.scene_objects import object_geoms
+    from exoactor.control.scene_objects import ObjectLoads
 
     fps = fps or scene.fps or 30.0
     robot, model = _tracking_model(rollout.robot, scene)
@@ -168,12 +166,9 @@ def interaction_metrics(rollout, scene: Scene, *, fps: float | None = None,
                             f"the model with this scene has {model.nq}; was it recorded with a "
                             "different scene.json? Re-run the track stage")
     data = mujoco.MjData(model)
-    geoms = object_geoms(model)
-    robot_geom = model.geom_bodyid >= 1
-    obj_body = {int(model.geom_bodyid[g]) for g in geoms}
-    robot_geom &= ~np.isin(model.geom_bodyid, list(obj_body))
-    weight = float(np.sum(model.body_mass[1:][~np.isin(np.arange(1, model.nbody),
-                                                       list(obj_body))])) * 9.81
+    loads = ObjectLoads(model)
+    geoms = loads.geoms
+    weight = loads.weight_n
     hand_ids = [model.body(h).id for h in HAND_BODIES]
     surfaces = hand_surfaces(model)
     ref_hands = _reference_hands(rollout, robot)
@@ -185,23 +180,14 @@ def interaction_metrics(rollout, scene: Scene, *, fps: float | None = None,
     obj_pos = np.zeros((len(clip_t), n_obj, 3))
     obj_rot = np.zeros((len(clip_t), n_obj, 3, 3))
     box_dist = np.full((len(clip_t), n_obj, 2), np.inf)   # hands' surfaces to each box
-    which = {int(g): i for i, g in enumerate(geoms)}
     boxes = [i for i, o in enumerate(scene.objects) if o.kind == "box"]  # hands' surfaces: boxes
-    f6 = np.zeros(6)
     nu = model.nu
     for k in range(len(clip_t)):
         data.qpos[:] = rollout.qpos[k]
         data.qvel[:] = rollout.qvel[k]
         data.ctrl[:] = rollout.target[k][:nu]
         mujoco.mj_forward(model, data)
-        for c in range(data.ncon):
-            g1, g2 = int(data.contact.geom1[c]), int(data.contact.geom2[c])
-            for go, gr in ((g1, g2), (g2, g1)):
-                if go in which and robot_geom[gr]:
-                    # force of geom1 on geom2 along the frame; on the robot, up = weight carried
-                    mujoco.mj_contactForce(model, data, c, f6)
-                    f_w = data.contact.frame[c].reshape(3, 3).T @ f6[:3]
-                    force[k, which[go]] += f_w[2] if go == g1 else -f_w[2]
+        force[k] = loads.forces_n(data)
         hand_pos[k] = data.xpos[hand_ids]
         obj_pos[k] = data.geom_xpos[geoms]
         obj_rot[k] = data.geom_xmat[geoms].reshape(-1, 3, 3)

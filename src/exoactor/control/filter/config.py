@@ -112,6 +112,21 @@ class ObjectiveWeights(BaseModel):
     key bodies 0.1 m from the asked pose does (the pelvis xy error alone, ``root_xy``, weighs a
     seat missed by 0.25 m at only 0.06/s). Without a seat in the scene the term is not computed
     (runs without one are unchanged)."""
+    seat_load: float = Field(20.0, ge=0.0)
+    """Cost of the robot not seated on the seat through the seat's whole evidence phase,
+    charged per fraction of the phase's steps as the seat interaction's ``seated_fraction``
+    counts it (:func:`~.objective.seat_load_cost`): at each step in the phase, the shortfall of
+    the seat's load (the vertical contact force of the seat on the robot over its weight, from
+    MuJoCo's contact forces, :class:`~exoactor.control.scene_objects.ObjectLoads`) below
+    :data:`~exoactor.control.scene_objects.SEATED_LOAD`, ``clip(1 - load / SEATED_LOAD, 0, 1)``
+    (0 when the step counts as seated, 1 when the seat carries nothing) [-]. 20: a robot seated
+    in only half the phase, the interaction's bar (``scene.score.SEATED_MIN_FRACTION``; below
+    it the motion is "not executable"), pays 10, what leaving the verdict's limit of 10 % of
+    the clip not executed costs (``not_executed`` 100 x 0.10), so seating is weighed on the
+    scale of the other verdict limits. The planning loops read the load after each step, the
+    whole-run comparison by replaying the run (``mj_forward`` at each recorded state, as the
+    interaction is scored). Without a seat in the scene the term is not computed (runs without
+    one are unchanged); 0 turns it off."""
     seated_margin_m: float = Field(0.0, ge=0.0, le=0.5)
     """Margin inside the seat's footprint the pelvis xy must keep to count as supported [m].
     0: the pelvis over the seat. Measured (filtered runs of the dev clips' chosen seat pairs):

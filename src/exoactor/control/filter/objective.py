@@ -17,7 +17,11 @@ Lexicographic in spirit, weighted in practice (weights in
 4. smoothness of the decisions;
 plus, where the scene has a seat, a *seat-support* term during the seat's evidence phase (the
 pelvis xy outside the seat's footprint less a margin, :func:`seat_support_sq`: a robot that
-squats beside its seat is not seated, however close its pose), where it has a carried box a
+squats beside its seat is not seated, however close its pose) and a *seat-load* term (the
+share of the phase's steps at which the seat carries less than the seated share of the robot's
+weight, from MuJoCo's contact forces, :func:`seat_load_cost`: the seat interaction's own
+``seated_fraction`` rule, so a pelvis over the seat that does not rest on it is not seated
+either), where it has a carried box a
 *grasp* term during the box's evidence phase (each hand's distance to the box as simulated,
 beyond the reference hand's distance to the box where the scene puts it, :func:`grasp_sq`: a
 robot whose hands are not on the box does not carry it, however close its pose; off by
@@ -39,6 +43,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from exoactor.control.scene_objects import SEATED_LOAD
 from exoactor.rotations import heading_frame, wrap_angle, yaw
 
 TILT_FREE_RAD = np.radians(15.0)
@@ -52,7 +57,8 @@ _LEGS = np.arange(12)
 
 def step_cost(qpos: np.ndarray, qvel: np.ndarray, body_pos_w: np.ndarray, tilt_rad: np.ndarray,
               decisions: np.ndarray, previous_decisions: np.ndarray, table, k: int,
-              joint_qpos: np.ndarray, weights, bodies: tuple[int, ...]) -> np.ndarray:
+              joint_qpos: np.ndarray, weights, bodies: tuple[int, ...],
+              seat_load: np.ndarray | None = None) -> np.ndarray:
     """``(K,)`` running cost rate at reference row ``k`` [1/s].
 
     Args:
@@ -65,6 +71,9 @@ def step_cost(qpos: np.ndarray, qvel: np.ndarray, body_pos_w: np.ndarray, tilt_r
         joint_qpos: qpos addresses of the body joints.
         weights: the objective weights.
         bodies: indices of the key bodies the objective weighs.
+        seat_load: ``(K,)`` the share of the robot's weight the seat of row ``k`` carries
+            (:class:`~exoactor.control.scene_objects.ObjectLoads`), where row ``k`` is in a
+            seat's phase; None: not measured (the seat-load term is not charged).
     """
     dxy = qpos[:, :2] - table.root_pos_w[k, :2]
     dyaw = wrap_angle(yaw(qpos[:, 3:7]) - yaw(table.root_quat_w[k]))
@@ -79,9 +88,12 @@ def step_cost(qpos: np.ndarray, qvel: np.ndarray, body_pos_w: np.ndarray, tilt_r
     if weights.undone > 0.0:
         c = c + weights.undone * undone_sq(decisions, table, k)
     seat_w = getattr(table, "seat_w", None)  # None: no seat in the scene
-    if weights.seated > 0.0 and seat_w is not None and seat_w[k] > 0.0:
-        c = c + weights.seated * seat_w[k] * seat_support_sq(qpos, table, k,
-                                                             weights.seated_margin_m)
+    if seat_w is not None and seat_w[k] > 0.0:
+        if weights.seated > 0.0:
+            c = c + weights.seated * seat_w[k] * seat_support_sq(qpos, table, k,
+                                                                 weights.seated_margin_m)
+        if seat_load is not None and weights.seat_load > 0.0:
+            c = c + seat_w[k] * seat_load_cost(seat_load, table, weights)
     box_w = getattr(table, "box_w", None)  # None: no carried box in the scene
     if weights.grasp > 0.0 and box_w is not None and box_w[k] > 0.0:
         c = c + weights.grasp * box_w[k] * grasp_sq(qpos, body_pos_w, table, k)
@@ -112,6 +124,24 @@ def seat_support_sq(qpos: np.ndarray, table, k: int, margin_m: float) -> np.ndar
     out_f = np.maximum(np.abs(d @ fwd) - half[0], 0.0)
     out_l = np.maximum(np.abs(d @ lat) - half[1], 0.0)
     return out_f * out_f + out_l * out_l
+
+
+def seat_load_shortfall(load: np.ndarray) -> np.ndarray:
+    """``(K,)`` how far a step is from counting as seated: ``clip(1 - load / SEATED_LOAD, 0,
+    1)`` for the share ``load`` ``(K,)`` of the robot's weight the seat carries (0 at or above
+    :data:`~exoactor.control.scene_objects.SEATED_LOAD`, the seat interaction's rule for a
+    seated step; 1 when it carries nothing)."""
+    return np.clip(1.0 - np.asarray(load, dtype=float) / SEATED_LOAD, 0.0, 1.0)
+
+
+def seat_load_cost(load: np.ndarray, table, weights) -> np.ndarray:
+    """``(K,)`` running cost rate [1/s] of a step in a seat's phase with the seat carrying the
+    share ``load`` ``(K,)`` of the robot's weight: ``weights.seat_load`` times the step's share
+    of the phase's steps (``table.seat_steps``) times :func:`seat_load_shortfall`, so that a
+    whole phase unseated costs ``seat_load`` and the charge counts the phase as the seat
+    interaction's ``seated_fraction`` does (a share of its steps seated)."""
+    share = 1.0 / max(int(table.seat_steps), 1)
+    return weights.seat_load * share * seat_load_shortfall(load) / table.dt
 
 
 def point_box_distance_m(points_w: np.ndarray, centre_w: np.ndarray, quat_wxyz: np.ndarray,
@@ -259,7 +289,7 @@ _HALF_RANGE = np.array([1.0, 0.5, 1.2, 0.4, 1.0, 0.5, 1.0])
 def clip_objective(qpos: np.ndarray, qvel: np.ndarray, body_pos_w: np.ndarray,
                    tilt_rad: np.ndarray, decisions: np.ndarray, table, rows: np.ndarray,
                    joint_qpos: np.ndarray, weights, bodies: tuple[int, ...],
-                   fell: bool) -> float:
+                   fell: bool, seat_load: np.ndarray | None = None) -> float:
     """The objective of one whole executed run (the same terms, summed over its steps; the
     stopping point at the run's end, after the hold and return to standing, weighs
     ``run_end``: where the robot is left counts like where the clip ended).
@@ -268,6 +298,8 @@ def clip_objective(qpos: np.ndarray, qvel: np.ndarray, body_pos_w: np.ndarray,
         qpos, qvel, body_pos_w, tilt_rad, decisions: per executed step (``(T, ...)``).
         rows: ``(T,)`` reference row each step is judged against.
         fell: the run fell (infinite cost).
+        seat_load: ``(T,)`` the share of the robot's weight the seat carries at each step (0
+            outside a seat's phase), or None (the seat-load term is not charged).
     """
     if fell:
         return float("inf")
@@ -276,7 +308,9 @@ def clip_objective(qpos: np.ndarray, qvel: np.ndarray, body_pos_w: np.ndarray,
     for t, k in enumerate(rows):
         total += float(step_cost(qpos[t:t + 1], qvel[t:t + 1], body_pos_w[t:t + 1],
                                  tilt_rad[t:t + 1], decisions[t:t + 1], prev, table, int(k),
-                                 joint_qpos, weights, bodies)[0]) * table.dt
+                                 joint_qpos, weights, bodies,
+                                 None if seat_load is None else seat_load[t:t + 1])[0]
+                       ) * table.dt
         prev = decisions[t:t + 1]
     if len(rows):
         total += float(terminal_cost(qpos[-1:], qvel[-1:], table, int(rows[-1]), weights,

@@ -38,7 +38,7 @@ from exoactor.control.filter.objective import (
 )
 from exoactor.control.reference import Pose, ReferenceStreamer, StreamerConfig
 from exoactor.control.safety import SafetyConfig, clip_to_limits
-from exoactor.control.scene_objects import object_geoms, object_name
+from exoactor.control.scene_objects import ObjectLoads, object_geoms, object_name
 from exoactor.control.twist2 import (
     ANG_VEL_SCALE,
     ANKLE_JOINTS,
@@ -117,11 +117,12 @@ class PlantSetup:
 
 
 def seat_rows(scene: Scene | None, clip_t: np.ndarray, fps: float, dropped_frames: int = 0
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
     """The seat the reference sits on at each clip time of ``clip_t`` ``(N,)``: a weight
     ``(N,)`` (1 inside a seat's evidence phase, 0 elsewhere), and that seat's centre xy
-    ``(N, 2)`` [m], yaw ``(N,)`` [rad] and half depth and width ``(N, 2)`` [m] (the first seat
-    where phases overlap). None when ``scene`` has no seat with evidence.
+    ``(N, 2)`` [m], yaw ``(N,)`` [rad], half depth and width ``(N, 2)`` [m] and index in
+    ``scene.objects`` ``(N,)`` (-1 outside every phase; the first seat where phases overlap).
+    None when ``scene`` has no seat with evidence.
 
     Args:
         scene: the objects in the physics; its ``fps`` (else ``fps``) is the frame rate of its
@@ -130,21 +131,23 @@ def seat_rows(scene: Scene | None, clip_t: np.ndarray, fps: float, dropped_frame
         fps: the motion's frame rate [Hz].
         dropped_frames: leading motion frames dropped before streaming (clip time 0).
     """
-    seats = [o for o in (scene.objects if scene is not None else ()) if o.kind == "seat"
-             and o.evidence]
+    seats = [(i, o) for i, o in enumerate(scene.objects if scene is not None else ())
+             if o.kind == "seat" and o.evidence]
     if not seats:
         return None
     rate = float(scene.fps or fps)
     n = len(clip_t)
     w, centre = np.zeros(n), np.zeros((n, 2))
     yaw_s, half = np.zeros(n), np.zeros((n, 2))
-    for o in reversed(seats):  # the first seat wins where phases overlap
+    index = np.full(n, -1, dtype=int)
+    for i, o in reversed(seats):  # the first seat wins where phases overlap
         sel = o.evidence_mask(clip_t, rate, dropped_frames)
         w[sel] = 1.0
         centre[sel] = o.pose.pos[:2]
         yaw_s[sel] = o.pose.yaw_rad
         half[sel] = (o.size[0] / 2, o.size[1] / 2)
-    return w, centre, yaw_s, half
+        index[sel] = i
+    return w, centre, yaw_s, half, index
 
 
 def box_rows(scene: Scene | None, clip_t: np.ndarray, fps: float, model,
@@ -239,8 +242,10 @@ class ReferenceTable:
         duration_s: the clip's duration [s].
         run_out: the :class:`~exoactor.control.run_out.RunOut` the reference is carried on by
             after the clip (``StreamerConfig.run_out``), or None.
-        seat_w, seat_centre, seat_yaw, seat_half: the seat the reference sits on at each row
-            (:func:`seat_rows`; None without a seat in the scene).
+        seat_w, seat_centre, seat_yaw, seat_half, seat_index: the seat the reference sits on
+            at each row (:func:`seat_rows`; None without a seat in the scene).
+        seat_steps: rows inside a seat's phase (0 without a seat): the denominator of the
+            seat-load term (:func:`~exoactor.control.filter.objective.seat_load_cost`).
         box_w, box_adr, box_half, box_ref_hand_m: the carried box the reference holds at each
             row (:func:`box_rows`; None without a carried box in the scene).
     """
@@ -283,8 +288,9 @@ class ReferenceTable:
                                            body_ids, self.moving_legs)
         seats = seat_rows(setup.scene, self.clip_t, setup.motion.fps, setup.dropped_frames)
         self.seat_w = None if seats is None else seats[0]
-        self.seat_centre, self.seat_yaw, self.seat_half = (None, None, None) if seats is None \
-            else seats[1:]
+        self.seat_centre, self.seat_yaw, self.seat_half, self.seat_index = \
+            (None, None, None, None) if seats is None else seats[1:]
+        self.seat_steps = 0 if seats is None else int(np.sum(seats[0] > 0.0))
         boxes = box_rows(setup.scene, self.clip_t, setup.motion.fps, sim.model,
                          self.body_pos_w[:, list(GRASP_BODIES)], setup.dropped_frames)
         self.box_w, self.box_adr, self.box_half, self.box_ref_hand_m = \
@@ -404,6 +410,8 @@ class Plant:
         """Geoms whose floor contact is a fall: the robot's, other than its feet (a scene
         object on the floor, e.g. a carried box set down or knocked off its support, is not
         the robot lying there)."""
+        self.loads = ObjectLoads(m)
+        """The scene objects' forces on the robot (the seat-load term)."""
         self.torso_id = self.sim.torso_id
         self.qpos_idx = self.sim.body_qpos
         self.dof_idx = self.sim.body_dof
@@ -594,9 +602,15 @@ class Plant:
             new_fall = alive & fell
             fall_step[new_fall] = i
             alive &= ~fell
-            c = _by_row(kk, (qpos, qvel, body, tilt, dec, prev_dec),
-                        lambda r, a: step_cost(*a, tab, r, self.qpos_idx, weights,
-                                               OBJECTIVE_BODIES))
+            load = self.seat_load(datas, kk, weights)
+            if load is None:
+                c = _by_row(kk, (qpos, qvel, body, tilt, dec, prev_dec),
+                            lambda r, a: step_cost(*a, tab, r, self.qpos_idx, weights,
+                                                   OBJECTIVE_BODIES))
+            else:
+                c = _by_row(kk, (qpos, qvel, body, tilt, dec, prev_dec, load),
+                            lambda r, a: step_cost(*a[:6], tab, r, self.qpos_idx, weights,
+                                                   OBJECTIVE_BODIES, seat_load=a[6]))
             c = c + warp_cost((k + 1 - clock) * self.dt, tab, k + 1, kk, weights)
             c = c + not_executed_cost(dec[:, 4], clock_before, clock, tab, weights,
                                       self.setup.not_executed_stance)
@@ -635,6 +649,23 @@ class Plant:
         return PlanOutcome(cost, fall_step, records, snap)
 
     # ---- helpers ------------------------------------------------------------------------
+    def seat_load(self, datas, rows: np.ndarray, weights) -> np.ndarray | None:
+        """``(K,)`` the share of the robot's weight the seat of each loop's reference row
+        ``rows`` ``(K,)`` carries, from the contact forces of the loop's last physics step
+        (0 for a loop outside every seat's phase); None when no row is in a seat's phase or
+        the seat-load term is off (``weights.seat_load``), so runs without a seat read
+        nothing."""
+        tab = self.table
+        if tab.seat_w is None or weights.seat_load <= 0.0:
+            return None
+        on = tab.seat_w[rows] > 0.0
+        if not on.any():
+            return None
+        out = np.zeros(len(rows))
+        for j in np.flatnonzero(on):
+            out[j] = self.loads.forces_n(datas[j])[tab.seat_index[rows[j]]] / self.loads.weight_n
+        return out
+
     def _read(self, datas, idx, qpos, qvel, body, cos_tilt, on_floor, contacts: bool) -> None:
         """Copy the state of loops ``idx`` into their rows of the step arrays."""
         body_ids, torso = self.body_ids, self.torso_id

@@ -319,6 +319,10 @@ def _compute(motion: RobotMotion, config: FilterConfig, track: TrackConfig,
                       "values": np.array(final.decisions).tolist()},
         "wall_s": filter_wall_s, "raw_wall_s": float(raw.wall_s),
     }
+    if tab.seat_w is not None:  # the seat's phase seated, by the seat interaction's rule
+        report["seated"] = {name: seated_share(run_seat_load(ex, tab, main, _rows(ex, tab)),
+                                               tab, _rows(ex, tab))
+            for name, ex in {**runs, "raw": raw}.items()}
     return _Computed(metrics, raw_metrics, fr, rollout, executable, report)
 
 
@@ -664,10 +668,12 @@ def _objective(ex: Executed, tab, main: Plant, config: FilterConfig,
     if not ex.rec.get("clip_t"):
         return float("inf")
     qpos = np.array(ex.rec["qpos"])
+    rows = _rows(ex, tab)
     total = clip_objective(qpos, np.array(ex.rec["qvel"]), np.array(ex.rec["body"]),
-                           _tilts(main, qpos), np.array(ex.decisions), tab, _rows(ex, tab),
+                           _tilts(main, qpos), np.array(ex.decisions), tab, rows,
                            main.qpos_idx, config.weights, OBJECTIVE_BODIES,
-                           ex.fall_time_s is not None)
+                           ex.fall_time_s is not None,
+                           run_seat_load(ex, tab, main, rows, config.weights))
     lag = clock_lag_s(ex, tab)
     total += float(np.sum(clock_lag_cost(lag, config.weights)) * tab.dt)
     if config.weights.postponed > 0.0 and np.isfinite(total):
@@ -678,6 +684,47 @@ def _objective(ex: Executed, tab, main: Plant, config: FilterConfig,
         fr = (corrector_fractions if corrector else fractions)(ex, tab, config)
         total += config.weights.not_executed * fr["fraction_not_executed"]
     return total
+
+
+def run_seat_load(ex: Executed, tab, main: Plant, rows: np.ndarray, weights=None
+                  ) -> np.ndarray | None:
+    """``(T,)`` the share of the robot's weight the seat carries at each recorded step of a
+    run judged against reference rows ``rows`` (0 outside a seat's phase), replayed as the
+    seat interaction is scored (``mj_forward`` at the recorded state and PD targets,
+    :class:`~exoactor.control.scene_objects.ObjectLoads`); None without a seat in the scene or
+    with the seat-load term off in ``weights`` (None: measured whatever the weights; nothing is
+    replayed when None is returned)."""
+    import mujoco
+
+    off = weights is not None and weights.seat_load <= 0.0
+    if tab.seat_w is None or off or not len(rows):
+        return None
+    out = np.zeros(len(rows))
+    on = np.flatnonzero(tab.seat_w[rows] > 0.0)
+    if not len(on):
+        return out
+    model = main.model
+    data = mujoco.MjData(model)
+    nu = model.nu
+    for t in on:
+        data.qpos[:] = ex.rec["qpos"][t]
+        data.qvel[:] = ex.rec["qvel"][t]
+        data.ctrl[:] = np.asarray(ex.rec["target"][t])[:nu]
+        mujoco.mj_forward(model, data)
+        out[t] = main.loads.forces_n(data)[tab.seat_index[rows[t]]] / main.loads.weight_n
+    return out
+
+
+def seated_share(load: np.ndarray | None, tab, rows: np.ndarray) -> float | None:
+    """Share of a run's recorded steps in a seat's phase at which the seat carries at least
+    :data:`~exoactor.control.scene_objects.SEATED_LOAD` of the robot's weight (the seat
+    interaction's ``seated_fraction``, for the filter report); None when not measured."""
+    from exoactor.control.scene_objects import SEATED_LOAD
+
+    if load is None or tab.seat_w is None:
+        return None
+    on = tab.seat_w[rows] > 0.0
+    return float(np.mean(load[on] >= SEATED_LOAD)) if on.any() else None
 
 
 def clock_lag_s(ex: Executed, tab) -> np.ndarray:
