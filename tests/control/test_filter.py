@@ -444,6 +444,19 @@ def test_clock_lag_is_charged_by_the_objective() -> None:
                                [0.0, w.clock_lag, 4.0 * w.clock_lag])
 
 
+def _walk_plant_and_slowed_plan(walk_motion):
+    """The planning plant of the walk (glitched leading frames dropped) and two plans of 3
+    decision rows: the unmodified one and one that runs the reference clock at rate 0.6."""
+    from exoactor.control.filter.plant import Plant, PlantSetup
+    from exoactor.control.reference import drop_glitched_leading_frames
+
+    clean, _ = drop_glitched_leading_frames(walk_motion)
+    slow = IDENTITY.copy()
+    slow[5] = 0.6
+    return Plant(PlantSetup(clean), 2), np.stack([np.tile(IDENTITY, (3, 1)),
+                                                  np.tile(slow, (3, 1))])
+
+
 @pytest.mark.slow
 def test_a_plan_that_slows_the_clock_is_simulated_and_executed(walk_motion) -> None:
     """A plan that slows the reference clock: the planning plant moves each plan along the
@@ -452,19 +465,13 @@ def test_a_plan_that_slows_the_clock_is_simulated_and_executed(walk_motion) -> N
     from exoactor.control.drift import DriftConfig
     from exoactor.control.filter.config import ObjectiveWeights
     from exoactor.control.filter.decisions import advance_clock, interpolate_rows
-    from exoactor.control.filter.plant import Plant, PlantSetup
     from exoactor.control.filter.run import _mimic_transform
     from exoactor.control.loop import ReferenceMod
-    from exoactor.control.reference import drop_glitched_leading_frames
     from exoactor.control.track import TrackConfig, build_simulation_loop
     from exoactor.control.twist2 import mimic_obs
 
-    clean, _ = drop_glitched_leading_frames(walk_motion)
-    plant = Plant(PlantSetup(clean), 2)
+    plant, plans = _walk_plant_and_slowed_plan(walk_motion)
     tab = plant.table
-    slow = IDENTITY.copy()
-    slow[5] = 0.6
-    plans = np.stack([np.tile(IDENTITY, (3, 1)), np.tile(slow, (3, 1))])
     n = 40
     out = plant.simulate([plant.initial_state()] * 2, plans, n, n, ObjectiveWeights(),
                          strict=False)
@@ -484,7 +491,7 @@ def test_a_plan_that_slows_the_clock_is_simulated_and_executed(walk_motion) -> N
         after = float(advance_clock(np.array([clock]), i, np.array([0.6]), plant.end_row,
                                     plant.max_lag_rows)[0])
         mod = ReferenceMod(clock_rate=after - clock,
-                           transform=_mimic_transform(slow, clock, tab, tab.stand_mimic, i))
+                           transform=_mimic_transform(plans[1, 0], clock, tab, tab.stand_mimic, i))
         seen.append(mimic_obs(loop.step(mod).seen))
         clock = after
     assert loop.clip_time_s == pytest.approx(tab.clip_t[0] + 0.6 * n * tab.dt)
@@ -1342,15 +1349,9 @@ def test_planning_loops_charge_the_movement_a_slowed_clock_postpones(walk_motion
     from exoactor.control.filter.config import ObjectiveWeights
     from exoactor.control.filter.decisions import advance_clock, judged_row
     from exoactor.control.filter.objective import postponed_cost
-    from exoactor.control.filter.plant import Plant, PlantSetup
-    from exoactor.control.reference import drop_glitched_leading_frames
 
-    clean, _ = drop_glitched_leading_frames(walk_motion)
-    plant = Plant(PlantSetup(clean), 2)
+    plant, plans = _walk_plant_and_slowed_plan(walk_motion)
     tab = plant.table
-    slow = IDENTITY.copy()
-    slow[5] = 0.6
-    plans = np.stack([np.tile(IDENTITY, (3, 1)), np.tile(slow, (3, 1))])
     state = plant.initial_state()
     n = 40
     on_w = ObjectiveWeights(postponed=1.0)
