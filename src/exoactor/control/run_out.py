@@ -30,11 +30,11 @@ import numpy as np
 from exoactor.formats.motion import RobotMotion
 
 GAIT_PERIOD_S = (0.6, 1.6)
-"""Range of gait periods searched (one cycle: two steps) [s] (as the filter's gait cycle,
-:data:`exoactor.control.filter.decisions.GAIT_PERIOD_S`)."""
+"""Range of gait periods searched (one cycle: two steps) [s]; also the filter's gait cycle's
+(:func:`exoactor.control.filter.decisions.gait_cycle`)."""
 GAIT_MIN_CORRELATION = 0.6
-"""Smallest normalised autocorrelation of the legs at the period for the clip's end to count as
-walking [-] (as :data:`exoactor.control.filter.decisions.GAIT_MIN_CORRELATION`)."""
+"""Smallest normalised autocorrelation of the legs at the period for the legs to count as
+walking [-]: the clip's end here, the filter's gait cycle too."""
 END_WINDOW_S = 3.0
 """The clip's last seconds searched for its final gait cycle [s]."""
 LEG_WORDS = ("hip", "knee", "ankle")

@@ -151,7 +151,7 @@ def seated_posture(joint_names, q_ref: np.ndarray, lean_rad: float, share: float
 
 def leaned_quat(yaw_rad: float, lean_rad: float) -> np.ndarray:
     """``(4,)`` wxyz: heading ``yaw_rad``, pitched forward (the +x axis down) by ``lean_rad``."""
-    cy, sy = np.cos(yaw_rad / 2), np.sin(yaw_rad / 2)
-    cp, sp = np.cos(lean_rad / 2), np.sin(lean_rad / 2)
-    # yaw about z, then pitch about the new y: q = qz * qy
-    return np.array([cy * cp, -sy * sp, cy * sp, sy * cp])
+    from scipy.spatial.transform import Rotation
+
+    # yaw about z, then pitch about the new y (intrinsic "ZY")
+    return Rotation.from_euler("ZY", [yaw_rad, lean_rad]).as_quat(scalar_first=True)

@@ -46,6 +46,7 @@ from __future__ import annotations
 import numpy as np
 
 from exoactor.control.filter.config import DecisionBounds
+from exoactor.control.run_out import GAIT_MIN_CORRELATION, GAIT_PERIOD_S
 
 NUM_DECISIONS = 7
 NAMES = ("forward_vel_offset_m_s", "lateral_vel_offset_m_s", "yaw_rate_offset_rad_s",
@@ -410,11 +411,6 @@ def judged_row(clock_row: np.ndarray) -> np.ndarray:
     return np.ceil(np.asarray(clock_row, dtype=float) - 1e-9).astype(int)
 
 
-GAIT_PERIOD_S = (0.6, 1.6)
-"""Range of gait periods searched (one cycle: two steps) [s]."""
-GAIT_MIN_CORRELATION = 0.6
-"""Smallest normalised autocorrelation of the legs at the chosen period for the clip to count
-as having a gait [-]."""
 GAIT_WINDOW_S = 3.0
 """Length of the windows searched for the clip's most periodic leg movement [s]."""
 GAIT_WINDOW_STRIDE_S = 0.2

@@ -320,9 +320,8 @@ def _compute(motion: RobotMotion, config: FilterConfig, track: TrackConfig,
         "wall_s": filter_wall_s, "raw_wall_s": float(raw.wall_s),
     }
     if tab.seat_w is not None:  # the seat's phase seated, by the seat interaction's rule
-        report["seated"] = {name: seated_share(run_seat_load(ex, tab, main, _rows(ex, tab)),
-                                               tab, _rows(ex, tab))
-            for name, ex in {**runs, "raw": raw}.items()}
+        report["seated"] = {name: _seated(ex, tab, main)
+                            for name, ex in {**runs, "raw": raw}.items()}
     return _Computed(metrics, raw_metrics, fr, rollout, executable, report)
 
 
@@ -677,7 +676,6 @@ def _objective(ex: Executed, tab, main: Plant, config: FilterConfig,
     lag = clock_lag_s(ex, tab)
     total += float(np.sum(clock_lag_cost(lag, config.weights)) * tab.dt)
     if config.weights.postponed > 0.0 and np.isfinite(total):
-        rows = _rows(ex, tab)
         total += float(np.sum(postponed_cost(tab, np.arange(1, len(rows) + 1), rows,
                                              config.weights)) * tab.dt)
     if config.weights.not_executed > 0.0 and np.isfinite(total):
@@ -713,6 +711,13 @@ def run_seat_load(ex: Executed, tab, main: Plant, rows: np.ndarray, weights=None
         mujoco.mj_forward(model, data)
         out[t] = main.loads.forces_n(data)[tab.seat_index[rows[t]]] / main.loads.weight_n
     return out
+
+
+def _seated(ex: Executed, tab, main: Plant) -> float | None:
+    """The seat phase's seated share of one run (:func:`seated_share` of
+    :func:`run_seat_load`)."""
+    rows = _rows(ex, tab)
+    return seated_share(run_seat_load(ex, tab, main, rows), tab, rows)
 
 
 def seated_share(load: np.ndarray | None, tab, rows: np.ndarray) -> float | None:
