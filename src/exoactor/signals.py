@@ -55,3 +55,21 @@ def smoothstep(x: np.ndarray | float) -> np.ndarray:
     """``3x^2 - 2x^3`` on ``x`` clipped to [0, 1]: 0 to 1 with zero slope at both ends."""
     x = np.clip(x, 0.0, 1.0)
     return x * x * (3.0 - 2.0 * x)
+
+
+def blend_weight(n: int, windows: list[tuple[int, int]], fps: float, ramp_s: float
+                 ) -> np.ndarray:
+    """``(n,)`` weight: 1 inside each ``[first, last]`` frame window, smooth-step ramps of
+    ``ramp_s`` before and after, 0 elsewhere (max over windows)."""
+    t = np.arange(n) / fps
+    w = np.zeros(n)
+    for a, b in windows:
+        ta, tb = a / fps, b / fps
+        if ramp_s > 0:
+            up = smoothstep((t - (ta - ramp_s)) / ramp_s)
+            down = 1.0 - smoothstep((t - tb) / ramp_s)
+        else:
+            up = (t >= ta).astype(float)
+            down = (t <= tb).astype(float)
+        w = np.maximum(w, np.minimum(up, down))
+    return w

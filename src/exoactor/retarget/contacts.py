@@ -18,7 +18,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from exoactor.rotations import circular_mean, matrix_yaw, yaw_matrix
-from exoactor.signals import drop_short_runs, runs, smoothstep
+from exoactor.signals import blend_weight, drop_short_runs, runs, smoothstep
 
 
 def detect_foot_contact(sole_height_m: np.ndarray, foot_pos_w: np.ndarray, fps: float,
@@ -65,6 +65,30 @@ def lowest_sole_height(origin_w: np.ndarray, R_w: np.ndarray, sole_center_b: np.
     """``(T,)`` lowest sole point height [m] of a foot at poses ``(origin_w, R_w)``."""
     z = origin_w[:, None, 2] + np.einsum("tj,sj->ts", R_w[:, 2, :], sole_center_b)
     return (z - sole_radius_m[None]).min(axis=1)
+
+
+def contact_share(contact: np.ndarray, fps: float, blend_s: float) -> np.ndarray:
+    """How much each foot counts as in contact, for the IK's costs.
+
+    1 while a foot is in contact, 0 in the middle of its swing, with smooth-step ramps over
+    ``blend_s`` before each touch-down and after each lift-off (the window over which
+    :func:`pin_foot` turns the foot to and from its pinned pose). A contact cost switched on in
+    one frame makes the IK's compromise between the pinned foot and the rest of the body jump in
+    that frame, and the floating base with it (the demo's root turned 6 deg in one 50 Hz frame
+    at a touch-down).
+
+    Args:
+        contact: ``(T, 2)`` bool contact flags (left, right).
+        fps: frame rate [Hz].
+        blend_s: ramp time [s] (0: the flags themselves).
+
+    Returns:
+        ``(T, 2)`` share in [0, 1].
+    """
+    contact = np.asarray(contact, dtype=bool)
+    T = len(contact)
+    return np.stack([blend_weight(T, [(a, b - 1) for a, b in runs(contact[:, i])], fps, blend_s)
+                     for i in range(contact.shape[1])], axis=1)
 
 
 def pin_foot(origin_w: np.ndarray, R_w: np.ndarray, contact: np.ndarray, fps: float,

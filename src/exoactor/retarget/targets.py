@@ -31,7 +31,12 @@ from exoactor.errors import InvalidMotionFile
 from exoactor.formats.motion import HumanMotion
 from exoactor.formats.resample import interp_linear, sample_times
 from exoactor.retarget.config import RetargetConfig
-from exoactor.retarget.contacts import detect_foot_contact, lowest_sole_height, pin_foot
+from exoactor.retarget.contacts import (
+    contact_share,
+    detect_foot_contact,
+    lowest_sole_height,
+    pin_foot,
+)
 from exoactor.retarget.frames import palm_frame
 from exoactor.retarget.hands import fill_hand_gaps, hand_curl
 from exoactor.retarget.model import RetargetModel
@@ -200,13 +205,15 @@ def build_targets(human: HumanMotion, rmodel: RetargetModel, cfg: RetargetConfig
                 "tij,j->ti", pinned[i].R_w, rmodel.keypoint_offset_b[k])
         targets[:, corr.index(foot.knee)] += 0.5 * (pinned[i].correction_w + body_shift)
 
-    # ---- weights
+    # ---- weights (a foot's contact share ramps in before touch-down and out after lift-off)
+    share = contact_share(contact, fps, cfg.contact_blend_s)
     base = np.array([k.weight for k in corr.keypoints]) * rep.present
     weight = base[None] * resampled(rep.trust)
     for i, foot in enumerate(corr.feet):
         for name in foot.keypoints:
             k = corr.index(name)
-            weight[contact[:, i], k] = max(base[k], 1.0) * cfg.contact_weight
+            held = max(base[k], 1.0) * cfg.contact_weight
+            weight[:, k] += share[:, i] * (held - weight[:, k])
     weight[~np.isfinite(targets).all(axis=-1)] = 0.0
 
     # ---- orientation targets
@@ -219,7 +226,7 @@ def build_targets(human: HumanMotion, rmodel: RetargetModel, cfg: RetargetConfig
     for i, foot in enumerate(corr.feet):
         fi = [f.name for f in corr.frames].index(foot.frame)
         frame_R[:, fi] = pinned[i].R_w
-        frame_w[contact[:, i], fi] *= cfg.contact_weight
+        frame_w[:, fi] *= 1.0 + share[:, i] * (cfg.contact_weight - 1.0)
     hand_kp, hand_conf = human.hand_keypoints, human.hand_confidence
     if hand_kp is not None:
         hand_kp, hand_conf = fill_hand_gaps(

@@ -44,7 +44,7 @@ from exoactor.formats.motion import RobotMotion
 from exoactor.formats.scene import Scene, SceneObject
 from exoactor.scene.config import ContactRefConfig
 from exoactor.scene.sit_down import leaned_quat, seated_posture
-from exoactor.signals import smoothstep
+from exoactor.signals import blend_weight, smoothstep
 
 logger = logging.getLogger(__name__)
 
@@ -86,24 +86,6 @@ class ContactRefResult:
                 f"{drop_on.mean() if drop_on.size else 0:.3f} m in the windows); contact error "
                 f"max {err.max() if err.size else 0:.3f} m; feet off their targets at most "
                 f"{self.feet_err_m.max() * 1000:.1f} mm")
-
-
-def blend_weight(n: int, windows: list[tuple[int, int]], fps: float, ramp_s: float
-                 ) -> np.ndarray:
-    """``(n,)`` weight: 1 inside each ``[first, last]`` frame window, smooth-step ramps of
-    ``ramp_s`` before and after, 0 elsewhere (max over windows)."""
-    t = np.arange(n) / fps
-    w = np.zeros(n)
-    for a, b in windows:
-        ta, tb = a / fps, b / fps
-        if ramp_s > 0:
-            up = smoothstep((t - (ta - ramp_s)) / ramp_s)
-            down = 1.0 - smoothstep((t - tb) / ramp_s)
-        else:
-            up = (t >= ta).astype(float)
-            down = (t <= tb).astype(float)
-        w = np.maximum(w, np.minimum(up, down))
-    return w
 
 
 def seat_contact_z(points_w: np.ndarray, pelvis_points_w: np.ndarray, seat: SceneObject
