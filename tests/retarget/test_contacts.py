@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from exoactor.retarget.contacts import (
+    contact_share,
     detect_foot_contact,
     lowest_sole_height,
     pin_foot,
@@ -67,3 +68,32 @@ def test_no_contact_only_lifts_feet_out_of_the_ground(rmodel) -> None:
     p = pin_foot(origin, R, np.zeros(len(origin), bool), fps, sc, sr)
     assert lowest_sole_height(p.origin_w, p.R_w, sc, sr).min() >= -1e-12
     np.testing.assert_allclose(p.origin_w[:, :2], origin[:, :2])
+
+
+def test_contact_share_ramps_around_each_contact() -> None:
+    fps, blend_s = 50.0, 0.15
+    contact = np.zeros((100, 2), dtype=bool)
+    contact[40:60, 0] = True  # one stance of the left foot; the right foot never touches
+    share = contact_share(contact, fps, blend_s)
+    assert (share[40:60, 0] == 1.0).all() and (share[:, 1] == 0.0).all()
+    assert (share[:30, 0] == 0.0).all() and (share[70:, 0] == 0.0).all()  # beyond the ramps
+    assert (np.diff(share[30:41, 0]) >= 0).all() and (np.diff(share[59:70, 0]) <= 0).all()
+    assert 0.0 < share[37, 0] < 1.0 and 0.0 < share[62, 0] < 1.0
+    # at most the smooth-step's steepest slope (1.5 / ramp) per frame, not a switch
+    assert np.abs(np.diff(share, axis=0)).max() <= 1.5 / (blend_s * fps) + 1e-9
+    assert np.array_equal(contact_share(contact, fps, 0.0), contact.astype(float))
+
+
+def test_foot_costs_change_gradually_at_touch_down(walk_human, rmodel) -> None:
+    """The IK's foot costs follow the contact share: no foot weight changes by more than the
+    ramp's slope allows in one frame (a switched cost moved the demo's root 6 deg at once)."""
+    from exoactor.retarget import RetargetConfig
+    from exoactor.retarget.targets import build_targets
+
+    cfg = RetargetConfig()
+    tg = build_targets(walk_human, rmodel, cfg)
+    assert (np.diff(tg.foot_contact.astype(int), axis=0) != 0).any()  # the clip has switches
+    feet = [rmodel.corr.index(n) for foot in rmodel.corr.feet for n in foot.keypoints]
+    w = tg.keypoint_weight[:, feet]
+    slope = 1.5 / (cfg.contact_blend_s * tg.fps)
+    assert np.abs(np.diff(w, axis=0)).max() <= slope * w.max() + 1e-6  # a switch: 4 of 5
