@@ -41,7 +41,7 @@ file stem to ``{"upright": bool, "in_place": bool, "stands": bool}``. Writes
 
     EXOACTOR_ASSETS=../shared/assets .venv/bin/python benchmarks/task_video.py \
         [--footage ../shared/footage] [--clips 'gen_*.mp4'] [--out DIR] [--workers 1] \
-        [--report] [--force] [--set '{"perceive": {"contact_from_planted": true}}']
+        [--report] [--force [STAGE ...]] [--set '{"perceive": {"contact_from_planted": true}}']
         [--set '{"filter": {"seed": 1}}']  # the physics filter's seed
 """
 
@@ -195,11 +195,13 @@ def _load_json(path: Path) -> dict | None:
         return None
 
 
-def run_clip(video: str, run_dir: str, report: bool, force: bool,
+def run_clip(video: str, run_dir: str, report: bool, force: list[str] | None,
              settings: dict | None = None) -> dict:
     """Run one clip (resuming its run directory); return its row. Runs in a worker process.
 
-    ``settings``: :class:`~exoactor.runner.RunConfig` fields (nested dicts) over its defaults.
+    ``force``: stages to recompute (``run_video``'s ``force``; ``["all"]`` every stage; the
+    stages after one that runs run too). ``settings``: :class:`~exoactor.runner.RunConfig`
+    fields (nested dicts) over its defaults.
     """
     os.environ.setdefault("MUJOCO_GL", "egl")
     os.environ.setdefault("GLOG_minloglevel", "2")
@@ -210,7 +212,7 @@ def run_clip(video: str, run_dir: str, report: bool, force: bool,
     error = None
     try:
         config = RunConfig.model_validate(settings or {})
-        run_video(video, run_dir, config, force={"all"} if force else set(), report=report)
+        run_video(video, run_dir, config, force=set(force or ()), report=report)
     except Exception as exc:  # noqa: BLE001 - a crash is a result of the benchmark
         error = f"{type(exc).__name__}: {exc}"
     row = clip_row(Path(video), Path(run_dir))
@@ -404,7 +406,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=1, help="clips run at once")
     ap.add_argument("--report", action="store_true",
                     help="also build each run's report (videos, page); slow")
-    ap.add_argument("--force", action="store_true", help="recompute every stage")
+    ap.add_argument("--force", nargs="*", metavar="STAGE",
+                    help="recompute these stages and the ones after them (no STAGE: every "
+                         "stage), e.g. --force retarget to reuse perception after a retarget "
+                         "change")
     ap.add_argument("--labels", type=Path, help="JSON: clip stem -> labels (see docstring)")
     ap.add_argument("--set", type=json.loads, default={}, metavar="JSON",
                     help='RunConfig fields over the defaults, e.g. '
@@ -423,7 +428,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{os.cpu_count()} CPUs, load " + " ".join(f"{x:.1f}" for x in os.getloadavg()),
           flush=True)
     t0 = time.perf_counter()
-    jobs = [(str(c), str(out / c.stem), args.report, args.force, args.set) for c in clips]
+    force = None if args.force is None else (args.force or ["all"])
+    jobs = [(str(c), str(out / c.stem), args.report, force, args.set) for c in clips]
     rows: dict[str, dict] = {}
     if args.workers <= 1:
         for job in jobs:

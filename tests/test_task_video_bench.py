@@ -125,12 +125,14 @@ def test_settings_reach_the_run_config(bench, tmp_path: Path, monkeypatch) -> No
 
     seen = []
     monkeypatch.setattr(exoactor.runner, "run_video",
-                        lambda video, run_dir, config, **kw: seen.append(config))
+                        lambda video, run_dir, config, **kw: seen.append((config, kw["force"])))
     video = str(tmp_path / "clip.mp4")
-    bench.run_clip(video, str(tmp_path / "run"), False, False,
+    bench.run_clip(video, str(tmp_path / "run"), False, ["retarget"],
                    {"perceive": {"contact_from_planted": True}})
+    seen[0], force = seen[0]
+    assert force == {"retarget"}  # --force retarget: perception reused
     assert seen[0].perceive.contact_from_planted
     assert seen[0].perceive.min_visibility == exoactor.runner.RunConfig().perceive.min_visibility
-    row = bench.run_clip(video, str(tmp_path / "run"), False, False,
+    row = bench.run_clip(video, str(tmp_path / "run"), False, None,
                          {"perceive": {"no_such_switch": True}})
     assert len(seen) == 1 and "no_such_switch" in row["error"]
