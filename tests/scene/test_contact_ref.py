@@ -233,9 +233,12 @@ def test_choose_seated_takes_the_best_pair_and_keeps_the_baseline_on_ties(monkey
     assert scene is scenes[0] and out is motion and note.startswith("not used")
 
 
-def test_filter_finalists_take_the_first_success_else_the_best_or_the_baseline(monkeypatch):
-    """Selection only (filter runs replaced): finalists in tracker-rollout order, the first
-    whose seat succeeds is used; with none, the best filtered pair, the baseline on ties."""
+def test_filter_finalists_use_the_least_objective_among_seated_runs_else_the_best_or_baseline(
+        monkeypatch):
+    """Selection only (filter runs replaced): every finalist and the baseline are filtered;
+    of those whose seat succeeds, the least whole-run objective of the filter is used (not the
+    first that sits), the baseline on ties; with none, the best filtered pair by
+    ``placement_score``, the baseline on ties."""
     import exoactor.scene.contact_ref as cr
     import exoactor.scene.place as pl
     from exoactor.scene.place import Trial, placement_score
@@ -257,17 +260,29 @@ def test_filter_finalists_take_the_first_success_else_the_best_or_the_baseline(m
     def run(filtered):
         def fake(mot, sc, s, track, fc, label):
             calls.append(label)
-            fell, seated = filtered[label.removeprefix("filtered: ")]
-            return Trial(fell, 2.0 if fell else None, seated, seated, 0.0, label)
+            fell, seated, objective = filtered[label.removeprefix("filtered: ")]
+            return Trial(fell, 2.0 if fell else None, seated, seated, 0.0, label,
+                         objective=objective)
         monkeypatch.setattr(pl, "_filter_trial", fake)
         calls.clear()
         return cr._filter_finalists(base_m, tried, 2, None, object(), "figures")
 
-    _, mot, note = run({"a": (False, 0.7), "b": (False, 0.9), "base": (False, 0.0)})
-    assert mot is a_m and calls == ["filtered: a"] and note.startswith("used")
-    _, mot, _ = run({"a": (False, 0.2), "b": (False, 0.4), "base": (False, 0.3)})
-    assert mot is b_m and calls == ["filtered: a", "filtered: b", "filtered: base"]
-    _, mot, note = run({"a": (True, 0.9), "b": (False, 0.3), "base": (False, 0.3)})
+    # a sits first, b sits too and is executed better: b (the first success was a)
+    _, mot, note = run({"a": (False, 0.7, 5.0), "b": (False, 0.9, 3.0), "base": (False, 0.0, 1.0)})
+    assert mot is b_m and note.startswith("used") and "objective 3.00" in note
+    assert calls == ["filtered: a", "filtered: b", "filtered: base"]
+    # the baseline sits with the least objective: kept; on a tie with a seated pair, too
+    _, mot, note = run({"a": (False, 0.7, 5.0), "b": (True, 0.9, 1.0), "base": (False, 0.6, 4.0)})
+    assert mot is base_m and note.startswith("not used")
+    _, mot, _ = run({"a": (False, 0.7, 4.0), "b": (False, 0.2, 1.0), "base": (False, 0.6, 4.0)})
+    assert mot is base_m
+    # an objective that is not finite (None) loses to any finite one
+    _, mot, _ = run({"a": (False, 0.7, None), "b": (False, 0.6, 9.0), "base": (False, 0.0, 1.0)})
+    assert mot is b_m
+    # no seat succeeds: placement_score, the baseline on ties
+    _, mot, _ = run({"a": (False, 0.2, 1.0), "b": (False, 0.4, 9.0), "base": (False, 0.3, 1.0)})
+    assert mot is b_m
+    _, mot, note = run({"a": (True, 0.9, 1.0), "b": (False, 0.3, 1.0), "base": (False, 0.3, 9.0)})
     assert mot is base_m and note.startswith("not used")     # tie with the baseline: baseline
 
 
@@ -313,8 +328,9 @@ def test_filter_finalists_are_the_pairs_seated_longest(monkeypatch):
 
     def fake(mot, sc, s, track, fc, label):
         calls.append(label)
-        return Trial(False, None, 0.6, 0.4, 0.0, label)
+        return Trial(False, None, 0.6, 0.4, 0.0, label, objective=float(len(calls)))
 
     monkeypatch.setattr(pl, "_filter_trial", fake)
     _, mot, note = cr._filter_finalists(base_m, tried, 1, None, object(), "figures")
-    assert calls == ["filtered: sits"] and mot is sits_m and note.startswith("used")
+    assert calls == ["filtered: sits", "filtered: base"] and mot is sits_m
+    assert note.startswith("used")

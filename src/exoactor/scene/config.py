@@ -172,9 +172,10 @@ class ContactRefConfig(BaseModel):
     filter_finalists: int = Field(2, ge=0, le=10)
     """When the track stage runs the physics filter: the (placement, pose) pairs of the tracker
     rollouts seated longest (:func:`exoactor.scene.place.finalist_score`) that are run again
-    through the filter, in that order; the first whose seat
-    interaction succeeds is used, else the best of them and of the baseline (first placement,
-    retargeted reference), all filtered, by the same objective. 0: the tracker rollouts alone
+    through the filter, with the baseline (first placement, retargeted reference): of these
+    ``filter_finalists`` + 1 filter runs at most, the one used is the best by
+    :func:`exoactor.scene.place.filtered_choice` (the seat succeeds, then the filter's
+    whole-run objective; the baseline unless another is better). 0: the tracker rollouts alone
     decide."""
     posture_cost: float = Field(0.05, ge=0.0)
     """Cost of the joints' distance from the reference frame's joints."""

@@ -26,8 +26,10 @@ Which pose, on which placement, is chosen by rollouts (:func:`choose_seated`): t
 search's best placements × {the retargeted reference, each pose of ``variants``}, one tracker
 rollout each (judged on the clip, ``workers`` at a time), scored by
 :func:`exoactor.scene.place.placement_score`; when the track stage runs the physics filter, the
-pairs seated longest are run again through it (the controller the robot really executes)
-before one is used.
+pairs seated longest and the baseline are run again through it (the controller the robot
+really executes), and the one used is the best of them by one objective
+(:func:`exoactor.scene.place.filtered_choice`: the seat succeeds, then the filter's own
+whole-run objective).
 
 The result is a new motion; the input is not changed. :func:`adjust_for_seats` is pure (no
 files); the objects stage writes its result as ``seated_motion.npz`` for the track stage.
@@ -153,14 +155,12 @@ class _Contact:
 def adjust_for_seats(motion: RobotMotion, scene: Scene, config: ContactRefConfig | None = None,
                      robot=None) -> ContactRefResult:
     """Lower the reference pelvis onto ``scene``'s seats during their evidence windows, the
-    legs re-solved with the feet held (see the module). Pure: returns a new motion."""
-    import mujoco
-
-    from exoactor.mink_loader import import_mink
+    legs re-solved with the feet held (see the module): with ``config.sit_down``, the explicit
+    sit-down (:func:`_sit_down_onto_seats`), else the plain seat contact
+    (:func:`_lower_onto_seats`). Pure: returns a new motion."""
     from exoactor.robots import get_robot
     from exoactor.robots.kinematics import motion_from_qpos, motion_qpos
 
-    mink = import_mink()
     cfg = config or ContactRefConfig()
     robot = robot or get_robot(motion.robot)
     T = motion.num_frames
@@ -173,155 +173,262 @@ def adjust_for_seats(motion: RobotMotion, scene: Scene, config: ContactRefConfig
     weight = np.max(per_seat, axis=0) if per_seat else np.zeros(T)
     if not cfg.enabled or not (weight > 0).any():
         return ContactRefResult(motion, np.zeros(T), np.zeros(T), nan, nan.copy(), np.zeros(T))
-    m = robot.model
-    d = mujoco.MjData(m)
-    contact = _Contact(m)
-    qout = qref.copy()
-    body_adr = robot.qpos_adr[robot.body_idx]
-    feet_ids = [m.body(b).id for b in FEET_BODIES]
-    torso_id = m.body(TORSO_BODY).id
-
-    cfgn = mink.Configuration(m)
-    feet = [mink.FrameTask(b, "body", position_cost=cfg.foot_cost, orientation_cost=cfg.foot_cost)
-            for b in FEET_BODIES]
-    pelvis = mink.FrameTask("pelvis", "body",
-                            position_cost=[cfg.pelvis_xy_cost, cfg.pelvis_xy_cost,
-                                           cfg.pelvis_cost],
-                            orientation_cost=cfg.pelvis_cost)
-    torso = mink.FrameTask(TORSO_BODY, "body", position_cost=0.0,
-                           orientation_cost=cfg.torso_cost)
-    com = mink.ComTask(cost=[cfg.com_cost, cfg.com_cost, 0.0])
-    posture = mink.PostureTask(m, cost=cfg.posture_cost)
-    tasks = [*feet, pelvis, torso, com, posture] if not cfg.sit_down else \
-        [*feet, pelvis, torso, posture]  # the sit-down leaves the CoM free
-    limits = [mink.ConfigurationLimit(m)]
-
-    drop = np.zeros(T)
-    solved = np.zeros(T, bool)
-    contact_z, target_z, feet_err = nan.copy(), nan.copy(), np.zeros(T)
-    if plans:  # the feet held from the descent's start to the window's end
-        held_feet = [_held_feet(m, d, qref, [(p.descent[0], b) for _, b in s.evidence], 0.0,
-                                motion.fps, feet_ids, ramp_out_s=cfg.ramp_s)
-                     for p, s in zip(plans, seats)]
-    else:
-        held_feet = [_held_feet(m, d, qref, s.evidence, cfg.ramp_s, motion.fps, feet_ids)
-                     for s in seats] if cfg.hold_feet else []
-    prev: np.ndarray | None = None
-    # the sit-down's descent runs down to the pelvis height solved at its last frame: those
-    # frames (to the window's end) are solved first
-    seated_from = [p.descent[1] for p in plans]
-    order = list(range(T))
-    seated_target: list[float | None] = [None] * len(plans)  # pelvis height target, seated
+    # here ``plans`` is not empty exactly when ``cfg.sit_down`` is set (there is a seat)
+    ik = _SeatIK(robot, qref, cfg, com_task=not plans)
     if plans:
-        order = list(range(seated_from[0], T)) + list(range(seated_from[0]))
-    for t in order:
-        if weight[t] <= 0 or (plans and t == 0):
-            prev = None
+        _sit_down_onto_seats(ik, seats, plans, weight, motion, cfg)
+    else:
+        _lower_onto_seats(ik, seats, per_seat, weight, motion.fps, cfg)
+    res = ContactRefResult(motion, weight, ik.drop_m, ik.contact_z, ik.target_z, ik.feet_err_m)
+    if ik.solved.any():
+        out = motion_from_qpos(robot, motion, ik.qout,
+                               f"{motion.source} (seat contact: pelvis lowered onto the seat)")
+        res = ContactRefResult(out, weight, ik.drop_m, ik.contact_z, ik.target_z, ik.feet_err_m)
+    logger.info("seat-contact reference: %s", res.summary())
+    return res
+
+
+def _lower_onto_seats(ik: _SeatIK, seats: list[SceneObject], per_seat: list[np.ndarray],
+                      weight: np.ndarray, fps: float, cfg: ContactRefConfig) -> None:
+    """The plain seat contact, frame by frame in time order: the pelvis goes down only (never
+    up) by ``weight`` x the seat contact's distance to the seat top less ``press_m``; its xy
+    stays the reference's (moved into the seat's footprint with ``seat_margin_m``); the CoM's
+    xy goes ``com_to_feet`` of the way toward the feet's support polygon; the feet stay at the
+    reference's (held from the window's ramp-in with ``hold_feet``). A frame of which nothing
+    is asked is left as it is. Fills ``ik``'s per-frame results."""
+    qref, d = ik.qref, ik.d
+    held_feet = ([_held_feet(ik.m, d, qref, s.evidence, cfg.ramp_s, fps, ik.feet_ids)
+                  for s in seats] if cfg.hold_feet else [])
+    prev: np.ndarray | None = None
+    for t in range(len(qref)):
         if weight[t] <= 0:
+            prev = None
             continue
         s = int(np.argmax([w[t] for w in per_seat]))
         seat = seats[s]
-        d.qpos[:] = qref[t]
-        mujoco.mj_kinematics(m, d)
-        mujoco.mj_comPos(m, d)
-        z0 = contact.z(d, seat)
+        z0 = ik.pose_reference(t, seat)
         goal = seat.top_z - cfg.press_m
-        # only down; the sit-down's contact goes to the seat's, up or down (it replaces the
-        # person's own descent, which may dip into the seat)
-        want = weight[t] * ((goal - z0) if plans else min(0.0, goal - z0))
-        feet_p0 = d.xpos[feet_ids].copy()
-        feet_R = [d.xmat[i].reshape(3, 3).copy() for i in feet_ids]
+        want = weight[t] * min(0.0, goal - z0)
+        feet_p0, feet_R = ik.feet_pose()
+        feet_goal = feet_p0
         if held_feet:
             held_p, held_R, share = held_feet[s].get(t, (feet_p0, feet_R, 0.0))
             feet_goal = feet_p0 + share * (held_p - feet_p0)
             feet_R = list(held_R) if share > 0.5 else feet_R
-        else:
-            feet_goal = feet_p0
         xy_goal = qref[t][0:2].copy()
-        pelvis_q = qref[t][3:7]
-        if plans:  # the sit-down's seat point, the pelvis upright, the torso leaning forward
-            xy_goal = xy_goal + weight[t] * (plans[s].seat_xy_w[t] - xy_goal)
-            pelvis_q = _toward(pelvis_q, leaned_quat(seat.pose.yaw_rad, 0.0), weight[t])
-            torso_q = leaned_quat(seat.pose.yaw_rad, plans[s].lean_rad[t])
-        elif cfg.seat_margin_m is not None:
+        if cfg.seat_margin_m is not None:
             xy_goal = xy_goal + weight[t] * (seat.into_footprint(xy_goal, cfg.seat_margin_m)
                                              - xy_goal)
-        com0 = d.subtree_com[m.body("pelvis").id].copy()
-        sole = d.geom_xpos[contact.soles]
+        com0 = d.subtree_com[ik.pelvis_id].copy()
+        sole = d.geom_xpos[ik.contact.soles]
         com_goal = com0.copy()
-        if not plans:
-            com_goal[:2] += weight[t] * cfg.com_to_feet * (
-                nearest_in_hull(com0[:2], sole[:, :2]) - com0[:2])
+        com_goal[:2] += weight[t] * cfg.com_to_feet * (
+            nearest_in_hull(com0[:2], sole[:, :2]) - com0[:2])
         # a frame is left as it is only when nothing is asked of it; the CoM's move toward the
         # feet is asked of every frame of the window (not only those lowered: a reference that
         # is moved on some frames and not on their neighbours jumps between the two poses)
-        if (not plans and want >= 0.0 and np.abs(feet_goal - feet_p0).max() < 1e-3
+        if (want >= 0.0 and np.abs(feet_goal - feet_p0).max() < 1e-3
                 and np.abs(xy_goal - qref[t][0:2]).max() < 1e-3
                 and (cfg.com_cost <= 0.0 or np.abs(com_goal - com0).max() < 1e-3)):
             continue
-        feet_T = [mink.SE3.from_rotation_and_translation(mink.SO3.from_matrix(R), p)
-                  for R, p in zip(feet_R, feet_goal)]
-        torso_R = d.xmat[torso_id].reshape(3, 3).copy()
-        if plans:
-            torso_R = _toward_matrix(torso_R, torso_q, weight[t])
-        for task, X in zip(feet, feet_T):
-            task.set_target(X)
-        torso.set_target(mink.SE3.from_rotation_and_translation(
-            mink.SO3.from_matrix(torso_R), np.zeros(3)))
-        com.set_target(com_goal)
-        if plans:
-            post = qref[t].copy()
-            post[body_adr] = seated_posture(motion.joint_names, qref[t][body_adr],
-                                            plans[s].lean_rad[t], weight[t])
-            posture.set_target(post)
-        else:
-            posture.set_target(qref[t])
         start = (prev if prev is not None else qref[t]).copy()
-        start[0:2] = xy_goal if prev is None else start[0:2]
-        cfgn.update(start)
-        pelvis_z = qref[t][2] + want
-        target_contact = z0 + want
-        passes = cfg.passes
-        first = plans[s].descent[0] if plans else 0
-        if plans and first <= t < seated_from[s] and seated_target[s] is not None:
+        if prev is None:
+            start[0:2] = xy_goal
+        prev, _ = ik.solve(t, seat, start, _SeatTargets(
+            feet_pos_w=feet_goal, feet_rot_w=feet_R, pelvis_xy_w=xy_goal,
+            pelvis_quat_w=qref[t][3:7], torso_rot_w=d.xmat[ik.torso_id].reshape(3, 3).copy(),
+            com_w=com_goal, posture_qpos=qref[t], pelvis_z_m=qref[t][2] + want,
+            contact_z_m=z0 + want, passes=cfg.passes))
+
+
+def _sit_down_onto_seats(ik: _SeatIK, seats: list[SceneObject], plans: list,
+                         weight: np.ndarray, motion: RobotMotion, cfg: ContactRefConfig
+                         ) -> None:
+    """The explicit sit-down (:mod:`exoactor.scene.sit_down`'s plans, one per seat): the seat
+    contact goes to the seat top less ``press_m``, up or down (the plan replaces the person's
+    own descent, which may dip into the seat); the pelvis xy to the plan's seat point, upright;
+    the torso leaning forward by the plan's lean; the legs drawn toward the seated posture; the
+    feet held from the descent's start to the window's end; the CoM free. The frames from the
+    first plan's end of descent on are solved first: the descent runs the pelvis from its
+    height where the person began to sit down to the height solved at that frame. Fills
+    ``ik``'s per-frame results."""
+    qref, d = ik.qref, ik.d
+    T = len(qref)
+    held_feet = [_held_feet(ik.m, d, qref, [(p.descent[0], b) for _, b in s.evidence], 0.0,
+                            motion.fps, ik.feet_ids, ramp_out_s=cfg.ramp_s)
+                 for p, s in zip(plans, seats)]
+    seated_from = [p.descent[1] for p in plans]
+    seated_z: list[float | None] = [None] * len(plans)  # pelvis height target, seated
+    per_seat = [p.weight for p in plans]
+    prev: np.ndarray | None = None
+    for t in [*range(seated_from[0], T), *range(seated_from[0])]:
+        if weight[t] <= 0 or t == 0:
+            prev = None
+        if weight[t] <= 0:
+            continue
+        s = int(np.argmax([w[t] for w in per_seat]))
+        seat, plan, w = seats[s], plans[s], weight[t]
+        z0 = ik.pose_reference(t, seat)
+        goal = seat.top_z - cfg.press_m
+        want = w * (goal - z0)
+        feet_p0, feet_R = ik.feet_pose()
+        held_p, held_R, share = held_feet[s].get(t, (feet_p0, feet_R, 0.0))
+        feet_goal = feet_p0 + share * (held_p - feet_p0)
+        feet_R = list(held_R) if share > 0.5 else feet_R
+        xy_goal = qref[t][0:2].copy()
+        xy_goal = xy_goal + w * (plan.seat_xy_w[t] - xy_goal)
+        torso_R = _toward_matrix(d.xmat[ik.torso_id].reshape(3, 3).copy(),
+                                 leaned_quat(seat.pose.yaw_rad, plan.lean_rad[t]), w)
+        post = qref[t].copy()
+        post[ik.body_adr] = seated_posture(motion.joint_names, qref[t][ik.body_adr],
+                                           plan.lean_rad[t], w)
+        start = (prev if prev is not None else qref[t]).copy()
+        if prev is None:
+            start[0:2] = xy_goal
+        pelvis_z, passes = qref[t][2] + want, cfg.passes
+        first = plan.descent[0]
+        if first <= t < seated_from[s] and seated_z[s] is not None:
             # the descent: the pelvis from its height where the person began to sit down to the
             # seated height, on the plan's weight (not on the person's own descent)
-            pelvis_z = qref[first][2] + weight[t] * (seated_target[s] - qref[first][2])
+            pelvis_z = qref[first][2] + w * (seated_z[s] - qref[first][2])
             passes = 1
-        for _ in range(passes):
-            pelvis.set_target(mink.SE3.from_rotation_and_translation(
-                mink.SO3(wxyz=pelvis_q), np.array([*xy_goal, pelvis_z])))
+        prev, pelvis_z = ik.solve(t, seat, start, _SeatTargets(
+            feet_pos_w=feet_goal, feet_rot_w=feet_R, pelvis_xy_w=xy_goal,
+            pelvis_quat_w=_toward(qref[t][3:7], leaned_quat(seat.pose.yaw_rad, 0.0), w),
+            torso_rot_w=torso_R, com_w=None, posture_qpos=post, pelvis_z_m=pelvis_z,
+            contact_z_m=z0 + want, passes=passes))
+        if t == seated_from[s]:
+            seated_z[s] = pelvis_z
+
+
+@dataclass(frozen=True)
+class _SeatTargets:
+    """What one frame's seat pose is solved for (:meth:`_SeatIK.solve`).
+
+    Attributes:
+        feet_pos_w: ``(2, 3)`` the feet's positions, world [m].
+        feet_rot_w: the feet's two ``(3, 3)`` rotations, world.
+        pelvis_xy_w: ``(2,)`` the pelvis's xy, world [m].
+        pelvis_quat_w: ``(4,)`` the pelvis's orientation, wxyz.
+        torso_rot_w: ``(3, 3)`` the torso's orientation, world.
+        com_w: ``(3,)`` the whole-body CoM (its xy weighed), world [m]; None: no CoM task.
+        posture_qpos: ``(nq,)`` the posture task's target.
+        pelvis_z_m: the pelvis height target of the first pass [m].
+        contact_z_m: the seat contact height wanted [m]; each further pass corrects the pelvis
+            height by the remaining error.
+        passes: solves at most.
+    """
+
+    feet_pos_w: np.ndarray
+    feet_rot_w: list
+    pelvis_xy_w: np.ndarray
+    pelvis_quat_w: np.ndarray
+    torso_rot_w: np.ndarray
+    com_w: np.ndarray | None
+    posture_qpos: np.ndarray
+    pelvis_z_m: float
+    contact_z_m: float
+    passes: int
+
+
+class _SeatIK:
+    """The differential IK of seat poses on one robot model (mink tasks: feet, pelvis, torso,
+    optionally the CoM's xy, posture; ``mink.solve_ik`` with daqp, configuration limits), and
+    what it solved per frame of the reference ``qref`` (``(T, nq)``): ``qout`` (the reference
+    where not solved), ``drop_m``, ``contact_z``, ``target_z``, ``feet_err_m``, ``solved`` (as in
+    :class:`ContactRefResult`)."""
+
+    def __init__(self, robot, qref: np.ndarray, cfg: ContactRefConfig, com_task: bool):
+        import mujoco
+
+        from exoactor.mink_loader import import_mink
+
+        mink = import_mink()
+        self._mujoco, self._mink, self._cfg = mujoco, mink, cfg
+        m = robot.model
+        self.m, self.d = m, mujoco.MjData(m)
+        self.contact = _Contact(m)
+        self.qref = qref
+        self.body_adr = robot.qpos_adr[robot.body_idx]
+        self.feet_ids = [m.body(b).id for b in FEET_BODIES]
+        self.torso_id = m.body(TORSO_BODY).id
+        self.pelvis_id = m.body("pelvis").id
+        self.cfgn = mink.Configuration(m)
+        self.feet = [mink.FrameTask(b, "body", position_cost=cfg.foot_cost,
+                                    orientation_cost=cfg.foot_cost) for b in FEET_BODIES]
+        self.pelvis = mink.FrameTask("pelvis", "body",
+                                     position_cost=[cfg.pelvis_xy_cost, cfg.pelvis_xy_cost,
+                                                    cfg.pelvis_cost],
+                                     orientation_cost=cfg.pelvis_cost)
+        self.torso = mink.FrameTask(TORSO_BODY, "body", position_cost=0.0,
+                                    orientation_cost=cfg.torso_cost)
+        self.com = mink.ComTask(cost=[cfg.com_cost, cfg.com_cost, 0.0])
+        self.posture = mink.PostureTask(m, cost=cfg.posture_cost)
+        self.tasks = ([*self.feet, self.pelvis, self.torso, self.com, self.posture] if com_task
+                      else [*self.feet, self.pelvis, self.torso, self.posture])
+        self.limits = [mink.ConfigurationLimit(m)]
+        T = len(qref)
+        self.qout = qref.copy()
+        self.drop_m = np.zeros(T)
+        self.solved = np.zeros(T, bool)
+        self.contact_z, self.target_z = np.full(T, np.nan), np.full(T, np.nan)
+        self.feet_err_m = np.zeros(T)
+
+    def pose_reference(self, t: int, seat: SceneObject) -> float:
+        """Pose the model at the reference's frame ``t`` (kinematics and CoM); return its seat
+        contact height on ``seat`` [m]."""
+        mujoco = self._mujoco
+        self.d.qpos[:] = self.qref[t]
+        mujoco.mj_kinematics(self.m, self.d)
+        mujoco.mj_comPos(self.m, self.d)
+        return self.contact.z(self.d, seat)
+
+    def feet_pose(self) -> tuple[np.ndarray, list]:
+        """The posed model's feet: ``(2, 3)`` positions and two ``(3, 3)`` rotations, world."""
+        d = self.d
+        return (d.xpos[self.feet_ids].copy(),
+                [d.xmat[i].reshape(3, 3).copy() for i in self.feet_ids])
+
+    def solve(self, t: int, seat: SceneObject, start: np.ndarray, x: _SeatTargets
+              ) -> tuple[np.ndarray, float]:
+        """Solve frame ``t`` from ``start`` (``(nq,)``) for ``x`` and record it; returns the
+        solved ``(nq,)`` qpos and the pelvis height target of the last pass [m]."""
+        mujoco, mink, cfg = self._mujoco, self._mink, self._cfg
+        m, d, cfgn = self.m, self.d, self.cfgn
+        for task, R, p in zip(self.feet, x.feet_rot_w, x.feet_pos_w):
+            task.set_target(mink.SE3.from_rotation_and_translation(mink.SO3.from_matrix(R), p))
+        self.torso.set_target(mink.SE3.from_rotation_and_translation(
+            mink.SO3.from_matrix(x.torso_rot_w), np.zeros(3)))
+        if x.com_w is not None:
+            self.com.set_target(x.com_w)
+        self.posture.set_target(x.posture_qpos)
+        cfgn.update(start)
+        pelvis_z = x.pelvis_z_m
+        for _ in range(x.passes):
+            self.pelvis.set_target(mink.SE3.from_rotation_and_translation(
+                mink.SO3(wxyz=x.pelvis_quat_w), np.array([*x.pelvis_xy_w, pelvis_z])))
             for _ in range(cfg.iterations):
-                v = mink.solve_ik(cfgn, tasks, 1.0, "daqp", damping=cfg.damping, limits=limits)
+                v = mink.solve_ik(cfgn, self.tasks, 1.0, "daqp", damping=cfg.damping,
+                                  limits=self.limits)
                 cfgn.integrate_inplace(v, 1.0)
                 if np.linalg.norm(v) < 1e-5:
                     break
             d.qpos[:] = cfgn.q
             mujoco.mj_kinematics(m, d)
-            err = contact.z(d, seat) - target_contact
+            err = self.contact.z(d, seat) - x.contact_z_m
             if abs(err) < 2e-3:
                 break
             pelvis_z -= err
-        if plans and t == seated_from[s]:
-            seated_target[s] = pelvis_z
-        qout[t] = cfgn.q
-        prev = cfgn.q.copy()
-        d.qpos[:] = qout[t]
+        self.qout[t] = cfgn.q
+        d.qpos[:] = self.qout[t]
         mujoco.mj_kinematics(m, d)
-        contact_z[t] = contact.z(d, seat)
-        target_z[t] = target_contact
-        feet_err[t] = float(np.linalg.norm(d.xpos[feet_ids] - feet_goal, axis=1).max())
-        drop[t] = qref[t][2] - qout[t][2]
-        solved[t] = True
-    if not solved.any():
-        res = ContactRefResult(motion, weight, drop, contact_z, target_z, feet_err)
-        logger.info("seat-contact reference: %s", res.summary())
-        return res
-    out = motion_from_qpos(robot, motion, qout,
-                           f"{motion.source} (seat contact: pelvis lowered onto the seat)")
-    res = ContactRefResult(out, weight, drop, contact_z, target_z, feet_err)
-    logger.info("seat-contact reference: %s", res.summary())
-    return res
+        self.contact_z[t] = self.contact.z(d, seat)
+        self.target_z[t] = x.contact_z_m
+        self.feet_err_m[t] = float(np.linalg.norm(d.xpos[self.feet_ids] - x.feet_pos_w,
+                                                  axis=1).max())
+        self.drop_m[t] = self.qref[t][2] - self.qout[t][2]
+        self.solved[t] = True
+        return cfgn.q.copy(), pelvis_z
 
 
 def choose_seated(motion: RobotMotion, scenes, config: ContactRefConfig | None = None,
@@ -337,9 +444,12 @@ def choose_seated(motion: RobotMotion, scenes, config: ContactRefConfig | None =
     the physics filter), the ``config.filter_finalists`` pairs seated longest
     (:func:`exoactor.scene.place.finalist_score`: share of the whole phase seated, a later fall
     included) are run again through the filter, which is what the robot will execute (the
-    tracker alone often falls where the filter does not): the first finalist whose seat
-    succeeds (no fall, seated at least :data:`~exoactor.scene.score.SEATED_MIN_FRACTION` of the
-    phase) is used, else the best of the finalists and the baseline, all filtered. The tracker
+    tracker alone often falls where the filter does not), and so is the baseline; of these
+    filtered runs, the one used is the best by :func:`exoactor.scene.place.filtered_choice`:
+    among those whose seat succeeds (no fall, seated at least
+    :data:`~exoactor.scene.score.SEATED_MIN_FRACTION` of the phase), the least whole-run
+    objective of the filter; with none, the best by ``placement_score``, the baseline unless
+    another is strictly better. The tracker
     rollouts run ``config.workers`` at a time, each while the next pose's IK is solved; the
     order of the pairs, hence the choice, is the loops' order. Returns the scene, the motion
     and a note."""
@@ -397,31 +507,29 @@ def choose_seated(motion: RobotMotion, scenes, config: ContactRefConfig | None =
 def _filter_finalists(motion: RobotMotion, tried: list, n: int, track, filter_config,
                       figures: str) -> tuple[Scene, RobotMotion, str]:
     """:func:`choose_seated`'s last step: the ``n`` pairs of ``tried`` (score, placement
-    index, trial, scene, motion) seated longest run through the physics filter (see there)."""
-    from exoactor.scene.place import _filter_trial, finalist_score, placement_score
-    from exoactor.scene.score import SEATED_MIN_FRACTION
+    index, trial, scene, motion) seated longest and the baseline (``tried[0]``), each run
+    through the physics filter; :func:`exoactor.scene.place.filtered_choice` picks the one
+    used. Every one is run (the choice compares them all): ``n`` + 1 filter runs at most, one
+    of them the track stage's own (reused from :mod:`exoactor.control.filter.memo`)."""
+    from exoactor.scene.place import _filter_trial, filtered_choice, finalist_score
 
     ranked = sorted(tried, key=lambda x: (finalist_score(x[2]), x[1]))[:n]
     baseline = tried[0]
-    done = []
-    for _, _, trial, scene, mot in ranked + ([baseline] if baseline not in ranked else []):
+    runs = ranked + ([] if any(r is baseline for r in ranked) else [baseline])
+    done = []  # (filtered trial, scene, motion)
+    for _, _, trial, scene, mot in runs:
         seat = [o for o in scene.objects if o.kind == "seat" and o.evidence][0]
         t = _filter_trial(mot, scene, seat, track, filter_config, f"filtered: {trial.label}")
         logger.info("seat pose %s", t.summary())
-        done.append((placement_score(t), len(done), t, scene, mot))
-        if not t.fell and t.seated_fraction >= SEATED_MIN_FRACTION:
-            break
-    best = min(done, key=lambda x: (x[0], x[1]))
-    if not (not best[2].fell and best[2].seated_fraction >= SEATED_MIN_FRACTION):
-        base = [d for d in done if d[4] is baseline[4] and d[3] is baseline[3]]
-        if base and best[0] >= base[0][0]:
-            best = base[0]
-    filtered = "; ".join(d[2].summary() for d in done)
-    used = best[4] is not motion
-    note = (f"{'used' if used else 'not used'}: {best[2].summary()} ({len(done)} filtered: "
+        done.append((t, scene, mot))
+    base = next(i for i, r in enumerate(runs) if r is baseline)
+    best_t, best_scene, best_mot = done[filtered_choice([d[0] for d in done], base)]
+    filtered = "; ".join(d[0].summary() for d in done)
+    used = best_mot is not motion
+    note = (f"{'used' if used else 'not used'}: {best_t.summary()} ({len(done)} filtered: "
             f"{filtered}; tracker rollouts, {len(tried)} tried: {figures})")
     logger.info("seat-contact reference %s", note)
-    return best[3], best[4], note
+    return best_scene, best_mot, note
 
 
 def seats_digest(scene: Scene) -> str:

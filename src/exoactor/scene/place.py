@@ -65,11 +65,32 @@ class Trial:
     """Share of the *whole* seated phase seated (steps after a fall count as not seated;
     ``seated_fraction`` is over the steps before it); None: not measured (``seated_fraction``
     stands for it)."""
+    objective: float | None = None
+    """A physics-filter run's whole-run objective (the filter's own, of the run it kept:
+    ``filter_report.json`` → ``objective[kept]``; inf when it is not finite); None: a tracker
+    rollout (not measured)."""
+    key_body_error_mm: float | None = None
+    """A physics-filter run's key-body error [mm] (``metrics.json``'s, for the notes); None:
+    not measured."""
 
     def summary(self) -> str:
         fall = f"fell at {self.fall_time_s:.2f} s" if self.fell else "no fall"
-        return (f"{self.label}: {fall}, seated {100 * self.seated_fraction:.0f} %, "
-                f"load {100 * self.mean_load_fraction:.0f} %")
+        out = (f"{self.label}: {fall}, seated {100 * self.seated_fraction:.0f} %, "
+               f"load {100 * self.mean_load_fraction:.0f} %")
+        if self.objective is not None:
+            out += f", objective {self.objective:.2f}"
+        if self.key_body_error_mm is not None:
+            out += f", key-body {self.key_body_error_mm:.0f} mm"
+        return out
+
+
+def seat_succeeded(t: Trial) -> bool:
+    """The seat interaction's own success rule (:func:`~exoactor.scene.score.interaction_metrics`):
+    no fall, and seated at least :data:`~exoactor.scene.score.SEATED_MIN_FRACTION` of the
+    phase."""
+    from exoactor.scene.score import SEATED_MIN_FRACTION
+
+    return not t.fell and t.seated_fraction >= SEATED_MIN_FRACTION
 
 
 def placement_score(t: Trial) -> tuple:
@@ -87,6 +108,35 @@ def finalist_score(t: Trial) -> tuple:
     and did not fall."""
     share = t.seated_fraction if t.seated_share is None else t.seated_share
     return (-round(share, 2), -round(min(t.mean_load_fraction, 1.0), 2), placement_score(t))
+
+
+def filtered_choice(trials: list[Trial], baseline: int) -> int:
+    """Which of the physics-filter runs ``trials`` (one per (placement, pose) pair) the track
+    stage follows; ``baseline``: the index of the retargeted reference on the first placement.
+    One objective, lexicographic (smaller first):
+
+    1. the seat succeeds (:func:`seat_succeeded`): the object interaction's verdict;
+    2. among the runs whose seat succeeds, the filter's whole-run objective
+       (:attr:`Trial.objective`, None counting as infinite): what the filter itself minimises
+       and chooses its own runs by (key bodies and heading in world, joint error, the motion
+       left undone or not executed, the clip-end pose, the seat's load), so the pair used is
+       the one the controller executes best, not the first that sits;
+    3. ties: the baseline, then the earlier run.
+
+    When no run's seat succeeds, :func:`placement_score` decides, and a pair is used over the
+    baseline only when strictly better. Either way the baseline gives way only to a run that
+    is better on this objective: one that seats the robot where the baseline does not, or that
+    seats it with a smaller objective."""
+    def obj(i: int) -> float:
+        o = trials[i].objective
+        return float("inf") if o is None else float(o)
+
+    ok = [i for i, t in enumerate(trials) if seat_succeeded(t)]
+    if ok:
+        return min(ok, key=lambda i: (obj(i), i != baseline, i))
+    best = min(range(len(trials)), key=lambda i: (placement_score(trials[i]), i))
+    return best if placement_score(trials[best]) < placement_score(trials[baseline]) \
+        else baseline
 
 
 def worse_than_without(best: Trial, base: Trial) -> bool:
@@ -282,8 +332,11 @@ def _filter_trial(motion: RobotMotion, scene: Scene, seat: SceneObject, track, f
     inter = interaction_metrics(res.rollout, scene, fps=motion.fps,
                                 dropped_frames=int(m.dropped_frames or 0), fall_time_s=fall_t)
     rec = inter["objects"][list(scene.objects).index(seat)]
+    objective = res.report.get("objective", {}).get(res.report.get("kept"))
     return Trial(bool(m.fell), fall_t, float(rec["seated_fraction"]),
-                 float(rec["mean_load_fraction"]), 0.0, label)
+                 float(rec["mean_load_fraction"]), 0.0, label,
+                 objective=float("inf") if objective is None else float(objective),
+                 key_body_error_mm=float(m.key_body_error_mm))
 
 
 def _lowest_pelvis_xy(rollout, fall_t: float | None, phase_s: tuple[float, float] | None
