@@ -86,5 +86,21 @@ class RetargetConfig(BaseModel):
     be in contact [m]."""
     contact_speed_m_s: float = Field(0.25, gt=0.0)
     """Contact detection: horizontal foot speed under which a foot may be in contact [m/s]."""
+    balance_contacts: bool = False
+    """Put a still foot near the floor in contact where the centre of mass lies outside the
+    support of the feet in contact and over it with that foot
+    (:func:`~exoactor.retarget.balance.balancing_contacts`): a stance held on one foot, or on
+    none, with the body's weight beyond the sole is a perception error that no robot can
+    follow (the foot is then pinned to the floor like any contact foot)."""
+    balance_foot_height_m: float = Field(0.10, gt=0.0)
+    """Highest sole (above the floor) a foot is put down from to balance the stance [m]:
+    perception's own release height (``PerceiveConfig.release_height_m``), the error its
+    contact hysteresis allows a planted foot."""
+    balance_min_s: float = Field(0.6, ge=0.0)
+    """Shortest stretch of an unbalanced stance (the centre of mass outside the support of the
+    feet in contact) that gets contacts added [s]: twice the time constant of a body
+    falling off its support, ``sqrt(h / g)`` = 0.29 s at a centre of mass 0.8 m up, and longer
+    than a walking step's single support (0.3-0.5 s), when the centre of mass is outside the
+    stance foot by design."""
     hand_keypoint_confidence: float = Field(0.5, ge=0.0, le=1.0)
     """Hand detection confidence above which 21 hand keypoints drive wrist and finger curl."""
