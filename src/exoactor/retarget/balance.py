@@ -11,8 +11,8 @@ h = 0.8 m), so a tracker puts the foot down where the reference keeps it in the 
 body it is measured on is off (the pelvis rolled by the one-legged stance, the floating foot).
 
 :func:`balancing_contacts` puts such a foot in contact: where the CoM lies outside the support
-of the feet in contact, a foot that is not in contact, still, and near the floor, and that
-brings the support nearer the CoM, is in contact, if that lasts longer than a dynamic move (a
+of the feet in contact, the feet that are not in contact, still, and near the floor, and with
+which the stance is balanced, are in contact, if that lasts longer than a dynamic move (a
 step's single support) can hold the CoM outside. The retargeter then pins it to the floor like
 any contact foot. A swinging foot (fast), a raised foot (high) and a short stretch (a step) are
 left alone.
@@ -94,15 +94,17 @@ def support_margin_m(point_xy: np.ndarray, support_xy: np.ndarray) -> float:
 
 def balancing_contacts(contact: np.ndarray, com_xy: np.ndarray, sole_xy: np.ndarray,
                        sole_height_m: np.ndarray, foot_speed_m_s: np.ndarray, fps: float, *,
-                       height_m: float, speed_m_s: float, min_s: float) -> np.ndarray:
+                       height_m: float, speed_m_s: float, min_s: float,
+                       tolerance_m: float) -> np.ndarray:
     """Contact flags with the still, low feet a balanced stance needs added.
 
-    A foot not in contact at frame ``t`` is put in contact where: the CoM lies outside the
+    At frame ``t`` the feet not in contact whose lowest sole point is below ``height_m`` and
+    that move slower than ``speed_m_s`` are put in contact where: the CoM lies outside the
     support of the feet in contact (their sole points' convex hull; no foot in contact: no
-    support); the foot's lowest sole point is below ``height_m``; it moves slower than
-    ``speed_m_s``; and the support with it reaches nearer the CoM (the CoM estimate from
-    keypoints is off by centimetres, so nearer, not over). Only where the CoM stays outside the
-    support of the feet in contact for at least ``min_s``.
+    support), and with them it lies over the support, to within ``tolerance_m`` (the error of a
+    CoM estimated from keypoints). Only where the CoM stays outside the support of the feet in
+    contact for at least ``min_s``. A stance that no foot balances (the CoM beyond both feet:
+    a lean the person's own pose gets wrong) is left as it is.
 
     Args:
         contact: ``(T, 2)`` bool, left and right foot in contact.
@@ -114,6 +116,7 @@ def balancing_contacts(contact: np.ndarray, com_xy: np.ndarray, sole_xy: np.ndar
         height_m: highest sole a foot may be put down from [m].
         speed_m_s: fastest foot that may be put down [m/s].
         min_s: shortest stretch of an unbalanced stance that gets contacts added [s].
+        tolerance_m: how far outside the support the CoM may stay with the added feet [m].
 
     Returns:
         ``(T, 2)`` bool, ``contact`` or an added contact.
@@ -121,18 +124,15 @@ def balancing_contacts(contact: np.ndarray, com_xy: np.ndarray, sole_xy: np.ndar
     c = np.asarray(contact, dtype=bool)
     T = len(c)
     low = (np.asarray(sole_height_m) < height_m) & (np.asarray(foot_speed_m_s) < speed_m_s)
-    improves = np.zeros((T, 2), dtype=bool)
+    balances = np.zeros((T, 2), dtype=bool)
     unbalanced = np.zeros(T, dtype=bool)
     for t in range(T):
         if not np.isfinite(com_xy[t]).all():
             continue
-        base = sole_xy[t, c[t]].reshape(-1, 2)
-        margin = support_margin_m(com_xy[t], base)
-        unbalanced[t] = margin < 0.0
-        for f in range(2):
-            if unbalanced[t] and not c[t, f] and low[t, f]:
-                with_f = np.concatenate([base, sole_xy[t, f]])
-                improves[t, f] = support_margin_m(com_xy[t], with_f) > margin
+        unbalanced[t] = support_margin_m(com_xy[t], sole_xy[t, c[t]].reshape(-1, 2)) < 0.0
+        down = ~c[t] & low[t]
+        if unbalanced[t] and down.any():
+            with_down = sole_xy[t, c[t] | down].reshape(-1, 2)
+            balances[t] = down & (support_margin_m(com_xy[t], with_down) >= -tolerance_m)
     unbalanced = drop_short_runs(unbalanced, max(1, round(min_s * fps)))
-    add = improves & unbalanced[:, None]
-    return c | add
+    return c | (balances & unbalanced[:, None])

@@ -130,7 +130,7 @@ def _balanced(contact: np.ndarray, pts: np.ndarray, feet: list, sole_h: np.ndarr
                       if len(o) > 1 else np.zeros(len(o)) for o, _ in feet], axis=1)
     out = balancing_contacts(contact, com[:, :2], sole_xy, sole_h, speed, fps,
                              height_m=cfg.balance_foot_height_m, speed_m_s=cfg.contact_speed_m_s,
-                             min_s=cfg.balance_min_s)
+                             min_s=cfg.balance_min_s, tolerance_m=cfg.balance_tolerance_m)
     added = out & ~contact
     if added.any():
         logger.info("%s: %d left / %d right foot frames put in contact to hold the centre of mass "
