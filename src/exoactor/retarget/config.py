@@ -94,13 +94,14 @@ class RetargetConfig(BaseModel):
     follow (the foot is then pinned to the floor like any contact foot).
 
     Off: measured on the task clips (``benchmarks/task_video.py``, branch hwat; drift m /
-    key-body mm / not executed, main -> on): water_flowers 0.06 / 109 / 0 % -> 0.05 / 69 / 0 %
-    (seed 1: 104 -> 70 mm; not executable -> executable: the far foot, 6 cm up all clip, made
-    a one-footed stance with the pelvis rolled 17 deg), raise_arms 0.58 / 131 / 27 % ->
-    0.72 / 132 / 0 % (the tiptoe phase whose plans all fell is gone; its arm IK at joint
-    limits is not), fold_arms 0.50 / 55 -> 0.13 / 47 mm, but clean_car's key-body
-    58 -> 66 mm (seed 1: 58 -> 68), turn_around_and_pick_a_book 0.19 / 58 -> 0.26 / 63 mm and
-    pick-up 0.58 / 126 / 43 % -> 1.30 / 142 / 24 %; the seat clips were not measured."""
+    key-body mm / not executed, main -> on, seed 0, seed 1 in brackets): water_flowers
+    0.06 / 109 / 0 % -> 0.05 / 69 / 0 % (104 -> 70 mm), not executable -> executable (the far
+    foot, 6 cm up all clip, made a one-footed stance with the pelvis rolled 17 deg);
+    raise_arms 0.58 / 131 / 27 % -> 0.72 / 132 / 0 % (the tiptoe phase whose plans all fell
+    is gone; its arm IK at joint limits is not); fold_arms 0.50 / 55 -> 0.13 / 47
+    (0.25 / 57 -> 0.11 / 46); turn_around_and_pick_a_book 0.19 / 58 -> 0.26 / 63
+    (0.23 / 63 -> 0.18 / 62); but clean_car's key-body 58 -> 66 mm (58 -> 68) and pick-up
+    0.58 / 126 / 43 % -> 1.30 / 142 / 24 %; the seat clips were not measured."""
     balance_foot_height_m: float = Field(0.10, gt=0.0)
     """Highest sole (above the floor) a foot is put down from to balance the stance [m]:
     perception's own release height (``PerceiveConfig.release_height_m``), the error its
