@@ -86,5 +86,38 @@ class RetargetConfig(BaseModel):
     be in contact [m]."""
     contact_speed_m_s: float = Field(0.25, gt=0.0)
     """Contact detection: horizontal foot speed under which a foot may be in contact [m/s]."""
+    balance_contacts: bool = False
+    """Put the still feet near the floor in contact where the centre of mass lies outside the
+    support of the feet in contact and over it with them (to within ``balance_tolerance_m``)
+    (:func:`~exoactor.retarget.balance.balancing_contacts`): a stance held on one foot, or on
+    none, with the body's weight beyond the sole is a perception error that no robot can
+    follow (the foot is then pinned to the floor like any contact foot).
+
+    Off: measured on the task clips (``benchmarks/task_video.py``, branch hwat; drift m /
+    key-body mm / not executed, main -> on, seed 0, seed 1 in brackets): water_flowers
+    0.06 / 109 / 0 % -> 0.05 / 69 / 0 % (104 -> 70 mm), not executable -> executable (the far
+    foot, 6 cm up all clip, made a one-footed stance with the pelvis rolled 17 deg);
+    raise_arms 0.58 / 131 / 27 % -> 0.72 / 132 / 0 % (the tiptoe phase whose plans all fell
+    is gone; its arm IK at joint limits is not); fold_arms 0.50 / 55 -> 0.13 / 47
+    (0.25 / 57 -> 0.11 / 46); turn_around_and_pick_a_book 0.19 / 58 -> 0.26 / 63
+    (0.23 / 63 -> 0.18 / 62); but clean_car's key-body 58 -> 66 mm (58 -> 68) and pick-up
+    0.58 / 126 / 43 % -> 1.30 / 142 / 24 %; the seat clips were not measured."""
+    balance_foot_height_m: float = Field(0.10, gt=0.0)
+    """Highest sole (above the floor) a foot is put down from to balance the stance [m]:
+    perception's own release height (``PerceiveConfig.release_height_m``), the error its
+    contact hysteresis allows a planted foot."""
+    balance_min_s: float = Field(0.6, ge=0.0)
+    """Shortest stretch of an unbalanced stance (the centre of mass outside the support of the
+    feet in contact) that gets contacts added [s]: twice the time constant of a body
+    falling off its support, ``sqrt(h / g)`` = 0.29 s at a centre of mass 0.8 m up, and longer
+    than a walking step's single support (0.3-0.5 s), when the centre of mass is outside the
+    stance foot by design."""
+    balance_tolerance_m: float = Field(0.05, ge=0.0)
+    """How far outside the support of its feet the centre of mass may lie for a stance with
+    added contacts to count as balanced [m]: the error of the centre of mass estimated from
+    keypoints with a human's segment masses (the G1's own differs by ~3 cm on the
+    water-flowers clip: 7 mm inside its two feet where the estimate is 7 mm outside, median). A
+    stance that no foot balances (a bend whose centre of mass the pose puts 0.13-0.15 m ahead
+    of the soles) gets no contact."""
     hand_keypoint_confidence: float = Field(0.5, ge=0.0, le=1.0)
     """Hand detection confidence above which 21 hand keypoints drive wrist and finger curl."""

@@ -30,6 +30,7 @@ import numpy as np
 from exoactor.errors import InvalidMotionFile
 from exoactor.formats.motion import HumanMotion
 from exoactor.formats.resample import interp_linear, sample_times
+from exoactor.retarget.balance import balancing_contacts, centre_of_mass_w
 from exoactor.retarget.config import RetargetConfig
 from exoactor.retarget.contacts import (
     contact_share,
@@ -123,6 +124,25 @@ def _foot_pose(pts: np.ndarray, rmodel: RetargetModel, side: int, pelvis_R: np.n
     return origin, R
 
 
+def _balanced(contact: np.ndarray, pts: np.ndarray, feet: list, sole_h: np.ndarray,
+              rmodel: RetargetModel, fps: float, cfg: RetargetConfig, src: str) -> np.ndarray:
+    """``contact`` with the still, low feet a balanced stance needs
+    (:func:`~exoactor.retarget.balance.balancing_contacts`), the CoM from the scaled keypoints."""
+    com = centre_of_mass_w(pts, rmodel.corr.keypoint_names)
+    sole_xy = np.stack([o[:, None, :2] + np.einsum("tij,sj->tsi", R, rmodel.sole_center_b[i])[..., :2]
+                        for i, (o, R) in enumerate(feet)], axis=1)
+    speed = np.stack([np.linalg.norm(np.gradient(o[:, :2], axis=0), axis=-1) * fps
+                      if len(o) > 1 else np.zeros(len(o)) for o, _ in feet], axis=1)
+    out = balancing_contacts(contact, com[:, :2], sole_xy, sole_h, speed, fps,
+                             height_m=cfg.balance_foot_height_m, speed_m_s=cfg.contact_speed_m_s,
+                             min_s=cfg.balance_min_s, tolerance_m=cfg.balance_tolerance_m)
+    added = out & ~contact
+    if added.any():
+        logger.info("%s: %d left / %d right foot frames put in contact to hold the centre of mass "
+                    "over the support", src, int(added[:, 0].sum()), int(added[:, 1].sum()))
+    return out
+
+
 def build_targets(human: HumanMotion, rmodel: RetargetModel, cfg: RetargetConfig) -> IKTargets:
     """IK targets of ``human`` for ``rmodel`` (see the module docstring).
 
@@ -183,6 +203,10 @@ def build_targets(human: HumanMotion, rmodel: RetargetModel, cfg: RetargetConfig
         pts[..., 2] -= offset
         feet = [(o - np.array([0.0, 0.0, offset]), R) for o, R in feet]
         regrounded = True
+
+    if cfg.balance_contacts:
+        contact = _balanced(contact, pts, feet, sole_h - (offset if regrounded else 0.0), rmodel,
+                            fps, cfg, src)
 
     # ---- pin feet, shift the body with them
     pinned = [pin_foot(feet[i][0], feet[i][1], contact[:, i], fps, rmodel.sole_center_b[i],

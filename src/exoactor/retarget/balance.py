@@ -1,0 +1,138 @@
+"""Contacts a standing body needs to be balanced: a still foot near the floor under a centre of
+mass the other foot cannot hold carries weight. Pure functions on arrays.
+
+A held pose is balanced only when the body's centre of mass (CoM) lies over the support polygon
+of the feet on the ground. Monocular perception gets a planted foot's height wrong by
+centimetres (a far foot in a three-quarter view floats 5-7 cm up; a person who grows in the
+image lifts both feet out of their legs' reach), and the contact flags follow: a person who
+stands on both feet becomes a reference that stands on one, or on none, for seconds. No robot
+can hold that: the CoM falls off the support at an e-fold every ``sqrt(h / g)`` (0.29 s for
+h = 0.8 m), so a tracker puts the foot down where the reference keeps it in the air, and every
+body it is measured on is off (the pelvis rolled by the one-legged stance, the floating foot).
+
+:func:`balancing_contacts` puts such a foot in contact: where the CoM lies outside the support
+of the feet in contact, the feet that are not in contact, still, and near the floor, and with
+which the stance is balanced, are in contact, if that lasts longer than a dynamic move (a
+step's single support) can hold the CoM outside. The retargeter then pins it to the floor like
+any contact foot. A swinging foot (fast), a raised foot (high) and a short stretch (a step) are
+left alone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial import ConvexHull, QhullError
+
+from exoactor.signals import drop_short_runs
+
+SEGMENT_MASS: tuple[tuple[tuple[str, ...], tuple[str, ...], float, float], ...] = (
+    # (proximal points, distal points, mass fraction, CoM position from proximal [-])
+    (("left_hip", "right_hip"), ("left_shoulder", "right_shoulder"), 0.4346, 0.5),
+    (("nose",), ("nose",), 0.0694, 0.0),
+    (("left_shoulder",), ("left_elbow",), 0.0271, 0.5772),
+    (("right_shoulder",), ("right_elbow",), 0.0271, 0.5772),
+    (("left_elbow",), ("left_wrist",), 0.0162, 0.4574),
+    (("right_elbow",), ("right_wrist",), 0.0162, 0.4574),
+    (("left_wrist",), ("left_wrist",), 0.0061, 0.0),
+    (("right_wrist",), ("right_wrist",), 0.0061, 0.0),
+    (("left_hip",), ("left_knee",), 0.1416, 0.4095),
+    (("right_hip",), ("right_knee",), 0.1416, 0.4095),
+    (("left_knee",), ("left_ankle",), 0.0433, 0.4459),
+    (("right_knee",), ("right_ankle",), 0.0433, 0.4459),
+    (("left_heel",), ("left_foot_index",), 0.0137, 0.5),
+    (("right_heel",), ("right_foot_index",), 0.0137, 0.5),
+)
+"""Body segments between keypoints, with the mass fractions and CoM positions of de Leva
+(1996, adult male; the fractions sum to 1). The trunk's CoM is taken at its middle, the head's at
+the nose, a hand's at the wrist."""
+
+
+def centre_of_mass_w(points_w: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+    """``(T, 3)`` whole-body centre of mass [m] from keypoints ``(T, K, 3)`` named ``names``
+    (:data:`SEGMENT_MASS`; a segment with a missing or non-finite point is left out and the
+    others renormalised).
+
+    Raises:
+        ValueError: ``names`` lacks every segment's points.
+    """
+    pts = np.asarray(points_w, dtype=float)
+    total = np.zeros(pts.shape[:1] + (3,))
+    mass = np.zeros(pts.shape[:1])
+    for prox, dist, frac, at in SEGMENT_MASS:
+        if not all(n in names for n in prox + dist):
+            continue
+        a = pts[:, [names.index(n) for n in prox]].mean(axis=1)
+        b = pts[:, [names.index(n) for n in dist]].mean(axis=1)
+        c = a + at * (b - a)
+        ok = np.isfinite(c).all(axis=1)
+        total[ok] += frac * c[ok]
+        mass[ok] += frac
+    if not mass.any():
+        raise ValueError(f"no body segment of SEGMENT_MASS among the keypoints {names}: the "
+                         "centre of mass needs hips, shoulders, knees and ankles")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return total / mass[:, None]
+
+
+def support_margin_m(point_xy: np.ndarray, support_xy: np.ndarray) -> float:
+    """Signed distance [m] of ``point_xy`` ``(2,)`` inside the convex hull of ``support_xy``
+    ``(N, 2)`` (positive inside, negative outside; the distance to the nearest edge's line).
+    Fewer than 3 points, or points on a line: the distance to the nearest point, negated."""
+    pts = np.asarray(support_xy, dtype=float)
+    p = np.asarray(point_xy, dtype=float)
+    if len(pts) >= 3:
+        try:
+            hull = ConvexHull(pts)
+        except QhullError:
+            hull = None
+        if hull is not None:
+            return float(-(hull.equations[:, :2] @ p + hull.equations[:, 2]).max())
+    if len(pts) == 0:
+        return -np.inf
+    return -float(np.linalg.norm(pts - p, axis=1).min())
+
+
+def balancing_contacts(contact: np.ndarray, com_xy: np.ndarray, sole_xy: np.ndarray,
+                       sole_height_m: np.ndarray, foot_speed_m_s: np.ndarray, fps: float, *,
+                       height_m: float, speed_m_s: float, min_s: float,
+                       tolerance_m: float) -> np.ndarray:
+    """Contact flags with the still, low feet a balanced stance needs added.
+
+    At frame ``t`` the feet not in contact whose lowest sole point is below ``height_m`` and
+    that move slower than ``speed_m_s`` are put in contact where: the CoM lies outside the
+    support of the feet in contact (their sole points' convex hull; no foot in contact: no
+    support), and with them it lies over the support, to within ``tolerance_m`` (the error of a
+    CoM estimated from keypoints). Only where the CoM stays outside the support of the feet in
+    contact for at least ``min_s``. A stance that no foot balances (the CoM beyond both feet:
+    a lean the person's own pose gets wrong) is left as it is.
+
+    Args:
+        contact: ``(T, 2)`` bool, left and right foot in contact.
+        com_xy: ``(T, 2)`` centre of mass, horizontal [m].
+        sole_xy: ``(T, 2, S, 2)`` each foot's sole contact points, horizontal [m].
+        sole_height_m: ``(T, 2)`` each foot's lowest sole point above the floor [m].
+        foot_speed_m_s: ``(T, 2)`` each foot's horizontal speed [m/s].
+        fps: frame rate [Hz].
+        height_m: highest sole a foot may be put down from [m].
+        speed_m_s: fastest foot that may be put down [m/s].
+        min_s: shortest stretch of an unbalanced stance that gets contacts added [s].
+        tolerance_m: how far outside the support the CoM may stay with the added feet [m].
+
+    Returns:
+        ``(T, 2)`` bool, ``contact`` or an added contact.
+    """
+    c = np.asarray(contact, dtype=bool)
+    T = len(c)
+    low = (np.asarray(sole_height_m) < height_m) & (np.asarray(foot_speed_m_s) < speed_m_s)
+    balances = np.zeros((T, 2), dtype=bool)
+    unbalanced = np.zeros(T, dtype=bool)
+    for t in range(T):
+        if not np.isfinite(com_xy[t]).all():
+            continue
+        unbalanced[t] = support_margin_m(com_xy[t], sole_xy[t, c[t]].reshape(-1, 2)) < 0.0
+        down = ~c[t] & low[t]
+        if unbalanced[t] and down.any():
+            with_down = sole_xy[t, c[t] | down].reshape(-1, 2)
+            balances[t] = down & (support_margin_m(com_xy[t], with_down) >= -tolerance_m)
+    unbalanced = drop_short_runs(unbalanced, max(1, round(min_s * fps)))
+    return c | (balances & unbalanced[:, None])
