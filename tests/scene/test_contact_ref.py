@@ -8,10 +8,10 @@ from exoactor.scene.contact_ref import (
     FEET_BODIES,
     ContactRefConfig,
     adjust_for_seats,
-    blend_weight,
     nearest_in_hull,
     seat_contact_z,
 )
+from exoactor.signals import blend_weight
 
 pytest.importorskip("mink")
 
