@@ -59,16 +59,19 @@ class RetargetConfig(BaseModel):
     from its targets, solve it again from the default pose's arm and keep the solution with the
     lower IK objective, re-solving the frames before it from the new branch.
 
-    On: measured (branch harm, off -> on): ``benchmarks/retarget.py`` part 2 walk_004 joint error
-    0.083 -> 0.058 rad (arm 0.129 -> 0.079), the other 21 rows of parts 1 and 2 bit-identical;
-    the raise_arms task clip's keypoint error p95 122 -> 49 mm (right wrist median / p95
-    51 / 195 -> 8 / 55 mm); the demo walk's median 28.2 -> 28.1 mm, p95 unchanged, but its right
-    elbow's largest error 52 -> 78 mm (a branch switch blended over 11 frames). The IK is 2-3x
-    slower on the task clips (retarget wall time +30-40 %); the benchmark's total is unchanged
-    within noise."""
+    On: measured (branch harm, off -> on, one run): ``benchmarks/retarget.py`` part 2 walk_004
+    joint error 0.083 -> 0.058 rad (arm 0.129 -> 0.079), the other 21 rows of parts 1 and 2
+    bit-identical; the raise_arms task clip's keypoint error p95 122 -> 50 mm (right wrist
+    median / p95 51 / 195 -> 8 / 55 mm); the demo walk bit-identical (7 tries, none kept).
+    Retarget wall time +25 % on the benchmark, +20-35 % on the task clips (restart tries)."""
     restart_error_m: float = Field(0.03, ge=0.0)
     """Arm keypoint error [m] (largest over the arm's weighted keypoints) above which a restart
-    of that arm is tried."""
+    of that arm is tried: a gate on the cost only (the objective decides). A wrong branch can
+    fit the keypoints closely (walk_004 in part 2 of ``benchmarks/retarget.py``: elbow at most
+    39 mm off, shoulder yaw 1.35 rad off), so 0.08 m missed it; 0 (a try every interval) gave
+    the same benchmark (walk_004 0.058 rad too) at ~3x the retarget time and, on the raise_arms
+    clip, 5 switches of 70 tries to left-arm branches of lower objective but larger position
+    errors (left wrist median 10 -> 24 mm: the hand orientation task outweighs them)."""
     restart_interval_s: float = Field(0.1, ge=0.0)
     """Shortest time between two restart tries of the same arm [s] (bounds their cost where
     an arm stays far from unreachable targets)."""

@@ -1,10 +1,11 @@
 """The frame-by-frame IK sweep over a clip, with arm restarts that leave a wrong IK branch.
 
-Each frame is warm-started from the previous frame's solution (:class:`~exoactor.retarget.ik.BodyIK`,
-``iterations_per_frame`` velocity-limited steps). Warm starting carries a solution along its
-branch: where an arm's targets move through a region with two arm poses of similar cost (an
-elbow bent forward or sideways, a shoulder yaw +-1.3 rad), the arm can stay on the branch that
-becomes wrong, far from its targets, for seconds.
+Each frame is warm-started from the previous frame's solution
+(:class:`~exoactor.retarget.ik.BodyIK`, ``iterations_per_frame`` velocity-limited steps).
+Warm starting carries a solution along its branch: where an arm's targets move through a
+region with two arm poses of similar cost (an elbow bent forward or sideways, a shoulder yaw
++-1.3 rad), the arm can stay on the branch that becomes wrong, far from its targets, for
+seconds.
 
 Restart (``arm_restarts``), per arm, at a frame ``t`` where the arm's largest keypoint error
 exceeds ``restart_error_m`` (tried at most every ``restart_interval_s``):
@@ -16,15 +17,16 @@ exceeds ``restart_error_m`` (tried at most every ``restart_interval_s``):
    the warm-started arm solved on to convergence the same way, by
    ``(keypoint_cost * restart_margin_m)**2`` (two local minima are compared, not a converged
    restart with a warm start lagging behind fast targets);
-3. a kept restart re-solves the frames before ``t`` backward from its branch (the same
-   warm-started, velocity-limited steps, in reverse time, that arm alone) for as long as that
-   branch has the lower objective, at most ``restart_backtrack_s``. Where the two branches meet
-   (an arm joint apart by less than ``MEET_RAD``) the new one takes over without a jump;
-   where they do not, the arm is blended from the old branch to the new one over the frames
-   before the junction (smoothstep weights, at most ``restart_blend_rad_s``), the blend followed
-   by the arm alone under the IK's limits (velocity, no arm in the body), on into the re-solved
-   frames until it has caught up with them, so that it never passes through the torso nor
-   moves faster than ``max_joint_vel_rad_s``.
+3. the restart's branch is carried back over the frames before ``t`` (the same warm-started,
+   velocity-limited steps, in reverse time, that arm alone) and replaces the forward solution
+   for as long as it has the lower objective, at most ``restart_backtrack_s``. A branch that
+   is not better at ``t - 1`` already is dropped (a switch for one frame is not kept). Where
+   the two branches meet (an arm joint apart by less than ``MEET_RAD``) the new one takes over
+   without a jump; where they do not, the arm is blended from the old branch to the new one
+   over the frames before the junction (smoothstep weights, at most ``restart_blend_rad_s``),
+   the blend followed by the arm alone under the IK's limits (velocity, no arm in the body), on
+   into the re-solved frames until it has caught up with them, so that it never passes through
+   the torso nor moves faster than ``max_joint_vel_rad_s``.
 
 The forward sweep then continues from the restart's solution.
 """
@@ -103,9 +105,10 @@ def _try_restart(ik: BodyIK, side: int, cfg: RetargetConfig) -> np.ndarray | Non
 
 
 def _resolve_back(ik: BodyIK, tg: IKTargets, cfg: RetargetConfig, qpos: np.ndarray, t: int,
-                  side: int, q_t: np.ndarray) -> int:
+                  side: int, q_t: np.ndarray) -> int | None:
     """Re-solve one arm over the frames before ``t`` from the branch of ``q_t`` (in place in
-    ``qpos``); returns how many frames changed. See the module docstring, step 3."""
+    ``qpos``); returns how many frames changed, or None (nothing changed) when the branch of
+    ``q_t`` is not better at frame ``t - 1`` already. See the module docstring, step 3."""
     adr = ik.rmodel.arm_qpos_adr[side]
     lo = max(0, t - int(round(cfg.restart_backtrack_s * tg.fps)))
     arm = q_t[adr].copy()
@@ -130,6 +133,8 @@ def _resolve_back(ik: BodyIK, tg: IKTargets, cfg: RetargetConfig, qpos: np.ndarr
         if new is None:
             break
         if u < lo or j_new >= j_fwd:
+            if u == t - 1:
+                return None  # better at frame t alone: no switch
             junction_arm = new  # the forward branch is kept here: blend into it below
             break
         meets = float(np.abs(new - qpos[u, adr]).max()) < MEET_RAD
@@ -215,13 +220,18 @@ def solve_frames(ik: BodyIK, tg: IKTargets, cfg: RetargetConfig, q0: np.ndarray)
                 continue
             last_try[side] = t
             tries += 1
+            q_warm = ik.configuration.q.copy()
             q_new = _try_restart(ik, side, cfg)
             if q_new is None:
                 continue
-            kept += 1
-            resolved += _resolve_back(ik, tg, cfg, qpos, t, side, q_new)
-            qpos[t] = q_new
+            changed = _resolve_back(ik, tg, cfg, qpos, t, side, q_new)
             _set_frame(ik, tg, t)
+            if changed is None:
+                ik.reset(q_warm)
+                continue
+            kept += 1
+            resolved += changed
+            qpos[t] = q_new
             ik.reset(q_new)
     if kept:
         logger.info("arm restarts: %d of %d tries kept, %d frames re-solved", kept, tries,
