@@ -15,6 +15,7 @@ Speed is single-process wall time of ``retarget()`` (targets, IK, hands, metrics
 frame (~30 Hz) and per output frame (50 Hz).
 
     EXOACTOR_ASSETS=../shared/assets .venv/bin/python benchmarks/retarget.py [--frames N] [NAME ...]
+        [--set '{"arm_restarts": false}']  # RetargetConfig fields
 """
 
 from __future__ import annotations
@@ -69,12 +70,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=0, help="first N frames only (0 = all)")
     parser.add_argument("--no-person", action="store_true", help="skip part 2")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    parser.add_argument("--set", default="{}", help="RetargetConfig fields as JSON")
     args = parser.parse_args(argv)
 
     files = sorted(resolve_asset("g1_motions", download=False).glob("*.pkl"))
     if args.names:
         files = [f for f in files if f.stem in args.names]
-    cfg = RetargetConfig()
+    cfg = RetargetConfig(**json.loads(args.set))
     t0 = time.perf_counter()
     rmodel = retarget_model(cfg.robot)
     # one-time process set-up (model with sites, mink/qpsolvers imports), timed apart
@@ -109,13 +111,16 @@ def main(argv: list[str] | None = None) -> int:
                 "limit_viol": m.joint_limit_violations, "skate_mm": m.foot_skate_mm,
                 "skate_max_mm": m.foot_skate_max_mm, "pen_mm": m.foot_penetration_mm,
                 "float_mm": m.foot_float_mm, "self_coll": m.self_collisions,
-                "fallback": m.fallback_frames, "status": res.status}
+                "fallback": m.fallback_frames, "status": res.status,
+                "restarts": m.extras.get("arm_restarts", 0),
+                "qd_max": float(np.abs(np.diff(res.motion.dof_pos, axis=0)).max()
+                                * res.motion.fps) if res.motion.num_frames > 1 else 0.0}
             (rows if part == "gt" else person_rows).append(row)
 
     quality = [("limit_viol", "lim", "{}"), ("skate_mm", "skate", "{:.2f}"),
                ("skate_max_mm", "sk_max", "{:.1f}"), ("pen_mm", "pen", "{:.1f}"),
                ("float_mm", "float", "{:.1f}"), ("self_coll", "coll", "{}"),
-               ("fallback", "fb", "{}")]
+               ("fallback", "fb", "{}"), ("restarts", "rst", "{}"), ("qd_max", "qd_max", "{:.1f}")]
     print("Part 1: ground-truth round trip (errors vs the original at 50 Hz; mm, rad)")
     _table(rows, [("motion", "motion", "{}"), ("in_frames", "T_in", "{}"),
                   ("gnd_mm", "gnd", "{:.1f}"), ("fps_in", "fps_in", "{:.0f}"),
@@ -146,6 +151,11 @@ def main(argv: list[str] | None = None) -> int:
                              ("joint_rad", "q_err", "{:.3f}"), ("leg_rad", "q_leg", "{:.3f}"),
                              ("arm_rad", "q_arm", "{:.3f}"), ("body_med_mm", "b_med", "{:.1f}"),
                              ("kp_med_mm", "k_med", "{:.1f}"), *quality])
+    for name, part in (("part 1", rows), ("part 2", person_rows)):
+        if part:
+            q = np.array([r["joint_rad"] for r in part])
+            print(f"{name}: joint error median {np.median(q):.4f} mean {q.mean():.4f} worst "
+                  f"{q.max():.4f} rad; fastest joint {max(r['qd_max'] for r in part):.1f} rad/s")
     if args.json:
         args.json.write_text(json.dumps({"roundtrip": rows, "person": person_rows}, indent=2)
                              + "\n")

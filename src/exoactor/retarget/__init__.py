@@ -1,6 +1,7 @@
 """Retarget stage: :class:`~exoactor.formats.HumanMotion` → G1 :class:`~exoactor.formats.RobotMotion`.
 
-Differential IK with mink on the robot's MJCF (:mod:`.ik`), a typed keypoint → body
+Differential IK with mink on the robot's MJCF (:mod:`.ik`), swept over the clip with arm restarts
+that leave a wrong IK branch (:mod:`.sweep`), a typed keypoint → body
 correspondence (:mod:`.correspondence`), per-segment scaling (:mod:`.scaling`), feet pinned flat
 on the ground while in contact (:mod:`.contacts`), Dex3-1 hand joints (:mod:`.hands`), input
 repair (:mod:`.repair`) and metrics (:mod:`.metrics`).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -105,9 +105,9 @@ def retarget(human: HumanMotion, config: RetargetConfig | None = None) -> Retarg
     from exoactor.retarget.hands import hand_dof_from_curl, hand_pose_arrays
     from exoactor.retarget.ik import BodyIK
     from exoactor.retarget.model import retarget_model
+    from exoactor.retarget.sweep import solve_frames
     from exoactor.retarget.targets import build_targets
     from exoactor.robots import get_robot
-    from exoactor.ui import progress
 
     cfg = config or RetargetConfig()
     t_start = time.perf_counter()
@@ -119,28 +119,13 @@ def retarget(human: HumanMotion, config: RetargetConfig | None = None) -> Retarg
     q0 = rmodel.rest_qpos.copy()
     q0[:3] = tg.pelvis_pos_w[0]
     q0[3:7] = tg.pelvis_quat_w[0]
-    ik.reset(q0)
     T = tg.num_frames
-    qpos = np.empty((T, rmodel.model.nq))
-    iters = np.zeros(T, dtype=int)
-    fallback = np.zeros(T, dtype=bool)
     t_ik = time.perf_counter()
-    for t in progress(range(T), "retarget", total=T, unit="frame"):
-        ik.set_targets(tg.keypoint_pos_w[t], tg.keypoint_weight[t], tg.frame_R_w[t],
-                       tg.frame_weight[t], tg.pelvis_R_w[t], tg.foot_contact[t])
-        if t == 0:  # from the rest pose; then settle with every limit active
-            first = ik.step(cfg.initial_iterations, first=True, tol=cfg.initial_tolerance_m)
-            if not first.converged:
-                logger.warning("%s: the first frame's IK did not converge in %d steps (last step "
-                               "%.2g > %.2g); the robot catches up over the next frames",
-                               human.source, first.iters, first.step_norm,
-                               cfg.initial_tolerance_m)
-            res = ik.step(cfg.iterations_per_frame)
-            res = replace(res, iters=first.iters + res.iters,
-                          fallback=first.fallback or res.fallback)
-        else:
-            res = ik.step(cfg.iterations_per_frame)
-        qpos[t], iters[t], fallback[t] = res.qpos, res.iters, res.fallback
+    sweep = solve_frames(ik, tg, cfg, q0)
+    if not sweep.first_converged:
+        logger.warning("%s: the first frame's IK did not converge in %d steps; the robot catches "
+                       "up over the next frames", human.source, cfg.initial_iterations)
+    qpos, iters, fallback = sweep.qpos, sweep.iters, sweep.fallback
     ik_s = time.perf_counter() - t_ik
 
     robot = rmodel.robot
@@ -184,7 +169,9 @@ def retarget(human: HumanMotion, config: RetargetConfig | None = None) -> Retarg
                 "low_confidence_frames": tg.repair.low_confidence_frames,
                 "dropped_keypoints": list(tg.repair.dropped_keypoints),
                 "invalid_frames": tg.repair.invalid_frames,
-                "hand_keypoint_frames": int(tg.hand_from_keypoints.sum())})
+                "hand_keypoint_frames": int(tg.hand_from_keypoints.sum()),
+                "arm_restart_tries": sweep.restart_tries, "arm_restarts": sweep.restarts,
+                "arm_resolved_frames": sweep.resolved_frames})
     status = "ok" if not fallback.any() and violations == 0 else "degraded"
     if status != "ok":
         logger.warning("%s: retarget degraded (%d fallback frames, %d limit violations)",

@@ -53,6 +53,40 @@ class RetargetConfig(BaseModel):
     """Distance under which an arm-body geom pair enters the IK as a constraint [m]; must exceed
     a hand's travel in one IK step."""
 
+    # ---------------------------------------------------------------- arm restarts
+    arm_restarts: bool = True
+    """Leave a wrong IK branch of an arm (:mod:`~exoactor.retarget.sweep`): where an arm is far
+    from its targets, solve it again from the default pose's arm and keep the solution with the
+    lower IK objective, re-solving the frames before it from the new branch.
+
+    On: measured (branch harm, off -> on, one run): ``benchmarks/retarget.py`` part 2 walk_004
+    joint error 0.083 -> 0.058 rad (arm 0.129 -> 0.079), the other 21 rows of parts 1 and 2
+    bit-identical; the raise_arms task clip's keypoint error p95 122 -> 50 mm (right wrist
+    median / p95 51 / 195 -> 8 / 55 mm); the demo walk bit-identical (7 tries, none kept).
+    Retarget wall time +25 % on the benchmark, +20-35 % on the task clips (restart tries)."""
+    restart_error_m: float = Field(0.03, ge=0.0)
+    """Arm keypoint error [m] (largest over the arm's weighted keypoints) above which a restart
+    of that arm is tried: a gate on the cost only (the objective decides). A wrong branch can
+    fit the keypoints closely (walk_004 in part 2 of ``benchmarks/retarget.py``: elbow at most
+    39 mm off, shoulder yaw 1.35 rad off), so 0.08 m missed it; 0 (a try every interval) gave
+    the same benchmark (walk_004 0.058 rad too) at ~3x the retarget time and, on the raise_arms
+    clip, 5 switches of 70 tries to left-arm branches of lower objective but larger position
+    errors (left wrist median 10 -> 24 mm: the hand orientation task outweighs them)."""
+    restart_interval_s: float = Field(0.1, ge=0.0)
+    """Shortest time between two restart tries of the same arm [s] (bounds their cost where
+    an arm stays far from unreachable targets)."""
+    restart_iterations: int = Field(40, ge=1, le=1000)
+    """Most IK steps of a restart (a trust region of ``initial_step_rad`` from the seed)."""
+    restart_margin_m: float = Field(0.02, ge=0.0)
+    """How much a restart must lower the IK objective to be kept, as the keypoint error of unit
+    weight it is worth [m]: ``(keypoint_cost * restart_margin_m)**2`` (against the warm-started arm
+    solved on to convergence the same way)."""
+    restart_backtrack_s: float = Field(2.0, ge=0.0)
+    """Longest stretch before a kept restart that is re-solved backward from its branch [s]."""
+    restart_blend_rad_s: float = Field(4.0, gt=0.0)
+    """Joint speed [rad/s] of the blend from the old branch to the new one where the two do not
+    meet (the re-solved stretch then starts with a blend this slow at most)."""
+
     # ---------------------------------------------------------------- input repair
     min_confidence: float = Field(0.3, ge=0.0, le=1.0)
     """Keypoints below this confidence count as missing and are interpolated over."""

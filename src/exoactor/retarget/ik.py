@@ -72,6 +72,26 @@ class TrustRegion:
         return self.inner.compute_qp_inequalities(configuration, dt * self.scale)
 
 
+class HeldDofs:
+    """A mink limit holding every dof but ``free`` still (``v_i = 0``, as two inequalities).
+
+    Attributes:
+        free: ``(J,)`` dof indices left to the QP.
+    """
+
+    def __init__(self, nv: int, free: np.ndarray):
+        from exoactor.mink_loader import import_mink
+
+        held = np.setdiff1d(np.arange(nv), free)
+        eye = np.eye(nv)[held]
+        self.free = np.asarray(free, dtype=int)
+        self._constraint = import_mink().Constraint(G=np.vstack([eye, -eye]),
+                                                    h=np.zeros(2 * len(held)))
+
+    def compute_qp_inequalities(self, configuration: object, dt: float) -> object:
+        return self._constraint
+
+
 class BodyIK:
     """mink IK of one robot model (real state: a mink Configuration and its tasks)."""
 
@@ -114,6 +134,15 @@ class BodyIK:
         # for the collision limit (linearised, detection distance) to see what it approaches
         self._trust = TrustRegion(mink.VelocityLimit(m, {j: cfg.initial_step_rad for j in joints}))
         self._limits_first = [*common, self._trust]
+        # one arm alone (the feet do not move: no ground limit)
+        arm_common = [self._config_limit] + ([self._collision] if self._collision else [])
+        self._arm_limits = [[*arm_common, HeldDofs(m.nv, dofs), self._limits[-1]]
+                            for dofs in rmodel.arm_dof_ids]
+        self._arm_limits_restart = [[*arm_common, HeldDofs(m.nv, dofs), self._trust]
+                                    for dofs in rmodel.arm_dof_ids]
+        # a pose goal for one arm (its dofs only): the blend between two branches
+        self._arm_goal = mink.PostureTask(m, cost=0.0)
+        self._arm_goal.set_target(rmodel.rest_qpos)
         self._SE3, self._SO3 = mink.SE3, mink.SO3
         self._solve_ik = mink.solve_ik
         self._no_solution = mink.NoSolutionFound
@@ -187,6 +216,68 @@ class BodyIK:
             if norm < tol:
                 break
         return IKFrameResult(cfgn.q.copy(), it, norm, fallback, converged=norm < tol)
+
+    def objective(self) -> float:
+        """The tasks' cost at the current configuration and targets, ``sum ||cost * error||^2``
+        (unitless; a unit-weight keypoint ``d`` [m] off adds ``(keypoint_cost * d)^2``)."""
+        cfgn = self.configuration
+        return float(sum(np.sum((np.asarray(task.cost) * task.compute_error(cfgn)) ** 2)
+                         for task in self.tasks))
+
+    def arm_error_m(self, side: int) -> float:
+        """Largest distance of one arm's weighted keypoints from their targets [m] (0 if none).
+
+        Args:
+            side: 0 left, 1 right.
+        """
+        err = self.keypoints.compute_error(self.configuration).reshape(-1, 3)
+        on_arm = np.isin(self.keypoints.active, self.rmodel.arm_keypoint_ids[side])
+        return float(np.linalg.norm(err[on_arm], axis=1).max()) if on_arm.any() else 0.0
+
+    def step_arm(self, side: int, iterations: int, restart: bool = False,
+                 tol: float = 0.0, goal_qpos: np.ndarray | None = None) -> IKFrameResult | None:
+        """Up to ``iterations`` IK steps that move one arm's joints only (the rest held).
+
+        Args:
+            side: 0 left, 1 right.
+            iterations: most steps.
+            restart: from a seed far from the solution: the first frame's trust region
+                (``initial_step_rad``, halved when a step reverses) instead of the velocity limit.
+            tol: stop once a step is smaller than this [rad].
+            goal_qpos: ``(nq,)`` when given, the arm is driven toward this pose's arm joints
+                (unit cost per [rad]) instead of the frame's tasks, under the same limits (joint
+                range, velocity, no arm in the body): a collision-free path along a blend.
+
+        Returns:
+            The result, or None when the QP has no solution (the configuration is then where
+            the steps left it).
+        """
+        cfgn = self.configuration
+        limits = (self._arm_limits_restart if restart else self._arm_limits)[side]
+        tasks = self.tasks
+        if goal_qpos is not None:
+            cost = np.zeros(self.rmodel.model.nv)
+            cost[self.rmodel.arm_dof_ids[side]] = 1.0
+            self._arm_goal.set_cost(cost)
+            self._arm_goal.set_target(goal_qpos)
+            tasks = [self._arm_goal]
+        self._trust.scale = 1.0
+        norm, taken, prev_v = np.inf, 0, None
+        while taken < iterations:
+            taken += 1
+            try:
+                v = self._solve_ik(cfgn, tasks, 1.0, "daqp", damping=self.cfg.damping,
+                                   limits=limits)
+            except self._no_solution:
+                return None
+            if restart and prev_v is not None and float(v @ prev_v) < 0.0:
+                self._trust.scale *= 0.5
+            prev_v = v
+            self._integrate(v)
+            norm = float(np.linalg.norm(v))
+            if norm < tol:
+                break
+        return IKFrameResult(cfgn.q.copy(), taken, norm, False, converged=norm < tol)
 
     def _integrate(self, v: np.ndarray, halvings: int = 4) -> None:
         """Take step ``v``, halved while it would carry an arm into the body (the collision

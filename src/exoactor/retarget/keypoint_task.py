@@ -39,6 +39,11 @@ class KeypointTask(mink.Task):
         self._target_w = target_w[active]
         self.cost = np.repeat(self.cost_per_m * np.sqrt(weight[active]), 3)
 
+    @property
+    def active(self) -> np.ndarray:
+        """``(K',)`` indices of the keypoints in the task (the error's rows, 3 each)."""
+        return self._active
+
     def compute_error(self, configuration: mink.Configuration) -> np.ndarray:
         pos = configuration.data.site_xpos[self.site_ids[self._active]]
         return (pos - self._target_w).ravel()

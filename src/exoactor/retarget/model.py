@@ -76,6 +76,11 @@ class RetargetModel:
         sole_radius_m: ``(2, S)`` their radii [m].
         ankle_height_m: height of a foot body origin above the ground when the foot is flat [m].
         arm_geoms, trunk_geoms: collision geom ids kept apart by the IK.
+        arm_dof_ids: per arm (left, right), the ``(J,)`` dof indices of its joints: those on
+            the path from its hand body to the root that are not on the other hand's path.
+        arm_qpos_adr: per arm, the ``(J,)`` qpos addresses of the same joints.
+        arm_keypoint_ids: per arm, the ``(A,)`` indices (into ``corr.keypoints``) of the
+            keypoints carried by its bodies.
     """
 
     def __init__(self, robot_name: str, corr: Correspondence | None = None):
@@ -104,6 +109,7 @@ class RetargetModel:
         self._calibrate_feet()
         self._calibrate_rest()
         self._find_collision_geoms()
+        self._find_arms()
 
     # ------------------------------------------------------------------ set-up
     def body_id(self, name: str) -> int:
@@ -169,6 +175,31 @@ class RetargetModel:
 
         self.arm_geoms = [g for g in colliding if on(g, ARM_COLLISION_BODIES)]
         self.trunk_geoms = [g for g in colliding if on(g, TRUNK_COLLISION_BODIES)]
+
+    def _find_arms(self) -> None:
+        import mujoco
+
+        m = self.model
+
+        def chain(body: int) -> set[int]:
+            bodies = set()
+            while body > 0:
+                bodies.add(body)
+                body = int(m.body_parentid[body])
+            return bodies
+
+        left, right = (chain(int(b)) for b in self.hand_body_ids)
+        dofs, adrs, kps = [], [], []
+        for own in (left - right, right - left):
+            joints = [j for j in range(m.njnt) if m.jnt_bodyid[j] in own
+                      and int(m.jnt_type[j]) in (int(mujoco.mjtJoint.mjJNT_HINGE),
+                                                   int(mujoco.mjtJoint.mjJNT_SLIDE))]
+            dofs.append(np.array([m.jnt_dofadr[j] for j in joints], dtype=int))
+            adrs.append(np.array([m.jnt_qposadr[j] for j in joints], dtype=int))
+            kps.append(np.flatnonzero(np.isin(self.keypoint_body_ids, list(own))))
+        self.arm_dof_ids: tuple[np.ndarray, np.ndarray] = (dofs[0], dofs[1])
+        self.arm_qpos_adr: tuple[np.ndarray, np.ndarray] = (adrs[0], adrs[1])
+        self.arm_keypoint_ids: tuple[np.ndarray, np.ndarray] = (kps[0], kps[1])
 
     # ------------------------------------------------------------------ helpers
     def keypoint_frame(self, points_w: np.ndarray, frame: FrameMatch) -> np.ndarray:
