@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -248,15 +249,28 @@ def _compute(motion: RobotMotion, config: FilterConfig, track: TrackConfig,
     main = Plant(setup, config.candidates + GAIT_CANDIDATES if in_process else 1)  # + the gait's
     tab = main.table
 
-    # ---- the raw tracker: the unmodified reference (today's loop, drift correction off) --
-    raw = _run_loop(motion, raw_cfg, out_dir, tab, None)
+    # ---- the plain whole runs, on a thread of their own beside the first attempt's planning:
+    # the raw tracker (the unmodified reference, today's loop, drift correction off) and the
+    # drift corrector's run (one more whole-run candidate). Each builds its own loop (model,
+    # data, policy session), so they share nothing with the planner and their results are the
+    # same as run one after the other; the thread fills the cores the planner leaves idle
+    # while it executes a plan step by step.
+    plain = ThreadPoolExecutor(max_workers=1, thread_name_prefix="filter-plain")
+    raw_job = plain.submit(_run_loop, motion, raw_cfg, out_dir, tab, None)
+    corrector_job = None
+    if config.corrector_candidate:
+        drift_cfg = track.drift.model_copy(update={"enabled": True})
+        corrector_job = plain.submit(_run_loop, motion,
+                                     track.model_copy(update={"drift": drift_cfg}), None, tab,
+                                     None)
+    plain.shutdown(wait=False)
 
     # ---- receding-horizon predictive sampling, executed on the same loop --------------
     loops = config.candidates + GAIT_CANDIDATES
-    objectives = {"raw": _objective(raw, tab, main, config)}
-    late = {"raw": clip_end_lateness_s(raw, tab)}
+    objectives: dict[str, float] = {}
+    late: dict[str, float] = {}
     tries: list[tuple[Executed, _Planner, float, float]] = []  # run, planner, objective, late
-    corrected = None
+    raw = corrected = None
     with Evaluator(setup, loops, config.workers, main if in_process else None,
                    config.parallel) as ev:
         while True:
@@ -267,13 +281,14 @@ def _compute(motion: RobotMotion, config: FilterConfig, track: TrackConfig,
             ex.wall_s = time.perf_counter() - wall0
             tries.append((ex, planner, _objective(ex, tab, main, config),
                           clip_end_lateness_s(ex, tab)))
-            # ---- the drift corrector's whole run: one more whole-run candidate ----------
-            if config.corrector_candidate and corrected is None:
-                drift_cfg = track.drift.model_copy(update={"enabled": True})
-                corrected = _run_loop(motion, track.model_copy(update={"drift": drift_cfg}),
-                                      None, tab, None)
-                objectives["corrector"] = _objective(corrected, tab, main, config, True)
-                late["corrector"] = clip_end_lateness_s(corrected, tab)
+            if raw is None:  # the plain runs, done beside the first attempt
+                raw = raw_job.result()
+                objectives["raw"] = _objective(raw, tab, main, config)
+                late["raw"] = clip_end_lateness_s(raw, tab)
+                if corrector_job is not None:
+                    corrected = corrector_job.result()
+                    objectives["corrector"] = _objective(corrected, tab, main, config, True)
+                    late["corrector"] = clip_end_lateness_s(corrected, tab)
             # ---- the whole-clip comparison: filtered (its best attempt), raw, corrected ------
             attempt = best_attempt([(t[0], t[2], t[3]) for t in tries], config.max_clock_lag_s)
             run, planner, objectives["filtered"], late["filtered"] = tries[attempt]
