@@ -112,6 +112,29 @@ def test_filter_is_never_worse_than_raw_on_its_objective(walk_result) -> None:
 
 
 @pytest.mark.slow
+def test_the_plain_runs_beside_the_planner_are_the_runs_made_alone(walk_result,
+                                                                    walk_motion) -> None:
+    """The raw tracker's and the drift corrector's whole runs run on a thread beside the first
+    attempt's planning; each is exactly the loop run alone (:func:`track_motion`, the same
+    settings), to the last bit of its figures."""
+    from exoactor.control.drift import DriftConfig
+    from exoactor.control.filter.run import with_run_out
+    from exoactor.control.track import TrackConfig, track_motion
+
+    track = with_run_out(TrackConfig(), FAST)
+    alone = track_motion(walk_motion, track.model_copy(update={"drift": DriftConfig(enabled=False)}))
+    beside = walk_result.raw_metrics
+    assert beside.mean_joint_error_rad == alone.metrics.mean_joint_error_rad
+    assert beside.key_body_error_mm == alone.metrics.key_body_error_mm
+    assert beside.fell == alone.metrics.fell
+    drift = track.drift.model_copy(update={"enabled": True})
+    corrected = track_motion(walk_motion, track.model_copy(update={"drift": drift}))
+    rep = walk_result.report["corrector"]
+    assert rep["steps"] == len(corrected.rollout.qpos)
+    assert rep["fell"] == corrected.metrics.fell
+
+
+@pytest.mark.slow
 def test_no_fall_where_the_raw_tracker_stands(walk_result) -> None:
     from exoactor.formats import load_motion
 
