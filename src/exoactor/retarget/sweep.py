@@ -41,6 +41,7 @@ import numpy as np
 from exoactor.retarget.config import RetargetConfig
 from exoactor.retarget.ik import BodyIK
 from exoactor.retarget.targets import IKTargets
+from exoactor.signals import smoothstep
 
 logger = logging.getLogger(__name__)
 
@@ -74,10 +75,6 @@ class SweepResult:
 def _set_frame(ik: BodyIK, tg: IKTargets, t: int) -> None:
     ik.set_targets(tg.keypoint_pos_w[t], tg.keypoint_weight[t], tg.frame_R_w[t],
                    tg.frame_weight[t], tg.pelvis_R_w[t], tg.foot_contact[t])
-
-
-def _smoothstep(x: np.ndarray) -> np.ndarray:
-    return x * x * (3.0 - 2.0 * x)
 
 
 def _try_restart(ik: BodyIK, side: int, cfg: RetargetConfig) -> np.ndarray | None:
@@ -159,7 +156,7 @@ def _resolve_back(ik: BodyIK, tg: IKTargets, cfg: RetargetConfig, qpos: np.ndarr
         arms.append(arms[-1] if new is None else new)
     logger.debug("arm %d restart at frame %d: re-solved back to frame %d, blended over %d frames "
                  "(branches %.2f rad apart)", side, t, u + 1, n, gap)
-    w = _smoothstep(np.arange(n, 0, -1) / (n + 1.0))  # frame u - k gets w[k]
+    w = smoothstep(np.arange(n, 0, -1) / (n + 1.0))  # frame u - k gets w[k]
     goals = {u - k: qpos[u - k, adr] + w[k] * (a - qpos[u - k, adr]) for k, a in enumerate(arms)}
     # followed by IK (velocity limit, arm out of the body) from the frame before the blend, on
     # into the re-solved frames until it has caught up with them
