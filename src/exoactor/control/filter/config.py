@@ -220,10 +220,13 @@ class FilterConfig(BaseModel):
     planning_solver: Literal["model", "newton"] = "newton"
     """Constraint solver of the planning rollouts only: ``model`` (the MJCF's PGS, exactly the
     executed loop) or ``newton`` (the same contact solution to ~1e-6 m over a plan, fewer
-    iterations); the executed run always uses the model's. Newton: ~15 % less CPU per
-    motion-second (kimodo_wave, one worker, 46 -> 39 s), decisions changed only where the
-    loop's chaos amplifies the ~1e-6 m difference (``benchmarks/filter.py`` seed 0: see the
-    closing note of 2026-12-07)."""
+    iterations); the executed run always uses the model's. Newton, measured against the model's
+    PGS (``benchmarks/filter.py``, seed 0, one run each): 16 of 17 rows equal in every figure,
+    walk_002 another draw (clip-end 0.078 -> 0.052 m); the 16 shared motions' mean clip-end xy
+    0.114 -> 0.112 m, yaw 1.30 -> 1.32 deg, joint error equal; ~15 % less CPU per
+    motion-second (kimodo_wave, one worker, two runs each: 45-49 -> 39-42 s). A coarser
+    ``planning_timestep_s`` (0.002) with it saved ~35 % but planned what the 1 ms robot does
+    not do: mean clip-end xy 0.24 m on the same 16 (walk_008 1.42, walk_010 0.50 m)."""
     seed: int = 0
     """Seed of the random candidates."""
     random_candidates: int = Field(2, ge=0, le=64)
