@@ -63,7 +63,12 @@ class RetargetConfig(BaseModel):
     joint error 0.083 -> 0.058 rad (arm 0.129 -> 0.079), the other 21 rows of parts 1 and 2
     bit-identical; the raise_arms task clip's keypoint error p95 122 -> 50 mm (right wrist
     median / p95 51 / 195 -> 8 / 55 mm); the demo walk bit-identical (7 tries, none kept).
-    Retarget wall time +25 % on the benchmark, +20-35 % on the task clips (restart tries)."""
+    Retarget wall time +25 % on the benchmark, +20-35 % on the task clips (restart tries).
+    Through the physics (``benchmarks/task_video.py``, off -> on, filter seed 0): raise_arms
+    key-body 132 -> 56 mm, not executed 27 -> 0 % (now executable); pick_up_weight 150 -> 64 mm,
+    end drift 2.12 -> 0.10 m; sit_on_bench 89 -> 66 mm; car and water keep no restart and are
+    unchanged; **fold_arms_wave's end drift 0.34 -> 0.82 m** (seed 1: 0.24 -> 0.78 m; the filter
+    now catches a forward fall by stepping), so that clip is no longer executable."""
     restart_error_m: float = Field(0.03, ge=0.0)
     """Arm keypoint error [m] (largest over the arm's weighted keypoints) above which a restart
     of that arm is tried: a gate on the cost only (the objective decides). A wrong branch can
