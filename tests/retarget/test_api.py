@@ -111,6 +111,53 @@ def test_arms_are_kept_out_of_the_body(walk_human, rmodel) -> None:
     assert on.metrics.self_collisions == 0
 
 
+def _arm_arm_distance_m(rmodel, motion) -> float:
+    """Smallest distance [m] between a left-arm and a right-arm collision geom over ``motion``."""
+    import mujoco
+
+    from exoactor.robots.kinematics import motion_qpos
+
+    m = rmodel.model
+    geoms = [g for g in range(m.ngeom) if m.geom_contype[g] or m.geom_conaffinity[g]]
+    side = {s: [g for g in geoms if m.body(m.geom_bodyid[g]).name.startswith(s)
+                and any(p in m.body(m.geom_bodyid[g]).name for p in ("elbow", "wrist"))]
+            for s in ("left_", "right_")}
+    data = mujoco.MjData(m)
+    fromto = np.zeros(6)
+    best = 0.1
+    for qp in motion_qpos(rmodel.robot, motion):
+        data.qpos[:] = qp
+        mujoco.mj_kinematics(m, data)
+        for a in side["left_"]:
+            for b in side["right_"]:
+                best = min(best, mujoco.mj_geomDistance(m, data, a, b, 0.1, fromto))
+    return best
+
+
+def test_arms_are_kept_out_of_each_other(walk_human, rmodel) -> None:
+    """Both hands asked to the same point in front of the chest (arms folding or clapping) stop
+    short of each other instead of passing through: the physics robot's arms collide."""
+    j = walk_human.joints.copy()
+    names = walk_human.joint_names
+    hip_c = 0.5 * (j[:, names.index("left_hip")] + j[:, names.index("right_hip")])
+    forward = j[:, names.index("left_hip")] - j[:, names.index("right_hip")]
+    forward = np.stack([forward[:, 1], -forward[:, 0], 0 * forward[:, 2]], axis=1)
+    forward /= np.linalg.norm(forward, axis=1, keepdims=True)
+    meet = hip_c + 0.28 * forward + [0.0, 0.0, 0.3]
+    for side in ("left", "right"):
+        shift = meet - j[:, names.index(f"{side}_wrist")]
+        for part in ("wrist", "index", "pinky", "thumb"):
+            j[:, names.index(f"{side}_{part}")] += shift
+        j[:, names.index(f"{side}_elbow")] += 0.5 * shift
+    human = walk_human.replace(joints=j)
+    on = retarget(human, RetargetConfig(output_fps=None))
+    off = retarget(human, RetargetConfig(output_fps=None, self_collision=False))
+    assert _arm_arm_distance_m(rmodel, off.motion) < -0.01
+    assert _arm_arm_distance_m(rmodel, on.motion) > -0.002
+    assert on.metrics.self_collisions == 0
+    assert off.metrics.self_collisions > 0
+
+
 def test_import_loads_no_mujoco_or_mink() -> None:
     code = ("import sys, exoactor.retarget as r; r.RetargetConfig; "
             "print(sorted(m for m in ('mujoco', 'mink', 'scipy') if m in sys.modules))")

@@ -1,4 +1,4 @@
-"""A mink limit keeping two groups of collision geoms (the arms; torso, pelvis, legs) apart.
+"""A mink limit keeping pairs of collision geoms apart (an arm and the body, the two arms).
 
 Like ``mink.CollisionAvoidanceLimit`` (same distance query and normal Jacobian), with one
 difference that matters when starting from, or slipping into, a penetrating pose: mink's bound
@@ -8,7 +8,7 @@ recover ``gain`` of the missing distance,
     d + ∂d/∂q Δq >= d + gain (d_min - d)        i.e.  -∂d/∂q Δq <= gain (d - d_min),
 
 for every pair closer than the detection distance. Mesh distances are not smooth, so a long
-step can still end inside; :meth:`GeomGroupsLimit.min_distance` lets the solver check a step and
+step can still end inside; :meth:`GeomPairsLimit.min_distance` lets the solver check a step and
 shorten it.
 
 Pairs whose bounding spheres are farther apart than the threshold asked for are not queried.
@@ -23,23 +23,22 @@ from mink.limits.collision_avoidance_limit import compute_contact_normal_jacobia
 from mink.limits.limit import Constraint
 
 
-class GeomGroupsLimit(mink.Limit):
-    """Linearised minimum distance between every geom of ``group_a`` and of ``group_b``.
+class GeomPairsLimit(mink.Limit):
+    """Linearised minimum distance between the two geoms of every pair.
 
     Args:
         model: MuJoCo model.
-        group_a, group_b: geom ids.
+        pairs: ``(P, 2)`` geom ids (pairs of geoms on one body are dropped).
         min_distance_m: distance to keep [m].
         detection_m: pairs closer than this enter the QP [m].
         gain: fraction of the distance error a step may use or must recover, in (0, 1].
     """
 
-    def __init__(self, model: mujoco.MjModel, group_a: list[int], group_b: list[int],
+    def __init__(self, model: mujoco.MjModel, pairs: np.ndarray,
                  min_distance_m: float = 0.01, detection_m: float = 0.1, gain: float = 0.85):
         self.model = model
-        pairs = np.array([(a, b) for a in group_a for b in group_b
-                          if model.geom_bodyid[a] != model.geom_bodyid[b]], dtype=int)
-        self.pairs = pairs.reshape(-1, 2)
+        pairs = np.asarray(pairs, dtype=int).reshape(-1, 2)
+        self.pairs = pairs[model.geom_bodyid[pairs[:, 0]] != model.geom_bodyid[pairs[:, 1]]]
         self.min_distance_m = float(min_distance_m)
         self.detection_m = float(detection_m)
         self.gain = float(gain)

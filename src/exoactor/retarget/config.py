@@ -46,9 +46,11 @@ class RetargetConfig(BaseModel):
     max_joint_vel_rad_s: float = Field(20.0, gt=0.0)
     """Joint velocity limit of the IK [rad/s] (the G1's fastest motors reach ~30 rad/s)."""
     self_collision: bool = True
-    """Keep the arms out of the torso, pelvis and legs (MuJoCo collision geoms)."""
+    """Keep the arms out of the torso, pelvis and legs and out of each other (MuJoCo collision
+    geoms)."""
     collision_margin_m: float = Field(0.01, ge=0.0)
-    """Smallest allowed distance between an arm geom and the torso/pelvis/leg geoms [m]."""
+    """Smallest allowed distance between an arm geom and the torso/pelvis/leg geoms or the other
+    arm's [m]."""
     collision_detection_m: float = Field(0.1, gt=0.0)
     """Distance under which an arm-body geom pair enters the IK as a constraint [m]; must exceed
     a hand's travel in one IK step."""

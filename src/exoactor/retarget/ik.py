@@ -9,8 +9,9 @@ Tasks (costs from :class:`~exoactor.retarget.config.RetargetConfig`):
 
 Limits: ``mink.ConfigurationLimit`` (joint ranges), ``mink.VelocityLimit`` (joint travel per
 step), :class:`~exoactor.retarget.ground_limit.GroundLimit` (soles above z = 0, contact feet
-down on it) and :class:`~exoactor.retarget.collision_limit.GeomGroupsLimit` between the arms
-and the torso/pelvis/legs (mink's collision limit, made to push penetrating pairs apart).
+down on it) and :class:`~exoactor.retarget.collision_limit.GeomPairsLimit` between the arms
+and the torso/pelvis/legs and between the two arms (mink's collision limit, made to push
+penetrating pairs apart).
 
 Every step is solved with ``dt = 1`` (a step in configuration space) by daqp. The velocity
 limit's bound is the joint travel allowed in one step, ``max_joint_vel * frame_dt /
@@ -99,7 +100,7 @@ class BodyIK:
         from exoactor.mink_loader import import_mink
 
         mink = import_mink()  # before the modules below, which import mink at their top
-        from exoactor.retarget.collision_limit import GeomGroupsLimit
+        from exoactor.retarget.collision_limit import GeomPairsLimit
         from exoactor.retarget.ground_limit import GroundLimit
         from exoactor.retarget.keypoint_task import KeypointTask
 
@@ -124,9 +125,9 @@ class BodyIK:
         self._ground = GroundLimit(m, feet, radii, cfg.contact_tol_m)
         common: list = [self._config_limit, self._ground]
         self._fallback_limits = [self._config_limit, GroundLimit(m, feet, radii)]
-        self._collision: GeomGroupsLimit | None = None
-        if cfg.self_collision and rmodel.arm_geoms and rmodel.trunk_geoms:
-            self._collision = GeomGroupsLimit(m, rmodel.arm_geoms, rmodel.trunk_geoms,
+        self._collision: GeomPairsLimit | None = None
+        if cfg.self_collision and len(rmodel.collision_pairs):
+            self._collision = GeomPairsLimit(m, rmodel.collision_pairs,
                                               cfg.collision_margin_m, cfg.collision_detection_m)
             common.append(self._collision)
         self._limits = [*common, mink.VelocityLimit(m, {j: step for j in joints})]

@@ -30,7 +30,8 @@ def foot_float_mm(sole_height_m: np.ndarray, contact: np.ndarray) -> float:
 
 
 def self_collision_frames(clearance_m: np.ndarray, tol_m: float = 1e-3) -> int:
-    """Frames whose arm-to-torso/pelvis/leg clearance ``(T,)`` [m] is below ``-tol_m``."""
+    """Frames whose arm clearance ``(T,)`` [m] (to the torso, pelvis, legs or the other arm) is
+    below ``-tol_m``."""
     return int((np.asarray(clearance_m) < -tol_m).sum())
 
 
@@ -65,7 +66,8 @@ class RetargetMetrics:
         foot_skate_max_mm: largest single-frame travel while in contact [mm].
         foot_penetration_mm: deepest sole under the ground, any frame [mm].
         foot_float_mm: highest sole of a foot marked in contact [mm].
-        self_collisions: frames where an arm penetrates the torso, pelvis or legs by > 1 mm.
+        self_collisions: frames where an arm penetrates the torso, pelvis, legs or the other arm
+            by > 1 mm.
         keypoint_error_mm: median / p95 / max distance between the scaled human keypoints (main
             ones: correspondence weight >= 0.5) and the robot's corresponding points [mm].
         frames_per_second: output frames per second of wall time for the whole retarget call.

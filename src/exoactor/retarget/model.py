@@ -30,7 +30,8 @@ SITE_PREFIX = "kp/"
 """Name prefix of the sites added for correspondence points."""
 
 ARM_COLLISION_BODIES = ("shoulder_yaw", "elbow", "wrist")
-"""Substrings of the arm bodies kept out of the torso, pelvis and legs."""
+"""Substrings of the arm bodies kept out of the torso, pelvis and legs, and out of the other
+arm's (names starting ``left_`` / ``right_``)."""
 TRUNK_COLLISION_BODIES = ("torso", "pelvis", "hip", "knee")
 """Substrings of the bodies the arms must not enter."""
 
@@ -45,8 +46,8 @@ class RobotPoints:
         sole_height_m: ``(T, 2)`` lowest sole point of each foot above z = 0 [m].
         sole_points_height_m: ``(T, 2, S)`` lowest point of every sole sphere above z = 0 [m].
         body_pos_w: ``(T, B, 3)`` positions of every body but the world [m].
-        arm_clearance_m: ``(T,)`` smallest arm-to-torso/pelvis/leg geom distance [m] (capped at
-            the detection distance of 0.1 m).
+        arm_clearance_m: ``(T,)`` smallest distance [m] of the collision pairs (an arm to the
+            torso, pelvis, legs or the other arm; capped at the detection distance of 0.1 m).
     """
 
     keypoint_pos_w: np.ndarray
@@ -75,7 +76,10 @@ class RetargetModel:
         sole_center_b: ``(2, S, 3)`` sole sphere centres in the foot frame [m].
         sole_radius_m: ``(2, S)`` their radii [m].
         ankle_height_m: height of a foot body origin above the ground when the foot is flat [m].
-        arm_geoms, trunk_geoms: collision geom ids kept apart by the IK.
+        arm_geoms, trunk_geoms: collision geom ids of the arms and of the torso/pelvis/legs.
+        collision_pairs: ``(P, 2)`` geom id pairs the IK keeps apart: every arm geom with every
+            trunk geom, and every left-arm geom with every right-arm geom (arms that fold or
+            clap must not pass through each other: the physics robot cannot).
         arm_dof_ids: per arm (left, right), the ``(J,)`` dof indices of its joints: those on
             the path from its hand body to the root that are not on the other hand's path.
         arm_qpos_adr: per arm, the ``(J,)`` qpos addresses of the same joints.
@@ -175,6 +179,11 @@ class RetargetModel:
 
         self.arm_geoms = [g for g in colliding if on(g, ARM_COLLISION_BODIES)]
         self.trunk_geoms = [g for g in colliding if on(g, TRUNK_COLLISION_BODIES)]
+        left = [g for g in self.arm_geoms if m.body(m.geom_bodyid[g]).name.startswith("left_")]
+        right = [g for g in self.arm_geoms if m.body(m.geom_bodyid[g]).name.startswith("right_")]
+        pairs = [(a, b) for a in self.arm_geoms for b in self.trunk_geoms]
+        pairs += [(a, b) for a in left for b in right]
+        self.collision_pairs = np.array(pairs, dtype=int).reshape(-1, 2)
 
     def _find_arms(self) -> None:
         import mujoco
@@ -224,7 +233,7 @@ class RetargetModel:
         body = np.empty((T, m.nbody - 1, 3))
         clear = np.full(T, clearance_max_m)
         fromto = np.zeros(6)
-        pairs = np.array([(a, b) for a in self.arm_geoms for b in self.trunk_geoms]).reshape(-1, 2)
+        pairs = self.collision_pairs
         reach = (m.geom_rbound[pairs].sum(axis=1) + clearance_max_m) ** 2
         for t in range(T):
             data.qpos[:] = qpos[t]
