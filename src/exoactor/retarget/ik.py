@@ -209,11 +209,8 @@ class BodyIK:
                 fallback = True
                 v = self._solve_ik(cfgn, self.tasks, 1.0, "daqp", damping=self.cfg.damping,
                                    limits=self._fallback_limits)
-            if first and prev_v is not None and float(v @ prev_v) < 0.0:
-                self._trust.scale *= 0.5  # overshot: the next steps stay within half the radius
+            norm = self._take(v, prev_v, shrink_on_reversal=first)
             prev_v = v
-            self._integrate(v)
-            norm = float(np.linalg.norm(v))
             if norm < tol:
                 break
         return IKFrameResult(cfgn.q.copy(), it, norm, fallback, converged=norm < tol)
@@ -271,14 +268,21 @@ class BodyIK:
                                    limits=limits)
             except self._no_solution:
                 return None
-            if restart and prev_v is not None and float(v @ prev_v) < 0.0:
-                self._trust.scale *= 0.5
+            norm = self._take(v, prev_v, shrink_on_reversal=restart)
             prev_v = v
-            self._integrate(v)
-            norm = float(np.linalg.norm(v))
             if norm < tol:
                 break
         return IKFrameResult(cfgn.q.copy(), taken, norm, False, converged=norm < tol)
+
+    def _take(self, v: np.ndarray, prev_v: np.ndarray | None, shrink_on_reversal: bool) -> float:
+        """Take step ``v`` (:meth:`_integrate`) and return its norm [rad]. With
+        ``shrink_on_reversal`` (a solve from a far seed under the trust region), a step that
+        reverses the previous one ``prev_v`` first halves the trust region: it overshot, so the
+        next steps stay within half the radius."""
+        if shrink_on_reversal and prev_v is not None and float(v @ prev_v) < 0.0:
+            self._trust.scale *= 0.5
+        self._integrate(v)
+        return float(np.linalg.norm(v))
 
     def _integrate(self, v: np.ndarray, halvings: int = 4) -> None:
         """Take step ``v``, halved while it would carry an arm into the body (the collision
