@@ -10,6 +10,7 @@ import pytest
 from exoactor.retarget.balance import (
     balancing_contacts,
     centre_of_mass_w,
+    extrapolated_com_xy,
     support_margin_m,
 )
 
@@ -151,3 +152,28 @@ def test_targets_put_a_floating_still_foot_on_the_floor(walk_clip, rmodel) -> No
     sole = lowest_sole_height(origin, on.frame_R_w[:, fi], rmodel.sole_center_b[0],
                               rmodel.sole_radius_m[0])
     np.testing.assert_allclose(sole, 0.0, atol=1e-9)
+
+
+def test_extrapolated_com_is_the_com_at_rest_and_leads_it_by_v_over_omega0() -> None:
+    T, h, v = 200, 0.8, 0.3
+    still = np.tile([0.1, -0.2, h], (T, 1))
+    np.testing.assert_allclose(extrapolated_com_xy(still, FPS), still[:, :2], atol=1e-12)
+    moving = still.copy()
+    moving[:, 0] += v * np.arange(T) / FPS
+    xcom = extrapolated_com_xy(moving, FPS)
+    lead = xcom[T // 2, 0] - moving[T // 2, 0]
+    assert lead == pytest.approx(v / np.sqrt(9.81 / h), rel=1e-6)
+    assert xcom[T // 2, 1] == pytest.approx(-0.2)
+
+
+def test_a_walk_is_not_taken_for_an_unheld_stance(walk_human, rmodel) -> None:
+    """A real walk (a TWIST2 clip seen as a person) puts its CoM beyond the stance foot every
+    step; judged on the extrapolated CoM it gets no contact added (judged on the CoM, frames of
+    its low, slow swing feet were pinned to the floor)."""
+    from exoactor.retarget.config import RetargetConfig
+    from exoactor.retarget.targets import build_targets
+
+    cfg = RetargetConfig(output_fps=None)
+    off = build_targets(walk_human, rmodel, cfg)
+    on = build_targets(walk_human, rmodel, cfg.model_copy(update={"balance_contacts": True}))
+    np.testing.assert_array_equal(on.foot_contact, off.foot_contact)

@@ -74,6 +74,34 @@ def centre_of_mass_w(points_w: np.ndarray, names: tuple[str, ...]) -> np.ndarray
         return total / mass[:, None]
 
 
+def extrapolated_com_xy(com_w: np.ndarray, fps: float, smooth_s: float = 0.1,
+                        g_m_s2: float = 9.81, min_height_m: float = 0.3) -> np.ndarray:
+    """``(T, 2)`` extrapolated centre of mass (Hof et al. 2005, "The condition for dynamic
+    stability"), horizontal [m]: ``x + v / omega0`` with ``omega0 = sqrt(g / h)``, ``h`` the
+    CoM's height above the floor (at least ``min_height_m``).
+
+    A body whose extrapolated CoM lies over its support can come to rest on it; one whose CoM
+    is over the support but moving out of it cannot, and one walking (the CoM beyond the stance
+    foot, heading for the next) is balanced while its XCoM reaches the next foot's support. For
+    a still body it is the CoM itself.
+
+    Args:
+        com_w: ``(T, 3)`` centre of mass in world, z up from the floor [m].
+        fps: frame rate [Hz].
+        smooth_s: standard deviation of the Gaussian the CoM is smoothed with before its
+            velocity is taken [s] (keypoints jitter frame to frame).
+    """
+    from exoactor.retarget.smoothing import gaussian_smooth
+
+    com = np.asarray(com_w, dtype=float)
+    if len(com) < 2:
+        return com[:, :2].copy()
+    smooth = gaussian_smooth(com, smooth_s * fps)
+    vel = np.gradient(smooth[:, :2], axis=0) * fps
+    omega0 = np.sqrt(g_m_s2 / np.maximum(com[:, 2], min_height_m))
+    return com[:, :2] + vel / omega0[:, None]
+
+
 def support_margin_m(point_xy: np.ndarray, support_xy: np.ndarray) -> float:
     """Signed distance [m] of ``point_xy`` ``(2,)`` inside the convex hull of ``support_xy``
     ``(N, 2)`` (positive inside, negative outside; the distance to the nearest edge's line).
@@ -98,24 +126,31 @@ def balancing_contacts(contact: np.ndarray, com_xy: np.ndarray, sole_xy: np.ndar
                        tolerance_m: float) -> np.ndarray:
     """Contact flags with the still, low feet a balanced stance needs added.
 
+    ``com_xy`` is the point whose place over the support decides: the extrapolated CoM
+    (:func:`extrapolated_com_xy`), so that a walk (whose CoM leaves the stance foot every step,
+    while its XCoM reaches the next foot within the step) is not taken for an unheld stance.
+
     At frame ``t`` the feet not in contact whose lowest sole point is below ``height_m`` and
     that move slower than ``speed_m_s`` are put in contact where: the CoM lies outside the
     support of the feet in contact (their sole points' convex hull; no foot in contact: no
     support), and with them it lies over the support, to within ``tolerance_m`` (the error of a
-    CoM estimated from keypoints). Only where the CoM stays outside the support of the feet in
-    contact for at least ``min_s``. A stance that no foot balances (the CoM beyond both feet:
+    CoM estimated from keypoints). Only where a foot meets all of this for at least ``min_s``
+    without a break: a held stance, not the low, slow ends of a walking step's swing (a walk
+    whose contact flags leave gaps has its CoM outside any support for seconds on end). A
+    stance that no foot balances (the CoM beyond both feet:
     a lean the person's own pose gets wrong) is left as it is.
 
     Args:
         contact: ``(T, 2)`` bool, left and right foot in contact.
-        com_xy: ``(T, 2)`` centre of mass, horizontal [m].
+        com_xy: ``(T, 2)`` (extrapolated) centre of mass, horizontal [m].
         sole_xy: ``(T, 2, S, 2)`` each foot's sole contact points, horizontal [m].
         sole_height_m: ``(T, 2)`` each foot's lowest sole point above the floor [m].
         foot_speed_m_s: ``(T, 2)`` each foot's horizontal speed [m/s].
         fps: frame rate [Hz].
         height_m: highest sole a foot may be put down from [m].
         speed_m_s: fastest foot that may be put down [m/s].
-        min_s: shortest stretch of an unbalanced stance that gets contacts added [s].
+        min_s: shortest stretch over which a foot, still and low, balances an unbalanced
+            stance, for it to be put in contact [s].
         tolerance_m: how far outside the support the CoM may stay with the added feet [m].
 
     Returns:
@@ -134,5 +169,6 @@ def balancing_contacts(contact: np.ndarray, com_xy: np.ndarray, sole_xy: np.ndar
         if unbalanced[t] and down.any():
             with_down = sole_xy[t, c[t] | down].reshape(-1, 2)
             balances[t] = down & (support_margin_m(com_xy[t], with_down) >= -tolerance_m)
-    unbalanced = drop_short_runs(unbalanced, max(1, round(min_s * fps)))
-    return c | (balances & unbalanced[:, None])
+    add = balances & unbalanced[:, None]
+    n = max(1, round(min_s * fps))
+    return c | np.stack([drop_short_runs(add[:, i], n) for i in range(2)], axis=1)

@@ -30,7 +30,7 @@ import numpy as np
 from exoactor.errors import InvalidMotionFile
 from exoactor.formats.motion import HumanMotion
 from exoactor.formats.resample import interp_linear, sample_times
-from exoactor.retarget.balance import balancing_contacts, centre_of_mass_w
+from exoactor.retarget.balance import balancing_contacts, centre_of_mass_w, extrapolated_com_xy
 from exoactor.retarget.config import RetargetConfig
 from exoactor.retarget.contacts import (
     contact_share,
@@ -127,13 +127,14 @@ def _foot_pose(pts: np.ndarray, rmodel: RetargetModel, side: int, pelvis_R: np.n
 def _balanced(contact: np.ndarray, pts: np.ndarray, feet: list, sole_h: np.ndarray,
               rmodel: RetargetModel, fps: float, cfg: RetargetConfig, src: str) -> np.ndarray:
     """``contact`` with the still, low feet a balanced stance needs
-    (:func:`~exoactor.retarget.balance.balancing_contacts`), the CoM from the scaled keypoints."""
-    com = centre_of_mass_w(pts, rmodel.corr.keypoint_names)
+    (:func:`~exoactor.retarget.balance.balancing_contacts`), judged on the extrapolated CoM of
+    the scaled keypoints."""
+    com = extrapolated_com_xy(centre_of_mass_w(pts, rmodel.corr.keypoint_names), fps)
     sole_xy = np.stack([o[:, None, :2] + np.einsum("tij,sj->tsi", R, rmodel.sole_center_b[i])[..., :2]
                         for i, (o, R) in enumerate(feet)], axis=1)
     speed = np.stack([np.linalg.norm(np.gradient(o[:, :2], axis=0), axis=-1) * fps
                       if len(o) > 1 else np.zeros(len(o)) for o, _ in feet], axis=1)
-    out = balancing_contacts(contact, com[:, :2], sole_xy, sole_h, speed, fps,
+    out = balancing_contacts(contact, com, sole_xy, sole_h, speed, fps,
                              height_m=cfg.balance_foot_height_m, speed_m_s=cfg.contact_speed_m_s,
                              min_s=cfg.balance_min_s, tolerance_m=cfg.balance_tolerance_m)
     added = out & ~contact
