@@ -138,7 +138,7 @@ def test_targets_put_a_floating_still_foot_on_the_floor(walk_clip, rmodel) -> No
                         root_quat=human.root_quat, foot_contact=contact, valid=human.valid,
                         source="floating left foot")
     cfg = RetargetConfig(output_fps=None)
-    off = build_targets(human, rmodel, cfg)
+    off = build_targets(human, rmodel, cfg.model_copy(update={"balance_contacts": False}))
     on = build_targets(human, rmodel, cfg.model_copy(update={"balance_contacts": True}))
     assert not off.foot_contact[:, 0].any()
     assert on.foot_contact.all()
@@ -174,6 +174,6 @@ def test_a_walk_is_not_taken_for_an_unheld_stance(walk_human, rmodel) -> None:
     from exoactor.retarget.targets import build_targets
 
     cfg = RetargetConfig(output_fps=None)
-    off = build_targets(walk_human, rmodel, cfg)
+    off = build_targets(walk_human, rmodel, cfg.model_copy(update={"balance_contacts": False}))
     on = build_targets(walk_human, rmodel, cfg.model_copy(update={"balance_contacts": True}))
     np.testing.assert_array_equal(on.foot_contact, off.foot_contact)
