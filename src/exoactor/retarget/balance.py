@@ -14,7 +14,8 @@ body it is measured on is off (the pelvis rolled by the one-legged stance, the f
 of the feet in contact, the feet that are not in contact, still, and near the floor, and with
 which the stance is balanced, are in contact, if that lasts longer than a dynamic move (a
 step's single support) can hold the CoM outside. The retargeter then pins it to the floor like
-any contact foot. A swinging foot (fast), a raised foot (high) and a short stretch (a step) are
+any contact foot, but the body keeps the height its seen contacts give it: the foot was seen
+up by an error of its leg. A swinging foot (fast), a raised foot (high) and a short stretch (a step) are
 left alone.
 """
 

@@ -205,14 +205,21 @@ def build_targets(human: HumanMotion, rmodel: RetargetModel, cfg: RetargetConfig
         feet = [(o - np.array([0.0, 0.0, offset]), R) for o, R in feet]
         regrounded = True
 
+    seen_contact = contact
     if cfg.balance_contacts:
         contact = _balanced(contact, pts, feet, sole_h - (offset if regrounded else 0.0), rmodel,
                             fps, cfg, src)
 
     # ---- pin feet, shift the body with them
-    pinned = [pin_foot(feet[i][0], feet[i][1], contact[:, i], fps, rmodel.sole_center_b[i],
-                       rmodel.sole_radius_m[i], cfg.contact_blend_s) for i in range(2)]
-    dz_body = gaussian_smooth(0.5 * (pinned[0].correction_w[:, 2] + pinned[1].correction_w[:, 2]),
+    def pins(flags: np.ndarray) -> list:
+        return [pin_foot(feet[i][0], feet[i][1], flags[:, i], fps, rmodel.sole_center_b[i],
+                         rmodel.sole_radius_m[i], cfg.contact_blend_s) for i in range(2)]
+
+    pinned = pins(contact)
+    # the body follows the feet the person was seen standing on; a foot put down to balance
+    # the stance was seen off the floor by a leg error (its knee and ankle), not a body one
+    carry = pinned if np.array_equal(contact, seen_contact) else pins(seen_contact)
+    dz_body = gaussian_smooth(0.5 * (carry[0].correction_w[:, 2] + carry[1].correction_w[:, 2]),
                               cfg.body_shift_sigma_s * fps)
     targets = pts.copy()
     leg = set()
