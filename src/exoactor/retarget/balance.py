@@ -15,8 +15,8 @@ of the feet in contact, the feet that are not in contact, still, and near the fl
 which the stance is balanced, are in contact, if that lasts longer than a dynamic move (a
 step's single support) can hold the CoM outside. The retargeter then pins it to the floor like
 any contact foot, but the body keeps the height its seen contacts give it: the foot was seen
-up by an error of its leg. A swinging foot (fast), a raised foot (high) and a short stretch (a step) are
-left alone.
+up by an error of its leg. A swinging foot (fast), a raised foot (high) and a short stretch (a
+step) are left alone.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import ConvexHull, QhullError
 
+from exoactor.retarget.smoothing import gaussian_smooth
 from exoactor.signals import drop_short_runs
 
 SEGMENT_MASS: tuple[tuple[tuple[str, ...], tuple[str, ...], float, float], ...] = (
@@ -92,8 +93,6 @@ def extrapolated_com_xy(com_w: np.ndarray, fps: float, smooth_s: float = 0.1,
         smooth_s: standard deviation of the Gaussian the CoM is smoothed with before its
             velocity is taken [s] (keypoints jitter frame to frame).
     """
-    from exoactor.retarget.smoothing import gaussian_smooth
-
     com = np.asarray(com_w, dtype=float)
     if len(com) < 2:
         return com[:, :2].copy()
@@ -138,8 +137,8 @@ def balancing_contacts(contact: np.ndarray, com_xy: np.ndarray, sole_xy: np.ndar
     CoM estimated from keypoints). Only where a foot meets all of this for at least ``min_s``
     without a break: a held stance, not the low, slow ends of a walking step's swing (a walk
     whose contact flags leave gaps has its CoM outside any support for seconds on end). A
-    stance that no foot balances (the CoM beyond both feet:
-    a lean the person's own pose gets wrong) is left as it is.
+    stance that no foot balances (the CoM beyond both feet: a lean the person's own pose gets
+    wrong) is left as it is.
 
     Args:
         contact: ``(T, 2)`` bool, left and right foot in contact.

@@ -31,7 +31,7 @@ SITE_PREFIX = "kp/"
 
 ARM_COLLISION_BODIES = ("shoulder_yaw", "elbow", "wrist")
 """Substrings of the arm bodies kept out of the torso, pelvis and legs, and out of the other
-arm's (names starting ``left_`` / ``right_``)."""
+arm's (the sides told apart by the hands' kinematic chains)."""
 TRUNK_COLLISION_BODIES = ("torso", "pelvis", "hip", "knee")
 """Substrings of the bodies the arms must not enter."""
 
@@ -80,8 +80,10 @@ class RetargetModel:
         collision_pairs: ``(P, 2)`` geom id pairs the IK keeps apart: every arm geom with every
             trunk geom, and every left-arm geom with every right-arm geom (arms that fold or
             clap must not pass through each other: the physics robot cannot).
-        arm_dof_ids: per arm (left, right), the ``(J,)`` dof indices of its joints: those on
-            the path from its hand body to the root that are not on the other hand's path.
+        arm_body_ids: per arm (left, right), the ids of its bodies: those on the path from its
+            hand body to the root that are not on the other hand's path.
+        arm_dof_ids: per arm (left, right), the ``(J,)`` dof indices of its joints (those of
+            its bodies).
         arm_qpos_adr: per arm, the ``(J,)`` qpos addresses of the same joints.
         arm_keypoint_ids: per arm, the ``(A,)`` indices (into ``corr.keypoints``) of the
             keypoints carried by its bodies.
@@ -112,8 +114,8 @@ class RetargetModel:
         self.hand_body_ids = np.array([self.body_id(b) for b in self.corr.hand_bodies])
         self._calibrate_feet()
         self._calibrate_rest()
-        self._find_collision_geoms()
         self._find_arms()
+        self._find_collision_geoms()
 
     # ------------------------------------------------------------------ set-up
     def body_id(self, name: str) -> int:
@@ -179,8 +181,8 @@ class RetargetModel:
 
         self.arm_geoms = [g for g in colliding if on(g, ARM_COLLISION_BODIES)]
         self.trunk_geoms = [g for g in colliding if on(g, TRUNK_COLLISION_BODIES)]
-        left = [g for g in self.arm_geoms if m.body(m.geom_bodyid[g]).name.startswith("left_")]
-        right = [g for g in self.arm_geoms if m.body(m.geom_bodyid[g]).name.startswith("right_")]
+        left, right = ([g for g in self.arm_geoms if m.geom_bodyid[g] in own]
+                       for own in self.arm_body_ids)
         pairs = [(a, b) for a in self.arm_geoms for b in self.trunk_geoms]
         pairs += [(a, b) for a in left for b in right]
         self.collision_pairs = np.array(pairs, dtype=int).reshape(-1, 2)
@@ -198,8 +200,9 @@ class RetargetModel:
             return bodies
 
         left, right = (chain(int(b)) for b in self.hand_body_ids)
+        self.arm_body_ids: tuple[set[int], set[int]] = (left - right, right - left)
         dofs, adrs, kps = [], [], []
-        for own in (left - right, right - left):
+        for own in self.arm_body_ids:
             joints = [j for j in range(m.njnt) if m.jnt_bodyid[j] in own
                       and int(m.jnt_type[j]) in (int(mujoco.mjtJoint.mjJNT_HINGE),
                                                    int(mujoco.mjtJoint.mjJNT_SLIDE))]
