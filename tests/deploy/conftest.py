@@ -19,6 +19,8 @@ import numpy as np
 import pytest
 
 DOMAIN = 60 + os.getpid() % 150
+LIMP_SETTLE_S = 3.0
+"""Simulated time a reset robot hangs limp before a test starts [s] (see ``fresh_robot``)."""
 
 
 def _sdk_or_skip():
@@ -106,11 +108,20 @@ class Link:
                              f"{self.latest()}")
 
     def fresh_robot(self) -> None:
-        """Reset the simulated robot (limp, on its gantry) and wait until it reports so."""
+        """Reset the simulated robot (limp, on its gantry) and let it hang for LIMP_SETTLE_S.
+
+        Reset puts the limp robot in the default pose. For its first ~3 s its undamped limbs
+        swing and strike their end stops, up to 0.08 rad past a wrist's range (measured with
+        :class:`SimPhysics`), which ``deploy``'s start check rightly refuses; from 3 s to 20 s
+        no joint is more than 0.03 rad past its range (the check allows 0.05). An operator
+        starts a robot that hangs on its gantry, and so do the tests.
+        """
         t = time.monotonic()
         self.send("reset")
         self.wait_for(lambda s: s["limp"] and not s["released"] and self.status_at > t + 0.15,
                       10.0, "the sim-robot to reset")
+        self.wait_for(lambda s: s["time_s"] >= LIMP_SETTLE_S, 20.0,
+                      f"the reset sim-robot to hang limp for {LIMP_SETTLE_S} s")
         with self.lock:
             self.commands.clear()
             self.hand_commands.clear()
