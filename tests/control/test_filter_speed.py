@@ -75,6 +75,12 @@ def test_threads_and_deduplication_give_the_same_rollouts_bit_for_bit(setup) -> 
     assert out.states[1] is not out.states[2]  # copies, not one shared object
     # the plans differ in what they ask, so the comparison is not vacuous
     assert len({round(float(c), 9) for c in ref.cost}) >= 4
+    # a plan alone (a group of one) costs what it costs among others (it did not: a joint-error
+    # mean summed a row of a column-ordered copy, 1 ulp off)
+    together = serial.simulate([start] * 5, plans, 30, 0, w)
+    for j in (0, 3):
+        alone = serial.simulate([start], plans[j:j + 1], 30, 0, w)
+        assert alone.cost[0] == together.cost[j]
 
 
 @pytest.mark.slow

@@ -80,7 +80,9 @@ def step_cost(qpos: np.ndarray, qvel: np.ndarray, body_pos_w: np.ndarray, tilt_r
     bodies = list(bodies)
     db = body_pos_w[:, bodies] - table.body_pos_w[k, bodies]
     body = np.mean(np.sum(db * db, axis=-1), axis=-1)
-    joint = np.mean(np.abs(qpos[:, joint_qpos] - table.joint_pos[k]), axis=-1)
+    # np.take: a C-ordered copy, so each row is summed alike whatever K (``qpos[:, idx]`` is
+    # column-ordered for K > 1, and numpy sums its rows in another order than one row's)
+    joint = np.mean(np.abs(np.take(qpos, joint_qpos, axis=1) - table.joint_pos[k]), axis=-1)
     tilt = np.maximum(0.0, tilt_rad - table.torso_tilt_rad[k] - TILT_FREE_RAD) ** 2
     pose = np.sum(dxy * dxy, axis=-1)
     c = (weights.root_xy * pose + weights.yaw * dyaw * dyaw
