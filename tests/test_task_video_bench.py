@@ -136,3 +136,31 @@ def test_settings_reach_the_run_config(bench, tmp_path: Path, monkeypatch) -> No
     row = bench.run_clip(video, str(tmp_path / "run"), False, None,
                          {"perceive": {"no_such_switch": True}})
     assert len(seen) == 1 and "no_such_switch" in row["error"]
+
+
+def test_a_mirrored_clip_is_the_clip_flipped_frame_for_frame(bench, tmp_path: Path) -> None:  # noqa: ANN001
+    """``--mirror``: every frame flipped left-right, the frame count and rate kept, the labels
+    of the original carried over, and the summary counts originals and mirrors apart."""
+    import imageio.v3 as iio
+
+    from exoactor.media import write_h264
+
+    frames = np.zeros((12, 64, 96, 3), np.uint8)
+    for t in range(12):
+        frames[t, 16:48, 8 + 2 * t:24 + 2 * t] = 255  # a block left of centre, moving right
+    src = tmp_path / "clip_a.mp4"
+    write_h264(frames, 10.0, src)
+    labels = {"clip_a": {"upright": True, "in_place": True, "stands": True}}
+    clips = bench.with_mirrors([src], tmp_path / "out", labels)
+    mirror = clips[1]
+    assert clips[0] == src and mirror.name == "clip_a_mirrored.mp4"
+    assert labels["clip_a_mirrored"] == labels["clip_a"]
+    a, b = iio.imread(src), iio.imread(mirror)
+    assert a.shape == b.shape
+    assert np.abs(a[:, :, ::-1].astype(int) - b.astype(int)).mean() < 2.0  # flipped, near-lossless
+    assert np.abs(a.astype(int) - b.astype(int)).mean() > 20.0  # and not the same picture
+    assert iio.immeta(mirror)["fps"] == iio.immeta(src)["fps"]
+    rows = [{"clip": "clip_a", "executable": True}, {"clip": "clip_a_mirrored", "executable": False},
+            {"clip": "clip_b", "executable": True}]
+    assert bench.mirror_summary(rows) == ["executable: originals 1 of 1, mirrored 0 of 1",
+                                          "- clip_a: original yes, mirrored no"]
