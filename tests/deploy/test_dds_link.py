@@ -46,6 +46,25 @@ def _metrics(out: Path) -> dict:
     return json.loads((out / "deploy_metrics.json").read_text())
 
 
+def _finish_held(proc, out: Path) -> int:
+    """``deploy``'s exit status; a failed run on a machine that did not hold the 500 Hz command
+    loop (its own ``low_level_loop.held``) is skipped with the measured timing: a real-time
+    run then says nothing about the code. Seen in CI on a loaded 2-core machine: a walk fell
+    at 6.7 s with the loop at 432 Hz; the simulated robot's tick stalled 120 ms during the
+    hands run with the loop at 421 Hz. A run that completes is judged whatever its timing, and
+    so is a failure with the loop held."""
+    code = _finish(proc)
+    path = out / "deploy_metrics.json"
+    if code != 0 and path.exists():
+        m = _metrics(out)
+        loop = m.get("low_level_loop") or {}
+        if loop and not loop["held"]:
+            pytest.skip(f"this machine did not hold the {loop['target_hz']:.0f} Hz command loop "
+                        f"({loop['achieved_hz']:.1f} Hz, {loop['overruns']} overruns, p99 "
+                        f"jitter {loop['jitter_p99_ms']:.1f} ms); deploy ended {m['status']}")
+    return code
+
+
 def test_deploy_tracks_a_walk_like_track_does_and_ends_in_damping(link, walk, tmp_path, run_deploy,
                                                                    read_events):
     from exoactor.control import DriftConfig, TrackConfig, track_motion
@@ -55,16 +74,8 @@ def test_deploy_tracks_a_walk_like_track_does_and_ends_in_damping(link, walk, tm
     out = tmp_path / "walk"
     proc = run_deploy(walk, out)
     link.wait_for(lambda s: s["released"], 60.0, "deploy to release the gantry")
-    code = _finish(proc)
+    assert _finish_held(proc, out) == 0, out.with_suffix(".log").read_text()[-3000:]
     m = _metrics(out)
-    loop = m["low_level_loop"]
-    if code != 0 and not loop["held"]:
-        # a loaded machine: this walk fell at 6.7 s beside other jobs, with the loop at 432 Hz
-        pytest.skip(f"this machine did not hold the {loop['target_hz']:.0f} Hz command loop "
-                    f"({loop['achieved_hz']:.1f} Hz, {loop['overruns']} overruns, p99 jitter "
-                    f"{loop['jitter_p99_ms']:.1f} ms): a real-time walk then says nothing about "
-                    f"the tracking (deploy ended {m['status']})")
-    assert code == 0, out.with_suffix(".log").read_text()[-3000:]
     assert m["status"] == "completed" and not m["fell"]
     assert m["min_pelvis_height_est_m"] > 0.6  # on its feet all through the motion
     link.wait_for(lambda s: s["damping"], 5.0, "damping commands at the end")
@@ -149,7 +160,7 @@ def test_out_of_limit_target_is_clipped_on_the_wire(link, short_motion, tmp_path
     out = tmp_path / "limit"
     try:
         proc = run_deploy(bad, out, "--controller", "replay", gantry_only=True)
-        assert _finish(proc) == 0, out.with_suffix(".log").read_text()[-3000:]
+        assert _finish_held(proc, out) == 0, out.with_suffix(".log").read_text()[-3000:]
     finally:
         link.record_commands = False
     knee_q = np.array([q[knee] for _, q, kp in link.commands if kp[knee] > 0])
@@ -182,7 +193,7 @@ def test_dry_run_publishes_nothing(link, short_motion, tmp_path, run_deploy):
     out = tmp_path / "dry"
     try:
         proc = run_deploy(short_motion, out, "--dry-run", gantry_only=True)
-        assert _finish(proc) == 0, out.with_suffix(".log").read_text()[-3000:]
+        assert _finish_held(proc, out) == 0, out.with_suffix(".log").read_text()[-3000:]
     finally:
         link.record_commands = False
     assert link.commands == []
@@ -221,7 +232,7 @@ def test_hands_follow_the_motion_on_the_wire(link, short_motion, tmp_path, run_d
     out = tmp_path / "hands"
     try:
         proc = run_deploy(path, out, "--controller", "replay", "--hands", gantry_only=True)
-        assert _finish(proc) == 0, out.with_suffix(".log").read_text()[-3000:]
+        assert _finish_held(proc, out) == 0, out.with_suffix(".log").read_text()[-3000:]
     finally:
         link.record_commands = False
     q = np.array([c[1] for c in link.hand_commands])
