@@ -71,8 +71,8 @@ class RetargetConfig(BaseModel):
     end drift 2.12 -> 0.10 m; sit_on_bench 89 -> 66 mm; car and water keep no restart and are
     unchanged; **fold_arms_wave's end drift 0.34 -> 0.82 m** (seed 1: 0.24 -> 0.78 m; the filter
     now catches a forward fall by stepping). The cause was the arms passing 5-6 cm through each
-other in the fold; with the arms kept apart (``self_collision``'s arm-arm pairs) it ends
-0.08 m off on seeds 0 and 1, executable."""
+    other in the fold; with the arms kept apart (``self_collision``'s arm-arm pairs) it ends
+    0.08 m off on seeds 0 and 1, executable."""
     restart_error_m: float = Field(0.03, ge=0.0)
     """Arm keypoint error [m] (largest over the arm's weighted keypoints) above which a restart
     of that arm is tried: a gate on the cost only (the objective decides). A wrong branch can
