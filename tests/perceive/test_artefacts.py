@@ -233,6 +233,66 @@ def test_a_turning_camera_is_measured_compensated_or_refused(tmp_path: Path) -> 
             update={"camera_max_rotation_deg": 1.0}), video.nominal_fps, "turn.mp4")
 
 
+def test_resampling_past_the_last_sample_holds_it() -> None:
+    """Grid times after the last observation take it unchanged (never extrapolated), with its
+    detection; inside the span nothing changes."""
+    t = np.arange(5) / 10.0
+    kp = np.zeros((5, 33, 2))
+    kp[..., 0] = 100.0 + 50.0 * t[:, None]
+    kp[..., 1] = 200.0
+    grid = constant_grid_s(np.append(t, 0.7), 30.0)
+    assert len(grid) == 22 and grid[-1] == pytest.approx(0.7)
+    out = resample_observations(_obs(t, kp, np.ones(5, dtype=bool)), grid)
+    past = grid > t[-1] + 1e-9
+    assert past.sum() == 9 and out.detected.all()
+    np.testing.assert_allclose(out.kp_px[past], np.broadcast_to(kp[-1], (9, 33, 2)))
+    np.testing.assert_allclose(out.kp_px[~past, :, 0],
+                               np.broadcast_to(100.0 + 50.0 * grid[~past, None], (13, 33)))
+    last_unseen = resample_observations(_obs(t, kp, np.r_[np.ones(4, bool), False]), grid)
+    assert not last_unseen.detected[grid > t[-2] + 1e-9].any()
+
+
+def test_a_clip_ending_on_repeats_keeps_its_length(tmp_path: Path) -> None:
+    """A person who stops moving makes identical frames: a clip whose last 0.3 s repeat its
+    last distinct frame is scanned, the repeats dropped, and the observations resampled over
+    the whole clip with that frame's pose held to the end (it used to end at the last
+    distinct frame, 0.3 s short: the rendered lift clip lost its last 9 of 96 frames)."""
+    from exoactor.perceive.artefacts import plan_frames, prepare_observations, scan_clip
+    from exoactor.perceive.video import open_video
+
+    from .conftest import write_clip
+
+    import cv2
+
+    (grey,), _ = _grey(RAISE, 1, start=20)
+    rgb = cv2.cvtColor(grey, cv2.COLOR_GRAY2RGB)
+    moving = []
+    for k in range(12):  # a bright block that moves 8 px per frame: every frame distinct
+        f = rgb.copy()
+        f[100:160, 100 + 8 * k:160 + 8 * k] = 255
+        moving.append(f)
+    frames = moving + [moving[-1]] * 9
+    video = open_video(write_clip(tmp_path / "still_end.mp4", frames))
+    scan = scan_clip(video, CFG)
+    plan = plan_frames(scan, CFG, video.nominal_fps)
+    assert scan.complete and plan.repeats_dropped == 9 and plan.keep.tolist() == list(range(12))
+    assert plan.end_s == pytest.approx(20 / 30.0, abs=1e-3)
+    kp = np.zeros((12, 33, 2))
+    kp[..., 0] = 100.0 + 8.0 * np.arange(12)[:, None]
+    kp[..., 1] = 300.0
+    obs = _obs(plan.times_s, kp, np.ones(12, dtype=bool))
+    K = intrinsics(rgb.shape[1], rgb.shape[0], None)
+    prep = prepare_observations(obs, None, plan, K, CFG, video.nominal_fps, "still_end.mp4")
+    assert prep.obs.num_frames == 21 and prep.view.fps == 30.0
+    assert prep.metrics["repeats"]["held_end_s"] == pytest.approx(0.3, abs=1e-3)
+    np.testing.assert_allclose(prep.obs.kp_px[11:], np.broadcast_to(kp[-1], (10, 33, 2)))
+    assert prep.view.frame_index[11:].tolist() == [11] * 10
+    moving_only = plan_frames(scan_clip(open_video(write_clip(tmp_path / "moving.mp4",
+                                                              moving)), CFG),
+                              CFG, video.nominal_fps)
+    assert moving_only.keep is None and moving_only.end_s is None  # nothing to hold
+
+
 def test_trimmed_start_is_read_renumbered(clips: dict[str, Path]) -> None:
     from exoactor.perceive.video import iter_frames, open_video, trim_start
 

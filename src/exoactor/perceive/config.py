@@ -54,6 +54,15 @@ class MediaPipeConfig(BaseModel):
 
     Only ``model_complexity=1`` ('full') ships in the wheel; the lite/heavy models would be
     downloaded at run time, which this package never does.
+
+    The heavy model (``pose_landmark_heavy.tflite`` from ``npm pack @mediapipe/pose``, placed in
+    the wheel's ``modules/pose_landmark``) was measured against 'full' on 2026-12-07 and is not
+    offered: on the rendered truth it is worse (walk, true field of view: PA-MPJPE 45.0 -> 49.3,
+    MPJPE 61.7 -> 66.2 mm, WA-MPJPE 87.5 -> 75.3 mm; frontal raise-arms clip pitched 20 deg:
+    PA-MPJPE 39.6 -> 52.1, MPJPE 57.3 -> 77.3 mm) at 2.7x the time per frame (72.6 -> 196.9 ms,
+    ``benchmarks/perceive_truth.py``); on the task clips it leaves the raise clip's in-place path
+    (0.54 -> 0.48 m) and the mirrored sofa's half-standing seated man (pelvis 0.70 -> 0.64 m
+    at robot scale, standing 0.79; its 2D knees are as misplaced) where 'full' has them.
     """
 
     model_config = _FROZEN

@@ -63,6 +63,10 @@ class FramePlan:
         scanned_frames: frames the scan decoded.
         complete_scan: the scan covered the whole clip.
         trimmed_s: time cut from the start [s].
+        end_s: the clip's last frame's time on the clock of ``times_s`` [s] (None with
+            ``keep`` None). Past the last distinct frame's time when the clip ends on repeats:
+            the person held that pose until the clip's end (a still person in a rendered or
+            generated clip makes identical frames), which :func:`prepare_observations` keeps.
     """
 
     keep: np.ndarray | None
@@ -74,6 +78,7 @@ class FramePlan:
     scanned_frames: int
     complete_scan: bool
     trimmed_s: float
+    end_s: float | None = None
 
     @property
     def changed(self) -> bool:
@@ -99,8 +104,9 @@ def plan_frames(scan: ClipScan, cfg: ArtefactConfig, nominal_fps: float) -> Fram
     interval = (1.0 / nominal_fps if nominal_fps > 0
                 else float(np.median(d)) if len(d) else 1.0 / 30.0)
     retiming = retime_distinct(first_shown[cut.frame:], interval)
-    times = retiming.times_s
-    return FramePlan(keep=keep, times_s=times - times[0], retiming=retiming, **common)
+    times = retiming.times_s - retiming.times_s[0]
+    end_s = max(float(times[-1]), float(scan.times_s[-1] - first_shown[cut.frame]))
+    return FramePlan(keep=keep, times_s=times, retiming=retiming, end_s=end_s, **common)
 
 
 @dataclass(frozen=True, eq=False)
@@ -238,9 +244,16 @@ def prepare_observations(obs: PoseObservations, tracker: CornerTracker | None,
     rate = 1.0 / med if med > 0 else 0.0
     irregular = bool(len(d) and np.max(np.abs(d - med)) > VFR_TOLERANCE * med)
     slow = cfg.enabled and rate < cfg.min_fps
-    if len(d) and med > 0 and (slow or (plan is not None and plan.changed and irregular)):
+    # the clip ends on repeats of its last distinct frame: that pose is held to the clip's end
+    held_s = (plan.end_s - float(t[-1]) if plan is not None and plan.end_s is not None
+              and len(d) and med > 0 else 0.0)
+    held = held_s > 0.5 * med
+    if plan is not None and plan.keep is not None:
+        metrics.setdefault("repeats", {})["held_end_s"] = round(held_s if held else 0.0, 4)
+    if len(d) and med > 0 and (slow or (plan is not None and plan.changed
+                                        and (irregular or held))):
         fps = nominal_fps if nominal_fps >= cfg.min_fps else cfg.resample_fps
-        grid = constant_grid_s(t, fps)
+        grid = constant_grid_s(np.append(t, t[-1] + held_s) if held else t, fps)
         out = resample_observations(obs, grid)
         view = RateView(fps, nearest_index(t, grid), True, (float(d.min()), float(d.max())))
         metrics["resampled"] = {"from_hz": round(rate, 3), "to_hz": fps,

@@ -27,10 +27,12 @@ def constant_grid_s(times_s: np.ndarray, fps: float) -> np.ndarray:
 
 
 def _bracket(times_s: np.ndarray, grid_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The samples on either side of each grid time; both the first (last) sample before
+    (after) the samples' span."""
     n = len(times_s)
     right = np.clip(np.searchsorted(times_s, grid_s - 1e-9), 0, n - 1)
     exact = np.isclose(times_s[right], grid_s, atol=1e-9)
-    left = np.where(exact, right, np.clip(right - 1, 0, n - 1))
+    left = np.where(exact | (grid_s > times_s[-1]), right, np.clip(right - 1, 0, n - 1))
     return left, right
 
 
@@ -47,12 +49,14 @@ def _interp(times_s: np.ndarray, values: np.ndarray, ok: np.ndarray,
         out[:] = values[idx[0]]
         return out
     flat = values[idx].reshape(len(idx), -1)
-    f = PchipInterpolator(times_s[idx], flat, axis=0, extrapolate=True)
-    return f(grid_s).reshape(out.shape)
+    f = PchipInterpolator(times_s[idx], flat, axis=0, extrapolate=False)
+    # outside the samples' span the nearest sample holds (a clip ending on repeats)
+    return f(np.clip(grid_s, times_s[idx[0]], times_s[idx[-1]])).reshape(out.shape)
 
 
 def resample_observations(obs: PoseObservations, grid_s: np.ndarray) -> PoseObservations:
-    """``obs`` interpolated at the times ``grid_s`` ``(T,)`` [s] (within its time span)."""
+    """``obs`` interpolated at the times ``grid_s`` ``(T,)`` [s]; past its last sample the last
+    sample holds (before its first, the first)."""
     t = np.asarray(obs.times_s, dtype=float)
     left, right = _bracket(t, grid_s)
     det = obs.detected[left] & obs.detected[right]
