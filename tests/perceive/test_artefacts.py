@@ -257,12 +257,12 @@ def test_a_clip_ending_on_repeats_keeps_its_length(tmp_path: Path) -> None:
     last distinct frame is scanned, the repeats dropped, and the observations resampled over
     the whole clip with that frame's pose held to the end (it used to end at the last
     distinct frame, 0.3 s short: the rendered lift clip lost its last 9 of 96 frames)."""
+    import cv2
+
     from exoactor.perceive.artefacts import plan_frames, prepare_observations, scan_clip
     from exoactor.perceive.video import open_video
 
     from .conftest import write_clip
-
-    import cv2
 
     (grey,), _ = _grey(RAISE, 1, start=20)
     rgb = cv2.cvtColor(grey, cv2.COLOR_GRAY2RGB)
