@@ -181,6 +181,10 @@ def _perceived_seat_error_m(clip, out: Path) -> float:
 
     cfg = PerceiveConfig(hands=False, overlay=False, fov_deg=clip.fov_deg)
     r = perceive_video(clip.video_path, out, cfg)
+    # the rendered clip ends seated and still (identical frames, dropped as repeats): the
+    # motion keeps the clip's length, so it can be scored frame by frame (was 84 of 90)
+    assert r.motion.num_frames == len(clip.joints_w), r.metrics.artefacts["repeats"]
+    assert r.metrics.artefacts["repeats"]["held_end_s"] > 0.0
     contact, robot_leg, scene = _seat_from_human(r.motion)
     truth_m = clip.seat_top_m * robot_leg / _leg_m(clip.joints_w)
     assert len(contact) == 1, scene
