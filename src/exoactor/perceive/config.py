@@ -325,7 +325,12 @@ class PerceiveConfig(BaseModel):
     (branch i16o), but 0.15 was chosen there; on this machine the rendered walk's
     PA-MPJPE 45.0 -> 46.4 mm (W2 116.8 -> 110.6), the raise-arms truth's MPJPE 57.3 -> 57.6
     mm; on the 8 task clips tilt moves <= 0.3 deg, path <= 0.04 m, stature <= 0.04 m
-    (branch i15s); their robot runs were not measured."""
+    (branch i15s). Their robot runs, measured 2026-12-07 (``benchmarks/task_video.py
+    --mirror``, filter seed 0, 16 clips): executable 13 of 16 with it as without it, but the
+    bench robot falls at 5.3 s (seated 4 % of the sit, against 100 % without it), while the
+    mirrored book clip becomes executable (not executed 16 -> 0 %); in place 4 -> 3 of 6 (the
+    mirrored fold clip 0.149 -> 0.154 m), stature 14 -> 13 of 14 (the mirrored
+    water clip 1.617 -> 1.599 m). A fall where the default stands keeps it off."""
 
     # ---------------------------------------------------------------- grounding
     reprojection_sigma_px: float = Field(3.0, gt=0.0)
