@@ -106,3 +106,28 @@ def test_an_unreachable_foot_still_in_the_image_is_not_lifting_off() -> None:
     assert out[5:, 1].all() and not out[:5, 1].any()
     free = FootLock(body, np.zeros((T, 2)), np.zeros((T, 2), bool))
     assert not lifting_off_unless_planted(free, ~planted).any()  # reached: never lifting
+
+
+def test_a_straight_standing_leg_reaches_an_anchor_it_misses_by_rounding() -> None:
+    """A standing body with straight legs whose soles float 2 mm: locking them onto the floor
+    needs 2 mm more leg than there is. Within the tolerance that is reached (the contact is
+    kept; it used to be flagged out of reach, and perceive dropped the contact of a person
+    standing still); 3 cm short is out of reach with or without it."""
+    from tests.perceive.test_grounding import standing_skeleton
+
+    T = 10
+    body = np.repeat(standing_skeleton()[None], T, 0)
+    contact = np.ones((T, 2), bool)
+    support = np.zeros((T, 2))
+    for leg in LEGS:  # straight legs: the ankle right below the hip, the knee between
+        body[:, leg["knee"], :2] = body[:, leg["hip"], :2]
+        body[:, leg["ankle"], :2] = body[:, leg["hip"], :2]
+    low = min(body[0, leg["heel"], 2] for leg in LEGS)
+    for lift_m, reached in ((0.002, True), (0.03, False)):
+        b = body.copy()
+        b[:, :, 2] += lift_m - low  # soles lift_m above the floor
+        exact = lock_feet(b, contact, support)
+        assert exact.unreachable.all()
+        tol = lock_feet(b, contact, support, reach_tol_m=0.01)
+        assert (~tol.unreachable).all() == reached
+        assert tol.moved_m.max() == pytest.approx(exact.moved_m.max(), abs=1e-9)

@@ -395,6 +395,13 @@ class PerceiveConfig(BaseModel):
     leg cannot reach (their soles 2-10 cm up, where the body rises on raise and bends on
     pick-up; the retargeter pins contact feet to the floor) and feet under a turning pelvis
     (pick-up: up to 63-66 deg of pelvis yaw within one contact, 0-16 deg without)."""
+    lock_reach_tolerance_m: float = Field(0.01, ge=0.0, le=0.1)
+    """A contact foot the leg can bring to within this of its anchor on the support counts as
+    reached; further away it is out of the leg's reach and, unless the image shows it planted
+    (``contact_from_planted``), lifting off [m]. 0 (as before 2026-12-07): a straight standing
+    leg that misses by 1 mm of rounding lifted off: on the rendered frontal lift the standing
+    person's feet (soles 0.4-1.7 cm above the floor, moved 1 mm by the lock) lost their
+    contacts for the first 0.6 s."""
     lock_blend_frames: int = Field(3, ge=0, le=30)
     """Frames over which a foot blends into and out of its locked contact position."""
 

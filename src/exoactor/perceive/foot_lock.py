@@ -42,23 +42,26 @@ class FootLock:
 
 
 def two_bone_ik(hip: np.ndarray, knee: np.ndarray, ankle_target: np.ndarray,
-                thigh_m: float, shank_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                thigh_m: float, shank_m: float, reach_tol_m: float = 0.0
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Knee and ankle positions reaching ``ankle_target`` from ``hip``.
 
     Args:
         hip, knee, ankle_target: ``(N, 3)`` positions [m]; ``knee`` sets the bend plane.
         thigh_m, shank_m: segment lengths [m].
+        reach_tol_m: a target the ankle misses by at most this still counts as reached [m].
 
     Returns:
         ``(knee, ankle, clamped)``: ``(N, 3)``, ``(N, 3)`` [m] and ``(N,)`` bool where the
-        target was out of reach (the ankle lies on the line to it instead).
+        target was out of reach by more than ``reach_tol_m`` (the ankle lies on the line to it
+        instead).
     """
     v = ankle_target - hip
     d = np.linalg.norm(v, axis=-1, keepdims=True)
     u = v / np.maximum(d, 1e-9)
     lo, hi = abs(thigh_m - shank_m) + 1e-6, thigh_m + shank_m - 1e-6
     dc = np.clip(d, lo, hi)
-    clamped = (d[:, 0] < lo) | (d[:, 0] > hi)
+    clamped = (d[:, 0] < lo - reach_tol_m) | (d[:, 0] > hi + reach_tol_m)
     k = knee - hip
     pole = k - np.sum(k * u, -1, keepdims=True) * u
     pn = np.linalg.norm(pole, axis=-1, keepdims=True)
@@ -72,7 +75,7 @@ def two_bone_ik(hip: np.ndarray, knee: np.ndarray, ankle_target: np.ndarray,
 
 
 def lock_feet(joints_w: np.ndarray, contact: np.ndarray, support_w: np.ndarray,
-              blend_frames: int = 3) -> FootLock:
+              blend_frames: int = 3, reach_tol_m: float = 0.0) -> FootLock:
     """Hold each foot still and on its support during its contacts (see the module doc).
 
     Args:
@@ -80,6 +83,9 @@ def lock_feet(joints_w: np.ndarray, contact: np.ndarray, support_w: np.ndarray,
         contact: ``(T, 2)`` bool, left/right foot in contact.
         support_w: ``(T, 2)`` support height under each foot [m].
         blend_frames: frames of the ramp before and after each contact run.
+        reach_tol_m: an anchor the leg misses by at most this is reached (not
+            ``unreachable``) [m]: a straight standing leg reaches its foot's anchor only to
+            within rounding and landmark noise.
     """
     out = np.array(joints_w, dtype=float, copy=True)
     T = len(out)
@@ -111,7 +117,8 @@ def lock_feet(joints_w: np.ndarray, contact: np.ndarray, support_w: np.ndarray,
         thigh = float(np.median(np.linalg.norm(out[:, leg["knee"]] - out[:, leg["hip"]], axis=-1)))
         shank = float(np.median(np.linalg.norm(out[:, leg["ankle"]] - out[:, leg["knee"]],
                                                axis=-1)))
-        new_knee, new_ankle, clamped = two_bone_ik(hip, knee, goal[:, 0], thigh, shank)
+        new_knee, new_ankle, clamped = two_bone_ik(hip, knee, goal[:, 0], thigh, shank,
+                                                   reach_tol_m)
         shift = new_ankle - goal[:, 0]
         moved[sel, f] = np.linalg.norm(new_ankle - out[sel, leg["ankle"]], axis=-1)
         unreachable[sel, f] = clamped

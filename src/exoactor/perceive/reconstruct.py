@@ -411,7 +411,8 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
         joints_w = joints_w.copy()
         joints_w[..., :2] += shift_w[:, None]
     support_w, contact_w, unlocked_w = support, contact, joints_w
-    locked = lock_feet(joints_w, contact_w, support_w, cfg.lock_blend_frames)
+    locked = lock_feet(joints_w, contact_w, support_w, cfg.lock_blend_frames,
+                       cfg.lock_reach_tolerance_m)
     if cfg.contact_from_planted:
         lifting = lifting_off_unless_planted(locked, planted) & contact_w
     else:
@@ -420,7 +421,8 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
         # A foot the leg cannot bring down to its support is lifting off: end its contact
         # there and lock again.
         contact_w = _drop_short_contacts(contact_w & ~lifting, fps, cfg.min_contact_s)
-        locked = lock_feet(joints_w, contact_w, support_w, cfg.lock_blend_frames)
+        locked = lock_feet(joints_w, contact_w, support_w, cfg.lock_blend_frames,
+                           cfg.lock_reach_tolerance_m)
     joints_w = locked.joints_w
     joints_c = transform(np.linalg.inv(T_w_c), joints_w)
     root_w = joints_w[:, _HIPS].mean(1)
