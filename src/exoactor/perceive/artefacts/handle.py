@@ -249,7 +249,7 @@ def prepare_observations(obs: PoseObservations, tracker: CornerTracker | None,
               and len(d) and med > 0 else 0.0)
     held = held_s > 0.5 * med
     if plan is not None and plan.keep is not None:
-        metrics.setdefault("repeats", {})["held_end_s"] = round(held_s if held else 0.0, 4)
+        metrics["repeats"]["held_end_s"] = round(held_s if held else 0.0, 4)
     if len(d) and med > 0 and (slow or (plan is not None and plan.changed
                                         and (irregular or held))):
         fps = nominal_fps if nominal_fps >= cfg.min_fps else cfg.resample_fps
