@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from exoactor.perceive.leg_depth import LegDepthConfig
 from exoactor.perceive.skeleton_fit import SkeletonFitConfig
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
@@ -419,6 +420,8 @@ class PerceiveConfig(BaseModel):
     """Gravity, scale, root path and local pose of a static camera's clip."""
     skeleton_fit: SkeletonFitConfig = SkeletonFitConfig()
     """The temporal fit of the skeleton to the 2D landmarks (constant bone lengths)."""
+    leg_depth: LegDepthConfig = LegDepthConfig()
+    """Each leg bone's depth sign chosen by balance and joint limits before the fit."""
 
     @model_validator(mode="before")
     @classmethod

@@ -100,6 +100,9 @@ class PerceiveMetrics:
         stature_measured_m: the stature the pose model's bone lengths alone imply [m]
             (MediaPipe's are close to one template: 1.63-1.65 m for rendered bodies of
             1.21-1.99 m, so the prior decides ``stature_m``).
+        leg_depth: the leg-depth choice (:mod:`exoactor.perceive.leg_depth`): frames with a
+            flipped bone, flips per bone, and the centre of mass's largest distance ahead of
+            the feet in stance frames before and after [m].
     """
 
     video: str
@@ -134,6 +137,7 @@ class PerceiveMetrics:
     config: dict[str, Any] = field(default_factory=dict)
     artefacts: dict[str, Any] | None = None
     stature_measured_m: float | None = None
+    leg_depth: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

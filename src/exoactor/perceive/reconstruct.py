@@ -21,7 +21,10 @@ Steps (all on the constant-rate frames of the clip):
 7. **Grounding** (:mod:`~exoactor.perceive.grounding`): up direction once for the clip (pitch
    from the scene's lines, :mod:`~exoactor.perceive.scene`, or the standing body, counting only
    frames whose legs the camera sees; roll from the standing trunk); legs the camera does not
-   see stand under their hips (:func:`~exoactor.perceive.world.hang_unseen_legs_c`); support
+   see stand under their hips (:func:`~exoactor.perceive.world.hang_unseen_legs_c`); each
+   thigh's and shank's depth sign is the one balance and the joint limits pick
+   (:mod:`~exoactor.perceive.leg_depth`: a body standing on its planted feet has its centre
+   of mass over them); support
    levels, foot contacts (:mod:`~exoactor.perceive.contacts`,
    from the sole height above the nearest support level and the foot speed); then the up
    direction is levelled by the contact soles
@@ -84,6 +87,7 @@ from exoactor.perceive.grounding import (
     world_from_camera,
 )
 from exoactor.perceive.hands import fill_hand, grasp_closure, template_hand_w
+from exoactor.perceive.leg_depth import LegDepthChoice, choose_leg_depth
 from exoactor.perceive.root_fit import fit_root_translation
 from exoactor.perceive.scene import LineFamily, pitch_and_roll_c, scene_up_c
 from exoactor.perceive.skeleton_fit import fit_skeleton, scale_about_camera
@@ -141,6 +145,7 @@ class Reconstruction:
         hands_detected: ``(T, 2)`` frames where each hand was seen (None without hands).
         step_s: seconds per step (``"cleanup"``, ``"grounding"``, ``"hands"``).
         fit_converged: both root fits converged.
+        leg_depth: each leg bone's depth sign as chosen (:mod:`~exoactor.perceive.leg_depth`).
         stature_measured_m: the stature the pose model's bone lengths alone imply [m].
     """
 
@@ -160,6 +165,7 @@ class Reconstruction:
     step_s: dict[str, float] = field(default_factory=dict)
     fit_converged: bool = True
     stature_measured_m: float | None = None
+    leg_depth: LegDepthChoice | None = None
 
 
 def _smooth(x: np.ndarray, fps: float, cfg: PerceiveConfig, unit_per_m: float = 1.0
@@ -333,6 +339,9 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
     if wcfg.hang_unseen_legs and seen is not None:
         # legs the camera does not see stand under their hips (the model's are a guess)
         P = hang_unseen_legs_c(P, up.up_c, unseen_leg_weight(seen, fps))
+    # each leg bone's depth sign: the one a body standing on its planted feet can hold
+    legs = choose_leg_depth(P, up.up_c, planted.all(1) & detected, cfg.leg_depth)
+    P = legs.points_c
     sole_c, _ = _sole(P, up.up_c, 0.0)
     speed = np.linalg.norm(velocity(foot_points(P).mean(2), fps, cfg.speed_window_s), axis=-1)
     levels = support_levels(sole_c, detected, fps, level_gap_m=cfg.level_gap_m,
@@ -459,7 +468,8 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
         step_s={"cleanup": t_clean - t_start, "grounding": t_ground - t_clean - fit_s,
                 "skeleton_fit": fit_s,
                 "hands_world": t_hands - t_ground},
-        fit_converged=fit1.converged and fit2.converged, stature_measured_m=float(measured))
+        fit_converged=fit1.converged and fit2.converged, stature_measured_m=float(measured),
+        leg_depth=legs)
 
 
 def _fit_skeleton(P0: np.ndarray, kp: np.ndarray, weight: np.ndarray, K: np.ndarray,

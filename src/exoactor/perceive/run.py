@@ -28,6 +28,7 @@ from exoactor.perceive.artefacts import (
 from exoactor.perceive.backend import PoseObservations, pose_backends
 from exoactor.perceive.camera import background_shift_px, horizontal_fov_deg, intrinsics
 from exoactor.perceive.config import PerceiveConfig
+from exoactor.perceive.leg_depth import BONE_NAMES
 from exoactor.perceive.metrics import (
     PerceiveMetrics,
     bone_length_variation_pct,
@@ -299,7 +300,21 @@ def summarize(video: VideoSource, view: RateView, obs: PoseObservations, rec: Re
         hands=hands, ms_per_frame={k: round(v, 3) for k, v in ms.items()},
         seconds_per_video_second={k: round(v, 4) for k, v in per_s.items()},
         config=cfg.model_dump(mode="json"), artefacts=artefacts,
-        stature_measured_m=rec.stature_measured_m)
+        stature_measured_m=rec.stature_measured_m, leg_depth=_leg_depth_summary(rec))
+
+
+def _leg_depth_summary(rec: Reconstruction) -> dict | None:
+    """``perceive_metrics.json``'s ``leg_depth`` block (None when the step did not run)."""
+    legs = rec.leg_depth
+    if legs is None:
+        return None
+    stance = legs.stance
+    return {"frames_flipped": int(legs.flips.any(1).sum()),
+            "flipped_frames_per_bone": dict(zip(BONE_NAMES, legs.flips.sum(0).tolist())),
+            "stance_frames": int(stance.sum()),
+            "com_ahead_of_feet_max_m": {
+                "before": float(legs.com_ahead_before_m[stance].max(initial=0.0)),
+                "after": float(legs.com_ahead_after_m[stance].max(initial=0.0))}}
 
 
 def _pct(x: np.ndarray, q: float) -> float | None:
