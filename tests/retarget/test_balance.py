@@ -9,10 +9,10 @@ import pytest
 
 from exoactor.retarget.balance import (
     balancing_contacts,
-    centre_of_mass_w,
     extrapolated_com_xy,
     support_margin_m,
 )
+from exoactor.skeleton import centre_of_mass_w
 
 FPS = 50.0
 SOLE = np.array([[-0.05, 0.025], [-0.05, -0.025], [0.12, 0.03], [0.12, -0.03]])

@@ -14,7 +14,7 @@ the 16 combinations of the four bones):
 
 * **balance**, in frames where both feet are planted in the image (a static stance, so no
   dynamic move can hold the centre of mass outside the feet): the squared distance of the
-  whole-body centre of mass (:func:`~exoactor.retarget.balance.centre_of_mass_w`, de Leva's
+  whole-body centre of mass (:func:`~exoactor.skeleton.centre_of_mass_w`, de Leva's
   segment masses) outside the feet's support polygon, beyond a margin, in the horizontal plane;
 * **joint limits**: a hip extended further than ``hip_extension_max_deg`` behind the trunk or
   a knee bent forward (hyperextended) further than ``knee_hyperextension_max_deg``, each a
@@ -43,8 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from exoactor.retarget.balance import centre_of_mass_w
-from exoactor.skeleton import BODY_33
+from exoactor.skeleton import BODY_33, centre_of_mass_w
 
 _I = BODY_33.index
 LEGS: tuple[tuple[int, int, int, tuple[int, ...]], ...] = tuple(

@@ -27,54 +27,6 @@ from scipy.spatial import ConvexHull, QhullError
 from exoactor.retarget.smoothing import gaussian_smooth
 from exoactor.signals import drop_short_runs
 
-SEGMENT_MASS: tuple[tuple[tuple[str, ...], tuple[str, ...], float, float], ...] = (
-    # (proximal points, distal points, mass fraction, CoM position from proximal [-])
-    (("left_hip", "right_hip"), ("left_shoulder", "right_shoulder"), 0.4346, 0.5),
-    (("nose",), ("nose",), 0.0694, 0.0),
-    (("left_shoulder",), ("left_elbow",), 0.0271, 0.5772),
-    (("right_shoulder",), ("right_elbow",), 0.0271, 0.5772),
-    (("left_elbow",), ("left_wrist",), 0.0162, 0.4574),
-    (("right_elbow",), ("right_wrist",), 0.0162, 0.4574),
-    (("left_wrist",), ("left_wrist",), 0.0061, 0.0),
-    (("right_wrist",), ("right_wrist",), 0.0061, 0.0),
-    (("left_hip",), ("left_knee",), 0.1416, 0.4095),
-    (("right_hip",), ("right_knee",), 0.1416, 0.4095),
-    (("left_knee",), ("left_ankle",), 0.0433, 0.4459),
-    (("right_knee",), ("right_ankle",), 0.0433, 0.4459),
-    (("left_heel",), ("left_foot_index",), 0.0137, 0.5),
-    (("right_heel",), ("right_foot_index",), 0.0137, 0.5),
-)
-"""Body segments between keypoints, with the mass fractions and CoM positions of de Leva
-(1996, adult male; the fractions sum to 1). The trunk's CoM is taken at its middle, the head's at
-the nose, a hand's at the wrist."""
-
-
-def centre_of_mass_w(points_w: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
-    """``(T, 3)`` whole-body centre of mass [m] from keypoints ``(T, K, 3)`` named ``names``
-    (:data:`SEGMENT_MASS`; a segment with a missing or non-finite point is left out and the
-    others renormalised).
-
-    Raises:
-        ValueError: ``names`` lacks every segment's points.
-    """
-    pts = np.asarray(points_w, dtype=float)
-    total = np.zeros(pts.shape[:1] + (3,))
-    mass = np.zeros(pts.shape[:1])
-    for prox, dist, frac, at in SEGMENT_MASS:
-        if not all(n in names for n in prox + dist):
-            continue
-        a = pts[:, [names.index(n) for n in prox]].mean(axis=1)
-        b = pts[:, [names.index(n) for n in dist]].mean(axis=1)
-        c = a + at * (b - a)
-        ok = np.isfinite(c).all(axis=1)
-        total[ok] += frac * c[ok]
-        mass[ok] += frac
-    if not mass.any():
-        raise ValueError(f"no body segment of SEGMENT_MASS among the keypoints {names}: the "
-                         "centre of mass needs hips, shoulders, knees and ankles")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return total / mass[:, None]
-
 
 def extrapolated_com_xy(com_w: np.ndarray, fps: float, smooth_s: float = 0.1,
                         g_m_s2: float = 9.81, min_height_m: float = 0.3) -> np.ndarray:

@@ -30,7 +30,7 @@ import numpy as np
 from exoactor.errors import InvalidMotionFile
 from exoactor.formats.motion import HumanMotion
 from exoactor.formats.resample import interp_linear, sample_times
-from exoactor.retarget.balance import balancing_contacts, centre_of_mass_w, extrapolated_com_xy
+from exoactor.retarget.balance import balancing_contacts, extrapolated_com_xy
 from exoactor.retarget.config import RetargetConfig
 from exoactor.retarget.contacts import (
     contact_share,
@@ -45,6 +45,7 @@ from exoactor.retarget.repair import RepairReport, repair_keypoints
 from exoactor.retarget.scaling import SegmentScales, bone_lengths, scale_keypoints, segment_scales
 from exoactor.retarget.smoothing import gaussian_smooth, nearest_bool
 from exoactor.rotations import as_wxyz, continuous, matrix_yaw, rot, slerp, yaw_matrix
+from exoactor.skeleton import centre_of_mass_w
 
 logger = logging.getLogger(__name__)
 
