@@ -13,16 +13,17 @@ sign or takes the other one, as one explicit cost minimised over the clip (a Vit
 the 16 combinations of the four bones):
 
 * **balance**, in frames where both feet are planted in the image (a static stance, so no
-  dynamic move can hold the centre of mass outside the feet): the squared distance of the
-  whole-body centre of mass (:func:`~exoactor.skeleton.centre_of_mass_w`, de Leva's
-  segment masses) outside the feet's support polygon, beyond a margin, in the horizontal plane;
+  dynamic move can hold the centre of mass outside the feet): the squared horizontal distance
+  of the whole-body centre of mass (:func:`~exoactor.skeleton.centre_of_mass_w`, de Leva's
+  segment masses) *ahead of* the foremost foot point along the hips' facing direction, beyond a
+  margin (:func:`com_ahead_of_feet_m`; behind the feet is what a seat carries, so it is free);
 * **joint limits**: a hip extended further than ``hip_extension_max_deg`` behind the trunk or
   a knee bent forward (hyperextended) further than ``knee_hyperextension_max_deg``, each a
   squared excess; this is what keeps a seated person seated (the thighs of a seated person
   flipped backward under an upright trunk would be extended 90 deg);
 * **the model's choice**: flipping a bone costs its depth change (twice its vector's component
-  along the view ray), so a bone the camera sees side-on flips almost for free and one seen
-  end-on only when balance or a joint limit asks for it;
+  along the view ray) plus a floor, so a bone seen end-on flips only when balance or a joint
+  limit asks for it, and one seen side-on is never flipped for nothing;
 * **symmetry**: a flip that makes the left and right thighs (or shanks) differ more in depth
   than the model has them costs that difference (bones the image draws alike point alike);
 * **continuity**: changing a bone's choice between two frames costs the jump it makes.
@@ -56,6 +57,16 @@ BONE_NAMES = ("left_thigh", "left_shank", "right_thigh", "right_shank")
 STATES = np.array(list(itertools.product((False, True), repeat=len(BONES))))
 """``(16, 4)`` every combination of flips (left thigh, left shank, right thigh, right shank);
 row 0 is the model's pose."""
+
+
+def _bone(b: int) -> tuple[int, int, list[int]]:
+    """Bone ``b`` of :data:`BONES`: its top and bottom landmarks and every landmark below
+    its top (what moves when it flips)."""
+    leg, seg = BONES[b]
+    hip, knee, ankle, foot = LEGS[leg]
+    return (hip, knee, [knee, ankle, *foot]) if seg == 0 else (knee, ankle, [ankle, *foot])
+
+
 _SOLE = tuple(i for leg in LEGS for i in (leg[2],) + leg[3])
 _HIPS = (_I("left_hip"), _I("right_hip"))
 _SHOULDERS = (_I("left_shoulder"), _I("right_shoulder"))
@@ -125,13 +136,11 @@ def apply_flips(points_c: np.ndarray, flips: np.ndarray) -> np.ndarray:
     """``(T, J, 3)`` landmarks with each leg bone flagged in ``flips`` ``(T, 4)`` flipped
     (:func:`flipped_vector`); every point below a flipped bone moves with it."""
     out = np.array(points_c, dtype=float, copy=True)
-    for b, (leg, seg) in enumerate(BONES):
+    for b in range(len(BONES)):
         tt = np.flatnonzero(flips[:, b])
         if not len(tt):
             continue
-        hip, knee, ankle, foot = LEGS[leg]
-        top, bottom = (hip, knee) if seg == 0 else (knee, ankle)
-        below = [knee, ankle, *foot] if seg == 0 else [ankle, *foot]
+        top, bottom, below = _bone(b)
         v = out[tt, bottom] - out[tt, top]
         delta = flipped_vector(v, out[tt, top] + 0.5 * v) - v
         out[np.ix_(tt, below)] += delta[:, None]
@@ -199,9 +208,8 @@ def _limit_cost(points_c: np.ndarray, cfg: LegDepthConfig) -> np.ndarray:
 def _depth_m(points_c: np.ndarray) -> np.ndarray:
     """``(T, 4)`` each bone's signed extent along its view ray (+ away from the camera) [m]."""
     out = np.zeros((len(points_c), len(BONES)))
-    for b, (leg, seg) in enumerate(BONES):
-        hip, knee, ankle, _ = LEGS[leg]
-        top, bottom = (hip, knee) if seg == 0 else (knee, ankle)
+    for b in range(len(BONES)):
+        top, bottom, _ = _bone(b)
         v = points_c[:, bottom] - points_c[:, top]
         mid = points_c[:, top] + 0.5 * v
         r = mid / np.maximum(np.linalg.norm(mid, axis=-1, keepdims=True), 1e-9)
