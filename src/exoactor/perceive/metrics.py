@@ -103,6 +103,8 @@ class PerceiveMetrics:
         leg_depth: the leg-depth choice (:mod:`exoactor.perceive.leg_depth`): frames with a
             flipped bone, flips per bone, and the centre of mass's largest distance ahead of
             the feet in stance frames before and after [m].
+        flat_feet: the planted feet levelled (:mod:`exoactor.perceive.flat_feet`): frames
+            per foot (left, right), and the median and largest sole pitch they had [deg].
     """
 
     video: str
@@ -138,6 +140,7 @@ class PerceiveMetrics:
     artefacts: dict[str, Any] | None = None
     stature_measured_m: float | None = None
     leg_depth: dict[str, Any] | None = None
+    flat_feet: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

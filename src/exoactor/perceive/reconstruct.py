@@ -24,7 +24,8 @@ Steps (all on the constant-rate frames of the clip):
    see stand under their hips (:func:`~exoactor.perceive.world.hang_unseen_legs_c`); each
    thigh's and shank's depth sign is the one balance and the joint limits pick
    (:mod:`~exoactor.perceive.leg_depth`: a body standing on its planted feet has its centre
-   of mass over them); support
+   of mass over them); each foot still in the image is turned level about its ankle
+   (:mod:`~exoactor.perceive.flat_feet`: a weight-bearing foot stands flat); support
    levels, foot contacts (:mod:`~exoactor.perceive.contacts`,
    from the sole height above the nearest support level and the foot speed); then the up
    direction is levelled by the contact soles
@@ -87,6 +88,7 @@ from exoactor.perceive.grounding import (
     world_from_camera,
 )
 from exoactor.perceive.hands import fill_hand, grasp_closure, template_hand_w
+from exoactor.perceive.flat_feet import FlatFeet, flatten_planted_feet_c
 from exoactor.perceive.leg_depth import LegDepthChoice, choose_leg_depth
 from exoactor.perceive.root_fit import fit_root_translation
 from exoactor.perceive.scene import LineFamily, pitch_and_roll_c, scene_up_c
@@ -147,6 +149,8 @@ class Reconstruction:
         fit_converged: both root fits converged.
         leg_depth: each leg bone's depth sign as chosen (:mod:`~exoactor.perceive.leg_depth`).
         stature_measured_m: the stature the pose model's bone lengths alone imply [m].
+        flat_feet: the planted feet levelled (:mod:`~exoactor.perceive.flat_feet`), None
+            when the step is off.
     """
 
     motion: HumanMotion
@@ -166,6 +170,7 @@ class Reconstruction:
     fit_converged: bool = True
     stature_measured_m: float | None = None
     leg_depth: LegDepthChoice | None = None
+    flat_feet: FlatFeet | None = None
 
 
 def _smooth(x: np.ndarray, fps: float, cfg: PerceiveConfig, unit_per_m: float = 1.0
@@ -342,6 +347,11 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
     # each leg bone's depth sign: the one a body standing on its planted feet can hold
     legs = choose_leg_depth(P, up.up_c, planted.all(1) & detected, cfg.leg_depth)
     P = legs.points_c
+    flat = None
+    if wcfg.flat_planted_feet:
+        # a foot still in the image bears weight: its sole is level
+        flat = flatten_planted_feet_c(P, up.up_c, planted)
+        P = flat.points_c
     sole_c, _ = _sole(P, up.up_c, 0.0)
     speed = np.linalg.norm(velocity(foot_points(P).mean(2), fps, cfg.speed_window_s), axis=-1)
     levels = support_levels(sole_c, detected, fps, level_gap_m=cfg.level_gap_m,
@@ -469,7 +479,7 @@ def reconstruct(obs: PoseObservations, fps: float, K: np.ndarray, cfg: PerceiveC
                 "skeleton_fit": fit_s,
                 "hands_world": t_hands - t_ground},
         fit_converged=fit1.converged and fit2.converged, stature_measured_m=float(measured),
-        leg_depth=legs)
+        leg_depth=legs, flat_feet=flat)
 
 
 def _fit_skeleton(P0: np.ndarray, kp: np.ndarray, weight: np.ndarray, K: np.ndarray,

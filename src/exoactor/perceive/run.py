@@ -300,7 +300,18 @@ def summarize(video: VideoSource, view: RateView, obs: PoseObservations, rec: Re
         hands=hands, ms_per_frame={k: round(v, 3) for k, v in ms.items()},
         seconds_per_video_second={k: round(v, 4) for k, v in per_s.items()},
         config=cfg.model_dump(mode="json"), artefacts=artefacts,
-        stature_measured_m=rec.stature_measured_m, leg_depth=_leg_depth_summary(rec))
+        stature_measured_m=rec.stature_measured_m, leg_depth=_leg_depth_summary(rec),
+        flat_feet=_flat_feet_summary(rec))
+
+
+def _flat_feet_summary(rec: Reconstruction) -> dict | None:
+    """``perceive_metrics.json``'s ``flat_feet`` block (None when the step did not run)."""
+    flat = rec.flat_feet
+    if flat is None:
+        return None
+    pitch = np.abs(flat.pitch_before_deg[flat.planted])
+    return {"frames_levelled": flat.planted.sum(0).tolist(),
+            "sole_pitch_before_deg": {"median": _pct(pitch, 50), "max": _pct(pitch, 100)}}
 
 
 def _leg_depth_summary(rec: Reconstruction) -> dict | None:
