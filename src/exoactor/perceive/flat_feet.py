@@ -29,19 +29,16 @@ from exoactor.perceive.world import FEET
 
 def level_rotvec(v: np.ndarray, up: np.ndarray) -> np.ndarray:
     """``(N, 3)`` rotation vectors of the smallest rotations that make each ``(N, 3)`` vector
-    ``v`` perpendicular to the unit vector ``up`` (about the horizontal axis ``v x up``,
-    by the vector's elevation). A vertical or zero vector gets no rotation."""
+    ``v`` perpendicular to the unit vector ``up``: about the horizontal axis perpendicular to
+    ``v``, by the vector's elevation. A vertical or zero vector gets no rotation."""
     v = np.asarray(v, dtype=float)
-    norm = np.linalg.norm(v, axis=-1)
     along = v @ up
-    level = v - along[:, None] * up
-    level_norm = np.linalg.norm(level, axis=-1)
-    ok = (level_norm > 1e-9) & (norm > 1e-9)
-    axis = np.cross(v, level)
+    axis = np.cross(v, v - along[:, None] * up)     # toward the level vector
     axis_norm = np.linalg.norm(axis, axis=-1)
-    elevation = np.arcsin(np.clip(np.abs(along) / np.maximum(norm, 1e-12), 0.0, 1.0))
+    elevation = np.arcsin(np.clip(np.abs(along) / np.maximum(np.linalg.norm(v, axis=-1), 1e-12),
+                                  0.0, 1.0))
     out = np.zeros_like(v)
-    turn = ok & (axis_norm > 1e-12)
+    turn = axis_norm > 1e-12
     out[turn] = axis[turn] / axis_norm[turn, None] * elevation[turn, None]
     return out
 

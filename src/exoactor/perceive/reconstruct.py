@@ -75,6 +75,7 @@ from exoactor.perceive.filtering import (
     savgol,
     stature_m,
 )
+from exoactor.perceive.flat_feet import FlatFeet, flatten_planted_feet_c
 from exoactor.perceive.foot_lock import FootLock, lock_feet
 from exoactor.perceive.grounding import (
     SupportLevels,
@@ -88,7 +89,6 @@ from exoactor.perceive.grounding import (
     world_from_camera,
 )
 from exoactor.perceive.hands import fill_hand, grasp_closure, template_hand_w
-from exoactor.perceive.flat_feet import FlatFeet, flatten_planted_feet_c
 from exoactor.perceive.leg_depth import LegDepthChoice, choose_leg_depth
 from exoactor.perceive.root_fit import fit_root_translation
 from exoactor.perceive.scene import LineFamily, pitch_and_roll_c, scene_up_c
