@@ -167,3 +167,14 @@ def angular_velocity_w(quat_wxyz: np.ndarray, fps: float) -> np.ndarray:
 def rotvec(quat_wxyz: np.ndarray) -> np.ndarray:
     """``(..., 3)`` rotation vectors (axis times angle [rad]) of wxyz quaternions."""
     return rot(quat_wxyz).as_rotvec()
+
+
+def shortest_rotvec(a: np.ndarray, b: np.ndarray, eps: float = 1e-12) -> np.ndarray:
+    """``(N, 3)`` rotation vectors of the shortest rotations turning the directions of
+    ``(N, 3)`` vectors ``a`` onto those of ``b``: about ``a x b`` by the angle between them.
+    Where the two are parallel (``|a x b| <= eps``) or one is zero, no rotation."""
+    axis = np.cross(a, b)
+    sin = np.linalg.norm(axis, axis=-1)
+    angle = np.arctan2(sin, np.sum(np.asarray(a) * b, axis=-1))
+    return np.where(sin[:, None] > eps, axis / np.maximum(sin, eps)[:, None] * angle[:, None],
+                    0.0)

@@ -25,22 +25,15 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from exoactor.perceive.world import FEET
+from exoactor.rotations import shortest_rotvec
 
 
 def level_rotvec(v: np.ndarray, up: np.ndarray) -> np.ndarray:
     """``(N, 3)`` rotation vectors of the smallest rotations that make each ``(N, 3)`` vector
-    ``v`` perpendicular to the unit vector ``up``: about the horizontal axis perpendicular to
-    ``v``, by the vector's elevation. A vertical or zero vector gets no rotation."""
+    ``v`` perpendicular to the unit vector ``up``: onto its level direction, about the
+    horizontal axis perpendicular to it. A vertical or zero vector gets no rotation."""
     v = np.asarray(v, dtype=float)
-    along = v @ up
-    axis = np.cross(v, v - along[:, None] * up)     # toward the level vector
-    axis_norm = np.linalg.norm(axis, axis=-1)
-    elevation = np.arcsin(np.clip(np.abs(along) / np.maximum(np.linalg.norm(v, axis=-1), 1e-12),
-                                  0.0, 1.0))
-    out = np.zeros_like(v)
-    turn = axis_norm > 1e-12
-    out[turn] = axis[turn] / axis_norm[turn, None] * elevation[turn, None]
-    return out
+    return shortest_rotvec(v, v - (v @ up)[:, None] * up)
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from exoactor.rotations import as_wxyz, continuous
+from exoactor.rotations import as_wxyz, continuous, shortest_rotvec
 from exoactor.signals import runs
 from exoactor.skeleton import BODY_33
 
@@ -274,11 +274,7 @@ def hang_unseen_legs_c(joints_c: np.ndarray, up_c: np.ndarray, weight: np.ndarra
         chain = [_I(f"{s}_knee"), *FEET[f]]
         leg = P[:, FEET[f][0]] - hip
         leg /= np.maximum(np.linalg.norm(leg, axis=-1, keepdims=True), 1e-9)
-        axis = np.cross(leg, down)
-        sin = np.linalg.norm(axis, axis=-1)
-        angle = np.arctan2(sin, leg @ down)
-        unit = np.where(sin[:, None] > 1e-9, axis / np.maximum(sin, 1e-9)[:, None], 0.0)
-        R = Rotation.from_rotvec(unit * (w * angle)[:, None]).as_matrix()
+        R = Rotation.from_rotvec(shortest_rotvec(leg, down, 1e-9) * w[:, None]).as_matrix()
         P[:, chain] = hip[:, None] + np.einsum("tij,tkj->tki", R, P[:, chain] - hip[:, None])
     return P
 
